@@ -1,0 +1,60 @@
+# Tandem: `make run` starts everything, `make test` checks everything.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+# The suite runs against PostgreSQL and Redis (the real parts), not the embedded defaults.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tandem
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test lint deps pydeps jsdeps assets chromium services migrate seed clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+pydeps: $(VENV)/.installed
+
+node_modules/.installed: package.json package-lock.json
+	command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+jsdeps: node_modules/.installed
+
+assets: jsdeps
+	npm run --silent build
+
+chromium:
+	scripts/ensure-chromium.sh
+
+deps: pydeps assets chromium
+
+services:
+	scripts/ensure-services.sh postgres redis
+
+lint: pydeps
+	$(VENV)/bin/ruff check .
+
+test: deps services lint
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+	  $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+migrate: pydeps
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo --if-empty
+
+run: deps
+	scripts/ensure-services.sh redis $(if $(findstring postgres,$(DATABASE_URL)),postgres,)
+	$(MAKE) --no-print-directory seed
+	$(PY) manage.py collectstatic --noinput -v 0
+	@$(PY) manage.py demo_banner
+	$(VENV)/bin/honcho start -f Procfile
+
+clean:
+	rm -rf $(VENV) node_modules static/dist staticfiles .test-db.sqlite3

@@ -1,0 +1,105 @@
+"""Users and the customer companies they belong to."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class Industry(models.TextChoices):
+    GENERAL = "general", "General"
+    HEALTHCARE = "healthcare", "Healthcare"
+    FINANCE = "finance", "Finance"
+    LEGAL = "legal", "Legal"
+    EDUCATION = "education", "Education"
+    INSURANCE = "insurance", "Insurance"
+    GOVERNMENT = "government", "Government"
+
+
+#: Industries whose accounts have recording off by default and shorter retention.
+REGULATED_INDUSTRIES = frozenset({Industry.HEALTHCARE, Industry.FINANCE, Industry.LEGAL})
+
+
+class CustomerAccount(models.Model):
+    """A customer's company: where its people use the product and what must stay private."""
+
+    name = models.CharField(max_length=200, unique=True)
+    industry = models.CharField(max_length=20, choices=Industry.choices, default=Industry.GENERAL)
+    site_url = models.URLField(
+        blank=True, help_text="Default co-browse target page, on one of the allowed origins."
+    )
+    allowed_origins = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Origins where the widget may run, e.g. ["https://app.example.com"].',
+    )
+    redaction_selectors = models.JSONField(
+        default=list, blank=True, help_text="Extra CSS selectors the widget must mask."
+    )
+    recording_allowed = models.BooleanField(
+        default=True, help_text="Whether customers are offered session recording."
+    )
+    recording_retention_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Overrides the deployment's retention period."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_regulated(self) -> bool:
+        return self.industry in REGULATED_INDUSTRIES
+
+
+class Role(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    AGENT = "agent", "Agent"
+    MANAGER = "manager", "Manager"
+
+
+class AgentLevel(models.TextChoices):
+    L1 = "L1", "Level 1"
+    L2 = "L2", "Level 2"
+    L3 = "L3", "Level 3"
+
+
+class User(AbstractUser):
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.CUSTOMER)
+    agent_level = models.CharField(max_length=2, choices=AgentLevel.choices, blank=True)
+    cobrowse_certified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an L1 agent passed co-browse certification."
+    )
+    account = models.ForeignKey(
+        CustomerAccount,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
+        help_text="The company a customer belongs to.",
+    )
+    phone = models.CharField(max_length=32, blank=True)
+
+    @property
+    def is_customer(self) -> bool:
+        return self.role == Role.CUSTOMER
+
+    @property
+    def is_agent(self) -> bool:
+        return self.role == Role.AGENT
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.MANAGER
+
+    @property
+    def is_staff_member(self) -> bool:
+        """Agents and managers: the support team (not Django's ``is_staff`` admin flag)."""
+        return self.role in (Role.AGENT, Role.MANAGER)
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username

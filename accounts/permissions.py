@@ -1,0 +1,101 @@
+"""The one place that answers "may this user see or do this?".
+
+Views, DRF permission classes, consumers and selectors call these functions; nothing else
+re-implements a rule. Querysets and object checks come from the same rules so that list pages
+and detail pages never disagree.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import QuerySet
+
+from accounts.models import AgentLevel, Role, User
+
+if TYPE_CHECKING:
+    from tickets.models import Ticket
+
+
+def _active(user: Any) -> bool:
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+def is_support_staff(user: Any) -> bool:
+    """Agents and managers."""
+    return _active(user) and user.role in (Role.AGENT, Role.MANAGER)
+
+
+def is_manager(user: Any) -> bool:
+    return _active(user) and user.role == Role.MANAGER
+
+
+def visible_tickets(user: Any, qs: QuerySet | None = None) -> QuerySet:
+    """Tickets the user may see: support staff see the queue, customers their own requests."""
+    from tickets.models import Ticket
+
+    qs = Ticket.objects.all() if qs is None else qs
+    if is_support_staff(user):
+        return qs
+    if _active(user) and user.role == Role.CUSTOMER:
+        return qs.filter(requester=user)
+    return qs.none()
+
+
+def can_view_ticket(user: Any, ticket: Ticket) -> bool:
+    if is_support_staff(user):
+        return True
+    return _active(user) and user.role == Role.CUSTOMER and ticket.requester_id == user.pk
+
+
+def can_work_ticket(user: Any, ticket: Ticket | None = None) -> bool:
+    """Change status, assignee, priority; write internal notes."""
+    return is_support_staff(user)
+
+
+def can_see_internal_notes(user: Any) -> bool:
+    return is_support_staff(user)
+
+
+def can_reply_to_ticket(user: Any, ticket: Ticket) -> bool:
+    return can_view_ticket(user, ticket)
+
+
+def can_start_cobrowse(user: Any, ticket: Ticket | None = None) -> bool:
+    """L2 and L3 agents, L1 agents once certified, and managers. Customers never."""
+    if not _active(user):
+        return False
+    if user.role == Role.MANAGER:
+        return True
+    if user.role != Role.AGENT:
+        return False
+    if user.agent_level in (AgentLevel.L2, AgentLevel.L3):
+        return True
+    return user.agent_level == AgentLevel.L1 and user.cobrowse_certified_at is not None
+
+
+def can_approve_full_control(user: Any) -> bool:
+    return is_manager(user)
+
+
+def can_view_cobrowse_session(user: Any, session: Any) -> bool:
+    """The session's agent, or any manager (managers may join any live session as a viewer)."""
+    if is_manager(user):
+        return True
+    return is_support_staff(user) and session.agent_id == user.pk
+
+
+def can_view_recording(user: Any, recording: Any) -> bool:
+    """The recorded session's agent and managers; customers only through an approved request."""
+    if is_manager(user):
+        return True
+    session = recording.session
+    return is_support_staff(user) and session.agent_id == user.pk
+
+
+def can_view_dashboards(user: Any) -> bool:
+    return is_manager(user)
+
+
+def support_staff() -> QuerySet[User]:
+    return User.objects.filter(role__in=[Role.AGENT, Role.MANAGER], is_active=True)

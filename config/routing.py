@@ -1,0 +1,26 @@
+"""WebSocket routes.
+
+Staff sockets go through ``staff()``: the host-based origin check and the Django session.
+Customer sockets are opened from the customer's own site (another origin) and go through
+``public()``: their consumer authenticates with a session grant and checks the origin against
+the session account's allowed origins itself.
+"""
+
+from channels.auth import AuthMiddlewareStack
+from channels.security.websocket import AllowedHostsOriginValidator
+from django.urls import path
+
+from accounts.consumers import PingConsumer
+
+
+def staff(route: str, consumer):
+    return path(route, AllowedHostsOriginValidator(AuthMiddlewareStack(consumer.as_asgi())))
+
+
+def public(route: str, consumer):
+    return path(route, consumer.as_asgi())
+
+
+websocket_urlpatterns = [
+    staff("ws/ping/", PingConsumer),
+]

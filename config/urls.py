@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+api_patterns = [
+    path("", include("tickets.api_urls")),
+    path("", include("cobrowse.api_urls")),
+    path("", include("recordings.api_urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
+    path("", include("accounts.urls")),
+    path("", include("tickets.urls")),
+    path("", include("consent.urls")),
+    path("", include("cobrowse.urls")),
+    path("", include("recordings.urls")),
+    path("", include("analytics.urls")),
+]

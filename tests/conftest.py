@@ -1,0 +1,94 @@
+"""Shared fixtures: users, a Redis reset between tests, a live ASGI server and real Chromium."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import redis
+from django.conf import settings
+
+from tests.factories import make_account, make_user
+
+# Sync Playwright runs an event loop in the test thread; let the test side use the ORM anyway.
+# The forked live server removes this again (tests/live.py) so server async bugs still surface.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis():
+    """Each test starts with an empty test Redis database (cache, rate limits, locks)."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.flushdb()
+    yield
+    client.close()
+
+
+@pytest.fixture
+def account(db):
+    return make_account("Acme Home Loans")
+
+
+@pytest.fixture
+def other_account(db):
+    return make_account("Globex")
+
+
+@pytest.fixture
+def customer(account):
+    return make_user("customer1", role="customer", account=account)
+
+
+@pytest.fixture
+def other_customer(account):
+    return make_user("customer2", role="customer", account=account)
+
+
+@pytest.fixture
+def agent_l1(db):
+    return make_user("agent1", role="agent", agent_level="L1")
+
+
+@pytest.fixture
+def agent_l1_certified(db):
+    from django.utils import timezone
+
+    return make_user("agent1c", role="agent", agent_level="L1", cobrowse_certified_at=timezone.now())
+
+
+@pytest.fixture
+def agent(db):
+    return make_user("agent2", role="agent", agent_level="L2")
+
+
+@pytest.fixture
+def agent_l3(db):
+    return make_user("agent3", role="agent", agent_level="L3")
+
+
+@pytest.fixture
+def manager(db):
+    return make_user("manager", role="manager")
+
+
+# --- live server and browser -------------------------------------------------------------------
+
+
+@pytest.fixture
+def live_server_asgi(transactional_db):
+    """A forked daphne serving the whole ASGI app (HTTP and WebSockets) on the test database."""
+    from tests.live import LiveAsgiServer
+
+    server = LiveAsgiServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium per test module (one sync Playwright per process, see FIELD-NOTES)."""
+    from tests.live import launch_browser
+
+    with launch_browser() as chromium:
+        yield chromium

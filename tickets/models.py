@@ -1,0 +1,166 @@
+"""Tickets, their conversation and their activity."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Status(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+#: Allowed status changes. ``closed`` is final; a resolved ticket may be reopened.
+STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.NEW: frozenset({Status.OPEN, Status.PENDING, Status.RESOLVED, Status.CLOSED}),
+    Status.OPEN: frozenset({Status.PENDING, Status.RESOLVED, Status.CLOSED}),
+    Status.PENDING: frozenset({Status.OPEN, Status.RESOLVED, Status.CLOSED}),
+    Status.RESOLVED: frozenset({Status.OPEN, Status.CLOSED}),
+    Status.CLOSED: frozenset(),
+}
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class Category(models.TextChoices):
+    ACCOUNT_CONFIGURATION = "account_configuration", "Account configuration"
+    INTEGRATION_SETUP = "integration_setup", "Integration setup"
+    DEBUGGING_ERRORS = "debugging_errors", "Debugging error messages"
+    PRODUCT_ONBOARDING = "product_onboarding", "Product onboarding"
+    SSO_AUTHENTICATION = "sso_authentication", "SSO / authentication"
+    REPORT_CONFIGURATION = "report_configuration", "Report / dashboard configuration"
+    BILLING = "billing", "Billing / subscription"
+    OTHER = "other", "Other"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    CHAT = "chat", "Chat"
+    PHONE = "phone", "Phone"
+    WEB = "web", "Web"
+    IN_APP = "in_app", "In-app"
+
+
+class TicketCounter(models.Model):
+    """Single-row counter handing out ticket numbers under a row lock (portable, gap-free)."""
+
+    name = models.CharField(max_length=20, primary_key=True)
+    last_number = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.last_number}"
+
+
+class Ticket(models.Model):
+    number = models.PositiveIntegerField(unique=True, editable=False)
+    subject = models.CharField(max_length=200)
+    description = models.TextField()
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_tickets"
+    )
+    account = models.ForeignKey(
+        "accounts.CustomerAccount",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tickets",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    category = models.CharField(max_length=30, choices=Category.choices, default=Category.OTHER)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    screen_share_requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "priority"]),
+            models.Index(fields=["assignee", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}"
+
+    @property
+    def reference(self) -> str:
+        return f"T-{self.number}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in (Status.RESOLVED, Status.CLOSED)
+
+
+class TicketComment(models.Model):
+    """A public reply (the customer sees it) or an internal note (support staff only)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ticket_comments"
+    )
+    body = models.TextField()
+    is_internal = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        kind = "note" if self.is_internal else "reply"
+        return f"{self.ticket.reference} {kind} by {self.author}"
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    STATUS = "status", "Status changed"
+    ASSIGNMENT = "assignment", "Assignee changed"
+    PRIORITY = "priority", "Priority changed"
+    CATEGORY = "category", "Category changed"
+    COMMENT = "comment", "Replied"
+    NOTE = "note", "Internal note"
+    SCREEN_SHARE_REQUESTED = "screen_share_requested", "Screen share requested"
+    COBROWSE = "cobrowse", "Co-browse"
+
+
+class TicketEvent(models.Model):
+    """Append-only activity of a ticket. ``data`` holds codes and ids, never free-form PII."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=30, choices=EventKind.choices)
+    data = models.JSONField(default=dict, blank=True)
+    internal = models.BooleanField(default=False, help_text="Shown to support staff only.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.kind}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Ticket events are append-only.")
+        super().save(*args, **kwargs)

@@ -1,0 +1,71 @@
+"""Ticket reads, always scoped by ``accounts.permissions``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from accounts import permissions
+from tickets.models import Ticket, TicketComment, TicketEvent
+
+
+def ticket_queryset(user: Any) -> QuerySet[Ticket]:
+    return permissions.visible_tickets(user).select_related("requester", "assignee", "account")
+
+
+def filter_tickets(
+    user: Any,
+    *,
+    mine: bool = False,
+    unassigned: bool = False,
+    status: str | None = None,
+    priority: str | None = None,
+    category: str | None = None,
+    search: str | None = None,
+) -> QuerySet[Ticket]:
+    qs = ticket_queryset(user)
+    if mine:
+        qs = qs.filter(assignee=user)
+    if unassigned:
+        qs = qs.filter(assignee__isnull=True)
+    if status == "active":
+        qs = qs.exclude(status__in=["resolved", "closed"])
+    elif status:
+        qs = qs.filter(status=status)
+    if priority:
+        qs = qs.filter(priority=priority)
+    if category:
+        qs = qs.filter(category=category)
+    if search:
+        term = search.strip()
+        query = Q(subject__icontains=term) | Q(description__icontains=term)
+        number = term.upper().removeprefix("T-")
+        if number.isdigit():
+            query |= Q(number=int(number))
+        if permissions.is_support_staff(user):
+            query |= Q(requester__username__icontains=term) | Q(requester__email__icontains=term)
+        qs = qs.filter(query)
+    return qs
+
+
+def get_ticket_by_number(user: Any, number: int | str) -> Ticket:
+    """Raises ``Ticket.DoesNotExist`` for tickets the user may not see (a 404, never a 403)."""
+    number = str(number).upper().removeprefix("T-")
+    if not number.isdigit():
+        raise Ticket.DoesNotExist
+    return ticket_queryset(user).get(number=int(number))
+
+
+def visible_comments(user: Any, ticket: Ticket) -> QuerySet[TicketComment]:
+    qs = ticket.comments.select_related("author")
+    if not permissions.can_see_internal_notes(user):
+        qs = qs.filter(is_internal=False)
+    return qs
+
+
+def visible_events(user: Any, ticket: Ticket) -> QuerySet[TicketEvent]:
+    qs = ticket.events.select_related("actor")
+    if not permissions.is_support_staff(user):
+        qs = qs.filter(internal=False)
+    return qs

@@ -1,0 +1,255 @@
+"""Ticket workflows. Every write to a ticket goes through here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import permissions
+from accounts.models import Role, User
+from tickets.models import (
+    STATUS_TRANSITIONS,
+    EventKind,
+    Status,
+    Ticket,
+    TicketComment,
+    TicketCounter,
+    TicketEvent,
+)
+
+
+class InvalidTransition(ValidationError):
+    """A status change that the workflow does not allow."""
+
+    def __init__(self, current: str, requested: str):
+        self.current, self.requested = current, requested
+        super().__init__(
+            f"Cannot change status from '{current}' to '{requested}'.", code="invalid_transition"
+        )
+
+
+def _next_number() -> int:
+    """Hand out the next ticket number; the counter row is locked until the transaction ends."""
+    start = settings.TANDEM_TICKET_NUMBER_START - 1
+    counter = TicketCounter.objects.select_for_update().filter(name="ticket").first()
+    if counter is None:
+        try:
+            with transaction.atomic():
+                TicketCounter.objects.create(name="ticket", last_number=start)
+        except IntegrityError:
+            pass  # another transaction created it first
+        counter = TicketCounter.objects.select_for_update().get(name="ticket")
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return counter.last_number
+
+
+def record_event(
+    ticket: Ticket,
+    kind: str,
+    *,
+    actor: User | None = None,
+    data: dict[str, Any] | None = None,
+    internal: bool = False,
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket, kind=kind, actor=actor, data=data or {}, internal=internal
+    )
+
+
+@transaction.atomic
+def create_ticket(
+    *,
+    requester: User,
+    subject: str,
+    description: str,
+    created_by: User | None = None,
+    category: str | None = None,
+    priority: str | None = None,
+    channel: str | None = None,
+    assignee: User | None = None,
+) -> Ticket:
+    """Open a ticket for ``requester`` (a customer). Staff may open one on a customer's behalf."""
+    created_by = created_by or requester
+    if requester.role != Role.CUSTOMER:
+        raise ValidationError({"requester": "The requester must be a customer."})
+    if created_by.pk != requester.pk and not permissions.is_support_staff(created_by):
+        raise PermissionDenied("Only support staff can open tickets for someone else.")
+    if assignee is not None and not permissions.is_support_staff(assignee):
+        raise ValidationError({"assignee": "Tickets can only be assigned to agents or managers."})
+    ticket = Ticket(
+        number=_next_number(),
+        subject=subject.strip(),
+        description=description.strip(),
+        requester=requester,
+        account=requester.account,
+        assignee=assignee,
+    )
+    if category:
+        ticket.category = category
+    if priority:
+        ticket.priority = priority
+    if channel:
+        ticket.channel = channel
+    ticket.full_clean()
+    ticket.save()
+    record_event(ticket, EventKind.CREATED, actor=created_by, data={"channel": ticket.channel})
+    if assignee is not None:
+        record_event(ticket, EventKind.ASSIGNMENT, actor=created_by, data={"to": assignee.pk})
+    return ticket
+
+
+def _locked(ticket: Ticket) -> Ticket:
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+@transaction.atomic
+def change_status(ticket: Ticket, *, actor: User, status: str) -> Ticket:
+    if not permissions.can_work_ticket(actor, ticket):
+        raise PermissionDenied("Only support staff can change a ticket's status.")
+    if status not in Status.values:
+        raise ValidationError({"status": f"Unknown status '{status}'."})
+    locked = _locked(ticket)
+    if status == locked.status:
+        return locked
+    if status not in STATUS_TRANSITIONS[locked.status]:
+        raise InvalidTransition(locked.status, status)
+    previous = locked.status
+    now = timezone.now()
+    locked.status = status
+    if status == Status.RESOLVED:
+        locked.resolved_at = now
+    elif status == Status.CLOSED:
+        locked.closed_at = now
+        locked.resolved_at = locked.resolved_at or now
+    elif status == Status.OPEN and previous == Status.RESOLVED:
+        locked.resolved_at = None
+    locked.save(update_fields=["status", "resolved_at", "closed_at", "updated_at"])
+    record_event(locked, EventKind.STATUS, actor=actor, data={"from": previous, "to": status})
+    return locked
+
+
+@transaction.atomic
+def assign(ticket: Ticket, *, actor: User, assignee: User | None) -> Ticket:
+    if not permissions.can_work_ticket(actor, ticket):
+        raise PermissionDenied("Only support staff can assign tickets.")
+    if assignee is not None and not permissions.is_support_staff(assignee):
+        raise ValidationError({"assignee": "Tickets can only be assigned to agents or managers."})
+    locked = _locked(ticket)
+    if locked.assignee_id == (assignee.pk if assignee else None):
+        return locked
+    previous = locked.assignee_id
+    locked.assignee = assignee
+    locked.save(update_fields=["assignee", "updated_at"])
+    record_event(
+        locked,
+        EventKind.ASSIGNMENT,
+        actor=actor,
+        data={"from": previous, "to": assignee.pk if assignee else None},
+    )
+    return locked
+
+
+@transaction.atomic
+def _change_field(ticket: Ticket, *, actor: User, field: str, value: str, kind: str) -> Ticket:
+    if not permissions.can_work_ticket(actor, ticket):
+        raise PermissionDenied(f"Only support staff can change a ticket's {field}.")
+    choices = Ticket._meta.get_field(field).choices
+    if value not in {c[0] for c in choices}:
+        raise ValidationError({field: f"Unknown {field} '{value}'."})
+    locked = _locked(ticket)
+    previous = getattr(locked, field)
+    if previous == value:
+        return locked
+    setattr(locked, field, value)
+    locked.save(update_fields=[field, "updated_at"])
+    record_event(locked, kind, actor=actor, data={"from": previous, "to": value})
+    return locked
+
+
+def set_priority(ticket: Ticket, *, actor: User, priority: str) -> Ticket:
+    return _change_field(ticket, actor=actor, field="priority", value=priority, kind=EventKind.PRIORITY)
+
+
+def set_category(ticket: Ticket, *, actor: User, category: str) -> Ticket:
+    return _change_field(ticket, actor=actor, field="category", value=category, kind=EventKind.CATEGORY)
+
+
+_UNSET = object()
+
+
+@transaction.atomic
+def update_ticket(
+    ticket: Ticket,
+    *,
+    actor: User,
+    status: str | None = None,
+    priority: str | None = None,
+    category: str | None = None,
+    assignee: Any = _UNSET,
+) -> Ticket:
+    """Apply several changes at once, all or nothing."""
+    if assignee is not _UNSET:
+        ticket = assign(ticket, actor=actor, assignee=assignee)
+    if priority is not None:
+        ticket = set_priority(ticket, actor=actor, priority=priority)
+    if category is not None:
+        ticket = set_category(ticket, actor=actor, category=category)
+    if status is not None:
+        ticket = change_status(ticket, actor=actor, status=status)
+    return ticket
+
+
+@transaction.atomic
+def add_comment(ticket: Ticket, *, author: User, body: str, internal: bool = False) -> TicketComment:
+    """Add a public reply or an internal note, and move the ticket along the workflow.
+
+    - the first public reply by staff sets ``first_response_at`` and opens a new ticket;
+    - a customer's reply reopens a pending or resolved ticket;
+    - a closed ticket takes no more comments.
+    """
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": "A comment cannot be empty."})
+    if not permissions.can_reply_to_ticket(author, ticket):
+        raise PermissionDenied("You cannot comment on this ticket.")
+    if internal and not permissions.can_see_internal_notes(author):
+        raise PermissionDenied("Only support staff can write internal notes.")
+    locked = _locked(ticket)
+    if locked.status == Status.CLOSED:
+        raise ValidationError({"body": "This ticket is closed; open a new ticket instead."})
+    comment = TicketComment.objects.create(
+        ticket=locked, author=author, body=body, is_internal=internal
+    )
+    record_event(
+        locked,
+        EventKind.NOTE if internal else EventKind.COMMENT,
+        actor=author,
+        data={"comment": comment.pk},
+        internal=internal,
+    )
+    if internal:
+        return comment
+    now = timezone.now()
+    if permissions.is_support_staff(author):
+        changed = []
+        if locked.first_response_at is None:
+            locked.first_response_at = now
+            changed.append("first_response_at")
+        if locked.status == Status.NEW:
+            locked.status = Status.OPEN
+            changed.append("status")
+            record_event(locked, EventKind.STATUS, actor=author, data={"from": "new", "to": "open"})
+        if changed:
+            locked.save(update_fields=[*changed, "updated_at"])
+    elif locked.status in (Status.PENDING, Status.RESOLVED):
+        previous = locked.status
+        locked.status = Status.OPEN
+        locked.resolved_at = None
+        locked.save(update_fields=["status", "resolved_at", "updated_at"])
+        record_event(locked, EventKind.STATUS, actor=author, data={"from": previous, "to": "open"})
+    return comment
