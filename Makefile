@@ -40,6 +40,7 @@ lint: pydeps
 	$(VENV)/bin/ruff check .
 
 test: deps services lint
+	if ls frontend/tests/*.test.mjs >/dev/null 2>&1; then node --test frontend/tests/; fi
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	  $(VENV)/bin/pytest $(PYTEST_ARGS)
 
