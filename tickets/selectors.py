@@ -41,7 +41,7 @@ def filter_tickets(
         term = search.strip()
         query = Q(subject__icontains=term) | Q(description__icontains=term)
         number = term.upper().removeprefix("T-")
-        if number.isdigit():
+        if number.isdecimal():
             query |= Q(number=int(number))
         if permissions.is_support_staff(user):
             query |= Q(requester__username__icontains=term) | Q(requester__email__icontains=term)
@@ -52,7 +52,7 @@ def filter_tickets(
 def get_ticket_by_number(user: Any, number: int | str) -> Ticket:
     """Raises ``Ticket.DoesNotExist`` for tickets the user may not see (a 404, never a 403)."""
     number = str(number).upper().removeprefix("T-")
-    if not number.isdigit():
+    if not number.isdecimal():
         raise Ticket.DoesNotExist
     return ticket_queryset(user).get(number=int(number))
 

@@ -1,0 +1,349 @@
+"""REST API for tickets, their conversation and their activity.
+
+Thin views: parse the request, ask ``accounts.permissions`` who may act, call
+``tickets.selectors`` / ``tickets.services``, render. Errors raised by the services
+(Django's ``ValidationError`` / ``PermissionDenied``) become 400 / 403 here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+
+from accounts import permissions
+from tickets import selectors, services
+from tickets.models import Category, Priority, Status, Ticket
+from tickets.serializers import (
+    ACTIVE,
+    CommentCreateSerializer,
+    CommentSerializer,
+    ErrorDetailSerializer,
+    EventSerializer,
+    InvalidTransitionErrorSerializer,
+    TicketCreateSerializer,
+    TicketFilterSerializer,
+    TicketSerializer,
+    TicketUpdateSerializer,
+)
+
+#: A ticket in a URL: its number (``1042``) or its reference (``T-1042``).
+TICKET_REF_REGEX = r"(?:[Tt]-)?[0-9]+"
+
+TICKET_REF_PARAMETER = OpenApiParameter(
+    "number",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="Ticket number (`1042`) or reference (`T-1042`).",
+    pattern=rf"^{TICKET_REF_REGEX}$",
+)
+
+FILTER_PARAMETERS = [
+    OpenApiParameter(
+        "mine", OpenApiTypes.BOOL, description="Only tickets assigned to the caller.", default=False
+    ),
+    OpenApiParameter(
+        "unassigned", OpenApiTypes.BOOL, description="Only tickets without an assignee.", default=False
+    ),
+    OpenApiParameter(
+        "status",
+        OpenApiTypes.STR,
+        enum=[ACTIVE, *Status.values],
+        description="A status, or `active` for anything not resolved or closed.",
+    ),
+    OpenApiParameter("priority", OpenApiTypes.STR, enum=Priority.values),
+    OpenApiParameter("category", OpenApiTypes.STR, enum=Category.values),
+    OpenApiParameter(
+        "search",
+        OpenApiTypes.STR,
+        description="Subject, description or number (`1042` / `T-1042`); staff also match the requester.",
+    ),
+]
+
+ERROR_RESPONSES: dict[int, Any] = {
+    400: OpenApiResponse(description="Invalid input: field errors keyed by field name."),
+    403: OpenApiResponse(ErrorDetailSerializer, description="Not signed in, or not allowed."),
+    404: OpenApiResponse(ErrorDetailSerializer, description="No such ticket visible to the caller."),
+}
+
+
+def service_error_to_api(exc: Exception) -> Exception:
+    """Translate errors raised by the services into DRF errors (400 with field errors)."""
+    if isinstance(exc, services.InvalidTransition):
+        return exceptions.ValidationError(
+            {"status": exc.messages, "transition": {"from": exc.current, "to": exc.requested}}
+        )
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            detail = {
+                (api_settings.NON_FIELD_ERRORS_KEY if field == "__all__" else field): messages
+                for field, messages in exc.message_dict.items()
+            }
+        else:
+            detail = {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
+        return exceptions.ValidationError(detail)
+    return exc
+
+
+class ServiceErrorsMixin:
+    """Map the services' Django exceptions to API responses instead of a 500."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        return super().handle_exception(service_error_to_api(exc))  # type: ignore[misc]
+
+
+class StandardPagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+def _ticket_for(request: Request, number: str) -> Ticket:
+    """The ticket named in the URL, if the caller may see it; a 404 otherwise (never a 403)."""
+    try:
+        return selectors.get_ticket_by_number(request.user, number)
+    except Ticket.DoesNotExist:
+        raise Http404("No such ticket.") from None
+
+
+def _staff_only_fields_present(data: Any, fields: tuple[str, ...]) -> list[str]:
+    if not isinstance(data, Mapping):
+        return []
+    return [field for field in fields if field in data]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List tickets",
+        description="Tickets visible to the caller (customers: their own), newest first.",
+        parameters=FILTER_PARAMETERS,
+        responses={200: TicketSerializer(many=True), 400: ERROR_RESPONSES[400], 403: ERROR_RESPONSES[403]},
+    ),
+    retrieve=extend_schema(
+        summary="Get a ticket",
+        parameters=[TICKET_REF_PARAMETER],
+        responses={200: TicketSerializer, 403: ERROR_RESPONSES[403], 404: ERROR_RESPONSES[404]},
+    ),
+    create=extend_schema(
+        summary="Open a ticket",
+        description=(
+            "Customers open tickets for themselves. Support staff open them for a customer by "
+            "naming `requester` and may set `priority`, `channel` and `assignee`."
+        ),
+        request=TicketCreateSerializer,
+        responses={201: TicketSerializer, 400: ERROR_RESPONSES[400], 403: ERROR_RESPONSES[403]},
+    ),
+    partial_update=extend_schema(
+        summary="Change status, priority, category or assignee",
+        description=(
+            "Support staff only. Changes are applied all or nothing; an illegal status change is "
+            "a 400 naming the refused transition."
+        ),
+        parameters=[TICKET_REF_PARAMETER],
+        request=TicketUpdateSerializer,
+        responses={
+            200: TicketSerializer,
+            400: OpenApiResponse(
+                InvalidTransitionErrorSerializer,
+                description="Invalid input, or a status change the workflow does not allow.",
+            ),
+            403: ERROR_RESPONSES[403],
+            404: ERROR_RESPONSES[404],
+        },
+    ),
+)
+class TicketViewSet(
+    ServiceErrorsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Tickets visible to the caller, addressed by number (`1042`) or reference (`T-1042`)."""
+
+    serializer_class = TicketSerializer
+    pagination_class = StandardPagination
+    lookup_field = "number"
+    lookup_value_regex = TICKET_REF_REGEX
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.ticket_queryset(self.request.user)
+
+    def get_object(self) -> Ticket:
+        ticket = _ticket_for(self.request, self.kwargs[self.lookup_field])
+        self.check_object_permissions(self.request, ticket)
+        return ticket
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        params = TicketFilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        tickets = selectors.filter_tickets(request.user, **params.validated_data).order_by(
+            "-created_at", "-number"
+        )
+        page = self.paginate_queryset(tickets)
+        return self.get_paginated_response(TicketSerializer(page, many=True).data)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        staff_fields = _staff_only_fields_present(request.data, TicketCreateSerializer.STAFF_FIELDS)
+        if staff_fields and not permissions.can_work_ticket(request.user):
+            raise exceptions.PermissionDenied(
+                f"Only support staff can set {', '.join(staff_fields)} when opening a ticket."
+            )
+        incoming = TicketCreateSerializer(data=request.data, context=self.get_serializer_context())
+        incoming.is_valid(raise_exception=True)
+        data = dict(incoming.validated_data)
+        requester = data.pop("requester", request.user)
+        ticket = services.create_ticket(requester=requester, created_by=request.user, **data)
+        return Response(TicketSerializer(ticket).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if not kwargs.get("partial"):
+            raise exceptions.MethodNotAllowed(request.method)
+        ticket = self.get_object()
+        if not isinstance(request.data, Mapping):
+            raise exceptions.ValidationError(
+                {api_settings.NON_FIELD_ERRORS_KEY: ["Expected an object of fields to change."]}
+            )
+        changing = _staff_only_fields_present(request.data, TicketUpdateSerializer.FIELDS)
+        if changing and not permissions.can_work_ticket(request.user, ticket):
+            raise exceptions.PermissionDenied(f"Only support staff can change {', '.join(changing)}.")
+        unknown = sorted(set(request.data) - set(TicketUpdateSerializer.FIELDS))
+        if unknown or not changing:
+            raise exceptions.ValidationError(
+                {
+                    api_settings.NON_FIELD_ERRORS_KEY: [
+                        f"Only {', '.join(TicketUpdateSerializer.FIELDS)} can be changed"
+                        + (f"; not {', '.join(unknown)}." if unknown else ".")
+                    ]
+                }
+            )
+        incoming = TicketUpdateSerializer(data=request.data, partial=True)
+        incoming.is_valid(raise_exception=True)
+        ticket = services.update_ticket(ticket, actor=request.user, **incoming.validated_data)
+        return Response(TicketSerializer(ticket).data)
+
+
+class _TicketChildViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
+    """Base for ``/tickets/<number>/...`` collections."""
+
+    pagination_class = StandardPagination
+
+    def ticket(self) -> Ticket:
+        if not hasattr(self, "_ticket"):
+            self._ticket = _ticket_for(self.request, self.kwargs["number"])
+        return self._ticket
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List a ticket's replies (and, for support staff, internal notes)",
+        parameters=[TICKET_REF_PARAMETER],
+        responses={200: CommentSerializer(many=True), 403: ERROR_RESPONSES[403], 404: ERROR_RESPONSES[404]},
+    ),
+    create=extend_schema(
+        summary="Reply to a ticket, or add an internal note",
+        description=(
+            "A staff reply sets the first response time and opens a new ticket; a customer reply "
+            "reopens a pending or resolved ticket. Only support staff may set `is_internal`."
+        ),
+        parameters=[TICKET_REF_PARAMETER],
+        request=CommentCreateSerializer,
+        responses={
+            201: CommentSerializer,
+            400: ERROR_RESPONSES[400],
+            403: ERROR_RESPONSES[403],
+            404: ERROR_RESPONSES[404],
+        },
+    ),
+)
+class TicketCommentViewSet(_TicketChildViewSet):
+    """Public replies and internal notes of a ticket (notes are never shown to customers)."""
+
+    serializer_class = CommentSerializer
+
+    def get_queryset(self):
+        return selectors.visible_comments(self.request.user, self.ticket())
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(CommentSerializer(page, many=True).data)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        ticket = self.ticket()
+        incoming = CommentCreateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        comment = services.add_comment(
+            ticket,
+            author=request.user,
+            body=incoming.validated_data["body"],
+            internal=incoming.validated_data["is_internal"],
+        )
+        return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="A ticket's activity",
+        description="Customers see public activity only; support staff also see internal events.",
+        parameters=[TICKET_REF_PARAMETER],
+        responses={200: EventSerializer(many=True), 403: ERROR_RESPONSES[403], 404: ERROR_RESPONSES[404]},
+    ),
+)
+class TicketEventViewSet(_TicketChildViewSet):
+    """Read-only activity of a ticket."""
+
+    serializer_class = EventSerializer
+
+    def get_queryset(self):
+        return selectors.visible_events(self.request.user, self.ticket())
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(EventSerializer(page, many=True).data)
+
+
+class TokenRequestThrottle(SimpleRateThrottle):
+    """Slow down password guessing through the token endpoint (per client address)."""
+
+    scope = "api_token"
+
+    def get_rate(self) -> str:
+        return getattr(settings, "TANDEM_API_TOKEN_RATE", "10/min")
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+@extend_schema(
+    summary="Exchange a username and password for an API token",
+    description="Send the token as `Authorization: Token <key>` on later requests.",
+    request=AuthTokenSerializer,
+    responses={
+        200: inline_serializer("AuthToken", {"token": serializers.CharField()}),
+        400: ERROR_RESPONSES[400],
+        429: OpenApiResponse(ErrorDetailSerializer, description="Too many attempts."),
+    },
+    auth=[],
+)
+class TokenView(ObtainAuthToken):
+    throttle_classes = [TokenRequestThrottle]
