@@ -1,0 +1,113 @@
+"""accounts.permissions: the one place that decides who may see or do what."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from accounts import permissions
+from tests.factories import make_ticket, make_user
+
+ROLES = ["customer", "agent_l1", "agent_l1_certified", "agent", "agent_l3", "manager"]
+
+
+@pytest.fixture
+def users(request):
+    return {role: request.getfixturevalue(role) for role in ROLES}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        ("customer", False),
+        ("agent_l1", False),
+        ("agent_l1_certified", True),
+        ("agent", True),
+        ("agent_l3", True),
+        ("manager", True),
+    ],
+)
+def test_can_start_cobrowse(request, role, expected):
+    user = request.getfixturevalue(role)
+    assert permissions.can_start_cobrowse(user) is expected
+    user.is_active = False
+    assert permissions.can_start_cobrowse(user) is False
+
+
+@pytest.mark.django_db
+def test_can_start_cobrowse_edge_cases():
+    assert permissions.can_start_cobrowse(AnonymousUser()) is False
+    assert permissions.can_start_cobrowse(None) is False
+    # An agent without a level is not assumed to be L2+.
+    assert permissions.can_start_cobrowse(make_user("nolevel", role="agent")) is False
+    # A certification date on a customer grants nothing.
+    from django.utils import timezone
+
+    certified_customer = make_user("odd", role="customer", cobrowse_certified_at=timezone.now())
+    assert permissions.can_start_cobrowse(certified_customer) is False
+
+
+@pytest.mark.django_db
+def test_can_approve_full_control_is_managers_only(users):
+    assert {r for r, u in users.items() if permissions.can_approve_full_control(u)} == {"manager"}
+    users["manager"].is_active = False
+    assert permissions.can_approve_full_control(users["manager"]) is False
+    assert permissions.can_approve_full_control(AnonymousUser()) is False
+
+
+@pytest.mark.django_db
+def test_staff_predicates(users):
+    staff = {r for r, u in users.items() if permissions.is_support_staff(u)}
+    assert staff == set(ROLES) - {"customer"}
+    assert {r for r, u in users.items() if permissions.can_see_internal_notes(u)} == staff
+    assert {r for r, u in users.items() if permissions.can_work_ticket(u)} == staff
+    assert {r for r, u in users.items() if permissions.can_view_dashboards(u)} == {"manager"}
+    assert set(permissions.support_staff().values_list("username", flat=True)) == {
+        users[r].username for r in staff
+    }
+
+
+@pytest.mark.django_db
+def test_support_staff_excludes_inactive(agent):
+    agent.is_active = False
+    agent.save()
+    assert not permissions.support_staff().filter(pk=agent.pk).exists()
+
+
+@pytest.mark.django_db
+def test_visible_tickets_and_object_checks_agree(users, customer, other_customer):
+    own = make_ticket(customer)
+    theirs = make_ticket(other_customer)
+    everyone = {**users, "other_customer": other_customer, "anonymous": AnonymousUser()}
+    for role, user in everyone.items():
+        visible = set(permissions.visible_tickets(user).values_list("pk", flat=True))
+        by_object = {t.pk for t in (own, theirs) if permissions.can_view_ticket(user, t)}
+        assert visible == by_object, role
+        replies = {t.pk for t in (own, theirs) if permissions.can_reply_to_ticket(user, t)}
+        assert replies == by_object, role
+    assert set(permissions.visible_tickets(customer).values_list("pk", flat=True)) == {own.pk}
+    assert set(permissions.visible_tickets(other_customer).values_list("pk", flat=True)) == {theirs.pk}
+    assert set(permissions.visible_tickets(users["agent_l1"]).values_list("pk", flat=True)) == {
+        own.pk,
+        theirs.pk,
+    }
+    assert not permissions.visible_tickets(AnonymousUser()).exists()
+
+
+@pytest.mark.django_db
+def test_visible_tickets_narrows_a_given_queryset(customer, agent):
+    from tickets.models import Ticket
+
+    own = make_ticket(customer)
+    make_ticket(customer, subject="Another")
+    narrowed = permissions.visible_tickets(customer, Ticket.objects.filter(pk=own.pk))
+    assert list(narrowed) == [own]
+
+
+@pytest.mark.django_db
+def test_inactive_customer_sees_nothing(customer):
+    ticket = make_ticket(customer)
+    customer.is_active = False
+    assert not permissions.visible_tickets(customer).exists()
+    assert permissions.can_view_ticket(customer, ticket) is False
