@@ -1,22 +1,53 @@
 // Bundle every entry point under frontend/ into static/dist/ (IIFE, ES2018, minified).
+// A .css entry is bundled as CSS (its @imports inlined) into static/dist/<name>.css.
 import { build } from "esbuild";
 import { mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 
-const entries = {
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+export const entries = {
   // name in static/dist/  ->  source
+  "tandem-loader": "frontend/widget/loader.js",
+  "tandem-recorder": "frontend/widget/recorder/index.js",
+  "tandem-console": "frontend/console/live.js",
+  "tandem-console.css": "frontend/console/live.css",
 };
 
-mkdirSync("static/dist", { recursive: true });
-await Promise.all(
-  Object.entries(entries).map(([name, src]) =>
-    build({
-      entryPoints: [src],
-      bundle: true,
-      minify: true,
-      format: "iife",
-      target: "es2018",
-      outfile: `static/dist/${name}.js`,
-      logLevel: "warning",
+// Gzipped size limits the customer's page pays for the widget.
+export const budgetsGzipped = {
+  "tandem-loader.js": 2 * 1024,
+  "tandem-recorder.js": 30 * 1024,
+};
+
+function options(name, src) {
+  const isCss = src.endsWith(".css");
+  return {
+    absWorkingDir: root,
+    entryPoints: [src],
+    bundle: true,
+    minify: true,
+    format: isCss ? undefined : "iife",
+    target: "es2018",
+    outfile: `static/dist/${isCss ? name : `${name}.js`}`,
+    logLevel: "warning",
+  };
+}
+
+// Builds in memory and returns [{file, raw, gzipped, budget}] without touching static/dist.
+export async function measureBundles() {
+  return Promise.all(
+    Object.entries(entries).map(async ([name, src]) => {
+      const result = await build({ ...options(name, src), write: false });
+      const { path, contents } = result.outputFiles[0];
+      const file = path.split("/").pop();
+      return { file, raw: contents.length, gzipped: gzipSync(contents, { level: 9 }).length, budget: budgetsGzipped[file] };
     }),
-  ),
-);
+  );
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  mkdirSync(`${root}static/dist`, { recursive: true });
+  await Promise.all(Object.entries(entries).map(([name, src]) => build(options(name, src))));
+}

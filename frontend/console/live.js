@@ -1,0 +1,156 @@
+// The agent's live view of the customer's page: the agent socket, an rrweb Replayer in live mode,
+// scaled to fit its container, and a status bar (page, presence, connection quality). Every
+// server message the surrounding page may care about is re-emitted on the container as a
+// CustomEvent "tandem:<type>" (page, presence, quality, mode, decision, assist, error, ended).
+import { Replayer } from "@rrweb/replay";
+import { openSocket } from "../shared/socket.js";
+import { createStreamTracker } from "./stream.js";
+
+const RESYNC_GAP_MS = 2000;
+const FORWARDED = ["page", "presence", "quality", "mode", "decision", "assist", "error", "ended"];
+const PRESENCE_LABELS = {
+  connected: "Customer connected",
+  reconnecting: "Customer reconnecting…",
+  disconnected: "Customer disconnected",
+};
+
+function element(tag, className, text) {
+  const el = document.createElement(tag);
+  el.className = className;
+  if (text) el.textContent = text;
+  return el;
+}
+
+function buildView(container) {
+  container.classList.add("tandem-live");
+  const bar = element("div", "tandem-live__bar");
+  const presence = element("span", "tandem-live__presence", "Connecting…");
+  const page = element("span", "tandem-live__page");
+  const title = element("strong", "tandem-live__title");
+  const url = element("span", "tandem-live__url");
+  const quality = element("span", "tandem-live__quality");
+  page.append(title, url);
+  bar.append(presence, page, quality);
+  const stage = element("div", "tandem-live__stage");
+  const notice = element("p", "tandem-live__notice", "Waiting for the customer's page…");
+  stage.append(notice);
+  container.replaceChildren(bar, stage);
+  return { presence, title, url, quality, stage, notice };
+}
+
+export function mount(container, { url }) {
+  const view = buildView(container);
+  const accept = createStreamTracker();
+  let replayer = null;
+  let size = null;
+  let seq = 0;
+  let lastResyncAt = -Infinity;
+  let socket = null;
+
+  function send(type, data = {}) {
+    return socket ? socket.send({ type, seq: seq++, ts: Date.now(), data }) : false;
+  }
+
+  function requestResync(reason) {
+    if (Date.now() - lastResyncAt < RESYNC_GAP_MS) return;
+    lastResyncAt = Date.now();
+    send("resync", { reason });
+  }
+
+  function fit() {
+    if (!replayer || !size) return;
+    const width = view.stage.clientWidth;
+    const height = view.stage.clientHeight;
+    const scale = Math.min(width / size.width, height ? height / size.height : Infinity) || 1;
+    replayer.wrapper.style.transform = `scale(${scale})`;
+    replayer.wrapper.style.transformOrigin = "top left";
+  }
+
+  function startReplay() {
+    if (replayer) replayer.destroy();
+    view.notice.remove();
+    // Apply each event on arrival: the customer's clock is not the agent's (see FIELD-NOTES).
+    replayer = new Replayer([], {
+      root: view.stage,
+      liveMode: true,
+      useVirtualDom: false,
+      mouseTail: false,
+      showWarning: false,
+      insertStyleRules: [".rr-block{display:none !important}"],
+    });
+    replayer.on("resize", (dimension) => {
+      size = dimension;
+      fit();
+    });
+    replayer.startLive(Number.MAX_SAFE_INTEGER);
+  }
+
+  function onRrweb(data) {
+    const { events, restart, needResync } = accept(data);
+    if (needResync) requestResync(replayer ? "gap" : "join");
+    if (restart) startReplay();
+    for (const event of events) replayer.addEvent(event);
+  }
+
+  function showPage(data) {
+    view.title.textContent = data.title || "";
+    view.url.textContent = data.url || "";
+  }
+
+  function showPresence(data) {
+    view.presence.dataset.state = data.customer;
+    view.presence.textContent = PRESENCE_LABELS[data.customer] || data.customer;
+  }
+
+  function showQuality(data) {
+    view.quality.dataset.level = data.level;
+    view.quality.textContent = `${data.level}${Number.isFinite(data.rtt_ms) ? ` · ${Math.round(data.rtt_ms)} ms` : ""}`;
+  }
+
+  function showEnded(data) {
+    view.presence.dataset.state = "ended";
+    view.presence.textContent = "Session ended";
+    socket.close();
+    return data;
+  }
+
+  const render = { rrweb: onRrweb, page: showPage, presence: showPresence, quality: showQuality, ended: showEnded };
+
+  socket = openSocket({
+    url,
+    onOpen: () => {
+      if (!replayer) requestResync("join");
+    },
+    onMessage: (message) => {
+      const data = message.data || {};
+      if (render[message.type]) render[message.type](data);
+      if (FORWARDED.includes(message.type)) {
+        container.dispatchEvent(new CustomEvent(`tandem:${message.type}`, { detail: data, bubbles: true }));
+      }
+    },
+    onDisconnect: () => {
+      view.presence.dataset.state = "offline";
+      view.presence.textContent = "Reconnecting to Tandem…";
+    },
+    onFinalClose: () => showEnded({}),
+  });
+
+  const resizeObserver = new ResizeObserver(fit);
+  resizeObserver.observe(view.stage);
+
+  return {
+    send,
+    resync: () => requestResync("agent"),
+    get replayer() {
+      return replayer;
+    },
+    destroy() {
+      resizeObserver.disconnect();
+      socket.close();
+      if (replayer) replayer.destroy();
+      container.replaceChildren();
+    },
+  };
+}
+
+window.TandemConsole = { mount };

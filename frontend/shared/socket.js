@@ -1,0 +1,60 @@
+// A WebSocket that reconnects with exponential backoff and jitter until closed on purpose, or
+// until the server closes with a 44xx code (grant refused, session over): those are final.
+
+export function openSocket({
+  url,
+  onOpen,
+  onMessage,
+  onDisconnect = () => {},
+  onFinalClose,
+  minDelayMs = 500,
+  maxDelayMs = 10000,
+}) {
+  let socket = null;
+  let attempt = 0;
+  let retryTimer = null;
+  let closedOnPurpose = false;
+
+  function connect() {
+    socket = new WebSocket(url);
+    socket.addEventListener("open", () => {
+      attempt = 0;
+      onOpen();
+    });
+    socket.addEventListener("message", (event) => {
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (message && typeof message.type === "string") onMessage(message);
+    });
+    socket.addEventListener("close", (event) => {
+      socket = null;
+      if (closedOnPurpose) return;
+      onDisconnect(event.code);
+      if (event.code >= 4400 && event.code < 4500) {
+        onFinalClose(event.code);
+        return;
+      }
+      const delay = Math.min(maxDelayMs, minDelayMs * 2 ** attempt++);
+      retryTimer = setTimeout(connect, delay / 2 + Math.random() * (delay / 2));
+    });
+  }
+
+  connect();
+
+  return {
+    send(message) {
+      if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+      socket.send(JSON.stringify(message));
+      return true;
+    },
+    close() {
+      closedOnPurpose = true;
+      clearTimeout(retryTimer);
+      if (socket) socket.close(1000, "closed");
+    },
+  };
+}

@@ -1,0 +1,63 @@
+// The "Sharing this page" badge. Its host carries rr-block and a CLOSED shadow root: rrweb records
+// only a placeholder for it, and (unlike an open root) nothing typed or shown inside can leak as
+// input events. The agent's replayer hides the placeholder.
+
+const STYLE = `
+:host { all: initial; }
+.badge { position: fixed; right: 16px; bottom: 16px; z-index: 2147483647; display: flex; gap: 10px;
+  align-items: center; padding: 10px 14px; border-radius: 10px; background: #1d2733; color: #fff;
+  font: 14px/1.3 system-ui, sans-serif; box-shadow: 0 4px 16px rgba(0,0,0,.3); }
+.dot { width: 10px; height: 10px; border-radius: 50%; background: #9aa5b1; flex: none; }
+.dot[data-level=good] { background: #2fb170; }
+.dot[data-level=fair] { background: #e2a72e; }
+.dot[data-level=poor] { background: #e0483e; }
+.mode { color: #c4ccd6; font-size: 12px; }
+button { font: inherit; font-weight: 600; color: #1d2733; background: #fff; border: 0; border-radius: 6px;
+  padding: 6px 10px; cursor: pointer; }
+button:focus-visible { outline: 3px solid #7fb3ff; outline-offset: 2px; }
+`;
+
+const MODE_LABELS = {
+  view_only: "View only",
+  guided: "Guided",
+  controlled: "Controlled",
+  full: "Full control",
+};
+
+export function createBadge({ doc = document, agentName, mode, onStop }) {
+  const host = doc.createElement("div");
+  host.className = "rr-block";
+  host.setAttribute("data-tandem", "badge");
+  const root = host.attachShadow({ mode: "closed" });
+  root.innerHTML = `<style>${STYLE}</style>
+<div class="badge" role="status" aria-live="polite">
+  <span class="dot" role="img"></span>
+  <span><span class="who"></span><br><span class="mode"></span></span>
+  <button type="button">Stop sharing</button>
+</div>`;
+  const dot = root.querySelector(".dot");
+  const modeText = root.querySelector(".mode");
+  root.querySelector(".who").textContent = `Sharing this page with ${agentName || "your support agent"}`;
+  root.querySelector("button").addEventListener("click", () => onStop());
+
+  function setQuality(level, rttMs) {
+    dot.dataset.level = level;
+    const label = `Connection ${level}${Number.isFinite(rttMs) ? ` (${Math.round(rttMs)} ms)` : ""}`;
+    dot.setAttribute("aria-label", label);
+    dot.title = label;
+  }
+
+  function setMode(value) {
+    modeText.textContent = MODE_LABELS[value] || "";
+  }
+
+  setQuality("good");
+  setMode(mode);
+  (doc.body || doc.documentElement).appendChild(host);
+
+  return {
+    setQuality,
+    setMode,
+    remove: () => host.remove(),
+  };
+}

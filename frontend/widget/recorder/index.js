@@ -1,0 +1,118 @@
+// The customer side of a live co-browse session, started by tandem-loader.js once a grant exists:
+// socket, masked rrweb recording, page context, signals and the always-visible badge.
+import { record } from "@rrweb/record";
+import { openSocket } from "../../shared/socket.js";
+import { GRANT_KEY } from "../grant.js";
+import { createBadge } from "./badge.js";
+import { BLOCKED, maskFieldValue, maskPatterns, maskText, maskedSelector } from "./masking.js";
+import { Outbox } from "./outbox.js";
+import { watchPage } from "./page_context.js";
+import { createScrubber } from "./scrub.js";
+
+// The grant in the link is "<session id>.<secret>"; the socket URL needs the session id.
+function sessionIdOf(grant) {
+  return grant.split(".")[0];
+}
+
+function randomId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function start({ grant, base }) {
+  const sessionId = sessionIdOf(grant);
+  const wsBase = base.replace(/^http/, "ws");
+  const pageId = randomId();
+  let socket = null;
+  let badge = null;
+  let stopRecording = null;
+  let stopWatching = null;
+  let ended = false;
+
+  const outbox = new Outbox({ pageId, transmit: (message) => socket && socket.send(message) });
+
+  function beginSharing(welcome) {
+    const selector = maskedSelector(welcome.redaction_selectors || []);
+    const scrub = createScrubber((id) => record.mirror.getNode(id), selector);
+    badge = createBadge({ agentName: welcome.agent_name, mode: welcome.mode, onStop: stopSharing });
+    stopRecording = record({
+      emit: (event) => outbox.addEvent(scrub(event)),
+      blockSelector: BLOCKED,
+      // "*" sends every text node through maskText: selector masking plus the patterns.
+      maskTextSelector: "*",
+      maskTextFn: (text, element) => maskText(text, element, selector),
+      // Every input (hidden ones too), textarea and select goes through maskFieldValue.
+      maskInputOptions: { input: true, textarea: true, select: true, password: true },
+      maskInputFn: (value, element) => maskFieldValue(value, element, selector),
+      slimDOMOptions: { script: true, comment: true, headFavicon: true },
+      sampling: { mousemove: 50, scroll: 150 },
+    });
+    stopWatching = watchPage({
+      pageId,
+      selector,
+      onContext: (context) => outbox.send("page", context),
+      onSignal: (signal) => outbox.send("signal", signal),
+    });
+  }
+
+  const handlers = {
+    welcome(data) {
+      const historyMissing = outbox.resume(Number.isInteger(data.last_seq) ? data.last_seq : -1);
+      if (!stopRecording) beginSharing(data);
+      else if (historyMissing) record.takeFullSnapshot(true);
+    },
+    ack: (data) => outbox.acknowledge(data.seq),
+    snapshot_request: () => stopRecording && record.takeFullSnapshot(true),
+    ping: (data) => outbox.sendControl("pong", { nonce: data.nonce }),
+    quality: (data) => badge && badge.setQuality(data.level, data.rtt_ms),
+    mode: (data) => badge && badge.setMode(data.mode),
+    error: (data) => console.warn(`Tandem: ${data.code}: ${data.message}`),
+    ended: () => teardown(),
+  };
+
+  function teardown() {
+    if (ended) return;
+    ended = true;
+    if (stopRecording) stopRecording();
+    if (stopWatching) stopWatching();
+    outbox.close();
+    socket.close();
+    if (badge) badge.remove();
+    try {
+      sessionStorage.removeItem(GRANT_KEY);
+    } catch {
+      // Storage disabled: the grant only lived in this page.
+    }
+  }
+
+  function stopSharing() {
+    outbox.send("stop", { reason: "customer" });
+    fetch(`${base}/api/cobrowse/sessions/${encodeURIComponent(sessionId)}/revoke/`, {
+      method: "POST",
+      headers: { "X-Tandem-Grant": grant },
+      keepalive: true,
+      credentials: "omit",
+    }).catch(() => {});
+    teardown();
+  }
+
+  socket = openSocket({
+    url: `${wsBase}/ws/cobrowse/${encodeURIComponent(sessionId)}/customer/`,
+    onOpen: () =>
+      outbox.sendControl("hello", {
+        grant,
+        page_id: pageId,
+        last_acked_seq: outbox.lastAckedSeq,
+        url: maskPatterns(location.href),
+        title: maskPatterns(document.title),
+      }),
+    onMessage: (message) => {
+      const handler = handlers[message.type];
+      if (handler && !ended) handler(message.data || {});
+    },
+    onDisconnect: () => outbox.pause(),
+    onFinalClose: () => teardown(),
+  });
+}
+
+window.TandemRecorder = { start };

@@ -1,0 +1,86 @@
+// The customer's outgoing stream. Stream messages (rrweb batches, page context, signals, decisions,
+// stop) are numbered 0, 1, 2… per page load and kept until the server acknowledges them, so a
+// reconnect can resend exactly what the server lacks. Connection-scoped messages (hello, pong) are
+// not part of the stream and carry seq -1. rrweb batches also carry their own contiguous `batch`
+// number: the agent sees only the rrweb part of the stream and detects lost batches with it.
+
+export class Outbox {
+  constructor({ transmit, pageId, maxEvents = 64, maxDelayMs = 100, maxPending = 500, now = Date.now }) {
+    this.transmit = transmit;
+    this.pageId = pageId;
+    this.maxEvents = maxEvents;
+    this.maxDelayMs = maxDelayMs;
+    this.maxPending = maxPending;
+    this.now = now;
+    this.nextSeq = 0;
+    this.nextBatch = 0;
+    this.lastAckedSeq = -1;
+    this.pending = [];
+    this.events = [];
+    this.flushTimer = null;
+    this.online = false;
+    this.historyLost = false;
+  }
+
+  // rrweb events leave in batches: at most maxEvents, at most maxDelayMs after the first one.
+  addEvent(event) {
+    this.events.push(event);
+    if (this.events.length >= this.maxEvents) this.flush();
+    else if (this.flushTimer === null) this.flushTimer = setTimeout(() => this.flush(), this.maxDelayMs);
+  }
+
+  flush() {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (!this.events.length) return;
+    const events = this.events;
+    this.events = [];
+    this.send("rrweb", { events, page_id: this.pageId, batch: this.nextBatch++ });
+  }
+
+  // A numbered stream message; rrweb events buffered before it go first.
+  send(type, data) {
+    if (type !== "rrweb") this.flush();
+    const message = { type, seq: this.nextSeq++, ts: this.now(), data };
+    this.pending.push(message);
+    if (this.pending.length > this.maxPending) {
+      this.pending.shift();
+      this.historyLost = true;
+    }
+    if (this.online) this.transmit(message);
+    return message.seq;
+  }
+
+  sendControl(type, data) {
+    this.transmit({ type, seq: -1, ts: this.now(), data });
+  }
+
+  acknowledge(seq) {
+    if (seq > this.lastAckedSeq) this.lastAckedSeq = Math.min(seq, this.nextSeq - 1);
+    while (this.pending.length && this.pending[0].seq <= seq) this.pending.shift();
+  }
+
+  // After the server's welcome: resend everything after last_seq. Returns true when the server is
+  // missing messages that are no longer kept, so the caller must send a fresh full snapshot.
+  resume(lastSeq) {
+    this.acknowledge(lastSeq);
+    const firstKept = this.pending.length ? this.pending[0].seq : this.nextSeq;
+    const missing = this.historyLost || lastSeq < firstKept - 1;
+    this.historyLost = false;
+    this.online = true;
+    for (const message of this.pending) this.transmit(message);
+    return missing;
+  }
+
+  pause() {
+    this.online = false;
+  }
+
+  close() {
+    this.pause();
+    clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.events = [];
+    this.pending = [];
+  }
+}
