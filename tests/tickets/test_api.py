@@ -576,3 +576,40 @@ def test_token_of_deactivated_user_stops_working(customer):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.get("/api/tickets/").status_code in (401, 403)
+
+
+# --- cost and CSRF ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_lists_do_not_query_per_row(customer, agent, django_assert_max_num_queries):
+    tickets = [make_ticket(customer, subject=f"Issue {i}", assignee=agent) for i in range(12)]
+    for i in range(8):
+        services.add_comment(tickets[0], author=agent if i % 2 else customer, body=f"reply {i}")
+    client = client_for(agent)
+    # session + user + count + page, whatever the number of rows
+    with django_assert_max_num_queries(6):
+        assert client.get("/api/tickets/").json()["count"] == 12
+    with django_assert_max_num_queries(7):
+        assert client.get(url(tickets[0], "comments/")).json()["count"] == 8
+    with django_assert_max_num_queries(7):
+        assert client.get(url(tickets[0], "events/")).json()["count"] > 8
+
+
+@pytest.mark.django_db
+def test_session_writes_need_csrf_but_token_writes_do_not(ticket, customer):
+    session_client = APIClient(enforce_csrf_checks=True)
+    session_client.force_login(customer)
+    response = session_client.post(url(ticket, "comments/"), {"body": "no csrf"}, format="json")
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]
+
+    token = (
+        APIClient().post("/api/auth/token/", {"username": "customer1", "password": PASSWORD}).json()["token"]
+    )
+    token_client = APIClient(enforce_csrf_checks=True)
+    token_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert (
+        token_client.post(url(ticket, "comments/"), {"body": "with token"}, format="json").status_code == 201
+    )
+    assert list(ticket.comments.values_list("body", flat=True)) == ["with token"]
