@@ -1,0 +1,129 @@
+"""Forms of the agent queue, the agent ticket page and the customer portal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from accounts import permissions
+from tickets.models import STATUS_TRANSITIONS, Category, Priority, Status, Ticket
+
+ACTIVE = "active"
+STATUS_FILTER_CHOICES = [("", "Any status"), (ACTIVE, "Active (not resolved)"), *Status.choices]
+
+
+class QueueFilterForm(forms.Form):
+    """The queue's GET filters. Field names match ``tickets.selectors.filter_tickets``."""
+
+    q = forms.CharField(label="Search", required=False, max_length=200)
+    status = forms.ChoiceField(label="Status", choices=STATUS_FILTER_CHOICES, required=False)
+    priority = forms.ChoiceField(
+        label="Priority", choices=[("", "Any priority"), *Priority.choices], required=False
+    )
+    category = forms.ChoiceField(
+        label="Category", choices=[("", "Any category"), *Category.choices], required=False
+    )
+    mine = forms.BooleanField(label="Assigned to me", required=False)
+    unassigned = forms.BooleanField(label="Unassigned", required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["q"].widget.attrs.update(
+            {"placeholder": "T-1001, subject, requester…", "type": "search", "autocomplete": "off"}
+        )
+
+    def filters(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "search": data["q"] or None,
+            "status": data["status"] or None,
+            "priority": data["priority"] or None,
+            "category": data["category"] or None,
+            "mine": data["mine"],
+            "unassigned": data["unassigned"],
+        }
+
+
+class AssigneeField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        level = f" ({obj.agent_level})" if obj.agent_level else ""
+        role = " (manager)" if obj.is_manager else ""
+        return f"{obj.display_name}{level}{role}"
+
+
+class TicketUpdateForm(forms.Form):
+    """Status, priority, category and assignee of one ticket, applied by ``services.update_ticket``.
+
+    The status field accepts every status so that an illegal change reaches the workflow and is
+    reported with its reason; the drop-down only offers the changes the workflow allows.
+    """
+
+    status = forms.ChoiceField(label="Status", choices=Status.choices)
+    priority = forms.ChoiceField(label="Priority", choices=Priority.choices)
+    category = forms.ChoiceField(label="Category", choices=Category.choices)
+    assignee = AssigneeField(
+        label="Assignee", queryset=permissions.support_staff(), required=False, empty_label="Unassigned"
+    )
+
+    def __init__(self, *args: Any, ticket: Ticket, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial",
+            {
+                "status": ticket.status,
+                "priority": ticket.priority,
+                "category": ticket.category,
+                "assignee": ticket.assignee_id,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.ticket = ticket
+        allowed = {ticket.status, *STATUS_TRANSITIONS[ticket.status]}
+        self.fields["status"].widget.choices = [c for c in Status.choices if c[0] in allowed]
+        self.fields["assignee"].queryset = permissions.support_staff().order_by("first_name", "username")
+
+    def changes(self) -> dict[str, Any]:
+        """Only the values that differ from the ticket, as keyword arguments of ``update_ticket``."""
+        data, ticket, changes = self.cleaned_data, self.ticket, {}
+        for field in ("status", "priority", "category"):
+            if data[field] != getattr(ticket, field):
+                changes[field] = data[field]
+        assignee = data["assignee"]
+        if (assignee.pk if assignee else None) != ticket.assignee_id:
+            changes["assignee"] = assignee
+        return changes
+
+
+class AgentReplyForm(forms.Form):
+    PUBLIC, INTERNAL = "public", "internal"
+
+    body = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 5}), max_length=20000)
+    visibility = forms.ChoiceField(
+        label="Send as",
+        choices=[(PUBLIC, "Public reply"), (INTERNAL, "Internal note")],
+        widget=forms.RadioSelect,
+        initial=PUBLIC,
+    )
+
+    @property
+    def is_internal(self) -> bool:
+        return self.cleaned_data["visibility"] == self.INTERNAL
+
+
+class PortalReplyForm(forms.Form):
+    body = forms.CharField(label="Your reply", widget=forms.Textarea(attrs={"rows": 5}), max_length=20000)
+
+
+class NewTicketForm(forms.Form):
+    subject = forms.CharField(label="Subject", max_length=200)
+    category = forms.ChoiceField(label="What is it about?", choices=Category.choices, initial=Category.OTHER)
+    description = forms.CharField(
+        label="Describe the problem",
+        widget=forms.Textarea(attrs={"rows": 8}),
+        max_length=20000,
+        help_text="What were you trying to do, what happened, and any error message you saw.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["subject"].widget.attrs["placeholder"] = "e.g. The application form stops at step 3"

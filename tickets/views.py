@@ -1,0 +1,342 @@
+"""Server-rendered help desk: the agent queue and ticket page, and the customer portal.
+
+Views parse input, ask ``accounts.permissions`` who may do what, call ``tickets.services`` for
+writes and ``tickets.selectors`` for reads, and render. They work without JavaScript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import permissions
+from accounts.models import User
+from tickets import selectors, services
+from tickets.forms import (
+    AgentReplyForm,
+    NewTicketForm,
+    PortalReplyForm,
+    QueueFilterForm,
+    TicketUpdateForm,
+)
+from tickets.models import Category, Channel, EventKind, Priority, Status, Ticket, TicketEvent
+
+QUEUE_PAGE_SIZE = 25
+PORTAL_PAGE_SIZE = 20
+
+View = Callable[..., HttpResponse]
+
+
+# --- access ----------------------------------------------------------------------------------
+
+
+def staff_only(view: View) -> View:
+    """Agents and managers. Anyone else signed in gets a 403 page and no ticket data."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not permissions.is_support_staff(request.user):
+            return render(request, "tickets/forbidden.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def portal_only(view: View) -> View:
+    """The customer portal. Support staff are sent to the agent pages instead."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if permissions.is_support_staff(request.user):
+            number = kwargs.get("number")
+            if number is not None and request.method == "GET":
+                return redirect("tickets:agent_ticket", number=number)
+            return redirect("tickets:queue")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _ticket_or_404(user: Any, number: str) -> Ticket:
+    """Tickets the user may not see are indistinguishable from tickets that do not exist."""
+    try:
+        return selectors.get_ticket_by_number(user, number)
+    except Ticket.DoesNotExist:
+        raise Http404("No such ticket.") from None
+
+
+# --- activity feed ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActivityLine:
+    actor: str
+    actor_id: int | None
+    text: str
+    created_at: datetime
+    internal: bool
+    kind: str
+
+
+def _label(choices: type, value: Any) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)
+
+
+def describe_events(events: Iterable[TicketEvent]) -> list[ActivityLine]:
+    """Turn activity rows into sentences: "Priya Sharma changed status from new to open"."""
+    events = list(events)
+    user_ids = {
+        value
+        for event in events
+        if event.kind == EventKind.ASSIGNMENT
+        for value in (event.data.get("from"), event.data.get("to"))
+        if isinstance(value, int)
+    }
+    names = {user.pk: user.display_name for user in User.objects.filter(pk__in=user_ids)}
+
+    def name(pk: Any) -> str:
+        return names.get(pk, "a former team member")
+
+    lines = []
+    for event in events:
+        data = event.data if isinstance(event.data, dict) else {}
+        before, after = data.get("from"), data.get("to")
+        kind = event.kind
+        if kind == EventKind.CREATED:
+            channel = data.get("channel")
+            text = f"opened the ticket via {_label(Channel, channel)}" if channel else "opened the ticket"
+        elif kind == EventKind.STATUS:
+            text = f"changed status from {_label(Status, before).lower()} to {_label(Status, after).lower()}"
+        elif kind == EventKind.PRIORITY:
+            text = (
+                f"changed priority from {_label(Priority, before).lower()} "
+                f"to {_label(Priority, after).lower()}"
+            )
+        elif kind == EventKind.CATEGORY:
+            text = f"changed category from {_label(Category, before)} to {_label(Category, after)}"
+        elif kind == EventKind.ASSIGNMENT:
+            if after is None:
+                text = f"unassigned {name(before)}" if before else "unassigned the ticket"
+            elif after == event.actor_id:
+                text = "took the ticket"
+            elif before:
+                text = f"reassigned the ticket from {name(before)} to {name(after)}"
+            else:
+                text = f"assigned the ticket to {name(after)}"
+        elif kind == EventKind.COMMENT:
+            text = "replied"
+        elif kind == EventKind.NOTE:
+            text = "added an internal note"
+        elif kind == EventKind.SCREEN_SHARE_REQUESTED:
+            text = "asked for a screen share"
+        elif kind == EventKind.COBROWSE:
+            detail = next((str(data[k]) for k in ("summary", "action", "state", "status") if data.get(k)), "")
+            text = f"co-browse: {detail.replace('_', ' ')}" if detail else "co-browse activity"
+        else:
+            text = event.get_kind_display().lower()
+        lines.append(
+            ActivityLine(
+                actor=event.actor.display_name if event.actor else "Tandem",
+                actor_id=event.actor_id,
+                text=text,
+                created_at=event.created_at,
+                internal=event.internal,
+                kind=kind,
+            )
+        )
+    return lines
+
+
+# --- agent -----------------------------------------------------------------------------------
+
+
+@require_GET
+@staff_only
+def queue(request: HttpRequest) -> HttpResponse:
+    params = request.GET.copy()
+    if "status" not in params:
+        params["status"] = "active"  # a fresh visit shows the work still to do
+    form = QueueFilterForm(params)
+    status = 200
+    if form.is_valid():
+        tickets = selectors.filter_tickets(request.user, **form.filters()).order_by("-updated_at", "-id")
+    else:
+        tickets, status = Ticket.objects.none(), 400
+    page = Paginator(tickets, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    keep = params.copy()
+    keep.pop("page", None)
+    counts = {
+        "active": selectors.filter_tickets(request.user, status="active").count(),
+        "mine": selectors.filter_tickets(request.user, status="active", mine=True).count(),
+        "unassigned": selectors.filter_tickets(request.user, status="active", unassigned=True).count(),
+    }
+    return render(
+        request,
+        "tickets/agent/queue.html",
+        {"form": form, "page": page, "querystring": keep.urlencode(), "counts": counts, "nav": "queue"},
+        status=status,
+    )
+
+
+def _render_agent_ticket(
+    request: HttpRequest,
+    ticket: Ticket,
+    *,
+    update_form: TicketUpdateForm | None = None,
+    reply_form: AgentReplyForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = request.user
+    context = {
+        "ticket": ticket,
+        "comments": selectors.visible_comments(user, ticket),
+        "activity": describe_events(selectors.visible_events(user, ticket)),
+        "update_form": update_form or TicketUpdateForm(ticket=ticket),
+        "reply_form": reply_form or AgentReplyForm(),
+        "other_tickets": selectors.ticket_queryset(user)
+        .filter(requester=ticket.requester_id)
+        .exclude(pk=ticket.pk)
+        .order_by("-created_at")[:5],
+        "nav": "queue",
+    }
+    return render(request, "tickets/agent/ticket.html", context, status=status)
+
+
+@require_GET
+@staff_only
+def agent_ticket(request: HttpRequest, number: str) -> HttpResponse:
+    return _render_agent_ticket(request, _ticket_or_404(request.user, number))
+
+
+@require_POST
+@staff_only
+def agent_ticket_update(request: HttpRequest, number: str) -> HttpResponse:
+    ticket = _ticket_or_404(request.user, number)
+    form = TicketUpdateForm(request.POST, ticket=ticket)
+    if form.is_valid():
+        changes = form.changes()
+        if not changes:
+            messages.info(request, "Nothing to change.")
+            return redirect("tickets:agent_ticket", number=ticket.number)
+        try:
+            services.update_ticket(ticket, actor=request.user, **changes)
+        except services.InvalidTransition as exc:
+            form.add_error("status", exc)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"{ticket.reference} updated.")
+            return redirect("tickets:agent_ticket", number=ticket.number)
+    ticket = _ticket_or_404(request.user, number)  # nothing was saved; show the current state
+    return _render_agent_ticket(request, ticket, update_form=form, status=400)
+
+
+@require_POST
+@staff_only
+def agent_ticket_comment(request: HttpRequest, number: str) -> HttpResponse:
+    ticket = _ticket_or_404(request.user, number)
+    form = AgentReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            services.add_comment(
+                ticket, author=request.user, body=form.cleaned_data["body"], internal=form.is_internal
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Internal note added." if form.is_internal else "Reply sent.")
+            return redirect(reverse("tickets:agent_ticket", args=[ticket.number]) + "#thread-end")
+    return _render_agent_ticket(request, ticket, reply_form=form, status=400)
+
+
+# --- customer portal -------------------------------------------------------------------------
+
+
+@require_GET
+@portal_only
+def portal(request: HttpRequest) -> HttpResponse:
+    tickets = selectors.ticket_queryset(request.user).order_by("-updated_at", "-id")
+    page = Paginator(tickets, PORTAL_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "tickets/portal/list.html", {"page": page, "nav": "portal"})
+
+
+@require_http_methods(["GET", "POST"])
+@portal_only
+def portal_new_ticket(request: HttpRequest) -> HttpResponse:
+    form = NewTicketForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                ticket = services.create_ticket(
+                    requester=request.user,
+                    subject=form.cleaned_data["subject"],
+                    description=form.cleaned_data["description"],
+                    category=form.cleaned_data["category"],
+                    channel=Channel.WEB,
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, f"Thanks — your request {ticket.reference} is with our team.")
+                return redirect("tickets:portal_ticket", number=ticket.number)
+        return render(request, "tickets/portal/new.html", {"form": form, "nav": "new"}, status=400)
+    return render(request, "tickets/portal/new.html", {"form": form, "nav": "new"})
+
+
+def _render_portal_ticket(
+    request: HttpRequest, ticket: Ticket, *, reply_form: PortalReplyForm | None = None, status: int = 200
+) -> HttpResponse:
+    user = request.user
+    history = [
+        line
+        for line in describe_events(selectors.visible_events(user, ticket))
+        if line.kind in (EventKind.CREATED, EventKind.STATUS)
+    ]
+    context = {
+        "ticket": ticket,
+        "comments": selectors.visible_comments(user, ticket),
+        "history": history,
+        "reply_form": reply_form or PortalReplyForm(),
+        "nav": "portal",
+    }
+    return render(request, "tickets/portal/ticket.html", context, status=status)
+
+
+@require_GET
+@portal_only
+def portal_ticket(request: HttpRequest, number: str) -> HttpResponse:
+    return _render_portal_ticket(request, _ticket_or_404(request.user, number))
+
+
+@require_POST
+@portal_only
+def portal_ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
+    """Customers only ever post public replies: anything else in the request is ignored."""
+    ticket = _ticket_or_404(request.user, number)
+    form = PortalReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            services.add_comment(ticket, author=request.user, body=form.cleaned_data["body"], internal=False)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Your reply was sent.")
+            return redirect(reverse("tickets:portal_ticket", args=[ticket.number]) + "#thread-end")
+    return _render_portal_ticket(request, ticket, reply_form=form, status=400)
