@@ -1,0 +1,112 @@
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import CustomerAccount, User
+from tickets.models import Status, Ticket, TicketComment, TicketEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_creates_the_demo_users_with_roles_and_levels():
+    _seed()
+    users = {u.username: u for u in User.objects.all()}
+    assert set(users) == {
+        "manager",
+        "agent1",
+        "agent1c",
+        "agent2",
+        "agent3",
+        "customer1",
+        "customer2",
+        "patient1",
+    }
+    assert users["manager"].role == "manager"
+    assert (users["agent1"].agent_level, users["agent1"].cobrowse_certified_at) == ("L1", None)
+    assert users["agent1c"].agent_level == "L1" and users["agent1c"].cobrowse_certified_at is not None
+    assert users["agent2"].agent_level == "L2"
+    assert users["agent3"].agent_level == "L3"
+    assert users["customer1"].account.name == users["customer2"].account.name == "Acme Home Loans"
+    assert users["patient1"].account.name == "CarePlus Clinics"
+    for user in users.values():
+        assert user.check_password("tandem-demo")
+        assert user.first_name and user.last_name and "@" in user.email
+
+
+def test_accounts_are_configured():
+    _seed()
+    acme = CustomerAccount.objects.get(name="Acme Home Loans")
+    care = CustomerAccount.objects.get(name="CarePlus Clinics")
+    assert acme.industry == "general"
+    assert acme.site_url == "http://localhost:8001/"
+    assert acme.allowed_origins == ["http://localhost:8001"]
+    assert care.industry == "healthcare" and care.recording_allowed is False
+
+
+def test_about_thirty_tickets_spread_over_the_workflow():
+    _seed()
+    tickets = Ticket.objects.all()
+    assert 25 <= tickets.count() <= 40
+    assert {t.status for t in tickets} == set(Status.values)
+    assert len({t.category for t in tickets}) >= 6
+    assert len({t.priority for t in tickets}) == 4
+    assert len({t.channel for t in tickets}) >= 4
+    assert len({t.assignee_id for t in tickets if t.assignee_id}) >= 4
+    assert tickets.filter(assignee__isnull=True).exists()
+    assert TicketComment.objects.filter(is_internal=True).exists()
+    assert TicketComment.objects.filter(is_internal=False).exists()
+    # Made through the workflow: every ticket has its creation event and numbers are sequential.
+    assert TicketEvent.objects.filter(kind="created").count() == tickets.count()
+    numbers = sorted(t.number for t in tickets)
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+    # Tickets that a staff member answered publicly have a first response time.
+    answered = tickets.filter(comments__is_internal=False, comments__author__role="agent").distinct()
+    assert answered.exists()
+    assert not answered.filter(first_response_at__isnull=True).exists()
+
+
+def test_running_twice_creates_no_duplicates():
+    _seed()
+    counts = (User.objects.count(), Ticket.objects.count(), TicketComment.objects.count(),
+              TicketEvent.objects.count(), CustomerAccount.objects.count())  # fmt: skip
+    output = _seed()
+    assert "0 user(s) and 0 ticket(s) created" in output
+    assert counts == (User.objects.count(), Ticket.objects.count(), TicketComment.objects.count(),
+                      TicketEvent.objects.count(), CustomerAccount.objects.count())  # fmt: skip
+
+
+def test_if_empty_does_nothing_when_users_exist():
+    User.objects.create_user("someone", password="x-long-password", role="customer")
+    output = _seed("--if-empty")
+    assert "not seeded" in output
+    assert User.objects.count() == 1
+    assert Ticket.objects.count() == 0
+
+
+def test_if_empty_seeds_an_empty_database():
+    _seed("--if-empty")
+    assert User.objects.filter(username="agent2").exists()
+    assert Ticket.objects.count() >= 25
+
+
+def test_demo_banner_lists_urls_and_logins():
+    out = StringIO()
+    call_command("demo_banner", stdout=out)
+    text = out.getvalue()
+    for url in ("http://127.0.0.1:8000/", "/agent/", "/portal/", "/admin/", "/api/docs/",
+                "http://localhost:8001/"):  # fmt: skip
+        assert url in text
+    for username in ("manager", "agent1c", "agent3", "customer2", "patient1", "tandem-demo"):
+        assert username in text
