@@ -99,3 +99,20 @@ def can_view_dashboards(user: Any) -> bool:
 
 def support_staff() -> QuerySet[User]:
     return User.objects.filter(role__in=[Role.AGENT, Role.MANAGER], is_active=True)
+
+
+def can_manage_cobrowse_session(user: Any, session: Any) -> bool:
+    """End a session, re-send its link, change its mode: the session's agent or a manager."""
+    if is_manager(user):
+        return True
+    return is_support_staff(user) and session.agent_id == user.pk
+
+
+def is_cobrowse_customer(user: Any, session: Any) -> bool:
+    """The logged-in customer whose screen the session shares."""
+    return _active(user) and user.role == Role.CUSTOMER and session.customer_id == user.pk
+
+
+def can_request_screen_share(user: Any, ticket: Ticket) -> bool:
+    """Only the ticket's own requester asks for a screen share."""
+    return _active(user) and user.role == Role.CUSTOMER and ticket.requester_id == user.pk

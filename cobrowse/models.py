@@ -1,0 +1,300 @@
+"""Co-browse sessions, their participants and the approvals asked for during a session.
+
+State and mode changes happen only in ``cobrowse.services``; these models hold data and the
+transition map, nothing more (DESIGN.md, "Session lifecycle" and "Control modes").
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class SessionKind(models.TextChoices):
+    DOM = "dom", "Customer's own page"
+    BROWSER = "browser", "Server-side browser"
+
+
+class ControlMode(models.TextChoices):
+    VIEW_ONLY = "view_only", "View only"
+    GUIDED = "guided", "Guidance"
+    CONTROLLED = "controlled", "Control (each step approved)"
+    FULL = "full", "Full control"
+
+
+#: Modes in ascending order of what they allow.
+MODE_ORDER: tuple[str, ...] = (
+    ControlMode.VIEW_ONLY,
+    ControlMode.GUIDED,
+    ControlMode.CONTROLLED,
+    ControlMode.FULL,
+)
+
+
+def mode_rank(mode: str) -> int:
+    return MODE_ORDER.index(mode)
+
+
+class SessionState(models.TextChoices):
+    INVITED = "invited", "Invited"
+    CONSENTED = "consented", "Consented"
+    ACTIVE = "active", "Active"
+    RECONNECTING = "reconnecting", "Reconnecting"
+    ENDED = "ended", "Ended"
+    DENIED = "denied", "Denied"
+    EXPIRED = "expired", "Expired"
+    REVOKED = "revoked", "Revoked"
+    TIMED_OUT = "timed_out", "Timed out"
+
+
+#: States in which a session still occupies its ticket (at most one per ticket).
+LIVE_STATES: frozenset[str] = frozenset(
+    {SessionState.INVITED, SessionState.CONSENTED, SessionState.ACTIVE, SessionState.RECONNECTING}
+)
+#: States after consent and before the end: the agent may see the page.
+SHARING_STATES: frozenset[str] = frozenset(
+    {SessionState.CONSENTED, SessionState.ACTIVE, SessionState.RECONNECTING}
+)
+TERMINAL_STATES: frozenset[str] = frozenset(
+    {
+        SessionState.ENDED,
+        SessionState.DENIED,
+        SessionState.EXPIRED,
+        SessionState.REVOKED,
+        SessionState.TIMED_OUT,
+    }
+)
+
+_ENDINGS = frozenset({SessionState.ENDED, SessionState.REVOKED, SessionState.TIMED_OUT})
+
+#: The only allowed state changes. Terminal states have no way out.
+STATE_TRANSITIONS: dict[str, frozenset[str]] = {
+    SessionState.INVITED: frozenset(
+        {SessionState.CONSENTED, SessionState.DENIED, SessionState.EXPIRED, SessionState.ENDED}
+    ),
+    SessionState.CONSENTED: frozenset({SessionState.ACTIVE} | _ENDINGS),
+    SessionState.ACTIVE: frozenset({SessionState.RECONNECTING} | _ENDINGS),
+    SessionState.RECONNECTING: frozenset({SessionState.ACTIVE} | _ENDINGS),
+    SessionState.ENDED: frozenset(),
+    SessionState.DENIED: frozenset(),
+    SessionState.EXPIRED: frozenset(),
+    SessionState.REVOKED: frozenset(),
+    SessionState.TIMED_OUT: frozenset(),
+}
+
+
+class EndReason(models.TextChoices):
+    AGENT_ENDED = "agent_ended", "The agent ended the session"
+    CUSTOMER_REVOKED = "customer_revoked", "The customer stopped sharing"
+    CUSTOMER_DENIED = "customer_denied", "The customer declined"
+    INVITE_EXPIRED = "invite_expired", "The link expired before it was used"
+    INACTIVITY = "inactivity", "No activity for too long"
+    MAX_DURATION = "max_duration", "The maximum duration was reached"
+    CANCELLED = "cancelled", "The invitation was withdrawn"
+
+
+class CoBrowseSession(models.Model):
+    """One co-browse session on one ticket, from invitation to its end."""
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.PROTECT, related_name="cobrowse_sessions")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cobrowse_sessions_led"
+    )
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cobrowse_sessions_shared",
+    )
+    kind = models.CharField(max_length=10, choices=SessionKind.choices, default=SessionKind.DOM)
+    state = models.CharField(max_length=15, choices=SessionState.choices, default=SessionState.INVITED)
+    mode = models.CharField(max_length=12, choices=ControlMode.choices, default=ControlMode.VIEW_ONLY)
+    granted_mode = models.CharField(
+        max_length=12,
+        choices=ControlMode.choices,
+        blank=True,
+        help_text="The highest mode the customer has consented to (empty before consent).",
+    )
+    recording = models.BooleanField(default=False, help_text="The customer consented to recording.")
+    target_url = models.URLField(max_length=500, blank=True, help_text="Empty: the Tandem page itself.")
+    end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    invite_expires_at = models.DateTimeField(null=True, blank=True)
+    consented_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="First time the page connected.")
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(
+        null=True, blank=True, help_text="Maximum duration, moved by each consented extension."
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket"],
+                condition=Q(state__in=sorted(LIVE_STATES)),
+                name="cobrowse_one_live_session_per_ticket",
+            ),
+        ]
+        indexes = [models.Index(fields=["state"])]
+
+    def __str__(self) -> str:
+        return f"co-browse #{self.pk} ({self.state})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.state in LIVE_STATES
+
+    @property
+    def is_sharing(self) -> bool:
+        return self.state in SHARING_STATES
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+
+class ParticipantRole(models.TextChoices):
+    AGENT = "agent", "Agent"
+    VIEWER = "viewer", "Viewer"
+    CUSTOMER = "customer", "Customer"
+
+
+class Participant(models.Model):
+    """Someone in a session. At most one participant holds control at a time."""
+
+    session = models.ForeignKey(CoBrowseSession, on_delete=models.CASCADE, related_name="participants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    role = models.CharField(max_length=10, choices=ParticipantRole.choices)
+    joined_at = models.DateTimeField(auto_now_add=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+    holds_control = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["joined_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session"],
+                condition=Q(holds_control=True, left_at__isnull=True),
+                name="cobrowse_one_controller_per_session",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} in session #{self.session_id}"
+
+
+class ModeRequestState(models.TextChoices):
+    PENDING_MANAGER = "pending_manager", "Waiting for a manager"
+    PENDING_CUSTOMER = "pending_customer", "Waiting for the customer"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined by the customer"
+    REJECTED = "rejected", "Declined by a manager"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+MODE_REQUEST_OPEN = frozenset({ModeRequestState.PENDING_MANAGER, ModeRequestState.PENDING_CUSTOMER})
+
+
+class ModeRequest(models.Model):
+    """The agent asks for a higher mode; ``full`` goes to a manager before the customer sees it."""
+
+    session = models.ForeignKey(CoBrowseSession, on_delete=models.CASCADE, related_name="mode_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    from_mode = models.CharField(max_length=12, choices=ControlMode.choices)
+    to_mode = models.CharField(max_length=12, choices=ControlMode.choices)
+    state = models.CharField(max_length=20, choices=ModeRequestState.choices)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    manager_decided_at = models.DateTimeField(null=True, blank=True)
+    customer_decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session"],
+                condition=Q(state__in=sorted(MODE_REQUEST_OPEN)),
+                name="cobrowse_one_open_mode_request",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"mode request #{self.pk} {self.from_mode}->{self.to_mode} ({self.state})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in MODE_REQUEST_OPEN
+
+
+class ExtensionRequestState(models.TextChoices):
+    PENDING = "pending", "Waiting for the customer"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ExtensionRequest(models.Model):
+    """The agent asks for more time; the customer's yes is a new consent record."""
+
+    session = models.ForeignKey(CoBrowseSession, on_delete=models.CASCADE, related_name="extension_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    seconds = models.PositiveIntegerField()
+    state = models.CharField(
+        max_length=10, choices=ExtensionRequestState.choices, default=ExtensionRequestState.PENDING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session"],
+                condition=Q(state="pending"),
+                name="cobrowse_one_open_extension_request",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"extension request #{self.pk} ({self.state})"
+
+
+class ActionRequestState(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    APPROVED = "approved", "Approved"
+    DENIED = "denied", "Denied"
+    EXPIRED = "expired", "Expired"
+
+
+class ActionRequest(models.Model):
+    """One agent action in ``controlled`` mode, waiting for the customer's yes or no."""
+
+    session = models.ForeignKey(CoBrowseSession, on_delete=models.CASCADE, related_name="action_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=20, help_text="click, type, autofill, select, navigate …")
+    target = models.CharField(
+        max_length=200, blank=True, help_text="A node reference (id or selector), never a field value."
+    )
+    state = models.CharField(
+        max_length=10, choices=ActionRequestState.choices, default=ActionRequestState.REQUESTED
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"action request #{self.pk} {self.action} ({self.state})"

@@ -1,0 +1,45 @@
+"""Beat-driven enforcement of the session timers. Idempotent; the services check them too."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.core.cache import cache
+
+from cobrowse import selectors, services
+from cobrowse.models import CoBrowseSession
+
+logger = logging.getLogger(__name__)
+
+SWEEP_LOCK_KEY = "cobrowse:sweep-lock"
+SWEEP_LOCK_SECONDS = 25
+
+
+@shared_task(time_limit=60, soft_time_limit=50, ignore_result=True)
+def refresh_session(session_id: int) -> str:
+    """Close one session if a timer ran out; a no-op otherwise (or if it no longer exists)."""
+    try:
+        return services.refresh_state(session_id).state
+    except CoBrowseSession.DoesNotExist:
+        return "missing"
+
+
+@shared_task(time_limit=120, soft_time_limit=100, ignore_result=True)
+def sweep_sessions() -> int:
+    """Every 30 s: expire invites, time out idle or overlong sessions, expire action requests.
+
+    A Redis lock (``cache.add``) keeps two beat instances from sweeping at once.
+    """
+    if not cache.add(SWEEP_LOCK_KEY, "1", timeout=SWEEP_LOCK_SECONDS):
+        return 0
+    try:
+        ids = sorted(set(selectors.overdue_session_ids()) | set(selectors.sessions_with_overdue_actions()))
+        for session_id in ids:
+            try:
+                refresh_session(session_id)
+            except Exception:  # one bad row must not stop the sweep
+                logger.exception("co-browse sweep failed for session %s", session_id)
+        return len(ids)
+    finally:
+        cache.delete(SWEEP_LOCK_KEY)

@@ -1,0 +1,112 @@
+"""One-time links, what exactly a customer agreed to, and the short-lived session grants.
+
+Tokens are never stored: only their sha256 digests. Consent records are append-only.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class DeliveryChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    COPY = "copy", "Copy link"
+    SMS = "sms", "SMS"
+    CHAT = "chat", "Chat"
+    IN_APP = "in_app", "In-app notice"
+
+
+class SessionInvite(models.Model):
+    """A one-time join link (``/j/<token>/``) for one session, sent over one channel."""
+
+    session = models.ForeignKey("cobrowse.CoBrowseSession", on_delete=models.CASCADE, related_name="invites")
+    token_hash = models.CharField(max_length=64, unique=True)
+    channel = models.CharField(max_length=10, choices=DeliveryChannel.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    invalidated_at = models.DateTimeField(null=True, blank=True, help_text="Replaced by a re-send.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"invite #{self.pk} for session #{self.session_id}"
+
+
+class ConsentKind(models.TextChoices):
+    INITIAL = "initial", "Initial consent"
+    ESCALATION = "escalation", "Mode escalation"
+    LOWERING = "lowering", "Mode lowered by the customer"
+    EXTENSION = "extension", "Extension"
+    REVOCATION = "revocation", "Revocation"
+
+
+class Decision(models.TextChoices):
+    GRANTED = "granted", "Granted"
+    DENIED = "denied", "Denied"
+    REVOKED = "revoked", "Revoked"
+
+
+class ConsentRecord(models.Model):
+    """What the customer agreed to (or refused), exactly as it was put to them. Never updated."""
+
+    session = models.ForeignKey(
+        "cobrowse.CoBrowseSession", on_delete=models.PROTECT, related_name="consent_records"
+    )
+    invite = models.ForeignKey(
+        SessionInvite, null=True, blank=True, on_delete=models.SET_NULL, related_name="consent_records"
+    )
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=12, choices=ConsentKind.choices)
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    mode = models.CharField(max_length=12, blank=True, help_text="The mode granted (empty when refused).")
+    view = models.BooleanField(default=False)
+    guidance = models.BooleanField(default=False)
+    control = models.BooleanField(default=False)
+    full_control = models.BooleanField(default=False)
+    recording = models.BooleanField(default=False)
+    third_party_site = models.BooleanField(default=False)
+    third_party_origin = models.CharField(max_length=300, blank=True)
+    extension_seconds = models.PositiveIntegerField(default=0)
+    prompt_text = models.TextField()
+    prompt_version = models.CharField(max_length=20)
+    decided_at = models.DateTimeField()
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["decided_at", "id"]
+
+    def __str__(self) -> str:
+        return f"consent #{self.pk} {self.kind} {self.decision} (session #{self.session_id})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Consent records are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Consent records are append-only.")
+
+
+class SessionGrant(models.Model):
+    """A short-lived bearer credential for the customer's page in a consented session."""
+
+    session = models.ForeignKey("cobrowse.CoBrowseSession", on_delete=models.CASCADE, related_name="grants")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"grant #{self.pk} for session #{self.session_id}"

@@ -1,0 +1,476 @@
+"""One-time links, consent decisions and session grants.
+
+Raw tokens exist only in memory and in what is handed to the customer; the database keeps
+sha256 digests. Session state changes go through ``cobrowse.services``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit import services as audit
+from cobrowse import services as cobrowse_services
+from cobrowse.models import (
+    SHARING_STATES,
+    CoBrowseSession,
+    ControlMode,
+    EndReason,
+    SessionKind,
+    SessionState,
+)
+from consent import delivery
+from consent.models import (
+    ConsentKind,
+    ConsentRecord,
+    Decision,
+    DeliveryChannel,
+    SessionGrant,
+    SessionInvite,
+)
+
+PROMPT_VERSION = "2026-11.1"
+#: What the customer may choose on the consent screen (``full`` only ever through escalation).
+CONSENT_CHOICES = (ControlMode.VIEW_ONLY, ControlMode.GUIDED, ControlMode.CONTROLLED)
+
+
+class InviteNotFound(Exception):
+    """No invite has this token (404)."""
+
+
+class InviteGone(Exception):
+    """The invite was used, replaced or has expired (410). Which one is not said."""
+
+
+class GrantError(Exception):
+    """The grant is unknown, expired, revoked, or its session is not live."""
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    ip: str | None = None
+    user_agent: str = ""
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def new_token() -> str:
+    """256 bits from the OS generator."""
+    return secrets.token_urlsafe(32)
+
+
+def join_path(raw_token: str) -> str:
+    return f"/j/{raw_token}/"
+
+
+def join_url(raw_token: str) -> str:
+    return settings.TANDEM_BASE_URL.rstrip("/") + join_path(raw_token)
+
+
+# --- client information on consent records -----------------------------------------------------
+
+_UA_FAMILIES = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Chromium/", "Chromium"),
+    ("Safari/", "Safari"),
+)
+
+
+def user_agent_family(user_agent: str) -> str:
+    if re.search(r"HeadlessChrome/", user_agent):
+        return "Chrome"
+    for marker, family in _UA_FAMILIES:
+        if marker in user_agent:
+            return family
+    return "Other" if user_agent else ""
+
+
+def truncate_ip(ip: str | None) -> str | None:
+    """IPv4 to its /24, IPv6 to its /48; None for anything unparsable."""
+    if not ip:
+        return None
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
+def stored_client_info(client: ClientInfo | None) -> tuple[str | None, str]:
+    """Apply ``CONSENT_CLIENT_INFO`` (full / truncated / none)."""
+    policy = settings.CONSENT_CLIENT_INFO
+    if client is None or policy == "none":
+        return None, ""
+    if policy == "full":
+        try:
+            ip = str(ipaddress.ip_address(client.ip)) if client.ip else None
+        except ValueError:
+            ip = None
+        return ip, client.user_agent[:300]
+    return truncate_ip(client.ip), user_agent_family(client.user_agent)
+
+
+# --- the prompt --------------------------------------------------------------------------------
+
+
+def is_third_party(session: CoBrowseSession) -> bool:
+    """A server-side browser on a site that is not this deployment."""
+    if session.kind != SessionKind.BROWSER or not session.target_url:
+        return False
+    from cobrowse.policy import origin_of
+
+    return origin_of(session.target_url) != origin_of(settings.TANDEM_BASE_URL)
+
+
+def consent_prompt(session: CoBrowseSession) -> str:
+    """The exact words shown on the consent screen; stored with every decision."""
+    text = (
+        f"Agent {session.agent.display_name} wants to see this page to help you with ticket "
+        f"{session.ticket.reference}. They can see the form fields and your progress — not passwords, "
+        "payment details or one-time codes."
+    )
+    if is_third_party(session):
+        from cobrowse.policy import origin_of
+
+        text += (
+            f" The agent will open {origin_of(session.target_url)} in a secure browser run by support; "
+            "whatever is shown on that site will be visible to them."
+        )
+    return text
+
+
+def escalation_prompt(session: CoBrowseSession, to_mode: str) -> str:
+    texts = {
+        ControlMode.VIEW_ONLY: "The agent will only watch.",
+        ControlMode.GUIDED: "The agent may highlight parts of the page and point at them.",
+        ControlMode.CONTROLLED: "The agent may click and type for you; you approve each step.",
+        ControlMode.FULL: (
+            "The agent may click and type for you without asking each time. A manager approved this. "
+            "Forms are never submitted and payments never made for you."
+        ),
+    }
+    return (
+        f"Agent {session.agent.display_name} asks for more help on ticket {session.ticket.reference}. "
+        + (texts[to_mode])
+    )
+
+
+def extension_prompt(session: CoBrowseSession, seconds: int) -> str:
+    return (
+        f"Agent {session.agent.display_name} asks to continue the session on ticket "
+        f"{session.ticket.reference} for {seconds // 60} more minutes."
+    )
+
+
+def record_consent(
+    session: CoBrowseSession,
+    *,
+    kind: str,
+    decision: str,
+    prompt_text: str,
+    mode: str = "",
+    recording: bool = False,
+    invite: SessionInvite | None = None,
+    customer: Any = None,
+    client: ClientInfo | None = None,
+    extension_seconds: int = 0,
+) -> ConsentRecord:
+    """Append one consent record. The flags spell out what ``mode`` means."""
+    from cobrowse.models import mode_rank
+    from cobrowse.policy import origin_of
+
+    granted = decision == Decision.GRANTED and bool(mode)
+    rank = mode_rank(mode) if mode else -1
+    third_party = is_third_party(session)
+    ip, user_agent = stored_client_info(client)
+    return ConsentRecord.objects.create(
+        session=session,
+        invite=invite,
+        customer=customer if getattr(customer, "is_authenticated", False) else None,
+        kind=kind,
+        decision=decision,
+        mode=mode if granted else "",
+        view=granted,
+        guidance=granted and rank >= mode_rank(ControlMode.GUIDED),
+        control=granted and rank >= mode_rank(ControlMode.CONTROLLED),
+        full_control=granted and rank >= mode_rank(ControlMode.FULL),
+        recording=granted and recording,
+        third_party_site=granted and third_party,
+        third_party_origin=origin_of(session.target_url) if third_party else "",
+        extension_seconds=extension_seconds,
+        prompt_text=prompt_text,
+        prompt_version=PROMPT_VERSION,
+        decided_at=timezone.now(),
+        client_ip=ip,
+        user_agent=user_agent,
+    )
+
+
+# --- invites -----------------------------------------------------------------------------------
+
+
+def issue_invite(session: CoBrowseSession, *, channel: str, actor: Any) -> tuple[SessionInvite, str]:
+    """A fresh link for a locked, invited session; every earlier link stops working.
+
+    Call inside the transaction that holds the session's row lock.
+    """
+    if channel not in DeliveryChannel.values:
+        raise ValidationError({"channel": f"Unknown delivery channel '{channel}'."})
+    now = timezone.now()
+    SessionInvite.objects.filter(session=session, used_at__isnull=True, invalidated_at__isnull=True).update(
+        invalidated_at=now
+    )
+    raw = new_token()
+    expires_at = now + timedelta(seconds=settings.COBROWSE_INVITE_TTL_SECONDS)
+    invite = SessionInvite.objects.create(
+        session=session,
+        token_hash=hash_token(raw),
+        channel=channel,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        expires_at=expires_at,
+    )
+    session.invite_expires_at = expires_at
+    session.save(update_fields=["invite_expires_at"])
+    customer = session.customer
+    message = delivery.InviteMessage(
+        channel=channel,
+        session_id=session.pk,
+        ticket_reference=session.ticket.reference,
+        agent_name=session.agent.display_name,
+        link=join_url(raw),
+        recipient_email=getattr(customer, "email", "") or "",
+        recipient_phone=getattr(customer, "phone", "") or "",
+        recipient_user_id=getattr(customer, "pk", None),
+    )
+    transaction.on_commit(lambda: delivery.deliver(message))
+    audit.record(
+        "cobrowse.invite_issued",
+        actor=actor,
+        obj=session,
+        details={"session": session.pk, "invite": invite.pk, "channel": channel},
+    )
+    return invite, raw
+
+
+def _invite_for(raw_token: str) -> SessionInvite:
+    if not raw_token or len(raw_token) > 200:
+        raise InviteNotFound
+    invite = (
+        SessionInvite.objects.select_related("session__ticket__account", "session__agent")
+        .filter(token_hash=hash_token(raw_token))
+        .first()
+    )
+    if invite is None:
+        raise InviteNotFound
+    return invite
+
+
+def claim_invite(raw_token: str) -> SessionInvite:
+    """Use a link once. Of two simultaneous claims exactly one wins; the other sees 410.
+
+    The claim is one conditional UPDATE, so the database decides the winner.
+    """
+    invite = _invite_for(raw_token)
+    session = cobrowse_services.refresh_state(invite.session)
+    if session.state != SessionState.INVITED:
+        raise InviteGone
+    now = timezone.now()
+    # Only the invite's own columns in the WHERE clause: PostgreSQL re-checks them on the locked
+    # row, so the loser of a race sees used_at set and updates nothing.
+    won = SessionInvite.objects.filter(
+        pk=invite.pk, used_at__isnull=True, invalidated_at__isnull=True, expires_at__gt=now
+    ).update(used_at=now)
+    if won != 1:
+        raise InviteGone
+    invite.refresh_from_db()
+    invite.session.refresh_from_db()
+    return invite
+
+
+def claimed_invite(raw_token: str, claimed_hashes: list[str] | tuple[str, ...]) -> SessionInvite:
+    """The invite this browser already claimed (a reload of the consent page)."""
+    invite = _invite_for(raw_token)
+    if invite.token_hash not in claimed_hashes or invite.used_at is None:
+        raise InviteGone
+    cobrowse_services.refresh_state(invite.session)
+    invite.session.refresh_from_db()
+    return invite
+
+
+# --- decisions ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsentOutcome:
+    session: CoBrowseSession
+    record: ConsentRecord
+    grant: str = ""
+
+    @property
+    def redirect_url(self) -> str:
+        """Where the customer goes next: the target page with the grant in the fragment, or ''."""
+        if self.grant and self.session.kind == SessionKind.DOM and self.session.target_url:
+            base = self.session.target_url.split("#", 1)[0]
+            return f"{base}#tandem={self.grant}"
+        return ""
+
+
+def grant_consent(
+    invite: SessionInvite,
+    *,
+    mode: str,
+    recording: bool = False,
+    customer: Any = None,
+    client: ClientInfo | None = None,
+) -> ConsentOutcome:
+    """The customer said yes on the consent screen."""
+    if mode not in CONSENT_CHOICES:
+        raise ValidationError({"mode": "Choose view only, guidance or control."})
+    cobrowse_services.refresh_state(invite.session)
+    return _grant_consent(invite, mode=mode, recording=recording, customer=customer, client=client)
+
+
+@transaction.atomic
+def _grant_consent(
+    invite: SessionInvite, *, mode: str, recording: bool, customer: Any, client: ClientInfo | None
+) -> ConsentOutcome:
+    session = cobrowse_services.lock(invite.session)
+    _check_invite_current(invite, session)
+    account = session.ticket.account
+    if recording and not (account is None or account.recording_allowed):
+        raise ValidationError({"recording": "Recording is not available for this account."})
+    prompt = consent_prompt(session)
+    record = record_consent(
+        session,
+        kind=ConsentKind.INITIAL,
+        decision=Decision.GRANTED,
+        prompt_text=prompt,
+        mode=mode,
+        recording=recording,
+        invite=invite,
+        customer=customer,
+        client=client,
+    )
+    session = cobrowse_services.apply_consent(session, mode=mode, recording=recording, record=record)
+    raw_grant = issue_grant(session)
+    return ConsentOutcome(session=session, record=record, grant=raw_grant)
+
+
+def deny_consent(
+    invite: SessionInvite, *, customer: Any = None, client: ClientInfo | None = None
+) -> ConsentOutcome:
+    cobrowse_services.refresh_state(invite.session)
+    return _deny_consent(invite, customer=customer, client=client)
+
+
+@transaction.atomic
+def _deny_consent(invite: SessionInvite, *, customer: Any, client: ClientInfo | None) -> ConsentOutcome:
+    session = cobrowse_services.lock(invite.session)
+    _check_invite_current(invite, session)
+    record = record_consent(
+        session,
+        kind=ConsentKind.INITIAL,
+        decision=Decision.DENIED,
+        prompt_text=consent_prompt(session),
+        invite=invite,
+        customer=customer,
+        client=client,
+    )
+    session = cobrowse_services.transition(
+        session,
+        SessionState.DENIED,
+        reason=EndReason.CUSTOMER_DENIED,
+        actor=None,
+        extra={"consent": record.pk},
+    )
+    audit.record(
+        "consent.denied",
+        obj=session,
+        details={"session": session.pk, "consent": record.pk, "prompt_version": PROMPT_VERSION},
+    )
+    return ConsentOutcome(session=session, record=record)
+
+
+def _check_invite_current(invite: SessionInvite, session: CoBrowseSession) -> None:
+    invite.refresh_from_db()
+    if invite.used_at is None or invite.invalidated_at is not None:
+        raise InviteGone
+    if session.state != SessionState.INVITED:
+        raise InviteGone
+
+
+# --- grants ------------------------------------------------------------------------------------
+
+
+def issue_grant(session: CoBrowseSession) -> str:
+    """A bearer credential for the customer's page; call inside the session's transaction."""
+    if session.state not in SHARING_STATES:
+        raise GrantError("The session is not live.")
+    raw = new_token()
+    grant = SessionGrant.objects.create(
+        session=session,
+        token_hash=hash_token(raw),
+        expires_at=timezone.now() + timedelta(seconds=settings.COBROWSE_GRANT_TTL_SECONDS),
+    )
+    audit.record("consent.grant_issued", obj=session, details={"session": session.pk, "grant": grant.pk})
+    return raw
+
+
+def _grant_for(raw_grant: str) -> SessionGrant:
+    if not raw_grant or len(raw_grant) > 200:
+        raise GrantError("Unknown grant.")
+    grant = (
+        SessionGrant.objects.select_related("session__ticket__account", "session__agent")
+        .filter(token_hash=hash_token(raw_grant))
+        .first()
+    )
+    if grant is None:
+        raise GrantError("Unknown grant.")
+    return grant
+
+
+def verify_grant(raw_grant: str) -> CoBrowseSession:
+    """The live session a grant belongs to. Raises :class:`GrantError` otherwise."""
+    grant = _grant_for(raw_grant)
+    if grant.revoked_at is not None:
+        raise GrantError("The grant was revoked.")
+    if grant.expires_at <= timezone.now():
+        raise GrantError("The grant has expired.")
+    session = cobrowse_services.refresh_state(grant.session)
+    if session.state not in SHARING_STATES:
+        raise GrantError("The session has ended.")
+    return session
+
+
+@transaction.atomic
+def refresh_grant(raw_grant: str) -> SessionGrant:
+    """Push a live grant's expiry out by another TTL (the customer's page calls this)."""
+    verify_grant(raw_grant)
+    grant = SessionGrant.objects.select_for_update().get(token_hash=hash_token(raw_grant))
+    grant.expires_at = timezone.now() + timedelta(seconds=settings.COBROWSE_GRANT_TTL_SECONDS)
+    grant.save(update_fields=["expires_at"])
+    return grant
+
+
+def revoke_grants(session: CoBrowseSession) -> int:
+    return SessionGrant.objects.filter(session=session, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
