@@ -252,3 +252,10 @@ RECORDING_RETENTION_DAYS = env.int("RECORDING_RETENTION_DAYS", default=90)
 
 # Server-side browser sessions.
 BROWSER_EXECUTABLE_PATH = env("BROWSER_EXECUTABLE_PATH", default="/usr/bin/chromium")
+
+# --- cobrowse: timers sweep (appended by the co-browse lifecycle work) ------------------------
+CELERY_BEAT_SCHEDULE["cobrowse-sweep"] = {
+    "task": "cobrowse.tasks.sweep_sessions",
+    "schedule": 30.0,
+    "options": {"expires": 25},
+}
