@@ -259,3 +259,17 @@ CELERY_BEAT_SCHEDULE["cobrowse-sweep"] = {
     "schedule": 30.0,
     "options": {"expires": 25},
 }
+
+# --- Server-side browser egress (cobrowse/browser; docs/egress.md) ---------------------------
+# Allow-list entries (exact ``host``, ``host:port``, ``*.suffix``) may be reached even when they
+# are not public addresses; that is how the development demo site is reached. Use host:port.
+BROWSER_EGRESS_ALLOW_HOSTS = env.list(
+    "BROWSER_EGRESS_ALLOW_HOSTS", default=["localhost:8001"] if DEBUG else []
+)
+# Block-list entries are refused even when public (same entry format); they win over the allow-list.
+BROWSER_EGRESS_BLOCK_HOSTS = env.list("BROWSER_EGRESS_BLOCK_HOSTS", default=[])
+# The proxy listens here; Chromium's host-resolver rules exclude only this host.
+BROWSER_EGRESS_PROXY_HOST = env("BROWSER_EGRESS_PROXY_HOST", default="127.0.0.1")
+BROWSER_EGRESS_PROXY_PORT = env.int("BROWSER_EGRESS_PROXY_PORT", default=0)
+BROWSER_EGRESS_MAX_CONNECTIONS = env.int("BROWSER_EGRESS_MAX_CONNECTIONS", default=128)
+# --- end server-side browser egress ---------------------------------------------------------
