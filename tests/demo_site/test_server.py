@@ -1,0 +1,120 @@
+"""The demo site's server: every page carries the loader snippet; nothing outside the site is served."""
+
+from __future__ import annotations
+
+import http.client
+import re
+from urllib.parse import urlsplit
+
+import pytest
+
+from demo_site.server import ROUTES, loader_snippet, make_server
+from tests.demo_site.conftest import TANDEM_URL
+
+SNIPPET = (
+    '<script async src="http://tandem.test:8123/static/dist/tandem-loader.js" '
+    'data-tandem-site="acme-home-loans"></script>'
+)
+
+
+def fetch(base: str, path: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+    """A raw request, so the path reaches the server exactly as written (no client normalisation)."""
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    try:
+        conn.request(method, path)
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES))
+def test_every_page_carries_the_loader_snippet_in_its_head(demo_url, route):
+    status, headers, body = fetch(demo_url, route)
+    page = body.decode()
+    assert status == 200
+    assert headers["content-type"] == "text/html; charset=utf-8"
+    assert page.count(SNIPPET) == 1
+    assert page.index(SNIPPET) < page.index("</head>")
+    assert "$" + "loader" not in page and "$" + "body" not in page
+
+
+def test_snippet_points_at_the_given_tandem_url_and_is_escaped():
+    assert loader_snippet("http://127.0.0.1:8000/") == (
+        '<script async src="http://127.0.0.1:8000/static/dist/tandem-loader.js" '
+        'data-tandem-site="acme-home-loans"></script>'
+    )
+    assert 'src="http://x/&quot;&gt;&lt;script&gt;/static' in loader_snippet('http://x/"><script>')
+    assert loader_snippet(TANDEM_URL) == SNIPPET
+
+
+def test_a_tandem_url_that_is_not_http_is_refused():
+    with pytest.raises(ValueError, match="tandem-url"):
+        make_server("127.0.0.1", 0, "javascript:alert(1)")
+
+
+def test_the_application_steps_are_separate_pages_with_stable_field_ids(demo_url):
+    expected = {
+        "/apply/personal": [
+            'id="full-name" name="full_name"',
+            'id="email" name="email"',
+            'id="phone"',
+            'id="dob"',
+        ],
+        "/apply/address": ['id="pin-code" name="pin_code"', 'pattern="^[1-9][0-9]{5}$"'],
+        "/apply/property": ['name="property_type"', 'id="property-value"'],
+        "/apply/income": ['id="pan" name="pan"', "data-pii", "data-sensitive", 'id="overseas-iban"'],
+        "/apply/payment": ['autocomplete="cc-number"', 'autocomplete="cc-exp"', 'autocomplete="cc-csc"'],
+        "/apply/verify": ['autocomplete="one-time-code"'],
+        "/apply/review": ["Card on file: <span", "4111 1111 1111 1111"],
+        "/login": ['type="password"', 'name="username"'],
+    }
+    for route, needles in expected.items():
+        page = fetch(demo_url, route)[2].decode()
+        for needle in needles:
+            assert needle in page, (route, needle)
+    # The PAN field carries no masking markup: only the server layer can catch it.
+    pan = re.search(r"<input id=\"pan\"[^>]*>", fetch(demo_url, "/apply/income")[2].decode()).group(0)
+    assert "data-sensitive" not in pan and "data-pii" not in pan and "autocomplete" not in pan
+
+
+def test_static_files_are_served_with_their_types(demo_url):
+    status, headers, body = fetch(demo_url, "/static/site.css")
+    assert status == 200 and headers["content-type"].startswith("text/css") and b".stepper" in body
+    status, headers, _ = fetch(demo_url, "/static/app.js")
+    assert status == 200 and "javascript" in headers["content-type"]
+
+
+def test_head_requests_send_no_body(demo_url):
+    status, headers, body = fetch(demo_url, "/", method="HEAD")
+    assert status == 200 and int(headers["content-length"]) > 1000 and body == b""
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/nope",
+        "/apply/step-9",
+        "/index.html",
+        "/pages/_layout.html",
+        "/server.py",
+        "/static/",
+        "/static/../server.py",
+        "/static/..%2fserver.py",
+        "/static/%2e%2e/server.py",
+        "/static/%2e%2e/%2e%2e/config/settings.py",
+        "/static/..%5cserver.py",
+        "/static//etc/passwd",
+        "/static/%00site.css",
+        "/../../etc/passwd",
+    ],
+)
+def test_unknown_paths_and_traversal_get_404(demo_url, path):
+    status, _, body = fetch(demo_url, path)
+    assert status == 404
+    assert b"import" not in body and b"root:" not in body
+
+
+def test_unsupported_methods_are_refused(demo_url):
+    assert fetch(demo_url, "/login", method="POST")[0] == 501
