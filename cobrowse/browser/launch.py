@@ -1,0 +1,78 @@
+"""Playwright launch and context options that leave the egress proxy as Chromium's only way out.
+
+Layers (docs/egress.md): every request goes to the proxy (Playwright adds ``<-loopback>`` to the
+bypass list, so loopback and link-local are proxied too); ``--host-resolver-rules`` makes every
+other host unresolvable, IP literals included, so nothing can connect anywhere but the proxy even
+if a request escaped the proxy settings; WebRTC may not use UDP outside the proxy, and the init
+script removes the WebRTC and WebTransport constructors from every page and frame.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings
+
+NO_NETWORK_NOISE_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+)
+WEBRTC_ARGS = (
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+)
+
+# Runs before any page script in every frame. Workers get no init script: there WebTransport
+# still exists (it fails closed: QUIC is off and the resolver rules leave nothing to reach) and
+# RTCPeerConnection does not exist in workers at all.
+INIT_SCRIPT = """
+(() => {
+  for (const name of ["RTCPeerConnection", "webkitRTCPeerConnection", "RTCDataChannel",
+                      "RTCRtpSender", "RTCRtpReceiver", "RTCIceCandidate", "RTCSessionDescription",
+                      "WebTransport"]) {
+    try {
+      Object.defineProperty(globalThis, name, {value: undefined, writable: false, configurable: false});
+    } catch (e) {}
+  }
+})();
+"""
+
+_PLAYWRIGHT_LOOPBACK_ESCAPE = "PLAYWRIGHT_DISABLE_FORCED_CHROMIUM_PROXIED_LOOPBACK"
+
+
+def browser_launch_options(proxy_port: int, *, proxy_host: str | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``chromium.launch(...)`` that route everything through the proxy.
+
+    No ``bypass`` on purpose: Playwright then adds ``<-loopback>``; a bypass naming a loopback
+    host (or the environment switch below) would let loopback and link-local go direct.
+    """
+    if os.environ.get(_PLAYWRIGHT_LOOPBACK_ESCAPE):
+        raise RuntimeError(f"{_PLAYWRIGHT_LOOPBACK_ESCAPE} is set: loopback would bypass the egress proxy")
+    host = proxy_host or settings.BROWSER_EGRESS_PROXY_HOST
+    return {
+        "executable_path": settings.BROWSER_EXECUTABLE_PATH,
+        "headless": True,
+        "proxy": {"server": f"http://{host}:{int(proxy_port)}"},
+        "args": [
+            *NO_NETWORK_NOISE_ARGS,
+            *WEBRTC_ARGS,
+            f"--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE {host}",
+        ],
+    }
+
+
+def context_options() -> dict[str, Any]:
+    """Keyword arguments for ``browser.new_context(...)``: no service workers, no downloads."""
+    return {"service_workers": "block", "accept_downloads": False}
+
+
+async def harden_context(context: Any) -> None:
+    """Install the init script on a Playwright (async) browser context."""
+    await context.add_init_script(INIT_SCRIPT)
