@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from accounts import permissions
+from accounts.models import User
 from tickets.models import STATUS_TRANSITIONS, Category, Priority, Status, Ticket
 
 ACTIVE = "active"
@@ -80,7 +81,10 @@ class TicketUpdateForm(forms.Form):
         self.ticket = ticket
         allowed = {ticket.status, *STATUS_TRANSITIONS[ticket.status]}
         self.fields["status"].widget.choices = [c for c in Status.choices if c[0] in allowed]
-        self.fields["assignee"].queryset = permissions.support_staff().order_by("first_name", "username")
+        # The current assignee stays selectable even if no longer active, so that saving other
+        # fields does not silently unassign the ticket.
+        staff = permissions.support_staff() | User.objects.filter(pk=ticket.assignee_id)
+        self.fields["assignee"].queryset = staff.order_by("first_name", "username")
 
     def changes(self) -> dict[str, Any]:
         """Only the values that differ from the ticket, as keyword arguments of ``update_ticket``."""

@@ -386,3 +386,24 @@ def test_new_customer_without_tickets_sees_empty_state(client, db):
     client.force_login(make_user("fresh", role="customer"))
     html = client.get(reverse("tickets:portal")).content.decode()
     assert "No requests yet" in html
+
+
+def test_saving_keeps_a_deactivated_assignee(client, agent, agent_l3, ticket):
+    services.assign(ticket, actor=agent, assignee=agent_l3)
+    agent_l3.is_active = False
+    agent_l3.save()
+    ticket.refresh_from_db()
+    client.force_login(agent)
+    page = client.get(PAGES["agent_ticket"](ticket)).content.decode()
+    assert f'<option value="{agent_l3.pk}" selected>' in page
+    assert _update(client, ticket, priority="high").status_code == 302
+    ticket.refresh_from_db()
+    assert (ticket.priority, ticket.assignee_id) == ("high", agent_l3.pk)
+
+
+def test_queue_query_count_does_not_grow_with_tickets(client, agent, customer, django_assert_max_num_queries):
+    for i in range(20):
+        make_ticket(customer, subject=f"Ticket {i}", assignee=agent)
+    client.force_login(agent)
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("tickets:queue")).status_code == 200
