@@ -165,6 +165,9 @@ class EgressProxy:
             await self._send_error(writer, reply.status, reply.message, "")
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
             self.stats["aborted"] += 1
+        except asyncio.CancelledError:
+            # close() cancels open connections; end quietly (asyncio 3.11 would log the cancellation).
+            self.stats["cancelled"] += 1
         except Exception:
             self.stats["errors"] += 1
             logger.exception("egress proxy error")
@@ -222,7 +225,7 @@ class EgressProxy:
         headers = []
         for line in lines:
             name, sep, value = line.partition(":")
-            if not sep or not _TOKEN_RE.match(name):
+            if not sep or not _TOKEN_RE.match(name) or any(c in value for c in "\r\n\x00"):
                 raise _Reply(400, "malformed header field")
             headers.append((name, value.strip(" \t")))
         return headers

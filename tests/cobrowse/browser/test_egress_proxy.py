@@ -187,6 +187,7 @@ async def test_relays_request_bodies_by_their_framing(proxy, site):
         (b"GET http://127.0.0.2/ HTTP/2\r\n\r\n", b"400"),
         (b"GET http://x.example/ HTTP/1.1\r\nBad Header\r\n\r\n", b"400"),
         (b"GET http://x.example/ HTTP/1.1\r\n Folded: x\r\n\r\n", b"400"),
+        (b"GET http://x.example/ HTTP/1.1\r\nX: a\nGET http://127.0.0.2/ HTTP/1.1\r\n\r\n", b"400"),
         (
             b"POST http://x.example/ HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
             b"400",
@@ -278,3 +279,23 @@ async def test_runs_standalone(forbidden):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+async def test_closing_the_proxy_ends_open_tunnels(site):
+    proxy = await EgressProxy(policy=EgressPolicy.from_lists(allow=[f"127.0.0.1:{site.port}"])).start()
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(f"CONNECT 127.0.0.1:{site.port} HTTP/1.1\r\n\r\n".encode())
+    async with asyncio.timeout(5):
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 200")
+        await proxy.close()
+        assert await reader.read() == b""
+    writer.close()
+    assert proxy.stats["cancelled"] == 1
+
+
+async def test_the_overhead_bench_relays_every_request_intact():
+    from tests.cobrowse.browser.bench_overhead import measure
+
+    figures = await measure(requests=20)
+    assert set(figures) == {"direct", "proxy_http", "proxy_connect"}
+    assert all(f["median_ms"] > 0 and f["p95_ms"] >= f["median_ms"] for f in figures.values())
