@@ -45,16 +45,17 @@ export function mount(container, { url }) {
   let size = null;
   let seq = 0;
   let lastResyncAt = -Infinity;
+  let lastCustomerSeq = -1;
   let socket = null;
 
   function send(type, data = {}) {
     return socket ? socket.send({ type, seq: seq++, ts: Date.now(), data }) : false;
   }
 
-  function requestResync(reason) {
+  function requestResync() {
     if (Date.now() - lastResyncAt < RESYNC_GAP_MS) return;
     lastResyncAt = Date.now();
-    send("resync", { reason });
+    send("resync", { from_seq: lastCustomerSeq + 1 });
   }
 
   function fit() {
@@ -87,7 +88,8 @@ export function mount(container, { url }) {
 
   function onRrweb(data) {
     const { events, restart, needResync } = accept(data);
-    if (needResync) requestResync(replayer ? "gap" : "join");
+    if (Number.isInteger(data.seq)) lastCustomerSeq = Math.max(lastCustomerSeq, data.seq);
+    if (needResync) requestResync();
     if (restart) startReplay();
     for (const event of events) replayer.addEvent(event);
   }
@@ -119,7 +121,7 @@ export function mount(container, { url }) {
   socket = openSocket({
     url,
     onOpen: () => {
-      if (!replayer) requestResync("join");
+      if (!replayer) requestResync();
     },
     onMessage: (message) => {
       const data = message.data || {};
@@ -140,7 +142,7 @@ export function mount(container, { url }) {
 
   return {
     send,
-    resync: () => requestResync("agent"),
+    resync: requestResync,
     get replayer() {
       return replayer;
     },

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
+import { batchMarker } from "../shared/batch_marker.js";
 import { Outbox } from "../widget/recorder/outbox.js";
+
+const batchOf = (message) => message.data.events[0].data.payload.batch;
+const recorded = (message) => message.data.events.slice(1);
 
 function makeOutbox(options = {}) {
   const sent = [];
@@ -25,18 +29,29 @@ describe("Outbox batching", () => {
       type: "rrweb",
       seq: 0,
       ts: 1000,
-      data: { events: [{ type: 3, n: 1 }, { type: 3, n: 2 }], page_id: "p1", batch: 0 },
+      data: { events: [batchMarker(0, 1000), { type: 3, n: 1 }, { type: 3, n: 2 }], page_id: "p1" },
     });
   });
 
-  it("sends at once when 64 events are waiting", () => {
+  it("never puts more than 64 events in a batch (its marker included)", () => {
     const { outbox, sent } = makeOutbox();
     outbox.resume(-1);
-    for (let i = 0; i < 130; i++) outbox.addEvent({ i });
+    for (let i = 0; i < 130; i++) outbox.addEvent({ type: 3, i });
     assert.deepEqual(sent.map((m) => m.data.events.length), [64, 64]);
     mock.timers.tick(100);
-    assert.deepEqual(sent.map((m) => m.data.events.length), [64, 64, 2]);
-    assert.deepEqual(sent.map((m) => m.data.batch), [0, 1, 2]);
+    assert.deepEqual(sent.map((m) => m.data.events.length), [64, 64, 5]);
+    assert.deepEqual(sent.map(batchOf), [0, 1, 2]);
+    assert.deepEqual(sent.flatMap(recorded).map((e) => e.i), [...Array(130).keys()]);
+  });
+
+  it("sends a full snapshot in a batch of its own", () => {
+    const { outbox, sent } = makeOutbox();
+    outbox.resume(-1);
+    outbox.addEvent({ type: 4 });
+    outbox.addEvent({ type: 2 });
+    outbox.addEvent({ type: 3 });
+    mock.timers.tick(100);
+    assert.deepEqual(sent.map((m) => recorded(m).map((e) => e.type)), [[4], [2], [3]]);
   });
 
   it("flushes waiting events before any other stream message, keeping order", () => {
@@ -49,15 +64,16 @@ describe("Outbox batching", () => {
 });
 
 describe("Outbox sequence and resend", () => {
-  it("numbers stream messages contiguously and leaves control messages out of the stream", () => {
+  it("numbers every message after hello contiguously; hello carries the next number", () => {
     const { outbox, sent } = makeOutbox();
+    outbox.hello({ grant: "g" });
     outbox.resume(-1);
-    outbox.sendControl("hello", {});
     outbox.send("page", {});
     outbox.send("signal", { kind: "stall" });
-    outbox.sendControl("pong", { nonce: "n" });
-    outbox.send("page", {});
-    assert.deepEqual(sent.map((m) => m.seq), [-1, 0, 1, -1, 2]);
+    outbox.send("pong", { nonce: "n" });
+    outbox.pause();
+    outbox.hello({ grant: "g" });
+    assert.deepEqual(sent.map((m) => [m.type, m.seq]), [["hello", 0], ["page", 0], ["signal", 1], ["pong", 2], ["hello", 3]]);
   });
 
   it("keeps messages while offline and sends them after the welcome", () => {

@@ -63,7 +63,7 @@ function start({ grant, base }) {
     },
     ack: (data) => outbox.acknowledge(data.seq),
     snapshot_request: () => stopRecording && record.takeFullSnapshot(true),
-    ping: (data) => outbox.sendControl("pong", { nonce: data.nonce }),
+    ping: (data) => outbox.send("pong", { nonce: data.nonce }),
     quality: (data) => badge && badge.setQuality(data.level, data.rtt_ms),
     mode: (data) => badge && badge.setMode(data.mode),
     error: (data) => console.warn(`Tandem: ${data.code}: ${data.message}`),
@@ -99,7 +99,7 @@ function start({ grant, base }) {
   socket = openSocket({
     url: `${wsBase}/ws/cobrowse/${encodeURIComponent(sessionId)}/customer/`,
     onOpen: () =>
-      outbox.sendControl("hello", {
+      outbox.hello({
         grant,
         page_id: pageId,
         last_acked_seq: outbox.lastAckedSeq,

@@ -1,8 +1,13 @@
-// The customer's outgoing stream. Stream messages (rrweb batches, page context, signals, decisions,
-// stop) are numbered 0, 1, 2… per page load and kept until the server acknowledges them, so a
-// reconnect can resend exactly what the server lacks. Connection-scoped messages (hello, pong) are
-// not part of the stream and carry seq -1. rrweb batches also carry their own contiguous `batch`
-// number: the agent sees only the rrweb part of the stream and detects lost batches with it.
+// The customer's outgoing stream. Every message after `hello` is numbered 0, 1, 2… per page load
+// and kept until the server acknowledges it, so a reconnect can resend exactly what the server
+// lacks. `hello` opens a connection and is not part of the stream: its seq is the number the next
+// stream message will carry (the server starts its duplicate/gap check from welcome.last_seq).
+//
+// The agent only sees the rrweb part of the stream, so each rrweb batch starts with a batch marker
+// (shared/batch_marker.js); the server relays rrweb events whole.
+import { batchMarker } from "../../shared/batch_marker.js";
+
+const EVENT_FULL_SNAPSHOT = 2;
 
 export class Outbox {
   constructor({ transmit, pageId, maxEvents = 64, maxDelayMs = 100, maxPending = 500, now = Date.now }) {
@@ -22,10 +27,15 @@ export class Outbox {
     this.historyLost = false;
   }
 
-  // rrweb events leave in batches: at most maxEvents, at most maxDelayMs after the first one.
+  // rrweb events leave in batches: at most maxEvents (the batch marker included), at most
+  // maxDelayMs after the first one.
+  // A full snapshot travels in a batch of its own: it can be large (the server caps frames).
   addEvent(event) {
+    const isFullSnapshot = event.type === EVENT_FULL_SNAPSHOT;
+    if (isFullSnapshot) this.flush();
     this.events.push(event);
-    if (this.events.length >= this.maxEvents) this.flush();
+    if (isFullSnapshot) this.flush();
+    if (this.events.length >= this.maxEvents - 1) this.flush();
     else if (this.flushTimer === null) this.flushTimer = setTimeout(() => this.flush(), this.maxDelayMs);
   }
 
@@ -33,9 +43,9 @@ export class Outbox {
     clearTimeout(this.flushTimer);
     this.flushTimer = null;
     if (!this.events.length) return;
-    const events = this.events;
+    const events = [batchMarker(this.nextBatch++, this.now()), ...this.events];
     this.events = [];
-    this.send("rrweb", { events, page_id: this.pageId, batch: this.nextBatch++ });
+    this.send("rrweb", { events, page_id: this.pageId });
   }
 
   // A numbered stream message; rrweb events buffered before it go first.
@@ -51,8 +61,8 @@ export class Outbox {
     return message.seq;
   }
 
-  sendControl(type, data) {
-    this.transmit({ type, seq: -1, ts: this.now(), data });
+  hello(data) {
+    this.transmit({ type: "hello", seq: this.nextSeq, ts: this.now(), data });
   }
 
   acknowledge(seq) {

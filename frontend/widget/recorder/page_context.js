@@ -46,8 +46,10 @@ function errorOf(el, touched) {
     ? textOfIds(doc, el.getAttribute("aria-errormessage")) || textOfIds(doc, el.getAttribute("aria-describedby"))
     : "";
   if (!text) {
-    const container = el.closest(".field, .form-group, .form-field, fieldset, p, li") || el.parentElement;
-    const marker = container && container.querySelector(".error, [role=alert]");
+    // A nearby message counts only if its container holds this one field.
+    const container = el.closest(".field, .form-group, .form-field, p, li") || el.parentElement;
+    const ownContainer = container && container.querySelectorAll(FIELDS).length === 1;
+    const marker = ownContainer && container.querySelector(".error, [role=alert]");
     if (marker) text = marker.textContent;
   }
   if (!text && touched && el.validity && !el.validity.valid) text = el.validationMessage;
