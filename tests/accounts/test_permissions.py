@@ -11,6 +11,12 @@ from tests.factories import make_ticket, make_user
 ROLES = ["customer", "agent_l1", "agent_l1_certified", "agent", "agent_l3", "manager"]
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Test users need a password, not a slow one."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def users(request):
     return {role: request.getfixturevalue(role) for role in ROLES}

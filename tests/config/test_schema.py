@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from django.core.management import call_command
+from django.urls import include, path
+from drf_spectacular.drainage import GENERATOR_STATS
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.validation import validate_schema
 
 
 @pytest.mark.django_db
@@ -15,15 +18,15 @@ def test_schema_lists_ticket_paths(client):
         response.json() if response["Content-Type"].endswith("json") else yaml.safe_load(response.content)
     )
     paths = schema["paths"]
-    for path, methods in {
+    for route, methods in {
         "/api/tickets/": {"get", "post"},
         "/api/tickets/{number}/": {"get", "patch"},
         "/api/tickets/{number}/comments/": {"get", "post"},
         "/api/tickets/{number}/events/": {"get"},
         "/api/auth/token/": {"post"},
     }.items():
-        assert path in paths, path
-        assert methods <= set(paths[path]), path
+        assert route in paths, route
+        assert methods <= set(paths[route]), route
     filters = {p["name"] for p in paths["/api/tickets/"]["get"]["parameters"]}
     assert {"mine", "unassigned", "status", "priority", "category", "search", "page"} <= filters
     status = next(p for p in paths["/api/tickets/"]["get"]["parameters"] if p["name"] == "status")
@@ -33,10 +36,22 @@ def test_schema_lists_ticket_paths(client):
 
 
 @pytest.mark.django_db
-def test_schema_generates_without_warnings(tmp_path):
-    out = tmp_path / "schema.yaml"
-    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
-    assert "/api/tickets/{number}/comments/" in out.read_text()
+def test_tickets_api_schema_has_no_warnings_and_validates():
+    """The tickets API on its own documents every operation without guesswork."""
+    GENERATOR_STATS.reset()
+    generator = SchemaGenerator(patterns=[path("api/", include("tickets.api_urls"))])
+    schema = generator.get_schema(request=None, public=True)
+    assert not GENERATOR_STATS, "drf-spectacular warned about the tickets API (see captured stderr)"
+    validate_schema(schema)
+    assert set(schema["paths"]) == {
+        "/api/tickets/",
+        "/api/tickets/{number}/",
+        "/api/tickets/{number}/comments/",
+        "/api/tickets/{number}/events/",
+        "/api/auth/token/",
+    }
+    patch = schema["paths"]["/api/tickets/{number}/"]["patch"]
+    assert set(patch["responses"]) == {"200", "400", "403", "404"}
 
 
 @pytest.mark.django_db

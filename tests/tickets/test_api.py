@@ -13,6 +13,12 @@ STAFF = ["agent_l1", "agent", "agent_l3", "manager"]
 NOTE_BODY = "Internal: customer is on the legacy plan, do not offer a refund"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Test users need a password, not a slow one."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def client_for(user=None) -> APIClient:
     client = APIClient()
     if user is not None:

@@ -15,6 +15,12 @@ THREADS = 8
 PER_THREAD = 5
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Test users need a password, not a slow one."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.mark.django_db
 def test_numbers_start_at_the_setting_and_increase(customer, settings):
     numbers = [make_ticket(customer).number for _ in range(3)]

@@ -18,6 +18,12 @@ LEGAL = [(a, b) for a, b in ALL_PAIRS if b in STATUS_TRANSITIONS[a]]
 ILLEGAL = [(a, b) for a, b in ALL_PAIRS if a != b and b not in STATUS_TRANSITIONS[a]]
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Test users need a password, not a slow one."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def in_status(ticket: Ticket, status: str) -> Ticket:
     """Put a ticket in a state directly (bypassing the workflow) to test one step from it."""
     Ticket.objects.filter(pk=ticket.pk).update(status=status)
