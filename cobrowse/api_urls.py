@@ -1,1 +1,25 @@
-urlpatterns: list = []
+from django.urls import path
+
+from cobrowse import api
+
+urlpatterns = [
+    path("tickets/<str:number>/cobrowse/", api.TicketCoBrowseView.as_view(), name="api-ticket-cobrowse"),
+    path("cobrowse/sessions/<int:pk>/", api.SessionDetailView.as_view(), name="api-cobrowse-session"),
+    path("cobrowse/sessions/<int:pk>/revoke/", api.RevokeView.as_view(), name="api-cobrowse-revoke"),
+    path("cobrowse/sessions/<int:pk>/end/", api.EndView.as_view(), name="api-cobrowse-end"),
+    path("cobrowse/sessions/<int:pk>/resend/", api.ResendView.as_view(), name="api-cobrowse-resend"),
+    path("cobrowse/sessions/<int:pk>/mode/", api.ModeView.as_view(), name="api-cobrowse-mode"),
+    path("cobrowse/sessions/<int:pk>/extend/", api.ExtendView.as_view(), name="api-cobrowse-extend"),
+    path(
+        "cobrowse/mode-requests/<int:pk>/approve/",
+        api.ApprovalView.as_view(approve=True),
+        name="api-cobrowse-approve",
+    ),
+    path(
+        "cobrowse/mode-requests/<int:pk>/decline/",
+        api.ApprovalView.as_view(approve=False),
+        name="api-cobrowse-decline",
+    ),
+    path("cobrowse/mode-requests/<int:pk>/answer/", api.ModeAnswerView.as_view(), name="api-cobrowse-answer"),
+    path("cobrowse/grants/refresh/", api.GrantRefreshView.as_view(), name="api-cobrowse-grant-refresh"),
+]

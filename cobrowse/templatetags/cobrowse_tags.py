@@ -4,16 +4,71 @@ from __future__ import annotations
 
 from django import template
 
+from accounts import permissions
+from cobrowse import selectors, services
+from cobrowse.models import MODE_ORDER, ControlMode, SessionKind, mode_rank
+from consent.models import DeliveryChannel
+
 register = template.Library()
+
+
+def _live(ticket):
+    """The ticket's live session, with any overdue timer applied first."""
+    session = selectors.live_session_for_ticket(ticket)
+    if session is not None:
+        session = services.refresh_state(session)
+        if not session.is_live:
+            return None
+    return session
 
 
 @register.inclusion_tag("cobrowse/_ticket_panel.html", takes_context=True)
 def ticket_cobrowse_panel(context, ticket):
     """The co-browse panel on the agent's ticket page."""
-    return {"ticket": ticket, "request": context.get("request"), "user": context.get("user")}
+    user = context.get("user")
+    live = _live(ticket)
+    can_manage = bool(live and permissions.can_manage_cobrowse_session(user, live))
+    return {
+        "ticket": ticket,
+        "request": context.get("request"),
+        "user": user,
+        "csrf_token": context.get("csrf_token"),
+        "live": live,
+        "can_start": permissions.can_start_cobrowse(user, ticket) and ticket.is_open and live is None,
+        "may_start": permissions.can_start_cobrowse(user, ticket),
+        "can_manage": can_manage,
+        "channels": DeliveryChannel.choices,
+        "kinds": SessionKind.choices,
+        "default_target": ticket.account.site_url if ticket.account else "",
+        "open_request": selectors.open_mode_request(live) if live else None,
+        "extension": selectors.pending_extension(live) if live else None,
+        "higher_modes": [
+            (m, ControlMode(m).label) for m in MODE_ORDER if live and mode_rank(m) > mode_rank(live.mode)
+        ],
+        "lower_modes": [
+            (m, ControlMode(m).label) for m in MODE_ORDER if live and mode_rank(m) < mode_rank(live.mode)
+        ],
+        "recent": [s for s in selectors.sessions_for_ticket(ticket) if not s.is_live],
+    }
 
 
 @register.inclusion_tag("cobrowse/_portal_panel.html", takes_context=True)
 def portal_cobrowse_panel(context, ticket):
     """The screen-share controls on the customer's ticket page in the portal."""
-    return {"ticket": ticket, "request": context.get("request"), "user": context.get("user")}
+    user = context.get("user")
+    live = _live(ticket)
+    recent = [s for s in selectors.sessions_for_ticket(ticket, limit=1) if not s.is_live]
+    return {
+        "ticket": ticket,
+        "request": context.get("request"),
+        "user": user,
+        "csrf_token": context.get("csrf_token"),
+        "live": live,
+        "last": recent[0] if recent else None,
+        "can_request": permissions.can_request_screen_share(user, ticket) and ticket.is_open and live is None,
+        "mode_request": selectors.customer_mode_request(live) if live else None,
+        "extension": selectors.pending_extension(live) if live else None,
+        "lower_modes": [
+            (m, ControlMode(m).label) for m in MODE_ORDER if live and mode_rank(m) < mode_rank(live.mode)
+        ],
+    }

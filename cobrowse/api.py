@@ -1,0 +1,299 @@
+"""Co-browse REST API. Thin: authenticate, authorize (accounts.permissions), call a service.
+
+Customer-side endpoints accept either the logged-in customer (session cookie, CSRF enforced) or
+the session grant in the ``X-Tandem-Grant`` header (no cookie, so no CSRF).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed, NotFound
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import permissions
+from cobrowse import services
+from cobrowse.models import CoBrowseSession, ControlMode, ModeRequest, SessionKind
+from consent import services as consent_services
+from consent.models import DeliveryChannel
+from consent.views import client_info
+from tickets import selectors as ticket_selectors
+from tickets.models import Ticket
+
+GRANT_HEADER = "HTTP_X_TANDEM_GRANT"
+
+
+class GrantAuthentication(BaseAuthentication):
+    """``X-Tandem-Grant: <grant>``: the customer's page in a live session, without a login."""
+
+    def authenticate(self, request: Request):
+        raw = request.META.get(GRANT_HEADER)
+        if not raw:
+            return None
+        try:
+            session = consent_services.verify_grant(raw)
+        except consent_services.GrantError as exc:
+            raise AuthenticationFailed(str(exc)) from exc
+        return AnonymousUser(), session
+
+    def authenticate_header(self, request: Request) -> str:
+        return "X-Tandem-Grant"
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    ticket = serializers.CharField(source="ticket.reference", read_only=True)
+
+    class Meta:
+        model = CoBrowseSession
+        fields = [
+            "id",
+            "ticket",
+            "kind",
+            "state",
+            "mode",
+            "granted_mode",
+            "recording",
+            "target_url",
+            "end_reason",
+            "created_at",
+            "invite_expires_at",
+            "consented_at",
+            "deadline_at",
+            "ended_at",
+        ]
+        read_only_fields = fields
+
+
+class StartedSerializer(SessionSerializer):
+    join_url = serializers.CharField(read_only=True)
+
+    class Meta(SessionSerializer.Meta):
+        fields = [*SessionSerializer.Meta.fields, "join_url"]
+        read_only_fields = fields
+
+
+class StartSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=DeliveryChannel.choices, default=DeliveryChannel.COPY)
+    target_url = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    kind = serializers.ChoiceField(choices=SessionKind.choices, default=SessionKind.DOM)
+
+
+class ResendSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=DeliveryChannel.choices, default=DeliveryChannel.COPY)
+
+
+class ModeSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=ControlMode.choices)
+
+
+class AnswerSerializer(serializers.Serializer):
+    accept = serializers.BooleanField()
+
+
+class ModeRequestSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModeRequest
+        fields = ["id", "session", "from_mode", "to_mode", "state", "created_at"]
+        read_only_fields = fields
+
+
+def _refused(exc: ValidationError) -> Response:
+    code = getattr(exc, "code", None) or "invalid"
+    body = {"detail": " ".join(exc.messages), "code": code}
+    conflict = {
+        "session_exists",
+        "illegal_transition",
+        "not_live",
+        "not_pending",
+        "request_pending",
+        "not_invited",
+    }
+    return Response(
+        body, status=status.HTTP_409_CONFLICT if code in conflict else status.HTTP_400_BAD_REQUEST
+    )
+
+
+def _staff_session(request: Request, pk: int) -> CoBrowseSession:
+    session = CoBrowseSession.objects.select_related("ticket").filter(pk=pk).first()
+    if session is None or not permissions.can_view_cobrowse_session(request.user, session):
+        raise NotFound("No such co-browse session.")
+    return session
+
+
+def _customer_session(request: Request, pk: int) -> CoBrowseSession:
+    """By grant (must be this session's) or as the logged-in customer of the session."""
+    if isinstance(request.auth, CoBrowseSession):
+        if request.auth.pk != pk:
+            raise NotFound("No such co-browse session.")
+        return request.auth
+    session = CoBrowseSession.objects.select_related("ticket").filter(pk=pk).first()
+    if session is None or not permissions.is_cobrowse_customer(request.user, session):
+        raise NotFound("No such co-browse session.")
+    return session
+
+
+def _customer(request: Request):
+    return request.user if request.user.is_authenticated else None
+
+
+class StaffView(APIView):
+    permission_classes = [IsAuthenticated]
+
+
+class CustomerView(APIView):
+    authentication_classes = [GrantAuthentication, SessionAuthentication, TokenAuthentication]
+    permission_classes = [AllowAny]
+
+
+class TicketCoBrowseView(StaffView):
+    @extend_schema(request=StartSerializer, responses={201: StartedSerializer})
+    def post(self, request: Request, number: str) -> Response:
+        """Start a co-browse session on a ticket (L2+, certified L1, managers)."""
+        try:
+            ticket = ticket_selectors.get_ticket_by_number(request.user, number)
+        except Ticket.DoesNotExist as exc:
+            raise Http404 from exc
+        if not permissions.can_start_cobrowse(request.user, ticket):
+            raise PermissionDenied("Your role cannot start co-browse sessions.")
+        data = StartSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            started = services.start_session(ticket, agent=request.user, **data.validated_data)
+        except ValidationError as exc:
+            return _refused(exc)
+        started.session.join_url = started.join_url
+        return Response(StartedSerializer(started.session).data, status=status.HTTP_201_CREATED)
+
+
+class SessionDetailView(StaffView):
+    authentication_classes = CustomerView.authentication_classes
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=SessionSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        if isinstance(request.auth, CoBrowseSession) or not permissions.is_support_staff(request.user):
+            session = _customer_session(request, pk)
+        else:
+            session = _staff_session(request, pk)
+        return Response(SessionSerializer(services.refresh_state(session)).data)
+
+
+class RevokeView(CustomerView):
+    @extend_schema(request=None, responses=SessionSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        """Stop sharing: ends the session at once."""
+        session = _customer_session(request, pk)
+        try:
+            session = services.revoke_session(
+                session, customer=_customer(request), client=client_info(request)
+            )
+        except ValidationError as exc:
+            return _refused(exc)
+        return Response(SessionSerializer(session).data)
+
+
+class EndView(StaffView):
+    @extend_schema(request=None, responses=SessionSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        session = services.end_session(_staff_session(request, pk), actor=request.user)
+        return Response(SessionSerializer(session).data)
+
+
+class ResendView(StaffView):
+    @extend_schema(request=ResendSerializer, responses=StartedSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        data = ResendSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            started = services.resend_invite(
+                _staff_session(request, pk), actor=request.user, channel=data.validated_data["channel"]
+            )
+        except ValidationError as exc:
+            return _refused(exc)
+        started.session.join_url = started.join_url
+        return Response(StartedSerializer(started.session).data)
+
+
+class ModeView(StaffView):
+    @extend_schema(request=ModeSerializer, responses={200: SessionSerializer, 202: ModeRequestSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        """Lower the mode at once, or ask for a higher one (202 with the pending request)."""
+        data = ModeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            result = services.request_mode(
+                _staff_session(request, pk), actor=request.user, mode=data.validated_data["mode"]
+            )
+        except ValidationError as exc:
+            return _refused(exc)
+        if isinstance(result, ModeRequest):
+            return Response(ModeRequestSerializer(result).data, status=status.HTTP_202_ACCEPTED)
+        return Response(SessionSerializer(result).data)
+
+
+class ExtendView(StaffView):
+    @extend_schema(request=None, responses={202: None})
+    def post(self, request: Request, pk: int) -> Response:
+        try:
+            extension = services.request_extension(_staff_session(request, pk), actor=request.user)
+        except ValidationError as exc:
+            return _refused(exc)
+        return Response({"id": extension.pk, "state": extension.state}, status=status.HTTP_202_ACCEPTED)
+
+
+class ApprovalView(StaffView):
+    approve = True
+
+    @extend_schema(request=None, responses=ModeRequestSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        """Managers only: approve or decline a full-control request."""
+        if not permissions.can_approve_full_control(request.user):
+            raise PermissionDenied("Only managers approve full control.")
+        if not ModeRequest.objects.filter(pk=pk).exists():
+            raise NotFound("No such request.")
+        try:
+            result = services.decide_full_control(pk, manager=request.user, approve=self.approve)
+        except ValidationError as exc:
+            return _refused(exc)
+        return Response(ModeRequestSerializer(result).data)
+
+
+class ModeAnswerView(CustomerView):
+    @extend_schema(request=AnswerSerializer, responses=ModeRequestSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        """The customer accepts or declines a mode request."""
+        mode_request = ModeRequest.objects.filter(pk=pk).first()
+        if mode_request is None:
+            raise NotFound("No such request.")
+        _customer_session(request, mode_request.session_id)
+        data = AnswerSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            result = services.respond_to_mode_request(
+                mode_request,
+                accept=data.validated_data["accept"],
+                customer=_customer(request),
+                client=client_info(request),
+            )
+        except ValidationError as exc:
+            return _refused(exc)
+        return Response(ModeRequestSerializer(result).data)
+
+
+class GrantRefreshView(CustomerView):
+    authentication_classes = [GrantAuthentication]
+
+    @extend_schema(request=None, responses={200: None})
+    def post(self, request: Request) -> Response:
+        """Push the grant's expiry out while the session is live."""
+        if not isinstance(request.auth, CoBrowseSession):
+            raise AuthenticationFailed("Send the grant in X-Tandem-Grant.")
+        grant = consent_services.refresh_grant(request.META[GRANT_HEADER])
+        return Response({"session": request.auth.pk, "expires_at": grant.expires_at})

@@ -1,0 +1,36 @@
+"""Per-client-address rate limit for the join links (Django cache; Redis in production)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"20/m"`` → (20, 60)."""
+    count, _, period = rate.partition("/")
+    return int(count), _PERIODS[(period or "m")[0].lower()]
+
+
+def client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def hit(request: HttpRequest, scope: str = "join") -> bool:
+    """Count one request; False once the client is over the limit for the current window."""
+    limit, period = parse_rate(settings.COBROWSE_JOIN_RATE_LIMIT)
+    # The address is hashed so that the cache holds no raw client addresses.
+    digest = hashlib.sha256(client_ip(request).encode()).hexdigest()[:32]
+    key = f"ratelimit:{scope}:{digest}"
+    cache.add(key, 0, timeout=period)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=period)
+        count = 1
+    return count <= limit
