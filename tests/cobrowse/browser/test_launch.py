@@ -1,0 +1,41 @@
+"""Launch and context options: the proxy is the only way out, and nothing re-opens loopback."""
+
+from __future__ import annotations
+
+import pytest
+
+from cobrowse.browser.launch import INIT_SCRIPT, browser_launch_options, context_options
+
+
+def test_launch_options_route_everything_through_the_proxy(settings):
+    settings.BROWSER_EXECUTABLE_PATH = "/usr/bin/chromium"
+    settings.BROWSER_EGRESS_PROXY_HOST = "127.0.0.1"
+    options = browser_launch_options(8899)
+    assert options["executable_path"] == "/usr/bin/chromium"
+    # No bypass at all: Playwright then proxies loopback and link-local too.
+    assert options["proxy"] == {"server": "http://127.0.0.1:8899"}
+    args = options["args"]
+    assert "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1" in args
+    for flag in ("--disable-quic", "--disable-background-networking", "--no-sandbox",
+                 "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+                 "--webrtc-ip-handling-policy=disable_non_proxied_udp"):  # fmt: skip
+        assert flag in args
+    assert not any(a.startswith("--proxy-bypass-list") for a in args)
+
+
+def test_the_backstop_excludes_only_the_proxy_host(settings):
+    settings.BROWSER_EGRESS_PROXY_HOST = "127.77.0.1"
+    options = browser_launch_options(9000)
+    assert options["proxy"]["server"] == "http://127.77.0.1:9000"
+    assert "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.77.0.1" in options["args"]
+
+
+def test_refuses_when_playwright_is_told_to_bypass_loopback(monkeypatch):
+    monkeypatch.setenv("PLAYWRIGHT_DISABLE_FORCED_CHROMIUM_PROXIED_LOOPBACK", "1")
+    with pytest.raises(RuntimeError, match="loopback would bypass"):
+        browser_launch_options(8899)
+
+
+def test_context_options_block_service_workers_and_downloads():
+    assert context_options() == {"service_workers": "block", "accept_downloads": False}
+    assert "RTCPeerConnection" in INIT_SCRIPT and "WebTransport" in INIT_SCRIPT
