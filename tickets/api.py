@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -22,6 +23,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.pagination import PageNumberPagination
@@ -31,6 +33,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts import permissions
+from audit import services as audit
 from tickets import selectors, services
 from tickets.models import Category, Priority, Status, Ticket
 from tickets.serializers import (
@@ -347,3 +350,12 @@ class TokenRequestThrottle(SimpleRateThrottle):
 )
 class TokenView(ObtainAuthToken):
     throttle_classes = [TokenRequestThrottle]
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        incoming = self.get_serializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        user = incoming.validated_data["user"]
+        with transaction.atomic():
+            token, created = Token.objects.get_or_create(user=user)
+            audit.record("api.token_issued", actor=user, obj=user, details={"new_token": created})
+        return Response({"token": token.key})

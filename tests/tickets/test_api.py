@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from audit.models import AuditEvent
 from tests.factories import PASSWORD, make_ticket
 from tickets import services
 from tickets.models import Status, Ticket, TicketEvent
@@ -552,6 +553,13 @@ def test_token_endpoint_and_token_auth(ticket, customer):
     assert client.get("/api/tickets/").json()["count"] == 1
     reply = client.post(url(ticket, "comments/"), {"body": "via token"}, format="json")
     assert reply.status_code == 201
+
+    # Asking again returns the same token; every issue is on the audit trail, without the secret.
+    again = anonymous.post("/api/auth/token/", {"username": "customer1", "password": PASSWORD})
+    assert again.json()["token"] == token
+    issued = AuditEvent.objects.filter(action="api.token_issued", actor=customer).order_by("id")
+    assert [e.details for e in issued] == [{"new_token": True}, {"new_token": False}]
+    assert all(token not in str(e.details) for e in issued)
 
     bad = APIClient()
     bad.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
