@@ -244,10 +244,13 @@ COBROWSE_JOIN_RATE_LIMIT = env("COBROWSE_JOIN_RATE_LIMIT", default="20/m")
 CONSENT_CLIENT_INFO = env("CONSENT_CLIENT_INFO", default="truncated")
 
 # Recordings (DESIGN.md, "Recordings").
+# RECORDING_KEYS: comma-separated "key_id:base64url(32 random bytes)" master keys (docs/recordings-crypto.md).
+# The first wraps new recordings' data keys, all of them unwrap. The default is the published
+# DEVELOPMENT-ONLY key "dev-insecure", refused by recordings/keys.py whenever DEBUG is off.
 RECORDING_KEYS = env.list(
-    "RECORDING_KEYS",
-    default=["dev-key-1:ZGV2LW9ubHktbWFzdGVyLWtleS1jaGFuZ2UtbWUtMDAwMDA="],
+    "RECORDING_KEYS", default=["dev-insecure:dGFuZGVtLURFVkVMT1BNRU5ULU9OTFkta2V5LTAwMDA"]
 )
+# Days a recording is kept before the retention purge crypto-shreds it (key destroyed, then blobs).
 RECORDING_RETENTION_DAYS = env.int("RECORDING_RETENTION_DAYS", default=90)
 
 # Server-side browser sessions.
