@@ -1,0 +1,854 @@
+"""Server-side redaction of everything a customer page sends before it is relayed or recorded.
+
+The widget masks on the client, but rrweb has known gaps (hidden inputs, ``maskInputFn`` skipped in
+some snapshot paths, ``placeholder`` and button ``value`` attributes, textarea ``value``) and a widget
+can be misconfigured or old. This layer assumes the events arrive raw and masks them again, so a page
+without any markup still leaks nothing to the agent, the assistant or a recording.
+
+Two mechanisms, as in DESIGN.md "Privacy layers":
+
+* **Markup**: elements marked sensitive have their values (and all text inside them) replaced by
+  :data:`MASK`: ``input[type=password]``, ``input[type=hidden]``, any ``autocomplete`` token starting
+  with ``cc-``, ``[data-sensitive]``, ``[data-pii]``, rrweb's ``.rr-mask`` and the account's own
+  selectors. ``autocomplete=one-time-code`` (and ``.rr-block``) is *blocked*: the element keeps only
+  ``class`` and rrweb's placeholder size, its children are dropped and every later mutation or input
+  event for it is dropped.
+* **Patterns** on every text node, string attribute, input value, page-context field and URL: Luhn-valid
+  card numbers, US SSNs, Aadhaar numbers, Indian PANs and mod-97-valid IBANs. Each match becomes
+  :data:`MASK` whatever its length.
+
+State is per page (rrweb node ids restart on every page load): a :class:`Redactor` per co-browse
+session keeps, for each ``page_id``, the node tree's parent links and the ids of sensitive and blocked
+nodes, so an input event for a sensitive field is masked even when its value looks harmless.
+Sensitivity is sticky for the page: a password field switched to ``type=text`` by a "show password"
+toggle stays masked, and so does a field whose value once matched a pattern.
+
+Account selectors support a simple subset of CSS (see :func:`parse_selectors`): a tag, ``*``,
+``#id``, ``.class``, ``[attr]``, ``[attr=value]``, ``[attr^=value]``, ``[attr$=value]``,
+``[attr*=value]``, compounds of these (``input.secret[name=pin]``) and comma-separated lists. No
+combinators or pseudo-classes: those raise :class:`ValueError` so that a typo never silently turns
+masking off.
+
+Inputs are never mutated; every function returns new objects. Malformed shapes never raise: unknown
+parts are pattern-masked generically, and a part that cannot be understood at all is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import quote, unquote, unquote_plus, urlsplit, urlunsplit
+
+from cobrowse.protocol import Message
+
+logger = logging.getLogger(__name__)
+
+MASK = "******"
+
+# --- patterns ---------------------------------------------------------------------------------
+
+_SEP = r"[ \u00a0-]"
+_CARD_RUN = re.compile(rf"(?<![0-9])[0-9](?:{_SEP}?[0-9]){{12,}}(?![0-9])")
+_CARD_SPLIT = re.compile(rf"({_SEP})")
+_SSN = re.compile(r"(?<![0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9])")
+_AADHAAR = re.compile(
+    r"(?<![0-9])(?<![0-9][ -])[2-9][0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{4}(?![0-9])(?![ -][0-9])"
+)
+# Case-insensitive: forms often upper-case with CSS only, so the value itself is lower case.
+_PAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{5}[0-9]{4}[A-Za-z](?![A-Za-z0-9])")
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}(?: ?[A-Za-z0-9]){11,30}(?![A-Za-z0-9])")
+_DIGIT = re.compile(r"[0-9]")
+_MIN_SENSITIVE_LEN = 10  # the shortest pattern (PAN) is ten characters
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn checksum of a string of ASCII digits."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = ord(ch) - 48
+        if i % 2:
+            n *= 2
+            if n > 9:
+                n -= 9
+        total += n
+    return total % 10 == 0
+
+
+def iban_valid(text: str) -> bool:
+    """ISO 13616 mod-97 check of an IBAN written with or without spaces, in either case."""
+    compact = text.replace(" ", "").upper()
+    if not 15 <= len(compact) <= 34 or not compact.isalnum() or not compact.isascii():
+        return False
+    rearranged = compact[4:] + compact[:4]
+    try:
+        number = int("".join(str(int(ch, 36)) for ch in rearranged))
+    except ValueError:
+        return False
+    return number % 97 == 1
+
+
+def _mask_card_run(match: re.Match[str]) -> str:
+    """Mask a run of digit groups: the whole run if it is a card, else every card-sized window of groups.
+
+    Masking the union of all valid windows means a card inside a longer run (a phone number before it)
+    is masked whole even when an earlier window also happens to pass the Luhn check.
+    """
+    run = match.group(0)
+    parts = _CARD_SPLIT.split(run)  # digit groups at even indexes, separators at odd ones
+    groups = parts[::2]
+    digits = "".join(groups)
+    if 13 <= len(digits) <= 19 and luhn_valid(digits):
+        return MASK
+    if len(groups) == 1:
+        return run
+    masked = [False] * len(groups)
+    for i in range(len(groups)):
+        window = ""
+        for j in range(i, len(groups)):
+            window += groups[j]
+            if len(window) > 19:
+                break
+            if len(window) >= 13 and luhn_valid(window):
+                masked[i : j + 1] = [True] * (j + 1 - i)
+    out: list[str] = []
+    for i, group in enumerate(groups):
+        if not masked[i]:
+            out.append(group)
+        elif i == 0 or not masked[i - 1]:
+            out.append(MASK)
+        if i + 1 < len(groups) and not (masked[i] and masked[i + 1]):
+            out.append(parts[2 * i + 1])
+    return "".join(out)
+
+
+def _iban_ends(candidate: str) -> list[int]:
+    """Where an IBAN inside ``candidate`` may end: before a space, or at its end; longest first."""
+    return [len(candidate)] + [i for i in range(len(candidate) - 1, 0, -1) if candidate[i] == " "]
+
+
+def _mask_ibans(text: str) -> str:
+    """Mask every mod-97-valid IBAN; a candidate may run into the next word, so try shorter prefixes."""
+    pieces: list[str] = []
+    emitted = search = 0
+    while (match := _IBAN.search(text, search)) is not None:
+        candidate = match.group(0)
+        for end in _iban_ends(candidate):
+            if iban_valid(candidate[:end]):
+                pieces += [text[emitted : match.start()], MASK]
+                emitted = search = match.start() + end
+                break
+        else:
+            search = match.start() + 1
+    if not pieces:
+        return text
+    pieces.append(text[emitted:])
+    return "".join(pieces)
+
+
+def redact_text(text: str) -> str:
+    """Replace every card number, SSN, Aadhaar, PAN and IBAN in ``text`` by :data:`MASK`."""
+    if len(text) < _MIN_SENSITIVE_LEN or not _DIGIT.search(text):
+        return text
+    text = _mask_ibans(text)
+    text = _CARD_RUN.sub(_mask_card_run, text)
+    text = _SSN.sub(MASK, text)
+    text = _AADHAAR.sub(MASK, text)
+    return _PAN.sub(MASK, text)
+
+
+# While someone types a card number or an IBAN into an ordinary field, every keystroke sends the whole
+# value and the prefixes are not valid numbers yet. In typed values anything that could still become an
+# identifier is masked too (the widget does the same): 6+ digits, an IBAN start, a PAN start.
+_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){5,}(?![0-9])")
+_IBAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}(?: ?[A-Za-z0-9]){4,}")
+_PAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{5}[0-9]{2,}[A-Za-z]?(?![A-Za-z0-9])")
+# Input types a person types characters into one by one ("" = no type attribute, or unknown).
+FREE_TEXT_TYPES = frozenset({"", "text", "search", "tel", "number", "email", "url", "hidden"})
+
+
+def redact_typed_value(value: str) -> str:
+    """:func:`redact_text` plus anything that may be the beginning of a card number, IBAN or PAN."""
+    if len(value) < 6 or not _DIGIT.search(value):
+        return value
+    value = redact_text(value)
+    value = _IBAN_START.sub(MASK, value)
+    value = _PAN_START.sub(MASK, value)
+    return _DIGIT_RUN.sub(MASK, value)
+
+
+# --- URLs -------------------------------------------------------------------------------------
+
+_SECRET_PARAM_WORDS = (
+    "password",
+    "passwd",
+    "token",
+    "secret",
+    "cvv",
+    "cvc",
+    "ssn",
+    "aadhaar",
+    "aadhar",
+    "iban",
+    "card",
+    "otp",
+    "apikey",
+    "api_key",
+    "signature",
+    "session",
+    "grant",
+)
+_SECRET_PARAM_TOKENS = frozenset({"pass", "pwd", "pan", "pin", "sig", "sid", "code", "auth", "key", "csc"})
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def _secret_param(name: str) -> bool:
+    """Whether a query parameter's name says its value is a secret (``access_token``, ``cardNumber``)."""
+    lowered = name.lower()
+    if any(word in lowered for word in _SECRET_PARAM_WORDS):
+        return True
+    return any(token in _SECRET_PARAM_TOKENS for token in _NON_ALNUM.split(lowered))
+
+
+def _redact_component(raw: str, *, plus: bool = False) -> str:
+    """Pattern-mask one URL component, looking through percent-encoding."""
+    decoded = unquote_plus(raw) if plus else unquote(raw)
+    redacted = redact_text(decoded)
+    if redacted == decoded:
+        return raw
+    return quote(redacted, safe="/:@!$'()*,;=-._~")
+
+
+def _redact_pairs(raw: str) -> str:
+    pieces = []
+    for piece in raw.split("&"):
+        name, eq, value = piece.partition("=")
+        if eq and value and _secret_param(unquote_plus(name)):
+            value = MASK
+        elif eq:
+            value = _redact_component(value, plus=True)
+        pieces.append(_redact_component(name, plus=True) + eq + value)
+    return "&".join(pieces)
+
+
+def redact_url(url: str) -> str:
+    """Mask credentials, secret-named query parameters and patterns anywhere in a URL."""
+    if not url or not isinstance(url, str):
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact_text(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = MASK + "@" + netloc.rsplit("@", 1)[1]
+    path = _redact_component(parts.path)
+    query = _redact_pairs(parts.query) if parts.query else parts.query
+    fragment = parts.fragment
+    if fragment:
+        fragment = _redact_pairs(fragment) if "=" in fragment else _redact_component(fragment)
+    if (netloc, path, query, fragment) == (parts.netloc, parts.path, parts.query, parts.fragment):
+        return url
+    return urlunsplit((parts.scheme, netloc, path, query, fragment))
+
+
+# --- account selectors ------------------------------------------------------------------------
+
+_ATTR_OPS = ("^=", "$=", "*=", "=")
+_SELECTOR_TOKEN = re.compile(
+    r"""
+    (?P<tag>^(?:\*|[a-zA-Z][a-zA-Z0-9-]*))
+    | \#(?P<id>[A-Za-z0-9_-]+)
+    | \.(?P<cls>[A-Za-z0-9_-]+)
+    | \[\s*(?P<attr>[A-Za-z_:][A-Za-z0-9_:.-]*)\s*
+        (?:(?P<op>\^=|\$=|\*=|=)\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[A-Za-z0-9_-]+))\s*)?\]
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class Selector:
+    """One compound selector of the supported subset."""
+
+    text: str
+    tag: str | None = None
+    ids: tuple[str, ...] = ()
+    classes: tuple[str, ...] = ()
+    attrs: tuple[tuple[str, str | None, str], ...] = ()
+
+    def matches(self, tag: str, attrs: dict[str, str]) -> bool:
+        """``tag`` lower case; an empty ``tag`` (unknown) matches any tag selector."""
+        if self.tag and tag and self.tag != tag:
+            return False
+        if any(attrs.get("id") != ident for ident in self.ids):
+            return False
+        if self.classes:
+            have = attrs.get("class", "").split()
+            if any(cls not in have for cls in self.classes):
+                return False
+        for name, op, value in self.attrs:
+            actual = attrs.get(name)
+            if actual is None:
+                return False
+            if (
+                (op == "=" and actual != value)
+                or (op == "^=" and not (value and actual.startswith(value)))
+                or (op == "$=" and not (value and actual.endswith(value)))
+                or (op == "*=" and not (value and value in actual))
+            ):
+                return False
+        return True
+
+    @property
+    def attribute_names(self) -> set[str]:
+        names = {name for name, _, _ in self.attrs}
+        if self.ids:
+            names.add("id")
+        if self.classes:
+            names.add("class")
+        return names
+
+
+def _split_selector_list(text: str) -> list[str]:
+    parts, depth, quote_char, current = [], 0, "", []
+    for ch in text:
+        if quote_char:
+            quote_char = "" if ch == quote_char else quote_char
+        elif ch in "\"'":
+            quote_char = ch
+        elif ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    parts.append("".join(current))
+    return parts
+
+
+def parse_selector(text: str) -> Selector:
+    """Parse one compound selector; raise ``ValueError`` naming anything outside the subset."""
+    source = text.strip()
+    if not source:
+        raise ValueError("empty selector")
+    pos, tag, ids, classes, attrs = 0, None, [], [], []
+    while pos < len(source):
+        match = _SELECTOR_TOKEN.match(source, pos)
+        if match is None or match.end() == pos:
+            raise ValueError(
+                f"unsupported selector {text!r} at {source[pos:]!r}: use tag, #id, .class, [attr], "
+                "[attr=value], [attr^=value], [attr$=value] or [attr*=value], without combinators"
+            )
+        if match.group("tag") is not None:
+            tag = None if match.group("tag") == "*" else match.group("tag").lower()
+        elif match.group("id") is not None:
+            ids.append(match.group("id"))
+        elif match.group("cls") is not None:
+            classes.append(match.group("cls"))
+        else:
+            op = match.group("op")
+            value = next(
+                (v for v in (match.group("dq"), match.group("sq"), match.group("bare")) if v is not None), ""
+            )
+            attrs.append((match.group("attr").lower(), op, value))
+        pos = match.end()
+    return Selector(source, tag, tuple(ids), tuple(classes), tuple(attrs))
+
+
+def parse_selectors(selectors: Iterable[str]) -> tuple[Selector, ...]:
+    """Parse an account's selectors (each may be a comma-separated list). Use it to validate settings."""
+    parsed: list[Selector] = []
+    for entry in selectors:
+        if not isinstance(entry, str):
+            raise ValueError(f"selector must be a string, not {type(entry).__name__}")
+        parsed.extend(parse_selector(part) for part in _split_selector_list(entry))
+    return tuple(parsed)
+
+
+# --- rrweb structures -------------------------------------------------------------------------
+
+# rrweb 2.x EventType, IncrementalSource and serialized NodeType values.
+EV_FULL_SNAPSHOT, EV_INCREMENTAL, EV_META = 2, 3, 4
+SRC_MUTATION, SRC_INPUT = 0, 5
+NODE_DOCUMENT, NODE_DOCTYPE, NODE_ELEMENT, NODE_TEXT, NODE_CDATA, NODE_COMMENT = 0, 1, 2, 3, 4, 5
+
+PLAIN, MASKED, BLOCKED = 0, 1, 2
+_FORM_TAGS = frozenset({"input", "textarea", "select"})
+_URL_ATTRS = frozenset(
+    {"href", "src", "action", "formaction", "rr_src", "poster", "cite", "data", "background"}
+)
+# CSS and inlined images: scanning them costs much and masking them breaks the replay.
+_UNSCANNED_ATTRS = frozenset({"style", "_cssText", "rr_dataURL", "class"})
+_BASE_RELEVANT = frozenset({"type", "autocomplete", "data-sensitive", "data-pii", "class", "id", "name"})
+_MAX_NODE_DEPTH = 250  # deeper subtrees are dropped (fail closed)
+_MAX_DEEP = 64
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _deep(value: Any, depth: int = 0) -> Any:
+    """Pattern-mask every string (keys too) in a JSON value of unknown shape."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        if depth >= _MAX_DEEP:
+            return None
+        return {redact_text(k) if isinstance(k, str) else k: _deep(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        if depth >= _MAX_DEEP:
+            return None
+        return [_deep(v, depth + 1) for v in value]
+    return value
+
+
+def _free_text(tag: str, attrs: dict) -> bool:
+    """Whether values of this element are typed character by character (unknown counts as yes)."""
+    if tag == "textarea":
+        return True
+    kind = attrs.get("type")
+    return tag in ("input", "") and (kind.strip().lower() if isinstance(kind, str) else "") in FREE_TEXT_TYPES
+
+
+def _mask_value(value: Any) -> Any:
+    """A masked field's value: the fixed mask for any non-blank text, blanks kept for the layout."""
+    if isinstance(value, str):
+        return MASK if value.strip() else value
+    return _deep(value)
+
+
+@dataclass
+class _PageState:
+    parents: dict[int, int] = field(default_factory=dict)
+    elements: dict[int, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    sensitive: set[int] = field(default_factory=set)
+    blocked: set[int] = field(default_factory=set)
+    sensitive_dom_ids: set[str] = field(default_factory=set)
+    sensitive_names: set[str] = field(default_factory=set)
+
+
+class Redactor:
+    """Redacts one co-browse session's messages; keeps per-page node state between messages.
+
+    ``strict`` re-raises unexpected errors (for tests); otherwise an event that fails is dropped and
+    logged, so a redaction bug fails closed.
+    """
+
+    def __init__(self, selectors: Iterable[str] = (), *, max_pages: int = 16, strict: bool = False) -> None:
+        self.selectors = parse_selectors(selectors)
+        self.max_pages = max_pages
+        self.strict = strict
+        self.dropped = 0
+        self._relevant = _BASE_RELEVANT.union(*(s.attribute_names for s in self.selectors))
+        self._pages: OrderedDict[str, _PageState] = OrderedDict()
+
+    # -- public API ----------------------------------------------------------------------------
+
+    def redact_message(self, message: Message | dict) -> Message | dict:
+        """Redact a customer message (a parsed :class:`Message` or an envelope dict) by its type."""
+        if isinstance(message, Message):
+            return replace(message, data=self.redact_data(message.type, message.data))
+        if not isinstance(message, dict):
+            return _deep(message)
+        out = {k: _deep(v) for k, v in message.items() if k != "data"}
+        if "data" in message:
+            out["data"] = self.redact_data(message.get("type"), message["data"])
+        return out
+
+    def redact_data(self, msg_type: Any, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return _deep(data)
+        if msg_type == "rrweb":
+            out = {k: _deep(v) for k, v in data.items() if k != "events"}
+            if "events" in data:
+                out["events"] = self.redact_events(data["events"], data.get("page_id"))
+            return out
+        if msg_type == "page":
+            return self.redact_page(data)
+        if msg_type == "hello":
+            out = {k: _deep(v) for k, v in data.items()}
+            if isinstance(data.get("url"), str):
+                out["url"] = redact_url(data["url"])
+            return out
+        return _deep(data)
+
+    def redact_events(self, events: Any, page_id: Any = None) -> list:
+        """Redact a batch of rrweb events of one page; events that cannot be made safe are dropped."""
+        if not isinstance(events, list):
+            return []
+        state = self._page(page_id)
+        out = []
+        for event in events:
+            try:
+                redacted = self._event(state, event)
+            except Exception:
+                if self.strict:
+                    raise
+                self.dropped += 1
+                logger.warning("dropped an rrweb event that could not be redacted", exc_info=True)
+                continue
+            if redacted is not None:
+                out.append(redacted)
+        return out
+
+    def redact_page(self, data: Any) -> Any:
+        """Redact a page-context message's data (fields, URL, title)."""
+        if not isinstance(data, dict):
+            return _deep(data)
+        state = self._page(data.get("page_id"))
+        out = {}
+        for key, value in data.items():
+            if key == "url" and isinstance(value, str):
+                out[key] = redact_url(value)
+            elif key == "fields" and isinstance(value, list):
+                out[key] = [f for f in (self._field(state, item) for item in value) if f is not None]
+            else:
+                out[key] = _deep(value)
+        return out
+
+    def forget_page(self, page_id: str) -> None:
+        self._pages.pop(page_id, None)
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def _page(self, page_id: Any) -> _PageState:
+        key = page_id if isinstance(page_id, str) else ""
+        state = self._pages.get(key)
+        if state is None:
+            state = self._pages[key] = _PageState()
+            while len(self._pages) > self.max_pages:
+                self._pages.popitem(last=False)
+        else:
+            self._pages.move_to_end(key)
+        return state
+
+    @staticmethod
+    def _status(state: _PageState, node_id: Any) -> int:
+        """The strongest marking on the node or any of its ancestors."""
+        if not _is_id(node_id):
+            return PLAIN
+        status, seen = PLAIN, 0
+        while node_id is not None and seen <= _MAX_NODE_DEPTH:
+            if node_id in state.blocked:
+                return BLOCKED
+            if node_id in state.sensitive:
+                status = MASKED
+            node_id = state.parents.get(node_id)
+            seen += 1
+        return status
+
+    def _classify(self, tag: str, attrs: dict[str, str]) -> int:
+        tokens = attrs.get("autocomplete", "").lower().split()
+        classes = attrs.get("class", "").split()
+        if "one-time-code" in tokens or "rr-block" in classes:
+            return BLOCKED
+        if tag in ("input", "") and attrs.get("type", "").strip().lower() in ("password", "hidden"):
+            return MASKED
+        if any(t.startswith("cc-") for t in tokens) or "rr-mask" in classes:
+            return MASKED
+        if "data-sensitive" in attrs or "data-pii" in attrs:
+            return MASKED
+        if any(sel.matches(tag, attrs) for sel in self.selectors):
+            return MASKED
+        return PLAIN
+
+    def _relevant_attrs(self, attrs: dict) -> dict[str, str]:
+        out = {}
+        for name, value in attrs.items():
+            if isinstance(name, str) and name.lower() in self._relevant:
+                out[name.lower()] = value if isinstance(value, str) else ("" if value is not None else None)
+        return {k: v for k, v in out.items() if v is not None}
+
+    def _mark(self, state: _PageState, node_id: Any, status: int, attrs: dict[str, str]) -> None:
+        if not _is_id(node_id) or status == PLAIN:
+            return
+        (state.blocked if status == BLOCKED else state.sensitive).add(node_id)
+        if attrs.get("id"):
+            state.sensitive_dom_ids.add(attrs["id"])
+        if attrs.get("name"):
+            state.sensitive_names.add(attrs["name"])
+
+    # -- events --------------------------------------------------------------------------------
+
+    def _event(self, state: _PageState, event: Any) -> dict | None:
+        if not isinstance(event, dict):
+            return None
+        out = {k: _deep(v) for k, v in event.items() if k != "data"}
+        data = event.get("data")
+        etype = event.get("type")
+        if etype == EV_FULL_SNAPSHOT:
+            if not isinstance(data, dict):
+                return None
+            # Node ids survive takeFullSnapshot on a page, so sticky markings stay.
+            state.parents.clear()
+            state.elements.clear()
+            out["data"] = {k: _deep(v) for k, v in data.items() if k != "node"}
+            if "node" in data:
+                node = self._node(state, data["node"], None, PLAIN, 0)
+                if node is None:
+                    return None
+                out["data"]["node"] = node
+        elif etype == EV_INCREMENTAL and isinstance(data, dict):
+            source = data.get("source")
+            if source == SRC_MUTATION:
+                out["data"] = self._mutation(state, data)
+            elif source == SRC_INPUT:
+                redacted = self._input(state, data)
+                if redacted is None:
+                    return None
+                out["data"] = redacted
+            else:
+                out["data"] = _deep(data)
+        elif etype == EV_META and isinstance(data, dict):
+            out["data"] = {k: (redact_url(v) if k == "href" else _deep(v)) for k, v in data.items()}
+        elif "data" in event:
+            out["data"] = _deep(data)
+        return out
+
+    def _node(self, state: _PageState, node: Any, parent_id: Any, inherited: int, depth: int) -> dict | None:
+        """Redact a serialized node and its subtree, recording parent links and markings."""
+        if not isinstance(node, dict) or depth > _MAX_NODE_DEPTH:
+            return None
+        node_id = node.get("id")
+        if _is_id(node_id) and _is_id(parent_id):
+            state.parents[node_id] = parent_id
+        ntype = node.get("type")
+        status = inherited
+        out: dict[str, Any] = {}
+        if ntype == NODE_ELEMENT:
+            tag = node.get("tagName")
+            tag = tag.lower() if isinstance(tag, str) else ""
+            raw_attrs = node.get("attributes")
+            raw_attrs = raw_attrs if isinstance(raw_attrs, dict) else {}
+            info = self._relevant_attrs(raw_attrs)
+            if _is_id(node_id):
+                state.elements[node_id] = (tag, info)
+            own = self._classify(tag, info)
+            self._mark(state, node_id, own, info)
+            status = max(inherited, own)
+            if status == BLOCKED:
+                out["attributes"] = {
+                    k: v for k in ("class", "rr_width", "rr_height") if isinstance(v := raw_attrs.get(k), str)
+                }
+                out["childNodes"] = []
+                self._link_subtree(state, node, depth)
+            else:
+                free_text = _free_text(tag, raw_attrs)
+                out["attributes"] = self._attrs(state, node_id, tag, raw_attrs, status, free_text)
+        elif ntype in (NODE_TEXT, NODE_CDATA, NODE_COMMENT):
+            if status == BLOCKED:
+                return None
+            text = node.get("textContent")
+            if isinstance(text, str):
+                out["textContent"] = _mask_value(text) if status == MASKED else redact_text(text)
+        for key, value in node.items():
+            if key in out:
+                continue
+            if key == "childNodes":
+                out[key] = self._children(state, value, node_id, status, depth)
+            elif key in ("attributes", "textContent"):
+                continue  # malformed for this node type: dropped
+            else:
+                out[key] = _deep(value)
+        return out
+
+    def _children(self, state: _PageState, children: Any, parent_id: Any, status: int, depth: int) -> list:
+        if not isinstance(children, list):
+            return []
+        out = []
+        for child in children:  # a plain loop: two stack frames per tree level, not four
+            redacted = self._node(state, child, parent_id, status, depth + 1)
+            if redacted is not None:
+                out.append(redacted)
+        return out
+
+    def _link_subtree(self, state: _PageState, node: dict, depth: int) -> None:
+        """Remember a blocked element's dropped descendants so their later mutations are dropped too."""
+        stack = [(node, depth)]
+        while stack:
+            current, level = stack.pop()
+            children = current.get("childNodes")
+            if not isinstance(children, list) or level > _MAX_NODE_DEPTH:
+                continue
+            for child in children:
+                if isinstance(child, dict):
+                    if _is_id(child.get("id")) and _is_id(current.get("id")):
+                        state.parents[child["id"]] = current["id"]
+                    stack.append((child, level + 1))
+
+    def _attrs(
+        self, state: _PageState, node_id: Any, tag: str, attrs: dict, status: int, free_text: bool
+    ) -> dict:
+        out: dict[str, Any] = {}
+        for name, value in attrs.items():
+            lowered = name.lower()
+            if status == MASKED and lowered == "value":
+                out[name] = _mask_value(value)
+            elif status == MASKED and tag == "option" and lowered == "selected":
+                continue
+            elif isinstance(value, str):
+                if lowered in _UNSCANNED_ATTRS:
+                    out[name] = value
+                elif lowered in _URL_ATTRS:
+                    out[name] = redact_url(value)
+                elif lowered == "value" and tag in _FORM_TAGS | {""}:
+                    redacted = redact_typed_value(value) if free_text else redact_text(value)
+                    if redacted != value:
+                        # The field held a sensitive value once: mask all its later input events.
+                        self._mark(state, node_id, MASKED, {})
+                        redacted = MASK
+                    out[name] = redacted
+                else:
+                    out[name] = redact_text(value)
+            else:
+                out[name] = _deep(value)
+        return {redact_text(k): v for k, v in out.items()}
+
+    def _mutation(self, state: _PageState, data: dict) -> dict:
+        out: dict[str, Any] = {}
+        adds = data.get("adds")
+        if isinstance(adds, list):
+            # First pass: the whole batch's parent links and markings, whatever the order of adds.
+            for add in adds:
+                if isinstance(add, dict) and isinstance(add.get("node"), dict):
+                    node = add["node"]
+                    if _is_id(node.get("id")) and _is_id(add.get("parentId")):
+                        state.parents[node["id"]] = add["parentId"]
+                    if node.get("type") == NODE_ELEMENT:
+                        tag = node.get("tagName")
+                        info = self._relevant_attrs(
+                            node["attributes"] if isinstance(node.get("attributes"), dict) else {}
+                        )
+                        self._mark(
+                            state,
+                            node.get("id"),
+                            self._classify(tag.lower() if isinstance(tag, str) else "", info),
+                            info,
+                        )
+            redacted_adds = []
+            for add in adds:
+                if not isinstance(add, dict):
+                    continue
+                inherited = self._status(state, add.get("parentId"))
+                if inherited == BLOCKED:
+                    node = add.get("node")
+                    if isinstance(node, dict) and _is_id(node.get("id")):
+                        state.blocked.add(node["id"])
+                    continue
+                node = self._node(state, add.get("node"), add.get("parentId"), inherited, 0)
+                if node is None:
+                    continue
+                entry = {k: _deep(v) for k, v in add.items() if k != "node"}
+                entry["node"] = node
+                redacted_adds.append(entry)
+            out["adds"] = redacted_adds
+        texts = data.get("texts")
+        if isinstance(texts, list):
+            out["texts"] = [t for t in (self._text_change(state, t) for t in texts) if t is not None]
+        attributes = data.get("attributes")
+        if isinstance(attributes, list):
+            changes = (self._attr_change(state, a) for a in attributes)
+            out["attributes"] = [a for a in changes if a is not None]
+        for key, value in data.items():
+            if key not in out and key not in ("adds", "texts", "attributes"):
+                out[key] = _deep(value)
+        return out
+
+    def _text_change(self, state: _PageState, change: Any) -> dict | None:
+        if not isinstance(change, dict):
+            return None
+        status = self._status(state, change.get("id"))
+        if status == BLOCKED:
+            return None
+        out = {k: _deep(v) for k, v in change.items() if k != "value"}
+        if "value" in change:
+            value = change["value"]
+            out["value"] = _mask_value(value) if status == MASKED else _deep(value)
+        return out
+
+    def _attr_change(self, state: _PageState, change: Any) -> dict | None:
+        if not isinstance(change, dict):
+            return None
+        node_id = change.get("id")
+        attrs = change.get("attributes")
+        tag = ""
+        if isinstance(attrs, dict):
+            known_tag, known = state.elements.get(node_id, ("", {})) if _is_id(node_id) else ("", {})
+            tag = known_tag
+            merged = {**known, **self._relevant_attrs(attrs)}
+            for name, value in attrs.items():
+                if value is None and isinstance(name, str):
+                    merged.pop(name.lower(), None)
+            if _is_id(node_id):
+                state.elements[node_id] = (tag, merged)
+            self._mark(state, node_id, self._classify(tag, merged), merged)
+        status = self._status(state, node_id)
+        if status == BLOCKED:
+            return None
+        out = {k: _deep(v) for k, v in change.items() if k != "attributes"}
+        if "attributes" in change:
+            out["attributes"] = (
+                self._attrs(state, node_id, tag, attrs, status, _free_text(tag, merged))
+                if isinstance(attrs, dict)
+                else {}
+            )
+        return out
+
+    def _input(self, state: _PageState, data: dict) -> dict | None:
+        node_id = data.get("id")
+        status = self._status(state, node_id)
+        if status == BLOCKED:
+            return None
+        out = {k: _deep(v) for k, v in data.items() if k != "text"}
+        if "text" in data:
+            text = data["text"]
+            if status == MASKED:
+                out["text"] = _mask_value(text)
+            elif isinstance(text, str):
+                tag, info = state.elements.get(node_id, ("", {})) if _is_id(node_id) else ("", {})
+                redacted = redact_typed_value(text) if _free_text(tag, info) else redact_text(text)
+                if redacted != text:
+                    self._mark(state, node_id, MASKED, {})
+                    redacted = MASK
+                out["text"] = redacted
+            else:
+                out["text"] = _deep(text)
+        return out
+
+    # -- page context --------------------------------------------------------------------------
+
+    def _field(self, state: _PageState, item: Any) -> dict | None:
+        if not isinstance(item, dict):
+            return None
+        dom_id = item.get("id") if isinstance(item.get("id"), str) else ""
+        name = item.get("name") if isinstance(item.get("name"), str) else ""
+        ftype = item.get("type") if isinstance(item.get("type"), str) else ""
+        tag = "select" if ftype.startswith("select") else "textarea" if ftype == "textarea" else "input"
+        attrs = {k: v for k, v in (("id", dom_id), ("name", name), ("type", ftype)) if v}
+        masked = (
+            item.get("masked") is not False
+            or (dom_id and dom_id in state.sensitive_dom_ids)
+            or (name and name in state.sensitive_names)
+            or self._classify(tag, attrs) != PLAIN
+        )
+        value = item.get("value")
+        redact = redact_typed_value if _free_text(tag, attrs) else redact_text
+        if not masked and isinstance(value, str) and redact(value) != value:
+            masked = True
+            if dom_id:
+                state.sensitive_dom_ids.add(dom_id)
+            if name:
+                state.sensitive_names.add(name)
+        out = {k: _deep(v) for k, v in item.items() if k not in ("value", "masked")}
+        out["masked"] = bool(masked)
+        if not masked and "value" in item:
+            out["value"] = _deep(value)
+        return out
