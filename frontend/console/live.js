@@ -1,13 +1,15 @@
 // The agent's live view of the customer's page: the agent socket, an rrweb Replayer in live mode,
 // scaled to fit its container, and a status bar (page, presence, connection quality). Every
 // server message the surrounding page may care about is re-emitted on the container as a
-// CustomEvent "tandem:<type>" (page, presence, quality, mode, decision, assist, error, ended).
+// CustomEvent "tandem:<type>" (page, signal, presence, quality, mode, decision, assist, error,
+// ended). Relayed customer messages keep the customer's seq; a hole in it is not a loss (pongs and
+// other out-of-band messages are not relayed), so lost rrweb batches are found by batch marker.
 import { Replayer } from "@rrweb/replay";
 import { openSocket } from "../shared/socket.js";
 import { createStreamTracker } from "./stream.js";
 
 const RESYNC_GAP_MS = 2000;
-const FORWARDED = ["page", "presence", "quality", "mode", "decision", "assist", "error", "ended"];
+const FORWARDED = ["page", "signal", "presence", "quality", "mode", "decision", "assist", "error", "ended"];
 const PRESENCE_LABELS = {
   connected: "Customer connected",
   reconnecting: "Customer reconnecting…",
@@ -86,9 +88,9 @@ export function mount(container, { url }) {
     replayer.startLive(Number.MAX_SAFE_INTEGER);
   }
 
-  function onRrweb(data) {
+  function onRrweb(data, seq) {
     const { events, restart, needResync } = accept(data);
-    if (Number.isInteger(data.seq)) lastCustomerSeq = Math.max(lastCustomerSeq, data.seq);
+    if (Number.isInteger(seq)) lastCustomerSeq = Math.max(lastCustomerSeq, seq);
     if (needResync) requestResync();
     if (restart) startReplay();
     for (const event of events) replayer.addEvent(event);
@@ -125,7 +127,7 @@ export function mount(container, { url }) {
     },
     onMessage: (message) => {
       const data = message.data || {};
-      if (render[message.type]) render[message.type](data);
+      if (render[message.type]) render[message.type](data, message.seq);
       if (FORWARDED.includes(message.type)) {
         container.dispatchEvent(new CustomEvent(`tandem:${message.type}`, { detail: data, bubbles: true }));
       }

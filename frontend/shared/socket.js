@@ -1,5 +1,6 @@
 // A WebSocket that reconnects with exponential backoff and jitter until closed on purpose, or
-// until the server closes with a 44xx code (grant refused, session over): those are final.
+// until the server closes with a 44xx code (grant refused, session over): those are final, except
+// 4408 (missed heartbeats), which is only a bad connection.
 
 export function openSocket({
   url,
@@ -34,7 +35,7 @@ export function openSocket({
       socket = null;
       if (closedOnPurpose) return;
       onDisconnect(event.code);
-      if (event.code >= 4400 && event.code < 4500) {
+      if (event.code >= 4400 && event.code < 4500 && event.code !== 4408) {
         onFinalClose(event.code);
         return;
       }

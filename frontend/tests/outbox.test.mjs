@@ -64,16 +64,24 @@ describe("Outbox batching", () => {
 });
 
 describe("Outbox sequence and resend", () => {
-  it("numbers every message after hello contiguously; hello carries the next number", () => {
+  it("numbers stream messages contiguously; out-of-band messages carry the latest seq", () => {
     const { outbox, sent } = makeOutbox();
-    outbox.hello({ grant: "g" });
+    outbox.sendOutOfBand("hello", { grant: "g" });
     outbox.resume(-1);
     outbox.send("page", {});
     outbox.send("signal", { kind: "stall" });
-    outbox.send("pong", { nonce: "n" });
-    outbox.pause();
-    outbox.hello({ grant: "g" });
-    assert.deepEqual(sent.map((m) => [m.type, m.seq]), [["hello", 0], ["page", 0], ["signal", 1], ["pong", 2], ["hello", 3]]);
+    outbox.sendOutOfBand("pong", { nonce: "n" });
+    outbox.send("page", {});
+    assert.deepEqual(sent.map((m) => [m.type, m.seq]), [["hello", 0], ["page", 0], ["signal", 1], ["pong", 1], ["page", 2]]);
+    assert.deepEqual(outbox.pending.map((m) => m.type), ["page", "signal", "page"]);
+  });
+
+  it("sends buffered rrweb events before a stop", () => {
+    const { outbox, sent } = makeOutbox();
+    outbox.resume(-1);
+    outbox.addEvent({ type: 3 });
+    outbox.sendOutOfBand("stop", { reason: "customer" });
+    assert.deepEqual(sent.map((m) => [m.type, m.seq]), [["rrweb", 0], ["stop", 0]]);
   });
 
   it("keeps messages while offline and sends them after the welcome", () => {

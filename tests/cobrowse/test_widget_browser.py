@@ -19,7 +19,8 @@ import pytest
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-GRANT = "s1.testgrant"
+GRANT = "testgrant"
+SESSION_ID = 7
 HARNESS = "/static/cobrowse/widget_harness.html"
 
 # Typed into the harness form; none of them may appear in any frame.
@@ -65,13 +66,25 @@ def site():
 
 
 class FakeTandem:
-    """The Tandem server on the customer socket: records every frame, one list per connection."""
+    """The Tandem server for the customer's page: the grant refresh endpoint and the customer
+    socket, recording every frame (one list per connection)."""
 
-    def __init__(self, page, *, agent_name="Sam"):
+    def __init__(self, page, *, agent_name="Sam", grant_status=200):
         self.agent_name = agent_name
+        self.grant_status = grant_status
+        self.refreshes: list[str | None] = []
         self.connections: list[dict] = []
         self.welcome_last_seq = -1
+        page.route("**/api/cobrowse/grants/refresh/", self._refresh)
         page.route_web_socket(re.compile(r".*/ws/cobrowse/.*/customer/$"), self._connect)
+
+    def _refresh(self, route, request):
+        self.refreshes.append(request.headers.get("x-tandem-grant"))
+        if self.grant_status != 200:
+            route.fulfill(status=self.grant_status, json={"detail": "The grant was revoked."})
+            return
+        expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 600))
+        route.fulfill(json={"session": SESSION_ID, "expires_at": expires})
 
     def _connect(self, ws):
         connection = {"ws": ws, "url": ws.url, "frames": [], "closed": False}
@@ -85,7 +98,7 @@ class FakeTandem:
                     ws,
                     "welcome",
                     {
-                        "session_id": "s1",
+                        "session_id": SESSION_ID,
                         "agent_name": self.agent_name,
                         "mode": "view_only",
                         "recording": False,
@@ -101,8 +114,8 @@ class FakeTandem:
         ws.on_close(on_close)
 
     @staticmethod
-    def send(ws, msg_type, data):
-        ws.send(json.dumps({"type": msg_type, "seq": 0, "ts": int(time.time() * 1000), "data": data}))
+    def send(ws, msg_type, data, seq=0):
+        ws.send(json.dumps({"type": msg_type, "seq": seq, "ts": int(time.time() * 1000), "data": data}))
 
     def raw_frames(self):
         return [raw for c in self.connections for raw, _ in c["frames"]]
@@ -130,6 +143,11 @@ def open_shared_page(browser, site, *, init_script=None):
     page.goto(f"{site}{HARNESS}#tandem={GRANT}")
     page.wait_for_selector("[data-tandem=badge]", state="attached")
     return context, page, server
+
+
+def stream(messages):
+    """The numbered part of what the page sent (hello, pong and stop are out of band)."""
+    return [m for m in messages if m["type"] in ("rrweb", "page", "signal")]
 
 
 # Test-only handle on the badge's closed shadow root (the root itself stays closed), so the test
@@ -168,12 +186,26 @@ def test_nothing_is_loaded_or_connected_without_a_grant(browser, site):
     context.close()
 
 
+def test_a_refused_grant_is_forgotten_and_nothing_connects(browser, site):
+    context = browser.new_context()
+    page = context.new_page()
+    server = FakeTandem(page, grant_status=401)
+    page.goto(f"{site}{HARNESS}#tandem={GRANT}")
+    wait_until(page, lambda: server.refreshes, message="grant refresh")
+    wait_until(page, lambda: page.evaluate("sessionStorage.length") == 0, message="grant forgotten")
+    page.wait_for_timeout(300)
+    assert server.connections == []
+    assert page.locator("[data-tandem=badge]").count() == 0
+    context.close()
+
+
 def test_grant_is_taken_from_the_address_and_the_badge_is_in_a_closed_shadow_root(browser, site):
     context, page, server = open_shared_page(browser, site)
     assert page.url == f"{site}{HARNESS}"
     assert page.evaluate("sessionStorage.getItem('tandem.grant')") == GRANT
     wait_until(page, lambda: server.connections, message="customer socket")
-    assert server.connections[0]["url"].endswith("/ws/cobrowse/s1/customer/")
+    assert server.refreshes == [GRANT]
+    assert server.connections[0]["url"] == f"ws://127.0.0.1:{site.rsplit(':', 1)[1]}/ws/cobrowse/7/customer/"
     hello = server.messages(0)[0]
     assert hello["type"] == "hello"
     assert hello["data"]["grant"] == GRANT
@@ -205,8 +237,8 @@ def test_recording_masks_secrets_and_numbers_frames_contiguously(browser, site):
     snapshot = next(e for m in rrweb for e in m["data"]["events"] if e["type"] == 2)
     assert '"autocomplete":"one-time-code"' not in json.dumps(snapshot, separators=(",", ":"))
 
-    stream = [m["seq"] for m in server.messages(0) if m["type"] != "hello"]
-    assert stream == list(range(len(stream)))
+    seqs = [m["seq"] for m in stream(server.messages(0))]
+    assert seqs == list(range(len(seqs)))
 
     page_context = server.messages(msg_type="page")[-1]["data"]
     fields = {f["id"]: f for f in page_context["fields"]}
@@ -225,13 +257,13 @@ def test_reconnect_resends_unacknowledged_batches(browser, site):
     context, page, server = open_shared_page(browser, site)
     page.type("#name", "Ada", delay=20)
     wait_until(page, lambda: len(server.messages(0)) >= 4, message="first frames")
-    first = [m for m in server.messages(0) if m["type"] != "hello"]
+    first = stream(server.messages(0))
     kept_from = 2  # the server acknowledged 0 and 1 before the connection dropped
     server.send(server.connections[0]["ws"], "ack", {"seq": 1})
     assert len(first) > kept_from
     server.welcome_last_seq = kept_from - 1
     page.wait_for_timeout(100)
-    sent_before_drop = [m for m in server.messages(0) if m["type"] != "hello"]
+    sent_before_drop = stream(server.messages(0))
     server.connections[0]["ws"].close(code=1011, reason="restart")
 
     wait_until(page, lambda: len(server.connections) == 2, timeout=8, message="reconnect")
@@ -251,7 +283,7 @@ def test_reconnect_resends_unacknowledged_batches(browser, site):
         lambda: any("Ada Lovelace" in raw for raw, _ in server.connections[1]["frames"]),
         message="typing after reconnect",
     )
-    after = [m["seq"] for m in server.messages(1)[1:]]
+    after = [m["seq"] for m in stream(server.messages(1))]
     assert after == list(range(kept_from, kept_from + len(after)))
     context.close()
 
@@ -290,7 +322,7 @@ def test_stop_sharing_revokes_and_tears_down(browser, site):
     page.mouse.click(box["x"], box["y"])
 
     wait_until(page, lambda: revokes and server.connections[0]["closed"], message="revoke and close")
-    assert revokes == [("POST", f"{site}/api/cobrowse/sessions/s1/revoke/", GRANT)]
+    assert revokes == [("POST", f"{site}/api/cobrowse/sessions/7/revoke/", GRANT)]
     assert server.messages(msg_type="stop")[0]["data"] == {"reason": "customer"}
     assert page.locator("[data-tandem=badge]").count() == 0
     assert page.evaluate("sessionStorage.getItem('tandem.grant')") is None
@@ -314,7 +346,7 @@ def test_ended_clears_the_grant_and_a_new_page_starts_a_new_stream(browser, site
     hello = server.messages(1)[0]
     assert hello["data"]["page_id"] != first_page_id
     assert hello["data"]["last_acked_seq"] == -1
-    assert [m["seq"] for m in server.messages(1)[1:3]] == [0, 1]
+    assert [m["seq"] for m in stream(server.messages(1))[:2]] == [0, 1]
 
     server.send(server.connections[1]["ws"], "ended", {"reason": "agent_ended"})
     page.wait_for_selector("[data-tandem=badge]", state="detached")
@@ -383,7 +415,7 @@ def test_console_replays_a_recorded_stream(browser, site):
         sockets.append(ws)
         ws.on_message(lambda raw: agent_frames.append(json.loads(raw)))
 
-    agent.route_web_socket(re.compile(r".*/ws/cobrowse/s1/agent/$"), agent_socket)
+    agent.route_web_socket(re.compile(r".*/ws/cobrowse/7/agent/$"), agent_socket)
     agent.goto(f"{site}/static/cobrowse/console_harness.html")
     wait_until(agent, lambda: sockets, message="agent socket")
     # A fresh console asks for a full snapshot as soon as it connects.
@@ -392,8 +424,8 @@ def test_console_replays_a_recorded_stream(browser, site):
     ws = sockets[0]
     FakeTandem.send(ws, "presence", {"customer": "connected"})
     FakeTandem.send(ws, "quality", {"level": "good", "rtt_ms": 42})
-    for message in recorded:
-        FakeTandem.send(ws, message["type"], {**message["data"], "seq": message["seq"]})
+    for message in recorded:  # relayed as the customer sent them (after redaction)
+        ws.send(json.dumps(message))
 
     replayed = agent.frame_locator(".tandem-live iframe").locator("#name")
     wait_until(
@@ -415,7 +447,7 @@ def test_console_replays_a_recorded_stream(browser, site):
     skipped = {**marker, "data": {**marker["data"], "payload": {"batch": batch + 2}}}
     resyncs = sum(m["type"] == "resync" for m in agent_frames)
     agent.wait_for_timeout(2100)  # resync requests are spaced two seconds apart
-    FakeTandem.send(ws, "rrweb", {"page_id": last_rrweb["data"]["page_id"], "events": [skipped], "seq": 999})
+    FakeTandem.send(ws, "rrweb", {"page_id": last_rrweb["data"]["page_id"], "events": [skipped]}, seq=999)
     wait_until(
         agent, lambda: sum(m["type"] == "resync" for m in agent_frames) > resyncs, message="gap resync"
     )

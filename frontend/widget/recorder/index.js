@@ -1,32 +1,37 @@
 // The customer side of a live co-browse session, started by tandem-loader.js once a grant exists:
-// socket, masked rrweb recording, page context, signals and the always-visible badge.
+// grant refresh, socket, masked rrweb recording, page context, signals and the always-visible badge.
 import { record } from "@rrweb/record";
 import { openSocket } from "../../shared/socket.js";
 import { GRANT_KEY } from "../grant.js";
 import { createBadge } from "./badge.js";
+import { refreshGrant, revokeSession } from "./grant_api.js";
 import { BLOCKED, maskFieldValue, maskPatterns, maskText, maskedSelector } from "./masking.js";
 import { Outbox } from "./outbox.js";
 import { watchPage } from "./page_context.js";
 import { createScrubber } from "./scrub.js";
 
-// The grant in the link is "<session id>.<secret>"; the socket URL needs the session id.
-function sessionIdOf(grant) {
-  return grant.split(".")[0];
-}
+const RETRY_MS = 15000;
 
 function randomId() {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-function start({ grant, base }) {
-  const sessionId = sessionIdOf(grant);
-  const wsBase = base.replace(/^http/, "ws");
+function forgetGrant() {
+  try {
+    sessionStorage.removeItem(GRANT_KEY);
+  } catch {
+    // Storage disabled: the grant only lived in this page.
+  }
+}
+
+function share({ grant, base, sessionId, refreshInMs }) {
   const pageId = randomId();
   let socket = null;
   let badge = null;
   let stopRecording = null;
   let stopWatching = null;
+  let refreshTimer = null;
   let ended = false;
 
   const outbox = new Outbox({ pageId, transmit: (message) => socket && socket.send(message) });
@@ -63,7 +68,7 @@ function start({ grant, base }) {
     },
     ack: (data) => outbox.acknowledge(data.seq),
     snapshot_request: () => stopRecording && record.takeFullSnapshot(true),
-    ping: (data) => outbox.send("pong", { nonce: data.nonce }),
+    ping: (data) => outbox.sendOutOfBand("pong", { nonce: data.nonce }),
     quality: (data) => badge && badge.setQuality(data.level, data.rtt_ms),
     mode: (data) => badge && badge.setMode(data.mode),
     error: (data) => console.warn(`Tandem: ${data.code}: ${data.message}`),
@@ -73,33 +78,35 @@ function start({ grant, base }) {
   function teardown() {
     if (ended) return;
     ended = true;
+    clearTimeout(refreshTimer);
     if (stopRecording) stopRecording();
     if (stopWatching) stopWatching();
     outbox.close();
     socket.close();
     if (badge) badge.remove();
-    try {
-      sessionStorage.removeItem(GRANT_KEY);
-    } catch {
-      // Storage disabled: the grant only lived in this page.
-    }
+    forgetGrant();
   }
 
   function stopSharing() {
-    outbox.send("stop", { reason: "customer" });
-    fetch(`${base}/api/cobrowse/sessions/${encodeURIComponent(sessionId)}/revoke/`, {
-      method: "POST",
-      headers: { "X-Tandem-Grant": grant },
-      keepalive: true,
-      credentials: "omit",
-    }).catch(() => {});
+    outbox.sendOutOfBand("stop", { reason: "customer" });
+    revokeSession(base, sessionId, grant);
     teardown();
   }
 
+  // The grant expires unless refreshed; a refused refresh means the session is over.
+  function keepGrantAlive(delayMs) {
+    refreshTimer = setTimeout(() => {
+      refreshGrant(base, grant).then(
+        (session) => (session ? keepGrantAlive(session.refreshInMs) : teardown()),
+        () => keepGrantAlive(RETRY_MS),
+      );
+    }, delayMs);
+  }
+
   socket = openSocket({
-    url: `${wsBase}/ws/cobrowse/${encodeURIComponent(sessionId)}/customer/`,
+    url: `${base.replace(/^http/, "ws")}/ws/cobrowse/${encodeURIComponent(sessionId)}/customer/`,
     onOpen: () =>
-      outbox.hello({
+      outbox.sendOutOfBand("hello", {
         grant,
         page_id: pageId,
         last_acked_seq: outbox.lastAckedSeq,
@@ -113,6 +120,24 @@ function start({ grant, base }) {
     onDisconnect: () => outbox.pause(),
     onFinalClose: () => teardown(),
   });
+  keepGrantAlive(refreshInMs);
+}
+
+// Learns the session from the grant (retrying while Tandem is unreachable), then shares.
+async function start({ grant, base }) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const session = await refreshGrant(base, grant);
+      if (!session) {
+        forgetGrant();
+        return;
+      }
+      share({ grant, base, ...session });
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(RETRY_MS, 1000 * 2 ** attempt)));
+    }
+  }
 }
 
 window.TandemRecorder = { start };

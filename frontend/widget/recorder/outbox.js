@@ -1,7 +1,8 @@
-// The customer's outgoing stream. Every message after `hello` is numbered 0, 1, 2… per page load
-// and kept until the server acknowledges it, so a reconnect can resend exactly what the server
-// lacks. `hello` opens a connection and is not part of the stream: its seq is the number the next
-// stream message will carry (the server starts its duplicate/gap check from welcome.last_seq).
+// The customer's outgoing stream. Stream messages (rrweb batches, page context, signals) are
+// numbered 0, 1, 2… per page load and kept until the server acknowledges them, so a reconnect can
+// resend exactly what the server lacks; the server checks them for duplicates and gaps.
+// Out-of-band messages (hello, pong, stop, decision) belong to the moment they are sent: they are
+// not numbered in the stream, not kept, and carry the latest stream seq (never below 0).
 //
 // The agent only sees the rrweb part of the stream, so each rrweb batch starts with a batch marker
 // (shared/batch_marker.js); the server relays rrweb events whole.
@@ -61,8 +62,9 @@ export class Outbox {
     return message.seq;
   }
 
-  hello(data) {
-    this.transmit({ type: "hello", seq: this.nextSeq, ts: this.now(), data });
+  sendOutOfBand(type, data) {
+    this.flush();
+    return this.transmit({ type, seq: Math.max(0, this.nextSeq - 1), ts: this.now(), data });
   }
 
   acknowledge(seq) {
