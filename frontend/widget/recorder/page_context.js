@@ -57,15 +57,19 @@ function errorOf(el, touched) {
   return text || (invalid ? "Invalid" : "");
 }
 
+function checkedRadio(el, doc) {
+  return el.name ? doc.querySelector(`input[type=radio][name="${CSS.escape(el.name)}"]:checked`) : null;
+}
+
 function hasValue(el, doc) {
-  if (el.type === "radio") return Boolean(el.name && doc.querySelector(`input[type=radio][name="${CSS.escape(el.name)}"]:checked`));
+  if (el.type === "radio") return Boolean(checkedRadio(el, doc));
   if (el.type === "checkbox") return el.checked;
   return Boolean(el.value && el.value.trim());
 }
 
 function valueOf(el, doc, selector) {
   if (el.type === "radio") {
-    const checked = el.name && doc.querySelector(`input[type=radio][name="${CSS.escape(el.name)}"]:checked`);
+    const checked = checkedRadio(el, doc);
     return checked ? maskFieldValue(checked.value, checked, selector) : "";
   }
   if (el.type === "checkbox") return el.checked ? el.value || "on" : "";
