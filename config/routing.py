@@ -11,6 +11,7 @@ from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
 from accounts.consumers import PingConsumer
+from cobrowse.consumers import AgentConsumer, CustomerConsumer
 
 
 def staff(route: str, consumer):
@@ -23,4 +24,6 @@ def public(route: str, consumer):
 
 websocket_urlpatterns = [
     staff("ws/ping/", PingConsumer),
+    staff("ws/cobrowse/<int:session_id>/agent/", AgentConsumer),
+    public("ws/cobrowse/<int:session_id>/customer/", CustomerConsumer),
 ]

@@ -1,0 +1,438 @@
+"""The live relay: the customer's page → server redaction → the agent's console, and back.
+
+Every frame is validated (:mod:`cobrowse.protocol`) and checked against the session's policy
+(:mod:`cobrowse.policy`); an invalid or refused frame gets an ``error`` reply and is dropped, the
+socket stays open. Session state lives in the database; these consumers keep only what they need
+between frames and learn of changes through the ``cobrowse.<session>`` group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from cobrowse import live, policy, protocol
+from cobrowse import services as session_services
+from cobrowse.groups import agents_group, customer_group, session_group
+from cobrowse.masking import Redactor
+from cobrowse.models import SHARING_STATES, SessionState
+
+logger = logging.getLogger(__name__)
+
+HELLO_TIMEOUT_S = 10
+PING_INTERVAL_S = 4
+PONG_DEADLINE_S = 9  # no pong for this long: the customer's socket is treated as dropped
+DISCONNECTED_AFTER_S = 8  # "reconnecting" turns into "disconnected" after this long
+TOUCH_EVERY_S = 30  # activity is written to the session at most this often
+QUALITY_GOOD_MS = 200
+QUALITY_FAIR_MS = 600
+
+
+def quality_level(rtt_ms: float | None) -> str:
+    if rtt_ms is None:
+        return "poor"
+    if rtt_ms <= QUALITY_GOOD_MS:
+        return "good"
+    return "fair" if rtt_ms <= QUALITY_FAIR_MS else "poor"
+
+
+def _header(scope: dict, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+class _EnvelopeSender:
+    """Numbers outgoing envelopes per socket."""
+
+    seq = 0
+
+    async def send_envelope(self, msg_type: str, data: dict[str, Any]) -> None:
+        message = protocol.envelope(msg_type, data, self.seq)
+        self.seq += 1
+        await self.send(text_data=protocol.encode(message))
+
+    async def send_error(self, code: str, message: str, field: str | None = None) -> None:
+        await self.send_envelope("error", protocol.ProtocolError(code, message, field).as_data())
+
+
+class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
+    """``/ws/cobrowse/<session>/customer/``: the customer's page, authenticated by its grant."""
+
+    session: live.LiveSession | None = None
+
+    async def connect(self) -> None:
+        self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
+        self.origin = _header(self.scope, b"origin")
+        self.page_id = ""
+        self.tracker = protocol.SeqTracker()
+        self.redactor: Redactor | None = None
+        self.last_pong = time.monotonic()
+        self.rtt_ms: float | None = None
+        self.pending_ping: tuple[str, float] | None = None
+        self.last_touch = 0.0
+        self.tasks: list[asyncio.Task] = []
+        await self.accept()
+        self.tasks.append(asyncio.create_task(self._expect_hello()))
+
+    async def _expect_hello(self) -> None:
+        await asyncio.sleep(HELLO_TIMEOUT_S)
+        if self.session is None:
+            await self.close(code=4401)
+
+    async def disconnect(self, code: int) -> None:
+        for task in self.tasks:
+            task.cancel()
+        if self.session is None:
+            return
+        await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
+        await self.channel_layer.group_discard(customer_group(self.session_id), self.channel_name)
+        with contextlib.suppress(Exception):
+            await database_sync_to_async(live.customer_disconnected)(self.session_id)
+        await self.channel_layer.group_send(
+            agents_group(self.session_id), {"type": "to.agent.presence", "customer": "reconnecting"}
+        )
+
+    # --- incoming ----------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        raw = text_data if text_data is not None else bytes_data
+        try:
+            message = protocol.parse_message(raw or b"", protocol.CUSTOMER)
+        except protocol.ProtocolError as exc:
+            await self.send_envelope("error", exc.as_data())
+            return
+        if self.session is None:
+            if message.type != "hello":
+                await self.send_error("not_ready", "Send hello with the session grant first.", "type")
+                return
+            await self._hello(message)
+            return
+        if message.type == "hello":
+            await self.send_error("duplicate_hello", "This socket already said hello.", "type")
+            return
+        if message.type == "stop":
+            await self._stop(message)
+            return
+        decision = policy.check(self.session, policy.ROLE_CUSTOMER, message.type)
+        if not decision.allowed:
+            await self.send_error("not_allowed", decision.reason, "type")
+            return
+        handler = getattr(self, f"_on_{message.type}")
+        await handler(message)
+        await self._maybe_touch()
+
+    async def _hello(self, message: protocol.Message) -> None:
+        data = message.data
+        try:
+            session = await database_sync_to_async(live.session_for_customer)(
+                self.session_id, data["grant"], self.origin
+            )
+            session = await database_sync_to_async(live.customer_connected)(self.session_id)
+        except live.LiveRefused as exc:
+            await self.send_error("refused", exc.message)
+            await self.close(code=exc.code)
+            return
+        except session_services.CoBrowseError as exc:
+            await self.send_error("refused", "; ".join(exc.messages))
+            await self.close(code=4410)
+            return
+        self.session = session
+        self.grant = data["grant"]
+        self.page_id = data["page_id"]
+        self.redactor = Redactor(session.selectors)
+        last = await database_sync_to_async(live.last_customer_seq)(self.session_id, self.page_id)
+        self.tracker = protocol.SeqTracker(last)
+        await self.channel_layer.group_add(session_group(self.session_id), self.channel_name)
+        await self.channel_layer.group_add(customer_group(self.session_id), self.channel_name)
+        await self.send_envelope(
+            "welcome",
+            {
+                "session_id": session.id,
+                "agent_name": session.agent_name,
+                "mode": session.mode,
+                "recording": session.recording,
+                "last_seq": last,
+                "redaction_selectors": list(session.selectors),
+            },
+        )
+        # The redactor starts without node state: a fresh full snapshot gives it (and late viewers) one.
+        await self.send_envelope("snapshot_request", {"reason": "connected"})
+        await self.channel_layer.group_send(
+            agents_group(self.session_id),
+            {"type": "to.agent.presence", "customer": "connected", "url": data.get("url", "")},
+        )
+        self.tasks.append(asyncio.create_task(self._heartbeat()))
+
+    def _sequence(self, message: protocol.Message) -> str:
+        verdict = self.tracker.check(message.seq)
+        return verdict
+
+    async def _relay(self, message: protocol.Message) -> None:
+        verdict = self._sequence(message)
+        if verdict == "duplicate":
+            await self.send_envelope("ack", {"seq": self.tracker.last})
+            return
+        if verdict == "gap":
+            # Something between the page and here was lost: a full snapshot makes the view whole.
+            await self.send_envelope("snapshot_request", {"reason": "gap"})
+        assert self.redactor is not None
+        redacted = self.redactor.redact_message(message)
+        envelope = {"type": redacted.type, "seq": redacted.seq, "ts": redacted.ts, "data": redacted.data}
+        await self.channel_layer.group_send(
+            agents_group(self.session_id), {"type": "to.agent.frame", "text": protocol.encode(envelope)}
+        )
+        await database_sync_to_async(live.save_customer_seq)(self.session_id, self.page_id, message.seq)
+        await self.send_envelope("ack", {"seq": message.seq})
+
+    async def _on_rrweb(self, message: protocol.Message) -> None:
+        page_id = message.data.get("page_id") or self.page_id
+        if page_id != self.page_id:
+            self.page_id = page_id
+        await self._relay(message)
+
+    async def _on_page(self, message: protocol.Message) -> None:
+        await self._relay(message)
+
+    async def _on_signal(self, message: protocol.Message) -> None:
+        await self._relay(message)
+
+    async def _on_pong(self, message: protocol.Message) -> None:
+        self.last_pong = time.monotonic()
+        if self.pending_ping and str(message.data.get("nonce")) == self.pending_ping[0]:
+            self.rtt_ms = (time.monotonic() - self.pending_ping[1]) * 1000
+            self.pending_ping = None
+            level = quality_level(self.rtt_ms)
+            quality = {"level": level, "rtt_ms": round(self.rtt_ms)}
+            await self.send_envelope("quality", quality)
+            await self.channel_layer.group_send(
+                agents_group(self.session_id), {"type": "to.agent.quality", **quality}
+            )
+
+    async def _on_decision(self, message: protocol.Message) -> None:
+        request_id = str(message.data.get("request_id", ""))
+        approved = bool(message.data.get("approved"))
+        try:
+            await database_sync_to_async(live.decide_for_customer)(self.session_id, request_id, approved)
+        except live.LiveRefused as exc:
+            await self.send_error("unknown_request", exc.message, "data.request_id")
+            return
+        except session_services.CoBrowseError as exc:
+            await self.send_error("not_pending", "; ".join(exc.messages), "data.request_id")
+            return
+        await self.channel_layer.group_send(
+            agents_group(self.session_id),
+            {"type": "to.agent.decision", "request_id": request_id, "approved": approved},
+        )
+
+    async def _stop(self, message: protocol.Message) -> None:
+        with contextlib.suppress(session_services.CoBrowseError):
+            await database_sync_to_async(session_services.revoke_session)(self.session_id)
+        # The session.changed broadcast ends every socket, this one included.
+
+    async def _maybe_touch(self) -> None:
+        now = time.monotonic()
+        if now - self.last_touch < TOUCH_EVERY_S:
+            return
+        self.last_touch = now
+        session = await database_sync_to_async(live.touch)(self.session_id)
+        if session.state not in SHARING_STATES:
+            await self._end(session.state)
+
+    # --- liveness ----------------------------------------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(PING_INTERVAL_S)
+            if time.monotonic() - self.last_pong > PONG_DEADLINE_S:
+                await self.close(code=4408)
+                return
+            nonce = secrets.token_hex(4)
+            self.pending_ping = (nonce, time.monotonic())
+            await self.send_envelope("ping", {"nonce": nonce})
+
+    # --- from the group ----------------------------------------------------------------------
+
+    async def session_changed(self, event: dict) -> None:
+        if self.session is None:
+            return
+        if event["state"] not in SHARING_STATES:
+            await self._end(event.get("end_reason") or event["state"])
+            return
+        changed_mode = event["mode"] != self.session.mode
+        self.session = live.LiveSession(
+            **{**self.session.__dict__, "mode": event["mode"], "state": event["state"]}
+        )
+        if changed_mode:
+            await self.send_envelope("mode", {"mode": event["mode"]})
+
+    async def _end(self, reason: str) -> None:
+        await self.send_envelope("ended", {"reason": reason})
+        self.session = None
+        await self.close(code=4000)
+
+    async def customer_mode_request(self, event: dict) -> None:
+        await self.send_envelope(
+            "mode_request", {"request_id": f"mode:{event['request_id']}", "mode": event["mode"]}
+        )
+
+    async def customer_frame(self, event: dict) -> None:
+        """An already validated and authorised message from the agent side."""
+        await self.send_envelope(event["msg_type"], event["data"])
+
+
+class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
+    """``/ws/cobrowse/<session>/agent/``: the session's agent, or a manager or colleague viewing."""
+
+    session: live.LiveSession | None = None
+
+    async def connect(self) -> None:
+        self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
+        self.user = self.scope.get("user")
+        self.presence_task: asyncio.Task | None = None
+        self.participant_id: int | None = None
+        await self.accept()
+        try:
+            session, participant_id, role = await database_sync_to_async(live.session_for_staff)(
+                self.session_id, self.user
+            )
+        except live.LiveRefused as exc:
+            await self.send_error("refused", exc.message)
+            await self.close(code=exc.code)
+            return
+        self.session, self.participant_id, self.role = session, participant_id, role
+        self.action_times: list[float] = []
+        await self.channel_layer.group_add(session_group(self.session_id), self.channel_name)
+        await self.channel_layer.group_add(agents_group(self.session_id), self.channel_name)
+        await self.send_envelope(
+            "welcome",
+            {"session_id": session.id, "mode": session.mode, "state": session.state, "role": role},
+        )
+        # A late viewer needs a full snapshot to start from.
+        await self.channel_layer.group_send(
+            customer_group(self.session_id),
+            {"type": "customer.frame", "msg_type": "snapshot_request", "data": {"reason": "viewer"}},
+        )
+
+    async def disconnect(self, code: int) -> None:
+        if self.presence_task:
+            self.presence_task.cancel()
+        await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
+        await self.channel_layer.group_discard(agents_group(self.session_id), self.channel_name)
+        if self.participant_id is not None:
+            with contextlib.suppress(Exception):
+                await database_sync_to_async(live.staff_left)(self.participant_id)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.session is None:
+            return
+        raw = text_data if text_data is not None else bytes_data
+        try:
+            message = protocol.parse_message(raw or b"", protocol.AGENT)
+        except protocol.ProtocolError as exc:
+            await self.send_envelope("error", exc.as_data())
+            return
+        # Re-read the state for anything that acts on the customer's page.
+        if message.type in ("annotate", "action", "mode_request"):
+            self.session = await database_sync_to_async(live.current)(self.session_id)
+        role = policy.ROLE_AGENT if self.role == "agent" else policy.ROLE_VIEWER
+        subject = message.data if message.type in ("annotate", "action") else None
+        decision = policy.check(self.session, role, message.type, subject)
+        if not decision.allowed:
+            await self.send_error("not_allowed", decision.reason, "type")
+            return
+        await getattr(self, f"_on_{message.type}")(message, decision)
+
+    async def _to_customer(self, msg_type: str, data: dict) -> None:
+        await self.channel_layer.group_send(
+            customer_group(self.session_id), {"type": "customer.frame", "msg_type": msg_type, "data": data}
+        )
+
+    async def _on_ping(self, message: protocol.Message, decision: policy.Decision) -> None:
+        await self.send_envelope("quality", {"level": "good", "rtt_ms": 0, "echo": message.data["nonce"]})
+
+    async def _on_resync(self, message: protocol.Message, decision: policy.Decision) -> None:
+        await self._to_customer("snapshot_request", {"reason": "resync"})
+
+    async def _on_annotate(self, message: protocol.Message, decision: policy.Decision) -> None:
+        await self._to_customer("annotate", message.data)
+
+    async def _on_action(self, message: protocol.Message, decision: policy.Decision) -> None:
+        now = time.monotonic()
+        self.action_times = [t for t in self.action_times if now - t < 1.0]
+        if len(self.action_times) >= 10:
+            await self.send_error("rate_limited", "At most 10 actions per second.", "type")
+            return
+        self.action_times.append(now)
+        try:
+            request = await database_sync_to_async(session_services.request_action)(
+                self.session_id, actor=self.user, action=message.data
+            )
+        except session_services.CoBrowseError as exc:
+            await self.send_error("not_allowed", "; ".join(exc.messages), "data")
+            return
+        if request is None:
+            await self._to_customer("action", message.data)
+        else:
+            await self._to_customer("action_request", {**message.data, "request_id": f"action:{request.pk}"})
+
+    async def _on_mode_request(self, message: protocol.Message, decision: policy.Decision) -> None:
+        try:
+            await database_sync_to_async(session_services.request_mode)(
+                self.session_id, actor=self.user, mode=message.data["mode"]
+            )
+        except session_services.CoBrowseError as exc:
+            await self.send_error("not_allowed", "; ".join(exc.messages), "data.mode")
+        except Exception as exc:  # PermissionDenied and friends: a clear refusal, never a crash
+            await self.send_error("not_allowed", str(exc) or "Not allowed.", "data.mode")
+
+    async def _on_note(self, message: protocol.Message, decision: policy.Decision) -> None:
+        await database_sync_to_async(live.add_note)(self.session_id, self.user, message.data["text"])
+
+    # --- from the groups ---------------------------------------------------------------------
+
+    async def to_agent_frame(self, event: dict) -> None:
+        await self.send(text_data=event["text"])
+
+    async def to_agent_presence(self, event: dict) -> None:
+        customer = event["customer"]
+        await self.send_envelope("presence", {"customer": customer})
+        if self.presence_task:
+            self.presence_task.cancel()
+            self.presence_task = None
+        if customer == "reconnecting":
+            self.presence_task = asyncio.create_task(self._disconnected_later())
+
+    async def _disconnected_later(self) -> None:
+        await asyncio.sleep(DISCONNECTED_AFTER_S)
+        await self.send_envelope("presence", {"customer": "disconnected"})
+
+    async def to_agent_quality(self, event: dict) -> None:
+        await self.send_envelope("quality", {"level": event["level"], "rtt_ms": event["rtt_ms"]})
+
+    async def to_agent_decision(self, event: dict) -> None:
+        await self.send_envelope(
+            "decision", {"request_id": event["request_id"], "approved": event["approved"]}
+        )
+
+    async def session_changed(self, event: dict) -> None:
+        if self.session is None:
+            return
+        if event["state"] not in SHARING_STATES and event["state"] != SessionState.INVITED:
+            await self.send_envelope("ended", {"reason": event.get("end_reason") or event["state"]})
+            self.session = None
+            await self.close(code=4000)
+            return
+        if event["mode"] != self.session.mode:
+            await self.send_envelope("mode", {"mode": event["mode"]})
+        self.session = live.LiveSession(
+            **{**self.session.__dict__, "mode": event["mode"], "state": event["state"]}
+        )

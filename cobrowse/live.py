@@ -1,0 +1,182 @@
+"""Services behind the live sockets: who may connect, what the customer's page is told, and the
+bookkeeping that survives a reconnect (last sequence number per page, kept in the cache).
+
+The consumers stay thin: they parse, ask :mod:`cobrowse.policy`, and call these functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+
+from accounts import permissions
+from cobrowse import policy
+from cobrowse import services as session_services
+from cobrowse.models import SHARING_STATES, CoBrowseSession, ParticipantRole
+from consent import services as consent_services
+
+_SEQ_TTL = 6 * 3600
+
+
+class LiveRefused(Exception):
+    """A socket that may not join; ``code`` is the WebSocket close code."""
+
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """What a consumer keeps about its session between messages (no ORM objects across awaits)."""
+
+    id: int
+    agent_id: int
+    agent_name: str
+    mode: str
+    state: str
+    recording: bool
+    selectors: tuple[str, ...]
+    allowed_origins: frozenset[str]
+
+
+def _snapshot(session: CoBrowseSession) -> LiveSession:
+    account = session.ticket.account
+    origins = {policy.origin_of(o) or o.rstrip("/").lower() for o in (account.allowed_origins or [])}
+    if session.target_url:
+        origins.add(policy.origin_of(session.target_url))
+    return LiveSession(
+        id=session.pk,
+        agent_id=session.agent_id,
+        agent_name=session.agent.first_name or session.agent.get_username(),
+        mode=session.mode,
+        state=session.state,
+        recording=session.recording,
+        selectors=tuple(account.redaction_selectors or ()) if account else (),
+        allowed_origins=frozenset(o for o in origins if o),
+    )
+
+
+def _load(session_id: int) -> CoBrowseSession:
+    try:
+        return CoBrowseSession.objects.select_related("ticket__account", "agent").get(pk=session_id)
+    except CoBrowseSession.DoesNotExist:
+        raise LiveRefused(4404, "No such session.") from None
+
+
+def session_for_customer(session_id: int, raw_grant: str, origin: str) -> LiveSession:
+    """Authenticate the customer's page: the grant must belong to this session, from an allowed origin."""
+    try:
+        session = consent_services.verify_grant(raw_grant)
+    except consent_services.GrantError as exc:
+        raise LiveRefused(4401, str(exc)) from None
+    if session.pk != session_id:
+        raise LiveRefused(4403, "The grant is for another session.")
+    session = _load(session_id)
+    live = _snapshot(session)
+    if origin.rstrip("/").lower() not in live.allowed_origins:
+        raise LiveRefused(4403, "This page's origin is not allowed for the session.")
+    return live
+
+
+def customer_connected(session_id: int) -> LiveSession:
+    session = session_services.mark_active(session_id)
+    return _snapshot(_load(session.pk))
+
+
+def customer_disconnected(session_id: int) -> None:
+    session = session_services.refresh_state(session_id)
+    if session.state in SHARING_STATES:
+        session_services.mark_reconnecting(session.pk)
+
+
+def session_for_staff(session_id: int, user: Any) -> tuple[LiveSession, int, str]:
+    """Admit an agent or viewer: returns the session, the participant id and the role."""
+    if not (user and user.is_authenticated):
+        raise LiveRefused(4401, "Sign in first.")
+    session = _load(session_id)
+    if not permissions.can_view_cobrowse_session(user, session):
+        raise LiveRefused(4403, "You may not view this session.")
+    role = ParticipantRole.AGENT if session.agent_id == user.pk else ParticipantRole.VIEWER
+    try:
+        participant = session_services.join(session, user=user, role=role)
+    except session_services.ViewerLimitReached:
+        raise LiveRefused(4409, "This session already has the maximum number of viewers.") from None
+    except session_services.CoBrowseError as exc:
+        raise LiveRefused(4410, "; ".join(exc.messages)) from None
+    except PermissionDenied as exc:
+        raise LiveRefused(4403, str(exc)) from None
+    return _snapshot(_load(session_id)), participant.pk, role
+
+
+def staff_left(participant_id: int) -> None:
+    session_services.leave(participant_id)
+
+
+def current(session_id: int) -> LiveSession:
+    return _snapshot(_load(session_id))
+
+
+def touch(session_id: int) -> LiveSession:
+    """Record activity (inactivity timer) and re-read state, ending an overdue session on the way."""
+    session = session_services.touch(session_id)
+    return _snapshot(_load(session.pk))
+
+
+# --- sequence numbers across reconnects ----------------------------------------------------------
+
+
+def _seq_key(session_id: int) -> str:
+    return f"cobrowse:{session_id}:customer-seq"
+
+
+def last_customer_seq(session_id: int, page_id: str) -> int:
+    """The last seq the server accepted from this page (-1 for a page it has not seen)."""
+    stored = cache.get(_seq_key(session_id))
+    if not stored or stored.get("page_id") != page_id:
+        return -1
+    return int(stored.get("seq", -1))
+
+
+def save_customer_seq(session_id: int, page_id: str, seq: int) -> None:
+    cache.set(_seq_key(session_id), {"page_id": page_id, "seq": seq}, _SEQ_TTL)
+
+
+def max_viewers() -> int:
+    return settings.COBROWSE_MAX_VIEWERS
+
+
+# --- customer decisions and agent notes ----------------------------------------------------------
+
+
+def decide_for_customer(session_id: int, request_id: str, approved: bool) -> None:
+    """Record the customer's answer to a mode or action request of *this* session.
+
+    ``request_id`` is ``mode:<pk>`` or ``action:<pk>``; a request of another session is unknown here.
+    """
+    from cobrowse.models import ActionRequest, ModeRequest
+
+    kind, _, pk = request_id.partition(":")
+    if not pk.isdigit():
+        raise LiveRefused(4400, "Unknown request id.")
+    if kind == "mode" and ModeRequest.objects.filter(pk=int(pk), session_id=session_id).exists():
+        session_services.respond_to_mode_request(int(pk), accept=approved)
+    elif kind == "action" and ActionRequest.objects.filter(pk=int(pk), session_id=session_id).exists():
+        session_services.decide_action(int(pk), approve=approved)
+    else:
+        raise LiveRefused(4400, "Unknown request id.")
+
+
+def add_note(session_id: int, user: Any, text: str) -> None:
+    """A note taken during the session goes on the ticket as an internal note."""
+    from tickets import services as ticket_services
+
+    session = _load(session_id)
+    ticket_services.add_comment(
+        session.ticket, author=user, body=f"Co-browse note: {text.strip()}", internal=True
+    )
