@@ -392,11 +392,16 @@ _MAX_DEEP = 64
 
 
 def _is_id(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return type(value) is int
+
+
+_SCALARS = (int, float, bool, type(None))
 
 
 def _deep(value: Any, depth: int = 0) -> Any:
     """Pattern-mask every string (keys too) in a JSON value of unknown shape."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, dict):
@@ -448,6 +453,8 @@ class Redactor:
         self.strict = strict
         self.dropped = 0
         self._relevant = _BASE_RELEVANT.union(*(s.attribute_names for s in self.selectors))
+        # Selectors that can match an element without any of the relevant attributes.
+        self._tag_selectors = any(not s.attribute_names for s in self.selectors)
         self._pages: OrderedDict[str, _PageState] = OrderedDict()
 
     # -- public API ----------------------------------------------------------------------------
@@ -546,6 +553,8 @@ class Redactor:
         return status
 
     def _classify(self, tag: str, attrs: dict[str, str]) -> int:
+        if not attrs and not self._tag_selectors:
+            return PLAIN
         tokens = attrs.get("autocomplete", "").lower().split()
         classes = attrs.get("class", "").split()
         if "one-time-code" in tokens or "rr-block" in classes:
@@ -657,7 +666,7 @@ class Redactor:
             elif key in ("attributes", "textContent"):
                 continue  # malformed for this node type: dropped
             else:
-                out[key] = _deep(value)
+                out[key] = value if type(value) in _SCALARS else _deep(value)
         return out
 
     def _children(self, state: _PageState, children: Any, parent_id: Any, status: int, depth: int) -> list:
