@@ -33,6 +33,7 @@ from recordings.blobstore import BlobStore
 from recordings.crypto import (
     ChunkMissingError,
     ChunkOrderError,
+    OpenedChunk,
     TruncatedRecordingError,
     new_wrapped_key,
     normalize_recording_id,
@@ -350,18 +351,18 @@ class RecordingReader:
             )
         return indices
 
-    def chunks(self, *, require_complete: bool = False) -> Iterator[Chunk]:
+    def payloads(self, *, require_complete: bool = False) -> Iterator[OpenedChunk]:
+        """Verified, decompressed chunks as JSON array bytes, in order: stream these to a player as is."""
         self.complete = None
         indices = self._indices()
         final_seen = False
         for index in indices:
             if final_seen:
                 raise ChunkOrderError(self.recording_id, index, "stored after the final chunk")
-            opened = open_chunk(
-                self._data_key, self.recording_id, index, self._store.get_chunk(self.recording_id, index)
-            )
+            blob = self._store.get_chunk(self.recording_id, index)
+            opened = open_chunk(self._data_key, self.recording_id, index, blob)
             final_seen = opened.final
-            yield Chunk(index, opened.final, orjson.loads(opened.payload))
+            yield opened
         self.complete = final_seen
         if require_complete and not final_seen:
             raise TruncatedRecordingError(
@@ -369,6 +370,10 @@ class RecordingReader:
                 len(indices),
                 "missing: the recording has no final chunk (the writer stopped, or chunks were removed)",
             )
+
+    def chunks(self, *, require_complete: bool = False) -> Iterator[Chunk]:
+        for opened in self.payloads(require_complete=require_complete):
+            yield Chunk(opened.index, opened.final, orjson.loads(opened.payload))
 
     def events(self, *, require_complete: bool = False) -> Iterator[Any]:
         for chunk in self.chunks(require_complete=require_complete):

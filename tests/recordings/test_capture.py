@@ -82,6 +82,21 @@ def test_realistic_session_round_trips_in_order(store, keyring, session):
     assert list(reader.events()) == session
 
 
+def test_payloads_stream_verified_json_without_parsing(store, keyring, recorded, session):
+    reader = open_recording("rec-1", recorded, keyring=keyring, store=store)
+    parts = [opened.payload for opened in reader.payloads()]
+    assert reader.complete is True
+    assert [event for part in parts for event in orjson.loads(part)] == session
+    path = blob_path(store, "rec-1", 1)
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x80  # the GCM tag
+    path.write_bytes(bytes(data))
+    payloads = open_recording("rec-1", recorded, keyring=keyring, store=store).payloads()
+    assert next(payloads).index == 0
+    with pytest.raises(ChunkAuthenticationError, match="chunk 1"):
+        next(payloads)
+
+
 def test_stored_bytes_hold_no_plaintext_even_after_gunzip(store, keyring, recorded, session):
     raw = b"".join(store.get_chunk("rec-1", i) for i in store.chunk_indices("rec-1"))
     known = [CANARY.encode(), orjson.dumps(session[0]), b'"source":5', b"Label ", b"timestamp"]
