@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("tickets.urls")),
     path("", include("consent.urls")),
     path("", include("cobrowse.urls")),
+    path("", include("cobrowse.console_urls")),
     path("", include("recordings.urls")),
     path("", include("analytics.urls")),
 ]

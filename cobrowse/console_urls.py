@@ -1,0 +1,3 @@
+"""The agent console: the live view of a co-browse session."""
+
+urlpatterns: list = []
