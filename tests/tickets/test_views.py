@@ -407,3 +407,11 @@ def test_queue_query_count_does_not_grow_with_tickets(client, agent, customer, d
     client.force_login(agent)
     with django_assert_max_num_queries(12):
         assert client.get(reverse("tickets:queue")).status_code == 200
+
+
+def test_portal_explains_pending_and_resolved(client, customer, agent, ticket):
+    client.force_login(customer)
+    services.change_status(ticket, actor=agent, status=Status.PENDING)
+    assert "waiting for your reply" in client.get(PAGES["portal_ticket"](ticket)).content.decode()
+    services.change_status(ticket, actor=agent, status=Status.RESOLVED)
+    assert "reply below and we" in client.get(PAGES["portal_ticket"](ticket)).content.decode()
