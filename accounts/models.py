@@ -50,6 +50,22 @@ class CustomerAccount(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from cobrowse.masking import parse_selectors
+
+        if not isinstance(self.redaction_selectors, list):
+            raise ValidationError({"redaction_selectors": "A list of CSS selectors."})
+        try:
+            parse_selectors(self.redaction_selectors)
+        except ValueError as exc:
+            raise ValidationError({"redaction_selectors": str(exc)}) from None
+        if not isinstance(self.allowed_origins, list) or not all(
+            isinstance(o, str) and o.startswith(("http://", "https://")) for o in self.allowed_origins
+        ):
+            raise ValidationError({"allowed_origins": 'A list of origins like "https://app.example.com".'})
+
     @property
     def is_regulated(self) -> bool:
         return self.industry in REGULATED_INDUSTRIES

@@ -6,6 +6,7 @@ The consumers stay thin: they parse, ask :mod:`cobrowse.policy`, and call these 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,8 @@ from cobrowse import policy
 from cobrowse import services as session_services
 from cobrowse.models import SHARING_STATES, CoBrowseSession, ParticipantRole
 from consent import services as consent_services
+
+logger = logging.getLogger(__name__)
 
 _SEQ_TTL = 6 * 3600
 
@@ -45,6 +48,25 @@ class LiveSession:
     allowed_origins: frozenset[str]
 
 
+def usable_selectors(selectors: Any) -> tuple[str, ...]:
+    """The account's selectors that the server redactor understands; the rest are skipped and logged.
+
+    Accounts are validated when saved; this guards against rows written some other way, so that one
+    bad selector never stops a session (the widget masks with the full list in the browser).
+    """
+    from cobrowse.masking import parse_selectors
+
+    usable = []
+    for selector in selectors or ():
+        try:
+            parse_selectors([selector])
+        except ValueError:
+            logger.warning("skipping a redaction selector the server cannot parse")
+            continue
+        usable.append(selector)
+    return tuple(usable)
+
+
 def _snapshot(session: CoBrowseSession) -> LiveSession:
     account = session.ticket.account
     origins = {policy.origin_of(o) or o.rstrip("/").lower() for o in (account.allowed_origins or [])}
@@ -57,7 +79,7 @@ def _snapshot(session: CoBrowseSession) -> LiveSession:
         mode=session.mode,
         state=session.state,
         recording=session.recording,
-        selectors=tuple(account.redaction_selectors or ()) if account else (),
+        selectors=usable_selectors(account.redaction_selectors) if account else (),
         allowed_origins=frozenset(o for o in origins if o),
     )
 
