@@ -201,22 +201,37 @@ def test_key_rotation_keeps_old_recordings_readable_and_new_ones_use_the_new_key
         open_recording("old", old_wrapped, keyring=only_k2, store=store)
 
 
-def test_size_flush_and_time_flush(store, keyring):
-    writer = RecordingWriter.start(
-        "timed", keyring=keyring, store=store, chunk_bytes=1000, flush_interval=0.2
-    )
+def test_size_triggered_chunks(store, keyring):
+    writer = RecordingWriter.start("sized", keyring=keyring, store=store, chunk_bytes=1000, background=False)
+    for i in range(20):
+        writer.append({"pad": "x" * 90, "i": i})  # ~105 B each: a chunk is cut every 10 events
+    assert store.chunk_indices("sized") == []  # cutting is not writing: append never touches storage
+    assert writer.flush() == 2
+    writer.append({"i": 20})
+    assert writer.flush() == 1
+    writer.close()
+    chunks = list(open_recording("sized", writer.wrapped_key, keyring=keyring, store=store).chunks())
+    assert [len(chunk.events) for chunk in chunks] == [10, 10, 1, 0]
+    assert [chunk.final for chunk in chunks] == [False, False, False, True]
+
+
+def test_background_thread_flushes_by_time_without_close(store, keyring):
+    writer = RecordingWriter.start("timed", keyring=keyring, store=store, flush_interval=0.2)
+
+    def stored_events():
+        reader = open_recording("timed", writer.wrapped_key, keyring=keyring, store=store)
+        return [event["i"] for event in reader.events()]
+
     try:
-        for i in range(20):
-            writer.append({"pad": "x" * 90, "i": i})  # ~100 B each: two size-triggered chunks
-        _wait_for(lambda: len(store.chunk_indices("timed")) >= 2)
-        writer.append({"i": "late"})
-        started = time.monotonic()
-        _wait_for(lambda: len(store.chunk_indices("timed")) == 3)  # flushed by time, no close
-        assert time.monotonic() - started < 5
+        writer.append({"i": 0})
+        writer.append({"i": 1})
+        _wait_for(lambda: stored_events() == [0, 1])
+        writer.append({"i": 2})
+        _wait_for(lambda: stored_events() == [0, 1, 2])
     finally:
         writer.close()
     playback = open_recording("timed", writer.wrapped_key, keyring=keyring, store=store).read()
-    assert playback.complete and [e["i"] for e in playback.events] == [*range(20), "late"]
+    assert playback.complete and [e["i"] for e in playback.events] == [0, 1, 2]
 
 
 def test_append_never_waits_on_storage(tmp_path, keyring):
