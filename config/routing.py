@@ -11,6 +11,7 @@ from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
 from accounts.consumers import PingConsumer
+from cobrowse.browser.routing import websocket_urlpatterns as browser_websocket_urlpatterns
 from cobrowse.consumers import AgentConsumer, CustomerConsumer
 
 
@@ -26,4 +27,5 @@ websocket_urlpatterns = [
     staff("ws/ping/", PingConsumer),
     staff("ws/cobrowse/<int:session_id>/agent/", AgentConsumer),
     public("ws/cobrowse/<int:session_id>/customer/", CustomerConsumer),
+    *browser_websocket_urlpatterns,
 ]

@@ -1,0 +1,3 @@
+"""REST API of server-side browser sessions."""
+
+urlpatterns: list = []

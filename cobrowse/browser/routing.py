@@ -1,0 +1,3 @@
+"""WebSocket routes of server-side browser sessions (the screencast viewer)."""
+
+websocket_urlpatterns: list = []
