@@ -9,11 +9,6 @@ from tickets.models import Status, Ticket, TicketComment, TicketEvent
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _seed(*args: str) -> str:
     out = StringIO()
     call_command("seed_demo", *args, stdout=out)

@@ -15,12 +15,6 @@ NOTE = "Internal: customer sounds upset, offer a callback"
 REPLY = "Public: please try the Continue button again"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    """Users are created per test; the production hasher would dominate the run time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def ticket(customer, agent):
     ticket = make_ticket(customer, subject="Loan form stops at step 3", category="debugging_errors")
