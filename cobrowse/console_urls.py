@@ -1,3 +1,11 @@
 """The agent console: the live view of a co-browse session."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from cobrowse import console_views
+
+app_name = "console"
+
+urlpatterns = [
+    path("agent/sessions/<int:pk>/", console_views.live_console, name="live"),
+]
