@@ -83,6 +83,11 @@ class BlobStore:
         refuse_web_root(self.storage, self.prefix)
         self._local = _local_root(self.storage) is not None
 
+    @property
+    def is_local(self) -> bool:
+        """True for a local file system (cheap reads); False for object stores (one request per chunk)."""
+        return self._local
+
     def recording_dir(self, recording_id: Any) -> str:
         return f"{self.prefix}/{normalize_recording_id(recording_id)}"
 

@@ -24,6 +24,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,8 @@ logger = logging.getLogger(__name__)
 CHUNK_BYTES = 256 * 1024
 FLUSH_INTERVAL = 5.0
 MAX_PENDING_BYTES = 32 * 1024 * 1024
+# Chunks fetched ahead in parallel when storage is remote (S3: one GET per chunk).
+REMOTE_PREFETCH = 16
 
 
 class CaptureError(Exception):
@@ -329,11 +332,15 @@ class RecordingReader:
         keyring: KeyRing | None = None,
         store: BlobStore | None = None,
         expected_chunks: int | None = None,
+        prefetch: int | None = None,
     ) -> None:
         self.recording_id = normalize_recording_id(recording_id)
         self._data_key = unwrap_data_key(wrapped_key, self.recording_id, keyring)
         self._store = store or BlobStore()
         self._expected_chunks = expected_chunks
+        self._prefetch = (
+            prefetch if prefetch is not None else (0 if self._store.is_local else REMOTE_PREFETCH)
+        )
         self.complete: bool | None = None  # known once every chunk has been read
 
     def _indices(self) -> list[int]:
@@ -351,15 +358,40 @@ class RecordingReader:
             )
         return indices
 
+    def _blobs(self, indices: list[int]) -> Iterator[tuple[int, bytes]]:
+        """Chunk blobs in index order; with ``prefetch`` > 1, fetched that many at a time in parallel."""
+        if self._prefetch <= 1:
+            for index in indices:
+                yield index, self._store.get_chunk(self.recording_id, index)
+            return
+        with ThreadPoolExecutor(self._prefetch, thread_name_prefix="recording-prefetch") as pool:
+            ahead: deque[tuple[int, Future[bytes]]] = deque()
+            pending = iter(indices)
+            try:
+                for index in pending:
+                    ahead.append((index, pool.submit(self._store.get_chunk, self.recording_id, index)))
+                    if len(ahead) >= self._prefetch * 2:
+                        break
+                while ahead:
+                    index, future = ahead.popleft()
+                    following = next(pending, None)
+                    if following is not None:
+                        ahead.append(
+                            (following, pool.submit(self._store.get_chunk, self.recording_id, following))
+                        )
+                    yield index, future.result()
+            finally:
+                for _, future in ahead:
+                    future.cancel()
+
     def payloads(self, *, require_complete: bool = False) -> Iterator[OpenedChunk]:
         """Verified, decompressed chunks as JSON array bytes, in order: stream these to a player as is."""
         self.complete = None
         indices = self._indices()
         final_seen = False
-        for index in indices:
+        for index, blob in self._blobs(indices):
             if final_seen:
                 raise ChunkOrderError(self.recording_id, index, "stored after the final chunk")
-            blob = self._store.get_chunk(self.recording_id, index)
             opened = open_chunk(self._data_key, self.recording_id, index, blob)
             final_seen = opened.final
             yield opened

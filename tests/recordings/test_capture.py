@@ -97,6 +97,44 @@ def test_payloads_stream_verified_json_without_parsing(store, keyring, recorded,
         next(payloads)
 
 
+def test_remote_storage_is_read_with_ordered_parallel_prefetch(tmp_path, keyring, session):
+    from django.core.files.storage import FileSystemStorage
+
+    state = {"now": 0, "max": 0}
+    guard = threading.Lock()
+
+    class SlowRemoteStore(BlobStore):
+        is_local = False  # behave like S3: every chunk is a slow request
+
+        def get_chunk(self, recording_id, index):
+            with guard:
+                state["now"] += 1
+                state["max"] = max(state["max"], state["now"])
+            time.sleep(0.02)
+            with guard:
+                state["now"] -= 1
+            return super().get_chunk(recording_id, index)
+
+    store = SlowRemoteStore(FileSystemStorage(location=tmp_path))
+    writer = _record(store, keyring, "remote", session, chunk_bytes=8 * 1024)
+    chunks = writer.summary().chunks
+    assert chunks > 20
+    playback = open_recording("remote", writer.wrapped_key, keyring=keyring, store=store).read()
+    assert playback.complete and playback.events == session
+    assert state["max"] > 1  # fetched in parallel, yet yielded in order
+    path = blob_path(store, "remote", chunks // 2)
+    tampered = bytearray(path.read_bytes())
+    tampered[-1] ^= 0x01
+    path.write_bytes(bytes(tampered))
+    with pytest.raises(ChunkAuthenticationError) as info:
+        open_recording("remote", writer.wrapped_key, keyring=keyring, store=store).read()
+    assert info.value.index == chunks // 2
+    sequential = open_recording("remote", writer.wrapped_key, keyring=keyring, store=store, prefetch=0)
+    state["max"] = 0
+    assert next(sequential.events()) == session[0]
+    assert state["max"] == 1
+
+
 def test_stored_bytes_hold_no_plaintext_even_after_gunzip(store, keyring, recorded, session):
     raw = b"".join(store.get_chunk("rec-1", i) for i in store.chunk_indices("rec-1"))
     known = [CANARY.encode(), orjson.dumps(session[0]), b'"source":5', b"Label ", b"timestamp"]
