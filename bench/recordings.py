@@ -31,10 +31,11 @@ from django.core.files.storage import FileSystemStorage  # noqa: E402
 
 from recordings import crypto  # noqa: E402
 from recordings.blobstore import BlobStore  # noqa: E402
-from recordings.capture import FLUSH_INTERVAL, RecordingWriter, open_recording  # noqa: E402
+from recordings.capture import FLUSH_INTERVAL, REMOTE_PREFETCH, RecordingWriter, open_recording  # noqa: E402
 from recordings.keys import generate_entry, parse_keyring  # noqa: E402
 
 MB = 1_000_000
+GET_LATENCY = 0.02  # a typical in-region object storage GET, first byte
 
 
 def _best(fn: Callable[[], Any], repeat: int = 5, number: int = 1) -> float:
@@ -210,7 +211,26 @@ def session_figures(minutes: float, root: Path) -> None:
             run()
             times.append(time.perf_counter() - t0)
         median, worst = statistics.median(times) * 1000, max(times) * 1000
-        print(f"open 30 min, {label}: median {median:4.0f} ms, worst {worst:4.0f} ms")
+        print(f"open {minutes:g} min, {label}: median {median:4.0f} ms, worst {worst:4.0f} ms")
+
+    class SimulatedObjectStore(BlobStore):
+        is_local = False
+
+        def get_chunk(self, recording_id: Any, index: int) -> bytes:
+            time.sleep(GET_LATENCY)
+            return super().get_chunk(recording_id, index)
+
+    remote = SimulatedObjectStore(FileSystemStorage(location=root))
+    for prefetch in (0, REMOTE_PREFETCH):
+        t0 = time.perf_counter()
+        open_recording(
+            "bench-session", writer.wrapped_key, keyring=keyring, store=remote, prefetch=prefetch
+        ).read()
+        elapsed = time.perf_counter() - t0
+        print(
+            f"open {minutes:g} min from object storage at {GET_LATENCY * 1000:.0f} ms per GET, "
+            f"prefetch {prefetch:2d}: {elapsed * 1000:5.0f} ms"
+        )
 
 
 def main() -> None:
