@@ -1,0 +1,259 @@
+"""The whole live flow in real Chromium, two browser contexts.
+
+The customer opens the one-time link, allows guidance and lands on the demo site (another origin)
+with the grant; the widget connects and records. The agent watches on the console page. Secrets the
+customer types never reach the agent's page, a dropped connection heals, and Stop sharing ends the
+agent's view.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from cobrowse.models import CoBrowseSession, SessionState
+from demo_site.server import make_server, serve_in_thread
+from tests.consent.helpers import start
+from tests.factories import make_account, make_ticket, make_user
+from tests.live import login
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+
+# Typed by the customer on the demo site: none of them may reach the agent's page, whole or spaced.
+SECRETS = {
+    "password": "S3cret-pass!42",
+    "card": "4111 1111 1111 1111",
+    "otp": "918273",
+    "pan": "ABCDE1234F",
+    "iban": "DE89 3704 0044 0532 0130 00",
+}
+# Pieces that would betray a secret even in part (values sent while typing).
+# Too short to search for as bare text (timestamps are full of digits): looked for as JSON strings.
+CVV = "737"
+FRAGMENTS = ["S3cret", "4111111111111111", "1111 1111", "91827", "ABCDE1234", "DE893704", "0044 0532"]
+
+# Test-only handle on the badge's closed shadow root (the root stays closed for the page), so the
+# test can find where Stop sharing is drawn and click there like a person would.
+KEEP_SHADOW_HANDLE = """
+const attach = Element.prototype.attachShadow;
+Element.prototype.attachShadow = function (init) {
+  const root = attach.call(this, init);
+  if (this.getAttribute && this.getAttribute("data-tandem") === "badge") window.__badgeRoot = root;
+  return root;
+};
+"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def bundles():
+    subprocess.run(["node", "frontend/build.mjs"], cwd=ROOT, check=True, timeout=120)
+
+
+@pytest.fixture
+def demo_site(live_server_asgi):
+    server = make_server("localhost", 0, live_server_asgi.url, quiet=True)
+    serve_in_thread(server)
+    yield f"http://localhost:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def wait_until(page, predicate, timeout: float = 8.0, message: str = "condition", seen=None) -> float:
+    """Polls; returns the seconds it took."""
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        if predicate():
+            return time.monotonic() - began
+        page.wait_for_timeout(25)
+    raise AssertionError(
+        f"timed out after {timeout} s waiting for {message}" + (f" (saw {seen()!r})" if seen else "")
+    )
+
+
+def replay_value(agent, selector: str) -> str | None:
+    """The value of a field in the agent's replay iframe (None while it is not there)."""
+    for frame in agent.frames:
+        if frame == agent.main_frame:
+            continue
+        try:
+            value = frame.evaluate(
+                "(sel) => { const el = document.querySelector(sel); return el ? el.value : null; }", selector
+            )
+        except Exception:
+            continue
+        if value is not None:
+            return value
+    return None
+
+
+def replay_has(agent, selector: str) -> bool:
+    for frame in agent.frames:
+        if frame == agent.main_frame:
+            continue
+        try:
+            if frame.evaluate("(sel) => !!document.querySelector(sel)", selector):
+                return True
+        except Exception:
+            continue
+    return False
+
+
+def session_state(pk: int) -> str:
+    return CoBrowseSession.objects.values_list("state", flat=True).get(pk=pk)
+
+
+def test_live_flow_from_consent_to_stop_sharing(live_server_asgi, demo_site, browser):
+    base = live_server_asgi.url
+    account = make_account("Acme Home Loans", site_url=f"{demo_site}/", allowed_origins=[demo_site])
+    customer = make_user("dana", role="customer", account=account)
+    make_user("priya", role="agent", agent_level="L2", first_name="Priya")
+    ticket = make_ticket(customer)
+    from django.contrib.auth import get_user_model
+
+    agent_user = get_user_model().objects.get(username="priya")
+    session, token = start(ticket, agent_user, target_url=f"{demo_site}/apply/personal")
+    timings: dict[str, float] = {}
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    customer_ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    agent_ctx = browser.new_context(viewport={"width": 1440, "height": 960})
+    try:
+        # --- the customer consents and lands on the demo site with the grant ----------------------
+        customer_ctx.add_init_script(KEEP_SHADOW_HANDLE)
+        shopper = customer_ctx.new_page()
+        shopper.goto(f"{base}/j/{token}/")
+        shopper.click("button[value=guided]")
+        shopper.wait_for_url(f"{demo_site}/apply/personal*")
+        shopper.wait_for_selector("[data-tandem=badge]", state="attached", timeout=10000)
+        assert "tandem=" not in shopper.url
+        wait_until(shopper, lambda: session_state(session.pk) == SessionState.ACTIVE, message="active")
+
+        # --- the agent opens the console ----------------------------------------------------------
+        received: list[str] = []
+        agent = agent_ctx.new_page()
+        agent.on(
+            "websocket",
+            lambda ws: ws.on(
+                "framereceived",
+                lambda payload: received.append(payload if isinstance(payload, str) else payload.decode()),
+            ),
+        )
+        login(agent, base, "priya")
+        agent.goto(f"{base}/agent/sessions/{session.pk}/")
+        agent.wait_for_selector("[data-testid=console-presence][data-state=connected]", timeout=10000)
+        timings["replay_ready_s"] = wait_until(
+            agent, lambda: replay_value(agent, "#full-name") is not None, message="the replayed page"
+        )
+
+        # --- what the customer types shows up for the agent --------------------------------------
+        shopper.click("#full-name")
+        began = time.monotonic()
+        shopper.keyboard.type("Ada Lovelace", delay=20)
+        typed_s = time.monotonic() - began
+        timings["name_visible_after_typing_s"] = wait_until(
+            agent, lambda: replay_value(agent, "#full-name") == "Ada Lovelace", message="the name"
+        )
+        timings["name_typing_s"] = typed_s
+        wait_until(
+            agent,
+            lambda: "Full name" in (agent.text_content("[data-testid=form-fields]") or ""),
+            message="the form panel",
+        )
+        assert "Personal details" in agent.text_content("[data-testid=console-title]")
+        assert "/apply/personal" in agent.text_content("[data-testid=console-url]")
+        agent.screenshot(path=str(ARTIFACTS / "console-live.png"), full_page=True)
+        shopper.screenshot(path=str(ARTIFACTS / "customer-page.png"))
+
+        # --- secrets on other pages of the site (the session follows through sessionStorage) -----
+        def visit(path: str, marker: str) -> None:
+            shopper.goto(f"{demo_site}{path}")
+            shopper.wait_for_selector("[data-tandem=badge]", state="attached", timeout=10000)
+            wait_until(agent, lambda: replay_has(agent, marker), message=f"{path} replayed")
+
+        visit("/login", "#password")
+        shopper.fill("#username", "dana@example.com")
+        shopper.click("#password")
+        shopper.keyboard.type(SECRETS["password"], delay=15)
+
+        visit("/apply/payment", "#cc-number")
+        shopper.fill("#cc-name", "Dana Scully")
+        shopper.click("#cc-number")
+        shopper.keyboard.type(SECRETS["card"], delay=15)
+        shopper.click("#cc-csc")
+        shopper.keyboard.type(CVV, delay=15)
+
+        visit("/apply/verify", "[data-form=otp]")
+        shopper.click("#otp")
+        shopper.keyboard.type(SECRETS["otp"], delay=15)
+
+        visit("/apply/income", "#pan")
+        shopper.click("#pan")
+        shopper.keyboard.type(SECRETS["pan"], delay=15)
+        shopper.click("#overseas-iban")
+        shopper.keyboard.type(SECRETS["iban"], delay=15)
+        wait_until(agent, lambda: replay_value(agent, "#overseas-iban") == "******", message="iban masked")
+        assert replay_value(agent, "#pan") == "******"
+
+        # --- the customer's connection drops and comes back ---------------------------------------
+        visit("/apply/address", "#city")
+        shopper.click("#city")
+        shopper.keyboard.type("Pune", delay=15)
+        wait_until(agent, lambda: replay_value(agent, "#city") == "Pune", message="city")
+        customer_ctx.set_offline(True)
+        shopper.click("#address-line2")
+        shopper.keyboard.type("Flat 4", delay=15)  # typed while offline: delivered after the reconnect
+        shopper.wait_for_timeout(3000)
+        customer_ctx.set_offline(False)
+        back_online = time.monotonic()
+        shopper.click("#address-line1")
+        shopper.keyboard.type("221B Baker Street", delay=15)
+        wait_until(
+            agent,
+            lambda: replay_value(agent, "#address-line1") == "221B Baker Street",
+            timeout=20,
+            message="a value typed after the reconnect",
+            seen=lambda: [replay_value(agent, f) for f in ("#city", "#address-line1", "#address-line2")],
+        )
+        timings["whole_again_after_offline_s"] = time.monotonic() - back_online
+        assert replay_value(agent, "#city") == "Pune"
+        assert replay_value(agent, "#address-line2") == "Flat 4"
+        agent.wait_for_selector("[data-testid=console-presence][data-state=connected]", timeout=10000)
+
+        # --- nothing secret ever reached the agent's page ----------------------------------------
+        assert received, "the agent page received no frames"
+        everything = "\n".join(received)
+        squashed = everything.replace(" ", "")
+        for name, secret in SECRETS.items():
+            assert secret not in everything, f"{name} reached the agent"
+            assert secret.replace(" ", "") not in squashed, f"{name} (without spaces) reached the agent"
+        for partial in (CVV, CVV[:2]):
+            assert f'"{partial}"' not in everything, "the CVV reached the agent"
+        for fragment in FRAGMENTS:
+            assert fragment not in everything, f"{fragment!r} reached the agent"
+
+        # --- Stop sharing, pressed on the badge ---------------------------------------------------
+        box = shopper.evaluate(
+            "(() => { const r = window.__badgeRoot.querySelector('button').getBoundingClientRect();"
+            " return {x: r.x + r.width / 2, y: r.y + r.height / 2}; })()"
+        )
+        host = shopper.locator("[data-tandem=badge]")
+        assert host.count() == 1
+        stop_clicked = time.monotonic()
+        shopper.mouse.click(box["x"], box["y"])
+        agent.wait_for_selector("[data-testid=console-ended]", state="visible", timeout=2000)
+        timings["ended_on_console_after_stop_s"] = time.monotonic() - stop_clicked
+        assert agent.text_content("[data-testid=console-presence]") == "Session ended"
+        assert agent.get_attribute("[data-testid=console-state]", "data-state") == "ended"
+        wait_until(shopper, lambda: host.count() == 0, message="badge removed")
+        assert session_state(session.pk) == SessionState.REVOKED
+        agent.screenshot(path=str(ARTIFACTS / "console-ended.png"), full_page=True)
+    finally:
+        print("timings:", {k: round(v, 3) for k, v in timings.items()})
+        customer_ctx.close()
+        agent_ctx.close()
