@@ -17,16 +17,18 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.core.exceptions import PermissionDenied
 
 from cobrowse import live, policy, protocol
 from cobrowse import services as session_services
 from cobrowse.groups import agents_group, customer_group, session_group
-from cobrowse.masking import Redactor
+from cobrowse.masking import NodeFacts, Redactor
 from cobrowse.models import SHARING_STATES, SessionState
 
 logger = logging.getLogger(__name__)
 
 HELLO_TIMEOUT_S = 10
+ACTIONS_PER_SECOND = 10
 PING_INTERVAL_S = 4
 PONG_DEADLINE_S = 9  # no pong for this long: the customer's socket is treated as dropped
 DISCONNECTED_AFTER_S = 8  # "reconnecting" turns into "disconnected" after this long
@@ -41,6 +43,19 @@ def quality_level(rtt_ms: float | None) -> str:
     if rtt_ms <= QUALITY_GOOD_MS:
         return "good"
     return "fair" if rtt_ms <= QUALITY_FAIR_MS else "poor"
+
+
+def _action_refusal(action: dict, facts: NodeFacts | None) -> str:
+    """Refusals that need the node's facts; the mode and the never-list come from the policy."""
+    if facts is None:
+        return "that element is not on the customer's current page"
+    if action["kind"] in ("type", "autofill") and "\n" in action.get("value", ""):
+        return "typing Enter could submit a form, which is never allowed"
+    if action["kind"] in ("type", "autofill") and facts.tag not in ("input", "textarea"):
+        return "only text fields can be typed into"
+    if action["kind"] == "select" and facts.tag != "select":
+        return "only drop-down lists can be selected from"
+    return ""
 
 
 def _header(scope: dict, name: bytes) -> str:
@@ -284,6 +299,56 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
             "mode_request", {"request_id": f"mode:{event['request_id']}", "mode": event["mode"]}
         )
 
+    async def customer_agent_action(self, event: dict) -> None:
+        """An agent's click/type/select/autofill: checked against the node, then put to the customer."""
+        if self.session is None or self.redactor is None:
+            return
+        data, user_id = event["data"], event["user_id"]
+        facts = self.redactor.node_facts(data["page_id"], data["node_id"])
+        reason = _action_refusal(data, facts)
+        action = dict(data)
+        if facts is not None:
+            action.update(
+                input_type=facts.input_type,
+                autocomplete=facts.autocomplete,
+                masked=facts.masked,
+                submits=data["kind"] == "click" and facts.submits_on_click,
+            )
+        if not reason:
+            decision = policy.check_action(self.session, action)
+            reason = "" if decision.allowed else decision.reason
+        request_id = None
+        if not reason:
+            try:
+                request_id = await database_sync_to_async(live.request_action)(
+                    self.session_id, user_id, action
+                )
+            except (live.LiveRefused, session_services.CoBrowseError, PermissionDenied) as exc:
+                reason = getattr(exc, "message", "") or "; ".join(getattr(exc, "messages", [])) or str(exc)
+        if reason:
+            await self.channel_layer.group_send(
+                agents_group(self.session_id),
+                {"type": "to.agent.refused", "reason": reason, "user_id": user_id},
+            )
+            await database_sync_to_async(live.log_activity)(
+                self.session_id, user_id, "action_refused", action=data["kind"], reason=reason
+            )
+            return
+        outgoing = {k: data[k] for k in ("kind", "node_id", "page_id", "value") if k in data}
+        outgoing["agent_name"] = self.session.agent_name
+        if request_id is None:  # full control: performed at once, still shown to the customer
+            await self.send_envelope("action", outgoing)
+            step = "action_performed"
+        else:
+            await self.send_envelope("action_request", {**outgoing, "request_id": f"action:{request_id}"})
+            step = "action_requested"
+        await database_sync_to_async(live.log_activity)(self.session_id, user_id, step, action=data["kind"])
+
+    async def _on_action_result(self, message: protocol.Message) -> None:
+        await self.channel_layer.group_send(
+            agents_group(self.session_id), {"type": "to.agent.action_result", "data": message.data}
+        )
+
     async def customer_frame(self, event: dict) -> None:
         """An already validated and authorised message from the agent side."""
         await self.send_envelope(event["msg_type"], event["data"])
@@ -341,9 +406,11 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
             await self.send_envelope("error", exc.as_data())
             return
         # Re-read the state for anything that acts on the customer's page.
-        if message.type in ("annotate", "action", "mode_request"):
+        if message.type in ("annotate", "action", "mode_request", "handover"):
             self.session = await database_sync_to_async(live.current)(self.session_id)
-        role = policy.ROLE_AGENT if self.role == "agent" else policy.ROLE_VIEWER
+        # Whoever holds control (the agent unless it was handed over) may guide and act.
+        holds_control = self.session.controller_id == self.user.pk
+        role = policy.ROLE_AGENT if self.role == "agent" or holds_control else policy.ROLE_VIEWER
         subject = message.data if message.type in ("annotate", "action") else None
         decision = policy.check(self.session, role, message.type, subject)
         if not decision.allowed:
@@ -364,25 +431,40 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
 
     async def _on_annotate(self, message: protocol.Message, decision: policy.Decision) -> None:
         await self._to_customer("annotate", message.data)
+        if message.data["kind"] != "pointer":  # pointer moves are many and say nothing on their own
+            await database_sync_to_async(live.log_activity)(
+                self.session_id, self.user, "annotation", kind=message.data["kind"]
+            )
 
     async def _on_action(self, message: protocol.Message, decision: policy.Decision) -> None:
         now = time.monotonic()
         self.action_times = [t for t in self.action_times if now - t < 1.0]
-        if len(self.action_times) >= 10:
-            await self.send_error("rate_limited", "At most 10 actions per second.", "type")
+        if len(self.action_times) >= ACTIONS_PER_SECOND:
+            await self.send_error("rate_limited", f"At most {ACTIONS_PER_SECOND} actions per second.", "type")
             return
         self.action_times.append(now)
+        # Only the customer's consumer knows what the node is (masked? a submit button?): it decides.
+        await self.channel_layer.group_send(
+            customer_group(self.session_id),
+            {"type": "customer.agent_action", "data": message.data, "user_id": self.user.pk},
+        )
+
+    async def _on_handover(self, message: protocol.Message, decision: policy.Decision) -> None:
         try:
-            request = await database_sync_to_async(session_services.request_action)(
-                self.session_id, actor=self.user, action=message.data
+            holder = await database_sync_to_async(live.hand_over)(
+                self.session_id, self.user, message.data["to_user_id"]
             )
-        except session_services.CoBrowseError as exc:
-            await self.send_error("not_allowed", "; ".join(exc.messages), "data")
+        except live.LiveRefused as exc:
+            await self.send_error("not_allowed", exc.message, "data.to_user_id")
             return
-        if request is None:
-            await self._to_customer("action", message.data)
-        else:
-            await self._to_customer("action_request", {**message.data, "request_id": f"action:{request.pk}"})
+        control = {"holder": holder, "user_id": message.data["to_user_id"]}
+        await self.channel_layer.group_send(
+            agents_group(self.session_id), {"type": "to.agent.control", **control}
+        )
+        await self.channel_layer.group_send(
+            customer_group(self.session_id),
+            {"type": "customer.frame", "msg_type": "control", "data": {"holder": holder}},
+        )
 
     async def _on_mode_request(self, message: protocol.Message, decision: policy.Decision) -> None:
         try:
@@ -417,6 +499,16 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
 
     async def to_agent_quality(self, event: dict) -> None:
         await self.send_envelope("quality", {"level": event["level"], "rtt_ms": event["rtt_ms"]})
+
+    async def to_agent_control(self, event: dict) -> None:
+        await self.send_envelope("control", {"holder": event["holder"], "user_id": event["user_id"]})
+
+    async def to_agent_refused(self, event: dict) -> None:
+        if event.get("user_id") in (None, self.user.pk):
+            await self.send_error("not_allowed", event["reason"], "data")
+
+    async def to_agent_action_result(self, event: dict) -> None:
+        await self.send_envelope("action_result", event["data"])
 
     async def to_agent_decision(self, event: dict) -> None:
         await self.send_envelope(

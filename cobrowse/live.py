@@ -46,6 +46,7 @@ class LiveSession:
     recording: bool
     selectors: tuple[str, ...]
     allowed_origins: frozenset[str]
+    controller_id: int | None = None
 
 
 def usable_selectors(selectors: Any) -> tuple[str, ...]:
@@ -81,6 +82,7 @@ def _snapshot(session: CoBrowseSession) -> LiveSession:
         recording=session.recording,
         selectors=usable_selectors(account.redaction_selectors) if account else (),
         allowed_origins=frozenset(o for o in origins if o),
+        controller_id=session_services.controller_id(session),
     )
 
 
@@ -202,3 +204,68 @@ def add_note(session_id: int, user: Any, text: str) -> None:
     ticket_services.add_comment(
         session.ticket, author=user, body=f"Co-browse note: {text.strip()}", internal=True
     )
+
+
+# --- control, actions and the activity feed ------------------------------------------------------
+
+
+def controller_id(session_id: int) -> int:
+    return session_services.controller_id(_load(session_id))
+
+
+def hand_over(session_id: int, actor: Any, to_user_id: int) -> str:
+    """Give control to another participant who is watching. Returns the new holder's name."""
+    from django.db import transaction
+
+    from accounts.models import User
+    from cobrowse.models import Participant
+
+    with transaction.atomic():
+        session = session_services.lock(session_id)
+        if actor.pk != controller_id(session_id) and not permissions.is_manager(actor):
+            raise LiveRefused(4403, "Only the participant holding control (or a manager) can hand it over.")
+        target = Participant.objects.filter(session=session, user_id=to_user_id, left_at__isnull=True).first()
+        if target is None:
+            raise LiveRefused(4400, "That person is not watching this session.")
+        Participant.objects.filter(session=session, holds_control=True).update(holds_control=False)
+        target.holds_control = True
+        target.save(update_fields=["holds_control"])
+        name = User.objects.get(pk=to_user_id).display_name
+    log_activity(session_id, actor, "control_handed_over", to=to_user_id)
+    return name
+
+
+def request_action(session_id: int, user_id: int, action: dict[str, Any]) -> int | None:
+    """Ask the service for one action (already enriched with what the server knows of the node).
+
+    Returns the ActionRequest id to put to the customer (``controlled``), or None (``full``).
+    """
+    from accounts.models import User
+
+    actor = User.objects.get(pk=user_id)
+    if controller_id(session_id) != user_id:
+        raise LiveRefused(4403, "Another participant holds control.")
+    request = session_services.request_action(session_id, actor=actor, action=action)
+    return request.pk if request is not None else None
+
+
+def log_activity(session_id: int, actor: Any, step: str, **data: Any) -> None:
+    """One line in the session's activity (ticket events, staff only) and in the audit trail."""
+    from audit import services as audit
+    from tickets.models import EventKind
+    from tickets.services import record_event
+
+    session = _load(session_id)
+    actor_obj = actor if getattr(actor, "is_authenticated", False) else None
+    if actor_obj is None and isinstance(actor, int):
+        from accounts.models import User
+
+        actor_obj = User.objects.filter(pk=actor).first()
+    record_event(
+        session.ticket,
+        EventKind.COBROWSE,
+        actor=actor_obj,
+        data={"session": session_id, "step": step, **data},
+        internal=True,
+    )
+    audit.record(f"cobrowse.{step}", actor=actor_obj, obj=session, details={"session": session_id, **data})

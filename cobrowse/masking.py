@@ -430,6 +430,22 @@ def _mask_value(value: Any) -> Any:
     return _deep(value)
 
 
+@dataclass(frozen=True)
+class NodeFacts:
+    tag: str
+    input_type: str
+    autocomplete: str
+    masked: bool
+    in_form: bool
+
+    @property
+    def submits_on_click(self) -> bool:
+        """A click here would submit a form: submit/image inputs, or a button that defaults to submit."""
+        if self.tag == "input" and self.input_type in ("submit", "image"):
+            return True
+        return self.tag == "button" and self.input_type in ("", "submit") and self.in_form
+
+
 @dataclass
 class _PageState:
     parents: dict[int, int] = field(default_factory=dict)
@@ -520,6 +536,30 @@ class Redactor:
             else:
                 out[key] = _deep(value)
         return out
+
+    def node_facts(self, page_id: Any, node_id: Any) -> NodeFacts | None:
+        """What the server knows of one element of a page (for policy checks on agent actions).
+
+        ``None`` for a node the server has not seen (stale, unknown page, or not an element).
+        """
+        key = page_id if isinstance(page_id, str) else ""
+        state = self._pages.get(key)
+        if state is None or not _is_id(node_id) or node_id not in state.elements:
+            return None
+        tag, info = state.elements[node_id]
+        in_form, ancestor, seen = False, state.parents.get(node_id), 0
+        while ancestor is not None and seen <= _MAX_NODE_DEPTH:
+            if state.elements.get(ancestor, ("", {}))[0] == "form":
+                in_form = True
+                break
+            ancestor, seen = state.parents.get(ancestor), seen + 1
+        return NodeFacts(
+            tag=tag,
+            input_type=info.get("type", "").lower() if tag in ("input", "button") else "",
+            autocomplete=info.get("autocomplete", "").lower(),
+            masked=self._status(state, node_id) != PLAIN,
+            in_form=in_form,
+        )
 
     def forget_page(self, page_id: str) -> None:
         self._pages.pop(page_id, None)

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cobrowse.models import SHARING_STATES, ControlMode, SessionState, mode_rank
+from cobrowse.protocol import ANNOTATE_KINDS
 
 ROLE_CUSTOMER = "customer"
 ROLE_AGENT = "agent"
@@ -20,13 +21,13 @@ ROLE_VIEWER = "viewer"
 ROLES = frozenset({ROLE_CUSTOMER, ROLE_AGENT, ROLE_VIEWER})
 
 #: Wire protocol message types per sender (DESIGN.md, "Wire protocol").
-CUSTOMER_MESSAGE_TYPES = frozenset({"rrweb", "page", "signal", "decision", "pong"})
-AGENT_MESSAGE_TYPES = frozenset({"annotate", "action", "mode_request", "note", "resync", "ping"})
+CUSTOMER_MESSAGE_TYPES = frozenset({"rrweb", "page", "signal", "decision", "pong", "action_result"})
+AGENT_MESSAGE_TYPES = frozenset({"annotate", "action", "mode_request", "note", "resync", "ping", "handover"})
 #: Viewers watch: they may keep the socket alive, ask for a snapshot and write notes.
 VIEWER_MESSAGE_TYPES = frozenset({"note", "resync", "ping"})
 
-#: Annotation kinds (guided and above).
-ANNOTATION_KINDS = frozenset({"highlight", "arrow", "circle", "label", "spotlight", "pointer", "scroll"})
+#: Annotation kinds (guided and above): the wire protocol's list, one source of truth.
+ANNOTATION_KINDS = ANNOTATE_KINDS
 #: Actions that change the page (controlled and above); ``scroll`` is guidance, not control.
 CONTROL_ACTIONS = frozenset({"click", "type", "autofill", "select", "navigate"})
 GUIDANCE_ACTIONS = frozenset({"scroll"})

@@ -60,10 +60,26 @@ SERVER_TO_CUSTOMER = frozenset(
         "quality",
         "error",
         "ended",
+        "control",
     }
 )
 SERVER_TO_AGENT = frozenset(
-    {"welcome", "rrweb", "page", "presence", "quality", "decision", "mode", "assist", "error", "ended", "ack"}
+    {
+        "welcome",
+        "rrweb",
+        "page",
+        "signal",
+        "presence",
+        "quality",
+        "decision",
+        "mode",
+        "assist",
+        "error",
+        "ended",
+        "ack",
+        "action_result",
+        "control",
+    }
 )
 
 MAX_EVENTS = 500
@@ -340,6 +356,14 @@ def _stop(d: dict) -> dict:
     return {"reason": _str(_get(d, "reason", "data.reason"), "data.reason", max_len=200)}
 
 
+def _action_result(d: dict) -> dict:
+    return {
+        "request_id": _str(_get(d, "request_id", "data.request_id"), "data.request_id", max_len=64),
+        "ok": _bool(_get(d, "ok", "data.ok"), "data.ok"),
+        "detail": _str(d.get("detail", ""), "data.detail", max_len=200),
+    }
+
+
 # --- agent schemas ----------------------------------------------------------------------------
 
 
@@ -389,6 +413,10 @@ def _note(d: dict) -> dict:
     return {"text": _str(_get(d, "text", "data.text"), "data.text", max_len=MAX_NOTE, min_len=1)}
 
 
+def _handover(d: dict) -> dict:
+    return {"to_user_id": _int(_get(d, "to_user_id", "data.to_user_id"), "data.to_user_id", minimum=1)}
+
+
 def _resync(d: dict) -> dict:
     return {"from_seq": _int(_get(d, "from_seq", "data.from_seq"), "data.from_seq", minimum=0)}
 
@@ -402,6 +430,7 @@ SCHEMAS: dict[str, dict[str, Callable[[dict], dict]]] = {
         "decision": _decision,
         "pong": _nonce,
         "stop": _stop,
+        "action_result": _action_result,
     },
     AGENT: {
         "annotate": _annotate,
@@ -410,6 +439,7 @@ SCHEMAS: dict[str, dict[str, Callable[[dict], dict]]] = {
         "note": _note,
         "resync": _resync,
         "ping": _nonce,
+        "handover": _handover,
     },
 }
 

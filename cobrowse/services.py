@@ -665,8 +665,8 @@ def request_action(
     current = touch(session)
     with transaction.atomic():
         locked = lock(current)
-        if not permissions.can_manage_cobrowse_session(actor, locked) or locked.agent_id != actor.pk:
-            raise PermissionDenied("Only the session's agent can act on the customer's page.")
+        if not permissions.can_view_cobrowse_session(actor, locked) or controller_id(locked) != actor.pk:
+            raise PermissionDenied("Only the participant holding control can act on the customer's page.")
         decision = policy.check(locked, policy.ROLE_AGENT, "action", action)
         if not decision.allowed:
             raise CoBrowseError(decision.reason, code="not_allowed")
@@ -735,12 +735,28 @@ def join(session: CoBrowseSession | int, *, user: Any, role: str = ParticipantRo
         if present is not None:
             return present
         if role == ParticipantRole.VIEWER:
-            viewers = locked.participants.filter(role=ParticipantRole.VIEWER, left_at__isnull=True).count()
-            if viewers >= settings.COBROWSE_MAX_VIEWERS:
+            # The agent counts: "up to three viewers" is the agent plus two others.
+            watching = (
+                locked.participants.filter(left_at__isnull=True)
+                .exclude(user_id=locked.agent_id)
+                .exclude(role=ParticipantRole.CUSTOMER)
+                .count()
+            )
+            if watching >= settings.COBROWSE_MAX_VIEWERS - 1:
                 raise ViewerLimitReached
         participant = Participant.objects.create(session=locked, user=user, role=role)
         _event(locked, "joined", actor=user, role=role)
         return participant
+
+
+def controller_id(session: CoBrowseSession) -> int:
+    """Who holds control: the participant marked so, else the session's agent."""
+    holder = (
+        session.participants.filter(left_at__isnull=True, holds_control=True)
+        .values_list("user_id", flat=True)
+        .first()
+    )
+    return holder or session.agent_id
 
 
 def leave(participant: Participant | int) -> Participant:

@@ -329,9 +329,10 @@ def test_action_request_expires(ticket, agent):
     assert request.state == ActionRequestState.EXPIRED
 
 
-def test_viewer_cap(ticket, agent, settings):
-    settings.COBROWSE_MAX_VIEWERS = 2
+def test_viewer_cap_counts_the_agent(ticket, agent, settings):
+    settings.COBROWSE_MAX_VIEWERS = 3  # the agent plus two others
     session, _ = consent(ticket, agent)
+    services.join(session, user=agent, role=ParticipantRole.AGENT)
     managers = [make_user(f"mgr{i}", role="manager") for i in range(3)]
     joined = [services.join(session, user=m) for m in managers[:2]]
     with pytest.raises(services.ViewerLimitReached):
