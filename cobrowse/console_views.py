@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 
 from accounts import permissions
 from cobrowse import selectors
-from cobrowse.models import MODE_ORDER, CoBrowseSession, ControlMode
+from cobrowse.models import MODE_ORDER, CoBrowseSession, ControlMode, EndReason
 
 REQUESTABLE_MODES: tuple[str, ...] = (ControlMode.GUIDED, ControlMode.CONTROLLED, ControlMode.FULL)
 
@@ -57,6 +57,7 @@ def live_console(request: HttpRequest, pk: int) -> HttpResponse:
             "started_at": session.started_at.isoformat() if session.started_at else None,
             "deadline_at": session.deadline_at.isoformat() if session.deadline_at else None,
             "end_reason": session.get_end_reason_display() if session.end_reason else "",
+            "end_reasons": dict(EndReason.choices),
         },
     }
     return render(request, "cobrowse/console.html", context)

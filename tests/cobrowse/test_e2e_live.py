@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from cobrowse.models import CoBrowseSession, SessionState
+from cobrowse.models import CoBrowseSession, ModeRequest, SessionState
 from demo_site.server import make_server, serve_in_thread
-from tests.consent.helpers import start
+from tests.consent.helpers import consent, start
 from tests.factories import make_account, make_ticket, make_user
 from tests.live import login
+from tickets.models import TicketComment
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -104,6 +106,12 @@ def replay_has(agent, selector: str) -> bool:
     return False
 
 
+def off_loop(fn, *args, **kwargs):
+    """Runs a service outside sync Playwright's event loop (its on_commit broadcasts use async_to_sync)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args, **kwargs).result()
+
+
 def session_state(pk: int) -> str:
     return CoBrowseSession.objects.values_list("state", flat=True).get(pk=pk)
 
@@ -112,12 +120,9 @@ def test_live_flow_from_consent_to_stop_sharing(live_server_asgi, demo_site, bro
     base = live_server_asgi.url
     account = make_account("Acme Home Loans", site_url=f"{demo_site}/", allowed_origins=[demo_site])
     customer = make_user("dana", role="customer", account=account)
-    make_user("priya", role="agent", agent_level="L2", first_name="Priya")
+    agent_user = make_user("priya", role="agent", agent_level="L2", first_name="Priya")
     ticket = make_ticket(customer)
-    from django.contrib.auth import get_user_model
-
-    agent_user = get_user_model().objects.get(username="priya")
-    session, token = start(ticket, agent_user, target_url=f"{demo_site}/apply/personal")
+    session, token = off_loop(start, ticket, agent_user, target_url=f"{demo_site}/apply/personal")
     timings: dict[str, float] = {}
     ARTIFACTS.mkdir(exist_ok=True)
 
@@ -224,6 +229,7 @@ def test_live_flow_from_consent_to_stop_sharing(live_server_asgi, demo_site, bro
         assert replay_value(agent, "#city") == "Pune"
         assert replay_value(agent, "#address-line2") == "Flat 4"
         agent.wait_for_selector("[data-testid=console-presence][data-state=connected]", timeout=10000)
+        assert "Customer reconnecting" in agent.text_content("[data-testid=console-feed]")
 
         # --- nothing secret ever reached the agent's page ----------------------------------------
         assert received, "the agent page received no frames"
@@ -250,6 +256,7 @@ def test_live_flow_from_consent_to_stop_sharing(live_server_asgi, demo_site, bro
         timings["ended_on_console_after_stop_s"] = time.monotonic() - stop_clicked
         assert agent.text_content("[data-testid=console-presence]") == "Session ended"
         assert agent.get_attribute("[data-testid=console-state]", "data-state") == "ended"
+        assert "The customer stopped sharing" in agent.text_content("[data-testid=console-ended]")
         wait_until(shopper, lambda: host.count() == 0, message="badge removed")
         assert session_state(session.pk) == SessionState.REVOKED
         agent.screenshot(path=str(ARTIFACTS / "console-ended.png"), full_page=True)
@@ -257,3 +264,51 @@ def test_live_flow_from_consent_to_stop_sharing(live_server_asgi, demo_site, bro
         print("timings:", {k: round(v, 3) for k, v in timings.items()})
         customer_ctx.close()
         agent_ctx.close()
+
+
+def test_agent_takes_a_note_asks_for_control_and_ends_the_session(live_server_asgi, browser):
+    base = live_server_asgi.url
+    customer = make_user("dana", role="customer", account=make_account("Acme Home Loans"))
+    agent_user = make_user("priya", role="agent", agent_level="L2", first_name="Priya")
+    ticket = make_ticket(customer)
+    session, _grant = off_loop(consent, ticket, agent_user, mode="guided")
+
+    context = browser.new_context(viewport={"width": 1440, "height": 960})
+    try:
+        agent = context.new_page()
+        agent.on("dialog", lambda dialog: dialog.accept())
+        login(agent, base, "priya")
+        agent.goto(f"{base}/agent/sessions/{session.pk}/")
+        agent.wait_for_function("window.tandemLive && document.querySelector('.tandem-live__stage')")
+        wait_until(
+            agent, lambda: agent.evaluate("window.tandemLive.send('ping', {nonce: 'x'})"), message="socket"
+        )
+
+        agent.fill("[data-testid=note-text]", "Customer stuck on the PIN code field")
+        agent.click("[data-testid=note-form] button[type=submit]")
+        wait_until(
+            agent,
+            lambda: TicketComment.objects.filter(
+                ticket=ticket, body__contains="stuck on the PIN code"
+            ).exists(),
+            message="the note on the ticket",
+        )
+        assert agent.input_value("[data-testid=note-text]") == ""
+
+        agent.click("[data-testid=mode-controlled]")
+        wait_until(
+            agent,
+            lambda: ModeRequest.objects.filter(session=session, to_mode="controlled").exists(),
+            message="the mode request",
+        )
+        assert "Asked the customer for Control" in agent.text_content("[data-testid=console-feed]")
+
+        agent.click("[data-testid=console-end]")
+        agent.wait_for_selector("[data-testid=console-ended]", state="visible", timeout=3000)
+        assert "The agent ended the session" in agent.text_content("[data-testid=console-ended]")
+        wait_until(
+            agent, lambda: session_state(session.pk) == SessionState.ENDED, message="ended in the database"
+        )
+        assert agent.is_disabled("[data-testid=console-end]")
+    finally:
+        context.close()
