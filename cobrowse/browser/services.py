@@ -1,0 +1,485 @@
+"""Server-side browser sessions: starting them, who may drive, and talking to the session's runner.
+
+The runner (``cobrowse.browser.worker``) lives in a Celery worker on the ``browsers`` queue; the
+web processes reach it only through the channel layer: requests go to the group
+``browser.<id>.control`` with a private reply channel, answers come back in parts (the layer
+refuses messages over 1 MB, a PNG screenshot can be larger).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from audit import services as audit
+from cobrowse import services as session_services
+from cobrowse.browser import selectors
+from cobrowse.masking import redact_text, redact_typed_value, redact_url
+from cobrowse.models import (
+    LIVE_STATES,
+    SHARING_STATES,
+    CoBrowseSession,
+    ControlMode,
+    EndReason,
+    Participant,
+    ParticipantRole,
+    SessionKind,
+)
+from tickets.models import EventKind, Ticket
+from tickets.services import record_event
+
+logger = logging.getLogger(__name__)
+
+#: End reasons of browser sessions beyond ``EndReason`` (stored as codes in ``end_reason``).
+BROWSER_FAILED = "browser_failed"
+BROWSER_LOST = "browser_lost"
+
+#: Modes in which the agent may drive the server-side browser.
+DRIVING_MODES = frozenset({ControlMode.CONTROLLED, ControlMode.FULL})
+REPLY_CHUNK_BYTES = 512 * 1024
+RUNNER_TTL_SECONDS = 30
+STATE_TTL_SECONDS = 3600
+
+
+# --- names ---------------------------------------------------------------------------------------
+
+
+def control_group(session_id: int) -> str:
+    """The session's runner listens here: requests, viewer input, viewer reports."""
+    return f"browser.{int(session_id)}.control"
+
+
+def viewers_group(session_id: int) -> str:
+    """Every viewer socket of the session: frames and browser status."""
+    return f"browser.{int(session_id)}.viewers"
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+
+class BrowserError(Exception):
+    """A refusal with an HTTP status and a stable code; nothing was changed."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+
+
+class RunnerUnavailable(BrowserError):
+    status = 503
+    code = "browser_unavailable"
+
+
+class RunnerTimeout(BrowserError):
+    status = 504
+    code = "browser_timeout"
+
+
+class NotDriving(BrowserError):
+    status = 409
+    code = "not_allowed"
+
+
+class RateLimited(BrowserError):
+    status = 429
+    code = "rate_limited"
+
+
+# --- starting and stopping -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BrowserStart:
+    session: CoBrowseSession
+    join_url: str  # empty when an already consented session was (re)launched
+    launched: bool
+
+
+def start_browser_session(ticket: Ticket, *, agent: Any, start_url: str, channel: str) -> BrowserStart:
+    """Invite the customer to a server-side browser session on ``start_url``, or launch the browser.
+
+    A ticket whose browser session the customer already consented to gets its browser started
+    (the assistant/API path). Any other live browser session of the agent is ended first: one
+    live browser per agent.
+    """
+    from cobrowse.browser.urlguard import UrlRefused, check_url
+
+    try:
+        check_url(start_url)
+    except UrlRefused as refused:
+        raise ValidationError({"start_url": f"This address may not be opened: {refused.reason}."}) from None
+    existing = CoBrowseSession.objects.filter(
+        ticket=ticket, kind=SessionKind.BROWSER, agent=agent, state__in=SHARING_STATES
+    ).first()
+    _end_other_browsers(agent, keep=existing.pk if existing else None)
+    if existing is not None:
+        ensure_runner(existing.pk)
+        return BrowserStart(existing, "", launched=True)
+    started = session_services.start_session(
+        ticket, agent=agent, channel=channel, target_url=start_url, kind=SessionKind.BROWSER
+    )
+    return BrowserStart(started.session, started.join_url, launched=False)
+
+
+def _end_other_browsers(agent: Any, *, keep: int | None) -> None:
+    others = CoBrowseSession.objects.filter(kind=SessionKind.BROWSER, agent=agent, state__in=LIVE_STATES)
+    for other in others.exclude(pk=keep):
+        session_services.end_session(other, actor=agent, reason=EndReason.AGENT_ENDED)
+        _broadcast_stop(other.pk)
+
+
+def stop_browser_session(session: CoBrowseSession, *, actor: Any) -> CoBrowseSession:
+    """End the session; its runner hears ``session.changed`` and closes the browser."""
+    ended = session_services.end_session(session, actor=actor, reason=EndReason.AGENT_ENDED)
+    _broadcast_stop(session.pk)
+    return ended
+
+
+def _broadcast_stop(session_id: int) -> None:
+    layer = get_channel_layer()
+    message = {"type": "browser.stop"}
+    transaction.on_commit(lambda: _quiet(layer.group_send, control_group(session_id), message))
+
+
+def _quiet(func: Any, *args: Any) -> None:
+    try:
+        async_to_sync(func)(*args)
+    except Exception:
+        logger.warning("could not reach the browser runner", exc_info=True)
+
+
+def ensure_runner(session_id: int) -> bool:
+    """Queue the session's runner unless one runs or is being started. True when queued."""
+    if selectors.runner_info(session_id) is not None:
+        return False
+    if not cache.add(selectors.launching_key(session_id), time.time(), timeout=60):
+        return False
+    from cobrowse.browser.tasks import run_browser_session
+
+    transaction.on_commit(lambda: run_browser_session.delay(session_id))
+    return True
+
+
+def finish(session_id: int, state: str, reason: str) -> CoBrowseSession:
+    """The runner ends the session (idle, crash, lost): no actor, a reason code."""
+    current = session_services.refresh_state(session_id)
+    if current.is_terminal:
+        return current
+    with transaction.atomic():
+        locked = session_services.lock(session_id)
+        if locked.is_terminal:
+            return locked
+        return session_services.transition(locked, state, reason=reason)
+
+
+def record_browser_event(session: CoBrowseSession, step: str, *, actor: Any = None, **data: Any) -> None:
+    """A line in the ticket's activity (codes and hosts only, never typed text or paths)."""
+    record_event(
+        session.ticket,
+        EventKind.COBROWSE,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        data={"step": step, "session": session.pk, **data},
+    )
+
+
+def report_blocked(session_id: int, host: str, reason: str) -> None:
+    session = CoBrowseSession.objects.select_related("ticket").get(pk=session_id)
+    record_browser_event(session, "browser_blocked", host=host[:200], reason=reason[:200])
+
+
+# --- who may drive --------------------------------------------------------------------------------
+
+
+def customer_holds_control(session_id: int) -> bool:
+    return Participant.objects.filter(
+        session_id=session_id, role=ParticipantRole.CUSTOMER, holds_control=True, left_at__isnull=True
+    ).exists()
+
+
+def input_refusal(session: CoBrowseSession, role: str) -> str:
+    """Why this participant's input may not reach the browser now, or ``""``."""
+    if session.state not in SHARING_STATES:
+        return "The session is not live."
+    if role == ParticipantRole.CUSTOMER:
+        if not customer_holds_control(session.pk):
+            return "The agent is browsing; you are watching."
+        return ""
+    if role != ParticipantRole.AGENT:
+        return "Viewers cannot use the browser."
+    if session.mode not in DRIVING_MODES:
+        return "The customer has not allowed control in this session."
+    if customer_holds_control(session.pk):
+        return "The customer holds the browser."
+    return ""
+
+
+def check_rate(session_id: int) -> None:
+    """At most BROWSER_ACTIONS_PER_SECOND actions per session and second."""
+    key = f"browser:{int(session_id)}:rate:{int(time.time())}"
+    if cache.add(key, 1, timeout=5):
+        return
+    if cache.incr(key) > settings.BROWSER_ACTIONS_PER_SECOND:
+        raise RateLimited(f"Too many actions; at most {settings.BROWSER_ACTIONS_PER_SECOND} per second.")
+
+
+# --- talking to the runner ------------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    ok: bool
+    result: dict[str, Any]
+    error: dict[str, Any]
+    blob: bytes
+
+
+async def arequest(session_id: int, op: str, payload: dict[str, Any], *, timeout: float) -> Reply:
+    """Send a request to the session's runner and wait for its (possibly multi-part) answer."""
+    layer = get_channel_layer()
+    reply_to = await layer.new_channel("browser-reply.")
+    request_id = uuid.uuid4().hex
+    await layer.group_send(
+        control_group(session_id),
+        {
+            "type": "browser.request",
+            "op": op,
+            "payload": payload,
+            "reply_to": reply_to,
+            "request_id": request_id,
+        },
+    )
+    parts: dict[int, bytes] = {}
+    head: dict[str, Any] | None = None
+    try:
+        async with asyncio.timeout(timeout):
+            while head is None or len(parts) < head["parts"]:
+                message = await layer.receive(reply_to)
+                if message.get("request_id") != request_id:
+                    continue
+                if message.get("part", 0) == 0:
+                    head = message
+                parts[int(message.get("part", 0))] = message.get("blob") or b""
+    except TimeoutError:
+        raise RunnerTimeout("The browser did not answer in time.") from None
+    return Reply(
+        ok=bool(head.get("ok")),
+        result=head.get("result") or {},
+        error=head.get("error") or {},
+        blob=b"".join(parts[i] for i in range(head["parts"])),
+    )
+
+
+async def send_reply(
+    layer: Any,
+    reply_to: str,
+    request_id: str,
+    *,
+    ok: bool,
+    result: dict[str, Any] | None = None,
+    error: dict[str, Any] | None = None,
+    blob: bytes = b"",
+) -> None:
+    """The runner's side of :func:`arequest`: binary data in parts under the layer's size limit."""
+    count = max(1, math.ceil(len(blob) / REPLY_CHUNK_BYTES))
+    for index in range(count):
+        message: dict[str, Any] = {
+            "type": "browser.reply",
+            "request_id": request_id,
+            "part": index,
+            "parts": count,
+            "blob": blob[index * REPLY_CHUNK_BYTES : (index + 1) * REPLY_CHUNK_BYTES],
+        }
+        if index == 0:
+            message.update(ok=ok, result=result or {}, error=error or {})
+        await layer.send(reply_to, message)
+
+
+def request(session_id: int, op: str, payload: dict[str, Any], *, extra_timeout: float = 0.0) -> Reply:
+    """Sync :func:`arequest` for views; a session without a runner fails fast with 503."""
+    if selectors.runner_info(session_id) is None:
+        queued = ensure_runner(session_id)
+        state = selectors.runtime_state(session_id)
+        if state.get("browser") == "no_capacity":
+            raise RunnerUnavailable(
+                "No browser capacity is free right now; try again in a minute.", code="no_capacity"
+            )
+        raise RunnerUnavailable(
+            "The browser is starting; try again in a few seconds."
+            if queued or cache.get(selectors.launching_key(session_id))
+            else "No browser is running for this session."
+        )
+    timeout = settings.BROWSER_REQUEST_TIMEOUT_SECONDS + extra_timeout
+    return async_to_sync(arequest)(session_id, op, payload, timeout=timeout)
+
+
+def _require_driving(session: CoBrowseSession, user: Any) -> CoBrowseSession:
+    session = session_services.refresh_state(session)
+    if session.agent_id != getattr(user, "pk", None):
+        raise PermissionDenied("Only the session's agent drives its browser.")
+    if session.state not in SHARING_STATES:
+        raise NotDriving("The session is not live.", code="not_live")
+    refusal = input_refusal(session, ParticipantRole.AGENT)
+    if refusal:
+        raise NotDriving(refusal)
+    return session
+
+
+def perform_action(session: CoBrowseSession, *, user: Any, action: dict[str, Any]) -> Reply:
+    """Run one validated action in the session's browser; logged whatever the outcome."""
+    session = _require_driving(session, user)
+    check_rate(session.pk)
+    extra = float(action.get("timeout", 0) or 0) / 1000 + (5.0 if action.get("screenshot") else 0.0)
+    try:
+        reply = request(session.pk, "action", action, extra_timeout=extra)
+    except BrowserError as exc:
+        _log_action(session, user, action, outcome=exc.code)
+        raise
+    _log_action(session, user, action, outcome="ok" if reply.ok else str(reply.error.get("code", "failed")))
+    session_services.touch(session.pk)
+    return reply
+
+
+def _log_action(session: CoBrowseSession, user: Any, action: dict[str, Any], *, outcome: str) -> None:
+    """Codes only: the kind and the outcome, never the text typed or the selector's content."""
+    kind = str(action.get("kind", ""))
+    record_browser_event(session, "browser_action", actor=user, action=kind, outcome=outcome)
+    audit.record(
+        "cobrowse.browser_action",
+        actor=user,
+        obj=session,
+        details={"session": session.pk, "action": kind, "outcome": outcome},
+    )
+
+
+def screenshot(session: CoBrowseSession, *, user: Any) -> bytes:
+    session = _require_viewing(session)
+    reply = request(session.pk, "screenshot", {})
+    if not reply.ok:
+        raise BrowserError(reply.error.get("message", "The screenshot failed."), code="failed", status=502)
+    return reply.blob
+
+
+def page_outline(session: CoBrowseSession, *, user: Any) -> dict[str, Any]:
+    """URL, title, visible text, links, inputs and buttons of the page, redacted like the DOM relay."""
+    from cobrowse.live import usable_selectors
+
+    session = _require_viewing(session)
+    account = session.ticket.account
+    selectors_ = list(usable_selectors(account.redaction_selectors)) if account else []
+    reply = request(session.pk, "dom", {"selectors": selectors_, "max_text": 20_000})
+    if not reply.ok:
+        raise BrowserError(reply.error.get("message", "Reading the page failed."), code="failed", status=502)
+    return redact_outline(reply.result)
+
+
+def _require_viewing(session: CoBrowseSession) -> CoBrowseSession:
+    session = session_services.refresh_state(session)
+    if session.state not in SHARING_STATES:
+        raise NotDriving("The session is not live.", code="not_live")
+    return session
+
+
+_SENSITIVE_TYPES = frozenset({"password", "file", "hidden"})
+
+
+def redact_outline(raw: dict[str, Any]) -> dict[str, Any]:
+    """Redact what the page showed: text by pattern, URLs' secret parameters, sensitive field values."""
+    inputs = []
+    for item in raw.get("inputs", [])[:200]:
+        autocomplete = str(item.get("autocomplete", "")).lower()
+        sensitive = (
+            bool(item.get("sensitive"))
+            or str(item.get("type", "")).lower() in _SENSITIVE_TYPES
+            or autocomplete.startswith(("cc-", "one-time-code", "current-password", "new-password"))
+        )
+        value = str(item.get("value", ""))
+        inputs.append(
+            {
+                "index": int(item.get("index", len(inputs))),
+                "tag": str(item.get("tag", ""))[:20],
+                "type": str(item.get("type", ""))[:30],
+                "name": redact_text(str(item.get("name", ""))[:200]),
+                "id": redact_text(str(item.get("id", ""))[:200]),
+                "label": redact_text(str(item.get("label", ""))[:200]),
+                "placeholder": redact_text(str(item.get("placeholder", ""))[:200]),
+                "value": "" if sensitive else redact_typed_value(value[:500]),
+                "masked": sensitive and bool(value),
+            }
+        )
+    return {
+        "url": redact_url(str(raw.get("url", ""))),
+        "title": redact_text(str(raw.get("title", ""))[:500]),
+        "text": redact_text(str(raw.get("text", ""))),
+        "text_truncated": bool(raw.get("text_truncated")),
+        "links": [
+            {
+                "index": int(link.get("index", i)),
+                "text": redact_text(str(link.get("text", ""))[:200]),
+                "href": redact_url(str(link.get("href", ""))[:2000]),
+            }
+            for i, link in enumerate(raw.get("links", [])[:200])
+        ],
+        "inputs": inputs,
+        "buttons": [
+            {"index": int(b.get("index", i)), "text": redact_text(str(b.get("text", ""))[:200])}
+            for i, b in enumerate(raw.get("buttons", [])[:200])
+        ],
+    }
+
+
+# --- runtime state (written by the runner) --------------------------------------------------------
+
+
+def register_runner(session_id: int, info: dict[str, Any]) -> None:
+    cache.set(selectors.runner_key(session_id), info, RUNNER_TTL_SECONDS)
+    cache.delete(selectors.launching_key(session_id))
+
+
+def unregister_runner(session_id: int, channel: str) -> None:
+    current = cache.get(selectors.runner_key(session_id))
+    if current and current.get("channel") == channel:
+        cache.delete(selectors.runner_key(session_id))
+
+
+def save_runtime(session_id: int, state: dict[str, Any]) -> None:
+    cache.set(selectors.state_key(session_id), state, STATE_TTL_SECONDS)
+
+
+def browser_started(session_id: int) -> CoBrowseSession:
+    """The browser shows the page: the session is active (again, after a recovery)."""
+    return session_services.mark_active(session_id)
+
+
+def browser_reconnecting(session_id: int) -> CoBrowseSession:
+    return session_services.mark_reconnecting(session_id)
+
+
+def load_for_runner(session_id: int) -> CoBrowseSession:
+    return CoBrowseSession.objects.select_related("ticket__account").get(pk=session_id)
+
+
+def refresh(session_id: int) -> CoBrowseSession:
+    return session_services.refresh_state(session_id)
+
+
+def touch(session_id: int) -> None:
+    session_services.touch(session_id)
