@@ -284,3 +284,22 @@ BROWSER_EGRESS_PROXY_HOST = env("BROWSER_EGRESS_PROXY_HOST", default="127.0.0.1"
 BROWSER_EGRESS_PROXY_PORT = env.int("BROWSER_EGRESS_PROXY_PORT", default=0)
 BROWSER_EGRESS_MAX_CONNECTIONS = env.int("BROWSER_EGRESS_MAX_CONNECTIONS", default=128)
 # --- end server-side browser egress ---------------------------------------------------------
+
+# --- Server-side browser sessions (cobrowse/browser: runner, screencast, action API) -----------
+# One Chromium per browser-worker process; each session gets its own isolated context in it.
+BROWSER_MAX_CONTEXTS_PER_WORKER = env.int("BROWSER_MAX_CONTEXTS_PER_WORKER", default=4)
+# New sessions are refused ("no capacity") above this share of the host's memory in use.
+BROWSER_MAX_MEMORY_PERCENT = env.int("BROWSER_MAX_MEMORY_PERCENT", default=85)
+# No agent action or input for this long ends the browser session (inactivity).
+BROWSER_IDLE_TIMEOUT_SECONDS = env.int("BROWSER_IDLE_TIMEOUT_SECONDS", default=5 * 60)
+BROWSER_VIEWPORT_WIDTH = env.int("BROWSER_VIEWPORT_WIDTH", default=1280)
+BROWSER_VIEWPORT_HEIGHT = env.int("BROWSER_VIEWPORT_HEIGHT", default=720)
+BROWSER_MAX_FPS = env.float("BROWSER_MAX_FPS", default=10.0)
+# Frames a viewer may leave unacknowledged before it gets fewer (and then smaller) frames.
+BROWSER_FRAME_MAX_IN_FLIGHT = env.int("BROWSER_FRAME_MAX_IN_FLIGHT", default=3)
+# How long the API waits for the session's runner to answer (plus the action's own wait).
+BROWSER_REQUEST_TIMEOUT_SECONDS = env.float("BROWSER_REQUEST_TIMEOUT_SECONDS", default=15.0)
+BROWSER_ACTIONS_PER_SECOND = env.int("BROWSER_ACTIONS_PER_SECOND", default=10)
+# Crashed page or browser: reopen the last URL in a fresh context at most this many times.
+BROWSER_MAX_RECOVERIES = env.int("BROWSER_MAX_RECOVERIES", default=3)
+# --- end server-side browser sessions ----------------------------------------------------------
