@@ -112,6 +112,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         await self.channel_layer.group_discard(customer_group(self.session_id), self.channel_name)
         with contextlib.suppress(Exception):
             await database_sync_to_async(live.customer_disconnected)(self.session_id)
+        await database_sync_to_async(live.set_presence)(self.session_id, "reconnecting")
         await self.channel_layer.group_send(
             agents_group(self.session_id), {"type": "to.agent.presence", "customer": "reconnecting"}
         )
@@ -179,6 +180,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
                 "redaction_selectors": list(session.selectors),
             },
         )
+        await database_sync_to_async(live.set_presence)(self.session_id, "connected")
         # The redactor starts without node state: a fresh full snapshot gives it (and late viewers) one.
         await self.send_envelope("snapshot_request", {"reason": "connected"})
         await self.channel_layer.group_send(
@@ -379,7 +381,13 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         await self.channel_layer.group_add(agents_group(self.session_id), self.channel_name)
         await self.send_envelope(
             "welcome",
-            {"session_id": session.id, "mode": session.mode, "state": session.state, "role": role},
+            {
+                "session_id": session.id,
+                "mode": session.mode,
+                "state": session.state,
+                "role": role,
+                "customer": await database_sync_to_async(live.presence)(self.session_id),
+            },
         )
         # A late viewer needs a full snapshot to start from.
         await self.channel_layer.group_send(

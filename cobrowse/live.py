@@ -171,6 +171,19 @@ def save_customer_seq(session_id: int, page_id: str, seq: int) -> None:
     cache.set(_seq_key(session_id), {"page_id": page_id, "seq": seq}, _SEQ_TTL)
 
 
+def _presence_key(session_id: int) -> str:
+    return f"cobrowse:{session_id}:presence"
+
+
+def set_presence(session_id: int, presence: str) -> None:
+    """connected / reconnecting: what a viewer joining later is told in its welcome."""
+    cache.set(_presence_key(session_id), presence, _SEQ_TTL)
+
+
+def presence(session_id: int) -> str:
+    return cache.get(_presence_key(session_id)) or "disconnected"
+
+
 def max_viewers() -> int:
     return settings.COBROWSE_MAX_VIEWERS
 

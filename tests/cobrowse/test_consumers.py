@@ -113,6 +113,10 @@ async def _pair(mode: str = "guided"):
 async def test_customer_hello_gets_welcome_and_session_becomes_active():
     session, grant, agent, customer, agent_comm, welcome = await _pair()
     assert welcome["data"]["agent_name"] == "Priya"
+    # The agent joined after the customer: its welcome says the customer is connected.
+    late = await _agent(session.pk, agent)
+    assert (await _receive_type(late, "welcome"))["data"]["customer"] == "connected"
+    await late.disconnect()
     assert welcome["data"]["last_seq"] == -1
     state = await database_sync_to_async(lambda: CoBrowseSession.objects.get(pk=session.pk).state)()
     assert state == SessionState.ACTIVE
