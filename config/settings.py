@@ -264,7 +264,7 @@ RECORDING_RETENTION_DAYS = env.int("RECORDING_RETENTION_DAYS", default=90)
 # Server-side browser sessions.
 BROWSER_EXECUTABLE_PATH = env("BROWSER_EXECUTABLE_PATH", default="/usr/bin/chromium")
 
-# --- cobrowse: timers sweep (appended by the co-browse lifecycle work) ------------------------
+# --- cobrowse: timers sweep ---------------------------------------------------------------------
 CELERY_BEAT_SCHEDULE["cobrowse-sweep"] = {
     "task": "cobrowse.tasks.sweep_sessions",
     "schedule": 30.0,
@@ -303,3 +303,15 @@ BROWSER_ACTIONS_PER_SECOND = env.int("BROWSER_ACTIONS_PER_SECOND", default=10)
 # Crashed page or browser: reopen the last URL in a fresh context at most this many times.
 BROWSER_MAX_RECOVERIES = env.int("BROWSER_MAX_RECOVERIES", default=3)
 # --- end server-side browser sessions ----------------------------------------------------------
+
+# --- Session recordings (recordings/: retention purge, customer copies) -------------------------
+# Regulated industries (accounts.models.REGULATED_INDUSTRIES) keep recordings at most this long unless
+# the account sets its own recording_retention_days.
+RECORDING_RETENTION_DAYS_REGULATED = env.int("RECORDING_RETENTION_DAYS_REGULATED", default=30)
+# Days an approved customer link to a recording works.
+RECORDING_ACCESS_LINK_DAYS = env.int("RECORDING_ACCESS_LINK_DAYS", default=7)
+CELERY_BEAT_SCHEDULE["recordings-retention"] = {
+    "task": "recordings.tasks.purge_expired_recordings",
+    "schedule": 24 * 60 * 60.0,
+}
+# --- end session recordings ------------------------------------------------------------------------
