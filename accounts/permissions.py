@@ -93,6 +93,15 @@ def can_view_recording(user: Any, recording: Any) -> bool:
     return is_support_staff(user) and session.agent_id == user.pk
 
 
+def is_recording_subject(user: Any, recording: Any) -> bool:
+    """The customer whose session was recorded (or who raised its ticket): may ask for a copy of the
+    recording or have it erased, never watch it without a manager's approval."""
+    if not (_active(user) and user.role == Role.CUSTOMER):
+        return False
+    session = recording.session
+    return session.customer_id == user.pk or session.ticket.requester_id == user.pk
+
+
 def can_view_dashboards(user: Any) -> bool:
     return is_manager(user)
 

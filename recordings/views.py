@@ -1,0 +1,391 @@
+"""Recording pages: the list, the replay page and its events, highlights, customer copies, requests.
+
+Thin: authorize (accounts.permissions through recordings.selectors), call a service, render. A
+recording the user may not watch is indistinguishable from one that does not exist (404). Every
+fetch of recording content is audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts import permissions
+from accounts.models import User
+from cobrowse.models import ControlMode, EndReason
+from recordings import selectors, services
+from recordings.models import Highlight, Recording, RecordingAccessRequest
+
+View = Callable[..., HttpResponse]
+
+
+def staff_only(view: View) -> View:
+    """Agents and managers; customers get the support-team-only page."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not permissions.is_support_staff(request.user):
+            if "pk" in kwargs:  # a recording URL: never say whether it exists
+                raise Http404("No such recording.")
+            return render(request, "tickets/forbidden.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def manager_only(view: View) -> View:
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not permissions.is_manager(request.user):
+            if "pk" in kwargs and not permissions.is_support_staff(request.user):
+                raise Http404("No such recording.")
+            return render(
+                request, "recordings/message.html", _msg("Managers only", "Ask a manager."), status=403
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def customers_only(view: View) -> View:
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not (request.user.is_active and request.user.is_customer):
+            raise Http404("No such page.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _msg(title: str, text: str) -> dict:
+    return {"title": title, "text": text}
+
+
+def _staff_recording(request: HttpRequest, pk: int) -> Recording:
+    try:
+        return selectors.get_visible_recording(request.user, pk)
+    except Recording.DoesNotExist:
+        raise Http404("No such recording.") from None
+
+
+def _errors(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+# --- staff: list and replay ------------------------------------------------------------------
+
+
+@require_GET
+@staff_only
+def recording_list(request: HttpRequest) -> HttpResponse:
+    qs = selectors.filter_recordings(selectors.visible_recordings(request.user), request.GET)
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    agents = User.objects.filter(pk__in=selectors.visible_recordings(request.user).values("session__agent"))
+    context = {
+        "page": page,
+        "filters": request.GET,
+        "agents": agents.order_by("first_name", "username"),
+        "modes": ControlMode.choices,
+        "outcomes": [*EndReason.choices, ("incomplete", "Incomplete"), ("deleted", "Deleted")],
+        "is_manager": permissions.is_manager(request.user),
+        "pending_requests": selectors.pending_access_requests().count()
+        if permissions.is_manager(request.user)
+        else 0,
+        "nav": "recordings",
+    }
+    return render(request, "recordings/list.html", context)
+
+
+def _replay_config(
+    recording: Recording, events_url: str, *, timeline: list, highlights: list, focus: Highlight | None
+) -> dict:
+    return {
+        "recording": recording.pk,
+        "eventsUrl": events_url,
+        "durationMs": recording.duration_ms,
+        "startedAtMs": int(recording.started_at.timestamp() * 1000),
+        "complete": recording.complete,
+        "open": recording.is_open,
+        "timeline": [
+            {"offset": item.offset_ms, "kind": item.kind, "label": item.label, "actor": item.actor}
+            for item in timeline
+        ],
+        "highlights": [
+            {"id": h.pk, "start": h.start_ms, "end": h.end_ms, "title": h.title, "tags": h.tags}
+            for h in highlights
+        ],
+        "focus": {"start": focus.start_ms, "end": focus.end_ms, "title": focus.title} if focus else None,
+    }
+
+
+@require_GET
+@staff_only
+def recording_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    recording = _staff_recording(request, pk)
+    highlights = list(recording.highlights.select_related("created_by"))
+    focus = None
+    if request.GET.get("highlight", "").isdigit():
+        focus = next((h for h in highlights if h.pk == int(request.GET["highlight"])), None)
+    config = _replay_config(
+        recording,
+        reverse("recordings:events", args=[recording.pk]),
+        timeline=selectors.session_timeline(recording),
+        highlights=highlights,
+        focus=focus,
+    )
+    context = {
+        "recording": recording,
+        "session": recording.session,
+        "highlights": highlights,
+        "accesses": selectors.recording_accesses(recording)[:50],
+        "config": config,
+        "is_manager": permissions.is_manager(request.user),
+        "customer_view": False,
+        "nav": "recordings",
+    }
+    return render(request, "recordings/replay.html", context)
+
+
+def _stream(recording: Recording, *, download: bool) -> HttpResponse:
+    if recording.is_deleted:
+        return JsonResponse({"status": {"state": "deleted"}}, status=410)
+    response = StreamingHttpResponse(selectors.replay_stream(recording), content_type="application/json")
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    if download:
+        response["Content-Disposition"] = f'attachment; filename="recording-{recording.pk}.json"'
+    return response
+
+
+@require_GET
+@staff_only
+def recording_events(request: HttpRequest, pk: int) -> HttpResponse:
+    recording = _staff_recording(request, pk)
+    download = request.GET.get("download") == "1"
+    if not recording.is_deleted:
+        services.note_access(recording, request.user, "downloaded" if download else "viewed", via="staff")
+    return _stream(recording, download=download)
+
+
+@require_POST
+@staff_only
+def recording_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    recording = _staff_recording(request, pk)
+    try:
+        services.delete_by_manager(
+            recording, manager=request.user, erasure=request.POST.get("erasure") == "1"
+        )
+    except PermissionDenied:
+        return render(request, "recordings/message.html", _msg("Managers only", "Ask a manager."), status=403)
+    messages.success(request, "The recording was deleted. Its key and stored data are gone.")
+    return redirect("recordings:detail", pk=recording.pk)
+
+
+# --- highlights ------------------------------------------------------------------------------
+
+
+def _ms(value: Any) -> int:
+    """Seconds (``75`` or ``1:15``) from a form field as milliseconds."""
+    text = str(value or "").strip()
+    try:
+        if ":" in text:
+            minutes, seconds = text.split(":", 1)
+            return int((int(minutes) * 60 + float(seconds)) * 1000)
+        return int(float(text) * 1000)
+    except ValueError:
+        raise ValidationError("Times are seconds, or minutes:seconds.") from None
+
+
+@require_POST
+@staff_only
+def highlight_create(request: HttpRequest, pk: int) -> HttpResponse:
+    recording = _staff_recording(request, pk)
+    try:
+        if request.POST.get("start_ms"):
+            start, end = int(request.POST["start_ms"]), int(request.POST.get("end_ms") or 0)
+        else:
+            start, end = _ms(request.POST.get("start")), _ms(request.POST.get("end"))
+        services.create_highlight(
+            recording,
+            actor=request.user,
+            start_ms=start,
+            end_ms=end,
+            title=request.POST.get("title", ""),
+            tags=request.POST.get("tags", ""),
+        )
+    except (ValidationError, ValueError) as exc:
+        messages.error(
+            request, _errors(exc) if isinstance(exc, ValidationError) else "Times must be numbers."
+        )
+    else:
+        messages.success(request, "Highlight saved to the training library.")
+    return redirect("recordings:detail", pk=recording.pk)
+
+
+@require_POST
+@staff_only
+def highlight_delete(request: HttpRequest, highlight_id: int) -> HttpResponse:
+    highlight = Highlight.objects.select_related("recording__session").filter(pk=highlight_id).first()
+    if highlight is None or not permissions.can_view_recording(request.user, highlight.recording):
+        raise Http404("No such highlight.")
+    try:
+        services.delete_highlight(highlight, actor=request.user)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    return redirect("recordings:detail", pk=highlight.recording_id)
+
+
+@require_GET
+@staff_only
+def highlight_library(request: HttpRequest) -> HttpResponse:
+    highlights = selectors.visible_highlights(request.user, request.GET)
+    tags = sorted({tag for h in selectors.visible_highlights(request.user) for tag in h.tags})
+    page = Paginator(highlights, 30).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "recordings/highlights.html",
+        {"page": page, "tags": tags, "filters": request.GET, "nav": "highlights"},
+    )
+
+
+# --- manager: customer requests ---------------------------------------------------------------
+
+
+@require_GET
+@manager_only
+def access_requests(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "recordings/requests.html",
+        {
+            "pending": selectors.pending_access_requests(),
+            "decided": selectors.recent_access_decisions(),
+            "nav": "recordings",
+        },
+    )
+
+
+@require_POST
+@manager_only
+def access_request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
+    approve = request.POST.get("decision") == "approve"
+    try:
+        decision = services.decide_access_request(request_id, manager=request.user, approve=approve)
+    except RecordingAccessRequest.DoesNotExist:
+        raise Http404("No such request.") from None
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+        return redirect("recordings:requests")
+    if decision.link:
+        messages.success(request, "Approved. The customer was e-mailed a link valid for 7 days.")
+    else:
+        messages.info(request, "Declined.")
+    return redirect("recordings:requests")
+
+
+# --- customer --------------------------------------------------------------------------------
+
+
+@require_GET
+@customers_only
+def portal_recordings(request: HttpRequest) -> HttpResponse:
+    recordings = list(selectors.customer_recordings(request.user))
+    latest = selectors.latest_requests(request.user, recordings)
+    rows = [(recording, latest.get(recording.pk)) for recording in recordings]
+    return render(request, "recordings/portal.html", {"rows": rows, "nav": "recordings"})
+
+
+def _customer_recording(request: HttpRequest, pk: int) -> Recording:
+    try:
+        return selectors.get_customer_recording(request.user, pk)
+    except Recording.DoesNotExist:
+        raise Http404("No such recording.") from None
+
+
+@require_POST
+@customers_only
+def portal_request_copy(request: HttpRequest, pk: int) -> HttpResponse:
+    recording = _customer_recording(request, pk)
+    try:
+        services.request_access(recording, customer=request.user)
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+    else:
+        messages.success(request, "Requested. A manager will review it; you will get an e-mail with a link.")
+    return redirect(request.POST.get("next") or "recordings:portal")
+
+
+@require_POST
+@customers_only
+def portal_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    recording = _customer_recording(request, pk)
+    if recording.is_deleted:
+        messages.info(request, "This recording was already deleted.")
+    else:
+        services.erase_for_customer(recording, customer=request.user)
+        messages.success(request, "Your recording was deleted. It cannot be recovered.")
+    return redirect("recordings:portal")
+
+
+def _copy_request(request: HttpRequest, token: str) -> RecordingAccessRequest | HttpResponse:
+    try:
+        return services.resolve_access_link(token, request.user)
+    except RecordingAccessRequest.DoesNotExist:
+        raise Http404("No such link.") from None
+    except services.LinkGone as exc:
+        return render(request, "recordings/message.html", _msg("Link expired", str(exc)), status=410)
+
+
+@require_GET
+@login_required
+def customer_copy(request: HttpRequest, token: str) -> HttpResponse:
+    found = _copy_request(request, token)
+    if isinstance(found, HttpResponse):
+        return found
+    recording = found.recording
+    config = _replay_config(
+        recording,
+        reverse("recordings:customer_copy_events", args=[token]),
+        timeline=[],
+        highlights=[],
+        focus=None,
+    )
+    context = {
+        "recording": recording,
+        "session": recording.session,
+        "config": config,
+        "customer_view": True,
+        "expires_at": found.expires_at,
+        "nav": "recordings",
+    }
+    return render(request, "recordings/replay.html", context)
+
+
+@require_GET
+@login_required
+def customer_copy_events(request: HttpRequest, token: str) -> HttpResponse:
+    found = _copy_request(request, token)
+    if isinstance(found, HttpResponse):
+        return JsonResponse({"status": {"state": "gone"}}, status=410)
+    download = request.GET.get("download") == "1"
+    services.note_access(
+        found.recording,
+        request.user,
+        "downloaded" if download else "viewed",
+        via="customer_link",
+        request=found.pk,
+    )
+    return _stream(found.recording, download=download)
