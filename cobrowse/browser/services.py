@@ -483,3 +483,72 @@ def refresh(session_id: int) -> CoBrowseSession:
 
 def touch(session_id: int) -> None:
     session_services.touch(session_id)
+
+
+# --- viewer sockets -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ViewerAdmission:
+    session_id: int
+    role: str  # agent, viewer or customer
+    participant_id: int | None
+    state: str
+    mode: str
+    input_refusal: str
+
+
+def _browser_session(session_id: int) -> CoBrowseSession:
+    from cobrowse.live import LiveRefused
+
+    session = CoBrowseSession.objects.select_related("ticket").filter(pk=session_id).first()
+    if session is None or session.kind != SessionKind.BROWSER:
+        raise LiveRefused(4404, "No such browser session.")
+    return session
+
+
+def admit_staff(session_id: int, user: Any) -> ViewerAdmission:
+    """The session's agent or a manager (as a viewer, within the viewer limit); starts the runner."""
+    from cobrowse import live
+
+    _browser_session(session_id)
+    _live, participant_id, role = live.session_for_staff(session_id, user)
+    return _admission(session_id, role, participant_id)
+
+
+def admit_customer(session_id: int, raw_grant: str) -> ViewerAdmission:
+    """The customer's viewer page, by the session grant (the page is on Tandem's own origin)."""
+    from cobrowse.live import LiveRefused
+    from consent import services as consent_services
+
+    try:
+        granted = consent_services.verify_grant(raw_grant)
+    except consent_services.GrantError as exc:
+        raise LiveRefused(4401, str(exc)) from None
+    if granted.pk != session_id:
+        raise LiveRefused(4403, "The grant is for another session.")
+    _browser_session(session_id)
+    return _admission(session_id, ParticipantRole.CUSTOMER, None)
+
+
+def _admission(session_id: int, role: str, participant_id: int | None) -> ViewerAdmission:
+    from cobrowse.live import LiveRefused
+
+    session = session_services.refresh_state(session_id)
+    if session.state not in SHARING_STATES:
+        raise LiveRefused(4410, "The session is not live.")
+    ensure_runner(session_id)
+    return ViewerAdmission(
+        session_id=session.pk,
+        role=role,
+        participant_id=participant_id,
+        state=session.state,
+        mode=session.mode,
+        input_refusal=input_refusal(session, role),
+    )
+
+
+def viewer_refusal(session_id: int, role: str) -> tuple[str, str, str]:
+    """(state, mode, input refusal) after a session change."""
+    session = CoBrowseSession.objects.get(pk=session_id)
+    return session.state, session.mode, input_refusal(session, role)

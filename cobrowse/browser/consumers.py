@@ -1,0 +1,220 @@
+"""``/ws/browser/<session>/``: the screencast viewer. Binary messages out are JPEG frames; JSON in
+is ``hello`` (the customer's grant), ``ack`` (the number of the last frame drawn), ``input`` and
+``ping``; JSON out uses the envelope of the DOM relay (welcome, status, viewport, cursor, error,
+ended).
+
+Staff come with their Django session; the customer's viewer page sends the session grant in its
+first message. Each socket has a :class:`FrameGate`: a viewer that stops acknowledging gets fewer
+frames, never a queue, and its reports make the runner lower the quality for everyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import orjson
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from cobrowse import live, protocol
+from cobrowse.browser import services
+from cobrowse.browser.framepolicy import FrameGate
+from cobrowse.browser.serializers import InputSerializer
+from cobrowse.groups import session_group
+from cobrowse.models import SHARING_STATES, ParticipantRole
+
+logger = logging.getLogger(__name__)
+
+HELLO_TIMEOUT_S = 10
+REPORT_EVERY_S = 1.0
+MAX_MESSAGE_BYTES = 16 * 1024
+CURSOR_EVERY_S = 0.05
+
+
+class BrowserViewerConsumer(AsyncWebsocketConsumer):
+    admission: services.ViewerAdmission | None = None
+
+    async def connect(self) -> None:
+        self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
+        self.seq = 0
+        self.gate = FrameGate(max_in_flight=settings.BROWSER_FRAME_MAX_IN_FLIGHT)
+        self.viewport: tuple[int, int] | None = None
+        self.refusal = ""
+        self.last_cursor = 0.0
+        self.tasks: list[asyncio.Task] = []
+        await self.accept()
+        user = self.scope.get("user")
+        if user is not None and user.is_authenticated:
+            await self._admit(database_sync_to_async(services.admit_staff)(self.session_id, user))
+        else:
+            self.tasks.append(asyncio.create_task(self._expect_hello()))
+
+    async def _expect_hello(self) -> None:
+        await asyncio.sleep(HELLO_TIMEOUT_S)
+        if self.admission is None:
+            await self.close(code=4401)
+
+    async def _admit(self, admitting: Any) -> None:
+        try:
+            admission = await admitting
+        except live.LiveRefused as exc:
+            await self._error("refused", exc.message)
+            await self.close(code=exc.code)
+            return
+        self.admission = admission
+        self.refusal = admission.input_refusal
+        await self.channel_layer.group_add(services.viewers_group(self.session_id), self.channel_name)
+        await self.channel_layer.group_add(session_group(self.session_id), self.channel_name)
+        await self._send("welcome", self._welcome())
+        await self._to_runner({"type": "browser.viewer", "event": "join", "viewer": self.channel_name})
+        self.tasks.append(asyncio.create_task(self._report_loop()))
+
+    def _welcome(self) -> dict[str, Any]:
+        assert self.admission is not None
+        return {
+            "session_id": self.session_id,
+            "role": self.admission.role,
+            "state": self.admission.state,
+            "mode": self.admission.mode,
+            "can_input": not self.refusal,
+            "input_refusal": self.refusal,
+        }
+
+    async def disconnect(self, code: int) -> None:
+        for task in self.tasks:
+            task.cancel()
+        if self.admission is None:
+            return
+        await self.channel_layer.group_discard(services.viewers_group(self.session_id), self.channel_name)
+        await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
+        with contextlib.suppress(Exception):
+            await self._to_runner({"type": "browser.viewer", "event": "leave", "viewer": self.channel_name})
+        if self.admission.participant_id is not None:
+            with contextlib.suppress(Exception):
+                await database_sync_to_async(live.staff_left)(self.admission.participant_id)
+
+    # --- incoming ----------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None or len(text_data) > MAX_MESSAGE_BYTES:
+            await self._error("invalid", "Send JSON text messages of at most 16 KB.")
+            return
+        try:
+            message = orjson.loads(text_data)
+        except orjson.JSONDecodeError:
+            await self._error("invalid", "Not JSON.")
+            return
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            await self._error("invalid", "A message is an object with a type.", "type")
+            return
+        data = message.get("data") if isinstance(message.get("data"), dict) else {}
+        kind = message["type"]
+        if self.admission is None:
+            if kind != "hello" or not isinstance(data.get("grant"), str) or not data["grant"]:
+                await self._error("not_ready", "Send hello with the session grant first.", "data.grant")
+                return
+            await self._admit(database_sync_to_async(services.admit_customer)(self.session_id, data["grant"]))
+            return
+        if kind == "ack":
+            await self._ack(data.get("frame"))
+        elif kind == "input":
+            await self._input(data)
+        elif kind == "ping":
+            await self._send("pong", {"nonce": str(data.get("nonce", ""))[:64]})
+        elif kind == "hello":
+            pass  # staff pages say hello too; already admitted
+        else:
+            await self._error("unknown_type", f"Unknown message type '{kind[:40]}'.", "type")
+
+    async def _ack(self, number: Any) -> None:
+        released = self.gate.ack(number if isinstance(number, int) and not isinstance(number, bool) else -1)
+        if released is not None:
+            _number, event = released
+            await self._send_frame(event)
+
+    async def _input(self, data: dict[str, Any]) -> None:
+        checked = InputSerializer(data=data)
+        if not checked.is_valid():
+            field, errors = next(iter(checked.errors.items()))
+            await self._error("invalid", str(errors[0]), f"data.{field}")
+            return
+        if self.refusal:
+            await self._error("not_allowed", self.refusal, "type")
+            return
+        action = dict(checked.validated_data)
+        await self._to_runner({"type": "browser.input", **action})
+        if action["kind"] in ("click", "dblclick", "move") and self.admission.role == ParticipantRole.AGENT:
+            now = time.monotonic()
+            if action["kind"] != "move" or now - self.last_cursor >= CURSOR_EVERY_S:
+                self.last_cursor = now
+                await self.channel_layer.group_send(
+                    services.viewers_group(self.session_id),
+                    {
+                        "type": "browser.cursor",
+                        "x": action["x"],
+                        "y": action["y"],
+                        "click": action["kind"] != "move",
+                        "sender": self.channel_name,
+                    },
+                )
+
+    # --- from the runner and the session ------------------------------------------------------
+
+    async def browser_frame(self, event: dict[str, Any]) -> None:
+        if self.gate.offer(event) is None:
+            return  # behind: held as the newest frame, sent when the viewer acknowledges
+        await self._send_frame(event)
+
+    async def _send_frame(self, event: dict[str, Any]) -> None:
+        viewport = (int(event.get("width", 0)), int(event.get("height", 0)))
+        if viewport != self.viewport:
+            self.viewport = viewport
+            await self._send("viewport", {"width": viewport[0], "height": viewport[1]})
+        await self.send(bytes_data=event["data"])
+
+    async def browser_status(self, event: dict[str, Any]) -> None:
+        await self._send("status", {k: v for k, v in event.items() if k != "type"})
+
+    async def browser_cursor(self, event: dict[str, Any]) -> None:
+        if event.get("sender") != self.channel_name:
+            await self._send("cursor", {"x": event["x"], "y": event["y"], "click": bool(event.get("click"))})
+
+    async def session_changed(self, event: dict[str, Any]) -> None:
+        if event.get("state") not in SHARING_STATES:
+            await self._send("ended", {"reason": event.get("end_reason") or event.get("state")})
+            await self.close(code=4000)
+            return
+        assert self.admission is not None
+        state, mode, self.refusal = await database_sync_to_async(services.viewer_refusal)(
+            self.session_id, self.admission.role
+        )
+        self.admission = services.ViewerAdmission(
+            self.session_id, self.admission.role, self.admission.participant_id, state, mode, self.refusal
+        )
+        await self._send("welcome", self._welcome())
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    async def _report_loop(self) -> None:
+        while True:
+            await asyncio.sleep(REPORT_EVERY_S)
+            report = self.gate.report()
+            await self._to_runner(
+                {"type": "browser.viewer", "event": "report", "viewer": self.channel_name, **report}
+            )
+
+    async def _to_runner(self, message: dict[str, Any]) -> None:
+        await self.channel_layer.group_send(services.control_group(self.session_id), message)
+
+    async def _send(self, msg_type: str, data: dict[str, Any]) -> None:
+        message = protocol.envelope(msg_type, data, self.seq)
+        self.seq += 1
+        await self.send(text_data=protocol.encode(message))
+
+    async def _error(self, code: str, message: str, field: str | None = None) -> None:
+        await self._send("error", protocol.ProtocolError(code, message, field).as_data())
