@@ -53,6 +53,7 @@ seed: migrate
 run: deps
 	scripts/ensure-services.sh redis $(if $(findstring postgres,$(DATABASE_URL)),postgres,)
 	$(MAKE) --no-print-directory seed
+	mkdir -p var
 	$(PY) manage.py collectstatic --noinput -v 0
 	@$(PY) manage.py demo_banner
 	$(VENV)/bin/honcho start -f Procfile

@@ -59,3 +59,11 @@ def test_docs_render(client):
     response = client.get("/api/docs/")
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
+
+
+def test_api_docs_page_uses_no_cdn(client, django_user_model):
+    user = django_user_model.objects.create_user("docs-reader", password="x", role="agent", agent_level="L2")
+    client.force_login(user)
+    html = client.get("/api/docs/").content.decode()
+    assert "/static/dist/swagger-ui/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower()
