@@ -1,0 +1,73 @@
+"""Bench data for :mod:`bench.relay`: N consented co-browse sessions with grants and signed-in agents.
+
+Runs in the benchmark's parent process against the bench database (``DATABASE_URL``); every run
+creates fresh users, tickets and sessions under its own tag, so runs never share state.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CUSTOMER_ORIGIN = "http://localhost:8001"
+
+
+def _django() -> None:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def create_sessions(n: int, tag: str) -> list[dict]:
+    """Create ``n`` sessions; returns ``[{"id", "grant", "cookie"}]`` (cookie: the agent's ``sessionid``)."""
+    _django()
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from accounts.models import CustomerAccount, User
+    from cobrowse import services as cobrowse_services
+    from consent import services as consent_services
+    from tickets import services as ticket_services
+
+    account, _ = CustomerAccount.objects.get_or_create(
+        name="Bench Home Loans",
+        defaults={"site_url": f"{CUSTOMER_ORIGIN}/", "allowed_origins": [CUSTOMER_ORIGIN]},
+    )
+    backend = settings.AUTHENTICATION_BACKENDS[0]
+    out = []
+    for i in range(n):
+        customer = User(
+            username=f"bench-{tag}-c{i}",
+            email=f"bench-{tag}-c{i}@example.com",
+            role="customer",
+            account=account,
+        )
+        agent = User(
+            username=f"bench-{tag}-a{i}",
+            email=f"bench-{tag}-a{i}@example.com",
+            first_name=f"Agent{i}",
+            role="agent",
+            agent_level="L2",
+        )
+        for user in (customer, agent):
+            user.set_unusable_password()
+            user.save()
+        ticket = ticket_services.create_ticket(
+            requester=customer, subject="Cannot finish the loan application", description="Step 3 fails."
+        )
+        started = cobrowse_services.start_session(ticket, agent=agent, channel="copy")
+        invite = consent_services.claim_invite(started.join_path.split("/")[2])
+        outcome = consent_services.grant_consent(invite, mode="guided")
+        store = SessionStore()
+        store[SESSION_KEY] = str(agent.pk)
+        store[BACKEND_SESSION_KEY] = backend
+        store[HASH_SESSION_KEY] = agent.get_session_auth_hash()
+        store.create()
+        out.append({"id": outcome.session.pk, "grant": outcome.grant, "cookie": store.session_key})
+    return out
