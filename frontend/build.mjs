@@ -13,6 +13,7 @@ export const entries = {
   "tandem-recorder": "frontend/widget/recorder/index.js",
   "tandem-console": "frontend/console/live.js",
   "tandem-console.css": "frontend/console/live.css",
+  "tandem-viewer": "frontend/viewer/index.js",
   "tandem-replay": "frontend/replay/replay.js",
 };
 

@@ -1,0 +1,259 @@
+// The server-side browser viewer: JPEG frames (binary WebSocket messages) painted on a canvas,
+// every frame acknowledged by its number once drawn, and the viewer's clicks, wheel and keys sent
+// back as `input` in page coordinates. The server decides who may drive; this page only hides
+// what it would refuse anyway.
+import "./viewer.css";
+
+const root = document.querySelector("[data-testid=browser-viewer]");
+if (root) start(root);
+
+function start(root) {
+  const canvas = root.querySelector("canvas");
+  const ctx = canvas.getContext("2d");
+  const urlInput = root.querySelector("[data-testid=bv-url]");
+  const titleEl = root.querySelector("[data-testid=bv-title]");
+  const statusEl = root.querySelector("[data-testid=bv-status]");
+  const qualityEl = root.querySelector("[data-testid=bv-quality]");
+  const noticeEl = root.querySelector("[data-testid=bv-notice]");
+  const cursorEl = root.querySelector("[data-testid=bv-cursor]");
+  const stage = root.querySelector(".bv-stage");
+  const grant = takeGrant(root.dataset.session);
+
+  let socket = null;
+  let seq = 0;
+  let received = 0; // binary frames on this socket; the n-th frame is number n
+  let drawing = Promise.resolve();
+  let viewport = { width: 1280, height: 720 };
+  let canInput = false;
+  let role = root.dataset.role;
+  let browser = "starting";
+  let loading = false;
+  let finished = false;
+  let retry = 0;
+  let lastMove = 0;
+
+  root.dataset.frames = "0";
+
+  function send(type, data) {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ type, seq: seq++, ts: Date.now(), data }));
+    }
+  }
+
+  function setStatus(text, kind) {
+    statusEl.textContent = text;
+    statusEl.dataset.kind = kind || "";
+  }
+
+  function notice(text) {
+    noticeEl.textContent = text;
+    noticeEl.hidden = !text;
+  }
+
+  function describe() {
+    if (browser === "reconnecting") return setStatus("Reconnecting the browser…", "warn");
+    if (browser === "no_capacity") return setStatus("No browser is free right now. Try again in a minute.", "error");
+    if (browser === "starting") return setStatus("Starting the browser…");
+    if (browser === "ended") return setStatus("The browser was closed.");
+    if (loading) return setStatus("Loading…");
+    if (role === "customer") return setStatus(canInput ? "You are browsing" : "Agent is browsing");
+    return setStatus(canInput ? "You are browsing" : "Watching");
+  }
+
+  function connect() {
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    socket = new WebSocket(`${proto}//${location.host}${root.dataset.wsPath}`);
+    socket.binaryType = "arraybuffer";
+    received = 0;
+    socket.addEventListener("open", () => {
+      retry = 0;
+      send("hello", grant ? { grant } : {});
+    });
+    socket.addEventListener("message", (event) => {
+      if (typeof event.data === "string") onJson(event.data);
+      else onFrame(event.data);
+    });
+    socket.addEventListener("close", (event) => {
+      if (finished) return;
+      if (event.code === 4000 || (event.code >= 4400 && event.code < 4500 && event.code !== 4408)) {
+        finished = true;
+        setStatus(event.code === 4000 ? "The session has ended." : "You cannot view this session.", "error");
+        return;
+      }
+      setStatus("Connection lost; reconnecting…", "warn");
+      const delay = Math.min(10000, 500 * 2 ** retry++) * (0.75 + Math.random() / 2);
+      setTimeout(connect, delay);
+    });
+  }
+
+  function onFrame(buffer) {
+    const number = ++received;
+    const blob = new Blob([buffer], { type: "image/jpeg" });
+    // Draw in order; acknowledge only what was painted, so a slow screen gets fewer frames.
+    drawing = drawing.then(() =>
+      createImageBitmap(blob).then(
+        (bitmap) => {
+          if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
+            canvas.width = bitmap.width;
+            canvas.height = bitmap.height;
+          }
+          ctx.drawImage(bitmap, 0, 0);
+          bitmap.close();
+          root.dataset.frames = String(number);
+          send("ack", { frame: number });
+        },
+        () => send("ack", { frame: number }),
+      ),
+    );
+  }
+
+  function onJson(text) {
+    let message;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return;
+    }
+    const data = message.data || {};
+    switch (message.type) {
+      case "welcome":
+        role = data.role;
+        canInput = !!data.can_input;
+        root.dataset.canInput = String(canInput);
+        for (const button of root.querySelectorAll("[data-nav]")) button.disabled = !canInput;
+        urlInput.readOnly = !canInput;
+        notice(canInput ? "" : data.input_refusal || "");
+        describe();
+        break;
+      case "status":
+        browser = data.browser || browser;
+        loading = !!data.loading;
+        if (data.url && document.activeElement !== urlInput) urlInput.value = data.url;
+        if (data.title !== undefined) {
+          titleEl.textContent = data.title;
+          document.title = `${data.title || "Shared browser"} · Tandem`;
+        }
+        if (data.quality) qualityEl.textContent = `Quality: ${data.quality}`;
+        if (data.blocked) notice(`Blocked: ${data.blocked.host || "address"} (${data.blocked.reason})`);
+        if (data.error) notice(data.error);
+        describe();
+        break;
+      case "viewport":
+        viewport = { width: data.width, height: data.height };
+        break;
+      case "cursor":
+        showCursor(data.x, data.y, data.click);
+        break;
+      case "error":
+        notice(data.message || "Something went wrong.");
+        break;
+      case "ended":
+        finished = true;
+        browser = "ended";
+        setStatus("The session has ended.", "error");
+        break;
+      default:
+        break;
+    }
+  }
+
+  function toPage(event) {
+    const rect = canvas.getBoundingClientRect();
+    const x = ((event.clientX - rect.left) / rect.width) * viewport.width;
+    const y = ((event.clientY - rect.top) / rect.height) * viewport.height;
+    return { x: Math.max(0, Math.round(x)), y: Math.max(0, Math.round(y)) };
+  }
+
+  function showCursor(x, y, click) {
+    const left = (x / viewport.width) * canvas.clientWidth;
+    const top = (y / viewport.height) * canvas.clientHeight;
+    cursorEl.hidden = false;
+    cursorEl.style.left = `${left}px`;
+    cursorEl.style.top = `${top}px`;
+    if (click) {
+      const ripple = document.createElement("div");
+      ripple.className = "bv-ripple";
+      ripple.style.left = `${left}px`;
+      ripple.style.top = `${top}px`;
+      stage.appendChild(ripple);
+      setTimeout(() => ripple.remove(), 700);
+    }
+  }
+
+  function input(data) {
+    if (canInput) send("input", data);
+  }
+
+  canvas.addEventListener("mousedown", () => canvas.focus());
+  canvas.addEventListener("click", (event) => {
+    const point = toPage(event);
+    input({ kind: "click", ...point, button: "left" });
+  });
+  canvas.addEventListener("dblclick", (event) => input({ kind: "dblclick", ...toPage(event) }));
+  canvas.addEventListener("contextmenu", (event) => {
+    event.preventDefault();
+    input({ kind: "click", ...toPage(event), button: "right" });
+  });
+  canvas.addEventListener("mousemove", (event) => {
+    const now = Date.now();
+    if (now - lastMove < 50) return;
+    lastMove = now;
+    input({ kind: "move", ...toPage(event) });
+  });
+  canvas.addEventListener(
+    "wheel",
+    (event) => {
+      if (!canInput) return;
+      event.preventDefault();
+      input({ kind: "wheel", dx: Math.round(event.deltaX), dy: Math.round(event.deltaY) });
+    },
+    { passive: false },
+  );
+  canvas.addEventListener("keydown", (event) => {
+    if (!canInput) return;
+    event.preventDefault();
+    const mods = ["Control", "Alt", "Meta"].filter((m) => event.getModifierState(m));
+    if (event.key.length === 1 && mods.length === 0) {
+      input({ kind: "text", text: event.key });
+    } else if (!["Shift", "Control", "Alt", "Meta"].includes(event.key)) {
+      if (event.shiftKey) mods.push("Shift");
+      input({ kind: "key", key: [...mods, event.key === " " ? "Space" : event.key].join("+") });
+    }
+  });
+  for (const button of root.querySelectorAll("[data-nav]")) {
+    button.disabled = true;
+    button.addEventListener("click", () => input({ kind: button.dataset.nav }));
+  }
+  root.querySelector("[data-testid=bv-url-form]").addEventListener("submit", (event) => {
+    event.preventDefault();
+    let url = urlInput.value.trim();
+    if (!url) return;
+    if (!/^[a-z][a-z0-9+.-]*:/i.test(url)) url = `https://${url}`;
+    input({ kind: "goto", url });
+    urlInput.blur();
+  });
+
+  connect();
+}
+
+// The customer's page carries the grant in the fragment (#tandem=...): never sent in a request.
+// Keep it for reloads of this tab, and take it out of the address bar.
+function takeGrant(sessionId) {
+  const key = `tandem-browser-grant-${sessionId}`;
+  const match = /(?:^#|&)tandem=([^&]+)/.exec(location.hash);
+  if (match) {
+    const grant = decodeURIComponent(match[1]);
+    try {
+      sessionStorage.setItem(key, grant);
+    } catch {
+      /* storage off: the grant lives for this page only */
+    }
+    history.replaceState(null, "", location.pathname + location.search);
+    return grant;
+  }
+  try {
+    return sessionStorage.getItem(key) || "";
+  } catch {
+    return "";
+  }
+}
