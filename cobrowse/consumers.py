@@ -95,6 +95,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         self.pending_ping: tuple[str, float] | None = None
         self.last_touch = 0.0
         self.tasks: list[asyncio.Task] = []
+        self.recorder = None
         await self.accept()
         self.tasks.append(asyncio.create_task(self._expect_hello()))
 
@@ -106,6 +107,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         for task in self.tasks:
             task.cancel()
+        await self._stop_recording("disconnect")
         if self.session is None:
             return
         await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
@@ -181,6 +183,8 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
             },
         )
         await database_sync_to_async(live.set_presence)(self.session_id, "connected")
+        if session.recording:
+            await self._start_recording()
         # The redactor starts without node state: a fresh full snapshot gives it (and late viewers) one.
         await self.send_envelope("snapshot_request", {"reason": "connected"})
         await self.channel_layer.group_send(
@@ -204,6 +208,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         assert self.redactor is not None
         redacted = self.redactor.redact_message(message)
         envelope = {"type": redacted.type, "seq": redacted.seq, "ts": redacted.ts, "data": redacted.data}
+        self._record(envelope)
         await self.channel_layer.group_send(
             agents_group(self.session_id), {"type": "to.agent.frame", "text": protocol.encode(envelope)}
         )
@@ -284,7 +289,13 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         if event["state"] not in SHARING_STATES:
             await self._end(event.get("end_reason") or event["state"])
             return
+        if not event.get("recording", True):
+            await self._stop_recording("recording_withdrawn")  # within the same second
         changed_mode = event["mode"] != self.session.mode
+        if changed_mode:
+            self._record(
+                {"type": "mode", "seq": None, "ts": protocol.now_ms(), "data": {"mode": event["mode"]}}
+            )
         self.session = live.LiveSession(
             **{**self.session.__dict__, "mode": event["mode"], "state": event["state"]}
         )
@@ -292,6 +303,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
             await self.send_envelope("mode", {"mode": event["mode"]})
 
     async def _end(self, reason: str) -> None:
+        await self._stop_recording(reason)
         await self.send_envelope("ended", {"reason": reason})
         self.session = None
         await self.close(code=4000)
@@ -339,11 +351,12 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         outgoing = {k: data[k] for k in ("kind", "node_id", "page_id", "value") if k in data}
         outgoing["agent_name"] = self.session.agent_name
         if request_id is None:  # full control: performed at once, still shown to the customer
-            await self.send_envelope("action", outgoing)
-            step = "action_performed"
+            msg_type, payload, step = "action", outgoing, "action_performed"
         else:
-            await self.send_envelope("action_request", {**outgoing, "request_id": f"action:{request_id}"})
-            step = "action_requested"
+            msg_type, step = "action_request", "action_requested"
+            payload = {**outgoing, "request_id": f"action:{request_id}"}
+        await self.send_envelope(msg_type, payload)
+        self._record({"type": msg_type, "seq": None, "ts": protocol.now_ms(), "data": payload})
         await database_sync_to_async(live.log_activity)(self.session_id, user_id, step, action=data["kind"])
 
     async def _on_action_result(self, message: protocol.Message) -> None:
@@ -354,6 +367,30 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
     async def customer_frame(self, event: dict) -> None:
         """An already validated and authorised message from the agent side."""
         await self.send_envelope(event["msg_type"], event["data"])
+        self._record({"type": event["msg_type"], "seq": None, "ts": protocol.now_ms(), "data": event["data"]})
+
+    # --- recording (only with the customer's recording consent) -------------------------------
+
+    async def _start_recording(self) -> None:
+        from recordings.live import open_recorder
+
+        try:
+            self.recorder = await open_recorder(self.session_id)
+        except Exception:  # a storage problem must not end the customer's session
+            logger.exception("could not start recording session %s", self.session_id)
+            self.recorder = None
+
+    def _record(self, envelope: dict) -> None:
+        if self.recorder is not None:
+            self.recorder.append(envelope)
+
+    async def _stop_recording(self, reason: str) -> None:
+        recorder, self.recorder = self.recorder, None
+        if recorder is not None:
+            try:
+                await recorder.stop(reason)
+            except Exception:
+                logger.exception("could not close the recording of session %s", self.session_id)
 
 
 class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
