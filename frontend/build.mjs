@@ -11,6 +11,8 @@ export const entries = {
   // name in static/dist/  ->  source
   "tandem-loader": "frontend/widget/loader.js",
   "tandem-recorder": "frontend/widget/recorder/index.js",
+  // Guidance and control, loaded by the recorder only when a session goes beyond view only.
+  "tandem-guide": "frontend/widget/guide/index.js",
   "tandem-console": "frontend/console/live.js",
   "tandem-console.css": "frontend/console/live.css",
   "tandem-viewer": "frontend/viewer/index.js",
@@ -21,6 +23,7 @@ export const entries = {
 export const budgetsGzipped = {
   "tandem-loader.js": 2 * 1024,
   "tandem-recorder.js": 30 * 1024,
+  "tandem-guide.js": 8 * 1024,
 };
 
 function options(name, src) {

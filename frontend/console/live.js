@@ -1,15 +1,32 @@
 // The agent's live view of the customer's page: the agent socket, an rrweb Replayer in live mode,
 // scaled to fit its container, and a status bar (page, presence, connection quality). Every
 // server message the surrounding page may care about is re-emitted on the container as a
-// CustomEvent "tandem:<type>" (page, signal, presence, quality, mode, decision, assist, error,
-// ended). Relayed customer messages keep the customer's seq; a hole in it is not a loss (pongs and
+// CustomEvent "tandem:<type>" (welcome, page, signal, presence, quality, mode, decision,
+// action_result, control, assist, error, ended). The welcome's customer presence is also emitted as
+// tandem:presence (a late viewer hears nothing else until it changes); a socket that closes for good
+// without an `ended` message emits tandem:ended too, or tandem:refused when the server refused this
+// viewer (with the server's reason). Relayed customer messages keep the customer's seq; a hole in it is not a loss (pongs and
 // other out-of-band messages are not relayed), so lost rrweb batches are found by batch marker.
 import { Replayer } from "@rrweb/replay";
 import { openSocket } from "../shared/socket.js";
 import { createStreamTracker } from "./stream.js";
+import { createTools } from "./tools.js";
 
 const RESYNC_GAP_MS = 2000;
-const FORWARDED = ["page", "signal", "presence", "quality", "mode", "decision", "assist", "error", "ended"];
+const FORWARDED = [
+  "welcome",
+  "page",
+  "signal",
+  "presence",
+  "quality",
+  "mode",
+  "decision",
+  "action_result",
+  "control",
+  "assist",
+  "error",
+  "ended",
+];
 const PRESENCE_LABELS = {
   connected: "Customer connected",
   reconnecting: "Customer reconnecting…",
@@ -49,6 +66,10 @@ export function mount(container, { url }) {
   let lastResyncAt = -Infinity;
   let lastCustomerSeq = -1;
   let socket = null;
+  // The page load the replay shows: node ids picked in the replay mean something only there.
+  let pageId = null;
+  let endedByServer = false;
+  let refusal = null;
 
   function send(type, data = {}) {
     return socket ? socket.send({ type, seq: seq++, ts: Date.now(), data }) : false;
@@ -92,7 +113,10 @@ export function mount(container, { url }) {
     const { events, restart, needResync } = accept(data);
     if (Number.isInteger(seq)) lastCustomerSeq = Math.max(lastCustomerSeq, seq);
     if (needResync) requestResync();
-    if (restart) startReplay();
+    if (restart) {
+      startReplay();
+      pageId = data.page_id || null;
+    }
     for (const event of events) replayer.addEvent(event);
   }
 
@@ -118,7 +142,29 @@ export function mount(container, { url }) {
     return data;
   }
 
-  const render = { rrweb: onRrweb, page: showPage, presence: showPresence, quality: showQuality, ended: showEnded };
+  function emit(type, detail) {
+    container.dispatchEvent(new CustomEvent(`tandem:${type}`, { detail, bubbles: true }));
+  }
+
+  const render = {
+    rrweb: onRrweb,
+    page: showPage,
+    presence: showPresence,
+    quality: showQuality,
+    ended: (data) => {
+      endedByServer = true;
+      showEnded(data);
+    },
+    welcome: (data) => {
+      if (data.customer) {
+        showPresence({ customer: data.customer });
+        emit("presence", { customer: data.customer });
+      }
+    },
+    error: (data) => {
+      if (data.code === "refused") refusal = data;
+    },
+  };
 
   socket = openSocket({
     url,
@@ -128,15 +174,23 @@ export function mount(container, { url }) {
     onMessage: (message) => {
       const data = message.data || {};
       if (render[message.type]) render[message.type](data, message.seq);
-      if (FORWARDED.includes(message.type)) {
-        container.dispatchEvent(new CustomEvent(`tandem:${message.type}`, { detail: data, bubbles: true }));
-      }
+      if (FORWARDED.includes(message.type)) emit(message.type, data);
     },
     onDisconnect: () => {
       view.presence.dataset.state = "offline";
       view.presence.textContent = "Reconnecting to Tandem…";
     },
-    onFinalClose: () => showEnded({}),
+    onFinalClose: (code) => {
+      if (endedByServer) return;
+      if (refusal) {
+        view.presence.dataset.state = "refused";
+        view.presence.textContent = "Not admitted";
+        emit("refused", { code, message: refusal.message });
+        return;
+      }
+      showEnded({});
+      emit("ended", { reason: "", code });
+    },
   });
 
   const resizeObserver = new ResizeObserver(fit);
@@ -148,6 +202,9 @@ export function mount(container, { url }) {
     get replayer() {
       return replayer;
     },
+    get pageId() {
+      return pageId;
+    },
     destroy() {
       resizeObserver.disconnect();
       socket.close();
@@ -157,4 +214,4 @@ export function mount(container, { url }) {
   };
 }
 
-window.TandemConsole = { mount };
+window.TandemConsole = { mount, createTools };

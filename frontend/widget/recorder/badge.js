@@ -19,8 +19,8 @@ button:focus-visible { outline: 3px solid #7fb3ff; outline-offset: 2px; }
 
 const MODE_LABELS = {
   view_only: "View only",
-  guided: "Guided",
-  controlled: "Controlled",
+  guided: "Guidance",
+  controlled: "Control",
   full: "Full control",
 };
 
@@ -47,8 +47,21 @@ export function createBadge({ doc = document, agentName, mode, onStop }) {
     dot.title = label;
   }
 
+  let modeLabel = "";
+  let holderText = "";
+  function showMode() {
+    modeText.textContent = [modeLabel, holderText].filter(Boolean).join(" · ");
+  }
+
   function setMode(value) {
-    modeText.textContent = MODE_LABELS[value] || "";
+    modeLabel = MODE_LABELS[value] || "";
+    showMode();
+  }
+
+  // Who acts for the support side when control was handed over.
+  function setHolder(name) {
+    holderText = name ? `${String(name).slice(0, 40)} has control` : "";
+    showMode();
   }
 
   setQuality("good");
@@ -58,6 +71,7 @@ export function createBadge({ doc = document, agentName, mode, onStop }) {
   return {
     setQuality,
     setMode,
+    setHolder,
     remove: () => host.remove(),
   };
 }

@@ -4,6 +4,7 @@ import { record } from "@rrweb/record";
 import { openSocket } from "../../shared/socket.js";
 import { GRANT_KEY } from "../grant.js";
 import { createBadge } from "./badge.js";
+import { createGuideLoader } from "./guide_loader.js";
 import { refreshGrant, revokeSession } from "./grant_api.js";
 import { BLOCKED, maskFieldValue, maskPatterns, maskText, maskedSelector } from "./masking.js";
 import { Outbox } from "./outbox.js";
@@ -33,11 +34,28 @@ function share({ grant, base, sessionId, refreshInMs }) {
   let stopWatching = null;
   let refreshTimer = null;
   let ended = false;
+  let mode = "view_only";
+  let agentName = "";
+  let maskSelector = "";
 
   const outbox = new Outbox({ pageId, transmit: (message) => socket && socket.send(message) });
+  const guide = createGuideLoader({
+    src: `${base}/static/dist/tandem-guide.js`,
+    context: () => ({
+      mirror: record.mirror,
+      pageId,
+      agentName,
+      maskSelector,
+      mode,
+      send: (type, data) => outbox.sendOutOfBand(type, data),
+    }),
+    onError: (error) => console.warn(`Tandem: ${error.message}`),
+  });
+  const toGuide = (type) => (data) => guide.deliver(type, data);
 
   function beginSharing(welcome) {
     const selector = maskedSelector(welcome.redaction_selectors || []);
+    maskSelector = selector;
     const scrub = createScrubber((id) => record.mirror.getNode(id), selector);
     badge = createBadge({ agentName: welcome.agent_name, mode: welcome.mode, onStop: stopSharing });
     stopRecording = record({
@@ -62,15 +80,27 @@ function share({ grant, base, sessionId, refreshInMs }) {
 
   const handlers = {
     welcome(data) {
+      agentName = data.agent_name || agentName;
+      mode = data.mode || mode;
       const historyMissing = outbox.resume(Number.isInteger(data.last_seq) ? data.last_seq : -1);
       if (!stopRecording) beginSharing(data);
       else if (historyMissing) record.takeFullSnapshot(true);
+      if (mode !== "view_only" || guide.started) guide.deliver("welcome", data);
     },
     ack: (data) => outbox.acknowledge(data.seq),
     snapshot_request: () => stopRecording && record.takeFullSnapshot(true),
     ping: (data) => outbox.sendOutOfBand("pong", { nonce: data.nonce }),
     quality: (data) => badge && badge.setQuality(data.level, data.rtt_ms),
-    mode: (data) => badge && badge.setMode(data.mode),
+    mode: (data) => {
+      mode = data.mode;
+      if (badge) badge.setMode(data.mode);
+      if (mode !== "view_only" || guide.started) guide.deliver("mode", data);
+    },
+    control: (data) => badge && badge.setHolder(data.holder),
+    annotate: toGuide("annotate"),
+    action_request: toGuide("action_request"),
+    action: toGuide("action"),
+    mode_request: toGuide("mode_request"),
     error: (data) => console.warn(`Tandem: ${data.code}: ${data.message}`),
     ended: () => teardown(),
   };
@@ -81,6 +111,7 @@ function share({ grant, base, sessionId, refreshInMs }) {
     clearTimeout(refreshTimer);
     if (stopRecording) stopRecording();
     if (stopWatching) stopWatching();
+    guide.destroy();
     outbox.close();
     socket.close();
     if (badge) badge.remove();
