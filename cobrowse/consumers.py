@@ -19,7 +19,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 
-from cobrowse import live, policy, protocol
+from cobrowse import live, policy, protocol, relay_state
 from cobrowse import services as session_services
 from cobrowse.groups import agents_group, customer_group, session_group
 from cobrowse.masking import NodeFacts, Redactor
@@ -69,8 +69,11 @@ class _EnvelopeSender:
     """Numbers outgoing envelopes per socket."""
 
     seq = 0
+    closed = False
 
     async def send_envelope(self, msg_type: str, data: dict[str, Any]) -> None:
+        if self.closed:  # frames still queued when the socket went away are dropped, not sent
+            return
         message = protocol.envelope(msg_type, data, self.seq)
         self.seq += 1
         await self.send(text_data=protocol.encode(message))
@@ -96,6 +99,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         self.last_touch = 0.0
         self.tasks: list[asyncio.Task] = []
         self.recorder = None
+        self.seq_dirty = False
         await self.accept()
         self.tasks.append(asyncio.create_task(self._expect_hello()))
 
@@ -105,6 +109,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
             await self.close(code=4401)
 
     async def disconnect(self, code: int) -> None:
+        self.closed = True
         for task in self.tasks:
             task.cancel()
         await self._stop_recording("disconnect")
@@ -114,7 +119,8 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         await self.channel_layer.group_discard(customer_group(self.session_id), self.channel_name)
         with contextlib.suppress(Exception):
             await database_sync_to_async(live.customer_disconnected)(self.session_id)
-        await database_sync_to_async(live.set_presence)(self.session_id, "reconnecting")
+        await self._flush_seq()
+        await relay_state.set_presence(self.session_id, "reconnecting")
         await self.channel_layer.group_send(
             agents_group(self.session_id), {"type": "to.agent.presence", "customer": "reconnecting"}
         )
@@ -167,7 +173,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         self.grant = data["grant"]
         self.page_id = data["page_id"]
         self.redactor = Redactor(session.selectors)
-        last = await database_sync_to_async(live.last_customer_seq)(self.session_id, self.page_id)
+        last = await relay_state.last_seq(self.session_id, self.page_id)
         self.tracker = protocol.SeqTracker(last)
         await self.channel_layer.group_add(session_group(self.session_id), self.channel_name)
         await self.channel_layer.group_add(customer_group(self.session_id), self.channel_name)
@@ -182,7 +188,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
                 "redaction_selectors": list(session.selectors),
             },
         )
-        await database_sync_to_async(live.set_presence)(self.session_id, "connected")
+        await relay_state.set_presence(self.session_id, "connected")
         if session.recording:
             await self._start_recording()
         # The redactor starts without node state: a fresh full snapshot gives it (and late viewers) one.
@@ -192,6 +198,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
             {"type": "to.agent.presence", "customer": "connected", "url": data.get("url", "")},
         )
         self.tasks.append(asyncio.create_task(self._heartbeat()))
+        self.tasks.append(asyncio.create_task(self._seq_flusher()))
 
     def _sequence(self, message: protocol.Message) -> str:
         verdict = self.tracker.check(message.seq)
@@ -212,7 +219,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         await self.channel_layer.group_send(
             agents_group(self.session_id), {"type": "to.agent.frame", "text": protocol.encode(envelope)}
         )
-        await database_sync_to_async(live.save_customer_seq)(self.session_id, self.page_id, message.seq)
+        self.seq_dirty = True
         await self.send_envelope("ack", {"seq": message.seq})
 
     async def _on_rrweb(self, message: protocol.Message) -> None:
@@ -268,6 +275,22 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         session = await database_sync_to_async(live.touch)(self.session_id)
         if session.state not in SHARING_STATES:
             await self._end(session.state)
+
+    # --- sequence bookkeeping ------------------------------------------------------------------
+
+    async def _seq_flusher(self) -> None:
+        while True:
+            await asyncio.sleep(relay_state.SEQ_FLUSH_SECONDS)
+            await self._flush_seq()
+
+    async def _flush_seq(self) -> None:
+        if self.seq_dirty and self.page_id:
+            self.seq_dirty = False
+            try:
+                await relay_state.save_seq(self.session_id, self.page_id, self.tracker.last)
+            except Exception:  # Redis away for a moment: keep the number, try again
+                self.seq_dirty = True
+                logger.warning("could not store the relay sequence of session %s", self.session_id)
 
     # --- liveness ----------------------------------------------------------------------------
 
@@ -423,7 +446,7 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
                 "mode": session.mode,
                 "state": session.state,
                 "role": role,
-                "customer": await database_sync_to_async(live.presence)(self.session_id),
+                "customer": await relay_state.presence(self.session_id),
             },
         )
         # A late viewer needs a full snapshot to start from.
@@ -433,6 +456,7 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         )
 
     async def disconnect(self, code: int) -> None:
+        self.closed = True
         if self.presence_task:
             self.presence_task.cancel()
         await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
@@ -527,7 +551,8 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
     # --- from the groups ---------------------------------------------------------------------
 
     async def to_agent_frame(self, event: dict) -> None:
-        await self.send(text_data=event["text"])
+        if not self.closed:
+            await self.send(text_data=event["text"])
 
     async def to_agent_presence(self, event: dict) -> None:
         customer = event["customer"]

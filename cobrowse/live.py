@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 
 from accounts import permissions
@@ -150,38 +149,6 @@ def touch(session_id: int) -> LiveSession:
     """Record activity (inactivity timer) and re-read state, ending an overdue session on the way."""
     session = session_services.touch(session_id)
     return _snapshot(_load(session.pk))
-
-
-# --- sequence numbers across reconnects ----------------------------------------------------------
-
-
-def _seq_key(session_id: int) -> str:
-    return f"cobrowse:{session_id}:customer-seq"
-
-
-def last_customer_seq(session_id: int, page_id: str) -> int:
-    """The last seq the server accepted from this page (-1 for a page it has not seen)."""
-    stored = cache.get(_seq_key(session_id))
-    if not stored or stored.get("page_id") != page_id:
-        return -1
-    return int(stored.get("seq", -1))
-
-
-def save_customer_seq(session_id: int, page_id: str, seq: int) -> None:
-    cache.set(_seq_key(session_id), {"page_id": page_id, "seq": seq}, _SEQ_TTL)
-
-
-def _presence_key(session_id: int) -> str:
-    return f"cobrowse:{session_id}:presence"
-
-
-def set_presence(session_id: int, presence: str) -> None:
-    """connected / reconnecting: what a viewer joining later is told in its welcome."""
-    cache.set(_presence_key(session_id), presence, _SEQ_TTL)
-
-
-def presence(session_id: int) -> str:
-    return cache.get(_presence_key(session_id)) or "disconnected"
 
 
 def max_viewers() -> int:
