@@ -5,15 +5,15 @@
 
 const STYLE = `
 :host { all: initial; position: fixed; inset: 0; pointer-events: none; z-index: 2147483646; }
-.mark { position: fixed; box-sizing: border-box; pointer-events: none; }
+.mark { position: fixed; box-sizing: border-box; pointer-events: none; z-index: 2; }
 .highlight { border: 3px solid #ff3d7f; border-radius: 6px; box-shadow: 0 0 0 4px rgba(255,61,127,.25); }
 .circle { border: 4px solid #ff8a00; border-radius: 50%; }
-.spotlight { border-radius: 6px; box-shadow: 0 0 0 200vmax rgba(10,15,25,.6); }
+.spotlight { z-index: 1; border-radius: 6px; box-shadow: 0 0 0 200vmax rgba(10,15,25,.6); }
 .arrow { width: 64px; height: 64px; transform-origin: 100% 50%; }
 .arrow svg { width: 64px; height: 64px; display: block; }
-.label, .pointer span { font: 600 14px/1.3 system-ui, sans-serif; color: #fff; background: #6b2bd9;
+.text, .pointer span { font: 600 14px/1.3 system-ui, sans-serif; color: #fff; background: #6b2bd9;
   padding: 6px 10px; border-radius: 8px; max-width: 320px; box-shadow: 0 2px 10px rgba(0,0,0,.3); }
-.pointer { width: 0; height: 0; transition: left 60ms linear, top 60ms linear; }
+.pointer { z-index: 3; width: 0; height: 0; transition: left 60ms linear, top 60ms linear; }
 .pointer i { position: absolute; left: -9px; top: -9px; width: 18px; height: 18px; border-radius: 50%;
   background: #ff3d7f; border: 3px solid #fff; box-shadow: 0 0 0 2px #ff3d7f, 0 2px 8px rgba(0,0,0,.4); }
 .pointer span { position: absolute; left: 14px; top: 12px; white-space: nowrap; background: #ff3d7f; }

@@ -11,12 +11,13 @@ export function refusalReason(kind, facts, value = "") {
   if (!facts || !facts.found) return "that element is not on the customer's current page";
   if (facts.submits) return "submitting a form is never allowed";
   if (facts.crossOrigin) return "navigating to another site is never allowed";
-  if (facts.masked || facts.blocked) return "masked fields can never be read or changed";
+  // The most specific reason first: a password field is masked too.
   const type = (facts.type || "").toLowerCase();
   if (type === "password" || type === "file") return `${type} fields are never touched`;
   if (SENSITIVE_AUTOCOMPLETE.test((facts.autocomplete || "").toLowerCase().trim())) {
     return "payment, password and one-time-code fields are never touched";
   }
+  if (facts.masked || facts.blocked) return "masked fields can never be read or changed";
   if (facts.disabled) return "that field is disabled";
   if (kind === "type" || kind === "autofill") {
     if (/[\r\n]/.test(value)) return "typing Enter could submit a form, which is never allowed";
