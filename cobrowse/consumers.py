@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 HELLO_TIMEOUT_S = 10
 ACTIONS_PER_SECOND = 10
+ACK_INTERVAL_S = 0.1
 PING_INTERVAL_S = 4
 PONG_DEADLINE_S = 9  # no pong for this long: the customer's socket is treated as dropped
 DISCONNECTED_AFTER_S = 8  # "reconnecting" turns into "disconnected" after this long
@@ -100,6 +101,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         self.tasks: list[asyncio.Task] = []
         self.recorder = None
         self.seq_dirty = False
+        self.ack_due = False
         await self.accept()
         self.tasks.append(asyncio.create_task(self._expect_hello()))
 
@@ -198,7 +200,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
             {"type": "to.agent.presence", "customer": "connected", "url": data.get("url", "")},
         )
         self.tasks.append(asyncio.create_task(self._heartbeat()))
-        self.tasks.append(asyncio.create_task(self._seq_flusher()))
+        self.tasks.append(asyncio.create_task(self._bookkeeping()))
 
     def _sequence(self, message: protocol.Message) -> str:
         verdict = self.tracker.check(message.seq)
@@ -220,7 +222,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
             agents_group(self.session_id), {"type": "to.agent.frame", "text": protocol.encode(envelope)}
         )
         self.seq_dirty = True
-        await self.send_envelope("ack", {"seq": message.seq})
+        self.ack_due = True  # acknowledged cumulatively by the bookkeeping loop, not one frame each
 
     async def _on_rrweb(self, message: protocol.Message) -> None:
         page_id = message.data.get("page_id") or self.page_id
@@ -278,10 +280,18 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
 
     # --- sequence bookkeeping ------------------------------------------------------------------
 
-    async def _seq_flusher(self) -> None:
+    async def _bookkeeping(self) -> None:
+        """Acknowledge what arrived (cumulative acks, ~10 a second at most) and persist the seq."""
+        ticks_per_flush = max(1, round(relay_state.SEQ_FLUSH_SECONDS / ACK_INTERVAL_S))
+        tick = 0
         while True:
-            await asyncio.sleep(relay_state.SEQ_FLUSH_SECONDS)
-            await self._flush_seq()
+            await asyncio.sleep(ACK_INTERVAL_S)
+            if self.ack_due:
+                self.ack_due = False
+                await self.send_envelope("ack", {"seq": self.tracker.last})
+            tick += 1
+            if tick % ticks_per_flush == 0:
+                await self._flush_seq()
 
     async def _flush_seq(self) -> None:
         if self.seq_dirty and self.page_id:
