@@ -103,7 +103,7 @@ export function createTools({ live, stage, toolbar, feed, ask = (question) => wi
       feed("error", "Not connected: nothing was sent.");
       return;
     }
-    feed(type === "action" ? "action" : "guide", `${NAMES[tool]} ${target}${value != null && tool !== "text" ? `: ${value}` : ""}`);
+    feed(type === "action" ? "action" : "guide", `${NAMES[tool]} ${target}${value != null ? `: ${value}` : ""}`);
   }
 
   function pick(event) {

@@ -178,6 +178,20 @@ def test_guidance_and_control_from_the_console_to_the_customers_page(live_server
         # caret="initial": hiding the caret makes Playwright write style="" on the page's inputs.
         shopper.screenshot(path=str(ARTIFACTS / "customer-guidance.png"), caret="initial")
         agent.screenshot(path=str(ARTIFACTS / "console-guidance.png"), full_page=True)
+        # The agent's pointer follows the mouse over the replay, at the same place on the page.
+        agent.click("[data-tool=pointer]")
+        target = replay_point(agent, "#phone")
+        agent.mouse.move(target["x"] - 40, target["y"])
+        agent.mouse.move(target["x"], target["y"], steps=5)
+        phone = shopper.evaluate("(() => { const r = document.getElementById('phone').getBoundingClientRect();"
+                                 " return {x: r.left + r.width / 2, y: r.top + r.height / 2}; })()")
+
+        def pointer_on_phone() -> bool:
+            found = [m for m in marks(shopper) if m["kind"] == "pointer"]
+            return bool(found) and abs(found[0]["left"] - phone["x"]) < 4 and abs(found[0]["top"] - phone["y"]) < 4
+
+        wait_until(shopper, pointer_on_phone, message="the pointer on the phone field", seen=lambda: marks(shopper))
+        agent.click("[data-tool=pointer]")
         agent.click("[data-tool=clear]")
         wait_until(shopper, lambda: marks(shopper) == [], message="cleared")
 

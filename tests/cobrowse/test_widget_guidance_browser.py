@@ -299,3 +299,29 @@ def test_the_widget_refuses_what_is_never_allowed_even_if_asked(browser, site):
     wait_until(page, lambda: "Agent Sam clicked 'Show help'" in prompt_texts(page), message="the toast")
     assert sent(server, "action_result")[-1]["ok"] is True
     context.close()
+
+
+def test_an_unanswered_action_request_expires_as_denied(browser, site):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.add_init_script(KEEP_ROOTS)
+    page = context.new_page()
+    page.clock.install()
+    page.route(f"{site}{HARNESS}", lambda route: route.fulfill(body=PAGE, content_type="text/html"))
+    server = FakeTandem(page)
+    page.goto(f"{site}{HARNESS}#tandem={GRANT}")
+    page.wait_for_selector("[data-tandem=badge]", state="attached")
+    wait_until(page, lambda: server.messages(msg_type="rrweb"), message="the first recording")
+    ids, pid = node_ids(server), page_id(server)
+    to_customer(page, server, "mode", {"mode": "controlled"})
+    to_customer(page, server, "action_request",
+                {"kind": "type", "node_id": ids["name"], "page_id": pid, "value": "Ada", "agent_name": "Sam",
+                 "request_id": "action:4"})
+    wait_until(page, lambda: prompt_texts(page), message="the prompt")
+    page.clock.run_for(29_000)
+    assert sent(server, "decision") == []
+    page.clock.run_for(2_000)
+    wait_until(page, lambda: sent(server, "decision"), message="the automatic answer")
+    assert sent(server, "decision") == [{"request_id": "action:4", "approved": False}]
+    assert prompt_texts(page) == ["Expired: Agent Sam wants to type into 'Full name': Ada"]
+    assert page.input_value("#name") == ""
+    context.close()
