@@ -15,10 +15,12 @@ import json
 import subprocess
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
+from django.core.cache import cache
 from django.urls import include, path
 from playwright.async_api import async_playwright
 
@@ -52,6 +54,14 @@ def e2e_settings(settings, demo_site):
     """Before the server forks: the viewer page's URLconf and the demo site on the allow-list."""
     settings.ROOT_URLCONF = __name__
     settings.BROWSER_EGRESS_ALLOW_HOSTS = [f"localhost:{demo_site.rsplit(':', 1)[1]}"]
+    # The forked server must not inherit this process's Redis cache sockets (both would use them).
+    pools = getattr(getattr(cache, "_cache", None), "_pools", None) or {}
+    for pool in pools.values():
+        pool.disconnect()
+    pools.clear()
+    # Nor asgiref's single sync thread: a forked copy of an executor whose thread went idle in an
+    # earlier async test never starts a new one, and every database_sync_to_async call would hang.
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
     return settings
 
 
