@@ -25,9 +25,7 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(content, dict) or content.get("type") != "ping":
             await self.send_json({"type": "error", "data": {"message": "expected a ping"}})
             return
-        await self.channel_layer.group_send(
-            self.group, {"type": "relay.pong", "seq": content.get("seq")}
-        )
+        await self.channel_layer.group_send(self.group, {"type": "relay.pong", "seq": content.get("seq")})
 
     async def relay_pong(self, event) -> None:
         await self.send_json({"type": "pong", "seq": event.get("seq")})

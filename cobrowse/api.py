@@ -265,6 +265,25 @@ class ApprovalView(StaffView):
         return Response(ModeRequestSerializer(result).data)
 
 
+class CustomerLowerModeView(CustomerView):
+    @extend_schema(request=ModeSerializer, responses=SessionSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        """The customer lowers the control mode (from the widget's badge, with the grant)."""
+        session = _customer_session(request, pk)
+        data = ModeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            session = services.customer_lower_mode(
+                session,
+                mode=data.validated_data["mode"],
+                customer=_customer(request),
+                client=client_info(request),
+            )
+        except ValidationError as exc:
+            return _refused(exc)
+        return Response(SessionSerializer(session).data)
+
+
 class ModeAnswerView(CustomerView):
     @extend_schema(request=AnswerSerializer, responses=ModeRequestSerializer)
     def post(self, request: Request, pk: int) -> Response:

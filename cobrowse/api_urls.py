@@ -6,6 +6,7 @@ urlpatterns = [
     path("tickets/<str:number>/cobrowse/", api.TicketCoBrowseView.as_view(), name="api-ticket-cobrowse"),
     path("cobrowse/sessions/<int:pk>/", api.SessionDetailView.as_view(), name="api-cobrowse-session"),
     path("cobrowse/sessions/<int:pk>/revoke/", api.RevokeView.as_view(), name="api-cobrowse-revoke"),
+    path("cobrowse/sessions/<int:pk>/lower/", api.CustomerLowerModeView.as_view(), name="api-cobrowse-lower"),
     path("cobrowse/sessions/<int:pk>/end/", api.EndView.as_view(), name="api-cobrowse-end"),
     path("cobrowse/sessions/<int:pk>/resend/", api.ResendView.as_view(), name="api-cobrowse-resend"),
     path("cobrowse/sessions/<int:pk>/mode/", api.ModeView.as_view(), name="api-cobrowse-mode"),

@@ -165,9 +165,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_BEAT_SCHEDULE: dict = {}
 
 # --- Email ----------------------------------------------------------------------------------
-EMAIL_BACKEND = env(
-    "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
-)
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Tandem Support <support@tandem.local>")
 if "EMAIL_URL" in os.environ:
     vars().update(env.email_url("EMAIL_URL"))
@@ -237,9 +235,7 @@ LOGGING = {
 # --- Tandem product settings ------------------------------------------------------------------
 TANDEM_TICKET_NUMBER_START = 1001
 # Origins that may embed the widget (the demo product site in development).
-TANDEM_WIDGET_ORIGINS = env.list(
-    "TANDEM_WIDGET_ORIGINS", default=["http://localhost:8001"]
-)
+TANDEM_WIDGET_ORIGINS = env.list("TANDEM_WIDGET_ORIGINS", default=["http://localhost:8001"])
 TANDEM_DEMO_SITE_URL = env("TANDEM_DEMO_SITE_URL", default="http://localhost:8001/")
 
 # Co-browse session rules (DESIGN.md, "Session lifecycle").

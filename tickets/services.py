@@ -222,9 +222,7 @@ def add_comment(ticket: Ticket, *, author: User, body: str, internal: bool = Fal
     locked = _locked(ticket)
     if locked.status == Status.CLOSED:
         raise ValidationError({"body": "This ticket is closed; open a new ticket instead."})
-    comment = TicketComment.objects.create(
-        ticket=locked, author=author, body=body, is_internal=internal
-    )
+    comment = TicketComment.objects.create(ticket=locked, author=author, body=body, is_internal=internal)
     record_event(
         locked,
         EventKind.NOTE if internal else EventKind.COMMENT,

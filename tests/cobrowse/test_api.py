@@ -182,3 +182,20 @@ def test_grant_refresh(ticket, agent):
 
 def test_schema_builds(agent):
     assert _client(agent).get("/api/schema/").status_code == 200
+
+
+def test_customer_lowers_the_mode_with_the_grant(ticket, agent):
+    session, grant = consent(ticket, agent, mode="controlled")
+    client = APIClient(enforce_csrf_checks=True)
+    url = f"/api/cobrowse/sessions/{session.pk}/lower/"
+    response = client.post(url, {"mode": "guided"}, format="json", HTTP_X_TANDEM_GRANT=grant)
+    assert response.status_code == 200 and response.json()["mode"] == "guided"
+    session.refresh_from_db()
+    assert session.mode == "guided" and session.granted_mode == "guided"
+    # Raising is never possible this way, and nonsense is a clear 400.
+    raised = client.post(url, {"mode": "full"}, format="json", HTTP_X_TANDEM_GRANT=grant)
+    assert raised.status_code == 400
+    bad = client.post(url, {"mode": "boss"}, format="json", HTTP_X_TANDEM_GRANT=grant)
+    assert bad.status_code == 400 and "mode" in bad.json()
+    other = APIClient().post(url, {"mode": "view_only"}, format="json")
+    assert other.status_code == 404

@@ -149,8 +149,12 @@ def test_guidance_and_control_from_the_console_to_the_customers_page(live_server
 
         # --- view only: the server refuses guidance -------------------------------------------------
         use_tool(agent, "highlight", "#full-name")
-        wait_until(agent, lambda: "Refused: annotations need guidance mode" in feed_text(agent),
-                   message="the refusal in the feed", seen=lambda: feed_text(agent))
+        wait_until(
+            agent,
+            lambda: "Refused: annotations need guidance mode" in feed_text(agent),
+            message="the refusal in the feed",
+            seen=lambda: feed_text(agent),
+        )
         shopper.wait_for_timeout(300)
         assert marks(shopper) == []
 
@@ -159,15 +163,22 @@ def test_guidance_and_control_from_the_console_to_the_customers_page(live_server
         wait_until(shopper, lambda: prompts(shopper), message="the guidance prompt")
         assert prompts(shopper) == ["Agent Priya asks for guidance"]
         answer(shopper, "allow")
-        wait_until(agent, lambda: agent.text_content("[data-testid=console-mode]") == "Guidance",
-                   message="Guidance on the console")
+        wait_until(
+            agent,
+            lambda: agent.text_content("[data-testid=console-mode]") == "Guidance",
+            message="Guidance on the console",
+        )
         wait_until(shopper, lambda: badge_mode(shopper) == "Guidance", message="Guidance on the badge")
         assert "The customer allowed the mode change" in feed_text(agent)
 
         use_tool(agent, "highlight", "#full-name")
-        wait_until(shopper, lambda: [m["kind"] for m in marks(shopper)] == ["highlight"], message="the highlight")
-        field = shopper.evaluate("(() => { const r = document.getElementById('full-name').getBoundingClientRect();"
-                                 " return {left: r.left, top: r.top, width: r.width, height: r.height}; })()")
+        wait_until(
+            shopper, lambda: [m["kind"] for m in marks(shopper)] == ["highlight"], message="the highlight"
+        )
+        field = shopper.evaluate(
+            "(() => { const r = document.getElementById('full-name').getBoundingClientRect();"
+            " return {left: r.left, top: r.top, width: r.width, height: r.height}; })()"
+        )
         drawn = marks(shopper)[0]
         assert abs(drawn["left"] - (field["left"] - 4)) < 2 and abs(drawn["top"] - (field["top"] - 4)) < 2
         assert abs(drawn["width"] - (field["width"] + 8)) < 2
@@ -183,61 +194,99 @@ def test_guidance_and_control_from_the_console_to_the_customers_page(live_server
         target = replay_point(agent, "#phone")
         agent.mouse.move(target["x"] - 40, target["y"])
         agent.mouse.move(target["x"], target["y"], steps=5)
-        phone = shopper.evaluate("(() => { const r = document.getElementById('phone').getBoundingClientRect();"
-                                 " return {x: r.left + r.width / 2, y: r.top + r.height / 2}; })()")
+        phone = shopper.evaluate(
+            "(() => { const r = document.getElementById('phone').getBoundingClientRect();"
+            " return {x: r.left + r.width / 2, y: r.top + r.height / 2}; })()"
+        )
 
         def pointer_on_phone() -> bool:
             found = [m for m in marks(shopper) if m["kind"] == "pointer"]
-            return bool(found) and abs(found[0]["left"] - phone["x"]) < 4 and abs(found[0]["top"] - phone["y"]) < 4
+            return (
+                bool(found)
+                and abs(found[0]["left"] - phone["x"]) < 4
+                and abs(found[0]["top"] - phone["y"]) < 4
+            )
 
-        wait_until(shopper, pointer_on_phone, message="the pointer on the phone field", seen=lambda: marks(shopper))
+        wait_until(
+            shopper, pointer_on_phone, message="the pointer on the phone field", seen=lambda: marks(shopper)
+        )
         agent.click("[data-tool=pointer]")
         agent.click("[data-tool=clear]")
         wait_until(shopper, lambda: marks(shopper) == [], message="cleared")
 
         # --- control: each action approved by the customer ------------------------------------------
         agent.click("[data-testid=mode-controlled]")
-        wait_until(shopper, lambda: prompts(shopper) == ["Agent Priya asks for control"], message="control prompt")
+        wait_until(
+            shopper, lambda: prompts(shopper) == ["Agent Priya asks for control"], message="control prompt"
+        )
         answer(shopper, "allow")
         wait_until(shopper, lambda: badge_mode(shopper) == "Control", message="Control on the badge")
-        wait_until(agent, lambda: "Control" in agent.text_content("[data-testid=console-mode]"), message="console mode")
+        wait_until(
+            agent,
+            lambda: "Control" in agent.text_content("[data-testid=console-mode]"),
+            message="console mode",
+        )
 
         values.append("Ada Lovelace")
         use_tool(agent, "type", "#full-name")
         wait_until(shopper, lambda: prompts(shopper), message="the action prompt")
         assert prompts(shopper) == ["Agent Priya wants to type into 'Full name': Ada Lovelace"]
         answer(shopper, "deny")
-        wait_until(agent, lambda: "The customer denied the action" in feed_text(agent), message="denied in the feed")
+        wait_until(
+            agent, lambda: "The customer denied the action" in feed_text(agent), message="denied in the feed"
+        )
         assert shopper.input_value("#full-name") == ""
 
         values.append("Ada Lovelace")
         use_tool(agent, "type", "#full-name")
         wait_until(shopper, lambda: prompts(shopper), message="the second action prompt")
         answer(shopper, "allow")
-        wait_until(shopper, lambda: shopper.input_value("#full-name") == "Ada Lovelace", message="the typed name")
-        wait_until(agent, lambda: replay_value(agent, "#full-name") == "Ada Lovelace", message="the name in the replay")
-        wait_until(agent, lambda: "Done on the customer's page: typed" in feed_text(agent), message="the result")
+        wait_until(
+            shopper, lambda: shopper.input_value("#full-name") == "Ada Lovelace", message="the typed name"
+        )
+        wait_until(
+            agent,
+            lambda: replay_value(agent, "#full-name") == "Ada Lovelace",
+            message="the name in the replay",
+        )
+        wait_until(
+            agent, lambda: "Done on the customer's page: typed" in feed_text(agent), message="the result"
+        )
         assert "The customer allowed the action" in feed_text(agent)
 
         # --- full control: a manager, then the customer; a submission is still refused -------------
         agent.click("[data-testid=mode-full]")
-        wait_until(agent, lambda: ModeRequest.objects.filter(session=session, to_mode="full").exists(),
-                   message="the full control request")
+        wait_until(
+            agent,
+            lambda: ModeRequest.objects.filter(session=session, to_mode="full").exists(),
+            message="the full control request",
+        )
         request = ModeRequest.objects.get(session=session, to_mode="full")
         assert request.state == ModeRequestState.PENDING_MANAGER
         assert prompts(shopper) == []  # the customer is asked only after a manager approved
         off_loop(services.decide_full_control, request.pk, manager=managers[0], approve=True)
-        wait_until(shopper, lambda: prompts(shopper) == ["Agent Priya asks for full control"], message="full prompt")
+        wait_until(
+            shopper, lambda: prompts(shopper) == ["Agent Priya asks for full control"], message="full prompt"
+        )
         answer(shopper, "allow")
-        wait_until(shopper, lambda: badge_mode(shopper) == "Full control", message="Full control on the badge")
-        wait_until(agent, lambda: agent.text_content("[data-testid=console-mode]") == "Full control",
-                   message="Full control on the console")
+        wait_until(
+            shopper, lambda: badge_mode(shopper) == "Full control", message="Full control on the badge"
+        )
+        wait_until(
+            agent,
+            lambda: agent.text_content("[data-testid=console-mode]") == "Full control",
+            message="Full control on the console",
+        )
         assert session_mode(session.pk) == "full"
 
         page_url = shopper.url
         use_tool(agent, "click", "#continue")
-        wait_until(agent, lambda: "submitting a form is never allowed" in feed_text(agent),
-                   message="the submit refusal", seen=lambda: feed_text(agent))
+        wait_until(
+            agent,
+            lambda: "submitting a form is never allowed" in feed_text(agent),
+            message="the submit refusal",
+            seen=lambda: feed_text(agent),
+        )
         shopper.wait_for_timeout(500)
         assert shopper.url == page_url
         assert shopper.input_value("#full-name") == "Ada Lovelace"
@@ -251,8 +300,9 @@ def test_guidance_and_control_from_the_console_to_the_customers_page(live_server
             page.goto(f"{base}/agent/sessions/{session.pk}/")
         watching, refused = viewer_ctxs[0].pages[0], viewer_ctxs[2].pages[0]
         watching.wait_for_selector("[data-testid=console-presence][data-state=connected]", timeout=10000)
-        viewer_ctxs[1].pages[0].wait_for_selector("[data-testid=console-presence][data-state=connected]",
-                                                  timeout=10000)
+        viewer_ctxs[1].pages[0].wait_for_selector(
+            "[data-testid=console-presence][data-state=connected]", timeout=10000
+        )
         refused.wait_for_selector("[data-testid=console-refused]", state="visible", timeout=10000)
         assert "maximum number of viewers" in refused.text_content("[data-testid=console-refused]")
         assert refused.get_attribute("[data-testid=console-presence]", "data-state") == "refused"

@@ -7,7 +7,6 @@ way a person would, and refuse on its own what is never allowed, whatever the se
 
 from __future__ import annotations
 
-import json
 import subprocess
 import threading
 from http.server import ThreadingHTTPServer
@@ -102,7 +101,9 @@ def page_id(server) -> str:
 
 def node_ids(server) -> dict[str, int]:
     """Element id attribute → rrweb node id, from the latest full snapshot the widget sent."""
-    snapshot = [e for m in server.messages(msg_type="rrweb") for e in m["data"]["events"] if e["type"] == 2][-1]
+    snapshot = [e for m in server.messages(msg_type="rrweb") for e in m["data"]["events"] if e["type"] == 2][
+        -1
+    ]
     found: dict[str, int] = {}
 
     def walk(node):
@@ -165,15 +166,26 @@ def test_guidance_is_drawn_in_a_closed_overlay_and_the_page_is_untouched(browser
     to_customer(page, server, "mode", {"mode": "guided"})
     for kind in ("highlight", "circle", "arrow"):
         to_customer(page, server, "annotate", {"kind": kind, "page_id": pid, "node_id": ids["name"]})
-    to_customer(page, server, "annotate", {"kind": "text", "page_id": pid, "node_id": ids["city"], "text": "Pick your city"})
+    to_customer(
+        page,
+        server,
+        "annotate",
+        {"kind": "text", "page_id": pid, "node_id": ids["city"], "text": "Pick your city"},
+    )
     to_customer(page, server, "annotate", {"kind": "spotlight", "page_id": pid, "node_id": ids["send"]})
-    to_customer(page, server, "annotate", {"kind": "pointer", "page_id": pid, "x": 400, "y": 120, "agent_name": "Sam"})
+    to_customer(
+        page, server, "annotate", {"kind": "pointer", "page_id": pid, "x": 400, "y": 120, "agent_name": "Sam"}
+    )
     # A node id of another page load is never resolved.
-    to_customer(page, server, "annotate", {"kind": "circle", "page_id": "another-page", "node_id": ids["city"]})
+    to_customer(
+        page, server, "annotate", {"kind": "circle", "page_id": "another-page", "node_id": ids["city"]}
+    )
     wait_until(page, lambda: len(drawn(page)) == 6, message="six drawings")
 
-    name_box = page.evaluate("(() => { const r = document.getElementById('name').getBoundingClientRect();"
-                             " return {left: r.left, top: r.top, width: r.width, height: r.height}; })()")
+    name_box = page.evaluate(
+        "(() => { const r = document.getElementById('name').getBoundingClientRect();"
+        " return {left: r.left, top: r.top, width: r.width, height: r.height}; })()"
+    )
     highlight = drawn(page, "highlight")[0]
     assert abs(highlight["left"] - (name_box["left"] - 4)) < 1.5
     assert abs(highlight["width"] - (name_box["width"] + 8)) < 1.5
@@ -184,7 +196,10 @@ def test_guidance_is_drawn_in_a_closed_overlay_and_the_page_is_untouched(browser
     host = page.locator("[data-tandem=overlay]")
     assert "rr-block" in host.get_attribute("class")
     assert page.evaluate("document.querySelector('[data-tandem=overlay]').shadowRoot") is None
-    assert page.evaluate("getComputedStyle(document.querySelector('[data-tandem=overlay]')).pointerEvents") == "none"
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('[data-tandem=overlay]')).pointerEvents")
+        == "none"
+    )
     # Guidance never blocks the page: a click on the highlighted field reaches it.
     page.mouse.click(name_box["left"] + 10, name_box["top"] + name_box["height"] / 2)
     assert page.evaluate("document.activeElement.id") == "name"
@@ -194,8 +209,11 @@ def test_guidance_is_drawn_in_a_closed_overlay_and_the_page_is_untouched(browser
 
     # Drawings follow their element when the page scrolls.
     page.evaluate("window.scrollTo(0, 200)")
-    wait_until(page, lambda: abs(drawn(page, "highlight")[0]["top"] - (name_box["top"] - 204)) < 1.5,
-               message="the highlight to follow the scroll")
+    wait_until(
+        page,
+        lambda: abs(drawn(page, "highlight")[0]["top"] - (name_box["top"] - 204)) < 1.5,
+        message="the highlight to follow the scroll",
+    )
 
     # scroll_to brings a far element into view.
     to_customer(page, server, "annotate", {"kind": "scroll_to", "page_id": pid, "node_id": ids["far"]})
@@ -206,7 +224,11 @@ def test_guidance_is_drawn_in_a_closed_overlay_and_the_page_is_untouched(browser
     page.evaluate("window.scrollTo(0, 0)")
     assert page.evaluate(PAGE_DOM) == before
     # Nothing the overlay drew went into the recording.
-    assert all("Pick your city" not in raw for raw in server.raw_frames() if '"type": "rrweb"' in raw or '"rrweb"' in raw)
+    assert all(
+        "Pick your city" not in raw
+        for raw in server.raw_frames()
+        if '"type": "rrweb"' in raw or '"rrweb"' in raw
+    )
     context.close()
 
 
@@ -216,7 +238,13 @@ def test_an_action_request_acts_only_when_the_customer_allows_it(browser, site):
     to_customer(page, server, "mode", {"mode": "controlled"})
     before = page.evaluate(PAGE_DOM)
 
-    ask = {"kind": "type", "node_id": ids["name"], "page_id": pid, "value": "Ada Lovelace", "agent_name": "Sam"}
+    ask = {
+        "kind": "type",
+        "node_id": ids["name"],
+        "page_id": pid,
+        "value": "Ada Lovelace",
+        "agent_name": "Sam",
+    }
     to_customer(page, server, "action_request", {**ask, "request_id": "action:1"})
     wait_until(page, lambda: prompt_texts(page), message="the prompt")
     assert prompt_texts(page) == ["Agent Sam wants to type into 'Full name': Ada Lovelace"]
@@ -239,9 +267,19 @@ def test_an_action_request_acts_only_when_the_customer_allows_it(browser, site):
     # The agent sees the change through the recording, like any typing.
     wait_until(page, lambda: any("Ada Lovelace" in raw for raw in server.raw_frames()), message="recorded")
 
-    to_customer(page, server, "action_request",
-                {"kind": "select", "node_id": ids["city"], "page_id": pid, "value": "Goa", "agent_name": "Sam",
-                 "request_id": "action:3"})
+    to_customer(
+        page,
+        server,
+        "action_request",
+        {
+            "kind": "select",
+            "node_id": ids["city"],
+            "page_id": pid,
+            "value": "Goa",
+            "agent_name": "Sam",
+            "request_id": "action:3",
+        },
+    )
     wait_until(page, lambda: prompt_texts(page), message="the select prompt")
     assert prompt_texts(page) == ["Agent Sam wants to choose 'Goa' in 'City'"]
     press(page, "allow")
@@ -253,8 +291,11 @@ def test_an_action_request_acts_only_when_the_customer_allows_it(browser, site):
     wait_until(page, lambda: prompt_texts(page), message="the mode prompt")
     assert prompt_texts(page) == ["Agent Sam asks for full control"]
     press(page, "allow")
-    wait_until(page, lambda: {"request_id": "mode:9", "approved": True} in sent(server, "decision"),
-               message="the mode decision")
+    wait_until(
+        page,
+        lambda: {"request_id": "mode:9", "approved": True} in sent(server, "decision"),
+        message="the mode decision",
+    )
     context.close()
 
 
@@ -265,9 +306,19 @@ def test_the_widget_refuses_what_is_never_allowed_even_if_asked(browser, site):
 
     # Asked in control mode: refused at once, the customer is not even asked.
     for n, (field, value) in enumerate([("password", "hunter2"), ("card", "4111"), ("maiden", "Byron")]):
-        to_customer(page, server, "action_request",
-                    {"kind": "type", "node_id": ids[field], "page_id": pid, "value": value, "agent_name": "Sam",
-                     "request_id": f"action:{n + 10}"})
+        to_customer(
+            page,
+            server,
+            "action_request",
+            {
+                "kind": "type",
+                "node_id": ids[field],
+                "page_id": pid,
+                "value": value,
+                "agent_name": "Sam",
+                "request_id": f"action:{n + 10}",
+            },
+        )
     wait_until(page, lambda: len(sent(server, "action_result")) == 3, message="three refusals")
     results = sent(server, "action_result")
     assert [r["ok"] for r in results] == [False, False, False]
@@ -279,11 +330,21 @@ def test_the_widget_refuses_what_is_never_allowed_even_if_asked(browser, site):
 
     # In full control the server does not ask the customer; the widget still refuses.
     to_customer(page, server, "mode", {"mode": "full"})
-    to_customer(page, server, "action", {"kind": "click", "node_id": ids["send"], "page_id": pid, "agent_name": "Sam"})
-    to_customer(page, server, "action", {"kind": "type", "node_id": ids["password"], "page_id": pid,
-                                         "value": "hunter2", "agent_name": "Sam"})
-    to_customer(page, server, "action", {"kind": "click", "node_id": ids["helper"], "page_id": "old-page",
-                                         "agent_name": "Sam"})
+    to_customer(
+        page, server, "action", {"kind": "click", "node_id": ids["send"], "page_id": pid, "agent_name": "Sam"}
+    )
+    to_customer(
+        page,
+        server,
+        "action",
+        {"kind": "type", "node_id": ids["password"], "page_id": pid, "value": "hunter2", "agent_name": "Sam"},
+    )
+    to_customer(
+        page,
+        server,
+        "action",
+        {"kind": "click", "node_id": ids["helper"], "page_id": "old-page", "agent_name": "Sam"},
+    )
     wait_until(page, lambda: len(sent(server, "action_result")) == 6, message="three more refusals")
     submit, password, stale = sent(server, "action_result")[3:]
     assert submit["ok"] is False and submit["detail"] == "submitting a form is never allowed"
@@ -294,7 +355,12 @@ def test_the_widget_refuses_what_is_never_allowed_even_if_asked(browser, site):
     assert page.evaluate("window.__helped") is None
 
     # An allowed full-control action happens and is shown to the customer.
-    to_customer(page, server, "action", {"kind": "click", "node_id": ids["helper"], "page_id": pid, "agent_name": "Sam"})
+    to_customer(
+        page,
+        server,
+        "action",
+        {"kind": "click", "node_id": ids["helper"], "page_id": pid, "agent_name": "Sam"},
+    )
     wait_until(page, lambda: page.evaluate("window.__helped") is True, message="the click")
     wait_until(page, lambda: "Agent Sam clicked 'Show help'" in prompt_texts(page), message="the toast")
     assert sent(server, "action_result")[-1]["ok"] is True
@@ -313,9 +379,19 @@ def test_an_unanswered_action_request_expires_as_denied(browser, site):
     wait_until(page, lambda: server.messages(msg_type="rrweb"), message="the first recording")
     ids, pid = node_ids(server), page_id(server)
     to_customer(page, server, "mode", {"mode": "controlled"})
-    to_customer(page, server, "action_request",
-                {"kind": "type", "node_id": ids["name"], "page_id": pid, "value": "Ada", "agent_name": "Sam",
-                 "request_id": "action:4"})
+    to_customer(
+        page,
+        server,
+        "action_request",
+        {
+            "kind": "type",
+            "node_id": ids["name"],
+            "page_id": pid,
+            "value": "Ada",
+            "agent_name": "Sam",
+            "request_id": "action:4",
+        },
+    )
     wait_until(page, lambda: prompt_texts(page), message="the prompt")
     page.clock.run_for(29_000)
     assert sent(server, "decision") == []
