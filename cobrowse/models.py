@@ -92,6 +92,8 @@ class EndReason(models.TextChoices):
     INACTIVITY = "inactivity", "No activity for too long"
     MAX_DURATION = "max_duration", "The maximum duration was reached"
     CANCELLED = "cancelled", "The invitation was withdrawn"
+    BROWSER_FAILED = "browser_failed", "The server-side browser could not be started"
+    BROWSER_LOST = "browser_lost", "The server-side browser stopped and could not be recovered"
 
 
 class CoBrowseSession(models.Model):

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("consent.urls")),
     path("", include("cobrowse.urls")),
     path("", include("cobrowse.console_urls")),
+    path("", include("cobrowse.browser.urls")),
     path("", include("recordings.urls")),
     path("", include("analytics.urls")),
 ]

@@ -330,6 +330,9 @@ class ConsentOutcome:
         if self.grant and self.session.kind == SessionKind.DOM and self.session.target_url:
             base = self.session.target_url.split("#", 1)[0]
             return f"{base}#tandem={self.grant}"
+        if self.grant and self.session.kind == SessionKind.BROWSER:
+            # The screencast viewer on Tandem itself; it moves the grant out of the address bar.
+            return f"/browser/{self.session.pk}/#tandem={self.grant}"
         return ""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from daphne.testing import DaphneProcess
@@ -26,13 +27,27 @@ _abandoned: list = []
 
 
 def _server_setup() -> None:
-    """Runs in the forked server: its own DB connections, and no async-unsafe escape hatch."""
+    """Runs in the forked server: its own connections, threads and no async-unsafe escape hatch.
+
+    Everything the parent had open was inherited by fork. Sockets are dropped without being closed
+    (closing could shut them down under the parent too); thread pools are replaced, because a
+    forked copy of an executor believes its (now missing) worker thread still exists, and every
+    ``database_sync_to_async`` call would wait for it forever.
+    """
+    from asgiref.sync import SyncToAsync
+    from django.core.cache import caches
+
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     for conn in connections.all():
-        # The parent's sockets were inherited by fork: drop them without closing them.
         if conn.connection is not None:
             _abandoned.append(conn.connection)
             conn.connection = None
+    for cache in caches.all(initialized_only=True):
+        pools = getattr(getattr(cache, "_cache", None), "_pools", None)
+        if pools:
+            _abandoned.append(dict(pools))
+            pools.clear()
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
 
 
 def _application():
