@@ -274,7 +274,7 @@ def test_live_flow_from_consent_to_stop_sharing(live_server_asgi, demo_site, bro
 
         # --- Stop sharing, pressed on the badge ---------------------------------------------------
         box = shopper.evaluate(
-            "(() => { const r = window.__badgeRoot.querySelector('button').getBoundingClientRect();"
+            "(() => { const r = window.__badgeRoot.querySelector('button.stop').getBoundingClientRect();"
             " return {x: r.x + r.width / 2, y: r.y + r.height / 2}; })()"
         )
         host = shopper.locator("[data-tandem=badge]")

@@ -156,7 +156,8 @@ KEEP_SHADOW_HANDLE = """
 const attach = Element.prototype.attachShadow;
 Element.prototype.attachShadow = function (init) {
   const root = attach.call(this, init);
-  window.__badgeRoot = root;
+  window.__badgeRoot = window.__badgeRoot || root;  // the badge's root is the first one
+  (window.__roots = window.__roots || []).push(root);
   return root;
 };
 """
@@ -316,7 +317,7 @@ def test_stop_sharing_revokes_and_tears_down(browser, site):
     page.route("**/api/cobrowse/sessions/*/revoke/", on_revoke)
     wait_until(page, lambda: server.messages(msg_type="rrweb"), message="recording")
     box = page.evaluate(
-        "(() => { const r = window.__badgeRoot.querySelector('button').getBoundingClientRect();"
+        "(() => { const r = window.__badgeRoot.querySelector('button.stop').getBoundingClientRect();"
         " return {x: r.x + r.width / 2, y: r.y + r.height / 2}; })()"
     )
     page.mouse.click(box["x"], box["y"])
@@ -454,3 +455,32 @@ def test_console_replays_a_recorded_stream(browser, site):
     resync = [m for m in agent_frames if m["type"] == "resync"][-1]
     assert resync["data"] == {"from_seq": 1000}
     agent_context.close()
+
+
+def test_badge_lowers_the_mode_with_the_grant(browser, site):
+    context, page, server = open_shared_page(browser, site, init_script=KEEP_SHADOW_HANDLE)
+    lowered = []
+
+    def on_lower(route, request):
+        lowered.append((request.url, request.headers.get("x-tandem-grant"), json.loads(request.post_data)))
+        route.fulfill(json={"mode": "view_only"})
+
+    page.route("**/api/cobrowse/sessions/*/lower/", on_lower)
+    wait_until(page, lambda: server.messages(msg_type="rrweb"), message="recording")
+    badge_root = "window.__roots.find((r) => r.querySelector('button.lower'))"
+    hidden = page.evaluate(f"{badge_root}.querySelector('button.lower').hidden")
+    assert hidden is True  # nothing to lower in view only
+    server.send(server.connections[0]["ws"], "mode", {"mode": "controlled"}, seq=5)
+    wait_until(
+        page,
+        lambda: page.evaluate(f"!{badge_root}.querySelector('button.lower').hidden"),
+        message="lower button shown",
+    )
+    box = page.evaluate(
+        f"(() => {{ const r = {badge_root}.querySelector('button.lower').getBoundingClientRect();"
+        " return {x: r.x + r.width / 2, y: r.y + r.height / 2}; })()"
+    )
+    page.mouse.click(box["x"], box["y"])
+    wait_until(page, lambda: lowered, message="lower request")
+    assert lowered == [(f"{site}/api/cobrowse/sessions/7/lower/", GRANT, {"mode": "view_only"})]
+    context.close()

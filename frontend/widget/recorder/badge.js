@@ -12,6 +12,7 @@ const STYLE = `
 .dot[data-level=fair] { background: #e2a72e; }
 .dot[data-level=poor] { background: #e0483e; }
 .mode { color: #c4ccd6; font-size: 12px; }
+.lower { background: #3a4757; color: #fff; }
 button { font: inherit; font-weight: 600; color: #1d2733; background: #fff; border: 0; border-radius: 6px;
   padding: 6px 10px; cursor: pointer; }
 button:focus-visible { outline: 3px solid #7fb3ff; outline-offset: 2px; }
@@ -24,7 +25,7 @@ const MODE_LABELS = {
   full: "Full control",
 };
 
-export function createBadge({ doc = document, agentName, mode, onStop }) {
+export function createBadge({ doc = document, agentName, mode, onStop, onLower }) {
   const host = doc.createElement("div");
   host.className = "rr-block";
   host.setAttribute("data-tandem", "badge");
@@ -33,12 +34,15 @@ export function createBadge({ doc = document, agentName, mode, onStop }) {
 <div class="badge" role="status" aria-live="polite">
   <span class="dot" role="img"></span>
   <span><span class="who"></span><br><span class="mode"></span></span>
-  <button type="button">Stop sharing</button>
+  <button type="button" class="lower" hidden title="Take back control: the agent can only watch">View only</button>
+  <button type="button" class="stop">Stop sharing</button>
 </div>`;
   const dot = root.querySelector(".dot");
   const modeText = root.querySelector(".mode");
   root.querySelector(".who").textContent = `Sharing this page with ${agentName || "your support agent"}`;
-  root.querySelector("button").addEventListener("click", () => onStop());
+  root.querySelector(".stop").addEventListener("click", () => onStop());
+  const lower = root.querySelector(".lower");
+  lower.addEventListener("click", () => onLower && onLower("view_only"));
 
   function setQuality(level, rttMs) {
     dot.dataset.level = level;
@@ -55,6 +59,7 @@ export function createBadge({ doc = document, agentName, mode, onStop }) {
 
   function setMode(value) {
     modeLabel = MODE_LABELS[value] || "";
+    lower.hidden = !onLower || !modeLabel || value === "view_only";
     showMode();
   }
 

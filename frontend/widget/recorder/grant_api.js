@@ -26,3 +26,13 @@ export function revokeSession(base, sessionId, grant) {
     keepalive: true,
   }).catch(() => {});
 }
+
+// The customer lowers the control mode from the badge (never raises it: that needs a prompt).
+export function lowerMode(base, sessionId, grant, mode) {
+  return fetch(`${base}/api/cobrowse/sessions/${encodeURIComponent(sessionId)}/lower/`, {
+    method: "POST",
+    headers: { "X-Tandem-Grant": grant, "Content-Type": "application/json" },
+    credentials: "omit",
+    body: JSON.stringify({ mode }),
+  }).catch(() => {});
+}

@@ -5,7 +5,7 @@ import { openSocket } from "../../shared/socket.js";
 import { GRANT_KEY } from "../grant.js";
 import { createBadge } from "./badge.js";
 import { createGuideLoader } from "./guide_loader.js";
-import { refreshGrant, revokeSession } from "./grant_api.js";
+import { lowerMode, refreshGrant, revokeSession } from "./grant_api.js";
 import { BLOCKED, maskFieldValue, maskPatterns, maskText, maskedSelector } from "./masking.js";
 import { Outbox } from "./outbox.js";
 import { watchPage } from "./page_context.js";
@@ -57,7 +57,12 @@ function share({ grant, base, sessionId, refreshInMs }) {
     const selector = maskedSelector(welcome.redaction_selectors || []);
     maskSelector = selector;
     const scrub = createScrubber((id) => record.mirror.getNode(id), selector);
-    badge = createBadge({ agentName: welcome.agent_name, mode: welcome.mode, onStop: stopSharing });
+    badge = createBadge({
+      agentName: welcome.agent_name,
+      mode: welcome.mode,
+      onStop: stopSharing,
+      onLower: (mode) => lowerMode(base, sessionId, grant, mode),
+    });
     stopRecording = record({
       emit: (event) => outbox.addEvent(scrub(event)),
       blockSelector: BLOCKED,
