@@ -188,6 +188,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
                 "recording": session.recording,
                 "last_seq": last,
                 "redaction_selectors": list(session.selectors),
+                "controller": session.controller_name,
             },
         )
         await relay_state.set_presence(self.session_id, "connected")
@@ -384,7 +385,8 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         outgoing = {k: data[k] for k in ("kind", "node_id", "page_id", "value") if k in data}
         outgoing["agent_name"] = self.session.agent_name
         if request_id is None:  # full control: performed at once, still shown to the customer
-            msg_type, payload, step = "action", outgoing, "action_performed"
+            msg_type, step = "action", "action_performed"
+            payload = {**outgoing, "request_id": f"full:{secrets.token_hex(6)}"}
         else:
             msg_type, step = "action_request", "action_requested"
             payload = {**outgoing, "request_id": f"action:{request_id}"}
@@ -457,6 +459,7 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
                 "state": session.state,
                 "role": role,
                 "customer": await relay_state.presence(self.session_id),
+                "controller": session.controller_name,
             },
         )
         # A late viewer needs a full snapshot to start from.

@@ -46,6 +46,7 @@ class LiveSession:
     selectors: tuple[str, ...]
     allowed_origins: frozenset[str]
     controller_id: int | None = None
+    controller_name: str = ""
 
 
 def usable_selectors(selectors: Any) -> tuple[str, ...]:
@@ -81,8 +82,18 @@ def _snapshot(session: CoBrowseSession) -> LiveSession:
         recording=session.recording,
         selectors=usable_selectors(account.redaction_selectors) if account else (),
         allowed_origins=frozenset(o for o in origins if o),
-        controller_id=session_services.controller_id(session),
+        controller_id=(controller := session_services.controller_id(session)),
+        controller_name=_display_name(session, controller),
     )
+
+
+def _display_name(session: CoBrowseSession, user_id: int) -> str:
+    from accounts.models import User
+
+    if user_id == session.agent_id:
+        return session.agent.first_name or session.agent.get_username()
+    user = User.objects.filter(pk=user_id).first()
+    return (user.first_name or user.get_username()) if user else ""
 
 
 def _load(session_id: int) -> CoBrowseSession:

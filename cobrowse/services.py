@@ -681,7 +681,11 @@ def request_action(
             requested_by=actor,
             action=kind[:20],
             target=str(action.get("target", ""))[:200],
-            expires_at=_now() + timedelta(seconds=settings.COBROWSE_ACTION_TTL_SECONDS),
+            # The customer sees COBROWSE_ACTION_TTL_SECONDS; the grace covers an answer in flight.
+            expires_at=_now()
+            + timedelta(
+                seconds=settings.COBROWSE_ACTION_TTL_SECONDS + settings.COBROWSE_ACTION_GRACE_SECONDS
+            ),
         )
         return request
 

@@ -159,6 +159,10 @@ async def test_fourth_viewer_is_refused_and_control_is_handed_over_explicitly():
     await agent_comm.send_json_to(_msg("handover", {"to_user_id": managers[0].pk}, 1))
     control = await _receive_type(customer, "control")
     assert control["data"]["holder"] == managers[0].display_name
+    # Whoever joins now is told who holds control.
+    await third.disconnect()
+    third = await _agent(session.pk, managers[1])
+    assert (await _receive_type(third, "welcome"))["data"]["controller"] == managers[0].first_name
     await second.send_json_to(_action("type", 21, "Asha", seq=1))
     assert (await _receive_type(customer, "action_request"))["data"]["value"] == "Asha"
     await agent_comm.send_json_to(_action("click", 30, seq=2))

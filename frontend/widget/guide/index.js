@@ -88,7 +88,7 @@ function create(ctx) {
   }
 
   function fullAction(data) {
-    const requestId = `full:${data.kind}:${data.node_id}`;
+    const requestId = String(data.request_id || `full:${data.kind}:${data.node_id}`);
     if (RANK[mode] < RANK.full) {
       ctx.send("action_result", { request_id: requestId, ok: false, detail: "actions without approval need full control" });
       return;

@@ -63,6 +63,7 @@ function share({ grant, base, sessionId, refreshInMs }) {
       onStop: stopSharing,
       onLower: (mode) => lowerMode(base, sessionId, grant, mode),
     });
+    if (welcome.controller && welcome.controller !== welcome.agent_name) badge.setHolder(welcome.controller);
     stopRecording = record({
       emit: (event) => outbox.addEvent(scrub(event)),
       blockSelector: BLOCKED,
