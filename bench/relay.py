@@ -9,7 +9,10 @@ session is one customer socket sending ``--rate`` rrweb batches a second (~2 KB 
 input, mutation, mouse move, scroll, plus a custom event carrying the send time) and answering pings,
 and one agent socket receiving. Measured over ``--duration`` seconds: p50/p95/p99 customer → agent
 latency, delivered/sent, CPU (% of one core) and peak RSS of every daphne process. ``--echo`` serves
-the bare relay of :mod:`bench.echo_consumer` instead of the real consumers: the floor.
+the bare relay of :mod:`bench.echo_consumer` instead of the real consumers: the floor. ``--recording``:
+the customers also consent to recording, so the real relay records every session (encrypted chunks in
+a throwaway ``MEDIA_ROOT`` under a throwaway ``RECORDING_KEYS`` master key); the point then reports
+what was stored.
 
 Everything is bounded: connects, the run and the drain have deadlines; the servers are stopped and
 the port is checked free at the end. Nothing here fails on slowness: it reports.
@@ -40,8 +43,11 @@ DRAIN_DEADLINE_S = 5.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def server_env(database_url: str) -> dict[str, str]:
-    """Environment of the daphne processes (and of the setup, which must see the same database)."""
+def server_env(database_url: str, recording_root: Path | None = None) -> dict[str, str]:
+    """Environment of the daphne processes (and of the setup, which must see the same database).
+
+    ``recording_root``: recordings are stored under it (``MEDIA_ROOT``) with a fresh master key; the
+    development key would be refused with ``DJANGO_DEBUG=false``."""
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
@@ -56,6 +62,11 @@ def server_env(database_url: str) -> dict[str, str]:
         PYTHONPATH=str(ROOT),
     )
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    if recording_root is not None:
+        sys.path.insert(0, str(ROOT))
+        from recordings.keys import generate_entry
+
+        env.update(RECORDING_KEYS=generate_entry("bench"), MEDIA_ROOT=str(recording_root))
     return env
 
 
@@ -487,7 +498,7 @@ def run_point(n: int, args: argparse.Namespace, env: dict[str, str], tmp: Path) 
     tag = f"{int(time.time())}{random.randrange(1000):03d}"
     t0 = time.monotonic()
     sessions = (
-        relay_setup.create_sessions(n, tag)
+        relay_setup.create_sessions(n, tag, recording=args.recording)
         if not args.echo
         else [{"id": i + 1, "grant": "-", "cookie": "-"} for i in range(n)]
     )
@@ -538,6 +549,7 @@ def run_point(n: int, args: argparse.Namespace, env: dict[str, str], tmp: Path) 
                 c.kill()
                 c.wait(5)
         port_free = stop_servers(procs, port)
+    recorded = relay_setup.recording_totals([s["id"] for s in sessions]) if args.recording else None
     latencies = [v for r in results for v in r["latencies"]]
     delivered = sum(r["delivered"] for r in results)
     merged: dict[str, Any] = {"errors": {}, "closes": {}}
@@ -548,6 +560,8 @@ def run_point(n: int, args: argparse.Namespace, env: dict[str, str], tmp: Path) 
     return {
         "n": n,
         "echo": args.echo,
+        "recording": args.recording,
+        "recorded": recorded,
         "workers": args.workers,
         "setup_s": round(setup_s, 1),
         "ready": sum(r.get("ready", 0) for r in ready),
@@ -584,8 +598,9 @@ def print_table(rows: list[dict]) -> None:
     print(head)
     print("-" * len(head))
     for r in rows:
+        relay = "echo" if r["echo"] else "rec" if r.get("recording") else "real"
         print(
-            f"{'echo' if r['echo'] else 'real':<6} {r['n']:>4} {r['workers']:>6} "
+            f"{relay:<6} {r['n']:>4} {r['workers']:>6} "
             f"{r['sent']:>6} {r['delivered']:>6} "
             f"{r['p50']:>7.1f} {r['p95']:>7.1f} {r['p99']:>7.1f} {r['max']:>7.1f} "
             f"{'/'.join(map(str, r['cpu_pct'])):>17} {r['cpu_ms_per_msg']:>10} "
@@ -599,6 +614,9 @@ def main() -> None:
     parser.add_argument("--sessions", default="10,50,200", help="comma-separated N")
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds per point (max 20)")
     parser.add_argument("--echo", action="store_true", help="bare relay (bench/echo_consumer.py): the floor")
+    parser.add_argument(
+        "--recording", action="store_true", help="sessions with recording consent: the relay records them"
+    )
     parser.add_argument("--workers", type=int, default=2, help="daphne processes sharing the socket")
     parser.add_argument("--clients", type=int, default=2, help="load generator processes")
     parser.add_argument("--rate", type=float, default=5.0, help="rrweb batches per second per session")
@@ -610,13 +628,19 @@ def main() -> None:
         client_main(args.client)
         return
     args.duration = min(args.duration, 20.0)
-    env = server_env(args.database_url)
-    os.environ.update(
-        {k: env[k] for k in env if k.startswith(("DJANGO", "DATABASE", "REDIS", "CHANNEL", "CACHE"))}
-    )
-    sys.path.insert(0, str(ROOT))
+    if args.recording and args.echo:
+        parser.error("--recording measures the real relay; it does not go with --echo")
     tmp = Path("/tmp") / f"bench-relay-{os.getpid()}"
     tmp.mkdir(exist_ok=True)
+    env = server_env(args.database_url, tmp / "media" if args.recording else None)
+    os.environ.update(
+        {
+            k: env[k]
+            for k in env
+            if k.startswith(("DJANGO", "DATABASE", "REDIS", "CHANNEL", "CACHE", "RECORDING", "MEDIA"))
+        }
+    )
+    sys.path.insert(0, str(ROOT))
     print(f"load average before: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}", flush=True)
     rows = []
     for n in [int(x) for x in args.sessions.split(",") if x.strip()]:
@@ -626,6 +650,8 @@ def main() -> None:
             k: row[k]
             for k in ("setup_s", "ready", "pongs", "snapshot_requests", "errors", "closes", "port_free")
         }
+        if row["recorded"] is not None:
+            extra["recorded"] = row["recorded"]
         print(f"N={n}: {json.dumps(extra)}", flush=True)
         if row["connect_failures"]:
             print(f"  connect failures: {row['connect_failures']}", flush=True)

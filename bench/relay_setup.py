@@ -23,8 +23,11 @@ def _django() -> None:
     django.setup()
 
 
-def create_sessions(n: int, tag: str) -> list[dict]:
-    """Create ``n`` sessions; returns ``[{"id", "grant", "cookie"}]`` (cookie: the agent's ``sessionid``)."""
+def create_sessions(n: int, tag: str, *, recording: bool = False) -> list[dict]:
+    """Create ``n`` sessions; returns ``[{"id", "grant", "cookie"}]`` (cookie: the agent's ``sessionid``).
+
+    ``recording``: the customers also consent to recording (and the bench account allows it), so the
+    relay records every session (``recordings.live``)."""
     _django()
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -39,6 +42,9 @@ def create_sessions(n: int, tag: str) -> list[dict]:
         name="Bench Home Loans",
         defaults={"site_url": f"{CUSTOMER_ORIGIN}/", "allowed_origins": [CUSTOMER_ORIGIN]},
     )
+    if recording and not account.recording_allowed:
+        account.recording_allowed = True
+        account.save(update_fields=["recording_allowed"])
     backend = settings.AUTHENTICATION_BACKENDS[0]
     out = []
     for i in range(n):
@@ -63,7 +69,7 @@ def create_sessions(n: int, tag: str) -> list[dict]:
         )
         started = cobrowse_services.start_session(ticket, agent=agent, channel="copy")
         invite = consent_services.claim_invite(started.join_path.split("/")[2])
-        outcome = consent_services.grant_consent(invite, mode="guided")
+        outcome = consent_services.grant_consent(invite, mode="guided", recording=recording)
         store = SessionStore()
         store[SESSION_KEY] = str(agent.pk)
         store[BACKEND_SESSION_KEY] = backend
@@ -71,3 +77,20 @@ def create_sessions(n: int, tag: str) -> list[dict]:
         store.create()
         out.append({"id": outcome.session.pk, "grant": outcome.grant, "cookie": store.session_key})
     return out
+
+
+def recording_totals(session_ids: list[int]) -> dict:
+    """What the relay recorded for these sessions: recordings, chunks and bytes in the blob store, and
+    the stored events (as last saved by the writers: every 30 s and when a recording stops)."""
+    _django()
+    from django.db.models import Sum
+
+    from recordings.blobstore import BlobStore
+    from recordings.models import Recording
+
+    store = BlobStore()
+    recordings = list(Recording.objects.filter(session_id__in=session_ids))
+    chunks = sum(len(store.chunk_indices(recording.pk)) for recording in recordings)
+    stored = sum(store.stored_bytes(recording.pk) for recording in recordings)
+    events = Recording.objects.filter(pk__in=[r.pk for r in recordings]).aggregate(n=Sum("event_count"))["n"]
+    return {"recordings": len(recordings), "chunks": chunks, "stored_bytes": stored, "events": events or 0}
