@@ -93,6 +93,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         self.origin = _header(self.scope, b"origin")
         self.page_id = ""
         self.tracker = protocol.SeqTracker()
+        self.assembler = protocol.PartAssembler()
         self.redactor: Redactor | None = None
         self.last_pong = time.monotonic()
         self.rtt_ms: float | None = None
@@ -133,6 +134,10 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         raw = text_data if text_data is not None else bytes_data
         try:
             message = protocol.parse_message(raw or b"", protocol.CUSTOMER)
+            if message.type == "part":
+                message = self._assemble(message)
+                if message is None:
+                    return  # more parts to come
         except protocol.ProtocolError as exc:
             await self.send_envelope("error", exc.as_data())
             return
@@ -155,6 +160,18 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         handler = getattr(self, f"_on_{message.type}")
         await handler(message)
         await self._maybe_touch()
+
+    def _assemble(self, part: protocol.Message) -> protocol.Message | None:
+        """A large message sent in parts: the whole one once complete (validated like any other)."""
+        if self.session is None:
+            raise protocol.ProtocolError("not_ready", "Send hello with the session grant first.", "type")
+        text = self.assembler.add(part.data)
+        if text is None:
+            return None
+        message = protocol.parse_message(text, protocol.CUSTOMER, limits=protocol.ASSEMBLED_LIMITS)
+        if message.type not in ("rrweb", "page"):
+            raise protocol.ProtocolError("bad_part", "only rrweb and page messages may come in parts", "type")
+        return message
 
     async def _hello(self, message: protocol.Message) -> None:
         data = message.data
@@ -219,9 +236,17 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         redacted = self.redactor.redact_message(message)
         envelope = {"type": redacted.type, "seq": redacted.seq, "ts": redacted.ts, "data": redacted.data}
         self._record(envelope)
-        await self.channel_layer.group_send(
-            agents_group(self.session_id), {"type": "to.agent.frame", "text": protocol.encode(envelope)}
+        text = protocol.encode(envelope)
+        # The channel layer refuses messages over 1 MB: big snapshots go to the agents in parts.
+        texts = (
+            [text]
+            if len(text) <= protocol.PART_BODY_MAX
+            else [protocol.encode(p) for p in protocol.split_parts(text, secrets.token_hex(8), message.seq)]
         )
+        for chunk in texts:
+            await self.channel_layer.group_send(
+                agents_group(self.session_id), {"type": "to.agent.frame", "text": chunk}
+            )
         self.seq_dirty = True
         self.ack_due = True  # acknowledged cumulatively by the bookkeeping loop, not one frame each
 

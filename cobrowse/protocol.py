@@ -79,6 +79,7 @@ SERVER_TO_AGENT = frozenset(
         "ack",
         "action_result",
         "control",
+        "part",
     }
 )
 
@@ -93,6 +94,14 @@ MAX_NOTE = 5000
 MAX_SAFE_INT = 2**53 - 1  # what a JavaScript number holds exactly
 
 
+#: Large messages (a full snapshot of a big page) travel as ``part`` frames: the text of the whole
+#: envelope cut into bodies of at most PART_BODY_MAX characters, reassembled by the receiver.
+PART_BODY_MAX = 128 * 1024  # characters: ≤ 512 KB of UTF-8, well under the channel layer's 1 MB
+PART_FRAME_MAX = 4 * PART_BODY_MAX + 1024
+MAX_PARTS = 64
+MAX_ASSEMBLED = 8 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Limits:
     """Frame size limits in bytes, per role and per message type."""
@@ -100,7 +109,12 @@ class Limits:
     customer: int = 512 * 1024
     agent: int = 32 * 1024
     customer_types: Mapping[str, int] = field(
-        default_factory=lambda: {"rrweb": 512 * 1024, "page": 192 * 1024, "hello": 16 * 1024}
+        default_factory=lambda: {
+            "rrweb": 512 * 1024,
+            "page": 192 * 1024,
+            "hello": 16 * 1024,
+            "part": PART_FRAME_MAX,
+        }
     )
     customer_default: int = 16 * 1024
 
@@ -114,6 +128,11 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+#: For a message reassembled from parts: big rrweb batches and page contexts, nothing else grows.
+ASSEMBLED_LIMITS = Limits(
+    customer=MAX_ASSEMBLED,
+    customer_types={"rrweb": MAX_ASSEMBLED, "page": MAX_ASSEMBLED},
+)
 
 
 class ProtocolError(ValueError):
@@ -364,6 +383,16 @@ def _action_result(d: dict) -> dict:
     }
 
 
+def _part(d: dict) -> dict:
+    count = _int(_get(d, "count", "data.count"), "data.count", minimum=1, maximum=MAX_PARTS)
+    return {
+        "id": _str(_get(d, "id", "data.id"), "data.id", max_len=32, min_len=1),
+        "index": _int(_get(d, "index", "data.index"), "data.index", minimum=0, maximum=count - 1),
+        "count": count,
+        "body": _str(_get(d, "body", "data.body"), "data.body", max_len=PART_BODY_MAX),
+    }
+
+
 # --- agent schemas ----------------------------------------------------------------------------
 
 
@@ -431,6 +460,7 @@ SCHEMAS: dict[str, dict[str, Callable[[dict], dict]]] = {
         "pong": _nonce,
         "stop": _stop,
         "action_result": _action_result,
+        "part": _part,
     },
     AGENT: {
         "annotate": _annotate,
@@ -484,6 +514,60 @@ def parse_message(raw: str | bytes | dict, role: str, *, limits: Limits = DEFAUL
     ts = _int(_get(decoded, "ts", "ts"), "ts", minimum=0)
     data = _dict(_get(decoded, "data", "data"), "data")
     return Message(msg_type, seq, ts, schema(data))
+
+
+# --- large messages in parts -----------------------------------------------------------------
+
+
+class PartAssembler:
+    """Reassembles one large message at a time from ``part`` frames (in order, one id at a time).
+
+    A new id abandons an unfinished one (the sender restarted); anything inconsistent is a
+    ProtocolError and the partial message is dropped.
+    """
+
+    def __init__(self, max_total: int = MAX_ASSEMBLED) -> None:
+        self.max_total = max_total
+        self._id: str | None = None
+        self._bodies: list[str] = []
+        self._size = 0
+
+    def add(self, part: Mapping[str, Any]) -> str | None:
+        """Add one validated part; returns the whole text once the last part arrived."""
+        if part["index"] == 0:
+            self._id, self._bodies, self._size = part["id"], [], 0
+        elif part["id"] != self._id or part["index"] != len(self._bodies):
+            self._id, self._bodies, self._size = None, [], 0
+            raise ProtocolError(
+                "bad_part", "a part arrived out of order; the message was dropped", "data.index"
+            )
+        self._bodies.append(part["body"])
+        self._size += len(part["body"])
+        if self._size > self.max_total:
+            self._id, self._bodies, self._size = None, [], 0
+            raise ProtocolError("too_large", f"message exceeds {self.max_total} characters", "data")
+        if len(self._bodies) < part["count"]:
+            return None
+        text = "".join(self._bodies)
+        self._id, self._bodies, self._size = None, [], 0
+        return text
+
+
+def split_parts(text: str, message_id: str, seq: int, *, body_max: int = PART_BODY_MAX) -> list[dict]:
+    """Cut an encoded envelope into ``part`` envelopes (each body at most ``body_max`` characters)."""
+    bodies = [text[i : i + body_max] for i in range(0, len(text), body_max)] or [""]
+    if len(bodies) > MAX_PARTS:
+        raise ValueError(f"message needs {len(bodies)} parts, more than {MAX_PARTS}")
+    ts = now_ms()
+    return [
+        {
+            "type": "part",
+            "seq": seq,
+            "ts": ts,
+            "data": {"id": message_id, "index": i, "count": len(bodies), "body": body},
+        }
+        for i, body in enumerate(bodies)
+    ]
 
 
 # --- sequence numbers -------------------------------------------------------------------------

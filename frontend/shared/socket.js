@@ -1,6 +1,8 @@
 // A WebSocket that reconnects with exponential backoff and jitter until closed on purpose, or
 // until the server closes with a 44xx code (grant refused, session over): those are final, except
-// 4408 (missed heartbeats), which is only a bad connection.
+// 4408 (missed heartbeats), which is only a bad connection. Large messages go out and come in as
+// `part` frames (shared/parts.js), invisibly to the callers.
+import { createAssembler, framesFor } from "./parts.js";
 
 export function openSocket({
   url,
@@ -15,6 +17,23 @@ export function openSocket({
   let attempt = 0;
   let retryTimer = null;
   let closedOnPurpose = false;
+  const assembler = createAssembler();
+
+  function deliver(text) {
+    let message;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (!message || typeof message.type !== "string") return;
+    if (message.type === "part" && message.data) {
+      const whole = message.data && assembler.add(message.data);
+      if (whole) deliver(whole);
+      return;
+    }
+    onMessage(message);
+  }
 
   function connect() {
     socket = new WebSocket(url);
@@ -22,15 +41,7 @@ export function openSocket({
       attempt = 0;
       onOpen();
     });
-    socket.addEventListener("message", (event) => {
-      let message;
-      try {
-        message = JSON.parse(event.data);
-      } catch {
-        return;
-      }
-      if (message && typeof message.type === "string") onMessage(message);
-    });
+    socket.addEventListener("message", (event) => deliver(event.data));
     socket.addEventListener("close", (event) => {
       socket = null;
       if (closedOnPurpose) return;
@@ -49,7 +60,7 @@ export function openSocket({
   return {
     send(message) {
       if (!socket || socket.readyState !== WebSocket.OPEN) return false;
-      socket.send(JSON.stringify(message));
+      for (const frame of framesFor(message)) socket.send(frame);
       return true;
     },
     close() {

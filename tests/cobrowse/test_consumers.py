@@ -453,3 +453,42 @@ async def test_idle_sockets_stay_open_for_12_seconds():
     assert (await _receive_type(agent_comm, "signal"))["data"]["kind"] == "idle"
     await customer.disconnect()
     await agent_comm.disconnect()
+
+
+async def test_a_snapshot_over_a_megabyte_travels_in_parts_and_stays_redacted():
+    """The channel layer refuses messages over 1 MB: big snapshots are chunked both ways."""
+    from cobrowse import protocol
+
+    session, grant, agent, customer, agent_comm, _ = await _pair()
+    snapshot = _full_snapshot_with_secrets()
+    body = snapshot["data"]["node"]["childNodes"][0]["childNodes"][0]
+    filler = "Lorem ipsum dolor sit amet " * 40
+    body["childNodes"] += [
+        {
+            "type": 2,
+            "id": 1000 + i,
+            "tagName": "p",
+            "attributes": {},
+            "childNodes": [{"type": 3, "id": 5000 + i, "textContent": filler}],
+        }
+        for i in range(1200)
+    ]
+    envelope = _msg("rrweb", {"events": [snapshot], "page_id": "p1"}, 1)
+    text = json.dumps(envelope)
+    assert len(text) > 1_000_000
+    for part in protocol.split_parts(text, "big1", 1):
+        await customer.send_json_to(part)
+    assembler, whole = protocol.PartAssembler(), None
+    while whole is None:
+        part = await _receive_type(agent_comm, "part", timeout=10)
+        whole = assembler.add(part["data"])
+    relayed = json.loads(whole)
+    assert relayed["type"] == "rrweb" and relayed["seq"] == 1
+    assert (
+        len(relayed["data"]["events"][0]["data"]["node"]["childNodes"][0]["childNodes"][0]["childNodes"])
+        > 1200
+    )
+    for name, secret in SECRETS.items():
+        assert secret not in whole, name
+    await customer.disconnect()
+    await agent_comm.disconnect()

@@ -484,3 +484,34 @@ def test_badge_lowers_the_mode_with_the_grant(browser, site):
     wait_until(page, lambda: lowered, message="lower request")
     assert lowered == [(f"{site}/api/cobrowse/sessions/7/lower/", GRANT, {"mode": "view_only"})]
     context.close()
+
+
+BIG_PAGE = """
+document.addEventListener("DOMContentLoaded", () => {
+  const filler = "Terms and conditions apply to every loan offer shown on this page. ".repeat(20);
+  const box = document.createElement("section");
+  for (let i = 0; i < 400; i++) {
+    const p = document.createElement("p");
+    p.textContent = `${i}: ${filler}`;
+    box.appendChild(p);
+  }
+  document.body.appendChild(box);
+});
+"""
+
+
+def test_a_full_snapshot_larger_than_a_frame_goes_out_in_parts(browser, site):
+    from cobrowse.protocol import PART_BODY_MAX, PartAssembler
+
+    context, page, server = open_shared_page(browser, site, init_script=BIG_PAGE)
+    wait_until(page, lambda: server.messages(msg_type="part"), timeout=10, message="parts")
+    parts = server.messages(msg_type="part")
+    assert all(len(p["data"]["body"]) <= PART_BODY_MAX for p in parts)
+    assembler, whole = PartAssembler(), None
+    for part in parts:
+        whole = assembler.add(part["data"]) or whole
+    message = json.loads(whole)
+    assert message["type"] == "rrweb"
+    assert any(e["type"] == 2 for e in message["data"]["events"])
+    assert len(whole) > PART_BODY_MAX
+    context.close()
