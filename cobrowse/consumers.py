@@ -15,6 +15,7 @@ import secrets
 import time
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import PermissionDenied
@@ -67,7 +68,19 @@ def _header(scope: dict, name: bytes) -> str:
 
 
 class _EnvelopeSender:
-    """Numbers outgoing envelopes per socket."""
+    """Numbers outgoing envelopes per socket, and dispatches without a thread hop per message."""
+
+    async def dispatch(self, message: dict) -> None:
+        """Like Channels' dispatch, minus its ``aclose_old_connections()`` before every handler.
+
+        That call hops to the single sync thread for each frame and each group message (two per
+        relayed batch), which serialised the whole relay behind one thread. These consumers touch
+        the database only through ``database_sync_to_async``, which closes stale connections itself.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     seq = 0
     closed = False
