@@ -34,7 +34,10 @@ from tickets.models import Ticket
 _ERRORS = {
     400: OpenApiResponse(description="Invalid input; the body names the field."),
     404: OpenApiResponse(description="No such browser session for you."),
-    409: OpenApiResponse(description="The session is not live or the mode does not allow it."),
+    409: OpenApiResponse(
+        description="The session is not live, the mode does not allow it, or the action is on the never-list "
+        "(submit a form, pay, a file input, a masked field, another origin): nothing was done."
+    ),
     429: OpenApiResponse(description="More than the allowed actions per second."),
     503: OpenApiResponse(description="No browser runs for the session (starting, or no capacity)."),
     504: OpenApiResponse(description="The browser did not answer in time."),
@@ -121,7 +124,8 @@ class ActionView(_AgentView):
         if not reply.ok:
             body["error"] = reply.error
             code = reply.error.get("code")
-            return Response(body, status=400 if code == "url_refused" else 502)
+            status_code = {"url_refused": 400, "never_allowed": 409, "rate_limited": 429}.get(code, 502)
+            return Response(body, status=status_code)
         if reply.blob:
             body["screenshot"] = base64.b64encode(reply.blob).decode()
         return Response(body)

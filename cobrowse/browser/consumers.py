@@ -147,7 +147,11 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
             await self._error("not_allowed", self.refusal, "type")
             return
         action = dict(checked.validated_data)
-        await self._to_runner({"type": "browser.input", **action})
+        user = self.scope.get("user")
+        actor_id = user.pk if user is not None and user.is_authenticated else None
+        await self._to_runner(
+            {"type": "browser.input", **action, "sender": self.channel_name, "actor_id": actor_id}
+        )
         if action["kind"] in ("click", "dblclick", "move") and self.admission.role == ParticipantRole.AGENT:
             now = time.monotonic()
             if action["kind"] != "move" or now - self.last_cursor >= CURSOR_EVERY_S:
@@ -179,6 +183,10 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
 
     async def browser_status(self, event: dict[str, Any]) -> None:
         await self._send("status", {k: v for k, v in event.items() if k != "type"})
+
+    async def browser_refused(self, event: dict[str, Any]) -> None:
+        """The runner refused this socket's input (never-list, rate limit): nothing was done."""
+        await self._error(str(event.get("code", "not_allowed")), str(event.get("message", "")), "data")
 
     async def browser_cursor(self, event: dict[str, Any]) -> None:
         if event.get("sender") != self.channel_name:

@@ -24,8 +24,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from audit import services as audit
+from cobrowse import policy
 from cobrowse import services as session_services
 from cobrowse.browser import selectors
+from cobrowse.live import log_activity
 from cobrowse.masking import redact_text, redact_typed_value, redact_url
 from cobrowse.models import (
     LIVE_STATES,
@@ -252,7 +254,9 @@ class Reply:
     blob: bytes
 
 
-async def arequest(session_id: int, op: str, payload: dict[str, Any], *, timeout: float) -> Reply:
+async def arequest(
+    session_id: int, op: str, payload: dict[str, Any], *, timeout: float, actor_id: int | None = None
+) -> Reply:
     """Send a request to the session's runner and wait for its (possibly multi-part) answer."""
     layer = get_channel_layer()
     reply_to = await layer.new_channel("browser-reply.")
@@ -265,6 +269,7 @@ async def arequest(session_id: int, op: str, payload: dict[str, Any], *, timeout
             "payload": payload,
             "reply_to": reply_to,
             "request_id": request_id,
+            "actor_id": actor_id,
         },
     )
     parts: dict[int, bytes] = {}
@@ -313,7 +318,14 @@ async def send_reply(
         await layer.send(reply_to, message)
 
 
-def request(session_id: int, op: str, payload: dict[str, Any], *, extra_timeout: float = 0.0) -> Reply:
+def request(
+    session_id: int,
+    op: str,
+    payload: dict[str, Any],
+    *,
+    extra_timeout: float = 0.0,
+    actor_id: int | None = None,
+) -> Reply:
     """Sync :func:`arequest` for views; a session without a runner fails fast with 503."""
     if selectors.runner_info(session_id) is None:
         queued = ensure_runner(session_id)
@@ -328,7 +340,7 @@ def request(session_id: int, op: str, payload: dict[str, Any], *, extra_timeout:
             else "No browser is running for this session."
         )
     timeout = settings.BROWSER_REQUEST_TIMEOUT_SECONDS + extra_timeout
-    return async_to_sync(arequest)(session_id, op, payload, timeout=timeout)
+    return async_to_sync(arequest)(session_id, op, payload, timeout=timeout, actor_id=actor_id)
 
 
 def _require_driving(session: CoBrowseSession, user: Any) -> CoBrowseSession:
@@ -347,9 +359,15 @@ def perform_action(session: CoBrowseSession, *, user: Any, action: dict[str, Any
     """Run one validated action in the session's browser; logged whatever the outcome."""
     session = _require_driving(session, user)
     check_rate(session.pk)
+    if action.get("kind") == "goto":
+        reason = policy.never_reason(session, {"kind": "navigate", "url": str(action.get("url", ""))})
+        if reason:
+            _log_action(session, user, action, outcome="never_allowed")
+            log_activity(session.pk, user, "browser_refused", action="goto", reason=reason)
+            raise NotDriving(f"Not done: {reason}.", code="never_allowed")
     extra = float(action.get("timeout", 0) or 0) / 1000 + (5.0 if action.get("screenshot") else 0.0)
     try:
-        reply = request(session.pk, "action", action, extra_timeout=extra)
+        reply = request(session.pk, "action", action, extra_timeout=extra, actor_id=user.pk)
     except BrowserError as exc:
         _log_action(session, user, action, outcome=exc.code)
         raise
@@ -471,6 +489,14 @@ def browser_started(session_id: int) -> CoBrowseSession:
 
 def browser_reconnecting(session_id: int) -> CoBrowseSession:
     return session_services.mark_reconnecting(session_id)
+
+
+def redaction_selectors(session: CoBrowseSession) -> tuple[str, ...]:
+    """The account's masking selectors the server understands (the never-list's masked fields)."""
+    from cobrowse.live import usable_selectors
+
+    account = session.ticket.account
+    return usable_selectors(account.redaction_selectors) if account else ()
 
 
 def load_for_runner(session_id: int) -> CoBrowseSession:

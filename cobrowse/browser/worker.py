@@ -24,7 +24,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from cobrowse.browser import services
+from cobrowse.browser import guard, services
 from cobrowse.browser.egress_proxy import EgressProxy, Refusal
 from cobrowse.browser.framepolicy import FramePolicy, QualityLevel, Verdict
 from cobrowse.browser.launch import browser_launch_options, context_options, harden_context
@@ -42,6 +42,30 @@ TOUCH_EVERY_S = 30.0
 SETTLE_TIMEOUT_MS = 3000
 NAV_TIMEOUT_MS = 15000
 ELEMENT_TIMEOUT_MS = 5000
+RATE_WINDOW_S = 1.0
+
+#: Defence in depth behind the never-list: no form is submitted from the shared browser, whatever
+#: dispatched it (a script calling ``requestSubmit``, a control the probe could not recognise).
+_NO_SUBMIT_JS = """
+(() => {
+  window.addEventListener("submit", (e) => { e.preventDefault(); e.stopImmediatePropagation(); }, true);
+  const proto = HTMLFormElement.prototype;
+  Object.defineProperty(proto, "submit", { value: function () {}, configurable: false, writable: false });
+})();
+"""
+
+
+class NeverAllowed(Exception):
+    """An action on the never-list; it was not performed."""
+
+    def __init__(self, reason: str, target: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.target = target
+
+
+class TooFast(Exception):
+    """More actions this second than the session allows; not performed."""
 
 
 class NoCapacity(Exception):
@@ -236,6 +260,11 @@ class BrowserSessionRunner:
         self._last_touch = 0.0
         self._touched_activity = self.last_activity
         self._viewport = dict(self.config.viewport)
+        self.session: Any = None  # the row as loaded (account origins and selectors for the never-list)
+        self.selectors: tuple[str, ...] = ()
+        self.recorder: Any = None
+        self._action_times: deque[float] = deque()
+        self._recorded_seq = 0
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -245,6 +274,8 @@ class BrowserSessionRunner:
         session = await db(services.load_for_runner)(self.session_id)
         if session.state not in SHARING_STATES:
             return "not_sharing"
+        self.session = session
+        self.selectors = await db(services.redaction_selectors)(session)
         self.url = session.target_url
         self.channel = await self.layer.new_channel("browser-runner.")
         await self.layer.group_add(services.control_group(self.session_id), self.channel)
@@ -264,6 +295,7 @@ class BrowserSessionRunner:
             await db(services.browser_started)(self.session_id)
             self.browser_state = "live"
             await self._status()
+            await self._open_recorder()
             self._spawn(self._publish_loop())
             await self._main_loop()
         except _Stop as stop:
@@ -315,6 +347,7 @@ class BrowserSessionRunner:
     async def _open(self, url: str) -> None:
         """A fresh context and page on ``url``, with the screencast running."""
         self.context = await self.host.new_context(viewport=self._viewport)
+        await self.context.add_init_script(_NO_SUBMIT_JS)
         self.context.on("close", self._on_context_closed)
         self.context.on("request", self._on_request)
         self.host.refusal_listeners.add(self._on_refusal)
@@ -399,6 +432,7 @@ class BrowserSessionRunner:
                 await database_sync_to_async(services.unregister_runner)(self.session_id, self.channel)
                 await self.layer.group_discard(services.control_group(self.session_id), self.channel)
                 await self.layer.group_discard(session_group(self.session_id), self.channel)
+        await self._close_recorder()
 
     def _spawn(self, coro: Any) -> asyncio.Task:
         task = asyncio.ensure_future(coro)
@@ -454,6 +488,9 @@ class BrowserSessionRunner:
             await self.layer.group_send(services.viewers_group(self.session_id), message)
         except Exception:
             logger.warning("browser session %s: frame not published", self.session_id, exc_info=True)
+            return
+        if self.recorder is not None:
+            self.recorder.append_frame(data, int(self.last_frame_at * 1000))  # the recorder keeps ≤ 2/s
 
     async def _set_level(self, index: int) -> None:
         current = self.screencast.level if self.screencast else None
@@ -613,35 +650,53 @@ class BrowserSessionRunner:
                 await self.layer.send(viewer, self._last_published)  # a late viewer sees the page at once
 
     async def _handle_input(self, message: dict[str, Any]) -> None:
-        """Viewer input (already authorised and validated by the consumer); no reply."""
+        """Viewer input (authorised and validated by the consumer). Refusals go back to the sender."""
         page = self.page
         if page is None:
             return
         self.last_activity = time.monotonic()
-        kind = message.get("kind")
+        kind = str(message.get("kind", ""))
+        sender = str(message.get("sender", ""))
         try:
+            if kind != "move":
+                self._count_action()
             async with asyncio.timeout(5):
-                if kind in ("click", "dblclick"):
-                    await page.mouse.click(
-                        float(message["x"]),
-                        float(message["y"]),
-                        button=message.get("button", "left"),
-                        click_count=2 if kind == "dblclick" else 1,
-                    )
-                elif kind == "move":
-                    await page.mouse.move(float(message["x"]), float(message["y"]))
-                elif kind == "wheel":
-                    await page.mouse.wheel(float(message.get("dx", 0)), float(message.get("dy", 0)))
-                elif kind == "key":
-                    await page.keyboard.press(str(message["key"]))
-                elif kind == "text":
-                    await page.keyboard.insert_text(str(message["text"]))
-                elif kind in ("goto", "back", "forward", "reload", "stop"):
-                    await self._perform({"kind": kind, "url": message.get("url", "")})
+                async with self._action_lock:
+                    await self._guard(kind, message)
+                    if kind in ("click", "dblclick"):
+                        await page.mouse.click(
+                            float(message["x"]),
+                            float(message["y"]),
+                            button=message.get("button", "left"),
+                            click_count=2 if kind == "dblclick" else 1,
+                        )
+                    elif kind == "move":
+                        await page.mouse.move(float(message["x"]), float(message["y"]))
+                    elif kind == "wheel":
+                        await page.mouse.wheel(float(message.get("dx", 0)), float(message.get("dy", 0)))
+                    elif kind == "key":
+                        await page.keyboard.press(str(message["key"]))
+                    elif kind == "text":
+                        await page.keyboard.insert_text(str(message["text"]))
+                    elif kind in ("goto", "back", "forward", "reload", "stop"):
+                        await self._perform({"kind": kind, "url": message.get("url", "")}, guarded=True)
+            if kind not in ("move", "wheel"):
+                self._record_action(kind, message, "ok")
+        except TooFast:
+            limit = settings.BROWSER_ACTIONS_PER_SECOND
+            await self._refuse_input(sender, "rate_limited", f"Too many actions; at most {limit} per second.")
+        except NeverAllowed as refused:
+            await self._refuse_input(sender, "never_allowed", f"Not done: {refused.reason}.")
+            await self._log_refusal(kind, refused, message.get("actor_id"))
         except UrlRefused as refused:
             await self._status(blocked={"host": refused.host, "reason": refused.reason})
         except Exception as exc:
             logger.info("browser session %s: input %s failed: %s", self.session_id, kind, _short(exc))
+
+    async def _refuse_input(self, sender: str, code: str, text: str) -> None:
+        if sender:
+            with contextlib.suppress(Exception):
+                await self.layer.send(sender, {"type": "browser.refused", "code": code, "message": text})
 
     async def _handle_request(self, message: dict[str, Any]) -> None:
         reply_to, request_id = str(message.get("reply_to", "")), str(message.get("request_id", ""))
@@ -653,9 +708,21 @@ class BrowserSessionRunner:
                     raise RuntimeError("the browser is restarting")
                 if op == "action":
                     self.last_activity = time.monotonic()
-                    result = await self._perform(payload)
+                    self._count_action()
+                    kind = str(payload.get("kind", ""))
+                    try:
+                        result = await self._perform(payload)
+                    except NeverAllowed as refused:
+                        await self._log_refusal(kind, refused, message.get("actor_id"))
+                        raise
+                    self._record_action(kind, payload, "ok")
                     if payload.get("screenshot"):
                         blob = await self.page.screenshot(type="png")
+                elif op == "probe":
+                    kind = str(payload.get("kind", ""))
+                    facts = await self._probe(kind, payload)
+                    reason = guard.refusal(self.session, kind, payload, facts) if facts else ""
+                    result = {"target": facts.describe() if facts else "the page", "never": reason}
                 elif op == "screenshot":
                     blob = await self.page.screenshot(type="png")
                     result = {"url": self.page.url}
@@ -666,6 +733,14 @@ class BrowserSessionRunner:
                 else:
                     raise ValueError(f"unknown request {op!r}")
             await services.send_reply(self.layer, reply_to, request_id, ok=True, result=result, blob=blob)
+        except TooFast:
+            limit = settings.BROWSER_ACTIONS_PER_SECOND
+            error = {"code": "rate_limited", "message": f"Too many actions; at most {limit} per second."}
+            await services.send_reply(self.layer, reply_to, request_id, ok=False, error=error)
+        except NeverAllowed as refused:
+            text = f"Not done: {refused.reason}."
+            error = {"code": "never_allowed", "message": text, "target": refused.target}
+            await services.send_reply(self.layer, reply_to, request_id, ok=False, error=error)
         except UrlRefused as refused:
             await self._status(blocked={"host": refused.host, "reason": refused.reason})
             error = {"code": "url_refused", "message": f"This address may not be opened: {refused.reason}."}
@@ -676,10 +751,88 @@ class BrowserSessionRunner:
             with contextlib.suppress(Exception):
                 await services.send_reply(self.layer, reply_to, request_id, ok=False, error=error)
 
-    async def _perform(self, action: dict[str, Any]) -> dict[str, Any]:
-        """One action in the page; returns where the page is afterwards."""
+    # --- the never-list, the rate limit and the recording --------------------------------------
+
+    def _count_action(self) -> None:
+        """At most BROWSER_ACTIONS_PER_SECOND actions (API and viewer input together) per second."""
+        now = time.monotonic()
+        while self._action_times and now - self._action_times[0] >= RATE_WINDOW_S:
+            self._action_times.popleft()
+        if len(self._action_times) >= settings.BROWSER_ACTIONS_PER_SECOND:
+            raise TooFast()
+        self._action_times.append(now)
+
+    async def _probe(self, kind: str, action: dict[str, Any]) -> guard.Facts | None:
+        if kind not in guard.GUARDED_KINDS or kind in guard.NAVIGATION_KINDS:
+            return None
+        try:
+            return await guard.probe(self.page, kind, action, self.selectors)
+        except Exception as exc:  # a page that cannot be asked (navigating, crashed) is not acted on
+            logger.info("browser session %s: probe failed: %s", self.session_id, _short(exc))
+            raise NeverAllowed("the target could not be checked; try again once the page settled") from None
+
+    async def _guard(self, kind: str, action: dict[str, Any]) -> guard.Facts | None:
+        """Raise :class:`NeverAllowed` for an action on the never-list; nothing is performed then."""
+        if kind not in guard.GUARDED_KINDS:
+            return None
+        if kind in guard.NAVIGATION_KINDS:
+            check_url(str(action.get("url", "")))  # the egress rules first: file:, javascript:, internal
+        facts = await self._probe(kind, action)
+        reason = guard.refusal(self.session, kind, action, facts or guard.Facts())
+        if reason:
+            raise NeverAllowed(reason, facts.describe() if facts else "")
+        return facts
+
+    async def _log_refusal(self, kind: str, refused: NeverAllowed, actor_id: Any) -> None:
+        from cobrowse.live import log_activity
+
+        self._record_action(kind, {}, "never_allowed", target=refused.target)
+        actor = int(actor_id) if isinstance(actor_id, int) else None
+        with contextlib.suppress(Exception):
+            await database_sync_to_async(log_activity)(
+                self.session_id,
+                actor,
+                "browser_refused",
+                action=kind,
+                reason=refused.reason,
+                target=refused.target[:80],
+            )
+
+    async def _open_recorder(self) -> None:
+        if self.recorder is not None or self.session is None or not self.session.recording:
+            return
+        from recordings.live import open_recorder
+
+        try:
+            self.recorder = await open_recorder(self.session_id)
+        except Exception:
+            logger.warning("browser session %s: recording did not start", self.session_id, exc_info=True)
+
+    def _record_action(self, kind: str, action: dict[str, Any], outcome: str, *, target: str = "") -> None:
+        """Kind, a description of the target and the outcome; never typed text or a URL's query."""
+        if self.recorder is None:
+            return
+        if not target:
+            target = _target_label(kind, action)
+        self._recorded_seq += 1
+        data = {"kind": kind, "target": target, "outcome": outcome, "url": _origin_path(self.url)}
+        envelope = {"type": "action", "seq": self._recorded_seq, "ts": int(time.time() * 1000), "data": data}
+        with contextlib.suppress(Exception):
+            self.recorder.append(envelope)
+
+    async def _close_recorder(self) -> None:
+        recorder, self.recorder = self.recorder, None
+        if recorder is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(15):
+                    await recorder.stop(self.end_reason or "ended")
+
+    async def _perform(self, action: dict[str, Any], *, guarded: bool = False) -> dict[str, Any]:
+        """One action in the page, after the never-list; returns where the page is afterwards."""
         page = self.page
-        kind = action.get("kind")
+        kind = str(action.get("kind", ""))
+        if not guarded:
+            await self._guard(kind, action)
         if kind == "click":
             if action.get("selector"):
                 await page.locator(action["selector"]).first.click(timeout=ELEMENT_TIMEOUT_MS)
@@ -737,6 +890,26 @@ async def _first(*aws: Any) -> None:
     finally:
         for task in tasks:
             task.cancel()
+
+
+def _target_label(kind: str, action: dict[str, Any]) -> str:
+    """Where an action went, without its content: a selector is the author's, never the customer's."""
+    if action.get("selector"):
+        return str(action["selector"])[:120]
+    if action.get("x") is not None and action.get("y") is not None:
+        return f"point {int(float(action['x']))},{int(float(action['y']))}"
+    if kind in ("press", "key"):
+        return str(action.get("key", ""))[:40]
+    if kind == "goto":
+        return _origin_path(str(action.get("url", "")))
+    return ""
+
+
+def _origin_path(url: str) -> str:
+    from cobrowse.masking import redact_url
+
+    parts = urlsplit(url)
+    return redact_url(f"{parts.scheme}://{parts.netloc}{parts.path}") if parts.scheme else ""
 
 
 def _short(exc: BaseException) -> str:

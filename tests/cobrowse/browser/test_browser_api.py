@@ -375,3 +375,19 @@ def test_schema_documents_the_api(people):
         "/api/browser-sessions/{id}/dom/",
     ):
         assert path in (paths or text)
+
+
+def test_goto_another_origin_is_on_the_never_list(people, settings):
+    settings.BROWSER_EGRESS_ALLOW_HOSTS = ["localhost:8001", "localhost:8002"]
+    ticket, session, _ = _start(people)
+    with FakeRunner(session.pk) as runner:
+        response = _client(people["agent"]).post(
+            f"/api/browser-sessions/{session.pk}/actions/",
+            {"kind": "goto", "url": "http://localhost:8002/"},
+            format="json",
+        )
+        assert response.status_code == 409 and response.data["code"] == "never_allowed"
+        assert "another origin" in response.data["detail"]
+        assert not any(m["type"] == "browser.request" for m in runner.received)
+    refused = TicketEvent.objects.get(ticket=ticket, data__step="browser_refused")
+    assert refused.data["action"] == "goto" and refused.internal

@@ -1,0 +1,202 @@
+"""The never-list in the server-side browser: look at what an action would touch before it happens.
+
+Whatever a client says about its own action, the runner asks the page which element would receive
+it (the selector's element, ``elementFromPoint`` for a click at x/y, the focused element for keys
+and text) and turns what it finds into facts for :func:`cobrowse.policy.never_reason`, the one place
+for the rules (DESIGN.md, "Control modes"). A refused action is never performed.
+
+What counts, walking up from the element to the nearest button, link, input or label (a label
+stands for its control):
+
+* **submit**: ``input[type=submit|image]``; a ``button`` of type submit (or without a type) that
+  belongs to a form; an element whose inline ``onclick`` calls ``submit``/``requestSubmit``; Enter in
+  a field that belongs to a form (implicit submission, textareas excepted); Enter or Space on a
+  focused submit control.
+* **pay**: ``autocomplete=cc-*``, anything inside ``[data-tandem-pay]``, and a button or link whose
+  short label starts with one of :data:`PAY_LABELS`.
+* **file**: a file input (or its label).
+* **masked fields**, for typing and key presses only: password and hidden inputs, ``autocomplete``
+  ``cc-*``, ``one-time-code``, ``current-password``/``new-password``, ``[data-sensitive]``,
+  ``[data-pii]``, ``.rr-mask``, ``.rr-block`` and the account's own redaction selectors (the markup
+  rules of ``cobrowse/masking.py``).
+* **navigation** (``goto``, a click on a link) to an origin outside the session's allowed origins
+  (the account's ``allowed_origins`` and the start URL's origin).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cobrowse import policy
+
+#: Labels of buttons and links that pay (matched case-insensitively at the start of the label).
+PAY_LABELS = ("pay", "place order", "place your order", "purchase", "buy now", "complete purchase")
+
+#: Input kinds that act on the element under the pointer, or on the focused element.
+POINTER_KINDS = frozenset({"click", "dblclick"})
+KEY_KINDS = frozenset({"press", "key"})
+TEXT_KINDS = frozenset({"type", "text"})
+NAVIGATION_KINDS = frozenset({"goto"})
+GUARDED_KINDS = POINTER_KINDS | KEY_KINDS | TEXT_KINDS | NAVIGATION_KINDS
+
+_PROBE_JS = """
+([target, selectors, payLabels]) => {
+  const closestSafe = (el, s) => { try { return el.closest(s); } catch (e) { return null; } };
+  let el = null;
+  if (target.selector) {
+    try { el = document.querySelector(target.selector); } catch (e) { el = null; }
+  } else if (target.x !== undefined && target.x !== null) {
+    el = document.elementFromPoint(target.x, target.y);
+    while (el && el.shadowRoot) {
+      const inner = el.shadowRoot.elementFromPoint(target.x, target.y);
+      if (!inner || inner === el) break;
+      el = inner;
+    }
+  } else {
+    el = document.activeElement;
+    while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+  }
+  if (!el || el === document.body || el === document.documentElement) return { found: !!el };
+  const controls = "button, a[href], input, select, textarea, label, [role=button], [role=link]";
+  let control = closestSafe(el, controls) || el;
+  if (control.tagName === "LABEL" && control.control) control = control.control;
+  const tag = control.tagName.toLowerCase();
+  const type = (control.getAttribute("type") || "").toLowerCase();
+  const ac = (control.getAttribute("autocomplete") || "").toLowerCase();
+  const form = control.form || closestSafe(control, "form");
+  const label = ((control.innerText || control.value || control.getAttribute("aria-label") || "")
+    .trim().replace(/\\s+/g, " ")).slice(0, 80);
+  const onclick = (control.getAttribute("onclick") || "") + (el.getAttribute("onclick") || "");
+  const submitButton = tag === "button" && form && (type === "" || type === "submit");
+  const submitInput = tag === "input" && (type === "submit" || type === "image");
+  const scriptSubmit = /(requestSubmit|\\.submit)\\s*\\(/.test(onclick);
+  const isButtonish = tag === "button" || tag === "a" || control.getAttribute("role") === "button"
+    || (tag === "input" && ["submit", "button", "image", "reset"].includes(type));
+  const lower = label.toLowerCase();
+  const payLabel = isButtonish && label.length <= 40 && payLabels.some(p =>
+    lower === p || lower.startsWith(p + " ") || lower.startsWith(p + "\\u00a0"));
+  const matches = s => { try { return control.closest(s) !== null; } catch (e) { return false; } };
+  const masked = selectors.some(matches) || closestSafe(control,
+    "[data-sensitive], [data-pii], .rr-mask, .rr-block") !== null || type === "hidden";
+  let href = "";
+  const link = closestSafe(el, "a[href]");
+  if (link) href = link.href;
+  return {
+    found: true,
+    tag, type, autocomplete: ac, label,
+    text_field: tag === "textarea" || tag === "select" || (tag === "input" && !["submit", "button",
+      "image", "reset", "checkbox", "radio", "file", "range", "color"].includes(type)),
+    in_form: !!form,
+    submit_control: !!(submitButton || submitInput || scriptSubmit),
+    pay: payLabel || ac.startsWith("cc-") || closestSafe(control, "[data-tandem-pay]") !== null,
+    masked,
+    href,
+  };
+}
+"""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the page says about the element an action would reach."""
+
+    found: bool = False
+    tag: str = ""
+    type: str = ""
+    autocomplete: str = ""
+    label: str = ""
+    text_field: bool = False
+    in_form: bool = False
+    submit_control: bool = False
+    pay: bool = False
+    masked: bool = False
+    href: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_page(cls, raw: Mapping[str, Any] | None) -> Facts:
+        raw = raw or {}
+        return cls(
+            found=bool(raw.get("found")),
+            tag=str(raw.get("tag", ""))[:20],
+            type=str(raw.get("type", ""))[:30],
+            autocomplete=str(raw.get("autocomplete", ""))[:100],
+            label=str(raw.get("label", ""))[:80],
+            text_field=bool(raw.get("text_field")),
+            in_form=bool(raw.get("in_form")),
+            submit_control=bool(raw.get("submit_control")),
+            pay=bool(raw.get("pay")),
+            masked=bool(raw.get("masked")),
+            href=str(raw.get("href", ""))[:2000],
+        )
+
+    def describe(self) -> str:
+        """A short, safe description of the target for the customer's prompt and the feed."""
+        if not self.found or not self.tag:
+            return "the page"
+        what = {"a": "link", "button": "button", "select": "list", "textarea": "text box"}.get(self.tag)
+        if what is None:
+            what = f"{self.type} field" if self.tag == "input" and self.type else "element"
+        if self.masked or self.type in ("password", "hidden") or self.autocomplete.startswith("cc-"):
+            return what
+        return f"{what} '{self.label[:40]}'" if self.label else what
+
+
+def target_of(kind: str, action: Mapping[str, Any]) -> dict[str, Any]:
+    """Where the probe looks: the selector, the point, or (keys, viewer text) the focused element."""
+    if action.get("selector") and kind not in ("press", "key", "text"):
+        return {"selector": str(action["selector"])}
+    if kind in POINTER_KINDS and action.get("x") is not None and action.get("y") is not None:
+        return {"x": float(action["x"]), "y": float(action["y"])}
+    return {}
+
+
+async def probe(page: Any, kind: str, action: Mapping[str, Any], selectors: Iterable[str]) -> Facts:
+    """Ask the page about the element ``action`` would reach (its main frame)."""
+    raw = await page.evaluate(_PROBE_JS, [target_of(kind, action), list(selectors), list(PAY_LABELS)])
+    return Facts.from_page(raw)
+
+
+def never_facts(kind: str, action: Mapping[str, Any], facts: Facts) -> dict[str, Any]:
+    """The facts ``policy.never_reason`` decides on, for this kind of action."""
+    if kind in NAVIGATION_KINDS:
+        return {"kind": "navigate", "url": str(action.get("url", ""))}
+    if kind in POINTER_KINDS:
+        if facts.pay:
+            return {"kind": "pay"}
+        if facts.type == "file":
+            return {"kind": "click", "input_type": "file"}
+        if facts.submit_control:
+            return {"kind": "click", "submits": True}
+        if facts.href and policy.origin_of(facts.href):
+            return {"kind": "navigate", "url": facts.href}
+        return {"kind": "click"}
+    if kind in KEY_KINDS:
+        key = str(action.get("key", "")).rsplit("+", 1)[-1]
+        out: dict[str, Any] = {"kind": "type"}
+        if key in ("Enter", "NumpadEnter") and (
+            facts.submit_control or (facts.in_form and facts.tag in ("input", "select"))
+        ):
+            out["submits"] = True
+        if key in ("Space", " ") and facts.submit_control:
+            out["submits"] = True
+        if facts.pay and key in ("Enter", "NumpadEnter", "Space", " "):
+            return {"kind": "pay"}
+        return {**out, **_field_facts(facts)}
+    if kind in TEXT_KINDS:
+        return {"kind": "type", **_field_facts(facts)}
+    return {"kind": kind}
+
+
+def _field_facts(facts: Facts) -> dict[str, Any]:
+    return {"input_type": facts.type, "autocomplete": facts.autocomplete, "masked": facts.masked}
+
+
+def refusal(session: Any, kind: str, action: Mapping[str, Any], facts: Facts) -> str:
+    """Why this action is on the never-list, or ``""`` (``session``: ticket.account, target_url)."""
+    reason = policy.never_reason(session, never_facts(kind, action, facts))
+    if reason == "'pay' is never allowed":
+        return "paying is never allowed"
+    return reason
