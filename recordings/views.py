@@ -114,6 +114,7 @@ def _replay_config(
 ) -> dict:
     return {
         "recording": recording.pk,
+        "kind": recording.kind,
         "eventsUrl": events_url,
         "durationMs": recording.duration_ms,
         "startedAtMs": int(recording.started_at.timestamp() * 1000),

@@ -1,21 +1,16 @@
 // Replay page of a session recording: fetches the decrypted stream, plays it with rrweb's Replayer
 // (not live mode), draws the agent's annotations on the timeline and over the page at their time,
-// and says clearly when the recording is incomplete or failed verification.
+// and says clearly when the recording is incomplete or failed verification. Recordings of
+// server-side browser sessions hold screencast frames instead: those play in the frames player.
 import { Replayer } from "@rrweb/replay";
 import "@rrweb/replay/dist/style.css";
+import { playFrames } from "./frames.js";
 import "./replay.css";
+import { fmt } from "./util.js";
 
 const ANNOTATION_SHOW_MS = 2500;
 const CUSTOM = 5;
 const $ = (id) => document.getElementById(id);
-
-function fmt(ms) {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = String(s % 60).padStart(2, "0");
-  return h ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
-}
 
 const ANNOTATION_LABELS = {
   pointer: "Agent pointed here",
@@ -107,7 +102,23 @@ async function main() {
   const status = body.status || { state: "unreadable" };
   document.body.dataset.replayState = status.state;
   if (STATUS_TEXT[status.state]) showStatus(STATUS_TEXT[status.state](status), status.state === "incomplete" ? "warning" : "error");
-  const { events, marks, start, firstAt } = toReplay(body.chunks || []);
+  const chunks = body.chunks || [];
+  if (config.kind === "browser" || chunks.some((chunk) => Array.isArray(chunk) && chunk.some((e) => e && e.type === "frame"))) {
+    playFrames(config, chunks, {
+      player,
+      loading,
+      $,
+      seek: $("replay-seek"),
+      time: $("replay-time"),
+      play: $("replay-play"),
+      speed: $("replay-speed"),
+      markers: $("replay-markers"),
+      overlay: document.querySelector("[data-testid=annotation-overlay]"),
+      stage: document.querySelector("[data-testid=replay-stage]"),
+    });
+    return;
+  }
+  const { events, marks, start, firstAt } = toReplay(chunks);
   if (events.filter((e) => e.type === 2).length === 0) {
     loading.textContent = "There is nothing to replay in this recording.";
     return;
