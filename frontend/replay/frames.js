@@ -11,34 +11,61 @@ function short(text, max = 60) {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
-// What an agent step says in the activity list. Typed text is never shown: it may be personal data.
+const OUTCOMES = { never_allowed: "refused: never allowed", denied: "declined", failed: "failed", error: "failed" };
+
+// Where a click went: ``x``/``y``, or a target described as "point x,y" by the browser worker.
+export function clickPoint(data) {
+  if (typeof data.x === "number" && typeof data.y === "number") return { x: data.x, y: data.y };
+  const m = /^point (\d+(?:\.\d+)?),\s*(\d+(?:\.\d+)?)$/.exec(String(data.target || ""));
+  return m ? { x: Number(m[1]), y: Number(m[2]) } : null;
+}
+
+// What an agent step says in the activity list. A browser-session action is stored as
+// {kind, target, outcome, url}: typed text is never stored, and never shown.
 export function describeStep(type, data) {
   data = data || {};
   if (type === "action") {
-    const where = data.selector ? ` ${short(data.selector, 40)}` : typeof data.x === "number" ? ` at ${Math.round(data.x)}, ${Math.round(data.y)}` : "";
+    const point = clickPoint(data);
+    const target = short(data.target || data.selector || "", 50);
+    const at = point ? ` at ${Math.round(point.x)}, ${Math.round(point.y)}` : target ? ` ${target}` : "";
+    let text;
     switch (data.kind) {
       case "click":
       case "dblclick":
-        return `Agent clicked${where}`;
+        text = `Agent clicked${at}`;
+        break;
       case "type":
-        return `Agent typed${data.selector ? ` into ${short(data.selector, 40)}` : ""}`;
+        text = `Agent typed${target && !point ? ` into ${target}` : ""}`;
+        break;
       case "press":
-        return `Agent pressed ${short(data.key, 30) || "a key"}`;
+      case "key":
+        text = `Agent pressed ${short(data.key || data.target, 30) || "a key"}`;
+        break;
       case "scroll":
-        return `Agent scrolled ${data.direction || "down"}`;
-      case "goto":
-        return data.url ? `Agent opened ${short(data.url)}` : "Agent opened a page";
+        text = `Agent scrolled${data.direction ? ` ${data.direction}` : ""}`;
+        break;
+      case "goto": {
+        const where = data.target || (data.outcome ? "" : data.url); // stored by the worker: target
+        text = where ? `Agent opened ${short(where)}` : "Agent opened a page";
+        break;
+      }
       case "back":
-        return "Agent went back";
+        text = "Agent went back";
+        break;
       case "forward":
-        return "Agent went forward";
+        text = "Agent went forward";
+        break;
       case "reload":
-        return "Agent reloaded the page";
+        text = "Agent reloaded the page";
+        break;
       case "wait":
-        return "Agent waited";
+        text = "Agent waited";
+        break;
       default:
-        return `Agent action: ${short(data.kind, 30) || "action"}`;
+        text = `Agent action: ${short(data.kind, 30) || "action"}${at}`;
     }
+    if (data.outcome && data.outcome !== "ok") text += ` (${OUTCOMES[data.outcome] || short(String(data.outcome), 30)})`;
+    return text;
   }
   if (type === "action_request") return "Agent asked to act";
   if (type === "annotate") return "Agent annotation";
@@ -135,9 +162,10 @@ export function playFrames(config, chunks, ui) {
       overlay.textContent = step.label;
       overlay.hidden = false;
       const scale = img.naturalWidth ? img.clientWidth / img.naturalWidth : 1;
-      if (typeof step.data.x === "number" && typeof step.data.y === "number") {
-        const left = img.offsetLeft + step.data.x * scale - 8;
-        const top = img.offsetTop + step.data.y * scale - 8;
+      const point = clickPoint(step.data);
+      if (point) {
+        const left = img.offsetLeft + point.x * scale - 8;
+        const top = img.offsetTop + point.y * scale - 8;
         Object.assign(dot.style, { left: `${left}px`, top: `${top}px` });
         dot.hidden = false;
       } else {

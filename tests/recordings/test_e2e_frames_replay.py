@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
+APPLY = "http://localhost:8001/apply"
 COLORS = {"red": (220, 38, 38), "green": (22, 163, 74), "blue": (37, 99, 235)}
 
 
@@ -64,9 +65,14 @@ def _steps(shots: dict[str, bytes]) -> list[Step]:
     return [
         ("frame", 0, shots["red"]),
         ("frame", 3000, shots["green"]),
-        ("action", 3100, {"kind": "click", "x": 160.0, "y": 100.0}),
+        ("action", 3100, {"kind": "click", "target": "point 160,100", "outcome": "ok", "url": APPLY}),
+        (
+            "action",
+            4000,
+            {"kind": "type", "target": "password field", "outcome": "never_allowed", "url": APPLY},
+        ),
         ("frame", 6000, shots["blue"]),
-        ("action", 6200, {"kind": "goto", "url": "http://localhost:8001/apply/step-3"}),
+        ("action", 6200, {"kind": "goto", "target": f"{APPLY}/step-3", "outcome": "ok", "url": APPLY}),
     ]
 
 
@@ -121,7 +127,7 @@ def test_manager_replays_browser_frames_and_seeks_to_actions(
 ):
     session = browser_session(agent, customer)
     recording = _record(session.pk, _steps(screenshots), set_clock)
-    assert recording.complete and recording.event_count == 5
+    assert recording.complete and recording.event_count == 6
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []
@@ -139,16 +145,17 @@ def test_manager_replays_browser_frames_and_seeks_to_actions(
         assert page.get_attribute("[data-testid=replay-stage]", "data-player") == "frames"
         assert page.inner_text("[data-testid=replay-time]") == "0:00 / 0:06"
 
-        # Both actions are on the timeline, in order, and in the activity list.
+        # The actions are on the timeline, in order, and in the activity list (the refusal says so).
         markers = page.locator("[data-testid=action-marker]")
-        assert markers.count() == 2
+        assert markers.count() == 3
         assert "Agent clicked at 160, 100" in (markers.nth(0).get_attribute("title") or "")
         assert "Agent opened http://localhost:8001/apply/step-3" in (
-            markers.nth(1).get_attribute("title") or ""
+            markers.nth(2).get_attribute("title") or ""
         )
         steps = page.locator("[data-testid=replay-step]")
-        assert steps.count() == 2
+        assert steps.count() == 3
         assert steps.nth(0).inner_text() == "0:03 Agent clicked at 160, 100"
+        assert steps.nth(1).inner_text() == "0:04 Agent typed into password field (refused: never allowed)"
 
         # Seeking to the click shows the frame of that moment, and says what the agent did.
         markers.nth(0).click()
@@ -160,7 +167,7 @@ def test_manager_replays_browser_frames_and_seeks_to_actions(
         assert page.inner_text("[data-testid=replay-time]").startswith("0:03")
 
         # From the activity list: the navigation, on the last frame.
-        steps.nth(1).click()
+        steps.nth(2).click()
         _wait_frame(page, 2)
         assert _close(_pixel(page), "blue")
 
@@ -187,7 +194,7 @@ def test_tampered_browser_recording_says_so_and_plays_what_came_before(
     server, browser, agent, customer, manager, screenshots, set_clock
 ):
     session = browser_session(agent, customer)
-    # Chunks: [red], [green, click], [blue, goto] (+ the final chunk).
+    # Chunks: [red], [green, click], [refused type, blue, goto] (+ the final chunk).
     recording = _record(session.pk, _steps(screenshots), set_clock, cut_chunks_at=(1, 3))
     store = BlobStore()
     path = Path(store.storage.path(store.chunk_path(recording.pk, 2)))
@@ -205,7 +212,9 @@ def test_tampered_browser_recording_says_so_and_plays_what_came_before(
         assert page.get_attribute("body", "data-replay-state") == "tampered"
         page.wait_for_selector("body[data-replay-ready='1']", timeout=5_000)
         _wait_frame(page, 0)
-        assert page.locator("[data-testid=action-marker]").count() == 1  # the goto was in the damaged chunk
+        assert (
+            page.locator("[data-testid=action-marker]").count() == 1
+        )  # the later ones were in the damaged chunk
         page.locator("[data-testid=action-marker]").click()
         _wait_frame(page, 1)
         assert _close(_pixel(page), "green")

@@ -82,9 +82,10 @@ STEPS: list[Step] = [
     ("frame", 0, TINY_JPEG),
     ("frame", 200, TINY_JPEG),  # within 500 ms of the previous frame: dropped
     ("frame", 1000, TINY_JPEG),
-    ("action", 1100, {"kind": "click", "x": 12.0, "y": 8.0}),
+    # Actions as the browser worker records them: kind, target, outcome, page (never typed text).
+    ("action", 1100, {"kind": "click", "target": "#go", "outcome": "ok", "url": "http://localhost:8001/"}),
     ("frame", 2000, TINY_JPEG),
-    ("action", 2100, {"kind": "goto", "url": "http://localhost:8001/apply"}),
+    ("action", 2100, {"kind": "type", "target": "password field", "outcome": "never_allowed", "url": ""}),
 ]
 
 
@@ -103,7 +104,7 @@ async def test_frames_and_actions_are_stored_in_order(agent, customer, set_clock
     assert all(base64.b64decode(f["data"]["jpeg"]) == TINY_JPEG for f in frames)
     offsets = [event["at"] - stored[0]["at"] for event in stored]
     assert offsets == [0, 1000, 1100, 2000, 2100]  # the player's clock
-    assert stored[2]["data"] == {"kind": "click", "x": 12.0, "y": 8.0}
+    assert stored[2]["data"]["target"] == "#go" and stored[4]["data"]["outcome"] == "never_allowed"
 
 
 async def test_replay_page_hands_the_frames_player_its_kind(agent, customer, manager, set_clock):
