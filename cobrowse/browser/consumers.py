@@ -45,6 +45,8 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
         self.gate = FrameGate(max_in_flight=settings.BROWSER_FRAME_MAX_IN_FLIGHT)
         self.viewport: tuple[int, int] | None = None
         self.refusal = ""
+        self.control: dict[str, Any] = {}
+        self.pending: dict[int, dict[str, Any]] = {}  # approvals this (agent) socket waits for
         self.last_cursor = 0.0
         self.tasks: list[asyncio.Task] = []
         await self.accept()
@@ -68,6 +70,7 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
             return
         self.admission = admission
         self.refusal = admission.input_refusal
+        self.control = await database_sync_to_async(services.viewer_control)(self.session_id, admission.role)
         await self.channel_layer.group_add(services.viewers_group(self.session_id), self.channel_name)
         await self.channel_layer.group_add(session_group(self.session_id), self.channel_name)
         await self._send("welcome", self._welcome())
@@ -83,6 +86,9 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
             "mode": self.admission.mode,
             "can_input": not self.refusal,
             "input_refusal": self.refusal,
+            "holder": self.control.get("holder", ParticipantRole.AGENT),
+            "asked": bool(self.control.get("asked")),
+            "needs_approval": bool(self.control.get("needs_approval")),
         }
 
     async def disconnect(self, code: int) -> None:
@@ -124,6 +130,10 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
             await self._ack(data.get("frame"))
         elif kind == "input":
             await self._input(data)
+        elif kind == "control":
+            await self._control(data)
+        elif kind == "decision":
+            await self._decision(data)
         elif kind == "ping":
             await self._send("pong", {"nonce": str(data.get("nonce", ""))[:64]})
         elif kind == "hello":
@@ -147,6 +157,13 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
             await self._error("not_allowed", self.refusal, "type")
             return
         action = dict(checked.validated_data)
+        if self.control.get("needs_approval"):
+            if action["kind"] != "move":  # the customer's pointer is theirs: the agent's moves are dropped
+                self.tasks.append(asyncio.create_task(self._ask_customer(action)))
+            return
+        await self._relay(action)
+
+    async def _relay(self, action: dict[str, Any]) -> None:
         user = self.scope.get("user")
         actor_id = user.pk if user is not None and user.is_authenticated else None
         await self._to_runner(
@@ -167,7 +184,110 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
                     },
                 )
 
+    async def _ask_customer(self, action: dict[str, Any]) -> None:
+        """The customer holds the browser (controlled): ask first, relay on Allow (browser_decision)."""
+        user = self.scope["user"]
+        probe_args = {k: v for k, v in action.items() if k != "text"}
+        try:
+            probe = await services.arequest(self.session_id, "probe", probe_args, timeout=5, actor_id=user.pk)
+            if probe.ok and probe.result.get("never"):
+                await self._error("never_allowed", f"Not done: {probe.result['never']}.", "data")
+                return
+            target = str(probe.result.get("target", "")) if probe.ok else ""
+            pk = await database_sync_to_async(services.create_approval)(
+                self.session_id, user, action, target or "the page", self.channel_name
+            )
+        except services.BrowserError as exc:
+            await self._error(exc.code, exc.message, "data")
+            return
+        self.pending[pk] = action
+        await self._send(
+            "awaiting", {"request_id": f"action:{pk}", "action": action["kind"], "target": target}
+        )
+
+    async def browser_decision(self, event: dict[str, Any]) -> None:
+        action = self.pending.pop(int(event.get("request", 0)), None)
+        if action is None:
+            return
+        if event.get("approved"):
+            await self._relay(action)
+        else:
+            await self._error("declined", "The customer did not allow this action.", "data")
+
+    async def _control(self, data: dict[str, Any]) -> None:
+        """``ask`` (customer), ``give`` (the holder hands it over), ``take`` (the agent takes it back)."""
+        assert self.admission is not None
+        role, what = self.admission.role, data.get("action")
+        user = self.scope.get("user")
+        actor = user if user is not None and user.is_authenticated else None
+        try:
+            if role == ParticipantRole.CUSTOMER and what == "ask":
+                await database_sync_to_async(services.ask_for_control)(self.session_id)
+            elif role == ParticipantRole.CUSTOMER and what == "give":
+                await database_sync_to_async(services.set_holder)(
+                    self.session_id, ParticipantRole.AGENT, actor=None, by="customer"
+                )
+            elif role == ParticipantRole.AGENT and what in ("give", "take"):
+                to = ParticipantRole.CUSTOMER if what == "give" else ParticipantRole.AGENT
+                await database_sync_to_async(services.set_holder)(
+                    self.session_id, to, actor=actor, by="agent"
+                )
+            else:
+                await self._error("not_allowed", "You cannot change who holds the browser.", "data.action")
+        except services.BrowserError as exc:
+            await self._error(exc.code, exc.message, "data.action")
+
+    async def _decision(self, data: dict[str, Any]) -> None:
+        assert self.admission is not None
+        if self.admission.role != ParticipantRole.CUSTOMER:
+            await self._error("not_allowed", "Only the customer answers action requests.", "type")
+            return
+        request_id, approved = data.get("request_id"), data.get("approved")
+        if not isinstance(request_id, str) or not isinstance(approved, bool):
+            await self._error("invalid", "Send request_id and approved (true or false).", "data")
+            return
+        try:
+            waiter, ok = await database_sync_to_async(services.decide_approval)(
+                self.session_id, request_id, approved
+            )
+        except live.LiveRefused as exc:
+            await self._error("invalid", exc.message, "data.request_id")
+            return
+        except services.session_services.CoBrowseError as exc:
+            await self._error(getattr(exc, "code", None) or "not_pending", " ".join(exc.messages), "data")
+            return
+        if waiter:
+            pk = int(request_id.partition(":")[2])
+            await self.channel_layer.send(waiter, {"type": "browser.decision", "request": pk, "approved": ok})
+
     # --- from the runner and the session ------------------------------------------------------
+
+    async def browser_control(self, event: dict[str, Any]) -> None:
+        """Who holds the browser changed (or the customer asked for it)."""
+        await self._refresh_control()
+        data = {k: self.control.get(k) for k in ("holder", "asked", "needs_approval")}
+        await self._send("control", {**data, "can_input": not self.refusal})
+
+    async def browser_action_request(self, event: dict[str, Any]) -> None:
+        if self.admission is not None and self.admission.role == ParticipantRole.CUSTOMER:
+            keys = ("request_id", "action", "target", "expires_in")
+            await self._send("action_request", {k: event.get(k) for k in keys})
+
+    async def _refresh_control(self) -> None:
+        assert self.admission is not None
+        self.control = await database_sync_to_async(services.viewer_control)(
+            self.session_id, self.admission.role
+        )
+        self.refusal = self.control["input_refusal"]
+        self.admission = services.ViewerAdmission(
+            self.session_id,
+            self.admission.role,
+            self.admission.participant_id,
+            self.control["state"],
+            self.control["mode"],
+            self.refusal,
+        )
+        await self._send("welcome", self._welcome())
 
     async def browser_frame(self, event: dict[str, Any]) -> None:
         if self.gate.offer(event) is None:
@@ -197,14 +317,7 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
             await self._send("ended", {"reason": event.get("end_reason") or event.get("state")})
             await self.close(code=4000)
             return
-        assert self.admission is not None
-        state, mode, self.refusal = await database_sync_to_async(services.viewer_refusal)(
-            self.session_id, self.admission.role
-        )
-        self.admission = services.ViewerAdmission(
-            self.session_id, self.admission.role, self.admission.participant_id, state, mode, self.refusal
-        )
-        await self._send("welcome", self._welcome())
+        await self._refresh_control()
 
     # --- helpers -----------------------------------------------------------------------------
 

@@ -14,9 +14,11 @@ import math
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
@@ -218,20 +220,170 @@ def customer_holds_control(session_id: int) -> bool:
 
 
 def input_refusal(session: CoBrowseSession, role: str) -> str:
-    """Why this participant's input may not reach the browser now, or ``""``."""
+    """Why this participant's input may not reach the browser now, or ``""``.
+
+    The agent holds the browser by default and drives it in ``controlled`` and ``full``. Once the
+    customer holds it, only the customer's input is relayed, except the agent's in ``full`` (no
+    prompt) and in ``controlled`` (each action asks the customer first, see :func:`needs_approval`).
+    """
     if session.state not in SHARING_STATES:
         return "The session is not live."
+    customer_holds = customer_holds_control(session.pk)
     if role == ParticipantRole.CUSTOMER:
-        if not customer_holds_control(session.pk):
+        if not customer_holds:
             return "The agent is browsing; you are watching."
         return ""
     if role != ParticipantRole.AGENT:
         return "Viewers cannot use the browser."
     if session.mode not in DRIVING_MODES:
+        if customer_holds:
+            return "The customer holds the browser."
         return "The customer has not allowed control in this session."
-    if customer_holds_control(session.pk):
-        return "The customer holds the browser."
     return ""
+
+
+def needs_approval(session: CoBrowseSession) -> bool:
+    """The agent's actions wait for the customer's Allow: the customer holds it in ``controlled``."""
+    return session.mode == ControlMode.CONTROLLED and customer_holds_control(session.pk)
+
+
+def holder(session_id: int) -> str:
+    return ParticipantRole.CUSTOMER if customer_holds_control(session_id) else ParticipantRole.AGENT
+
+
+def _asked_key(session_id: int) -> str:
+    return f"browser:{int(session_id)}:control_asked"
+
+
+def control_state(session_id: int) -> dict[str, Any]:
+    """Who holds the browser and whether the customer asked for it (for the viewers)."""
+    return {"holder": holder(session_id), "asked": bool(cache.get(_asked_key(session_id)))}
+
+
+def ask_for_control(session_id: int) -> dict[str, Any]:
+    """The customer's "Take control": the agent's viewer is asked to hand the browser over."""
+    session = session_services.refresh_state(session_id)
+    if session.state not in SHARING_STATES:
+        raise NotDriving("The session is not live.", code="not_live")
+    if customer_holds_control(session_id):
+        return control_state(session_id)
+    cache.set(_asked_key(session_id), time.time(), settings.COBROWSE_ACTION_TTL_SECONDS * 4)
+    log_activity(session_id, None, "browser_control_asked")
+    _broadcast_control(session_id)
+    return control_state(session_id)
+
+
+@transaction.atomic
+def set_holder(session_id: int, to: str, *, actor: Any = None, by: str) -> dict[str, Any]:
+    """Hand the browser to the customer or back to the agent (``by``: who did it, for the feed)."""
+    if to not in (ParticipantRole.CUSTOMER, ParticipantRole.AGENT):
+        raise BrowserError(f"Unknown holder '{to}'.")
+    session = session_services.lock(session_id)
+    if session.state not in SHARING_STATES:
+        raise NotDriving("The session is not live.", code="not_live")
+    present = Participant.objects.filter(session=session, left_at__isnull=True)
+    if to == ParticipantRole.CUSTOMER:
+        target = present.filter(role=ParticipantRole.CUSTOMER).first()
+    else:
+        target = present.filter(role=ParticipantRole.AGENT, user_id=session.agent_id).first()
+    present.filter(holds_control=True).update(holds_control=False)
+    if target is not None:
+        target.holds_control = True
+        target.save(update_fields=["holds_control"])
+    cache.delete(_asked_key(session_id))
+    log_activity(session_id, actor, "browser_control", to=to, by=by)
+    transaction.on_commit(lambda: _broadcast_control(session_id))
+    return {"holder": to, "asked": False}
+
+
+def _broadcast_control(session_id: int) -> None:
+    _quiet(get_channel_layer().group_send, viewers_group(session_id), {"type": "browser.control"})
+
+
+# --- approvals (the customer holds the browser, ``controlled``) -----------------------------------
+
+
+def _approval_key(request_id: int) -> str:
+    return f"browser:approval:{int(request_id)}"
+
+
+def _policy_action(action: dict[str, Any]) -> dict[str, Any]:
+    kind = str(action.get("kind", ""))
+    if kind == "goto":
+        return {"kind": "navigate", "url": str(action.get("url", ""))}
+    return {"kind": "type" if kind in ("type", "text", "press", "key") else "click"}
+
+
+def create_approval(session_id: int, user: Any, action: dict[str, Any], target: str, reply_to: str) -> int:
+    """An ActionRequest for the customer's viewer; the decision goes to ``reply_to``.
+
+    ``cobrowse.services.request_action`` only lets the participant holding control ask; here the
+    customer holds the browser and the agent asks, so the request is made the same way by hand.
+    """
+    from cobrowse.models import ActionRequest
+
+    session_services.touch(session_id)
+    with transaction.atomic():
+        locked = session_services.lock(session_id)
+        if locked.agent_id != getattr(user, "pk", None):
+            raise PermissionDenied("Only the session's agent drives its browser.")
+        decision = policy.check_action(locked, _policy_action(action))
+        if not decision.allowed:
+            raise NotDriving(f"Not done: {decision.reason}.", code="not_allowed")
+        if not needs_approval(locked):
+            raise NotDriving("No approval is needed now; send the action again.", code="not_pending")
+        ttl = settings.COBROWSE_ACTION_TTL_SECONDS + settings.COBROWSE_ACTION_GRACE_SECONDS
+        request = ActionRequest.objects.create(
+            session=locked,
+            requested_by=user,
+            action=str(action.get("kind", ""))[:20],
+            target=target[:200],
+            expires_at=session_services._now() + timedelta(seconds=ttl),
+        )
+        cache.set(_approval_key(request.pk), reply_to, ttl + 5)
+        log_activity(session_id, user, "action_requested", action=request.action, target=target[:80])
+    message = {
+        "type": "browser.action_request",
+        "request_id": f"action:{request.pk}",
+        "action": request.action,
+        "target": request.target,
+        "expires_in": settings.COBROWSE_ACTION_TTL_SECONDS,
+    }
+    transaction.on_commit(lambda: _quiet(get_channel_layer().group_send, viewers_group(session_id), message))
+    return request.pk
+
+
+def decide_approval(session_id: int, request_id: str, approved: bool) -> tuple[str, bool]:
+    """The customer's Allow or Deny: (the waiter's channel, approved). Refused answers raise."""
+    from cobrowse.live import LiveRefused
+    from cobrowse.models import ActionRequest, ActionRequestState
+
+    kind, _, pk = request_id.partition(":")
+    if kind != "action" or not pk.isdigit():
+        raise LiveRefused(4400, "Unknown request id.")
+    if not ActionRequest.objects.filter(pk=int(pk), session_id=session_id).exists():
+        raise LiveRefused(4400, "Unknown request id.")
+    decided = session_services.decide_action(int(pk), approve=approved)
+    ok = decided.state == ActionRequestState.APPROVED
+    log_activity(session_id, None, "action_" + decided.state, action=decided.action, request=decided.pk)
+    return str(cache.get(_approval_key(decided.pk)) or ""), ok
+
+
+async def await_approval(session_id: int, user: Any, action: dict[str, Any], target: str) -> bool:
+    """Ask the customer and wait for the answer (expiry counts as a no)."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel("browser-approval.")
+    pk = await database_sync_to_async(create_approval)(session_id, user, action, target, channel)
+    ttl = settings.COBROWSE_ACTION_TTL_SECONDS + settings.COBROWSE_ACTION_GRACE_SECONDS
+    try:
+        async with asyncio.timeout(ttl):
+            while True:
+                message = await layer.receive(channel)
+                if message.get("request") == pk:
+                    return bool(message.get("approved"))
+    except TimeoutError:
+        await database_sync_to_async(session_services.refresh_state)(session_id)  # marks it expired
+        return False
 
 
 def check_rate(session_id: int) -> None:
@@ -356,7 +508,11 @@ def _require_driving(session: CoBrowseSession, user: Any) -> CoBrowseSession:
 
 
 def perform_action(session: CoBrowseSession, *, user: Any, action: dict[str, Any]) -> Reply:
-    """Run one validated action in the session's browser; logged whatever the outcome."""
+    """Run one validated action in the session's browser; logged whatever the outcome.
+
+    While the customer holds the browser in ``controlled``, the customer is asked first (Allow or
+    Deny in the viewer, COBROWSE_ACTION_TTL_SECONDS); the action runs only on Allow.
+    """
     session = _require_driving(session, user)
     check_rate(session.pk)
     if action.get("kind") == "goto":
@@ -365,6 +521,8 @@ def perform_action(session: CoBrowseSession, *, user: Any, action: dict[str, Any
             _log_action(session, user, action, outcome="never_allowed")
             log_activity(session.pk, user, "browser_refused", action="goto", reason=reason)
             raise NotDriving(f"Not done: {reason}.", code="never_allowed")
+    if needs_approval(session):
+        _ask_customer(session, user, action)
     extra = float(action.get("timeout", 0) or 0) / 1000 + (5.0 if action.get("screenshot") else 0.0)
     try:
         reply = request(session.pk, "action", action, extra_timeout=extra, actor_id=user.pk)
@@ -374,6 +532,18 @@ def perform_action(session: CoBrowseSession, *, user: Any, action: dict[str, Any
     _log_action(session, user, action, outcome="ok" if reply.ok else str(reply.error.get("code", "failed")))
     session_services.touch(session.pk)
     return reply
+
+
+def _ask_customer(session: CoBrowseSession, user: Any, action: dict[str, Any]) -> None:
+    """Checks the never-list in the page first (no prompt for what would be refused anyway)."""
+    probe = request(session.pk, "probe", {k: v for k, v in action.items() if k != "text"}, actor_id=user.pk)
+    if probe.ok and probe.result.get("never"):
+        _log_action(session, user, action, outcome="never_allowed")
+        raise NotDriving(f"Not done: {probe.result['never']}.", code="never_allowed")
+    target = str(probe.result.get("target", "")) if probe.ok else ""
+    if not async_to_sync(await_approval)(session.pk, user, action, target or "the page"):
+        _log_action(session, user, action, outcome="declined")
+        raise NotDriving("The customer did not allow this action.", code="declined")
 
 
 def _log_action(session: CoBrowseSession, user: Any, action: dict[str, Any], *, outcome: str) -> None:
@@ -578,3 +748,17 @@ def viewer_refusal(session_id: int, role: str) -> tuple[str, str, str]:
     """(state, mode, input refusal) after a session change."""
     session = CoBrowseSession.objects.get(pk=session_id)
     return session.state, session.mode, input_refusal(session, role)
+
+
+def viewer_control(session_id: int, role: str) -> dict[str, Any]:
+    """What a viewer socket needs after a change: state, mode, its input refusal, who holds the browser."""
+    session = CoBrowseSession.objects.get(pk=session_id)
+    refusal = input_refusal(session, role)
+    approval = role == ParticipantRole.AGENT and not refusal and needs_approval(session)
+    return {
+        "state": session.state,
+        "mode": session.mode,
+        "input_refusal": refusal,
+        "needs_approval": approval,
+        **control_state(session_id),
+    }
