@@ -17,6 +17,11 @@ function start(root) {
   const noticeEl = root.querySelector("[data-testid=bv-notice]");
   const cursorEl = root.querySelector("[data-testid=bv-cursor]");
   const stage = root.querySelector(".bv-stage");
+  const holderEl = root.querySelector("[data-testid=bv-holder]");
+  const controlButtons = [...root.querySelectorAll("[data-control]")];
+  const prompt = root.querySelector("[data-testid=bv-prompt]");
+  const promptText = root.querySelector("[data-testid=bv-prompt-text]");
+  const promptTimer = root.querySelector("[data-testid=bv-prompt-timer]");
   const grant = takeGrant(root.dataset.session);
 
   let socket = null;
@@ -31,6 +36,14 @@ function start(root) {
   let finished = false;
   let retry = 0;
   let lastMove = 0;
+  let holder = "agent";
+  let asked = false;
+  let prompts = []; // action requests waiting for this customer's answer, oldest first
+  let promptTick = null;
+  let pendingText = "";
+  let textTimer = null;
+  let wheel = { dx: 0, dy: 0 };
+  let wheelTimer = null;
 
   root.dataset.frames = "0";
 
@@ -119,6 +132,7 @@ function start(root) {
       case "welcome":
         role = data.role;
         canInput = !!data.can_input;
+        showControl(data);
         root.dataset.canInput = String(canInput);
         for (const button of root.querySelectorAll("[data-nav]")) button.disabled = !canInput;
         urlInput.readOnly = !canInput;
@@ -137,6 +151,19 @@ function start(root) {
         if (data.blocked) notice(`Blocked: ${data.blocked.host || "address"} (${data.blocked.reason})`);
         if (data.error) notice(data.error);
         describe();
+        break;
+      case "control":
+        canInput = !!data.can_input;
+        root.dataset.canInput = String(canInput);
+        showControl(data);
+        describe();
+        break;
+      case "action_request":
+        prompts.push({ ...data, until: Date.now() + (data.expires_in || 30) * 1000 });
+        showPrompt();
+        break;
+      case "awaiting":
+        notice(`Waiting for the customer to allow: ${data.action} on ${data.target || "the page"}`);
         break;
       case "viewport":
         viewport = { width: data.width, height: data.height };
@@ -184,6 +211,87 @@ function start(root) {
     if (canInput) send("input", data);
   }
 
+  // The server takes at most ten actions a second: typing and scrolling are sent in batches.
+  function typeText(text) {
+    pendingText += text;
+    if (!textTimer) {
+      textTimer = setTimeout(() => {
+        textTimer = null;
+        const chunk = pendingText;
+        pendingText = "";
+        if (chunk) input({ kind: "text", text: chunk });
+      }, 150);
+    }
+  }
+
+  function scrollBy(dx, dy) {
+    wheel = { dx: wheel.dx + dx, dy: wheel.dy + dy };
+    if (!wheelTimer) {
+      wheelTimer = setTimeout(() => {
+        wheelTimer = null;
+        input({ kind: "wheel", dx: Math.round(wheel.dx), dy: Math.round(wheel.dy) });
+        wheel = { dx: 0, dy: 0 };
+      }, 150);
+    }
+  }
+
+  function showControl(data) {
+    if (data.holder) holder = data.holder;
+    if (data.asked !== undefined) asked = !!data.asked;
+    root.dataset.holder = holder;
+    const mine = holder === role;
+    holderEl.textContent =
+      holder === "customer"
+        ? role === "customer"
+          ? "You hold the browser"
+          : "The customer holds the browser"
+        : asked && role === "agent"
+          ? "The customer asks to take control"
+          : "";
+    for (const button of controlButtons) {
+      const what = button.dataset.control;
+      if (role === "customer") {
+        button.hidden = !((what === "ask" && !mine && !asked) || (what === "give" && mine));
+        if (what === "give") button.textContent = "Give back";
+      } else if (role === "agent") {
+        button.hidden = !((what === "give" && mine) || (what === "take" && !mine));
+      } else {
+        button.hidden = true;
+      }
+    }
+  }
+
+  function showPrompt() {
+    prompts = prompts.filter((p) => p.until > Date.now());
+    const current = prompts[0];
+    prompt.hidden = !current;
+    clearInterval(promptTick);
+    if (!current) return;
+    promptText.textContent = `The agent asks to ${current.action} on ${current.target || "the page"}.`;
+    const tick = () => {
+      const left = Math.ceil((current.until - Date.now()) / 1000);
+      if (left <= 0) {
+        prompts.shift();
+        showPrompt();
+      } else {
+        promptTimer.textContent = `${left} s`;
+      }
+    };
+    tick();
+    promptTick = setInterval(tick, 500);
+  }
+
+  for (const button of controlButtons) {
+    button.addEventListener("click", () => send("control", { action: button.dataset.control }));
+  }
+  for (const button of prompt.querySelectorAll("[data-answer]")) {
+    button.addEventListener("click", () => {
+      const current = prompts.shift();
+      if (current) send("decision", { request_id: current.request_id, approved: button.dataset.answer === "allow" });
+      showPrompt();
+    });
+  }
+
   canvas.addEventListener("mousedown", () => canvas.focus());
   canvas.addEventListener("click", (event) => {
     const point = toPage(event);
@@ -205,7 +313,7 @@ function start(root) {
     (event) => {
       if (!canInput) return;
       event.preventDefault();
-      input({ kind: "wheel", dx: Math.round(event.deltaX), dy: Math.round(event.deltaY) });
+      scrollBy(event.deltaX, event.deltaY);
     },
     { passive: false },
   );
@@ -214,8 +322,14 @@ function start(root) {
     event.preventDefault();
     const mods = ["Control", "Alt", "Meta"].filter((m) => event.getModifierState(m));
     if (event.key.length === 1 && mods.length === 0) {
-      input({ kind: "text", text: event.key });
+      typeText(event.key);
     } else if (!["Shift", "Control", "Alt", "Meta"].includes(event.key)) {
+      if (pendingText) {
+        clearTimeout(textTimer);
+        textTimer = null;
+        input({ kind: "text", text: pendingText });
+        pendingText = "";
+      }
       if (event.shiftKey) mods.push("Shift");
       input({ kind: "key", key: [...mods, event.key === " " ? "Space" : event.key].join("+") });
     }
