@@ -548,6 +548,7 @@ def run_point(n: int, args: argparse.Namespace, env: dict[str, str], tmp: Path) 
             if c.poll() is None:
                 c.kill()
                 c.wait(5)
+        time.sleep(args.settle)  # the sockets are closed: let the recorders store their tails
         port_free = stop_servers(procs, port)
     recorded = relay_setup.recording_totals([s["id"] for s in sessions]) if args.recording else None
     latencies = [v for r in results for v in r["latencies"]]
@@ -616,6 +617,12 @@ def main() -> None:
     parser.add_argument("--echo", action="store_true", help="bare relay (bench/echo_consumer.py): the floor")
     parser.add_argument(
         "--recording", action="store_true", help="sessions with recording consent: the relay records them"
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0.0,
+        help="seconds between the clients leaving and stopping the servers (recorders flush their tails)",
     )
     parser.add_argument("--workers", type=int, default=2, help="daphne processes sharing the socket")
     parser.add_argument("--clients", type=int, default=2, help="load generator processes")
