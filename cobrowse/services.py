@@ -658,14 +658,32 @@ def respond_to_extension(
 
 
 def request_action(
-    session: CoBrowseSession | int, *, actor: Any, action: dict[str, Any]
+    session: CoBrowseSession | int,
+    *,
+    actor: Any,
+    action: dict[str, Any],
+    on_behalf_of_customer_holder: bool = False,
 ) -> ActionRequest | None:
     """Ask to perform one action. Returns an ActionRequest in ``controlled``; None in ``full``
-    (no approval needed). Refused actions raise."""
+    (no approval needed). Refused actions raise.
+
+    Only the participant holding control asks, except with ``on_behalf_of_customer_holder``: the
+    customer holds control (a server-side browser handed over) and the session's agent asks them.
+    """
     current = touch(session)
     with transaction.atomic():
         locked = lock(current)
-        if not permissions.can_view_cobrowse_session(actor, locked) or controller_id(locked) != actor.pk:
+        if not permissions.can_view_cobrowse_session(actor, locked):
+            raise PermissionDenied("Only the participant holding control can act on the customer's page.")
+        if on_behalf_of_customer_holder:
+            if locked.agent_id != actor.pk:
+                raise PermissionDenied("Only the session's agent can ask the customer.")
+            customer_holds = locked.participants.filter(
+                role=ParticipantRole.CUSTOMER, holds_control=True, left_at__isnull=True
+            ).exists()
+            if not customer_holds:
+                raise CoBrowseError("The customer does not hold control.", code="not_pending")
+        elif controller_id(locked) != actor.pk:
             raise PermissionDenied("Only the participant holding control can act on the customer's page.")
         decision = policy.check(locked, policy.ROLE_AGENT, "action", action)
         if not decision.allowed:

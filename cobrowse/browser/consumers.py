@@ -166,8 +166,17 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
     async def _relay(self, action: dict[str, Any]) -> None:
         user = self.scope.get("user")
         actor_id = user.pk if user is not None and user.is_authenticated else None
+        # The role is the socket's, set last: the runner exempts the customer's own input (while the
+        # customer holds the browser) from the submit, pay and masked-field rules.
+        role = self.admission.role if self.admission is not None else ""
         await self._to_runner(
-            {"type": "browser.input", **action, "sender": self.channel_name, "actor_id": actor_id}
+            {
+                "type": "browser.input",
+                **action,
+                "sender": self.channel_name,
+                "actor_id": actor_id,
+                "role": role,
+            }
         )
         if action["kind"] in ("click", "dblclick", "move") and self.admission.role == ParticipantRole.AGENT:
             now = time.monotonic()

@@ -21,10 +21,19 @@ stands for its control):
   rules of ``cobrowse/masking.py``).
 * **navigation** (``goto``, a click on a link) to an origin outside the session's allowed origins
   (the account's ``allowed_origins`` and the start URL's origin).
+
+Irreversible actions stay with the customer: the agent's input and API actions meet the whole list in
+every mode, while the customer's own input, when the customer holds the browser, is their decision
+and meets only the rules that guard the worker itself: no navigation outside the allowed origins, no
+file chooser (it would open the worker's disk). See :func:`customer_facts`.
+
+Behind the probe, :func:`submit_backstop_script` keeps every form from being submitted unless the
+runner opened the page's gate around one of the customer's inputs (:data:`OPEN_GATE_JS`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -190,13 +199,84 @@ def never_facts(kind: str, action: Mapping[str, Any], facts: Facts) -> dict[str,
     return {"kind": kind}
 
 
+def customer_facts(kind: str, action: Mapping[str, Any], facts: Facts) -> dict[str, Any]:
+    """The facts for the customer's own input while they hold the browser: submitting, paying and
+    their own masked fields are theirs; leaving the allowed origins and file choosers are not."""
+    if kind in NAVIGATION_KINDS:
+        return {"kind": "navigate", "url": str(action.get("url", ""))}
+    if kind in POINTER_KINDS:
+        if facts.type == "file":
+            return {"kind": "click", "input_type": "file"}
+        if facts.href and policy.origin_of(facts.href):
+            return {"kind": "navigate", "url": facts.href}
+        return {"kind": "click"}
+    if kind in KEY_KINDS:
+        key = str(action.get("key", "")).rsplit("+", 1)[-1]
+        if facts.type == "file" and key in ("Enter", "NumpadEnter", "Space", " "):
+            return {"kind": "click", "input_type": "file"}
+        if key in ("Enter", "NumpadEnter") and facts.href and policy.origin_of(facts.href):
+            return {"kind": "navigate", "url": facts.href}
+        return {"kind": "type"}
+    return {"kind": "type" if kind in TEXT_KINDS else kind}
+
+
 def _field_facts(facts: Facts) -> dict[str, Any]:
     return {"input_type": facts.type, "autocomplete": facts.autocomplete, "masked": facts.masked}
 
 
-def refusal(session: Any, kind: str, action: Mapping[str, Any], facts: Facts) -> str:
-    """Why this action is on the never-list, or ``""`` (``session``: ticket.account, target_url)."""
-    reason = policy.never_reason(session, never_facts(kind, action, facts))
+def refusal(
+    session: Any, kind: str, action: Mapping[str, Any], facts: Facts, *, customer_holder: bool = False
+) -> str:
+    """Why this action is on the never-list, or ``""`` (``session``: ticket.account, target_url).
+
+    ``customer_holder``: the input is the customer's own while the customer holds the browser (the
+    runner checked both); only :func:`customer_facts` count then.
+    """
+    decide_on = customer_facts if customer_holder else never_facts
+    reason = policy.never_reason(session, decide_on(kind, action, facts))
     if reason == "'pay' is never allowed":
         return "paying is never allowed"
     return reason
+
+
+#: The page-level submit backstop, once per context with a fresh token (:func:`submit_backstop_script`).
+#: Every submission is stopped (the submit event, ``HTMLFormElement.prototype.submit``) unless the
+#: gate is open; only the runner opens it, around the customer's own input, with the token that lives
+#: in this closure and nowhere in the page. An open gate also shuts by itself after
+#: :data:`GATE_OPEN_MS`, should the runner's close never arrive.
+_BACKSTOP_JS = """
+((token, openMs) => {
+  const now = performance.now.bind(performance);
+  const apply = Reflect.apply;
+  let until = -1;
+  const isOpen = () => now() < until;
+  const gate = Object.freeze({
+    open(t) { if (typeof t === "string" && t === token) until = now() + openMs; return isOpen(); },
+    close(t) { if (typeof t === "string" && t === token) until = -1; return isOpen(); },
+  });
+  Object.defineProperty(window, "__tandemSubmitGate",
+    { value: gate, configurable: false, writable: false, enumerable: false });
+  window.addEventListener("submit", (e) => {
+    if (isOpen()) return;
+    e.preventDefault(); e.stopImmediatePropagation();
+  }, true);
+  const proto = HTMLFormElement.prototype;
+  const nativeSubmit = proto.submit;
+  Object.defineProperty(proto, "submit", {
+    value: function submit() { if (isOpen()) return apply(nativeSubmit, this, []); },
+    configurable: false, writable: false,
+  });
+})(%s, %d);
+"""
+
+#: How long the gate stays open at most (the runner closes it as soon as the input was dispatched).
+GATE_OPEN_MS = 3000
+
+#: ``page.evaluate`` (each frame) with the token as the argument: open or close the gate.
+OPEN_GATE_JS = "(t) => { const g = window.__tandemSubmitGate; return g ? g.open(t) : false; }"
+CLOSE_GATE_JS = "(t) => { const g = window.__tandemSubmitGate; return g ? g.close(t) : false; }"
+
+
+def submit_backstop_script(token: str) -> str:
+    """The init script for a context whose gate opens only with ``token``."""
+    return _BACKSTOP_JS % (json.dumps(token), GATE_OPEN_MS)

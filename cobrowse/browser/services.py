@@ -14,7 +14,6 @@ import math
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -317,29 +316,23 @@ def _policy_action(action: dict[str, Any]) -> dict[str, Any]:
 def create_approval(session_id: int, user: Any, action: dict[str, Any], target: str, reply_to: str) -> int:
     """An ActionRequest for the customer's viewer; the decision goes to ``reply_to``.
 
-    ``cobrowse.services.request_action`` only lets the participant holding control ask; here the
-    customer holds the browser and the agent asks, so the request is made the same way by hand.
+    The customer holds the browser and the agent asks: ``cobrowse.services.request_action`` on the
+    customer holder's behalf, with all its checks (the agent, the never-list, the mode).
     """
-    from cobrowse.models import ActionRequest
-
-    session_services.touch(session_id)
+    policy_action = {**_policy_action(action), "target": target[:200]}
     with transaction.atomic():
-        locked = session_services.lock(session_id)
-        if locked.agent_id != getattr(user, "pk", None):
-            raise PermissionDenied("Only the session's agent drives its browser.")
-        decision = policy.check_action(locked, _policy_action(action))
-        if not decision.allowed:
-            raise NotDriving(f"Not done: {decision.reason}.", code="not_allowed")
-        if not needs_approval(locked):
+        try:
+            request = session_services.request_action(
+                session_id, actor=user, action=policy_action, on_behalf_of_customer_holder=True
+            )
+        except session_services.CoBrowseError as exc:
+            code = getattr(exc, "code", None) or "not_allowed"
+            if code == "not_allowed":
+                raise NotDriving(f"Not done: {' '.join(exc.messages).rstrip('.')}.", code=code) from None
+            raise NotDriving(" ".join(exc.messages), code=code) from None
+        if request is None:
             raise NotDriving("No approval is needed now; send the action again.", code="not_pending")
         ttl = settings.COBROWSE_ACTION_TTL_SECONDS + settings.COBROWSE_ACTION_GRACE_SECONDS
-        request = ActionRequest.objects.create(
-            session=locked,
-            requested_by=user,
-            action=str(action.get("kind", ""))[:20],
-            target=target[:200],
-            expires_at=session_services._now() + timedelta(seconds=ttl),
-        )
         cache.set(_approval_key(request.pk), reply_to, ttl + 5)
         log_activity(session_id, user, "action_requested", action=request.action, target=target[:80])
     message = {

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import socket
 import time
 from collections import deque
@@ -31,7 +32,7 @@ from cobrowse.browser.launch import browser_launch_options, context_options, har
 from cobrowse.browser.screencast import Screencast
 from cobrowse.browser.urlguard import UrlRefused, check_url
 from cobrowse.groups import session_group
-from cobrowse.models import SHARING_STATES, EndReason, SessionState
+from cobrowse.models import SHARING_STATES, EndReason, ParticipantRole, SessionState
 
 logger = logging.getLogger(__name__)
 
@@ -43,16 +44,10 @@ SETTLE_TIMEOUT_MS = 3000
 NAV_TIMEOUT_MS = 15000
 ELEMENT_TIMEOUT_MS = 5000
 RATE_WINDOW_S = 1.0
+GATE_CALL_TIMEOUT_S = 1.0
 
-#: Defence in depth behind the never-list: no form is submitted from the shared browser, whatever
-#: dispatched it (a script calling ``requestSubmit``, a control the probe could not recognise).
-_NO_SUBMIT_JS = """
-(() => {
-  window.addEventListener("submit", (e) => { e.preventDefault(); e.stopImmediatePropagation(); }, true);
-  const proto = HTMLFormElement.prototype;
-  Object.defineProperty(proto, "submit", { value: function () {}, configurable: false, writable: false });
-})();
-"""
+#: Viewer input that may submit a form: the customer's own runs with the page's submit gate open.
+GATED_INPUT_KINDS = frozenset({"click", "dblclick", "key", "text"})
 
 
 class NeverAllowed(Exception):
@@ -265,6 +260,7 @@ class BrowserSessionRunner:
         self.recorder: Any = None
         self._action_times: deque[float] = deque()
         self._recorded_seq = 0
+        self._gate_token = ""  # opens the context's submit backstop (guard.submit_backstop_script)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -347,7 +343,8 @@ class BrowserSessionRunner:
     async def _open(self, url: str) -> None:
         """A fresh context and page on ``url``, with the screencast running."""
         self.context = await self.host.new_context(viewport=self._viewport)
-        await self.context.add_init_script(_NO_SUBMIT_JS)
+        self._gate_token = secrets.token_urlsafe(32)
+        await self.context.add_init_script(guard.submit_backstop_script(self._gate_token))
         self.context.on("close", self._on_context_closed)
         self.context.on("request", self._on_request)
         self.host.refusal_listeners.add(self._on_refusal)
@@ -650,7 +647,11 @@ class BrowserSessionRunner:
                 await self.layer.send(viewer, self._last_published)  # a late viewer sees the page at once
 
     async def _handle_input(self, message: dict[str, Any]) -> None:
-        """Viewer input (authorised and validated by the consumer). Refusals go back to the sender."""
+        """Viewer input (authorised and validated by the consumer). Refusals go back to the sender.
+
+        The customer's own input while the customer holds the browser meets only the customer's part
+        of the never-list and runs with the page's submit gate open; everyone else's meets all of it.
+        """
         page = self.page
         if page is None:
             return
@@ -662,24 +663,26 @@ class BrowserSessionRunner:
                 self._count_action()
             async with asyncio.timeout(5):
                 async with self._action_lock:
-                    await self._guard(kind, message)
-                    if kind in ("click", "dblclick"):
-                        await page.mouse.click(
-                            float(message["x"]),
-                            float(message["y"]),
-                            button=message.get("button", "left"),
-                            click_count=2 if kind == "dblclick" else 1,
-                        )
-                    elif kind == "move":
-                        await page.mouse.move(float(message["x"]), float(message["y"]))
-                    elif kind == "wheel":
-                        await page.mouse.wheel(float(message.get("dx", 0)), float(message.get("dy", 0)))
-                    elif kind == "key":
-                        await page.keyboard.press(str(message["key"]))
-                    elif kind == "text":
-                        await page.keyboard.insert_text(str(message["text"]))
-                    elif kind in ("goto", "back", "forward", "reload", "stop"):
-                        await self._perform({"kind": kind, "url": message.get("url", "")}, guarded=True)
+                    customer = await self._from_customer_holder(kind, message)
+                    await self._guard(kind, message, customer_holder=customer)
+                    async with self._submit_gate(customer and kind in GATED_INPUT_KINDS):
+                        if kind in ("click", "dblclick"):
+                            await page.mouse.click(
+                                float(message["x"]),
+                                float(message["y"]),
+                                button=message.get("button", "left"),
+                                click_count=2 if kind == "dblclick" else 1,
+                            )
+                        elif kind == "move":
+                            await page.mouse.move(float(message["x"]), float(message["y"]))
+                        elif kind == "wheel":
+                            await page.mouse.wheel(float(message.get("dx", 0)), float(message.get("dy", 0)))
+                        elif kind == "key":
+                            await page.keyboard.press(str(message["key"]))
+                        elif kind == "text":
+                            await page.keyboard.insert_text(str(message["text"]))
+                        elif kind in ("goto", "back", "forward", "reload", "stop"):
+                            await self._perform({"kind": kind, "url": message.get("url", "")}, guarded=True)
             if kind not in ("move", "wheel"):
                 self._record_action(kind, message, "ok")
         except TooFast:
@@ -692,6 +695,34 @@ class BrowserSessionRunner:
             await self._status(blocked={"host": refused.host, "reason": refused.reason})
         except Exception as exc:
             logger.info("browser session %s: input %s failed: %s", self.session_id, kind, _short(exc))
+
+    async def _from_customer_holder(self, kind: str, message: dict[str, Any]) -> bool:
+        """The customer's viewer sent this and the customer holds the browser now (the row decides,
+        not the message: an input sent just before the agent took the browser back is the agent's
+        turn again)."""
+        if message.get("role") != ParticipantRole.CUSTOMER or kind not in guard.GUARDED_KINDS:
+            return False
+        return await database_sync_to_async(services.customer_holds_control)(self.session_id)
+
+    @contextlib.asynccontextmanager
+    async def _submit_gate(self, open_it: bool) -> Any:
+        """Open the page's submit backstop (every frame) for the customer's input, closed again after."""
+        if not open_it or self.page is None or not self._gate_token:
+            yield
+            return
+        page = self.page
+        await self._gate_call(page, guard.OPEN_GATE_JS)
+        try:
+            yield
+        finally:
+            await asyncio.shield(self._gate_call(page, guard.CLOSE_GATE_JS))
+
+    async def _gate_call(self, page: Any, script: str) -> None:
+        """Best effort in every frame: a frame that navigates away has a fresh, closed gate anyway."""
+        calls = (f.evaluate(script, self._gate_token) for f in list(page.frames))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(GATE_CALL_TIMEOUT_S):
+                await asyncio.gather(*calls, return_exceptions=True)
 
     async def _refuse_input(self, sender: str, code: str, text: str) -> None:
         if sender:
@@ -771,14 +802,22 @@ class BrowserSessionRunner:
             logger.info("browser session %s: probe failed: %s", self.session_id, _short(exc))
             raise NeverAllowed("the target could not be checked; try again once the page settled") from None
 
-    async def _guard(self, kind: str, action: dict[str, Any]) -> guard.Facts | None:
-        """Raise :class:`NeverAllowed` for an action on the never-list; nothing is performed then."""
+    async def _guard(
+        self, kind: str, action: dict[str, Any], *, customer_holder: bool = False
+    ) -> guard.Facts | None:
+        """Raise :class:`NeverAllowed` for an action on the never-list; nothing is performed then.
+
+        ``customer_holder``: the customer's own input while they hold the browser (see
+        :func:`guard.customer_facts`); API actions and the agent's input never pass it.
+        """
         if kind not in guard.GUARDED_KINDS:
             return None
         if kind in guard.NAVIGATION_KINDS:
             check_url(str(action.get("url", "")))  # the egress rules first: file:, javascript:, internal
         facts = await self._probe(kind, action)
-        reason = guard.refusal(self.session, kind, action, facts or guard.Facts())
+        reason = guard.refusal(
+            self.session, kind, action, facts or guard.Facts(), customer_holder=customer_holder
+        )
         if reason:
             raise NeverAllowed(reason, facts.describe() if facts else "")
         return facts

@@ -319,6 +319,38 @@ def test_action_requests_in_controlled_and_full(ticket, agent, manager):
     assert services.request_action(session, actor=agent, action={"kind": "click"}) is None
 
 
+def test_the_agent_asks_on_behalf_of_the_customer_holding_control(ticket, agent, agent_l3):
+    session, _ = consent(ticket, agent, mode="controlled")
+    customer = session.participants.get(role=ParticipantRole.CUSTOMER)
+    session.participants.update(holds_control=False)
+    customer.holds_control = True
+    customer.save(update_fields=["holds_control"])
+    # Without the keyword only the holder asks; with it the session's agent asks the customer.
+    with pytest.raises(PermissionDenied):
+        services.request_action(session, actor=agent, action={"kind": "click"})
+    request = services.request_action(
+        session, actor=agent, action={"kind": "click", "target": "button"}, on_behalf_of_customer_holder=True
+    )
+    assert request.state == ActionRequestState.REQUESTED and request.requested_by == agent
+    # Every other check stays: the session's agent only, the never-list.
+    with pytest.raises(PermissionDenied):
+        services.request_action(
+            session, actor=agent_l3, action={"kind": "click"}, on_behalf_of_customer_holder=True
+        )
+    with pytest.raises(services.CoBrowseError):
+        services.request_action(
+            session, actor=agent, action={"kind": "submit"}, on_behalf_of_customer_holder=True
+        )
+    # Once the customer no longer holds control there is nobody to ask on behalf of.
+    customer.holds_control = False
+    customer.save(update_fields=["holds_control"])
+    with pytest.raises(services.CoBrowseError) as raised:
+        services.request_action(
+            session, actor=agent, action={"kind": "click"}, on_behalf_of_customer_holder=True
+        )
+    assert raised.value.code == "not_pending"
+
+
 def test_action_request_expires(ticket, agent):
     session, _ = consent(ticket, agent, mode="controlled")
     request = services.request_action(session, actor=agent, action={"kind": "click"})

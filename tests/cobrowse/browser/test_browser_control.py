@@ -11,6 +11,7 @@ import threading
 
 import pytest
 from channels.db import database_sync_to_async
+from django.core.exceptions import PermissionDenied
 from rest_framework.test import APIClient
 
 from cobrowse.browser import services
@@ -68,7 +69,7 @@ async def test_the_customer_takes_control_and_only_the_holder_drives():
 
     await _say(customer_ws, "input", {"kind": "click", "x": 5, "y": 6})
     relayed = await _next(runner, "browser.input")
-    assert relayed["kind"] == "click" and relayed["actor_id"] is None
+    assert relayed["kind"] == "click" and relayed["actor_id"] is None and relayed["role"] == "customer"
 
     # view_only: the agent cannot act at all while the customer holds the browser.
     await _say(agent_ws, "input", {"kind": "click", "x": 1, "y": 1})
@@ -163,7 +164,8 @@ async def test_full_control_needs_no_prompt_while_the_customer_holds_it():
     await database_sync_to_async(_set_mode)(session.pk, ControlMode.FULL)
     await _hand_to_customer(agent_ws, customer_ws)
     await _say(agent_ws, "input", {"kind": "click", "x": 3, "y": 4})
-    assert (await _next(runner, "browser.input"))["kind"] == "click"
+    relayed = await _next(runner, "browser.input")
+    assert relayed["kind"] == "click" and relayed["role"] == "agent"  # the runner keeps the whole never-list
     for ws in (agent_ws, customer_ws):
         await ws.disconnect()
 
@@ -236,3 +238,38 @@ def test_api_agent_cannot_act_in_view_only_while_the_customer_holds(people):
     client.force_authenticate(people["agent"])
     response = client.post(f"/api/browser-sessions/{session.pk}/actions/", {"kind": "reload"})
     assert response.status_code == 409 and "customer holds" in response.data["detail"]
+
+
+def test_approval_requests_go_through_request_action_on_the_customers_behalf(people):
+    _ticket, session, _ = _start(people)
+    agent = people["agent"]
+    action = {"kind": "click", "x": 1, "y": 2}
+    # The agent holds the browser: nothing to ask.
+    with pytest.raises(services.NotDriving) as raised:
+        services.create_approval(session.pk, agent, action, "button 'Go'", "reply.channel")
+    assert raised.value.code == "not_pending"
+
+    _give_to_customer(session)
+    pk = services.create_approval(session.pk, agent, action, "button 'Go'", "reply.channel")
+    request = ActionRequest.objects.get(pk=pk)
+    assert request.state == ActionRequestState.REQUESTED and request.requested_by == agent
+    assert request.action == "click" and request.target == "button 'Go'"
+    assert services.decide_approval(session.pk, f"action:{pk}", True) == ("reply.channel", True)
+
+    # Someone else cannot ask; the never-list and the mode still decide.
+    with pytest.raises(PermissionDenied):
+        services.create_approval(session.pk, people["other_agent"], action, "x", "reply.channel")
+    with pytest.raises(services.NotDriving) as raised:
+        services.create_approval(
+            session.pk, agent, {"kind": "goto", "url": "https://elsewhere.example/"}, "x", "reply.channel"
+        )
+    assert raised.value.code == "not_allowed" and "another origin" in raised.value.message
+    _set_mode(session.pk, ControlMode.FULL)
+    with pytest.raises(services.NotDriving) as raised:
+        services.create_approval(session.pk, agent, action, "x", "reply.channel")
+    assert raised.value.code == "not_pending"
+    _set_mode(session.pk, ControlMode.GUIDED)
+    with pytest.raises(services.NotDriving) as raised:
+        services.create_approval(session.pk, agent, action, "x", "reply.channel")
+    assert raised.value.code == "not_allowed" and "control mode" in raised.value.message
+    assert ActionRequest.objects.filter(session=session).count() == 1

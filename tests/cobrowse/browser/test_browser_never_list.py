@@ -2,7 +2,11 @@
 client asks, no form is submitted, nothing that pays is clicked, no file input is opened, nothing
 is typed into a masked field, Enter in a form field is refused, and no navigation leaves the
 allowed origins. Each refusal names its reason, goes back to the socket that sent the input, and
-is a line in the activity feed; ordinary actions still work. Viewer input is rate limited."""
+is a line in the activity feed; ordinary actions still work. Viewer input is rate limited.
+
+Irreversible actions stay with the customer: while the customer holds the browser, their own input
+may submit and may type into a password field (the page's submit gate opens only around it); the
+agent's input and API actions meet the whole list in every mode, also in ``full``."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from channels.layers import get_channel_layer
 
 from cobrowse.browser import services
 from cobrowse.browser.worker import BrowserHost, BrowserSessionRunner
+from cobrowse.models import CoBrowseSession, ParticipantRole
 from tests.cobrowse.browser.conftest import SiteServer
 from tests.cobrowse.browser.test_worker import Viewer, _consented_browser_session
 from tickets.models import TicketEvent
@@ -66,6 +71,8 @@ async def site(settings):
 @contextlib.asynccontextmanager
 async def _running(site, *, mode: str = "controlled", selectors=()):
     session = await sync_to_async(_consented_browser_session)(site.origin)
+    if mode != "controlled":
+        await sync_to_async(CoBrowseSession.objects.filter(pk=session.pk).update)(mode=mode)
     if selectors:
         await sync_to_async(_set_selectors)(session, list(selectors))
     layer = get_channel_layer()
@@ -230,3 +237,168 @@ async def test_viewer_input_is_checked_and_refusals_go_to_the_sender(site, setti
 
     feed = await sync_to_async(_refusals)(session.ticket_id)
     assert len(feed) == 4 and {line["action"] for line in feed} == {"click", "text", "key", "goto"}
+
+
+class _Socket:
+    """A viewer socket's side of the runner: input in with the socket's role, refusals back."""
+
+    def __init__(self, layer, session, role: str):
+        self.layer, self.session, self.role = layer, session, role
+
+    async def open(self) -> _Socket:
+        self.channel = await self.layer.new_channel(f"test-{self.role}.")
+        return self
+
+    async def send(self, **data) -> None:
+        actor_id = self.session.agent_id if self.role == ParticipantRole.AGENT else None
+        await self.layer.group_send(
+            services.control_group(self.session.pk),
+            {
+                "type": "browser.input",
+                **data,
+                "sender": self.channel,
+                "actor_id": actor_id,
+                "role": self.role,
+            },
+        )
+
+    async def refusal(self, timeout: float = 10) -> dict:
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await self.layer.receive(self.channel)
+                if message["type"] == "browser.refused":
+                    return message
+
+    async def no_refusal(self, wait: float = 0.5) -> None:
+        with contextlib.suppress(TimeoutError):
+            message = await self.refusal(timeout=wait)
+            raise AssertionError(f"refused: {message}")
+
+
+def _give_to_customer(session) -> None:
+    services.set_holder(session.pk, ParticipantRole.CUSTOMER, actor=session.agent, by="agent")
+
+
+def _submitted(site) -> list:
+    return [r for r in site.requests if r.path.startswith("/submitted")]
+
+
+async def _until(predicate, timeout: float = 10) -> None:
+    async with asyncio.timeout(timeout):
+        while not await predicate():
+            await asyncio.sleep(0.05)
+
+
+_HIDDEN_SUBMIT = (
+    "document.getElementById('lazy').removeAttribute('onclick');"
+    "document.getElementById('lazy').addEventListener('click', () => document.getElementById('f').submit())"
+)
+
+
+async def test_the_customer_holding_the_browser_submits_and_types_a_password(site, settings):
+    settings.BROWSER_ACTIONS_PER_SECOND = 100
+    layer = get_channel_layer()
+    async with _running(site, mode="full") as (session, runner):
+        await sync_to_async(_give_to_customer)(session)
+        customer = await _Socket(layer, session, ParticipantRole.CUSTOMER).open()
+        agent = await _Socket(layer, session, ParticipantRole.AGENT).open()
+
+        # The password field: the agent's text is refused (full mode, the customer holds it) ...
+        x, y = await _center(runner, "#pw")
+        await customer.send(kind="click", x=x, y=y, button="left")
+        await customer.no_refusal()
+        await agent.send(kind="text", text="agent-typed")
+        assert "password fields" in (await agent.refusal())["message"]
+        assert await runner.page.input_value("#pw") == ""
+        # ... the customer's own is theirs.
+        await customer.send(kind="text", text="hunter2")
+        await customer.no_refusal()
+        assert await runner.page.input_value("#pw") == "hunter2"
+
+        # The gate is open only around the customer's input: after the customer's click, a script
+        # submit behind the agent's click is still stopped, and so are the agent's clicks and API
+        # actions on the submit button.
+        await runner.page.evaluate(_HIDDEN_SUBMIT)
+        x, y = await _center(runner, "#plain")
+        await customer.send(kind="click", x=x, y=y, button="left")
+        await customer.no_refusal()
+        assert await runner.page.text_content("#h") == "plain"
+        x, y = await _center(runner, "#lazy")
+        await agent.send(kind="click", x=x, y=y, button="left")
+        await agent.no_refusal()
+        x, y = await _center(runner, "#send")
+        await agent.send(kind="click", x=x, y=y, button="left")
+        assert "submitting a form" in (await agent.refusal())["message"]
+        reply = await _act(session.pk, {"kind": "click", "selector": "#send"}, session.agent_id)
+        assert not reply.ok and "submitting a form" in reply.error["message"]
+        await asyncio.sleep(0.5)
+        assert _submitted(site) == []
+
+        # The customer's click on the same button submits the form, with what they typed.
+        await customer.send(kind="click", x=x, y=y, button="left")
+
+        async def posted() -> bool:
+            return bool(_submitted(site))
+
+        await _until(posted)
+        await customer.no_refusal(0.2)
+        request = _submitted(site)[0]
+        assert request.method == "POST" and b"pw=hunter2" in request.body
+
+    feed = await sync_to_async(_refusals)(session.ticket_id)
+    assert {line["action"] for line in feed} == {"text", "click"} and len(feed) == 3
+
+
+async def test_the_customer_may_not_leave_the_allowed_origins_or_open_a_file_chooser(site):
+    layer = get_channel_layer()
+    async with _running(site) as (session, runner):
+        await sync_to_async(_give_to_customer)(session)
+        customer = await _Socket(layer, session, ParticipantRole.CUSTOMER).open()
+        x, y = await _center(runner, "#away")
+        await customer.send(kind="click", x=x, y=y, button="left")
+        assert "another origin" in (await customer.refusal())["message"]
+        await customer.send(kind="goto", url="http://127.0.0.1:1/")
+        assert "another origin" in (await customer.refusal())["message"]
+        x, y = await _center(runner, "#file")
+        await customer.send(kind="click", x=x, y=y, button="left")
+        assert "file fields" in (await customer.refusal())["message"]
+        assert runner.page.url.startswith(site.origin)
+
+
+async def test_the_agent_holding_the_browser_in_full_mode_cannot_submit(site):
+    layer = get_channel_layer()
+    async with _running(site, mode="full") as (session, runner):
+        agent = await _Socket(layer, session, ParticipantRole.AGENT).open()
+        x, y = await _center(runner, "#send")
+        await agent.send(kind="click", x=x, y=y, button="left")
+        refusal = await agent.refusal()
+        assert refusal["code"] == "never_allowed" and "submitting a form" in refusal["message"]
+
+        # A handler the probe cannot see calls form.submit(): the click runs, the submit does not.
+        await runner.page.evaluate(_HIDDEN_SUBMIT)
+        x, y = await _center(runner, "#lazy")
+        await agent.send(kind="click", x=x, y=y, button="left")
+        await agent.no_refusal()
+        reply = await _act(session.pk, {"kind": "click", "selector": "#lazy"}, session.agent_id)
+        assert reply.ok
+
+        # Input claiming to be the customer's while the agent holds the browser gets the whole list.
+        posing = await _Socket(layer, session, ParticipantRole.CUSTOMER).open()
+        x, y = await _center(runner, "#send")
+        await posing.send(kind="click", x=x, y=y, button="left")
+        assert "submitting a form" in (await posing.refusal())["message"]
+        await runner.page.focus("#pw")
+        await posing.send(kind="text", text="hunter2")
+        assert "password fields" in (await posing.refusal())["message"]
+
+        # Page scripts cannot open the gate without the runner's token, nor replace it.
+        opened = await runner.page.evaluate(
+            "() => { const g = window.__tandemSubmitGate; const was = g.open('guess');"
+            "  try { window.__tandemSubmitGate = { open: () => true }; } catch (e) {}"
+            "  document.getElementById('f').submit();"
+            "  return [was, window.__tandemSubmitGate === g, Object.isFrozen(g)]; }"
+        )
+        assert opened == [False, True, True]
+        await asyncio.sleep(0.5)
+        assert _submitted(site) == []
+        assert await runner.page.input_value("#pw") == ""
