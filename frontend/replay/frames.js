@@ -45,7 +45,7 @@ export function describeStep(type, data) {
         text = `Agent scrolled${data.direction ? ` ${data.direction}` : ""}`;
         break;
       case "goto": {
-        const where = data.target || (data.outcome ? "" : data.url); // stored by the worker: target
+        const where = data.target || (data.outcome ? "" : data.url);
         text = where ? `Agent opened ${short(where)}` : "Agent opened a page";
         break;
       }
