@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 HELLO_TIMEOUT_S = 10
 ACTIONS_PER_SECOND = 10
-ACK_INTERVAL_S = 0.1
+ACK_INTERVAL_S = 0.5
 PING_INTERVAL_S = 4
 PONG_DEADLINE_S = 9  # no pong for this long: the customer's socket is treated as dropped
 DISCONNECTED_AFTER_S = 8  # "reconnecting" turns into "disconnected" after this long
@@ -320,7 +320,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
     # --- sequence bookkeeping ------------------------------------------------------------------
 
     async def _bookkeeping(self) -> None:
-        """Acknowledge what arrived (cumulative acks, ~10 a second at most) and persist the seq."""
+        """Acknowledge what arrived (cumulative acks, at most twice a second) and persist the seq."""
         ticks_per_flush = max(1, round(relay_state.SEQ_FLUSH_SECONDS / ACK_INTERVAL_S))
         tick = 0
         while True:

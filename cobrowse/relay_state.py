@@ -14,7 +14,7 @@ import weakref
 import redis.asyncio as aioredis
 from django.conf import settings
 
-SEQ_FLUSH_SECONDS = 0.25
+SEQ_FLUSH_SECONDS = 1.0
 STATE_TTL_SECONDS = 6 * 3600
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
