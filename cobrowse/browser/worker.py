@@ -822,6 +822,26 @@ class BrowserSessionRunner:
             raise NeverAllowed(reason, facts.describe() if facts else "")
         return facts
 
+    async def _guard_history_step(self, step: int) -> None:
+        """Back and Forward lead to a page of the history: the same origin rules as ``goto``.
+
+        Applies to everyone, the customer holding the browser included (as navigation does).
+        """
+        cdp = await self.page.context.new_cdp_session(self.page)
+        try:
+            history = await cdp.send("Page.getNavigationHistory")
+        finally:
+            with contextlib.suppress(Exception):
+                await cdp.detach()
+        index = int(history.get("currentIndex", 0)) + step
+        entries = history.get("entries") or []
+        if not 0 <= index < len(entries):
+            return  # nothing there: the browser does nothing
+        target = str(entries[index].get("url", ""))
+        reason = guard.refusal(self.session, "goto", {"url": target}, guard.Facts(), customer_holder=True)
+        if reason:
+            raise NeverAllowed(reason, "a page in the history")
+
     async def _log_refusal(self, kind: str, refused: NeverAllowed, actor_id: Any) -> None:
         from cobrowse.live import log_activity
 
@@ -893,10 +913,12 @@ class BrowserSessionRunner:
         elif kind == "goto":
             url = check_url(str(action.get("url", "")))  # file:, javascript: … never reach the browser
             await page.goto(url, wait_until="domcontentloaded", timeout=NAV_TIMEOUT_MS)
-        elif kind == "back":
-            await page.go_back(wait_until="domcontentloaded", timeout=NAV_TIMEOUT_MS)
-        elif kind == "forward":
-            await page.go_forward(wait_until="domcontentloaded", timeout=NAV_TIMEOUT_MS)
+        elif kind in ("back", "forward"):
+            await self._guard_history_step(-1 if kind == "back" else 1)
+            if kind == "back":
+                await page.go_back(wait_until="domcontentloaded", timeout=NAV_TIMEOUT_MS)
+            else:
+                await page.go_forward(wait_until="domcontentloaded", timeout=NAV_TIMEOUT_MS)
         elif kind == "reload":
             await page.reload(wait_until="domcontentloaded", timeout=NAV_TIMEOUT_MS)
         elif kind == "stop":

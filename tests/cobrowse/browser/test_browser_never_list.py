@@ -402,3 +402,26 @@ async def test_the_agent_holding_the_browser_in_full_mode_cannot_submit(site):
         await asyncio.sleep(0.5)
         assert _submitted(site) == []
         assert await runner.page.input_value("#pw") == ""
+
+
+async def test_back_and_forward_may_not_lead_to_another_origin(site, settings):
+    other = await SiteServer("127.0.0.1", _site).start()  # reachable, but not the session's origin
+    settings.BROWSER_EGRESS_ALLOW_HOSTS = [*settings.BROWSER_EGRESS_ALLOW_HOSTS, f"127.0.0.1:{other.port}"]
+    try:
+        async with _running(site) as (session, runner):
+            agent_id = session.agent_id
+            # The page itself went elsewhere once (as a script or a redirect could), then came back.
+            await runner.page.goto(other.origin + "/help", wait_until="domcontentloaded")
+            await runner.page.goto(site.origin + "/", wait_until="domcontentloaded")
+            reply = await _act(session.pk, {"kind": "back"}, agent_id)
+            assert not reply.ok and reply.error["code"] == "never_allowed"
+            assert "another origin" in reply.error["message"]
+            assert runner.page.url.startswith(site.origin)
+            # Within the allowed origin, history works as usual.
+            assert (await _act(session.pk, {"kind": "click", "selector": "#help"}, agent_id)).ok
+            reply = await _act(session.pk, {"kind": "back"}, agent_id)
+            assert reply.ok and runner.page.url.startswith(site.origin)
+            reply = await _act(session.pk, {"kind": "forward"}, agent_id)
+            assert reply.ok and "/help" in runner.page.url
+    finally:
+        await other.close()
