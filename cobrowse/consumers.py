@@ -37,6 +37,7 @@ DISCONNECTED_AFTER_S = 8  # "reconnecting" turns into "disconnected" after this 
 TOUCH_EVERY_S = 30  # activity is written to the session at most this often
 QUALITY_GOOD_MS = 200
 QUALITY_FAIR_MS = 600
+QUALITY_REFRESH_S = 12  # a steady quality is re-announced this often (a change goes out at once)
 
 
 def quality_level(rtt_ms: float | None) -> str:
@@ -111,6 +112,8 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         self.last_pong = time.monotonic()
         self.rtt_ms: float | None = None
         self.pending_ping: tuple[str, float] | None = None
+        self.quality_sent = ""
+        self.quality_sent_at = 0.0
         self.last_touch = 0.0
         self.tasks: list[asyncio.Task] = []
         self.recorder = None
@@ -282,10 +285,14 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
             self.pending_ping = None
             level = quality_level(self.rtt_ms)
             quality = {"level": level, "rtt_ms": round(self.rtt_ms)}
-            await self.send_envelope("quality", quality)
-            await self.channel_layer.group_send(
-                agents_group(self.session_id), {"type": "to.agent.quality", **quality}
-            )
+            now = time.monotonic()
+            # Both sides hear of a change at once, and of a steady figure only now and then.
+            if level != self.quality_sent or now - self.quality_sent_at >= QUALITY_REFRESH_S:
+                self.quality_sent, self.quality_sent_at = level, now
+                await self.send_envelope("quality", quality)
+                await self.channel_layer.group_send(
+                    agents_group(self.session_id), {"type": "to.agent.quality", **quality}
+                )
 
     async def _on_decision(self, message: protocol.Message) -> None:
         request_id = str(message.data.get("request_id", ""))

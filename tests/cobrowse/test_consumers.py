@@ -492,3 +492,28 @@ async def test_a_snapshot_over_a_megabyte_travels_in_parts_and_stays_redacted():
         assert secret not in whole, name
     await customer.disconnect()
     await agent_comm.disconnect()
+
+
+async def test_round_trip_time_becomes_a_quality_level_on_both_sides(monkeypatch):
+    from cobrowse import consumers
+
+    monkeypatch.setattr(consumers, "PING_INTERVAL_S", 0.3)
+    session, grant, agent, customer, agent_comm, _ = await _pair()
+    ping = await _receive_type(customer, "ping")
+    await customer.send_json_to(_msg("pong", {"nonce": ping["data"]["nonce"]}, 0))
+    mine = await _receive_type(customer, "quality")
+    theirs = await _receive_type(agent_comm, "quality")
+    assert mine["data"]["level"] == theirs["data"]["level"] == "good"
+    assert 0 <= theirs["data"]["rtt_ms"] <= consumers.QUALITY_GOOD_MS
+    await customer.disconnect()
+    await agent_comm.disconnect()
+
+
+def test_quality_levels():
+    from cobrowse.consumers import quality_level
+
+    assert quality_level(None) == "poor"
+    assert quality_level(120) == "good"
+    assert quality_level(200) == "good"
+    assert quality_level(201) == "fair"
+    assert quality_level(900) == "poor"
