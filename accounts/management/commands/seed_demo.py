@@ -52,7 +52,7 @@ class DemoUser:
 DEMO_USERS: list[DemoUser] = [
     DemoUser(
         "manager", "Dana", "Whitfield", "dana.whitfield@tandem.example", Role.MANAGER,
-        "manager: everything agents see, approvals, dashboards, recordings",
+        "manager: everything agents see, Full Control approvals, recordings",
     ),
     DemoUser(
         "agent1", "Priya", "Sharma", "priya.sharma@tandem.example", Role.AGENT,
