@@ -245,6 +245,11 @@ def test_recording_masks_secrets_and_numbers_frames_contiguously(browser, site):
     seqs = [m["seq"] for m in stream(server.messages(0))]
     assert seqs == list(range(len(seqs)))
 
+    def latest_fields():
+        return {f["id"]: f for f in server.messages(msg_type="page")[-1]["data"]["fields"]}
+
+    # Page context is throttled: wait for the one sent after the last keystroke.
+    wait_until(page, lambda: latest_fields()["iban"].get("value") == "******", message="final page context")
     page_context = server.messages(msg_type="page")[-1]["data"]
     fields = {f["id"]: f for f in page_context["fields"]}
     assert fields["name"]["value"] == "Ada Lovelace"
