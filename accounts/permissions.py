@@ -79,10 +79,14 @@ def can_approve_full_control(user: Any) -> bool:
 
 
 def can_view_cobrowse_session(user: Any, session: Any) -> bool:
-    """The session's agent, or any manager (managers may join any live session as a viewer)."""
+    """The session's agent, any manager, or a colleague the session's agent invited to watch."""
     if is_manager(user):
         return True
-    return is_support_staff(user) and session.agent_id == user.pk
+    if not is_support_staff(user):
+        return False
+    if session.agent_id == user.pk:
+        return True
+    return session.viewer_invitations.filter(user_id=user.pk).exists()
 
 
 def can_view_recording(user: Any, recording: Any) -> bool:

@@ -248,6 +248,32 @@ class ExtendView(StaffView):
         return Response({"id": extension.pk, "state": extension.state}, status=status.HTTP_202_ACCEPTED)
 
 
+class ViewerInviteSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+
+
+class ViewersView(StaffView):
+    @extend_schema(request=ViewerInviteSerializer, responses={201: None})
+    def post(self, request: Request, pk: int) -> Response:
+        """Invite a colleague to watch the session (at most three people watch at once)."""
+        from accounts.models import User
+
+        session = _staff_session(request, pk)
+        data = ViewerInviteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = User.objects.filter(username=data.validated_data["username"], is_active=True).first()
+        if user is None:
+            return Response({"username": ["No such user."]}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            invitation = services.invite_viewer(session, actor=request.user, user=user)
+        except ValidationError as exc:
+            return _refused(exc)
+        return Response(
+            {"session": session.pk, "viewer": user.username, "console": f"/agent/sessions/{session.pk}/"},
+            status=status.HTTP_201_CREATED if invitation else status.HTTP_200_OK,
+        )
+
+
 class ApprovalView(StaffView):
     approve = True
 

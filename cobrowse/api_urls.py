@@ -7,6 +7,7 @@ urlpatterns = [
     path("cobrowse/sessions/<int:pk>/", api.SessionDetailView.as_view(), name="api-cobrowse-session"),
     path("cobrowse/sessions/<int:pk>/revoke/", api.RevokeView.as_view(), name="api-cobrowse-revoke"),
     path("cobrowse/sessions/<int:pk>/lower/", api.CustomerLowerModeView.as_view(), name="api-cobrowse-lower"),
+    path("cobrowse/sessions/<int:pk>/viewers/", api.ViewersView.as_view(), name="api-cobrowse-viewers"),
     path("cobrowse/sessions/<int:pk>/end/", api.EndView.as_view(), name="api-cobrowse-end"),
     path("cobrowse/sessions/<int:pk>/resend/", api.ResendView.as_view(), name="api-cobrowse-resend"),
     path("cobrowse/sessions/<int:pk>/mode/", api.ModeView.as_view(), name="api-cobrowse-mode"),

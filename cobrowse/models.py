@@ -194,6 +194,25 @@ class Participant(models.Model):
         return f"{self.role} in session #{self.session_id}"
 
 
+class ViewerInvitation(models.Model):
+    """The session's agent (or a manager) asked a colleague to watch; they may then join as a viewer."""
+
+    session = models.ForeignKey(CoBrowseSession, on_delete=models.CASCADE, related_name="viewer_invitations")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "user"], name="cobrowse_one_invitation_per_viewer")
+        ]
+
+    def __str__(self) -> str:
+        return f"viewer {self.user_id} invited to session #{self.session_id}"
+
+
 class ModeRequestState(models.TextChoices):
     PENDING_MANAGER = "pending_manager", "Waiting for a manager"
     PENDING_CUSTOMER = "pending_customer", "Waiting for the customer"

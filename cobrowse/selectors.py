@@ -40,7 +40,7 @@ def visible_sessions(user: Any) -> QuerySet[CoBrowseSession]:
     if permissions.is_manager(user):
         return qs
     if permissions.is_support_staff(user):
-        return qs.filter(agent=user)
+        return qs.filter(Q(agent=user) | Q(viewer_invitations__user=user)).distinct()
     if user.is_authenticated:
         return qs.filter(customer=user)
     return qs.none()

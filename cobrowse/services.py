@@ -38,6 +38,7 @@ from cobrowse.models import (
     ParticipantRole,
     SessionKind,
     SessionState,
+    ViewerInvitation,
     mode_rank,
 )
 from tickets.models import EventKind, Ticket
@@ -769,6 +770,30 @@ def join(session: CoBrowseSession | int, *, user: Any, role: str = ParticipantRo
         participant = Participant.objects.create(session=locked, user=user, role=role)
         _event(locked, "joined", actor=user, role=role)
         return participant
+
+
+@transaction.atomic
+def invite_viewer(session: CoBrowseSession | int, *, actor: Any, user: Any) -> ViewerInvitation:
+    """Let a colleague (another agent) watch this session; the viewer cap applies when they join."""
+    locked = lock(session)
+    if not permissions.can_manage_cobrowse_session(actor, locked):
+        raise PermissionDenied("Only the session's agent or a manager can invite viewers.")
+    if locked.state not in LIVE_STATES:
+        raise CoBrowseError("The session has ended.", code="not_live")
+    if not permissions.is_support_staff(user) or user.pk == locked.agent_id:
+        raise CoBrowseError({"username": "Invite another agent or a manager."})
+    invitation, created = ViewerInvitation.objects.get_or_create(
+        session=locked, user=user, defaults={"invited_by": actor}
+    )
+    if created:
+        _event(locked, "viewer_invited", actor=actor, viewer=user.pk)
+        audit.record(
+            "cobrowse.viewer_invited",
+            actor=actor,
+            obj=locked,
+            details={"session": locked.pk, "viewer": user.pk},
+        )
+    return invitation
 
 
 def controller_id(session: CoBrowseSession) -> int:

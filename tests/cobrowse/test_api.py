@@ -199,3 +199,22 @@ def test_customer_lowers_the_mode_with_the_grant(ticket, agent):
     assert bad.status_code == 400 and "mode" in bad.json()
     other = APIClient().post(url, {"mode": "view_only"}, format="json")
     assert other.status_code == 404
+
+
+def test_the_agent_invites_a_colleague_to_watch(ticket, agent):
+    from tests.factories import make_user
+
+    session, _ = consent(ticket, agent)
+    colleague = make_user("colleague", role="agent", agent_level="L1")
+    url = f"/api/cobrowse/sessions/{session.pk}/viewers/"
+    # Before the invitation the colleague cannot see the session at all.
+    assert _client(colleague).get(f"/api/cobrowse/sessions/{session.pk}/").status_code == 404
+    response = _client(agent).post(url, {"username": "colleague"}, format="json")
+    assert response.status_code == 201 and response.json()["viewer"] == "colleague"
+    assert _client(colleague).get(f"/api/cobrowse/sessions/{session.pk}/").status_code == 200
+    # The colleague watches but does not manage: no inviting others.
+    other = make_user("other-agent", role="agent", agent_level="L2")
+    assert _client(colleague).post(url, {"username": other.username}, format="json").status_code == 403
+    assert _client(agent).post(url, {"username": "nobody"}, format="json").status_code == 400
+    customer_name = session.ticket.requester.username
+    assert _client(agent).post(url, {"username": customer_name}, format="json").status_code == 400

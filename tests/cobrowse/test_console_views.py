@@ -82,3 +82,19 @@ def test_a_manager_is_shown_as_viewing_and_may_end(client, manager, live_session
     body = _get(client, manager, live_session).content.decode()
     assert 'data-testid="console-end"' in body
     assert "you are viewing" in body
+
+
+def test_an_invited_colleague_opens_the_console_as_a_viewer(client):
+    from cobrowse import services as session_services
+    from tests.consent.helpers import consent
+    from tests.factories import make_account, make_ticket, make_user
+
+    account = make_account("Acme Home Loans")
+    customer = make_user("cust-v", role="customer", account=account)
+    agent = make_user("agent-v", role="agent", agent_level="L2")
+    colleague = make_user("colleague-v", role="agent", agent_level="L1")
+    session, _ = consent(make_ticket(customer), agent)
+    client.force_login(colleague)
+    assert client.get(f"/agent/sessions/{session.pk}/").status_code == 404
+    session_services.invite_viewer(session, actor=agent, user=colleague)
+    assert client.get(f"/agent/sessions/{session.pk}/").status_code == 200

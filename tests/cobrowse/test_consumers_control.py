@@ -171,3 +171,20 @@ async def test_fourth_viewer_is_refused_and_control_is_handed_over_explicitly():
     )
     for comm in (customer, agent_comm, second, third):
         await comm.disconnect()
+
+
+async def test_an_invited_colleague_joins_as_a_viewer_and_others_are_refused():
+    from cobrowse import services as session_services
+
+    session, agent, customer, agent_comm = await _pair_with_page("guided")
+    colleague = await database_sync_to_async(make_user)(
+        f"colleague{session.pk}", role="agent", agent_level="L1"
+    )
+    refused = await _agent(session.pk, colleague)
+    await _receive_type(refused, "error")
+    assert (await refused.receive_output(timeout=5)) == {"type": "websocket.close", "code": 4403}
+    await database_sync_to_async(session_services.invite_viewer)(session.pk, actor=agent, user=colleague)
+    watching = await _agent(session.pk, colleague)
+    assert (await _receive_type(watching, "welcome"))["data"]["role"] == "viewer"
+    for comm in (customer, agent_comm, watching):
+        await comm.disconnect()
