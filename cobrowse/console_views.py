@@ -49,6 +49,7 @@ def live_console(request: HttpRequest, pk: int) -> HttpResponse:
             "session": session.pk,
             "socket_path": socket_path,
             "end_url": end_url,
+            "viewers_url": reverse("api-cobrowse-viewers", args=[session.pk]),
             "state": session.state,
             "live": session.is_live,
             "mode": session.mode,

@@ -333,6 +333,16 @@ def test_agent_takes_a_note_asks_for_control_and_ends_the_session(live_server_as
         )
         assert "Asked the customer for Control" in agent.text_content("[data-testid=console-feed]")
 
+        make_user("sam", role="agent", agent_level="L1")
+        agent.fill("[data-testid=invite-username]", "sam")
+        agent.click("[data-testid=invite-form] button[type=submit]")
+        wait_until(
+            agent,
+            lambda: "sam may now watch this session" in agent.text_content("[data-testid=console-feed]"),
+            message="the colleague invited",
+        )
+        assert session.viewer_invitations.filter(user__username="sam").exists()
+
         agent.click("[data-testid=console-end]")
         agent.wait_for_selector("[data-testid=console-ended]", state="visible", timeout=3000)
         assert "The agent ended the session" in agent.text_content("[data-testid=console-ended]")
