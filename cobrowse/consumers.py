@@ -289,6 +289,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
             # Both sides hear of a change at once, and of a steady figure only now and then.
             if level != self.quality_sent or now - self.quality_sent_at >= QUALITY_REFRESH_S:
                 self.quality_sent, self.quality_sent_at = level, now
+                await relay_state.set_quality(self.session_id, level, quality["rtt_ms"])
                 await self.send_envelope("quality", quality)
                 await self.channel_layer.group_send(
                     agents_group(self.session_id), {"type": "to.agent.quality", **quality}
@@ -504,6 +505,7 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
                 "state": session.state,
                 "role": role,
                 "customer": await relay_state.presence(self.session_id),
+                "quality": await relay_state.quality(self.session_id),
                 "controller": session.controller_name,
             },
         )

@@ -56,3 +56,16 @@ async def set_presence(session_id: int, presence: str) -> None:
 
 async def presence(session_id: int) -> str:
     return await _client().get(_key(session_id, "presence")) or "disconnected"
+
+
+async def set_quality(session_id: int, level: str, rtt_ms: int) -> None:
+    await _client().set(_key(session_id, "quality"), f"{level}:{int(rtt_ms)}", ex=STATE_TTL_SECONDS)
+
+
+async def quality(session_id: int) -> dict | None:
+    """The last quality announced for the session, for viewers who join in between."""
+    stored = await _client().get(_key(session_id, "quality"))
+    if not stored or ":" not in stored:
+        return None
+    level, _, rtt = stored.partition(":")
+    return {"level": level, "rtt_ms": int(rtt) if rtt.isdigit() else None}

@@ -505,6 +505,10 @@ async def test_round_trip_time_becomes_a_quality_level_on_both_sides(monkeypatch
     theirs = await _receive_type(agent_comm, "quality")
     assert mine["data"]["level"] == theirs["data"]["level"] == "good"
     assert 0 <= theirs["data"]["rtt_ms"] <= consumers.QUALITY_GOOD_MS
+    # Someone joining later is told the last figure straight away.
+    late = await _agent(session.pk, agent)
+    assert (await _receive_type(late, "welcome"))["data"]["quality"]["level"] == "good"
+    await late.disconnect()
     await customer.disconnect()
     await agent_comm.disconnect()
 
