@@ -236,12 +236,8 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         self.tasks.append(asyncio.create_task(self._heartbeat()))
         self.tasks.append(asyncio.create_task(self._bookkeeping()))
 
-    def _sequence(self, message: protocol.Message) -> str:
-        verdict = self.tracker.check(message.seq)
-        return verdict
-
     async def _relay(self, message: protocol.Message) -> None:
-        verdict = self._sequence(message)
+        verdict = self.tracker.check(message.seq)
         if verdict == "duplicate":
             await self.send_envelope("ack", {"seq": self.tracker.last})
             return

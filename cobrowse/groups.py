@@ -16,3 +16,13 @@ def agents_group(session_id: int) -> str:
 def customer_group(session_id: int) -> str:
     """The customer's page: guidance, requests and snapshot requests from the agent side."""
     return f"cobrowse.{int(session_id)}.customer"
+
+
+def browser_control_group(session_id: int) -> str:
+    """A server-side browser session's runner: requests, viewer input, viewer reports."""
+    return f"browser.{int(session_id)}.control"
+
+
+def browser_viewers_group(session_id: int) -> str:
+    """Every screencast viewer of a server-side browser session: frames and browser status."""
+    return f"browser.{int(session_id)}.viewers"

@@ -10,7 +10,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
 from accounts import permissions
@@ -76,7 +75,7 @@ def _snapshot(session: CoBrowseSession) -> LiveSession:
     return LiveSession(
         id=session.pk,
         agent_id=session.agent_id,
-        agent_name=session.agent.first_name or session.agent.get_username(),
+        agent_name=_display_name(session, session.agent_id),
         mode=session.mode,
         state=session.state,
         recording=session.recording,
@@ -160,10 +159,6 @@ def touch(session_id: int) -> LiveSession:
     """Record activity (inactivity timer) and re-read state, ending an overdue session on the way."""
     session = session_services.touch(session_id)
     return _snapshot(_load(session.pk))
-
-
-def max_viewers() -> int:
-    return settings.COBROWSE_MAX_VIEWERS
 
 
 # --- customer decisions and agent notes ----------------------------------------------------------

@@ -175,14 +175,13 @@ def stop_sharing(request: HttpRequest, pk: int) -> HttpResponse:
     return _back(request, session)
 
 
-@require_POST
-@_handle_errors
-def answer_mode_request(request: HttpRequest, pk: int) -> HttpResponse:
-    mode_request = ModeRequest.objects.select_related("session").get(pk=pk)
-    session = _customer_session(request, mode_request.session_id)
+def _answer(request: HttpRequest, model: type, pk: int, respond) -> HttpResponse:
+    """The customer accepts or declines a mode request or an extension, from the portal panel."""
+    pending = model.objects.select_related("session").get(pk=pk)
+    session = _customer_session(request, pending.session_id)
     try:
-        services.respond_to_mode_request(
-            mode_request,
+        respond(
+            pending,
             accept=request.POST.get("answer") == "accept",
             customer=_customer(request),
             client=client_info(request),
@@ -190,23 +189,18 @@ def answer_mode_request(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, _errors(exc))
     return _back(request, session)
+
+
+@require_POST
+@_handle_errors
+def answer_mode_request(request: HttpRequest, pk: int) -> HttpResponse:
+    return _answer(request, ModeRequest, pk, services.respond_to_mode_request)
 
 
 @require_POST
 @_handle_errors
 def answer_extension(request: HttpRequest, pk: int) -> HttpResponse:
-    extension = ExtensionRequest.objects.select_related("session").get(pk=pk)
-    session = _customer_session(request, extension.session_id)
-    try:
-        services.respond_to_extension(
-            extension,
-            accept=request.POST.get("answer") == "accept",
-            customer=_customer(request),
-            client=client_info(request),
-        )
-    except ValidationError as exc:
-        messages.error(request, _errors(exc))
-    return _back(request, session)
+    return _answer(request, ExtensionRequest, pk, services.respond_to_extension)
 
 
 @require_POST

@@ -25,7 +25,7 @@ from cobrowse import live, protocol
 from cobrowse.browser import services
 from cobrowse.browser.framepolicy import FrameGate
 from cobrowse.browser.serializers import InputSerializer
-from cobrowse.groups import session_group
+from cobrowse.groups import browser_control_group, browser_viewers_group, session_group
 from cobrowse.models import SHARING_STATES, ParticipantRole
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
         self.admission = admission
         self.refusal = admission.input_refusal
         self.control = await database_sync_to_async(services.viewer_control)(self.session_id, admission.role)
-        await self.channel_layer.group_add(services.viewers_group(self.session_id), self.channel_name)
+        await self.channel_layer.group_add(browser_viewers_group(self.session_id), self.channel_name)
         await self.channel_layer.group_add(session_group(self.session_id), self.channel_name)
         await self._send("welcome", self._welcome())
         await self._to_runner({"type": "browser.viewer", "event": "join", "viewer": self.channel_name})
@@ -96,7 +96,7 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
             task.cancel()
         if self.admission is None:
             return
-        await self.channel_layer.group_discard(services.viewers_group(self.session_id), self.channel_name)
+        await self.channel_layer.group_discard(browser_viewers_group(self.session_id), self.channel_name)
         await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
         with contextlib.suppress(Exception):
             await self._to_runner({"type": "browser.viewer", "event": "leave", "viewer": self.channel_name})
@@ -183,7 +183,7 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
             if action["kind"] != "move" or now - self.last_cursor >= CURSOR_EVERY_S:
                 self.last_cursor = now
                 await self.channel_layer.group_send(
-                    services.viewers_group(self.session_id),
+                    browser_viewers_group(self.session_id),
                     {
                         "type": "browser.cursor",
                         "x": action["x"],
@@ -339,7 +339,7 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
             )
 
     async def _to_runner(self, message: dict[str, Any]) -> None:
-        await self.channel_layer.group_send(services.control_group(self.session_id), message)
+        await self.channel_layer.group_send(browser_control_group(self.session_id), message)
 
     async def _send(self, msg_type: str, data: dict[str, Any]) -> None:
         message = protocol.envelope(msg_type, data, self.seq)

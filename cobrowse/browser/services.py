@@ -28,6 +28,7 @@ from audit import services as audit
 from cobrowse import policy
 from cobrowse import services as session_services
 from cobrowse.browser import selectors
+from cobrowse.groups import browser_control_group, browser_viewers_group
 from cobrowse.live import log_activity
 from cobrowse.masking import redact_text, redact_typed_value, redact_url
 from cobrowse.models import (
@@ -54,19 +55,6 @@ DRIVING_MODES = frozenset({ControlMode.CONTROLLED, ControlMode.FULL})
 REPLY_CHUNK_BYTES = 512 * 1024
 RUNNER_TTL_SECONDS = 30
 STATE_TTL_SECONDS = 3600
-
-
-# --- names ---------------------------------------------------------------------------------------
-
-
-def control_group(session_id: int) -> str:
-    """The session's runner listens here: requests, viewer input, viewer reports."""
-    return f"browser.{int(session_id)}.control"
-
-
-def viewers_group(session_id: int) -> str:
-    """Every viewer socket of the session: frames and browser status."""
-    return f"browser.{int(session_id)}.viewers"
 
 
 # --- errors --------------------------------------------------------------------------------------
@@ -160,7 +148,7 @@ def stop_browser_session(session: CoBrowseSession, *, actor: Any) -> CoBrowseSes
 def _broadcast_stop(session_id: int) -> None:
     layer = get_channel_layer()
     message = {"type": "browser.stop"}
-    transaction.on_commit(lambda: _quiet(layer.group_send, control_group(session_id), message))
+    transaction.on_commit(lambda: _quiet(layer.group_send, browser_control_group(session_id), message))
 
 
 def _quiet(func: Any, *args: Any) -> None:
@@ -296,7 +284,7 @@ def set_holder(session_id: int, to: str, *, actor: Any = None, by: str) -> dict[
 
 
 def _broadcast_control(session_id: int) -> None:
-    _quiet(get_channel_layer().group_send, viewers_group(session_id), {"type": "browser.control"})
+    _quiet(get_channel_layer().group_send, browser_viewers_group(session_id), {"type": "browser.control"})
 
 
 # --- approvals (the customer holds the browser, ``controlled``) -----------------------------------
@@ -342,7 +330,9 @@ def create_approval(session_id: int, user: Any, action: dict[str, Any], target: 
         "target": request.target,
         "expires_in": settings.COBROWSE_ACTION_TTL_SECONDS,
     }
-    transaction.on_commit(lambda: _quiet(get_channel_layer().group_send, viewers_group(session_id), message))
+    transaction.on_commit(
+        lambda: _quiet(get_channel_layer().group_send, browser_viewers_group(session_id), message)
+    )
     return request.pk
 
 
@@ -407,7 +397,7 @@ async def arequest(
     reply_to = await layer.new_channel("browser-reply.")
     request_id = uuid.uuid4().hex
     await layer.group_send(
-        control_group(session_id),
+        browser_control_group(session_id),
         {
             "type": "browser.request",
             "op": op,
@@ -735,12 +725,6 @@ def _admission(session_id: int, role: str, participant_id: int | None) -> Viewer
         mode=session.mode,
         input_refusal=input_refusal(session, role),
     )
-
-
-def viewer_refusal(session_id: int, role: str) -> tuple[str, str, str]:
-    """(state, mode, input refusal) after a session change."""
-    session = CoBrowseSession.objects.get(pk=session_id)
-    return session.state, session.mode, input_refusal(session, role)
 
 
 def viewer_control(session_id: int, role: str) -> dict[str, Any]:

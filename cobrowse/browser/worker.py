@@ -31,7 +31,7 @@ from cobrowse.browser.framepolicy import FramePolicy, QualityLevel, Verdict
 from cobrowse.browser.launch import browser_launch_options, context_options, harden_context
 from cobrowse.browser.screencast import Screencast
 from cobrowse.browser.urlguard import UrlRefused, check_url
-from cobrowse.groups import session_group
+from cobrowse.groups import browser_control_group, browser_viewers_group, session_group
 from cobrowse.models import SHARING_STATES, EndReason, ParticipantRole, SessionState
 
 logger = logging.getLogger(__name__)
@@ -274,7 +274,7 @@ class BrowserSessionRunner:
         self.selectors = await db(services.redaction_selectors)(session)
         self.url = session.target_url
         self.channel = await self.layer.new_channel("browser-runner.")
-        await self.layer.group_add(services.control_group(self.session_id), self.channel)
+        await self.layer.group_add(browser_control_group(self.session_id), self.channel)
         await self.layer.group_add(session_group(self.session_id), self.channel)
         receiver = self._spawn(self._receive_loop())
         try:
@@ -427,7 +427,7 @@ class BrowserSessionRunner:
                 extra = {"error": "No browser capacity is free right now."} if no_capacity else {}
                 await self._save_runtime(**extra)
                 await database_sync_to_async(services.unregister_runner)(self.session_id, self.channel)
-                await self.layer.group_discard(services.control_group(self.session_id), self.channel)
+                await self.layer.group_discard(browser_control_group(self.session_id), self.channel)
                 await self.layer.group_discard(session_group(self.session_id), self.channel)
         await self._close_recorder()
 
@@ -482,7 +482,7 @@ class BrowserSessionRunner:
         }
         self._last_published = message
         try:
-            await self.layer.group_send(services.viewers_group(self.session_id), message)
+            await self.layer.group_send(browser_viewers_group(self.session_id), message)
         except Exception:
             logger.warning("browser session %s: frame not published", self.session_id, exc_info=True)
             return
@@ -584,7 +584,7 @@ class BrowserSessionRunner:
     async def _status(self, **extra: Any) -> None:
         with contextlib.suppress(Exception):
             await self.layer.group_send(
-                services.viewers_group(self.session_id),
+                browser_viewers_group(self.session_id),
                 {"type": "browser.status", **self.snapshot(), **extra},
             )
 

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from cobrowse.browser import selectors, services
+from cobrowse.groups import browser_control_group
 from cobrowse.models import CoBrowseSession, SessionState
 from consent import services as consent_services
 from tests.factories import make_ticket, make_user
@@ -56,7 +57,7 @@ class FakeRunner:
     async def _main(self) -> None:
         layer = get_channel_layer()
         channel = await layer.new_channel("fake-runner.")
-        await layer.group_add(services.control_group(self.session_id), channel)
+        await layer.group_add(browser_control_group(self.session_id), channel)
         services.register_runner(self.session_id, {"channel": channel})
         services.save_runtime(
             self.session_id,

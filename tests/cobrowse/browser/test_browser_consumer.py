@@ -14,6 +14,7 @@ from django.conf import settings
 from django.test import Client
 
 from cobrowse.browser import services
+from cobrowse.groups import browser_control_group, browser_viewers_group
 from config.asgi import application
 from consent import services as consent_services
 from tests.factories import make_account, make_ticket, make_user
@@ -79,7 +80,7 @@ async def _closed(comm: WebsocketCommunicator, timeout: float = 5) -> int:
 
 async def _frame(session_id: int, n: int, data: bytes) -> None:
     await get_channel_layer().group_send(
-        services.viewers_group(session_id),
+        browser_viewers_group(session_id),
         {"type": "browser.frame", "data": data, "n": n, "width": 1280, "height": 720, "level": "high"},
     )
 
@@ -96,7 +97,7 @@ async def _control(session_id: int) -> tuple[str, asyncio.Queue]:
     """Listen on the session's control group like the runner does."""
     layer = get_channel_layer()
     channel = await layer.new_channel("test-runner.")
-    await layer.group_add(services.control_group(session_id), channel)
+    await layer.group_add(browser_control_group(session_id), channel)
     queue: asyncio.Queue = asyncio.Queue()
 
     async def pump():

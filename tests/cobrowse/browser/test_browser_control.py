@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from rest_framework.test import APIClient
 
 from cobrowse.browser import services
+from cobrowse.groups import browser_viewers_group
 from cobrowse.models import ActionRequest, ActionRequestState, ControlMode, ParticipantRole
 from tests.cobrowse.browser import test_browser_api as api_tests
 from tests.cobrowse.browser.test_browser_api import FakeRunner, _start
@@ -202,7 +203,7 @@ def test_api_action_asks_the_customer_when_they_hold_the_browser(people, approve
     async def watch_prompt() -> str:
         layer = get_channel_layer()
         channel = await layer.new_channel("test-customer.")
-        await layer.group_add(services.viewers_group(session.pk), channel)
+        await layer.group_add(browser_viewers_group(session.pk), channel)
         async with asyncio.timeout(10):
             while True:
                 message = await layer.receive(channel)

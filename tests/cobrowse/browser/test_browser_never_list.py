@@ -19,6 +19,7 @@ from channels.layers import get_channel_layer
 
 from cobrowse.browser import services
 from cobrowse.browser.worker import BrowserHost, BrowserSessionRunner
+from cobrowse.groups import browser_control_group
 from cobrowse.models import CoBrowseSession, ParticipantRole
 from tests.cobrowse.browser.conftest import SiteServer
 from tests.cobrowse.browser.test_worker import Viewer, _consented_browser_session
@@ -190,7 +191,7 @@ async def test_viewer_input_is_checked_and_refusals_go_to_the_sender(site, setti
 
         async def send_input(**data):
             await layer.group_send(
-                services.control_group(session.pk),
+                browser_control_group(session.pk),
                 {"type": "browser.input", **data, "sender": sender, "actor_id": session.agent_id},
             )
 
@@ -252,7 +253,7 @@ class _Socket:
     async def send(self, **data) -> None:
         actor_id = self.session.agent_id if self.role == ParticipantRole.AGENT else None
         await self.layer.group_send(
-            services.control_group(self.session.pk),
+            browser_control_group(self.session.pk),
             {
                 "type": "browser.input",
                 **data,

@@ -15,13 +15,10 @@ import json
 import subprocess
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from asgiref.sync import SyncToAsync, sync_to_async
-from django.core.cache import cache
-from django.urls import include, path
+from asgiref.sync import sync_to_async
 from playwright.async_api import async_playwright
 
 from cobrowse.browser import services
@@ -35,7 +32,6 @@ from tests.live import CHROMIUM_ARGS
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 # This module is also the server's URLconf: the viewer page plus everything else.
-urlpatterns = [path("", include("cobrowse.browser.urls")), path("", include("config.urls"))]
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -51,17 +47,8 @@ def demo_site():
 
 @pytest.fixture
 def e2e_settings(settings, demo_site):
-    """Before the server forks: the viewer page's URLconf and the demo site on the allow-list."""
-    settings.ROOT_URLCONF = __name__
+    """Before the server forks: the demo site on the allow-list (tests/live.py resets the fork)."""
     settings.BROWSER_EGRESS_ALLOW_HOSTS = [f"localhost:{demo_site.rsplit(':', 1)[1]}"]
-    # The forked server must not inherit this process's Redis cache sockets (both would use them).
-    pools = getattr(getattr(cache, "_cache", None), "_pools", None) or {}
-    for pool in pools.values():
-        pool.disconnect()
-    pools.clear()
-    # Nor asgiref's single sync thread: a forked copy of an executor whose thread went idle in an
-    # earlier async test never starts a new one, and every database_sync_to_async call would hang.
-    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
     return settings
 
 

@@ -14,6 +14,7 @@ from channels.layers import get_channel_layer
 
 from cobrowse.browser import services
 from cobrowse.browser.worker import BrowserHost, BrowserSessionRunner, NoCapacity
+from cobrowse.groups import browser_viewers_group
 from cobrowse.models import CoBrowseSession, SessionState
 from consent import services as consent_services
 from tests.cobrowse.browser.conftest import SiteServer
@@ -71,13 +72,13 @@ class Viewer:
 
     async def __aenter__(self):
         self.channel = await self.layer.new_channel("test-viewer.")
-        await self.layer.group_add(services.viewers_group(self.session_id), self.channel)
+        await self.layer.group_add(browser_viewers_group(self.session_id), self.channel)
         self.task = asyncio.create_task(self._loop())
         return self
 
     async def __aexit__(self, *exc):
         self.task.cancel()
-        await self.layer.group_discard(services.viewers_group(self.session_id), self.channel)
+        await self.layer.group_discard(browser_viewers_group(self.session_id), self.channel)
 
     async def _loop(self):
         while True:
