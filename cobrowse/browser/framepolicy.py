@@ -4,8 +4,19 @@ Two halves, both fed the current time by their caller:
 
 - :class:`FramePolicy` (one per browser session, in the runner) drops frames identical to the last
   one sent, caps the rate (a frame arriving too early is held as the *pending* frame and flushed
-  when the interval is over, so the last picture before the page goes still is never lost), and
-  picks the quality level from what the viewers report.
+  when its slot comes, so the last picture before the page goes still is never lost), and picks the
+  quality level from what the viewers report.
+
+The rate cap schedules by deadline: frame slots lie on a grid ``1 / max_fps`` apart, and a frame
+sent a little after its slot (event-loop jitter, a paint arriving between slots) does not push the
+following slots back, so an animated page gets the full rate instead of drifting below it. Three
+bounds keep the grid honest:
+
+- after a quiet spell (the sender missed a whole slot) the grid restarts at the next frame: missed
+  slots are never caught up in a burst;
+- two frames are never closer than half an interval;
+- never more than ``ceil(max_fps)`` frames in any ``ceil(max_fps) / max_fps`` seconds (for an
+  integer cap: never more than ``max_fps`` frames in any 1 s window), to within ``SLOT_EPSILON``.
 - :class:`FrameGate` (one per viewer socket) lets at most ``max_in_flight`` frames go unacknowledged;
   while the viewer is behind, newer frames replace the one held back, so a slow viewer gets fewer
   frames and never a growing queue, and it always ends on the newest picture.
@@ -14,6 +25,8 @@ Two halves, both fed the current time by their caller:
 from __future__ import annotations
 
 import hashlib
+import math
+from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -38,6 +51,12 @@ class Verdict(StrEnum):
     SEND = "send"
     UNCHANGED = "unchanged"  # identical to the last frame sent
     DEFERRED = "deferred"  # too early: kept as the pending frame
+
+
+#: Slack when comparing a time with a slot (float rounding of the grid, never a real allowance).
+SLOT_EPSILON = 1e-6
+#: Two frames are never closer than this share of the interval.
+MIN_GAP_SHARE = 0.5
 
 
 def frame_digest(data: bytes) -> bytes:
@@ -68,7 +87,9 @@ class FramePolicy:
     deferred: int = 0
     bytes_sent: int = 0
     _last_digest: bytes | None = None
-    _last_sent_at: float | None = None
+    _next_slot: float | None = None  # the next slot on the grid
+    _not_before: float = float("-inf")  # half an interval after the last send
+    _recent: deque[float] = field(default_factory=deque)  # the last ceil(max_fps) send times
     _pending: bytes | None = None
     _viewers: dict[str, _ViewerReport] = field(default_factory=dict)
     _last_step_at: float = float("-inf")
@@ -77,6 +98,15 @@ class FramePolicy:
     @property
     def interval(self) -> float:
         return 1.0 / self.max_fps if self.max_fps > 0 else 0.0
+
+    @property
+    def window_frames(self) -> int:
+        """At most this many frames in any :attr:`window` seconds (``max_fps`` and 1 s for integer caps)."""
+        return max(1, math.ceil(self.max_fps - SLOT_EPSILON)) if self.max_fps > 0 else 0
+
+    @property
+    def window(self) -> float:
+        return self.window_frames * self.interval
 
     @property
     def level(self) -> QualityLevel:
@@ -91,7 +121,7 @@ class FramePolicy:
             self.skipped_unchanged += 1
             self._pending = None  # the viewers already show this picture
             return Verdict.UNCHANGED
-        if self._last_sent_at is not None and now - self._last_sent_at < self.interval:
+        if now < self._allowed_at() - SLOT_EPSILON:
             self.deferred += 1
             self._pending = data
             return Verdict.DEFERRED
@@ -99,7 +129,7 @@ class FramePolicy:
         return Verdict.SEND
 
     def flush(self, now: float) -> bytes | None:
-        """The pending frame, once the interval allows it (the caller publishes it), else None."""
+        """The pending frame, once its slot has come (the caller publishes it), else None."""
         if self._pending is None or self.flush_delay(now) > 0:
             return None
         data, self._pending = self._pending, None
@@ -113,17 +143,35 @@ class FramePolicy:
         """Seconds until the pending frame may go (0: now); ``inf`` when nothing is pending."""
         if self._pending is None:
             return float("inf")
-        if self._last_sent_at is None:
-            return 0.0
-        return max(0.0, self._last_sent_at + self.interval - now)
+        delay = self._allowed_at() - now
+        return 0.0 if delay <= SLOT_EPSILON else delay
 
     def forget_last(self) -> None:
         """After a restart (new level, new context) the next frame is sent even if identical."""
         self._last_digest = None
 
+    def _allowed_at(self) -> float:
+        """The earliest time the next frame may go: its slot, the minimum gap and the window bound."""
+        if self._next_slot is None or self.interval <= 0:
+            return float("-inf")
+        allowed = max(self._next_slot, self._not_before)
+        if len(self._recent) >= self.window_frames:
+            allowed = max(allowed, self._recent[0] + self.window)
+        return allowed
+
     def _mark_sent(self, data: bytes, digest: bytes, now: float) -> None:
+        if self.interval > 0:
+            # The slot this frame fills: the one it was waiting for, unless the sender missed a
+            # whole slot (quiet page, first frame): then the grid restarts here, with no catch-up.
+            slot = self._next_slot
+            if slot is None or now - slot >= self.interval:
+                slot = now
+            self._next_slot = slot + self.interval
+            self._not_before = now + MIN_GAP_SHARE * self.interval
+            self._recent.append(now)
+            while len(self._recent) > self.window_frames:
+                self._recent.popleft()
         self._last_digest = digest
-        self._last_sent_at = now
         self.sent += 1
         self.bytes_sent += len(data)
 

@@ -2,7 +2,45 @@
 
 from __future__ import annotations
 
+import itertools
+import random
+
+import pytest
+
 from cobrowse.browser.framepolicy import LEVELS, FrameGate, FramePolicy, Verdict
+
+
+def _run(policy: FramePolicy, source_fps: float, seconds: float, jitter, start: float = 0.0) -> list[float]:
+    """Drive the policy as the runner's publish loop does: frames (all different) arrive at
+    ``source_fps``; a held frame is flushed when its slot comes, late by ``jitter()`` (the loop's
+    wake-up delay). Returns the send times."""
+    sent: list[float] = []
+    arrivals = [start + i / source_fps for i in range(int(seconds * source_fps))]
+    i, now, wake = 0, start, float("inf")
+    while i < len(arrivals):
+        if wake < arrivals[i]:
+            now, wake = wake, float("inf")
+            if policy.flush(now) is not None:
+                sent.append(now)
+        else:
+            now = arrivals[i]
+            if policy.offer(f"frame {i}".encode(), now) is Verdict.SEND:
+                sent.append(now)
+            i += 1
+        delay = policy.flush_delay(now)
+        if delay != float("inf") and wake == float("inf"):
+            wake = now + delay + jitter()
+    return sent
+
+
+def _max_in_window(times: list[float], window: float) -> int:
+    """The most sends in any half-open window of ``window`` seconds."""
+    best, j = 0, 0
+    for i, t in enumerate(times):
+        while times[j] <= t - window:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
 
 
 def test_identical_frames_are_skipped():
@@ -26,7 +64,7 @@ def test_rate_is_capped_and_the_last_frame_is_flushed():
     assert policy.flush_delay(0.30) == float("inf")
 
 
-def test_sixty_fps_input_gives_at_most_ten_fps():
+def test_sixty_fps_input_gives_ten_fps():
     policy = FramePolicy(max_fps=10)
     sent = 0
     for i in range(600):  # 10 s at 60 fps, every frame different
@@ -35,7 +73,82 @@ def test_sixty_fps_input_gives_at_most_ten_fps():
             sent += 1
         if policy.flush(now) is not None:
             sent += 1
-    assert 90 <= sent <= 101
+    assert sent == 100
+
+
+@pytest.mark.parametrize("mean_jitter", [0.002, 0.005, 0.015])
+def test_a_late_publish_loop_still_delivers_the_cap(mean_jitter):
+    """Measuring from the last send let every wake-up delay push the next slot back (9.5 fps at a
+    10 fps cap); slots on a fixed grid keep the full rate and still never exceed the cap."""
+    rng = random.Random(7)
+    policy = FramePolicy(max_fps=10)
+    sent = _run(policy, 60, 60.0, lambda: rng.expovariate(1 / mean_jitter))
+    assert len(sent) >= 597  # 10 fps over 60 s, less at most 3 frames
+    assert _max_in_window(sent, 1.0 - 1e-6) <= 10
+    assert min(b - a for a, b in itertools.pairwise(sent)) >= 0.05 - 1e-6
+
+
+def test_the_cap_holds_in_every_window_whatever_the_timing():
+    for seed in range(20):
+        rng = random.Random(seed)
+        policy = FramePolicy(max_fps=10)
+        jitter = lambda rng=rng: rng.choice([0, 0.001, 0.04, 0.2])  # noqa: E731
+        sent = _run(policy, rng.choice([24, 30, 60, 144]), 20.0, jitter)
+        assert _max_in_window(sent, 1.0 - 1e-6) <= 10, seed
+        assert min(b - a for a, b in itertools.pairwise(sent)) >= 0.05 - 1e-6, seed
+
+
+def test_a_late_frame_keeps_the_next_slot_on_the_grid():
+    policy = FramePolicy(max_fps=10)
+    assert policy.offer(b"1", 0.00) is Verdict.SEND
+    assert policy.offer(b"2", 0.13) is Verdict.SEND  # its slot was 0.10
+    assert policy.offer(b"3", 0.20) is Verdict.SEND  # the next slot is 0.20, not 0.23
+    assert policy.offer(b"4", 0.25) is Verdict.DEFERRED
+    assert abs(policy.flush_delay(0.25) - 0.05) < 1e-9
+
+
+def test_frames_are_never_closer_than_half_an_interval():
+    policy = FramePolicy(max_fps=10)
+    policy.offer(b"1", 0.00)
+    assert policy.offer(b"2", 0.19) is Verdict.SEND  # late by 0.09 for the slot at 0.10
+    assert policy.offer(b"3", 0.20) is Verdict.DEFERRED  # the 0.20 slot would be 10 ms later
+    assert abs(policy.flush_delay(0.20) - 0.04) < 1e-9  # 0.24: half an interval after 0.19
+    assert policy.flush(0.24) == b"3"
+    assert policy.offer(b"4", 0.30) is Verdict.SEND  # back on the grid
+
+
+def test_no_burst_after_a_quiet_spell():
+    policy = FramePolicy(max_fps=10)
+    policy.offer(b"1", 0.0)
+    assert policy.offer(b"2", 5.0) is Verdict.SEND  # 49 slots missed: none is caught up
+    assert policy.offer(b"3", 5.01) is Verdict.DEFERRED
+    assert policy.offer(b"4", 5.05) is Verdict.DEFERRED
+    assert policy.flush(5.09) is None
+    assert policy.flush(5.10) == b"4"
+
+
+def test_eleven_frames_never_share_a_second():
+    """A frame late by 40 ms followed by nine on their slots: the eleventh waits for the window."""
+    policy = FramePolicy(max_fps=10)
+    policy.offer(b"0", 0.0)
+    times = [0.14] + [k / 10 for k in range(2, 11)]
+    for k, t in enumerate(times, start=1):
+        assert policy.offer(f"{k}".encode(), t) is Verdict.SEND, t
+    assert policy.offer(b"11", 1.10) is Verdict.DEFERRED  # 0.14 .. 1.10 would hold eleven
+    assert abs(policy.flush_delay(1.10) - 0.04) < 1e-9
+    assert policy.flush(1.14) == b"11"
+
+
+def test_a_fractional_cap_keeps_its_rate():
+    policy = FramePolicy(max_fps=7.5)
+    sent = _run(policy, 60, 40.0, lambda: 0.003)
+    assert 295 <= len(sent) <= 301
+    assert _max_in_window(sent, 8 / 7.5 - 1e-6) <= 8
+
+
+def test_no_cap_sends_every_different_frame():
+    policy = FramePolicy(max_fps=0)
+    assert [policy.offer(f"{i}".encode(), i / 1000) for i in range(5)] == [Verdict.SEND] * 5
 
 
 def test_pending_frame_identical_to_last_sent_is_not_resent():
