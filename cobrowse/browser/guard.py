@@ -20,7 +20,8 @@ stands for its control):
   ``[data-pii]``, ``.rr-mask``, ``.rr-block`` and the account's own redaction selectors (the markup
   rules of ``cobrowse/masking.py``).
 * **navigation** (``goto``, a click on a link) to an origin outside the session's allowed origins
-  (the account's ``allowed_origins`` and the start URL's origin).
+  (the account's ``allowed_origins`` and the start URL's origin). Navigations the page starts by
+  itself (scripts, meta refresh, redirects, popups) meet the same rule in :class:`NavigationGuard`.
 
 Irreversible actions stay with the customer: the agent's input and API actions meet the whole list in
 every mode, while the customer's own input, when the customer holds the browser, is their decision
@@ -33,8 +34,10 @@ runner opened the page's gate around one of the customer's inputs (:data:`OPEN_G
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -280,3 +283,129 @@ CLOSE_GATE_JS = "(t) => { const g = window.__tandemSubmitGate; return g ? g.clos
 def submit_backstop_script(token: str) -> str:
     """The init script for a context whose gate opens only with ``token``."""
     return _BACKSTOP_JS % (json.dumps(token), GATE_OPEN_MS)
+
+
+# --- top-level navigation ------------------------------------------------------------------------
+
+#: A session's rule for top-level navigations: the refusal reason for a URL, or ``""``.
+NavigationRule = Callable[[str], str]
+#: Told of each refused navigation: the URL (not to be logged whole) and the reason.
+NavigationRefused = Callable[[str, str], None]
+
+#: What the browser answers a refused navigation with: 204 No Content makes Chromium abandon the
+#: navigation without committing anything, so the page stays on the document it was showing.
+_NO_CONTENT = {"responseCode": 204, "responseHeaders": [], "body": ""}
+_NOT_A_TARGET = "No target with given id"
+
+
+def navigation_refusal(session: Any, url: str) -> str:
+    """Why a top-level navigation to ``url`` may not happen in ``session``, or ``""``."""
+    return policy.never_reason(session, {"kind": "navigate", "url": url})
+
+
+class NavigationGuard:
+    """Holds every top-level navigation in one Chromium to its session's origins, hop by hop.
+
+    Why CDP ``Fetch`` on the *browser* target, with one pattern (``resourceType: Document``,
+    request stage):
+
+    * Playwright's ``route()`` sees only the first hop of a redirect chain (FIELD-NOTES); ``Fetch``
+      pauses every hop of a chain as a request of its own.
+    * A page-level CDP session reaches a popup (``window.open``, ``target=_blank``) only once
+      Playwright has handed the new page over, after its first request may already have left. The
+      browser target's ``Fetch`` is enabled once, right after launch, and pauses the first request of
+      every page in every context, popups included.
+    * The egress proxy cannot tell a top-level document from a subframe or a subresource: for HTTPS it
+      sees a ``CONNECT`` and nothing of the request.
+
+    Only top-level frames are judged: a frame id that is a page target (a main frame's id is its
+    target's id) is top level; one that is no target (an in-process subframe) or an ``iframe`` target
+    (out of process) is a subframe and is continued: subframes follow the egress rules only, as every
+    subresource does. A refused navigation is answered 204, so Chromium abandons it and the page stays
+    where it was; a redirect hop answered so ends the whole chain. Fail-closed: a top-level request
+    whose context's rule cannot be found or whose check fails is refused. Contexts this guard was not
+    told about (created outside :meth:`BrowserHost.new_context`) and contexts registered without a
+    rule are left alone.
+    """
+
+    PATTERNS = [{"urlPattern": "*", "resourceType": "Document", "requestStage": "Request"}]
+
+    def __init__(self) -> None:
+        self.cdp: Any = None
+        self.rules: dict[str, tuple[NavigationRule, NavigationRefused] | None] = {}
+        self.paused = 0
+        self.refused = 0
+        self._top_level: dict[str, str] = {}  # page target id (= main frame id) -> browser context id
+        self._tasks: set[Any] = set()
+
+    async def attach(self, browser: Any) -> None:
+        """Start intercepting in ``browser`` (a freshly launched one: no context exists yet)."""
+        self.rules.clear()
+        self._top_level.clear()
+        cdp = await browser.new_browser_cdp_session()
+        cdp.on("Fetch.requestPaused", self._on_paused)
+        await cdp.send("Fetch.enable", {"patterns": self.PATTERNS})
+        self.cdp = cdp
+
+    async def context_ids(self) -> set[str]:
+        ids = await self.cdp.send("Target.getBrowserContexts")
+        return set(ids.get("browserContextIds") or [])
+
+    def register(
+        self, context_id: str, rule: NavigationRule | None, on_refused: NavigationRefused | None = None
+    ) -> None:
+        self.rules[context_id] = (rule, on_refused or (lambda url, reason: None)) if rule else None
+
+    def forget(self, context_id: str) -> None:
+        self.rules.pop(context_id, None)
+        for target, context in list(self._top_level.items()):
+            if context == context_id:
+                self._top_level.pop(target, None)
+
+    def _on_paused(self, event: dict[str, Any]) -> None:
+        task = asyncio.ensure_future(self._decide(self.cdp, event))  # never block the CDP handler
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _decide(self, cdp: Any, event: dict[str, Any]) -> None:
+        self.paused += 1
+        url = str((event.get("request") or {}).get("url", ""))
+        entry: tuple[NavigationRule, NavigationRefused] | None = None
+        try:
+            context_id = await self._top_level_context(cdp, str(event.get("frameId", "")))
+            if context_id is None or context_id not in self.rules:
+                reason = ""
+            else:
+                entry = self.rules[context_id]
+                reason = entry[0](url) if entry is not None else ""
+        except Exception:
+            reason = "the navigation could not be checked"
+        request = {"requestId": event["requestId"]}
+        if reason:
+            self.refused += 1
+            if entry is not None:  # told first: whoever waits on the navigation sees why it failed
+                with contextlib.suppress(Exception):
+                    entry[1](url, reason)
+        with contextlib.suppress(Exception):  # the page or the browser may have gone meanwhile
+            if reason:
+                await cdp.send("Fetch.fulfillRequest", {**request, **_NO_CONTENT})
+            else:
+                await cdp.send("Fetch.continueRequest", request)
+
+    async def _top_level_context(self, cdp: Any, frame_id: str) -> str | None:
+        """The browser context of a top-level frame; None for a subframe."""
+        if frame_id in self._top_level:
+            return self._top_level[frame_id]
+        try:
+            info = (await cdp.send("Target.getTargetInfo", {"targetId": frame_id}))["targetInfo"]
+        except Exception as exc:
+            if _NOT_A_TARGET in str(exc):
+                return None  # an in-process subframe has no target of its own
+            raise
+        if info.get("type") in ("iframe", "worker", "shared_worker", "service_worker"):
+            return None
+        context_id = str(info.get("browserContextId", ""))
+        if len(self._top_level) > 1000:
+            self._top_level.clear()
+        self._top_level[frame_id] = context_id
+        return context_id

@@ -45,6 +45,7 @@ NAV_TIMEOUT_MS = 15000
 ELEMENT_TIMEOUT_MS = 5000
 RATE_WINDOW_S = 1.0
 GATE_CALL_TIMEOUT_S = 1.0
+NAVIGATION_LOG_EVERY_S = 2.0
 
 #: Viewer input that may submit a form: the customer's own runs with the page's submit gate open.
 GATED_INPUT_KINDS = frozenset({"click", "dblclick", "key", "text"})
@@ -57,6 +58,10 @@ class NeverAllowed(Exception):
         super().__init__(reason)
         self.reason = reason
         self.target = target
+
+
+class NavigationRefused(NeverAllowed):
+    """The navigation an action led to was refused by the navigation guard (already reported)."""
 
 
 class TooFast(Exception):
@@ -92,8 +97,10 @@ class BrowserHost:
         self.contexts: set[Any] = set()
         self.refusals: deque[Refusal] = deque(maxlen=100)
         self.refusal_listeners: set[Any] = set()
+        self.navigation = guard.NavigationGuard()
         self._pw: Any = None
         self._launch_lock = asyncio.Lock()
+        self._context_lock = asyncio.Lock()
 
     async def start(self) -> BrowserHost:
         from playwright.async_api import async_playwright
@@ -110,6 +117,7 @@ class BrowserHost:
                 assert self.proxy is not None and self._pw is not None
                 self.contexts.clear()
                 self.browser = await self._pw.chromium.launch(**browser_launch_options(self.proxy.port))
+                await self.navigation.attach(self.browser)  # before any context exists
             return self.browser
 
     def _on_refusal(self, refusal: Refusal) -> None:
@@ -125,13 +133,36 @@ class BrowserHost:
         if memory_percent() > self.max_memory_percent:
             raise NoCapacity("memory")
 
-    async def new_context(self, *, viewport: dict[str, int]) -> Any:
-        """A fresh isolated context: own profile, no downloads, no service workers, hardened."""
+    async def new_context(
+        self,
+        *,
+        viewport: dict[str, int],
+        navigation: guard.NavigationRule | None = None,
+        on_navigation_refused: guard.NavigationRefused | None = None,
+    ) -> Any:
+        """A fresh isolated context: own profile, no downloads, no service workers, hardened.
+
+        ``navigation`` judges every top-level navigation in the context (its popups included) before
+        the request leaves; registered before the context has a page, so nothing runs unjudged.
+        """
         self.admit()
         browser = await self.ensure_browser()
-        context = await browser.new_context(**context_options(), viewport=viewport)
+        async with self._context_lock:  # the new context is the one id that was not there before
+            before = await self.navigation.context_ids()
+            context = await browser.new_context(**context_options(), viewport=viewport)
+            created = (await self.navigation.context_ids()) - before
+        if len(created) != 1:
+            await context.close()
+            raise RuntimeError("the new browser context could not be told apart")
+        context_id = created.pop()
+        self.navigation.register(context_id, navigation, on_navigation_refused)
         self.contexts.add(context)
-        context.on("close", lambda *_: self.contexts.discard(context))
+
+        def closed(*_: Any) -> None:
+            self.contexts.discard(context)
+            self.navigation.forget(context_id)
+
+        context.on("close", closed)
         await harden_context(context)
         return context
 
@@ -261,6 +292,9 @@ class BrowserSessionRunner:
         self._action_times: deque[float] = deque()
         self._recorded_seq = 0
         self._gate_token = ""  # opens the context's submit backstop (guard.submit_backstop_script)
+        self.last_allowed_url = ""
+        self._navigation_logged: dict[str, float] = {}
+        self._navigation_refusals = 0
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -342,7 +376,11 @@ class BrowserSessionRunner:
 
     async def _open(self, url: str) -> None:
         """A fresh context and page on ``url``, with the screencast running."""
-        self.context = await self.host.new_context(viewport=self._viewport)
+        self.context = await self.host.new_context(
+            viewport=self._viewport,
+            navigation=self._navigation_refusal,
+            on_navigation_refused=self._on_navigation_refused,
+        )
         self._gate_token = secrets.token_urlsafe(32)
         await self.context.add_init_script(guard.submit_backstop_script(self._gate_token))
         self.context.on("close", self._on_context_closed)
@@ -350,6 +388,7 @@ class BrowserSessionRunner:
         self.host.refusal_listeners.add(self._on_refusal)
         self.page = await self.context.new_page()
         self._watch(self.page)
+        self.context.on("page", self._on_popup)  # after the main page's own "page" event
         self.screencast = Screencast(self.page, self._on_frame)
         self.policy.forget_last()
         await self.screencast.start(self.policy.level)
@@ -361,6 +400,8 @@ class BrowserSessionRunner:
                 except Exception as exc:  # an unreachable site still gives a live browser
                     logger.info("browser session %s: start page failed: %s", self.session_id, _short(exc))
         self.url = self.page.url
+        if self._allowed(self.url):
+            self.last_allowed_url = self.url
         with contextlib.suppress(Exception):
             self.title = await self.page.title()
 
@@ -520,7 +561,70 @@ class BrowserSessionRunner:
             return
         self.url = frame.url
         self.loading = True
+        if self._allowed(self.url):
+            self.last_allowed_url = self.url
+        elif urlsplit(self.url).scheme in ("http", "https"):
+            # The navigation guard refuses these before they leave; should one ever commit anyway,
+            # the page goes back to the last allowed page at once.
+            self._on_navigation_refused(self.url, guard.navigation_refusal(self.session, self.url))
+            self._spawn(self._return_to_allowed(self.page))
         self._spawn(self._status())
+
+    # --- top-level navigation (guard.NavigationGuard) -----------------------------------------
+
+    def _navigation_refusal(self, url: str) -> str:
+        """The session's rule for every top-level navigation in this context, redirects and popups."""
+        if self.session is None:
+            return "the session is not loaded"
+        return guard.navigation_refusal(self.session, url)
+
+    def _allowed(self, url: str) -> bool:
+        return self.session is not None and not guard.navigation_refusal(self.session, url)
+
+    def _on_navigation_refused(self, url: str, reason: str) -> None:
+        """A navigation the page started was refused: the viewers and the activity feed are told."""
+        self._navigation_refusals += 1
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        self._spawn(self._status(blocked={"host": host, "reason": reason, "kind": "navigation"}))
+        origin = _origin_of(url)
+        now = time.monotonic()
+        if now - self._navigation_logged.get(origin, -60.0) < NAVIGATION_LOG_EVERY_S:
+            return  # a page that retries in a loop fills no feed
+        if len(self._navigation_logged) > 100:
+            self._navigation_logged.clear()
+        self._navigation_logged[origin] = now
+        logger.info("browser session %s: navigation to %s refused", self.session_id, host)
+        refused = NeverAllowed(reason, origin)
+        self._spawn(self._log_refusal("navigate", refused, None))
+
+    async def _return_to_allowed(self, page: Any) -> None:
+        target = self.last_allowed_url
+        if not target or page is not self.page:
+            return
+        with contextlib.suppress(Exception):
+            await page.goto(target, wait_until="domcontentloaded", timeout=NAV_TIMEOUT_MS)
+
+    def _on_popup(self, popup: Any) -> None:
+        """One shared tab: a popup (``window.open``, ``target=_blank``) is closed; one that reached an
+        allowed page is opened in the shared tab instead. Its navigations met the guard already."""
+        if popup is self.page:
+            return
+        self._spawn(self._take_over_popup(popup))
+
+    async def _take_over_popup(self, popup: Any) -> None:
+        url = ""
+        with contextlib.suppress(Exception):
+            await popup.wait_for_load_state("commit", timeout=SETTLE_TIMEOUT_MS)
+            url = popup.url
+        with contextlib.suppress(Exception):
+            await popup.close()
+        page = self.page
+        if page is None or not self._allowed(url):
+            return
+        async with self._action_lock:
+            with contextlib.suppress(Exception):
+                await page.goto(url, wait_until="domcontentloaded", timeout=NAV_TIMEOUT_MS)
 
     async def _on_load(self) -> None:
         if self.page is None:
@@ -690,7 +794,8 @@ class BrowserSessionRunner:
             await self._refuse_input(sender, "rate_limited", f"Too many actions; at most {limit} per second.")
         except NeverAllowed as refused:
             await self._refuse_input(sender, "never_allowed", f"Not done: {refused.reason}.")
-            await self._log_refusal(kind, refused, message.get("actor_id"))
+            if not isinstance(refused, NavigationRefused):
+                await self._log_refusal(kind, refused, message.get("actor_id"))
         except UrlRefused as refused:
             await self._status(blocked={"host": refused.host, "reason": refused.reason})
         except Exception as exc:
@@ -744,7 +849,8 @@ class BrowserSessionRunner:
                     try:
                         result = await self._perform(payload)
                     except NeverAllowed as refused:
-                        await self._log_refusal(kind, refused, message.get("actor_id"))
+                        if not isinstance(refused, NavigationRefused):
+                            await self._log_refusal(kind, refused, message.get("actor_id"))
                         raise
                     self._record_action(kind, payload, "ok")
                     if payload.get("screenshot"):
@@ -892,6 +998,21 @@ class BrowserSessionRunner:
         kind = str(action.get("kind", ""))
         if not guarded:
             await self._guard(kind, action)
+        refusals = self._navigation_refusals
+        try:
+            await self._act(page, kind, action)
+        except Exception as exc:
+            if self._navigation_refusals == refusals or isinstance(exc, NeverAllowed):
+                raise
+            reason = "navigating to another origin is never allowed"
+            raise NavigationRefused(reason, "the page it led to") from None
+        await self._settle()
+        self.url = page.url
+        with contextlib.suppress(Exception):
+            self.title = await page.title()
+        return {"action": kind, "url": self.url, "title": self.title}
+
+    async def _act(self, page: Any, kind: str, action: dict[str, Any]) -> None:
         if kind == "click":
             if action.get("selector"):
                 await page.locator(action["selector"]).first.click(timeout=ELEMENT_TIMEOUT_MS)
@@ -929,11 +1050,6 @@ class BrowserSessionRunner:
             )
         else:
             raise ValueError(f"unknown action {kind!r}")
-        await self._settle()
-        self.url = page.url
-        with contextlib.suppress(Exception):
-            self.title = await page.title()
-        return {"action": kind, "url": self.url, "title": self.title}
 
     async def _settle(self) -> None:
         """Let the page react (load, a paint) before answering, bounded."""
@@ -964,6 +1080,12 @@ def _target_label(kind: str, action: dict[str, Any]) -> str:
     if kind == "goto":
         return _origin_path(str(action.get("url", "")))
     return ""
+
+
+def _origin_of(url: str) -> str:
+    """``scheme://host:port`` only: no path, no query (they may carry personal data)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"[:200] if parts.scheme else ""
 
 
 def _origin_path(url: str) -> str:

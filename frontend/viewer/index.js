@@ -148,7 +148,7 @@ function start(root) {
           document.title = `${data.title || "Shared browser"} · Tandem`;
         }
         if (data.quality) qualityEl.textContent = `Quality: ${data.quality}`;
-        if (data.blocked) notice(`Blocked: ${data.blocked.host || "address"} (${data.blocked.reason})`);
+        if (data.blocked) notice(blockedText(data.blocked));
         if (data.error) notice(data.error);
         describe();
         break;
@@ -182,6 +182,14 @@ function start(root) {
       default:
         break;
     }
+  }
+
+  function blockedText(blocked) {
+    const host = blocked.host || "another site";
+    if (blocked.kind === "navigation") {
+      return `Blocked: the page tried to go to ${host}, outside this session's sites. It stays where it was.`;
+    }
+    return `Blocked: ${host} (${blocked.reason})`;
   }
 
   function toPage(event) {
