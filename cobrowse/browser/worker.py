@@ -1044,6 +1044,9 @@ class BrowserSessionRunner:
             await page.reload(wait_until="domcontentloaded", timeout=NAV_TIMEOUT_MS)
         elif kind == "stop":
             await page.evaluate("window.stop()")
+            if self.loading:  # a stopped page fires no load event: say so here
+                self.loading = False
+                self._spawn(self._status())
         elif kind == "wait":
             await page.locator(action["selector"]).first.wait_for(
                 state="visible", timeout=int(action.get("timeout", 5000))

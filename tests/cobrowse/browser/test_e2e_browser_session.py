@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -50,12 +49,6 @@ def e2e_settings(settings, demo_site):
     """Before the server forks: the demo site on the allow-list (tests/live.py resets the fork)."""
     settings.BROWSER_EGRESS_ALLOW_HOSTS = [f"localhost:{demo_site.rsplit(':', 1)[1]}"]
     return settings
-
-
-@pytest.fixture
-def viewer_bundle():
-    if not (ROOT / "static/dist/tandem-viewer.js").exists():
-        subprocess.run(["node", "frontend/build.mjs"], cwd=ROOT, check=True, timeout=120)
 
 
 def _api(base: str, token: str, method: str, route: str, body: dict | None = None) -> tuple[int, dict]:
