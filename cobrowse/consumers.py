@@ -22,7 +22,7 @@ from django.core.exceptions import PermissionDenied
 
 from cobrowse import live, policy, protocol, relay_state
 from cobrowse import services as session_services
-from cobrowse.groups import agents_group, customer_group, session_group
+from cobrowse.groups import agents_group, customer_group, session_group, team_viewer_group
 from cobrowse.masking import NodeFacts, Redactor
 from cobrowse.models import SHARING_STATES, SessionState
 
@@ -222,6 +222,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
                 "last_seq": last,
                 "redaction_selectors": list(session.selectors),
                 "controller": session.controller_name,
+                "watching": list(session.watching),
             },
         )
         await relay_state.set_presence(self.session_id, "connected")
@@ -503,6 +504,8 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
                 "customer": await relay_state.presence(self.session_id),
                 "quality": await relay_state.quality(self.session_id),
                 "controller": session.controller_name,
+                "agent_name": session.agent_name,
+                "watching": list(session.watching),
             },
         )
         # A late viewer needs a full snapshot to start from.
@@ -629,6 +632,9 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
     async def to_agent_control(self, event: dict) -> None:
         await self.send_envelope("control", {"holder": event["holder"], "user_id": event["user_id"]})
 
+    async def to_agent_participants(self, event: dict) -> None:
+        await self.send_envelope("participants", {"watching": event["watching"]})
+
     async def to_agent_refused(self, event: dict) -> None:
         if event.get("user_id") in (None, self.user.pk):
             await self.send_error("not_allowed", event["reason"], "data")
@@ -654,3 +660,125 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         self.session = live.LiveSession(
             **{**self.session.__dict__, "mode": event["mode"], "state": event["state"]}
         )
+
+
+class TeamViewerConsumer(AgentConsumer):
+    """``/ws/cobrowse/<session>/watch/``: a member of the customer's team, view only.
+
+    Authenticated by a viewer grant in the first frame (``hello``), like the customer's page. It
+    receives exactly what the agents receive (already redacted); of what agents may send it may
+    only ``ping`` and ``resync``: everything else is refused with an ``error`` and the socket stays
+    open. It never holds control (it has no user to hand control to). It closes when the session
+    ends (``session.changed``) or when the member leaves or is removed (``team.closed``).
+    """
+
+    team_viewer_id: int | None = None
+
+    async def connect(self) -> None:
+        self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
+        self.user = None
+        self.role = policy.ROLE_TEAM
+        self.presence_task = None
+        self.participant_id = None
+        await self.accept()
+        self.hello_task = asyncio.create_task(self._expect_hello())
+
+    async def _expect_hello(self) -> None:
+        await asyncio.sleep(HELLO_TIMEOUT_S)
+        if self.participant_id is None:
+            await self.close(code=4401)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        raw = text_data if text_data is not None else bytes_data
+        if self.participant_id is None:
+            await self._hello(raw)
+            return
+        if self.session is None:
+            return
+        try:
+            message = protocol.parse_message(raw or b"", protocol.AGENT)
+        except protocol.ProtocolError as exc:
+            await self.send_envelope("error", exc.as_data())
+            return
+        decision = policy.check(self.session, policy.ROLE_TEAM, message.type)
+        if not decision.allowed:
+            await self.send_error("not_allowed", decision.reason, "type")
+            return
+        await getattr(self, f"_on_{message.type}")(message, decision)
+
+    async def _hello(self, raw: str | bytes | None) -> None:
+        try:
+            grant = live.team_hello_grant(raw)
+        except protocol.ProtocolError as exc:
+            await self.send_envelope("error", exc.as_data())
+            return
+        try:
+            seat = await database_sync_to_async(live.session_for_team)(self.session_id, grant)
+        except live.LiveRefused as exc:
+            await self.send_error("refused", exc.message)
+            await self.close(code=exc.code)
+            return
+        self.hello_task.cancel()
+        self.session, self.participant_id, self.team_viewer_id = (
+            seat.session,
+            seat.participant_id,
+            seat.team_viewer_id,
+        )
+        for group in self._groups():
+            await self.channel_layer.group_add(group, self.channel_name)
+        if not await database_sync_to_async(live.team_still_admitted)(self.participant_id):
+            await self.send_error("refused", "You no longer have access to this session.")
+            self.session = None
+            await self.close(code=4403)
+            return
+        await self.send_envelope(
+            "welcome",
+            {
+                "session_id": seat.session.id,
+                "mode": seat.session.mode,
+                "state": seat.session.state,
+                "role": policy.ROLE_TEAM,
+                "name": seat.name,
+                "customer_name": seat.customer_name,
+                "agent_name": seat.session.agent_name,
+                "customer": await relay_state.presence(self.session_id),
+                "quality": await relay_state.quality(self.session_id),
+                "controller": seat.session.controller_name,
+                "watching": list(seat.session.watching),
+            },
+        )
+        await self.channel_layer.group_send(
+            customer_group(self.session_id),
+            {"type": "customer.frame", "msg_type": "snapshot_request", "data": {"reason": "viewer"}},
+        )
+
+    def _groups(self) -> list[str]:
+        assert self.team_viewer_id is not None
+        return [
+            session_group(self.session_id),
+            agents_group(self.session_id),
+            team_viewer_group(self.session_id, self.team_viewer_id),
+        ]
+
+    async def disconnect(self, code: int) -> None:
+        self.closed = True
+        self.hello_task.cancel()
+        if self.presence_task:
+            self.presence_task.cancel()
+        if self.participant_id is None:
+            return
+        for group in self._groups():
+            await self.channel_layer.group_discard(group, self.channel_name)
+        with contextlib.suppress(Exception):
+            await database_sync_to_async(live.team_left)(self.participant_id)
+
+    async def team_closed(self, event: dict) -> None:
+        """The member left (Leave) or the customer removed them: their grant no longer works."""
+        if self.session is None:
+            return
+        await self.send_envelope("ended", {"reason": event.get("reason") or "removed"})
+        self.session = None
+        await self.close(code=4403)
+
+    async def to_agent_refused(self, event: dict) -> None:
+        """Refusals answer a staff member's own action; a team member sends none."""

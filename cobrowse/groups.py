@@ -18,6 +18,11 @@ def customer_group(session_id: int) -> str:
     return f"cobrowse.{int(session_id)}.customer"
 
 
+def team_viewer_group(session_id: int, team_viewer_id: int) -> str:
+    """One team member's watch socket: told when they are removed or leave."""
+    return f"cobrowse.{int(session_id)}.team.{int(team_viewer_id)}"
+
+
 def browser_control_group(session_id: int) -> str:
     """A server-side browser session's runner: requests, viewer input, viewer reports."""
     return f"browser.{int(session_id)}.control"

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 
 from accounts import permissions
-from cobrowse import policy
+from cobrowse import policy, protocol
 from cobrowse import services as session_services
 from cobrowse.models import SHARING_STATES, CoBrowseSession, ParticipantRole
 from consent import services as consent_services
@@ -46,6 +46,8 @@ class LiveSession:
     allowed_origins: frozenset[str]
     controller_id: int | None = None
     controller_name: str = ""
+    #: Everyone watching besides the customer: ({"name", "role"}, ...), role agent/viewer/team.
+    watching: tuple[dict[str, str], ...] = ()
 
 
 def usable_selectors(selectors: Any) -> tuple[str, ...]:
@@ -83,6 +85,7 @@ def _snapshot(session: CoBrowseSession) -> LiveSession:
         allowed_origins=frozenset(o for o in origins if o),
         controller_id=(controller := session_services.controller_id(session)),
         controller_name=_display_name(session, controller),
+        watching=tuple(session_services.watching(session)),
     )
 
 
@@ -97,7 +100,9 @@ def _display_name(session: CoBrowseSession, user_id: int) -> str:
 
 def _load(session_id: int) -> CoBrowseSession:
     try:
-        return CoBrowseSession.objects.select_related("ticket__account", "agent").get(pk=session_id)
+        return CoBrowseSession.objects.select_related("ticket__account", "agent", "customer").get(
+            pk=session_id
+        )
     except CoBrowseSession.DoesNotExist:
         raise LiveRefused(4404, "No such session.") from None
 
@@ -149,6 +154,79 @@ def session_for_staff(session_id: int, user: Any) -> tuple[LiveSession, int, str
 
 def staff_left(participant_id: int) -> None:
     session_services.leave(participant_id)
+
+
+# --- members of the customer's team (view only, by viewer grant) ---------------------------------
+
+MAX_TEAM_HELLO = 1024
+
+
+def team_hello_grant(raw: str | bytes | None) -> str:
+    """The viewer grant from a watch socket's first frame: ``{"type": "hello", ..., "data": {"grant"}}``."""
+    import orjson
+
+    if raw is None or len(raw) > MAX_TEAM_HELLO:
+        raise protocol.ProtocolError("too_large", f"hello must be at most {MAX_TEAM_HELLO} bytes")
+    try:
+        message = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise protocol.ProtocolError("bad_json", "frame is not valid JSON") from None
+    if not isinstance(message, dict) or message.get("type") != "hello":
+        raise protocol.ProtocolError("not_ready", "Send hello with your viewer grant first.", "type")
+    data = message.get("data")
+    grant = data.get("grant") if isinstance(data, dict) else None
+    if not isinstance(grant, str) or not 0 < len(grant) <= 200:
+        raise protocol.ProtocolError("missing_field", "data.grant is required", "data.grant")
+    return grant
+
+
+@dataclass(frozen=True)
+class TeamSeat:
+    """A team member admitted to the watch socket."""
+
+    session: LiveSession
+    participant_id: int
+    team_viewer_id: int
+    name: str
+    customer_name: str
+
+
+def session_for_team(session_id: int, raw_grant: str) -> TeamSeat:
+    """Admit a member of the customer's team: a live viewer grant for this session, within the cap."""
+    try:
+        viewer = consent_services.verify_viewer_grant(raw_grant)
+    except consent_services.GrantError as exc:
+        raise LiveRefused(4401, str(exc)) from None
+    if viewer.session_id != session_id:
+        raise LiveRefused(4403, "The grant is for another session.")
+    try:
+        participant = session_services.join_team_viewer(viewer.pk)
+    except session_services.ViewerLimitReached:
+        raise LiveRefused(4409, "This session already has the maximum number of viewers.") from None
+    except session_services.CoBrowseError as exc:
+        raise LiveRefused(4410, "; ".join(exc.messages)) from None
+    except PermissionDenied as exc:
+        raise LiveRefused(4403, str(exc)) from None
+    session = _load(session_id)
+    return TeamSeat(
+        _snapshot(session), participant.pk, viewer.pk, viewer.name, consent_services.customer_name(session)
+    )
+
+
+def team_still_admitted(participant_id: int) -> bool:
+    """Re-checked once the socket has joined its groups, so a removal in between is not missed."""
+    from cobrowse.models import Participant, TeamViewerState
+
+    return Participant.objects.filter(
+        pk=participant_id,
+        left_at__isnull=True,
+        team_viewer__state=TeamViewerState.ACCEPTED,
+        session__state__in=SHARING_STATES,
+    ).exists()
+
+
+def team_left(participant_id: int) -> None:
+    session_services.team_viewer_disconnected(participant_id)
 
 
 def current(session_id: int) -> LiveSession:

@@ -166,6 +166,7 @@ class ParticipantRole(models.TextChoices):
     AGENT = "agent", "Agent"
     VIEWER = "viewer", "Viewer"
     CUSTOMER = "customer", "Customer"
+    TEAM = "team", "Member of the customer's team"
 
 
 class Participant(models.Model):
@@ -176,6 +177,9 @@ class Participant(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     role = models.CharField(max_length=10, choices=ParticipantRole.choices)
+    team_viewer = models.ForeignKey(
+        "TeamViewer", null=True, blank=True, on_delete=models.SET_NULL, related_name="participations"
+    )
     joined_at = models.DateTimeField(auto_now_add=True)
     left_at = models.DateTimeField(null=True, blank=True)
     holds_control = models.BooleanField(default=False)
@@ -211,6 +215,52 @@ class ViewerInvitation(models.Model):
 
     def __str__(self) -> str:
         return f"viewer {self.user_id} invited to session #{self.session_id}"
+
+
+class TeamViewerState(models.TextChoices):
+    INVITED = "invited", "Invited"
+    OPENED = "opened", "Opened the link"
+    ACCEPTED = "accepted", "Joined"
+    DECLINED = "declined", "Declined"
+    LEFT = "left", "Left"
+    REMOVED = "removed", "Removed by the customer"
+    ENDED = "ended", "Session over"
+
+
+#: A team viewer in one of these may still (come to) watch.
+TEAM_VIEWER_OPEN: frozenset[str] = frozenset(
+    {TeamViewerState.INVITED, TeamViewerState.OPENED, TeamViewerState.ACCEPTED}
+)
+
+
+class TeamViewer(models.Model):
+    """A member of the customer's team (not a Tandem user) whom the sharing customer lets watch.
+
+    View only, always: they never hold control. Their one-time link and their grant live in
+    ``consent`` (``TeamViewerInvite``, ``ViewerGrant``); both decisions (the customer's and their
+    own) are consent records.
+    """
+
+    session = models.ForeignKey(CoBrowseSession, on_delete=models.CASCADE, related_name="team_viewers")
+    name = models.CharField(max_length=100)
+    email = models.EmailField()
+    state = models.CharField(max_length=10, choices=TeamViewerState.choices, default=TeamViewerState.INVITED)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True, help_text="Joined or declined.")
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="Left, removed, or the session ended.")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"team viewer #{self.pk} in session #{self.session_id} ({self.state})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in TEAM_VIEWER_OPEN
 
 
 class ModeRequestState(models.TextChoices):

@@ -18,13 +18,17 @@ from cobrowse.protocol import ANNOTATE_KINDS
 ROLE_CUSTOMER = "customer"
 ROLE_AGENT = "agent"
 ROLE_VIEWER = "viewer"
-ROLES = frozenset({ROLE_CUSTOMER, ROLE_AGENT, ROLE_VIEWER})
+ROLE_TEAM = "team"  # a member of the customer's team: watches, nothing else, ever
+ROLES = frozenset({ROLE_CUSTOMER, ROLE_AGENT, ROLE_VIEWER, ROLE_TEAM})
 
 #: Wire protocol message types per sender (DESIGN.md, "Wire protocol").
 CUSTOMER_MESSAGE_TYPES = frozenset({"rrweb", "page", "signal", "decision", "pong", "action_result"})
 AGENT_MESSAGE_TYPES = frozenset({"annotate", "action", "mode_request", "note", "resync", "ping", "handover"})
 #: Viewers watch: they may keep the socket alive, ask for a snapshot and write notes.
 VIEWER_MESSAGE_TYPES = frozenset({"note", "resync", "ping"})
+#: The customer's team members may only keep the socket alive and ask for a snapshot (no notes:
+#: those are internal notes on the ticket).
+TEAM_MESSAGE_TYPES = frozenset({"resync", "ping"})
 
 #: Annotation kinds (guided and above): the wire protocol's list, one source of truth.
 ANNOTATION_KINDS = ANNOTATE_KINDS
@@ -104,6 +108,10 @@ def check(session: Any, role: str, message_type: str, action: Mapping[str, Any] 
         if message_type in CUSTOMER_MESSAGE_TYPES:
             return Decision(True, "customer message")
         return _deny(f"customers cannot send '{message_type}'")
+    if role == ROLE_TEAM:
+        if message_type in TEAM_MESSAGE_TYPES:
+            return Decision(True, "watching")
+        return _deny(f"you are watching only: '{message_type}' is not available to you")
     allowed_types = AGENT_MESSAGE_TYPES if role == ROLE_AGENT else VIEWER_MESSAGE_TYPES
     if message_type not in allowed_types:
         return _deny(f"a {role} cannot send '{message_type}'")

@@ -61,6 +61,7 @@ SERVER_TO_CUSTOMER = frozenset(
         "error",
         "ended",
         "control",
+        "participants",
     }
 )
 SERVER_TO_AGENT = frozenset(
@@ -80,6 +81,7 @@ SERVER_TO_AGENT = frozenset(
         "action_result",
         "control",
         "part",
+        "participants",
     }
 )
 

@@ -38,6 +38,8 @@ from cobrowse.models import (
     ParticipantRole,
     SessionKind,
     SessionState,
+    TeamViewer,
+    TeamViewerState,
     ViewerInvitation,
     mode_rank,
 )
@@ -91,6 +93,30 @@ def _event(session: CoBrowseSession, step: str, *, actor: Any = None, **data: An
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         data={"step": step, "session": session.pk, **data},
     )
+
+
+def log_step(session: CoBrowseSession, step: str, *, actor: Any = None, **data: Any) -> None:
+    """One step in the session's activity feed and in the audit trail (ids and codes only)."""
+    _event(session, step, actor=actor, **data)
+    audit.record(f"cobrowse.{step}", actor=actor, obj=session, details={"session": session.pk, **data})
+
+
+def _broadcast_on_commit(group: str, message: dict[str, Any]) -> None:
+    """Tell the live sockets once the transaction commits (nothing rolled back is announced)."""
+
+    def send() -> None:
+        from asgiref.sync import async_to_sync
+        from channels.layers import get_channel_layer
+
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        try:
+            async_to_sync(layer.group_send)(group, message)
+        except Exception:  # a Redis hiccup must not fail the request that made the change
+            logger.warning("could not broadcast to %s", group, exc_info=True)
+
+    transaction.on_commit(send)
 
 
 # --- state machine -----------------------------------------------------------------------------
@@ -157,6 +183,7 @@ def _close_out(session: CoBrowseSession, now) -> None:
         state=ActionRequestState.EXPIRED, decided_at=now
     )
     Participant.objects.filter(session=session, left_at__isnull=True).update(left_at=now, holds_control=False)
+    consent_services.close_team_viewers(session, now)
 
 
 def overdue_reason(session: CoBrowseSession, now=None) -> tuple[str, str] | None:
@@ -743,6 +770,19 @@ def _expire_actions(session: CoBrowseSession) -> int:
 # --- participants ------------------------------------------------------------------------------
 
 
+def _viewer_slots_taken(session: CoBrowseSession) -> int:
+    """Who watches besides the agent: staff viewers and members of the customer's team.
+
+    The agent counts towards the cap: "up to three viewers" is the agent plus two others.
+    """
+    return (
+        session.participants.filter(left_at__isnull=True)
+        .exclude(user_id=session.agent_id)
+        .exclude(role=ParticipantRole.CUSTOMER)
+        .count()
+    )
+
+
 def join(session: CoBrowseSession | int, *, user: Any, role: str = ParticipantRole.VIEWER) -> Participant:
     """A staff member joins a live session; viewers are capped at COBROWSE_MAX_VIEWERS."""
     if role not in (ParticipantRole.VIEWER, ParticipantRole.AGENT):
@@ -757,19 +797,100 @@ def join(session: CoBrowseSession | int, *, user: Any, role: str = ParticipantRo
         present = locked.participants.filter(user=user, left_at__isnull=True).first()
         if present is not None:
             return present
-        if role == ParticipantRole.VIEWER:
-            # The agent counts: "up to three viewers" is the agent plus two others.
-            watching = (
-                locked.participants.filter(left_at__isnull=True)
-                .exclude(user_id=locked.agent_id)
-                .exclude(role=ParticipantRole.CUSTOMER)
-                .count()
-            )
-            if watching >= settings.COBROWSE_MAX_VIEWERS - 1:
-                raise ViewerLimitReached
+        if (
+            role == ParticipantRole.VIEWER
+            and _viewer_slots_taken(locked) >= settings.COBROWSE_MAX_VIEWERS - 1
+        ):
+            raise ViewerLimitReached
         participant = Participant.objects.create(session=locked, user=user, role=role)
         _event(locked, "joined", actor=user, role=role)
+        announce_participants(locked)
         return participant
+
+
+def join_team_viewer(team_viewer_id: int) -> Participant:
+    """A member of the customer's team opens the watch socket: view only, within the viewer cap."""
+    session_id = TeamViewer.objects.values_list("session_id", flat=True).get(pk=team_viewer_id)
+    refresh_state(session_id)
+    with transaction.atomic():
+        locked = lock(session_id)
+        viewer = TeamViewer.objects.select_for_update().get(pk=team_viewer_id)
+        if locked.state not in SHARING_STATES:
+            raise CoBrowseError("The session has ended.", code="not_live")
+        if viewer.state != TeamViewerState.ACCEPTED:
+            raise PermissionDenied("You no longer have access to this session.")
+        present = locked.participants.filter(team_viewer=viewer, left_at__isnull=True).first()
+        if present is not None:
+            return present
+        if _viewer_slots_taken(locked) >= settings.COBROWSE_MAX_VIEWERS - 1:
+            raise ViewerLimitReached
+        participant = Participant.objects.create(
+            session=locked, user=None, role=ParticipantRole.TEAM, team_viewer=viewer
+        )
+        log_step(locked, "team_viewer_joined", team_viewer=viewer.pk)
+        announce_participants(locked)
+        return participant
+
+
+def watching(session: CoBrowseSession) -> list[dict[str, str]]:
+    """Everyone watching besides the customer, by name (the badge and the watch page list them)."""
+    people: list[dict[str, str]] = []
+    seen: set[tuple[str, int]] = set()
+    present = (
+        session.participants.filter(left_at__isnull=True)
+        .exclude(role=ParticipantRole.CUSTOMER)
+        .select_related("user", "team_viewer")
+    )
+    for participant in present:
+        if participant.team_viewer is not None:
+            key, name = ("team", participant.team_viewer_id), participant.team_viewer.name
+            role = ParticipantRole.TEAM
+        elif participant.user is not None:
+            key = ("user", participant.user_id)
+            name = participant.user.first_name or participant.user.get_username()
+            role = (
+                ParticipantRole.AGENT if participant.user_id == session.agent_id else ParticipantRole.VIEWER
+            )
+        else:
+            continue
+        if key not in seen:
+            seen.add(key)
+            people.append({"name": name, "role": str(role)})
+    return people
+
+
+def announce_participants(session: CoBrowseSession) -> None:
+    """After the transaction: the customer's badge and everyone watching learn who watches now."""
+    from cobrowse.groups import agents_group, customer_group
+
+    people = watching(session)
+    _broadcast_on_commit(agents_group(session.pk), {"type": "to.agent.participants", "watching": people})
+    _broadcast_on_commit(
+        customer_group(session.pk),
+        {"type": "customer.frame", "msg_type": "participants", "data": {"watching": people}},
+    )
+
+
+def announce_team_viewer_closed(session: CoBrowseSession, team_viewer_id: int, *, reason: str) -> None:
+    """After the transaction: the team member's watch socket closes."""
+    from cobrowse.groups import team_viewer_group
+
+    _broadcast_on_commit(
+        team_viewer_group(session.pk, team_viewer_id), {"type": "team.closed", "reason": reason}
+    )
+
+
+def team_viewer_disconnected(participant_id: int) -> None:
+    """A team member's watch socket went away (closed tab, lost network); their grant still works."""
+    with transaction.atomic():
+        session = lock(Participant.objects.values_list("session_id", flat=True).get(pk=participant_id))
+        participant = Participant.objects.select_for_update().get(pk=participant_id)
+        if participant.left_at is not None:  # removed, left or ended: already written down
+            return
+        participant.left_at = _now()
+        participant.save(update_fields=["left_at"])
+        log_step(session, "team_viewer_disconnected", team_viewer=participant.team_viewer_id)
+        announce_participants(session)
 
 
 @transaction.atomic
@@ -810,12 +931,13 @@ def leave(participant: Participant | int) -> Participant:
     pk = participant if isinstance(participant, int) else participant.pk
     with transaction.atomic():
         session_id = Participant.objects.values_list("session_id", flat=True).get(pk=pk)
-        lock(session_id)
+        session = lock(session_id)
         locked = Participant.objects.select_for_update().get(pk=pk)
         if locked.left_at is None:
             locked.left_at = _now()
             locked.holds_control = False
             locked.save(update_fields=["left_at", "holds_control"])
+            announce_participants(session)
         return locked
 
 

@@ -12,11 +12,16 @@ from django.urls import path
 
 from accounts.consumers import PingConsumer
 from cobrowse.browser.routing import websocket_urlpatterns as browser_websocket_urlpatterns
-from cobrowse.consumers import AgentConsumer, CustomerConsumer
+from cobrowse.consumers import AgentConsumer, CustomerConsumer, TeamViewerConsumer
 
 
 def staff(route: str, consumer):
     return path(route, AllowedHostsOriginValidator(AuthMiddlewareStack(consumer.as_asgi())))
+
+
+def same_site(route: str, consumer):
+    """Opened from a Tandem page, authenticated by a grant in its first frame (no Django session)."""
+    return path(route, AllowedHostsOriginValidator(consumer.as_asgi()))
 
 
 def public(route: str, consumer):
@@ -27,5 +32,6 @@ websocket_urlpatterns = [
     staff("ws/ping/", PingConsumer),
     staff("ws/cobrowse/<int:session_id>/agent/", AgentConsumer),
     public("ws/cobrowse/<int:session_id>/customer/", CustomerConsumer),
+    same_site("ws/cobrowse/<int:session_id>/watch/", TeamViewerConsumer),
     *browser_websocket_urlpatterns,
 ]

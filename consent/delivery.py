@@ -30,11 +30,34 @@ class InviteMessage:
     recipient_user_id: int | None = None
 
     @property
+    def subject(self) -> str:
+        return f"Screen sharing for ticket {self.ticket_reference}"
+
+    @property
     def text(self) -> str:
         return (
             f"{self.agent_name} from support would like to look at your screen to help with ticket "
             f"{self.ticket_reference}. Open this link to see what they are asking for and decide: "
             f"{self.link}\nThe link works once and expires soon."
+        )
+
+
+@dataclass(frozen=True)
+class WatchInviteMessage(InviteMessage):
+    """A one-time link for a member of the customer's team, sent because the customer asked."""
+
+    customer_name: str = ""
+
+    @property
+    def subject(self) -> str:
+        return f"{self.customer_name} invites you to watch a screen share"
+
+    @property
+    def text(self) -> str:
+        return (
+            f"{self.customer_name} is sharing their screen with {self.agent_name} from support "
+            f"(ticket {self.ticket_reference}) and would like you to watch. Open this link to see "
+            f"what that means and decide: {self.link}\nThe link works once and expires soon."
         )
 
 
@@ -49,10 +72,10 @@ outbox: list[InviteMessage] = []
 class EmailDelivery:
     def send(self, message: InviteMessage) -> None:
         if not message.recipient_email:
-            logger.warning("co-browse invite for session %s: customer has no e-mail", message.session_id)
+            logger.warning("co-browse invite for session %s: recipient has no e-mail", message.session_id)
             return
         send_mail(
-            subject=f"Screen sharing for ticket {message.ticket_reference}",
+            subject=message.subject,
             message=message.text,
             from_email=None,
             recipient_list=[message.recipient_email],

@@ -44,6 +44,8 @@ class ConsentKind(models.TextChoices):
     LOWERING = "lowering", "Mode lowered by the customer"
     EXTENSION = "extension", "Extension"
     REVOCATION = "revocation", "Revocation"
+    TEAM_VIEWER = "team_viewer", "A member of the customer's team may watch"
+    VIEWER_JOIN = "viewer_join", "The team member's own decision to watch"
 
 
 class Decision(models.TextChoices):
@@ -63,6 +65,14 @@ class ConsentRecord(models.Model):
     )
     customer = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    team_viewer = models.ForeignKey(
+        "cobrowse.TeamViewer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="consent_records",
+        help_text="Whom a team_viewer or viewer_join record is about.",
     )
     kind = models.CharField(max_length=12, choices=ConsentKind.choices)
     decision = models.CharField(max_length=10, choices=Decision.choices)
@@ -110,3 +120,37 @@ class SessionGrant(models.Model):
 
     def __str__(self) -> str:
         return f"grant #{self.pk} for session #{self.session_id}"
+
+
+class TeamViewerInvite(models.Model):
+    """A one-time link (``/w/<token>/``) for one member of the customer's team."""
+
+    team_viewer = models.ForeignKey("cobrowse.TeamViewer", on_delete=models.CASCADE, related_name="invites")
+    token_hash = models.CharField(max_length=64, unique=True)
+    channel = models.CharField(max_length=10, choices=DeliveryChannel.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    invalidated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"watch link #{self.pk} for team viewer #{self.team_viewer_id}"
+
+
+class ViewerGrant(models.Model):
+    """A short-lived bearer credential for a team member's watch page and socket (never the customer's)."""
+
+    team_viewer = models.ForeignKey("cobrowse.TeamViewer", on_delete=models.CASCADE, related_name="grants")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"viewer grant #{self.pk} for team viewer #{self.team_viewer_id}"

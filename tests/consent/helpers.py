@@ -19,3 +19,19 @@ def consent(ticket, agent, *, mode="guided", recording=False, client=None):
     invite = consent_services.claim_invite(raw)
     outcome = consent_services.grant_consent(invite, mode=mode, recording=recording, client=client)
     return outcome.session, outcome.grant
+
+
+def invite_team(session, *, name="Dana Lee", email="dana.lee@acme.example", channel="copy", customer=None):
+    """The sharing customer lets a colleague watch; returns (team viewer, raw link token)."""
+    invite = consent_services.invite_team_viewer(
+        session, name=name, email=email, channel=channel, customer=customer
+    )
+    return invite.team_viewer, invite.link.rstrip("/").rsplit("/", 1)[1]
+
+
+def team_grant(session, **kwargs):
+    """Invite, open the link and join; returns (team viewer, raw viewer grant)."""
+    viewer, raw = invite_team(session, **kwargs)
+    link = consent_services.claim_watch_link(raw)
+    outcome = consent_services.decide_watch(link, join=True)
+    return viewer, outcome.grant
