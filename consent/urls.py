@@ -6,4 +6,14 @@ app_name = "consent"
 
 urlpatterns = [
     path("j/<str:token>/", views.join, name="join"),
+    path("w/<str:token>/", views.watch_join, name="watch_join"),
+    path("watch/<int:pk>/", views.watch, name="watch"),
+    path("watch/<int:pk>/grant/", views.watch_grant, name="watch_grant"),
+    path("watch/<int:pk>/leave/", views.watch_leave, name="watch_leave"),
+    path("cobrowse/sessions/<int:pk>/team/", views.invite_team_member, name="invite_team_member"),
+    path(
+        "cobrowse/sessions/<int:pk>/team/<int:viewer_pk>/remove/",
+        views.remove_team_member,
+        name="remove_team_member",
+    ),
 ]

@@ -1,20 +1,29 @@
-"""The join link (``/j/<token>/``) and the consent screen. Works without JavaScript."""
+"""The join link (``/j/<token>/``) and the consent screen; the customer's team members: the
+customer invites or removes them, their own link (``/w/<token>/``) and consent screen, and the
+watch page (``/watch/<session>/``). Everything but the watch page itself works without JavaScript."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cobrowse.models import SessionKind
+from accounts import permissions
+from cobrowse.models import CoBrowseSession, SessionKind, TeamViewer
 from consent import ratelimit, services
-from consent.models import SessionInvite
+from consent.models import DeliveryChannel, SessionInvite, TeamViewerInvite
 
 CLAIMS_KEY = "consent_claims"
+WATCH_CLAIMS_KEY = "watch_claims"
 BOUND_KEY = "cobrowse_bound"
+GRANT_HEADER = "HTTP_X_TANDEM_GRANT"
 
 
 def client_info(request: HttpRequest) -> services.ClientInfo:
@@ -115,3 +124,176 @@ def _decide(request: HttpRequest, invite: SessionInvite) -> HttpResponse:
     return HttpResponseRedirect(
         reverse("cobrowse:sharing", args=[outcome.session.pk]) + f"#tandem={outcome.grant}"
     )
+
+
+# --- the sharing customer invites (or removes) a member of their team ----------------------------
+
+
+def _sharing_customer_session(request: HttpRequest, pk: int) -> CoBrowseSession | None:
+    """The session, if this is its customer (logged in) or the browser that consented; else None."""
+    session = CoBrowseSession.objects.select_related("ticket", "agent", "customer").filter(pk=pk).first()
+    if session is None:
+        return None
+    if permissions.is_cobrowse_customer(request.user, session) or session.pk in request.session.get(
+        BOUND_KEY, []
+    ):
+        return session
+    return None
+
+
+def _customer_back(request: HttpRequest, session: CoBrowseSession) -> HttpResponseRedirect:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("cobrowse:sharing", args=[session.pk])
+    return HttpResponseRedirect(target, status=303)
+
+
+def _customer(request: HttpRequest):
+    return request.user if request.user.is_authenticated else None
+
+
+@require_POST
+def invite_team_member(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _sharing_customer_session(request, pk)
+    if session is None:
+        return _not_found(request)
+    if not ratelimit.hit(request, scope="team_invite"):
+        return render(request, "consent/rate_limited.html", status=429)
+    try:
+        invite = services.invite_team_viewer(
+            session,
+            name=request.POST.get("name", ""),
+            email=request.POST.get("email", ""),
+            channel=request.POST.get("channel", DeliveryChannel.EMAIL),
+            customer=_customer(request),
+            client=client_info(request),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return _customer_back(request, session)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("cobrowse:sharing", args=[session.pk])
+    context = {
+        "session": session,
+        "invite": invite,
+        "back": back,
+        "ttl_minutes": settings.COBROWSE_INVITE_TTL_SECONDS // 60,
+    }
+    return render(request, "consent/team_invited.html", context)
+
+
+@require_POST
+def remove_team_member(request: HttpRequest, pk: int, viewer_pk: int) -> HttpResponse:
+    session = _sharing_customer_session(request, pk)
+    if session is None or not TeamViewer.objects.filter(pk=viewer_pk, session=session).exists():
+        return _not_found(request)
+    viewer = services.remove_team_viewer(
+        session, viewer_pk, customer=_customer(request), client=client_info(request)
+    )
+    messages.success(request, f"{viewer.name} can no longer watch.")
+    return _customer_back(request, session)
+
+
+# --- the team member's own link, consent screen and watch page -----------------------------------
+
+
+def _watch_consent_page(request: HttpRequest, link: TeamViewerInvite, *, status: int = 200) -> HttpResponse:
+    viewer = link.team_viewer
+    return render(
+        request,
+        "consent/watch_consent.html",
+        {
+            "viewer": viewer,
+            "session": viewer.session,
+            "customer_name": services.customer_name(viewer.session),
+            "prompt": services.watch_prompt(viewer),
+        },
+        status=status,
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def watch_join(request: HttpRequest, token: str) -> HttpResponse:
+    """``/w/<token>/``: claimed once by one browser; Join or Decline, recorded as their own consent."""
+    if not ratelimit.hit(request, scope="watch"):
+        return render(request, "consent/rate_limited.html", status=429)
+    try:
+        if request.method == "GET":
+            try:
+                link = services.claimed_watch_link(token, request.session.get(WATCH_CLAIMS_KEY, []))
+            except services.InviteGone:
+                link = services.claim_watch_link(token)
+                claims = list(request.session.get(WATCH_CLAIMS_KEY, []))
+                request.session[WATCH_CLAIMS_KEY] = [*claims[-9:], link.token_hash]
+            if link.team_viewer.state != "opened":
+                return _gone(request)
+            return _watch_consent_page(request, link)
+        link = services.claimed_watch_link(token, request.session.get(WATCH_CLAIMS_KEY, []))
+        decision = request.POST.get("decision", "")
+        if decision not in ("join", "decline"):
+            return _watch_consent_page(request, link, status=400)
+        outcome = services.decide_watch(link, join=decision == "join", client=client_info(request))
+    except services.InviteNotFound:
+        return _not_found(request)
+    except services.InviteGone:
+        return _gone(request)
+    if outcome.grant:
+        return HttpResponseRedirect(outcome.redirect_url, status=303)
+    return render(request, "consent/watch_declined.html", {"session": outcome.team_viewer.session})
+
+
+@never_cache
+@require_GET
+def watch(request: HttpRequest, pk: int) -> HttpResponse:
+    """The team member's live view. The same page for any id: the grant in the fragment decides."""
+    return render(
+        request,
+        "consent/watch.html",
+        {
+            "watch_config": {
+                "session": pk,
+                "socket_path": f"/ws/cobrowse/{pk}/watch/",
+                "refresh_url": reverse("consent:watch_grant", args=[pk]),
+                "leave_url": reverse("consent:watch_leave", args=[pk]),
+                "refresh_every_ms": services.VIEWER_GRANT_TTL_SECONDS * 1000 // 3,
+            }
+        },
+    )
+
+
+def _grant_call(request: HttpRequest, pk: int, action) -> JsonResponse:
+    if not ratelimit.hit(request, scope="watch"):
+        return JsonResponse({"detail": "Too many requests."}, status=429)
+    raw = request.META.get(GRANT_HEADER, "")
+    try:
+        viewer = services.verify_viewer_grant(raw)
+        if viewer.session_id != pk:
+            raise services.UnknownGrant("Unknown grant.")
+        return action(raw)
+    except services.UnknownGrant:
+        return JsonResponse({"detail": "Unknown grant."}, status=404)
+    except services.GrantError as exc:
+        return JsonResponse({"detail": str(exc)}, status=410)
+
+
+# A bearer grant in a header, never a cookie: no cross-site request can carry it, so no CSRF token.
+@csrf_exempt
+@require_POST
+def watch_grant(request: HttpRequest, pk: int) -> JsonResponse:
+    def refresh(raw: str) -> JsonResponse:
+        grant = services.refresh_viewer_grant(raw)
+        return JsonResponse({"expires_at": grant.expires_at.isoformat()})
+
+    return _grant_call(request, pk, refresh)
+
+
+@csrf_exempt
+@require_POST
+def watch_leave(request: HttpRequest, pk: int) -> JsonResponse:
+    def leave(raw: str) -> JsonResponse:
+        services.leave_watching(raw)
+        return JsonResponse({"left": True})
+
+    return _grant_call(request, pk, leave)

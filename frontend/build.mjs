@@ -16,6 +16,8 @@ export const entries = {
   "tandem-console": "frontend/console/live.js",
   "tandem-console.css": "frontend/console/live.css",
   "tandem-viewer": "frontend/viewer/index.js",
+  // The watch page of a member of the customer's team: the console's live view without its tools.
+  "tandem-watch": "frontend/watch/index.js",
   "tandem-replay": "frontend/replay/replay.js",
 };
 

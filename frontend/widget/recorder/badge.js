@@ -11,7 +11,7 @@ const STYLE = `
 .dot[data-level=good] { background: #2fb170; }
 .dot[data-level=fair] { background: #e2a72e; }
 .dot[data-level=poor] { background: #e0483e; }
-.mode { color: #c4ccd6; font-size: 12px; }
+.mode, .watching { color: #c4ccd6; font-size: 12px; }
 .lower { background: #3a4757; color: #fff; }
 button { font: inherit; font-weight: 600; color: #1d2733; background: #fff; border: 0; border-radius: 6px;
   padding: 6px 10px; cursor: pointer; }
@@ -33,7 +33,7 @@ export function createBadge({ doc = document, agentName, mode, onStop, onLower }
   root.innerHTML = `<style>${STYLE}</style>
 <div class="badge" role="status" aria-live="polite">
   <span class="dot" role="img"></span>
-  <span><span class="who"></span><br><span class="mode"></span></span>
+  <span><span class="who"></span><br><span class="mode"></span><span class="watching" hidden><br></span></span>
   <button type="button" class="lower" hidden title="Take back control: the agent can only watch">View only</button>
   <button type="button" class="stop">Stop sharing</button>
 </div>`;
@@ -63,6 +63,16 @@ export function createBadge({ doc = document, agentName, mode, onStop, onLower }
     showMode();
   }
 
+  // Everyone watching besides the customer (the agent, colleagues, the customer's own team), by name.
+  const watchingText = root.querySelector(".watching");
+  function setWatching(people) {
+    const names = (Array.isArray(people) ? people : [])
+      .slice(0, 5)
+      .map((p) => `${String(p.name).slice(0, 40)}${p.role === "team" ? " (your team)" : ""}`);
+    watchingText.hidden = names.length === 0;
+    watchingText.replaceChildren(doc.createElement("br"), doc.createTextNode(`Watching: ${names.join(", ")}`));
+  }
+
   // Who acts for the support side when control was handed over.
   function setHolder(name) {
     holderText = name ? `${String(name).slice(0, 40)} has control` : "";
@@ -77,6 +87,7 @@ export function createBadge({ doc = document, agentName, mode, onStop, onLower }
     setQuality,
     setMode,
     setHolder,
+    setWatching,
     remove: () => host.remove(),
   };
 }

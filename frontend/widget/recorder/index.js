@@ -91,6 +91,7 @@ function share({ grant, base, sessionId, refreshInMs }) {
       const historyMissing = outbox.resume(Number.isInteger(data.last_seq) ? data.last_seq : -1);
       if (!stopRecording) beginSharing(data);
       else if (historyMissing) record.takeFullSnapshot(true);
+      if (badge) badge.setWatching(data.watching);
       if (mode !== "view_only" || guide.started) guide.deliver("welcome", data);
     },
     ack: (data) => outbox.acknowledge(data.seq),
@@ -103,6 +104,7 @@ function share({ grant, base, sessionId, refreshInMs }) {
       if (mode !== "view_only" || guide.started) guide.deliver("mode", data);
     },
     control: (data) => badge && badge.setHolder(data.holder),
+    participants: (data) => badge && badge.setWatching(data.watching),
     annotate: toGuide("annotate"),
     action_request: toGuide("action_request"),
     action: toGuide("action"),

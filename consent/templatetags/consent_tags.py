@@ -1,0 +1,25 @@
+"""The sharing customer's panel for the members of their team who watch (view only)."""
+
+from __future__ import annotations
+
+from django import template
+
+from cobrowse.models import TEAM_VIEWER_OPEN
+from consent.models import DeliveryChannel
+from consent.services import TEAM_CHANNELS
+
+register = template.Library()
+
+
+@register.inclusion_tag("consent/_team_viewers.html", takes_context=True)
+def team_viewers_panel(context, session):
+    """Who from the customer's team may watch, with Remove; and the form to invite someone."""
+    open_viewers = [v for v in session.team_viewers.all() if v.state in TEAM_VIEWER_OPEN]
+    return {
+        "session": session,
+        "csrf_token": context.get("csrf_token"),
+        "next": getattr(context.get("request"), "path", ""),
+        "team_viewers": open_viewers,
+        "channels": [(c, DeliveryChannel(c).label) for c in TEAM_CHANNELS],
+        "can_invite": session.is_sharing and session.kind == "dom",
+    }
