@@ -3,12 +3,13 @@
     .venv/bin/python bench/relay.py --sessions 10,50,200 --duration 20 [--echo] [--workers 2]
 
 Per point N: creates N consented sessions with grants and N signed-in agents in the bench database
-(:mod:`bench.relay_setup`), starts daphne (``--workers`` processes sharing one listening socket via
-``--fd``), and runs the load in ``--clients`` separate processes (asyncio + ``websockets``). Each
-session is one customer socket sending ``--rate`` rrweb batches a second (~2 KB of incremental events:
+(:mod:`bench.relay_setup`), starts the web server as ``make run`` does (uvicorn, ``--workers``
+processes sharing one listening socket via ``--fd``; ``--server daphne`` for comparison), and runs the
+load in ``--clients`` separate processes (asyncio + ``websockets``). Each session is one customer
+socket sending ``--rate`` rrweb batches a second (~2 KB of incremental events:
 input, mutation, mouse move, scroll, plus a custom event carrying the send time) and answering pings,
 and one agent socket receiving. Measured over ``--duration`` seconds: p50/p95/p99 customer → agent
-latency, delivered/sent, CPU (% of one core) and peak RSS of every daphne process. ``--echo`` serves
+latency, delivered/sent, CPU (% of one core) and peak RSS of every server process. ``--echo`` serves
 the bare relay of :mod:`bench.echo_consumer` instead of the real consumers: the floor. ``--recording``:
 the customers also consent to recording, so the real relay records every session (encrypted chunks in
 a throwaway ``MEDIA_ROOT`` under a throwaway ``RECORDING_KEYS`` master key); the point then reports
@@ -44,7 +45,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def server_env(database_url: str, recording_root: Path | None = None) -> dict[str, str]:
-    """Environment of the daphne processes (and of the setup, which must see the same database).
+    """Environment of the server processes (and of the setup, which must see the same database).
 
     ``recording_root``: recordings are stored under it (``MEDIA_ROOT``) with a fresh master key; the
     development key would be refused with ``DJANGO_DEBUG=false``."""
@@ -249,7 +250,7 @@ class Worker:
                 url,
                 origin=f"http://127.0.0.1:{port}",
                 additional_headers=headers,
-                compression=None,
+                compression=self.spec["compression"],
                 max_size=None,
                 open_timeout=30,
             ) as ws:
@@ -289,7 +290,11 @@ class Worker:
         page_id = f"p{session['id']}"
         try:
             async with connect(
-                url, origin=CUSTOMER_ORIGIN, compression=None, max_size=None, open_timeout=30
+                url,
+                origin=CUSTOMER_ORIGIN,
+                compression=self.spec["compression"],
+                max_size=None,
+                open_timeout=30,
             ) as ws:
                 hello = {
                     "grant": session["grant"],
@@ -400,10 +405,37 @@ def client_main(spec_path: str) -> None:
 # --- server ---------------------------------------------------------------------------------------
 
 
+def server_command(server: str, fd: int, app: str) -> list[str]:
+    """The ASGI server under test, listening on the inherited socket ``fd``."""
+    if server == "uvicorn":
+        from config import serve
+
+        return serve.command_line(fd, app)  # exactly what `make run` starts
+    return [str(VENV_BIN / "daphne"), "--fd", str(fd), "-v", "1", "--access-log", os.devnull, app]
+
+
+def ensure_database(env: dict[str, str]) -> None:
+    """Create and migrate the bench database on first use (a no-op afterwards)."""
+    import psycopg
+
+    url = env["DATABASE_URL"]
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')  # the name comes from the command line
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "--skip-checks", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+
+
 def start_servers(
-    workers: int, app: str, env: dict[str, str], log_path: Path
+    workers: int, app: str, env: dict[str, str], log_path: Path, server: str = "daphne"
 ) -> tuple[int, list[subprocess.Popen]]:
-    """Bind a loopback port and start ``workers`` daphne processes that share it (``--fd``)."""
+    """Bind a loopback port and start ``workers`` server processes that share it (``--fd``)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -411,7 +443,7 @@ def start_servers(
     sock.set_inheritable(True)
     port, fd = sock.getsockname()[1], sock.fileno()
     log = log_path.open("w")
-    cmd = [str(VENV_BIN / "daphne"), "--fd", str(fd), "-v", "1", "--access-log", os.devnull, app]
+    cmd = server_command(server, fd, app)
     procs = [
         subprocess.Popen(cmd, pass_fds=(fd,), env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         for _ in range(workers)
@@ -420,7 +452,7 @@ def start_servers(
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # any HTTP answer means one process serves; the other follows
         if any(p.poll() is not None for p in procs):
-            raise RuntimeError(f"daphne exited: {log_path.read_text()[-2000:]}")
+            raise RuntimeError(f"server exited: {log_path.read_text()[-2000:]}")
         with socket.socket() as probe:
             probe.settimeout(2)
             try:
@@ -505,11 +537,16 @@ def run_point(n: int, args: argparse.Namespace, env: dict[str, str], tmp: Path) 
     setup_s = time.monotonic() - t0
     flush_redis()
     app = "bench.echo_asgi:application" if args.echo else "config.asgi:application"
-    port, procs = start_servers(args.workers, app, env, tmp / f"daphne-{n}.log")
+    port, procs = start_servers(args.workers, app, env, tmp / f"server-{n}.log", args.server)
     clients: list[subprocess.Popen] = []
     try:
         for k in range(args.clients):
-            spec = {"port": port, "rate": args.rate, "sessions": sessions[k :: args.clients]}
+            spec = {
+                "port": port,
+                "rate": args.rate,
+                "sessions": sessions[k :: args.clients],
+                "compression": "deflate" if args.deflate else None,
+            }
             spec_path = tmp / f"spec-{n}-{k}.json"
             spec_path.write_text(json.dumps(spec))
             clients.append(
@@ -591,9 +628,9 @@ def run_point(n: int, args: argparse.Namespace, env: dict[str, str], tmp: Path) 
 
 def print_table(rows: list[dict]) -> None:
     head = (
-        f"{'relay':<6} {'N':>4} {'daphne':>6} {'sent':>6} {'deliv':>6} "
+        f"{'relay':<6} {'N':>4} {'procs':>6} {'sent':>6} {'deliv':>6} "
         f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7} "
-        f"{'CPU % per daphne':>17} {'CPU ms/msg':>10} {'RSS MB':>10} {'client CPU %':>12} "
+        f"{'CPU % per process':>17} {'CPU ms/msg':>10} {'RSS MB':>10} {'client CPU %':>12} "
         f"{'load 1m':>7} {'CPU wait %':>10}"
     )
     print(head)
@@ -624,7 +661,13 @@ def main() -> None:
         default=0.0,
         help="seconds between the clients leaving and stopping the servers (recorders flush their tails)",
     )
-    parser.add_argument("--workers", type=int, default=2, help="daphne processes sharing the socket")
+    parser.add_argument("--workers", type=int, default=2, help="server processes sharing the socket")
+    parser.add_argument(
+        "--server", choices=("uvicorn", "daphne"), default="uvicorn", help="ASGI server (uvicorn as deployed)"
+    )
+    parser.add_argument(
+        "--deflate", action="store_true", help="clients negotiate permessage-deflate, as browsers do"
+    )
     parser.add_argument("--clients", type=int, default=2, help="load generator processes")
     parser.add_argument("--rate", type=float, default=5.0, help="rrweb batches per second per session")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
@@ -648,6 +691,7 @@ def main() -> None:
         }
     )
     sys.path.insert(0, str(ROOT))
+    ensure_database(env)
     print(f"load average before: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}", flush=True)
     rows = []
     for n in [int(x) for x in args.sessions.split(",") if x.strip()]:

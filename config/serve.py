@@ -1,8 +1,13 @@
-"""Run the web tier: one daphne process per core, all sharing one listening socket.
+"""Run the web tier: one uvicorn process per core, all sharing one listening socket.
 
     python -m config.serve --host 127.0.0.1 --port 8000 [--workers N]
 
 The kernel spreads new connections across the processes. Ctrl-C / SIGTERM stops them all.
+
+uvicorn runs on uvloop with httptools and the ``websockets`` protocol: on the relay benchmark
+(docs/benchmarks-relay.md) it costs about a third less CPU per relayed message than daphne and holds
+its tail latency where daphne's queues grow. The test suite's live server runs the same options
+(``tests/live.py`` imports :data:`SERVER_OPTIONS`).
 """
 
 from __future__ import annotations
@@ -14,6 +19,52 @@ import socket
 import subprocess
 import sys
 import time
+from typing import Any
+
+APPLICATION = "config.asgi:application"
+
+# Options shared by production and the test live server (uvicorn.Config keyword arguments).
+SERVER_OPTIONS: dict[str, Any] = {
+    "loop": "uvloop",
+    "http": "httptools",
+    "ws": "websockets-sansio",
+    # Channels' routers do not speak the lifespan protocol; nothing here needs it.
+    "lifespan": "off",
+    # Paths carry one-time join tokens: no access log, so they reach no log at all.
+    "access_log": False,
+    "server_header": False,
+    # Pings find dead sockets that TCP alone would keep for minutes; the relay has its own
+    # application-level ping for presence (4 s) on top.
+    "ws_ping_interval": 20.0,
+    "ws_ping_timeout": 20.0,
+    # Frames up to this size reach the consumers, which answer an oversized message with an
+    # `error` and keep the socket (cobrowse/protocol.py limits); only larger ones close it (1009).
+    "ws_max_size": 16 * 1024 * 1024,
+    "timeout_graceful_shutdown": 10,
+}
+
+
+def command_line(fd: int, application: str = APPLICATION) -> list[str]:
+    """The uvicorn command for one web process serving the inherited socket ``fd``."""
+    options = SERVER_OPTIONS
+    return [
+        sys.executable, "-m", "uvicorn", application,
+        "--fd", str(fd),
+        "--loop", options["loop"],
+        "--http", options["http"],
+        "--ws", options["ws"],
+        "--lifespan", options["lifespan"],
+        "--no-access-log",
+        "--no-server-header",
+        "--ws-ping-interval", str(options["ws_ping_interval"]),
+        "--ws-ping-timeout", str(options["ws_ping_timeout"]),
+        "--ws-max-size", str(options["ws_max_size"]),
+        "--timeout-graceful-shutdown", str(options["timeout_graceful_shutdown"]),
+        # Trusts X-Forwarded-For/-Proto from FORWARDED_ALLOW_IPS (uvicorn's own variable;
+        # default 127.0.0.1: the reverse proxy on this host).
+        "--proxy-headers",
+        "--log-level", os.environ.get("WEB_LOG_LEVEL", "warning"),
+    ]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,13 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
-    sock.listen(1024)
+    sock.listen(2048)
     sock.set_inheritable(True)
     fd = sock.fileno()
-    command = [sys.executable, "-m", "daphne", "--fd", str(fd), "--proxy-headers", "config.asgi:application"]
     # The command is built from constants and this interpreter, never from input.
-    children = [subprocess.Popen(command, pass_fds=(fd,)) for _ in range(max(1, args.workers))]  # noqa: S603
-    print(f"web: {len(children)} daphne process(es) on http://{args.host}:{args.port}/", flush=True)
+    children = [subprocess.Popen(command_line(fd), pass_fds=(fd,)) for _ in range(max(1, args.workers))]  # noqa: S603
+    print(f"web: {len(children)} uvicorn process(es) on http://{args.host}:{args.port}/", flush=True)
 
     stopping = False
 
@@ -54,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         for child in children:
             if child.poll() is None:
                 child.terminate()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + SERVER_OPTIONS["timeout_graceful_shutdown"] + 5
         for child in children:
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))

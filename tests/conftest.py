@@ -82,7 +82,7 @@ def manager(db):
 
 @pytest.fixture
 def live_server_asgi(transactional_db):
-    """A forked daphne serving the whole ASGI app (HTTP and WebSockets) on the test database."""
+    """A forked uvicorn serving the whole ASGI app (HTTP and WebSockets) on the test database."""
     from tests.live import LiveAsgiServer
 
     server = LiveAsgiServer()

@@ -1,14 +1,16 @@
-"""A live ASGI server in a forked daphne, and Debian's Chromium driven by Playwright."""
+"""A live ASGI server in a forked uvicorn (as deployed), and Debian's Chromium driven by Playwright."""
 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
-from collections.abc import Iterator
+import socket
+import traceback
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from typing import Any
 
-from daphne.testing import DaphneProcess
 from django.conf import settings
 from django.db import connections
 
@@ -57,16 +59,57 @@ def _application():
     return ASGIStaticFilesHandler(get_default_application())
 
 
+class UvicornProcess(multiprocessing.Process):
+    """uvicorn with the production options (``config.serve``) in a forked child.
+
+    The parent binds the socket, so the port is known before the fork and connections made
+    before the child is serving wait in the backlog instead of failing.
+    """
+
+    def __init__(self, sock: socket.socket, get_application: Callable[[], Any], setup: Callable[[], None]):
+        super().__init__(daemon=True)
+        self.sock = sock
+        self.get_application = get_application
+        self.setup = setup
+        self.ready = multiprocessing.Event()
+        self.errors: multiprocessing.Queue = multiprocessing.Queue()
+
+    def run(self) -> None:
+        import uvicorn
+
+        from config.serve import SERVER_OPTIONS
+
+        ready = self.ready
+
+        class Server(uvicorn.Server):
+            async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+                await super().startup(sockets=sockets)
+                ready.set()
+
+        try:
+            self.setup()
+            options = {**SERVER_OPTIONS, "timeout_graceful_shutdown": 2, "log_level": "warning"}
+            Server(uvicorn.Config(self.get_application(), **options)).run(sockets=[self.sock])
+        except BaseException as exc:  # reported to the parent, which is waiting on `ready`
+            self.errors.put(f"{exc!r}\n{traceback.format_exc()}")
+
+
 class LiveAsgiServer:
     host = "localhost"
 
     def start(self) -> None:
         # The test database name is already in settings in the parent (pytest-django set it).
-        self.process = DaphneProcess(self.host, partial(_application), setup=_server_setup)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(512)
+        self.port = self.sock.getsockname()[1]
+        self.process = UvicornProcess(self.sock, _application, _server_setup)
         self.process.start()
         if not self.process.ready.wait(timeout=20):
-            raise RuntimeError("live server did not start")
-        self.port = self.process.port.value
+            detail = "" if self.process.errors.empty() else self.process.errors.get()
+            self.stop()
+            raise RuntimeError(f"live server did not start {detail}")
         self.url = f"http://{self.host}:{self.port}"
         self.ws_url = f"ws://{self.host}:{self.port}"
 
@@ -76,6 +119,7 @@ class LiveAsgiServer:
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
+        self.sock.close()
 
 
 @contextlib.contextmanager
