@@ -34,6 +34,7 @@ HELLO_TIMEOUT_S = 10
 REPORT_EVERY_S = 1.0
 MAX_MESSAGE_BYTES = 16 * 1024
 CURSOR_EVERY_S = 0.05
+WATCH_EVERY_S = 5.0
 
 
 class BrowserViewerConsumer(AsyncWebsocketConsumer):
@@ -331,12 +332,20 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
     # --- helpers -----------------------------------------------------------------------------
 
     async def _report_loop(self) -> None:
+        """Frame reports to the runner every second; every few seconds, is there a runner at all?"""
+        last_watch = time.monotonic()
         while True:
             await asyncio.sleep(REPORT_EVERY_S)
             report = self.gate.report()
             await self._to_runner(
                 {"type": "browser.viewer", "event": "report", "viewer": self.channel_name, **report}
             )
+            if time.monotonic() - last_watch >= WATCH_EVERY_S:
+                last_watch = time.monotonic()
+                try:
+                    await database_sync_to_async(services.watch_runner)(self.session_id)
+                except Exception:
+                    logger.warning("browser session %s: runner watch failed", self.session_id, exc_info=True)
 
     async def _to_runner(self, message: dict[str, Any]) -> None:
         await self.channel_layer.group_send(browser_control_group(self.session_id), message)

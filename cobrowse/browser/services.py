@@ -40,6 +40,7 @@ from cobrowse.models import (
     Participant,
     ParticipantRole,
     SessionKind,
+    SessionState,
 )
 from tickets.models import EventKind, Ticket
 from tickets.services import record_event
@@ -168,6 +169,50 @@ def ensure_runner(session_id: int) -> bool:
 
     transaction.on_commit(lambda: run_browser_session.delay(session_id))
     return True
+
+
+#: How often a session's runner is started again after it vanished (its worker died) before the
+#: session ends with ``browser_lost``; counted per session over RELAUNCH_WINDOW_SECONDS.
+MAX_RELAUNCHES = 3
+RELAUNCH_WINDOW_SECONDS = 3600
+
+
+def watch_runner(session_id: int) -> str:
+    """Called while someone watches: ``running``, ``starting``, ``relaunched`` or ``ended``.
+
+    A runner that stops heartbeating (its worker was killed: no ``finally`` ran, the task is not
+    redelivered, ``acks_late`` is off) disappears from the cache after RUNNER_TTL_SECONDS. Then the
+    session is marked reconnecting and its runner queued again, so a restarted (or another) worker
+    takes it up; after MAX_RELAUNCHES without a runner that stays, the session ends with
+    ``browser_lost`` instead of waiting for the inactivity timeout.
+    """
+    if selectors.runner_info(session_id) is not None:
+        return "running"
+    if cache.get(selectors.launching_key(session_id)) is not None:
+        return "starting"  # queued less than a minute ago
+    session = session_services.refresh_state(session_id)
+    if session.state not in SHARING_STATES:
+        return "ended"
+    key = f"browser:{int(session_id)}:relaunches"
+    cache.add(key, 0, RELAUNCH_WINDOW_SECONDS)
+    attempts = cache.incr(key)
+    if attempts > MAX_RELAUNCHES:
+        finish(session_id, SessionState.ENDED, BROWSER_LOST)
+        log_activity(session_id, None, "browser_lost", relaunches=MAX_RELAUNCHES)
+        logger.warning("browser session %s: no runner after %d relaunches, ended", session_id, MAX_RELAUNCHES)
+        return "ended"
+    if session.state == SessionState.ACTIVE:
+        session_services.mark_reconnecting(session_id)
+    save_runtime(session_id, {**selectors.runtime_state(session_id), "browser": "reconnecting"})
+    ensure_runner(session_id)
+    log_activity(session_id, None, "browser_relaunched", attempt=attempts)
+    logger.warning("browser session %s: runner gone, queued again (%d)", session_id, attempts)
+    _quiet(
+        get_channel_layer().group_send,
+        browser_viewers_group(session_id),
+        {"type": "browser.status", "browser": "reconnecting", "loading": False},
+    )
+    return "relaunched"
 
 
 def finish(session_id: int, state: str, reason: str) -> CoBrowseSession:

@@ -25,7 +25,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from cobrowse.browser import guard, services
+from cobrowse.browser import guard, selectors, services
 from cobrowse.browser.egress_proxy import EgressProxy, Refusal
 from cobrowse.browser.framepolicy import FramePolicy, QualityLevel, Verdict
 from cobrowse.browser.launch import browser_launch_options, context_options, harden_context
@@ -307,6 +307,10 @@ class BrowserSessionRunner:
         self.session = session
         self.selectors = await db(services.redaction_selectors)(session)
         self.url = session.target_url
+        # Taking over from a runner that vanished (its worker died): go on where it was, if allowed.
+        previous = await db(selectors.runtime_state)(self.session_id)
+        if isinstance(previous.get("url"), str) and self._allowed(previous["url"]):
+            self.url = previous["url"]
         self.channel = await self.layer.new_channel("browser-runner.")
         await self.layer.group_add(browser_control_group(self.session_id), self.channel)
         await self.layer.group_add(session_group(self.session_id), self.channel)

@@ -1,0 +1,46 @@
+"""A runner that vanished (its worker was killed) is queued again while someone watches, and after
+MAX_RELAUNCHES the session ends with ``browser_lost`` — it never waits for the inactivity timeout."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from cobrowse.browser import selectors, services, tasks
+from cobrowse.models import CoBrowseSession, SessionState
+from tests.cobrowse.browser.test_worker import _consented_browser_session
+from tickets.models import TicketEvent
+
+
+@pytest.fixture
+def queued(monkeypatch) -> list[int]:
+    calls: list[int] = []
+    monkeypatch.setattr(tasks.run_browser_session, "delay", lambda session_id: calls.append(session_id))
+    return calls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_vanished_runner_is_relaunched_then_the_session_ends(queued, settings):
+    settings.BROWSER_EGRESS_ALLOW_HOSTS = ["127.0.0.1:9"]
+    session = _consented_browser_session("http://127.0.0.1:9")
+    services.browser_started(session.pk)
+    services.register_runner(session.pk, {"channel": "x", "pid": 1})
+    assert services.watch_runner(session.pk) == "running"
+
+    for attempt in range(1, services.MAX_RELAUNCHES + 1):
+        cache.delete(selectors.runner_key(session.pk))  # the heartbeat stopped: the entry expired
+        cache.delete(selectors.launching_key(session.pk))  # and the last launch was a minute ago
+        assert services.watch_runner(session.pk) == "relaunched"
+        assert queued == [session.pk] * attempt
+        assert CoBrowseSession.objects.get(pk=session.pk).state == SessionState.RECONNECTING
+        assert selectors.runtime_state(session.pk)["browser"] == "reconnecting"
+        assert services.watch_runner(session.pk) == "starting"  # queued: not again within the minute
+
+    cache.delete(selectors.launching_key(session.pk))
+    assert services.watch_runner(session.pk) == "ended"
+    ended = CoBrowseSession.objects.get(pk=session.pk)
+    assert ended.state == SessionState.ENDED and ended.end_reason == services.BROWSER_LOST
+    assert len(queued) == services.MAX_RELAUNCHES
+    steps = list(TicketEvent.objects.filter(ticket=session.ticket).values_list("data__step", flat=True))
+    assert steps.count("browser_relaunched") == services.MAX_RELAUNCHES and "browser_lost" in steps
+    assert services.watch_runner(session.pk) == "ended"
