@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from cobrowse.browser.launch import INIT_SCRIPT, browser_launch_options, context_options
+from cobrowse.browser.launch import (
+    INIT_SCRIPT,
+    STEADY_CARET_SCRIPT,
+    browser_launch_options,
+    context_options,
+    harden_context,
+)
 
 
 def test_launch_options_route_everything_through_the_proxy(settings):
@@ -39,3 +45,17 @@ def test_refuses_when_playwright_is_told_to_bypass_loopback(monkeypatch):
 def test_context_options_block_service_workers_and_downloads():
     assert context_options() == {"service_workers": "block", "accept_downloads": False}
     assert "RTCPeerConnection" in INIT_SCRIPT and "WebTransport" in INIT_SCRIPT
+
+
+async def test_hardening_installs_the_egress_script_and_the_steady_caret():
+    class Context:
+        scripts: list[str] = []
+
+        async def add_init_script(self, script: str) -> None:
+            self.scripts.append(script)
+
+    context = Context()
+    await harden_context(context)
+    assert len(context.scripts) == 1  # one round trip per new context
+    assert INIT_SCRIPT in context.scripts[0] and STEADY_CARET_SCRIPT in context.scripts[0]
+    assert "caret-animation: manual" in STEADY_CARET_SCRIPT
