@@ -5,7 +5,8 @@ The customer shares with view only. An annotation is refused by the server; the 
 guidance and then control from the console, the customer allows both in the widget's prompt; a
 highlight drawn from the toolbar appears on the customer's page without changing it; a denied
 action changes nothing, an allowed one fills the field; with full control (a manager, then the
-customer) a form submission is still refused; a fourth viewer is turned away.
+customer; the manager approves on the approvals page in their own browser) a form submission is still
+refused; a fourth viewer is turned away.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from cobrowse import services
 from cobrowse.models import CoBrowseSession, ModeRequest, ModeRequestState, SessionState
 from demo_site.server import make_server, serve_in_thread
 from tests.cobrowse.test_e2e_live import off_loop, replay_value, session_state, wait_until
@@ -264,7 +264,19 @@ def test_guidance_and_control_from_the_console_to_the_customers_page(live_server
         request = ModeRequest.objects.get(session=session, to_mode="full")
         assert request.state == ModeRequestState.PENDING_MANAGER
         assert prompts(shopper) == []  # the customer is asked only after a manager approved
-        off_loop(services.decide_full_control, request.pk, manager=managers[0], approve=True)
+        # A manager approves on the approvals page, in their own browser.
+        approver_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+        viewer_ctxs.append(approver_ctx)
+        approver = approver_ctx.new_page()
+        login(approver, base, managers[0].username)
+        approver.goto(f"{base}/manager/approvals/")
+        row = approver.locator(f"[data-testid=approvals] tr[data-request='{request.pk}']")
+        assert session.ticket.reference in row.text_content()
+        row.get_by_role("button", name="Approve").click()
+        approver.wait_for_selector("text=Approved: the customer is now asked.")
+        assert approver.locator(f"tr[data-request='{request.pk}']").count() == 0
+        request.refresh_from_db()
+        assert (request.state, request.manager_id) == (ModeRequestState.PENDING_CUSTOMER, managers[0].pk)
         wait_until(
             shopper, lambda: prompts(shopper) == ["Agent Priya asks for full control"], message="full prompt"
         )
@@ -292,17 +304,17 @@ def test_guidance_and_control_from_the_console_to_the_customers_page(live_server
         assert shopper.input_value("#full-name") == "Ada Lovelace"
 
         # --- managers watching: the agent and two more, a fourth is turned away ---------------------
+        watchers = []
         for manager in managers:
             ctx = browser.new_context(viewport={"width": 1280, "height": 900})
             viewer_ctxs.append(ctx)
             page = ctx.new_page()
             login(page, base, manager.username)
             page.goto(f"{base}/agent/sessions/{session.pk}/")
-        watching, refused = viewer_ctxs[0].pages[0], viewer_ctxs[2].pages[0]
+            watchers.append(page)
+        watching, refused = watchers[0], watchers[2]
         watching.wait_for_selector("[data-testid=console-presence][data-state=connected]", timeout=10000)
-        viewer_ctxs[1].pages[0].wait_for_selector(
-            "[data-testid=console-presence][data-state=connected]", timeout=10000
-        )
+        watchers[1].wait_for_selector("[data-testid=console-presence][data-state=connected]", timeout=10000)
         refused.wait_for_selector("[data-testid=console-refused]", state="visible", timeout=10000)
         assert "maximum number of viewers" in refused.text_content("[data-testid=console-refused]")
         assert refused.get_attribute("[data-testid=console-presence]", "data-state") == "refused"
