@@ -268,6 +268,11 @@ CELERY_BEAT_SCHEDULE["cobrowse-sweep"] = {
     "schedule": 30.0,
     "options": {"expires": 25},
 }
+CELERY_BEAT_SCHEDULE["browser-runner-watch"] = {
+    "task": "cobrowse.tasks.watch_browser_runners",
+    "schedule": 30.0,
+    "options": {"expires": 25},
+}
 
 # --- Server-side browser egress (cobrowse/browser; docs/egress.md) ---------------------------
 # Allow-list entries (exact ``host``, ``host:port``, ``*.suffix``) may be reached even when they

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.cache import cache
 
-from cobrowse.models import CoBrowseSession, SessionKind
+from cobrowse.models import SHARING_STATES, CoBrowseSession, SessionKind
 
 
 def runner_key(session_id: int) -> str:
@@ -69,3 +69,12 @@ def status(session: CoBrowseSession) -> dict[str, Any]:
         "last_frame_age_seconds": round(now - last_frame, 2) if last_frame else None,
         "error": state.get("error", ""),
     }
+
+
+def sharing_browser_session_ids() -> list[int]:
+    """Browser sessions after consent and before their end: each should have a runner."""
+    return list(
+        CoBrowseSession.objects.filter(kind=SessionKind.BROWSER, state__in=SHARING_STATES)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

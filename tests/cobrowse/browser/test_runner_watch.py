@@ -44,3 +44,28 @@ def test_a_vanished_runner_is_relaunched_then_the_session_ends(queued, settings)
     steps = list(TicketEvent.objects.filter(ticket=session.ticket).values_list("data__step", flat=True))
     assert steps.count("browser_relaunched") == services.MAX_RELAUNCHES and "browser_lost" in steps
     assert services.watch_runner(session.pk) == "ended"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_beat_watch_relaunches_a_vanished_runner_with_nobody_watching(queued, settings):
+    from cobrowse.tasks import WATCH_LOCK_KEY, watch_browser_runners
+
+    settings.BROWSER_EGRESS_ALLOW_HOSTS = ["127.0.0.1:9"]
+    session = _consented_browser_session("http://127.0.0.1:9")
+    services.browser_started(session.pk)
+    services.register_runner(session.pk, {"channel": "x", "pid": 1})
+    assert watch_browser_runners() == {"running": 1}
+    assert queued == []
+
+    cache.delete(selectors.runner_key(session.pk))  # the worker was killed: no heartbeat any more
+    cache.delete(selectors.launching_key(session.pk))
+    assert watch_browser_runners() == {"relaunched": 1}
+    assert queued == [session.pk]
+
+    cache.add(WATCH_LOCK_KEY, "1", 25)  # another beat instance is at it: this one does nothing
+    assert watch_browser_runners() == {}
+    cache.delete(WATCH_LOCK_KEY)
+
+    CoBrowseSession.objects.filter(pk=session.pk).update(state=SessionState.ENDED)
+    assert watch_browser_runners() == {}  # ended sessions are not watched
+    assert queued == [session.pk]
