@@ -24,6 +24,35 @@ NO_NETWORK_NOISE_ARGS = (
     "--no-first-run",
     "--disable-quic",
 )
+# Chromium keeps only the last ``--disable-features`` switch (measured: a second one drops the
+# first), and Playwright passes its own. So the switch added here repeats Playwright's list (as of
+# Playwright 1.65; tests/cobrowse/browser/test_launch_features.py fails when Playwright's list grows)
+# and adds ours.
+PLAYWRIGHT_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync",
+    "DestroyProfileOnBrowserClose",
+    "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable",
+    "LensOverlay",
+    "MediaRouter",
+    "PaintHolding",
+    "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect",
+    "TcpPortRandomizationWin",
+    "OptimizationHints",
+    "NetworkTimeServiceQuerying",
+    "AimEnabled",
+    "PreconnectToSearch",
+    "msForceBrowserSignIn",
+    "msEdgeUpdateLaunchServicesPreferredVersion",
+)
+# Headless Chromium opens a browser window per context, and each window preloads the omnibox
+# dropdown as a WebUI page in a renderer of its own: one extra renderer (~20 MiB) per session that
+# nobody ever sees. Browser UI only: pages and their process isolation are untouched.
+TANDEM_DISABLED_FEATURES = ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup")
+DISABLED_FEATURES = PLAYWRIGHT_DISABLED_FEATURES + TANDEM_DISABLED_FEATURES
+DISABLED_FEATURES_ARG = "--disable-features=" + ",".join(DISABLED_FEATURES)
+
 WEBRTC_ARGS = (
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--webrtc-ip-handling-policy=disable_non_proxied_udp",
@@ -77,6 +106,7 @@ def browser_launch_options(proxy_port: int, *, proxy_host: str | None = None) ->
         "args": [
             *NO_NETWORK_NOISE_ARGS,
             *WEBRTC_ARGS,
+            DISABLED_FEATURES_ARG,
             f"--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE {host}",
         ],
     }

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from cobrowse.browser.launch import (
+    DISABLED_FEATURES_ARG,
     INIT_SCRIPT,
+    PLAYWRIGHT_DISABLED_FEATURES,
     STEADY_CARET_SCRIPT,
     browser_launch_options,
     context_options,
@@ -59,3 +61,14 @@ async def test_hardening_installs_the_egress_script_and_the_steady_caret():
     assert len(context.scripts) == 1  # one round trip per new context
     assert INIT_SCRIPT in context.scripts[0] and STEADY_CARET_SCRIPT in context.scripts[0]
     assert "caret-animation: manual" in STEADY_CARET_SCRIPT
+
+
+def test_one_disabled_features_switch_with_playwrights_list_and_ours():
+    args = browser_launch_options(8899)["args"]
+    switches = [a for a in args if a.startswith("--disable-features=")]
+    assert switches == [DISABLED_FEATURES_ARG]  # Chromium keeps only the last such switch
+    features = DISABLED_FEATURES_ARG.split("=", 1)[1].split(",")
+    assert set(PLAYWRIGHT_DISABLED_FEATURES) <= set(features)
+    assert {"WebUIOmniboxPopup", "WebUIOmniboxAimPopup"} <= set(features)
+    assert not any(a.startswith(("--single-process", "--renderer-process-limit")) for a in args)
+    assert "site-per-process" not in DISABLED_FEATURES_ARG  # site isolation stays on
