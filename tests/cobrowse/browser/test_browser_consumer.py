@@ -57,7 +57,7 @@ async def _socket(session_id: int, user=None, origin: bytes = ORIGIN) -> Websock
     return comm
 
 
-async def _json(comm: WebsocketCommunicator, msg_type: str, timeout: float = 5) -> dict:
+async def _json(comm: WebsocketCommunicator, msg_type: str, timeout: float = 15) -> dict:
     async with asyncio.timeout(timeout):
         while True:
             raw = await comm.receive_output()
@@ -70,7 +70,7 @@ async def _json(comm: WebsocketCommunicator, msg_type: str, timeout: float = 5) 
                 return message["data"]
 
 
-async def _closed(comm: WebsocketCommunicator, timeout: float = 5) -> int:
+async def _closed(comm: WebsocketCommunicator, timeout: float = 15) -> int:
     async with asyncio.timeout(timeout):
         while True:
             raw = await comm.receive_output()
