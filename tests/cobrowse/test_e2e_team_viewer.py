@@ -133,6 +133,12 @@ def test_a_colleague_of_the_customer_watches_through_their_own_link(live_server_
             seen=lambda: badge_watching(shopper),
         )
         assert "Lena Fischer" in colleague.text_content("[data-testid=watch-watching]")
+        agent.wait_for_selector(
+            '[data-testid=console-watching]:has-text("Lena Fischer (customer\'s team)")', timeout=10000
+        )
+        assert "Lena Fischer (customer's team) is watching" in agent.text_content(
+            "[data-testid=console-feed]"
+        )
         shopper.screenshot(path=str(ARTIFACTS / "team-viewer-badge.png"), caret="initial")
         colleague.screenshot(path=str(ARTIFACTS / "team-viewer-watching.png"), full_page=True)
 
@@ -142,6 +148,7 @@ def test_a_colleague_of_the_customer_watches_through_their_own_link(live_server_
         colleague.wait_for_selector("[data-testid=watch-state][data-state=ended]", timeout=10000)
         assert "removed" in colleague.text_content("[data-testid=watch-ended]")
         wait_until(shopper, lambda: "Lena" not in badge_watching(shopper), message="the badge updated")
+        agent.wait_for_selector('[data-testid=console-watching]:not(:has-text("Lena"))', timeout=10000)
         viewer.refresh_from_db()
         assert viewer.state == TeamViewerState.REMOVED
         assert session_state(session.pk) == SessionState.ACTIVE  # the customer still shares
