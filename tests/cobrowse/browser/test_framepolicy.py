@@ -10,13 +10,18 @@ import pytest
 from cobrowse.browser.framepolicy import LEVELS, FrameGate, FramePolicy, Verdict
 
 
-def _run(policy: FramePolicy, source_fps: float, seconds: float, jitter, start: float = 0.0) -> list[float]:
+def _run(
+    policy: FramePolicy, source_fps: float, seconds: float, jitter, rng: random.Random | None = None
+) -> list[float]:
     """Drive the policy as the runner's publish loop does: frames (all different) arrive at
-    ``source_fps``; a held frame is flushed when its slot comes, late by ``jitter()`` (the loop's
-    wake-up delay). Returns the send times."""
+    ``source_fps``, off the policy's grid by a fixed phase and ``rng`` noise; a held frame is flushed
+    when its slot comes, late by ``jitter()`` (the loop's wake-up delay). Returns the send times."""
+    noise = (lambda: rng.uniform(0, 0.004)) if rng else (lambda: 0.0)
+    arrivals = sorted(
+        i / source_fps + (0.0073 + noise() if i else 0.0) for i in range(int(seconds * source_fps))
+    )
     sent: list[float] = []
-    arrivals = [start + i / source_fps for i in range(int(seconds * source_fps))]
-    i, now, wake = 0, start, float("inf")
+    i, now, wake = 0, 0.0, float("inf")
     while i < len(arrivals):
         if wake < arrivals[i]:
             now, wake = wake, float("inf")
@@ -78,12 +83,13 @@ def test_sixty_fps_input_gives_ten_fps():
 
 @pytest.mark.parametrize("mean_jitter", [0.002, 0.005, 0.015])
 def test_a_late_publish_loop_still_delivers_the_cap(mean_jitter):
-    """Measuring from the last send let every wake-up delay push the next slot back (9.5 fps at a
-    10 fps cap); slots on a fixed grid keep the full rate and still never exceed the cap."""
+    """Measuring from the last send let every wake-up delay and every frame's phase push the next
+    slot back (9.4-9.8 fps here at a 10 fps cap); slots on a fixed grid keep the rate. A strict
+    1 s window still costs a little: a frame that went late holds back the one ten slots later."""
     rng = random.Random(7)
     policy = FramePolicy(max_fps=10)
-    sent = _run(policy, 60, 60.0, lambda: rng.expovariate(1 / mean_jitter))
-    assert len(sent) >= 597  # 10 fps over 60 s, less at most 3 frames
+    sent = _run(policy, 60, 60.0, lambda: rng.expovariate(1 / mean_jitter), rng)
+    assert len(sent) >= 594  # at least 9.9 fps over 60 s
     assert _max_in_window(sent, 1.0 - 1e-6) <= 10
     assert min(b - a for a, b in itertools.pairwise(sent)) >= 0.05 - 1e-6
 
@@ -93,7 +99,7 @@ def test_the_cap_holds_in_every_window_whatever_the_timing():
         rng = random.Random(seed)
         policy = FramePolicy(max_fps=10)
         jitter = lambda rng=rng: rng.choice([0, 0.001, 0.04, 0.2])  # noqa: E731
-        sent = _run(policy, rng.choice([24, 30, 60, 144]), 20.0, jitter)
+        sent = _run(policy, rng.choice([24, 30, 60, 144]), 20.0, jitter, rng)
         assert _max_in_window(sent, 1.0 - 1e-6) <= 10, seed
         assert min(b - a for a, b in itertools.pairwise(sent)) >= 0.05 - 1e-6, seed
 
@@ -141,7 +147,7 @@ def test_eleven_frames_never_share_a_second():
 
 def test_a_fractional_cap_keeps_its_rate():
     policy = FramePolicy(max_fps=7.5)
-    sent = _run(policy, 60, 40.0, lambda: 0.003)
+    sent = _run(policy, 60, 40.0, lambda: 0.003, random.Random(3))
     assert 295 <= len(sent) <= 301
     assert _max_in_window(sent, 8 / 7.5 - 1e-6) <= 8
 
