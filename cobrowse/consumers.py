@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import secrets
 import time
 from typing import Any
@@ -115,6 +116,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         self.quality_sent = ""
         self.quality_sent_at = 0.0
         self.last_touch = 0.0
+        self.touch_every = TOUCH_EVERY_S * random.uniform(0.8, 1.0)  # noqa: S311 - spreading, not secrecy
         self.tasks: list[asyncio.Task] = []
         self.recorder = None
         self.seq_dirty = False
@@ -205,6 +207,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
             await self.close(code=4410)
             return
         self.session = session
+        self.last_touch = time.monotonic()  # connecting recorded activity already
         self.grant = data["grant"]
         self.page_id = data["page_id"]
         self.redactor = Redactor(session.selectors)
@@ -314,13 +317,14 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         # The session.changed broadcast ends every socket, this one included.
 
     async def _maybe_touch(self) -> None:
+        """Record activity every ~30 s; the interval is jittered so that sockets that connected
+        together (a reconnect storm after a restart) do not write together."""
         now = time.monotonic()
-        if now - self.last_touch < TOUCH_EVERY_S:
+        if now - self.last_touch < self.touch_every:
             return
         self.last_touch = now
-        session = await database_sync_to_async(live.touch)(self.session_id)
-        if session.state not in SHARING_STATES:
-            await self._end(session.state)
+        if not await database_sync_to_async(live.record_activity)(self.session_id):
+            await self._end((await database_sync_to_async(live.current)(self.session_id)).state)
 
     # --- sequence bookkeeping ------------------------------------------------------------------
 

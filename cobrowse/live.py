@@ -233,6 +233,11 @@ def current(session_id: int) -> LiveSession:
     return _snapshot(_load(session_id))
 
 
+def record_activity(session_id: int) -> bool:
+    """The customer's page is active; False once the session no longer shares (a timer ran out)."""
+    return session_services.record_activity(session_id)
+
+
 def touch(session_id: int) -> LiveSession:
     """Record activity (inactivity timer) and re-read state, ending an overdue session on the way."""
     session = session_services.touch(session_id)

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts import permissions
@@ -213,6 +214,27 @@ def refresh_state(session: CoBrowseSession | int) -> CoBrowseSession:
         logger.info("co-browse session %s closed by timer: %s", locked.pk, reason)
     _expire_actions(locked)
     return locked
+
+
+def record_activity(session_id: int) -> bool:
+    """Activity on a sharing session, as cheaply as possible; returns whether it still shares.
+
+    The relay calls this about every 30 s per customer socket. While no timer has run out it is
+    one conditional UPDATE (no lock, no re-read); only when that matches nothing — the session
+    ended, or its deadline or inactivity limit passed — does the full :func:`touch` run, which
+    applies the timer.
+    """
+    now = _now()
+    idle_limit = timedelta(seconds=settings.COBROWSE_INACTIVITY_TIMEOUT_SECONDS)
+    updated = CoBrowseSession.objects.filter(
+        Q(deadline_at__isnull=True) | Q(deadline_at__gt=now),
+        Q(last_activity_at__isnull=True) | Q(last_activity_at__gt=now - idle_limit),
+        pk=session_id,
+        state__in=SHARING_STATES,
+    ).update(last_activity_at=now)
+    if updated:
+        return True
+    return touch(session_id).state in SHARING_STATES
 
 
 def touch(session: CoBrowseSession | int) -> CoBrowseSession:

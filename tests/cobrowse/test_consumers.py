@@ -521,3 +521,30 @@ def test_quality_levels():
     assert quality_level(200) == "good"
     assert quality_level(201) == "fair"
     assert quality_level(900) == "poor"
+
+
+async def test_activity_on_a_session_whose_deadline_passed_ends_the_page_socket(monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cobrowse import consumers
+
+    monkeypatch.setattr(consumers, "TOUCH_EVERY_S", 0)  # record activity on every message
+    session, grant, agent, customer, agent_comm, _ = await _pair()
+    await customer.send_json_to(_msg("rrweb", {"events": [], "page_id": "p1"}, 1))
+    await _receive_type(agent_comm, "rrweb")
+    assert (await _state(session.pk)) == SessionState.ACTIVE  # activity recorded, still sharing
+
+    past = timezone.now() - timedelta(seconds=1)
+    await database_sync_to_async(CoBrowseSession.objects.filter(pk=session.pk).update)(deadline_at=past)
+    await customer.send_json_to(_msg("rrweb", {"events": [], "page_id": "p1"}, 2))
+    assert (await _receive_type(customer, "ended"))["data"]["reason"] == SessionState.TIMED_OUT
+    assert (await _state(session.pk)) == SessionState.TIMED_OUT
+    await customer.disconnect()
+    await agent_comm.disconnect()
+
+
+@database_sync_to_async
+def _state(session_id: int) -> str:
+    return CoBrowseSession.objects.get(pk=session_id).state

@@ -87,6 +87,43 @@ def test_touch_resets_inactivity(ticket, agent, settings):
     assert (timezone.now() - touched.last_activity_at).total_seconds() < 5
 
 
+def test_record_activity_is_one_update_while_no_timer_ran_out(
+    ticket, agent, settings, django_assert_num_queries
+):
+    session, _ = consent(ticket, agent)
+    before = timezone.now() - timedelta(seconds=settings.COBROWSE_INACTIVITY_TIMEOUT_SECONDS - 5)
+    CoBrowseSession.objects.filter(pk=session.pk).update(last_activity_at=before)
+    with django_assert_num_queries(1):
+        assert services.record_activity(session.pk) is True
+    session.refresh_from_db()
+    assert session.state == SessionState.CONSENTED
+    assert (timezone.now() - session.last_activity_at).total_seconds() < 5
+
+
+@pytest.mark.parametrize("timer", ["deadline", "inactivity"])
+def test_record_activity_applies_a_timer_that_ran_out(ticket, agent, settings, timer):
+    session, _ = consent(ticket, agent)
+    if timer == "deadline":
+        _age(session, deadline_at=True)
+    else:
+        idle = timedelta(seconds=settings.COBROWSE_INACTIVITY_TIMEOUT_SECONDS + 1)
+        CoBrowseSession.objects.filter(pk=session.pk).update(last_activity_at=timezone.now() - idle)
+    assert services.record_activity(session.pk) is False  # activity now does not revive it
+    session.refresh_from_db()
+    assert session.state == SessionState.TIMED_OUT
+    assert session.end_reason == ("max_duration" if timer == "deadline" else "inactivity")
+
+
+def test_record_activity_on_an_ended_session_changes_nothing(ticket, agent):
+    session, _ = consent(ticket, agent)
+    services.end_session(session, actor=agent)
+    session.refresh_from_db()
+    ended_activity = session.last_activity_at
+    assert services.record_activity(session.pk) is False
+    session.refresh_from_db()
+    assert session.state == SessionState.ENDED and session.last_activity_at == ended_activity
+
+
 def test_extension_needs_customer_consent(ticket, agent, settings):
     session, _ = consent(ticket, agent)
     deadline = session.deadline_at
