@@ -17,6 +17,10 @@ bounds keep the grid honest:
 - two frames are never closer than half an interval;
 - never more than ``ceil(max_fps)`` frames in any ``ceil(max_fps) / max_fps`` seconds (for an
   integer cap: never more than ``max_fps`` frames in any 1 s window), to within ``SLOT_EPSILON``.
+
+That last bound has a small price: a frame that went out late holds back the one ten slots after
+it, so with a publisher that wakes a few milliseconds late an animated page gets 9.9+ fps rather
+than exactly 10 (docs/benchmarks-screencast.md).
 - :class:`FrameGate` (one per viewer socket) lets at most ``max_in_flight`` frames go unacknowledged;
   while the viewer is behind, newer frames replace the one held back, so a slow viewer gets fewer
   frames and never a growing queue, and it always ends on the newest picture.
