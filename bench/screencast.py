@@ -1,20 +1,41 @@
 """Screencast figures for server-side browser sessions. Prints numbers; never fails on time.
 
-    .venv/bin/python -m bench.screencast [--seconds 10] [--contexts 4]
+    .venv/bin/python -m bench.screencast [--seconds 10] [--sessions 5] [--warm-runs 5]
+        [--only first,rate,demo,memory] [--arg=--some-chromium-switch ...] [--executable PATH]
 
-Runs the production pieces in-process: BrowserHost (Chromium through the egress proxy), the CDP
-Screencast and the FramePolicy (10 fps cap, dedupe), against a page on 127.0.0.1 allow-listed for
-the run. Measures fps delivered and bytes/s per viewer on an animated page (1280x720), the same on
-a still page, frames skipped as unchanged, launch-to-first-frame, CPU per session, and the marginal
-memory (PSS, /proc/<pid>/smaps_rollup over all Chromium processes) of each additional context.
+Runs the production pieces in-process: BrowserHost (Chromium through the egress proxy, launched with
+``browser_launch_options``), the runner's context set-up (hardened context, submit backstop, page,
+CDP Screencast, ``goto`` until ``domcontentloaded``) and the FramePolicy driven the way the runner's
+publish loop drives it (newest frame only, held frame flushed at its slot). Pages are served on
+127.0.0.1 and allow-listed for the run. Figures:
+
+- first frame, **cold** (Playwright + proxy + Chromium launch, then the session) and **warm**
+  (Chromium already running in the worker: context + page + screencast + goto), each split into its
+  steps. "First frame" is the first frame of the target page (a frame of the initial blank page does
+  not count) as it leaves the policy for the viewers.
+- an animated page at 1280x720 (it repaints every vsync: the worst case): frames from Chromium,
+  frames delivered, bytes/s per viewer, CPU;
+- a still page (bytes/s) and a page repainting without changing a pixel (frames skipped as unchanged);
+- the demo site (``demo_site``) with scripted activity: typing, focus changes, scrolling;
+- memory: PSS (``/proc/<pid>/smaps_rollup``) of every Chromium process, by process type, as animated
+  sessions are added one by one; the marginal cost per extra session; CPU per session with all open.
+
+``--arg`` appends a Chromium switch to the production launch options (to measure a lever alone).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
+import re
+import secrets
+import statistics
+import subprocess
+import sys
 import time
+from typing import Any
 
 import django
 
@@ -23,10 +44,12 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from cobrowse.browser.framepolicy import FramePolicy, Verdict  # noqa: E402
+from cobrowse.browser import guard, launch, worker  # noqa: E402
+from cobrowse.browser.framepolicy import FramePolicy, Verdict, frame_digest  # noqa: E402
 from cobrowse.browser.screencast import Screencast  # noqa: E402
 from cobrowse.browser.worker import BrowserHost  # noqa: E402
 
+VIEWPORT = {"width": 1280, "height": 720}
 ANIMATED = b"""<!doctype html><title>animated</title><body style="margin:0;font:20px sans-serif">
 <h1>Loan application</h1><p>Lorem ipsum dolor sit amet, consectetur adipiscing elit.</p>
 <div id="b" style="width:300px;height:200px;background:linear-gradient(90deg,#36c,#c63)"></div>
@@ -34,11 +57,20 @@ ANIMATED = b"""<!doctype html><title>animated</title><body style="margin:0;font:
 'translateX('+(t%600)+'px) rotate('+(t%360)+'deg)';requestAnimationFrame(f)})()</script></body>"""
 STILL = b"""<!doctype html><title>still</title><body style="margin:0;font:20px sans-serif">
 <h1>Loan application</h1><p>Lorem ipsum dolor sit amet.</p><input value="Asha"></body>"""
+# Repaints every 30 ms that change no pixel: an element moving under an opaque cover.
+REPAINT = b"""<!doctype html><title>repaint</title><body style="margin:0;font:20px sans-serif">
+<h1>Loan application</h1><div style="position:relative;width:60px;height:60px">
+<div id="h" style="position:absolute;inset:10px;background:red;will-change:transform"></div>
+<div style="position:absolute;inset:0;background:white;z-index:2"></div></div>
+<script>setInterval(()=>{const b=document.getElementById('h');
+b.style.transform=b.style.transform?'':'translateX(1px)'},30)</script></body>"""
+PAGES = {b"/animated": ANIMATED, b"/repaint": REPAINT}
 
 
 async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     head = await reader.readuntil(b"\r\n\r\n")
-    body = ANIMATED if b"GET /animated" in head else STILL
+    path = head.split(b" ", 2)[1]
+    body = PAGES.get(path, STILL)
     writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n")
     writer.write(f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
     await writer.drain()
@@ -46,52 +78,116 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
 
 
 class Session:
-    """One context + page + screencast + policy, counting what a viewer would receive."""
+    """One session as the runner sets it up, counting what a viewer at the "high" level receives."""
+
+    blank: set[bytes] = set()  # digests of frames of the initial about:blank page
 
     def __init__(self, host: BrowserHost) -> None:
         self.host = host
         self.policy = FramePolicy(max_fps=settings.BROWSER_MAX_FPS)
         self.raw = self.sent = self.bytes = 0
-        self.first_frame: float | None = None
+        self.steps: dict[str, float] = {}
+        self.sent_at: list[float] = []
+        self.first_page_frame: float | None = None
+        self.first_sent: float | None = None
+        self._latest: bytes | None = None
+        self._ready = asyncio.Event()
+        self._page_frame = asyncio.Event()
+        self.publisher: asyncio.Task | None = None
 
-    def _frame(self, data: bytes, _meta: dict) -> None:
-        now = time.monotonic()
+    def _on_frame(self, data: bytes, _meta: dict) -> None:
         self.raw += 1
-        if self.first_frame is None:
-            self.first_frame = now
-        if self.policy.offer(data, now) is Verdict.SEND:
-            self.sent += 1
-            self.bytes += len(data)
+        self._latest = data
+        self._ready.set()
+        if self.first_page_frame is None and frame_digest(data) not in self.blank:
+            self.first_page_frame = time.monotonic()
 
-    async def open(self, url: str) -> float:
-        started = time.monotonic()
-        self.context = await self.host.new_context(viewport={"width": 1280, "height": 720})
-        self.page = await self.context.new_page()
-        self.cast = Screencast(self.page, self._frame)
-        await self.cast.start(self.policy.level)
-        await self.page.goto(url)
-        while self.first_frame is None:
-            await asyncio.sleep(0.005)
-        self.flusher = asyncio.ensure_future(self.flush_loop())
-        return self.first_frame - started
+    def _deliver(self, data: bytes, now: float) -> None:
+        self.sent += 1
+        self.bytes += len(data)
+        self.sent_at.append(now)
+        if self.first_sent is None and frame_digest(data) not in self.blank:
+            self.first_sent = now
+            self._page_frame.set()
 
-    async def flush_loop(self) -> None:
-        """As the runner's publisher does: a frame held back by the rate cap goes when it may."""
+    async def publish_loop(self) -> None:
+        """The runner's publish loop: the newest frame is offered; a held one goes at its slot."""
         while True:
             delay = self.policy.flush_delay(time.monotonic())
-            await asyncio.sleep(min(delay, 0.05))
-            pending = self.policy.flush(time.monotonic())
-            if pending is not None:
-                self.sent += 1
-                self.bytes += len(pending)
+            try:
+                async with asyncio.timeout(None if delay == float("inf") else delay):
+                    await self._ready.wait()
+            except TimeoutError:
+                pass
+            now = time.monotonic()
+            if self._ready.is_set():
+                self._ready.clear()
+                assert self._latest is not None
+                if self.policy.offer(self._latest, now) is Verdict.SEND:
+                    self._deliver(self._latest, now)
+            elif (pending := self.policy.flush(now)) is not None:
+                self._deliver(pending, now)
+
+    async def open(self, url: str) -> float:
+        """The runner's ``_open``; returns seconds from the start to the first frame of the page."""
+        started = mark = time.monotonic()
+
+        def step(name: str) -> None:
+            nonlocal mark
+            now = time.monotonic()
+            self.steps[name] = now - mark
+            mark = now
+
+        self.context = await self.host.new_context(viewport=dict(VIEWPORT))
+        await self.context.add_init_script(guard.submit_backstop_script(secrets.token_urlsafe(32)))
+        step("context")
+        self.page = await self.context.new_page()
+        step("page")
+        self.cast = Screencast(self.page, self._on_frame)
+        self.publisher = asyncio.ensure_future(self.publish_loop())
+        await self.cast.start(self.policy.level)
+        step("screencast")
+        await self.page.goto(url, wait_until="domcontentloaded")
+        self.steps["goto (domcontentloaded)"] = time.monotonic() - mark
+        await self._page_frame.wait()
+        assert self.first_sent is not None
+        self.steps["goto -> first frame"] = self.first_sent - mark
+        return self.first_sent - started
 
     def reset(self) -> None:
         self.raw = self.sent = self.bytes = 0
         self.policy.skipped_unchanged = 0
+        self.sent_at = []
+
+    async def close(self) -> None:
+        if self.publisher is not None:
+            self.publisher.cancel()
+        await self.cast.stop()
+        await self.context.close()
 
 
-def chromium_pids() -> list[int]:
-    """Every Chromium process below this one (the browser, its renderers, GPU and utility)."""
+async def blank_digests(host: BrowserHost) -> set[bytes]:
+    """Digests of the frames the initial about:blank page gives (they are not "the page")."""
+    frames: list[bytes] = []
+    context = await host.new_context(viewport=dict(VIEWPORT))
+    page = await context.new_page()
+    cast = Screencast(page, lambda data, _meta: frames.append(frame_digest(data)))
+    await cast.start(FramePolicy().level)
+    for _ in range(100):
+        if frames:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)
+    await cast.stop()
+    await context.close()
+    return set(frames)
+
+
+# --- processes ---------------------------------------------------------------------------------
+
+
+def chromium_pids() -> dict[int, str]:
+    """Every Chromium process below this one, with its type (browser, renderer, gpu-process, …)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -101,28 +197,60 @@ def chromium_pids() -> list[int]:
             except (OSError, ValueError, IndexError):
                 continue
             children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [os.getpid()]
+    found: dict[int, str] = {}
+    todo = [os.getpid()]
     while todo:
         for child in children.get(todo.pop(), []):
             todo.append(child)
             try:
                 with open(f"/proc/{child}/cmdline", "rb") as fh:
-                    if b"chromium" in fh.read():
-                        found.append(child)
+                    cmdline = fh.read().replace(b"\0", b" ")  # Chromium rewrites it as one string
             except OSError:
-                pass
+                continue
+            if b"chrom" in cmdline.split(b" ", 1)[0]:
+                kind = re.search(rb"--type=([\w-]+)", cmdline)
+                found[child] = kind.group(1).decode() if kind else "browser"
     return found
 
 
-def pss_mib() -> float:
-    total = 0
-    for pid in chromium_pids():
+def pss_by_type() -> dict[str, float]:
+    """PSS in MiB per process type and ``total``; ``anon+shmem`` (PSS less file-backed pages: the
+    code pages' share moves with every other Chromium on the host, this part does not);
+    ``renderers`` counts renderer processes."""
+    out: dict[str, float] = {"total": 0.0, "anon+shmem": 0.0, "renderers": 0}
+    for pid, kind in chromium_pids().items():
         try:
             with open(f"/proc/{pid}/smaps_rollup") as fh:
-                total += sum(int(line.split()[1]) for line in fh if line.startswith("Pss:"))
+                fields = {line.split(":")[0]: int(line.split()[1]) for line in fh if line.startswith("Pss")}
         except OSError:
-            pass
-    return total / 1024
+            continue
+        out[kind] = out.get(kind, 0.0) + fields["Pss"] / 1024
+        out["total"] += fields["Pss"] / 1024
+        out["anon+shmem"] += (fields.get("Pss_Anon", 0) + fields.get("Pss_Shmem", 0)) / 1024
+        out["renderers"] += kind == "renderer"
+    return out
+
+
+def foreign_chromium() -> int:
+    """Chromium processes on the host that are not ours (they share code pages, moving PSS)."""
+    ours = set(chromium_pids())
+    count = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in ours:
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    count += b"chromium" in fh.read().split(b"\0", 1)[0]
+            except OSError:
+                pass
+    return count
+
+
+def slope(values: list[float]) -> float:
+    """Least-squares increase per step."""
+    n = len(values)
+    mean_x, mean_y = (n - 1) / 2, sum(values) / n
+    num = sum((x - mean_x) * (y - mean_y) for x, y in enumerate(values))
+    return num / sum((x - mean_x) ** 2 for x in range(n))
 
 
 def cpu_seconds() -> float:
@@ -137,80 +265,291 @@ def cpu_seconds() -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-async def main(seconds: float, contexts: int) -> None:
-    server = await asyncio.start_server(_serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    settings.BROWSER_EGRESS_ALLOW_HOSTS = [f"127.0.0.1:{port}"]
-    base = f"http://127.0.0.1:{port}"
-    launch_started = time.monotonic()
-    async with BrowserHost(max_contexts=contexts + 1, max_memory_percent=99) as host:
-        launched = time.monotonic() - launch_started
-        first = Session(host)
-        context_to_frame = await first.open(f"{base}/animated")
-        print(f"launch (Chromium + proxy)            {launched:6.2f} s")
-        print(f"context + page + goto -> first frame {context_to_frame:6.2f} s")
-        print(f"launch -> first frame                {launched + context_to_frame:6.2f} s")
+def loadavg() -> str:
+    with open("/proc/loadavg") as fh:
+        return " ".join(fh.read().split()[:3])
 
+
+def gaps(times: list[float], interval: float) -> str:
+    """How regular the delivered frames were: gaps between sends, in intervals of the cap."""
+    spans = sorted(b - a for a, b in itertools.pairwise(times))
+    if not spans:
+        return "no gaps"
+    mean = (times[-1] - times[0]) / len(spans)
+    late = sum(1 for g in spans if g > 1.5 * interval)
+    window = max((sum(1 for t in times if a <= t < a + 1.0) for a in times), default=0)
+    pct = [spans[len(spans) * p // 100] * 1000 for p in (5, 50, 95)]
+    return (
+        f"gaps mean {mean * 1000:.1f} ms ({1 / mean:.2f} fps), p5 {pct[0]:.0f} ms, median {pct[1]:.0f} ms,"
+        f" p95 {pct[2]:.0f} ms, max {spans[-1] * 1000:.0f} ms; {late} gaps > 1.5 intervals;"
+        f" most frames in a 1 s window {window}"
+    )
+
+
+async def measure(sessions: list[Session], seconds: float) -> tuple[float, float]:
+    for session in sessions:
+        session.reset()
+    cpu0, t0 = cpu_seconds(), time.monotonic()
+    await asyncio.sleep(seconds)
+    return time.monotonic() - t0, cpu_seconds() - cpu0
+
+
+# --- phases ------------------------------------------------------------------------------------
+
+
+async def first_frame(base: str, warm_runs: int) -> None:
+    async with BrowserHost(max_contexts=2, max_memory_percent=99) as probe:
+        Session.blank = await blank_digests(probe)
+    await asyncio.sleep(1)
+    print(f"first frame (load {loadavg()})")
+    started = time.monotonic()
+    host = await BrowserHost(max_contexts=warm_runs + 2, max_memory_percent=99).start()
+    launched = time.monotonic() - started
+    try:
+        cold = Session(host)
+        to_frame = await cold.open(f"{base}/still")
+        await cold.close()
+        steps = "  ".join(f"{k} {v:.3f}" for k, v in cold.steps.items())
+        print(
+            f"  cold: launch (Playwright + proxy + Chromium) {launched:.2f} s + session {to_frame:.2f} s"
+            f" = {launched + to_frame:.2f} s   [{steps}]"
+        )
+        warm: list[float] = []
+        for _ in range(warm_runs):
+            await asyncio.sleep(0.5)
+            session = Session(host)
+            warm.append(await session.open(f"{base}/still"))
+            steps = "  ".join(f"{k} {v:.3f}" for k, v in session.steps.items())
+            print(f"  warm: {warm[-1]:.3f} s   [{steps}]")
+            await session.close()
+        print(f"  warm median {statistics.median(warm):.3f} s, max {max(warm):.3f} s (load {loadavg()})")
+    finally:
+        await host.close()
+
+
+async def rates(host: BrowserHost, base: str, seconds: float) -> None:
+    session = Session(host)
+    await session.open(f"{base}/animated")
+    await asyncio.sleep(1)
+    elapsed, cpu = await measure([session], seconds)
+    print(
+        f"\nanimated page, 1280x720, q{session.policy.level.quality}, {seconds:.0f} s, 1 session "
+        f"(load {loadavg()}):"
+    )
+    print(f"  frames from Chromium   {session.raw / elapsed:6.1f} /s")
+    print(
+        f"  frames delivered       {session.sent / elapsed:6.2f} /s (cap {session.policy.max_fps:g};"
+        f" {session.sent} in {elapsed:.2f} s)"
+    )
+    print(f"  bytes per viewer       {session.bytes / elapsed / 1000:6.1f} KB/s")
+    print(f"  mean frame             {session.bytes / max(session.sent, 1) / 1000:6.1f} KB")
+    print(f"  Chromium CPU           {cpu / elapsed:6.2f} cores")
+    print(f"  {gaps(session.sent_at, session.policy.interval)}")
+
+    await session.page.goto(f"{base}/still")
+    await asyncio.sleep(1)
+    elapsed, _ = await measure([session], seconds / 2)
+    print(f"\nstill page, {seconds / 2:.0f} s:")
+    print(f"  frames from Chromium   {session.raw / elapsed:6.1f} /s")
+    print(f"  frames delivered       {session.sent / elapsed:6.1f} /s")
+    print(f"  bytes per viewer       {session.bytes / elapsed:6.1f} B/s")
+
+    await session.page.goto(f"{base}/repaint")
+    await asyncio.sleep(1)
+    elapsed, cpu = await measure([session], seconds / 2)
+    print(f"\nrepainting page, no pixel changes, {seconds / 2:.0f} s:")
+    print(f"  frames from Chromium   {session.raw / elapsed:6.1f} /s")
+    print(
+        f"  skipped as unchanged   {session.policy.skipped_unchanged / elapsed:6.1f} /s "
+        f"({session.policy.skipped_unchanged} in {elapsed:.1f} s)"
+    )
+    print(f"  frames delivered       {session.sent / elapsed:6.1f} /s")
+    print(f"  bytes per viewer       {session.bytes / elapsed:6.1f} B/s")
+    print(f"  Chromium CPU           {cpu / elapsed:6.2f} cores")
+    await session.close()
+
+
+async def demo(host: BrowserHost, demo_origin: str, seconds: float) -> None:
+    """The demo site's first application step, with an agent typing, tabbing and scrolling."""
+    session = Session(host)
+    try:
+        await session.open(f"{demo_origin}/apply/personal")
         await asyncio.sleep(1)
-        first.reset()
-        cpu0, t0 = cpu_seconds(), time.monotonic()
-        await asyncio.sleep(seconds)
-        elapsed, cpu = time.monotonic() - t0, cpu_seconds() - cpu0
-        print(f"\nanimated page, 1280x720, q{first.policy.level.quality}, {seconds:.0f} s, 1 session:")
-        print(f"  frames from Chromium   {first.raw / elapsed:6.1f} /s")
-        print(f"  frames delivered       {first.sent / elapsed:6.1f} /s (cap {first.policy.max_fps:g})")
-        print(f"  bytes per viewer       {first.bytes / elapsed / 1024:6.1f} KB/s")
-        print(f"  mean frame             {first.bytes / max(first.sent, 1) / 1024:6.1f} KB")
+
+        async def script() -> None:
+            page = session.page
+            while True:
+                for selector, text in (("#full-name", "Asha Verma"), ("#email", "asha@example.com"),
+                                       ("#phone", "+91 98765 43210")):  # fmt: skip
+                    await page.click(selector)
+                    await page.fill(selector, "")
+                    for char in text:
+                        await page.keyboard.type(char)
+                        await asyncio.sleep(0.08)
+                await page.mouse.wheel(0, 300)
+                await asyncio.sleep(0.3)
+                await page.mouse.wheel(0, -300)
+                await asyncio.sleep(0.3)
+
+        actor = asyncio.ensure_future(script())
+        await asyncio.sleep(1)
+        elapsed, cpu = await measure([session], seconds)
+        actor.cancel()
+        print(
+            f"\ndemo site /apply/personal, scripted typing and scrolling, {seconds:.0f} s (load {loadavg()}):"
+        )
+        print(f"  frames from Chromium   {session.raw / elapsed:6.1f} /s")
+        print(f"  frames delivered       {session.sent / elapsed:6.2f} /s")
+        print(f"  skipped as unchanged   {session.policy.skipped_unchanged / elapsed:6.1f} /s")
+        print(f"  bytes per viewer       {session.bytes / elapsed / 1000:6.1f} KB/s")
         print(f"  Chromium CPU           {cpu / elapsed:6.2f} cores")
-
-        await first.page.goto(f"{base}/still")
-        await asyncio.sleep(1)
-        first.reset()
-        t0 = time.monotonic()
-        await asyncio.sleep(seconds / 2)
-        elapsed = time.monotonic() - t0
-        print(f"\nstill page, {seconds / 2:.0f} s:")
-        print(f"  frames from Chromium   {first.raw / elapsed:6.1f} /s")
-        print(f"  frames delivered       {first.sent / elapsed:6.1f} /s")
-        print(f"  bytes per viewer       {first.bytes / elapsed / 1024:6.2f} KB/s")
-        print(f"  skipped as unchanged   {first.policy.skipped_unchanged}")
-        # Chromium sends nothing when nothing repaints; repaints of identical pixels (hidden
-        # animations, blinking carets) are what the hash drops (tests/cobrowse/browser/test_worker.py).
-
-        await first.page.goto(f"{base}/animated")
         await asyncio.sleep(2)
-        memory = [pss_mib()]
-        sessions = [first]
-        for _ in range(contexts - 1):
-            extra = Session(host)
-            await extra.open(f"{base}/animated")
-            sessions.append(extra)
-            await asyncio.sleep(3)
-            memory.append(pss_mib())
-        print("\nmemory (PSS of all Chromium processes), animated sessions:")
-        for count, mib in enumerate(memory, start=1):
-            delta = "" if count == 1 else f"  (+{mib - memory[count - 2]:.0f} MiB)"
-            print(f"  {count} session(s)  {mib:7.0f} MiB{delta}")
-        if len(memory) > 1:
-            print(f"  marginal per extra session  {(memory[-1] - memory[0]) / (len(memory) - 1):.0f} MiB")
+        elapsed, _ = await measure([session], seconds / 2)
+        print(
+            f"  then still: {session.sent / elapsed:.1f} frames/s, {session.bytes / elapsed:.0f} B/s, "
+            f"{session.policy.skipped_unchanged} skipped as unchanged"
+        )
+    finally:
+        await session.close()
 
-        for session in sessions:
-            session.reset()
-        cpu0, t0 = cpu_seconds(), time.monotonic()
-        await asyncio.sleep(seconds / 2)
-        elapsed, cpu = time.monotonic() - t0, cpu_seconds() - cpu0
+
+async def memory(
+    base: str, count: int, seconds: float, dump: bool = False, page: str = "animated", no_cast: bool = False
+) -> None:
+    host = await BrowserHost(max_contexts=count + 1, max_memory_percent=99).start()
+    try:
+        sessions: list[Session] = []
+        await asyncio.sleep(2)
+        samples = [pss_by_type()]
+        for _ in range(count):
+            session = Session(host)
+            await session.open(f"{base}/{page}")
+            if no_cast:
+                await session.cast.stop()
+            sessions.append(session)
+            await asyncio.sleep(4)
+            samples.append(pss_by_type())
+        kinds = sorted({k for s in samples for k in s} - {"total", "renderers", "anon+shmem"})
+        print(
+            f"\nmemory, PSS MiB of all Chromium processes, animated sessions at 1280x720 (load {loadavg()}):"
+        )
+        print(
+            "  sessions  "
+            + "  ".join(f"{k:>12}" for k in kinds)
+            + "     total  (+delta)  anon+shmem  renderers"
+        )
+        for n, sample in enumerate(samples):
+            delta = "" if n == 0 else f"(+{sample['total'] - samples[n - 1]['total']:.0f})"
+            cells = "  ".join(f"{sample.get(k, 0.0):12.0f}" for k in kinds)
+            print(
+                f"  {n:8d}  {cells}  {sample['total']:8.0f}  {delta:>8}  {sample['anon+shmem']:10.0f}"
+                f"  {int(sample['renderers']):9d}"
+            )
+        if count >= 2:
+            total = slope([s["total"] for s in samples[1:]])
+            private = slope([s["anon+shmem"] for s in samples[1:]])
+            print(
+                f"  PSS with 1 session {samples[1]['total']:.0f} MiB; marginal per extra session:"
+                f" PSS {total:.1f} MiB,"
+                f" anon+shmem {private:.1f} MiB (least-squares slope over 1..{count} sessions;"
+                f" {foreign_chromium()} other Chromium processes on the host)"
+            )
+        if dump:
+            for pid, kind in sorted(chromium_pids().items()):
+                with open(f"/proc/{pid}/smaps_rollup") as fh:
+                    kib = sum(int(line.split()[1]) for line in fh if line.startswith("Pss:"))
+                with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                    cmdline = fh.read().replace(b"\0", b" ").decode(errors="replace")
+                flags = " ".join(
+                    re.findall(
+                        r"--(?:renderer-client-id|utility-sub-type|extension-process)[=\w.-]*", cmdline
+                    )
+                )
+                print(f"  pid {pid:7d} {kind:12s} {kib / 1024:6.1f} MiB {flags}")
+        elapsed, cpu = await measure(sessions, seconds / 2)
         rates = ", ".join(f"{s.sent / elapsed:.1f}" for s in sessions)
-        print(f"\n{len(sessions)} animated sessions: fps delivered each [{rates}]")
+        print(f"\n{len(sessions)} animated sessions (load {loadavg()}): fps delivered each [{rates}]")
         print(f"  Chromium CPU {cpu / elapsed:.2f} cores, {cpu / elapsed / len(sessions):.2f} per session")
         for session in sessions:
-            session.flusher.cancel()
-            await session.cast.stop()
+            await session.close()
+    finally:
+        await host.close()
+
+
+async def main(args: argparse.Namespace) -> None:
+    if args.executable:
+        settings.BROWSER_EXECUTABLE_PATH = args.executable
+    if args.arg or args.keep_feature:
+        production = launch.browser_launch_options
+
+        def with_levers(*a: Any, **kw: Any) -> dict[str, Any]:
+            """Production options plus the levers; ``--disable-features`` lists are merged (Chromium
+            keeps only the last such switch), ``--keep-feature`` takes one out of production's."""
+            options = production(*a, **kw)
+            features = [f for f in launch.DISABLED_FEATURES if f not in args.keep_feature]
+            extra = []
+            for arg in args.arg:
+                if arg.startswith("--disable-features="):
+                    features += arg.split("=", 1)[1].split(",")
+                else:
+                    extra.append(arg)
+            merged = "--disable-features=" + ",".join(features)
+            options["args"] = [merged if a == launch.DISABLED_FEATURES_ARG else a for a in options["args"]]
+            options["args"] += extra
+            return options
+
+        worker.browser_launch_options = with_levers
+    version = subprocess.run(
+        [settings.BROWSER_EXECUTABLE_PATH, "--version"], capture_output=True, text=True
+    ).stdout.strip()
+    print(f"{time.strftime('%Y-%m-%d %H:%M %Z')}  {version}  load {loadavg()}  cores {os.cpu_count()}")
+    print(
+        f"executable {settings.BROWSER_EXECUTABLE_PATH}  extra switches {args.arg or 'none'}"
+        f"  features kept on {args.keep_feature or 'none'}\n"
+    )
+
+    from demo_site.server import make_server, serve_in_thread
+
+    server = await asyncio.start_server(_serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    # The demo site's widget loader points at a closed port that is not allow-listed: refused.
+    demo_site = make_server("127.0.0.1", 0, "http://127.0.0.1:9", quiet=True)
+    serve_in_thread(demo_site)
+    demo_port = demo_site.server_address[1]
+    settings.BROWSER_EGRESS_ALLOW_HOSTS = [f"127.0.0.1:{port}", f"127.0.0.1:{demo_port}"]
+    base = f"http://127.0.0.1:{port}"
+    only = set(args.only.split(","))
+    if "first" in only:
+        await first_frame(base, args.warm_runs)
+    if only & {"rate", "demo"}:
+        async with BrowserHost(max_contexts=4, max_memory_percent=99) as host:
+            Session.blank = Session.blank or await blank_digests(host)
+            if "rate" in only:
+                await rates(host, base, args.seconds)
+            if "demo" in only:
+                await demo(host, f"http://127.0.0.1:{demo_port}", args.seconds)
+    if "memory" in only:
+        await memory(base, args.sessions, args.seconds, args.dump_processes, args.memory_page, args.no_cast)
     server.close()
+    demo_site.shutdown()
+    print(f"\ndone (load {loadavg()})")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--contexts", type=int, default=4)
-    args = parser.parse_args()
-    asyncio.run(main(args.seconds, args.contexts))
+    parser.add_argument("--sessions", type=int, default=5, help="animated sessions for the memory figures")
+    parser.add_argument("--warm-runs", type=int, default=5)
+    parser.add_argument("--only", default="first,rate,demo,memory")
+    parser.add_argument("--arg", action="append", default=[], help="an extra Chromium switch (repeatable)")
+    parser.add_argument("--memory-page", default="animated", choices=["animated", "still"])
+    parser.add_argument("--no-cast", action="store_true", help="memory: stop each screencast once open")
+    parser.add_argument("--dump-processes", action="store_true", help="list Chromium processes and PSS")
+    parser.add_argument(
+        "--keep-feature",
+        action="append",
+        default=[],
+        help="leave a feature production disables on (repeatable)",
+    )
+    parser.add_argument("--executable", default="", help="Chromium binary (default: the setting)")
+    sys.exit(asyncio.run(main(parser.parse_args())))
