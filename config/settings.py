@@ -84,6 +84,17 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and env.bool("DB_POOL", default=True):
+    # A connection pool per process (psycopg_pool) instead of a new connection for every request
+    # and every database call of a socket: under ASGI each request runs in its own thread, so
+    # persistent per-thread connections (CONN_MAX_AGE) do not work, and a page reconnect storm
+    # would otherwise open thousands of connections. Pooling requires CONN_MAX_AGE = 0.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DB_POOL_MIN_SIZE", default=1),
+        "max_size": env.int("DB_POOL_MAX_SIZE", default=20),
+        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+    }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file-backed test database so that live-server (forked uvicorn) tests share it.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}

@@ -44,6 +44,12 @@ def _server_setup() -> None:
         if conn.connection is not None:
             _abandoned.append(conn.connection)
             conn.connection = None
+        # A connection pool's connections are the parent's and its worker threads did not survive
+        # the fork: the child starts its own pool on first use.
+        pools = getattr(type(conn), "_connection_pools", None)
+        if pools:
+            _abandoned.append(dict(pools))
+            pools.clear()
     for cache in caches.all(initialized_only=True):
         pools = getattr(getattr(cache, "_cache", None), "_pools", None)
         if pools:
