@@ -17,3 +17,24 @@ application = ProtocolTypeRouter(
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )
+
+
+def _freeze_startup_objects() -> None:
+    """Move everything the process built at start-up out of the garbage collector's view.
+
+    Full (generation 2) collections walk every tracked object; with Django, Channels and their
+    imports that is over 100,000 objects that live as long as the process, and each
+    walk stalled the event loop for 35 to 100 ms — the whole p99 of the relay at 200 sessions
+    (docs/benchmarks-relay.md). Frozen objects are never scanned again; garbage made later is
+    collected as usual. The URLconf is loaded first so that it is part of what is frozen.
+    """
+    import gc
+
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - loaded for its side effect
+    gc.collect()
+    gc.freeze()
+
+
+_freeze_startup_objects()
