@@ -26,6 +26,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import resource
 import signal
 import socket
@@ -588,6 +589,7 @@ def run_point(n: int, args: argparse.Namespace, env: dict[str, str], tmp: Path) 
         time.sleep(args.settle)  # the sockets are closed: let the recorders store their tails
         port_free = stop_servers(procs, port)
     recorded = relay_setup.recording_totals([s["id"] for s in sessions]) if args.recording else None
+    gc_pauses = gc_pause_summary(tmp / f"server-{n}.log") if args.gc_pauses else None
     latencies = [v for r in results for v in r["latencies"]]
     delivered = sum(r["delivered"] for r in results)
     merged: dict[str, Any] = {"errors": {}, "closes": {}}
@@ -623,6 +625,24 @@ def run_point(n: int, args: argparse.Namespace, env: dict[str, str], tmp: Path) 
         "closes": merged["closes"],
         "load": Path("/proc/loadavg").read_text().split()[:3],
         "port_free": port_free,
+        "gc_pauses": gc_pauses,
+    }
+
+
+def gc_pause_summary(log_path: Path) -> dict[str, Any]:
+    """Collections that stalled a server process ≥ 5 ms, over the whole point (set-up included)."""
+    pauses = [
+        (int(m.group(1)), float(m.group(2)))
+        for m in re.finditer(r"gc pause generation=(\d) ms=([\d.]+)", log_path.read_text())
+    ]
+    return {
+        "count": len(pauses),
+        "by_generation": {
+            g: sum(1 for gen, _ in pauses if gen == g)
+            for g in (0, 1, 2)
+            if any(gen == g for gen, _ in pauses)
+        },
+        "max_ms": max((ms for _, ms in pauses), default=0.0),
     }
 
 
@@ -666,6 +686,9 @@ def main() -> None:
         "--server", choices=("uvicorn", "daphne"), default="uvicorn", help="ASGI server (uvicorn as deployed)"
     )
     parser.add_argument(
+        "--gc-pauses", action="store_true", help="servers log collections ≥ 5 ms; the point reports them"
+    )
+    parser.add_argument(
         "--deflate", action="store_true", help="clients negotiate permessage-deflate, as browsers do"
     )
     parser.add_argument("--clients", type=int, default=2, help="load generator processes")
@@ -683,6 +706,8 @@ def main() -> None:
     tmp = Path("/tmp") / f"bench-relay-{os.getpid()}"
     tmp.mkdir(exist_ok=True)
     env = server_env(args.database_url, tmp / "media" if args.recording else None)
+    if args.gc_pauses:
+        env["WEB_GC_PAUSE_LOG_MS"] = "5"
     os.environ.update(
         {
             k: env[k]
@@ -699,7 +724,16 @@ def main() -> None:
         rows.append(row)
         extra = {
             k: row[k]
-            for k in ("setup_s", "ready", "pongs", "snapshot_requests", "errors", "closes", "port_free")
+            for k in (
+                "setup_s",
+                "ready",
+                "pongs",
+                "snapshot_requests",
+                "errors",
+                "closes",
+                "port_free",
+                "gc_pauses",
+            )
         }
         if row["recorded"] is not None:
             extra["recorded"] = row["recorded"]

@@ -37,4 +37,26 @@ def _freeze_startup_objects() -> None:
     gc.freeze()
 
 
+def _log_gc_pauses(threshold_ms: float) -> None:
+    """Diagnostics (``WEB_GC_PAUSE_LOG_MS``): log every collection that stalls longer than this."""
+    import gc
+    import logging
+    import time
+
+    logger = logging.getLogger("config.gc")
+    started = [0.0]
+
+    def callback(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+            return
+        pause_ms = (time.perf_counter() - started[0]) * 1000
+        if pause_ms >= threshold_ms:
+            logger.warning("gc pause generation=%s ms=%.1f", info["generation"], pause_ms)
+
+    gc.callbacks.append(callback)
+
+
 _freeze_startup_objects()
+if os.environ.get("WEB_GC_PAUSE_LOG_MS"):
+    _log_gc_pauses(float(os.environ["WEB_GC_PAUSE_LOG_MS"]))
