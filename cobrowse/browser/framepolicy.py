@@ -4,8 +4,28 @@ Two halves, both fed the current time by their caller:
 
 - :class:`FramePolicy` (one per browser session, in the runner) drops frames identical to the last
   one sent, caps the rate (a frame arriving too early is held as the *pending* frame and flushed
-  when its slot comes, so the last picture before the page goes still is never lost), and picks the
-  quality level from what the viewers report.
+  when its slot comes, so the last picture before the page goes still is never lost), keeps each
+  viewer within a byte budget, and picks the quality level from what the viewers report.
+
+Two ladders pick what Chromium is asked for, each with its own reason:
+
+- the **size ladder** (:data:`LEVELS`: 1280x720 q60, 960x540 q45, 640x360 q30) follows the slowest
+  viewer: a viewer that falls behind gets smaller frames. It takes precedence: while it is below
+  full size the quality ladder neither moves nor applies.
+- the **quality ladder** (:data:`QUALITY_LADDER`: q60, q50, q40, q35 at full size) keeps the bytes
+  sent within ``max_bytes_per_second`` while the page changes. The rate is measured, not guessed: the
+  bytes actually sent over the last ``budget_window`` seconds. Above the budget the quality steps down
+  one rung; it steps back up after the rate stayed below ``quality_up_share`` of the budget for
+  ``quality_up_after`` seconds. At most one change per ``quality_every`` seconds, and never before a
+  whole window has been measured at the current quality. Hysteresis: adjacent rungs differ by less
+  than 10 % in frame size, the up-threshold is 30 % under the budget, so a step up cannot by itself
+  push the rate over; for pages where it does, each step up that is undone at once doubles the wait
+  before the next one (up to ``quality_up_max_wait``).
+- below the last rung (or at a smaller size) the budget is kept by holding frames: each frame sent
+  earns its own airtime (``size / max_bytes_per_second``) before the next may go, and no frame goes
+  that would take the last ``budget_window`` seconds over budget. A held frame is the pending frame
+  (the newest replaces it, never a queue). Only a large, busy page gets there, and its frame rate
+  then drops below ``max_fps``, evenly spaced rather than in bursts.
 
 The rate cap schedules by deadline: frame slots lie on a grid ``1 / max_fps`` apart, and a frame
 sent a little after its slot (event-loop jitter, a paint arriving between slots) does not push the
@@ -31,7 +51,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 
@@ -51,10 +71,20 @@ LEVELS: tuple[QualityLevel, ...] = (
 )
 
 
+#: JPEG qualities at full size (``LEVELS[0]``) for the byte budget, best first. Sizes of a 1280x720
+#: frame of the demo loan form while someone types (docs/benchmarks-screencast.md): q60 37.0 KB,
+#: q50 33.9, q40 30.7, q35 28.8, q30 27.1. q35 is the floor: the first rung within 300 KB/s at 10 fps
+#: on that text-heavy form, with text still readable; q30 would save 6 % more at the price of visible
+#: ringing around letters, so past q35 the policy holds frames instead.
+QUALITY_LADDER: tuple[int, ...] = (60, 50, 40, 35)
+#: Per viewer while the page changes (the ``BROWSER_SCREENCAST_MAX_BYTES_PER_SECOND`` default).
+DEFAULT_MAX_BYTES_PER_SECOND = 300 * 1024
+
+
 class Verdict(StrEnum):
     SEND = "send"
     UNCHANGED = "unchanged"  # identical to the last frame sent
-    DEFERRED = "deferred"  # too early: kept as the pending frame
+    DEFERRED = "deferred"  # too early, or over the byte budget: kept as the pending frame
 
 
 #: Slack when comparing a time with a slot (float rounding of the grid, never a real allowance).
@@ -76,19 +106,28 @@ class _ViewerReport:
 
 @dataclass
 class FramePolicy:
-    """Per-session frame decisions: dedupe, rate cap with a trailing frame, quality adaptation."""
+    """Per-session frame decisions: dedupe, rate cap with a trailing frame, byte budget, quality."""
 
     max_fps: float = 10.0
     levels: tuple[QualityLevel, ...] = LEVELS
     max_in_flight: int = 3
-    step_down_every: float = 1.0  # at most one step down per this many seconds
-    recover_after: float = 5.0  # all viewers keeping up this long: one step up
+    step_down_every: float = 1.0  # size ladder: at most one step down per this many seconds
+    recover_after: float = 5.0  # size ladder: all viewers keeping up this long: one step up
     viewer_expiry: float = 5.0  # a viewer silent this long no longer counts
+    max_bytes_per_second: float = DEFAULT_MAX_BYTES_PER_SECOND  # per viewer; 0: no budget
+    qualities: tuple[int, ...] = QUALITY_LADDER
+    budget_window: float = 2.0  # the bytes sent are measured over this many seconds
+    quality_every: float = 2.0  # at most one quality change per this many seconds
+    quality_up_share: float = 0.7  # a step up needs the rate below this share of the budget …
+    quality_up_after: float = 5.0  # … for this long (doubled after a step up that did not hold)
+    quality_up_max_wait: float = 60.0
 
-    level_index: int = 0
+    level_index: int = 0  # the size ladder
+    quality_rung: int = 0  # the quality ladder (applies at level_index 0 only)
     sent: int = 0
     skipped_unchanged: int = 0
     deferred: int = 0
+    held_for_budget: int = 0  # frames held because sending them would exceed the budget
     bytes_sent: int = 0
     _last_digest: bytes | None = None
     _next_slot: float | None = None  # the next slot on the grid
@@ -98,6 +137,16 @@ class FramePolicy:
     _viewers: dict[str, _ViewerReport] = field(default_factory=dict)
     _last_step_at: float = float("-inf")
     _behind_at: float = float("-inf")
+    _sends: deque[tuple[float, int]] = field(default_factory=deque)  # (time, bytes) in the window
+    _changed_at: float = float("-inf")  # the last level or quality change, or screencast restart
+    _quality_changed_at: float = float("-inf")
+    _last_quality_step: int = 0  # +1 up, -1 down
+    _under_since: float | None = None
+    _up_wait: float = 0.0
+    _paced_until: float = float("-inf")  # the last frame's airtime at the budget's rate
+
+    def __post_init__(self) -> None:
+        self._up_wait = self.quality_up_after
 
     @property
     def interval(self) -> float:
@@ -114,7 +163,30 @@ class FramePolicy:
 
     @property
     def level(self) -> QualityLevel:
-        return self.levels[self.level_index]
+        """What the screencast should run at: the size ladder's level, at full size with the quality
+        ladder's JPEG quality."""
+        level = self.levels[self.level_index]
+        if self.level_index == 0:
+            quality = min(level.quality, self.qualities[self.quality_rung])
+            if quality != level.quality:
+                return replace(level, quality=quality)
+        return level
+
+    @property
+    def holding(self) -> bool:
+        """The budget is kept by holding frames: no quality rung is left (or a smaller size rules)."""
+        return self.max_bytes_per_second > 0 and (
+            self.level_index > 0 or self.quality_rung >= len(self.qualities) - 1
+        )
+
+    def bytes_per_second(self, now: float) -> float:
+        """Bytes sent over the last ``budget_window`` seconds, per second."""
+        return sum(n for t, n in self._sends if t > now - self.budget_window) / self.budget_window
+
+    def mean_frame_bytes(self, now: float) -> float:
+        """The mean size of the frames sent over the last ``budget_window`` seconds (0: none)."""
+        sizes = [n for t, n in self._sends if t > now - self.budget_window]
+        return sum(sizes) / len(sizes) if sizes else 0.0
 
     # --- frames -----------------------------------------------------------------------------
 
@@ -127,6 +199,10 @@ class FramePolicy:
             return Verdict.UNCHANGED
         if now < self._allowed_at() - SLOT_EPSILON:
             self.deferred += 1
+            self._pending = data
+            return Verdict.DEFERRED
+        if now < self._budget_allowed_at(len(data)) - SLOT_EPSILON:
+            self.held_for_budget += 1
             self._pending = data
             return Verdict.DEFERRED
         self._mark_sent(data, digest, now)
@@ -147,12 +223,22 @@ class FramePolicy:
         """Seconds until the pending frame may go (0: now); ``inf`` when nothing is pending."""
         if self._pending is None:
             return float("inf")
-        delay = self._allowed_at() - now
+        delay = max(self._allowed_at(), self._budget_allowed_at(len(self._pending))) - now
         return 0.0 if delay <= SLOT_EPSILON else delay
 
     def forget_last(self) -> None:
         """After a restart (new level, new context) the next frame is sent even if identical."""
         self._last_digest = None
+
+    def restarted(self, now: float) -> None:
+        """The screencast was restarted (new level or quality, new context). Chromium sends the
+        current picture at once (within ~30 ms, measured), so a held frame, captured at the old
+        settings, is dropped rather than sent as a second copy of that picture; the next frame goes
+        even if identical; the quality ladder waits for a whole window at the new settings."""
+        self._pending = None
+        self._last_digest = None
+        self._changed_at = now
+        self._under_since = None
 
     def _allowed_at(self) -> float:
         """The earliest time the next frame may go: its slot, the minimum gap and the window bound."""
@@ -161,6 +247,23 @@ class FramePolicy:
         allowed = max(self._next_slot, self._not_before)
         if len(self._recent) >= self.window_frames:
             allowed = max(allowed, self._recent[0] + self.window)
+        return allowed
+
+    def _budget_allowed_at(self, size: int) -> float:
+        """While :attr:`holding`: the earliest time a frame of ``size`` bytes may go, once the last
+        frame's airtime is over and when it keeps the last ``budget_window`` seconds within the
+        budget (a frame bigger than the whole window's budget goes once the window is empty).
+        Otherwise no limit."""
+        if not self.holding:
+            return float("-inf")
+        room = self.max_bytes_per_second * self.budget_window
+        total = sum(n for _, n in self._sends)
+        allowed = self._paced_until
+        for t, n in self._sends:  # oldest first: each leaves the window budget_window after it went
+            if total + size <= room:
+                break
+            total -= n
+            allowed = max(allowed, t + self.budget_window)
         return allowed
 
     def _mark_sent(self, data: bytes, digest: bytes, now: float) -> None:
@@ -175,6 +278,11 @@ class FramePolicy:
             self._recent.append(now)
             while len(self._recent) > self.window_frames:
                 self._recent.popleft()
+        self._sends.append((now, len(data)))
+        if self.max_bytes_per_second > 0:
+            self._paced_until = now + len(data) / self.max_bytes_per_second
+        while self._sends and self._sends[0][0] <= now - self.budget_window:
+            self._sends.popleft()
         self._last_digest = digest
         self.sent += 1
         self.bytes_sent += len(data)
@@ -194,7 +302,18 @@ class FramePolicy:
         return [v for v, r in self._viewers.items() if now - r.at <= self.viewer_expiry]
 
     def adapt(self, now: float) -> QualityLevel | None:
-        """The new level when it should change now, else None. Follows the slowest viewer."""
+        """The new level when it should change now, else None (the caller restarts the screencast
+        and calls :meth:`restarted`). The size ladder first (the slowest viewer), then the budget."""
+        level = self._adapt_size(now)
+        if level is None:
+            level = self._adapt_quality(now)
+        if level is not None:
+            self._changed_at = now
+            self._under_since = None
+        return level
+
+    def _adapt_size(self, now: float) -> QualityLevel | None:
+        """Size ladder: follows the slowest viewer."""
         for viewer, report in list(self._viewers.items()):
             if now - report.at > self.viewer_expiry:
                 del self._viewers[viewer]
@@ -211,6 +330,41 @@ class FramePolicy:
             self._last_step_at = now
             return self.level
         return None
+
+    def _adapt_quality(self, now: float) -> QualityLevel | None:
+        """Quality ladder: keeps the bytes sent within the budget at full size."""
+        if self.max_bytes_per_second <= 0:
+            return None
+        if self.level_index > 0:  # a viewer is behind: the size ladder rules, full size is not measured
+            self._under_since = None
+            return None
+        if now - self._changed_at < max(self.budget_window, self.quality_every):
+            return None  # the window still holds frames from before the last change
+        budget = self.max_bytes_per_second
+        rate = self.bytes_per_second(now)
+        if rate == 0:
+            self._up_wait = self.quality_up_after  # a still page: earlier back-off no longer applies
+        if rate > budget:
+            self._under_since = None
+            if self.quality_rung >= len(self.qualities) - 1:
+                return None  # the floor: frames are held instead
+            if self._last_quality_step > 0 and now - self._quality_changed_at < self._up_wait:
+                self._up_wait = min(2 * self._up_wait, self.quality_up_max_wait)  # that step up did not hold
+            return self._step_quality(+1, now)
+        if rate >= self.quality_up_share * budget:
+            self._under_since = None
+            return None
+        if self._under_since is None:
+            self._under_since = now
+        if self.quality_rung > 0 and now - self._under_since >= self._up_wait:
+            return self._step_quality(-1, now)
+        return None
+
+    def _step_quality(self, rungs: int, now: float) -> QualityLevel:
+        self.quality_rung += rungs
+        self._last_quality_step = -rungs  # +1: the quality went up
+        self._quality_changed_at = now
+        return self.level
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Frame policy: dedupe, rate cap with a trailing frame, quality following the slowest viewer."""
+"""Frame policy: dedupe, rate cap with a trailing frame, byte budget, quality following the slowest viewer."""
 
 from __future__ import annotations
 
@@ -7,7 +7,18 @@ import random
 
 import pytest
 
-from cobrowse.browser.framepolicy import LEVELS, FrameGate, FramePolicy, Verdict
+from cobrowse.browser.framepolicy import (
+    LEVELS,
+    QUALITY_LADDER,
+    FrameGate,
+    FramePolicy,
+    Verdict,
+    frame_digest,
+)
+
+BUDGET = 300 * 1024
+#: Frame size of the demo loan form at 1280x720 while someone types, by JPEG quality (bench figures).
+FORM_KB = {60: 37.0, 50: 33.9, 40: 30.7, 35: 28.8, 45: 20.1, 30: 12.0}
 
 
 def _run(
@@ -228,3 +239,273 @@ def test_gate_ignores_bogus_acks():
     assert gate.ack(1) is None
     assert gate.ack(1) is None  # repeated
     assert gate.acked == 1
+
+
+# --- byte budget ------------------------------------------------------------------------------
+
+
+class _Stream:
+    """Drive a policy as the runner does, with frames whose size depends on the quality the
+    screencast runs at: frames (all different) arrive at ``source_fps``; a held frame is flushed at
+    its slot; ``adapt`` runs every second (the runner's housekeeping) and a returned level restarts
+    the screencast at once. Deterministic: sizes come from ``size_of(level, now)``."""
+
+    def __init__(self, policy: FramePolicy, size_of, source_fps: float = 30.0) -> None:
+        self.policy = policy
+        self.size_of = size_of
+        self.source_fps = source_fps
+        self.now = 0.0
+        self.n = 0
+        self.sends: list[tuple[float, int]] = []  # (time, bytes)
+        self.changes: list[tuple[float, int]] = []  # (time, JPEG quality), at full size
+        self.levels: list[tuple[float, str]] = []
+        self.offered: list[bytes] = []
+        self.next_frame = 0.0
+        self.next_adapt = 1.37  # once a second, off the frame grid
+
+    def frame(self, now: float) -> bytes:
+        self.n += 1
+        size = int(self.size_of(self.policy.level, now))
+        head = f"{self.n} ".encode()
+        return head + b"x" * max(0, size - len(head))
+
+    def run(self, seconds: float, still: bool = False) -> None:
+        end = self.now + seconds
+        step = 1 / self.source_fps
+        self.next_frame = max(self.next_frame, self.now)
+        while True:
+            wake = self.now + self.policy.flush_delay(self.now)
+            next_frame = float("inf") if still else self.next_frame
+            t = min(next_frame, self.next_adapt, wake)
+            if t > end:
+                self.now = end
+                if still:
+                    self.next_frame = end
+                return
+            self.now = t
+            if t == wake:
+                data = self.policy.flush(t)
+                if data is not None:
+                    self.sends.append((t, len(data)))
+            elif t == next_frame:
+                data = self.frame(t)
+                self.offered.append(data)
+                if self.policy.offer(data, t) is Verdict.SEND:
+                    self.sends.append((t, len(data)))
+                self.next_frame = t + step
+            else:
+                level = self.policy.adapt(t)
+                if level is not None:
+                    self.policy.restarted(t)
+                    self.levels.append((t, level.name))
+                    if level.name == "high":
+                        self.changes.append((t, level.quality))
+                self.next_adapt = t + 1.0
+
+    def rate(self, start: float, end: float) -> float:
+        return sum(n for t, n in self.sends if start <= t < end) / (end - start)
+
+    def fps(self, start: float, end: float) -> float:
+        return sum(1 for t, _ in self.sends if start <= t < end) / (end - start)
+
+    def worst_window(self, start: float, window: float = 2.0) -> float:
+        """The most bytes per second over any ``window`` seconds (ending on a send) after ``start``;
+        the window is short by the policy's float slack, as in :func:`_max_in_window`."""
+        times = [(t, n) for t, n in self.sends if t >= start]
+        best = 0.0
+        for i, (t, _) in enumerate(times):
+            total = sum(n for u, n in times[: i + 1] if u > t - window + 1e-6)
+            best = max(best, total / window)
+        return best
+
+
+def _form(level, _now) -> float:
+    """The demo form while someone types: its frame size at the screencast's quality."""
+    return FORM_KB[level.quality] * 1000
+
+
+def test_a_busy_form_settles_within_budget_at_full_size_and_full_rate():
+    """37 KB a frame at 10 fps is 370 KB/s: the quality steps down at 1280x720 until it fits,
+    and the frame rate stays at the cap (no frame is held for the budget)."""
+    stream = _Stream(FramePolicy(max_fps=10, max_bytes_per_second=BUDGET), _form)
+    stream.run(60.0)
+    policy = stream.policy
+    assert stream.rate(0.0, 2.0) > BUDGET  # the first seconds at q60 are over
+    assert policy.level.quality < 60
+    assert (policy.level.max_width, policy.level.max_height) == (1280, 720)
+    assert [q for _, q in stream.changes] == sorted((q for _, q in stream.changes), reverse=True)
+    settled = stream.changes[-1][0] + 2.0
+    assert settled < 10.0  # two or three steps, at most one every 2 s
+    assert stream.worst_window(settled) <= BUDGET
+    assert stream.fps(settled, 60.0) >= 9.9
+    assert policy.held_for_budget == 0
+
+
+def test_the_budget_setting_is_what_the_quality_follows():
+    """The same stream with a higher budget keeps a better quality; with no budget q60 throughout."""
+    loose = _Stream(FramePolicy(max_fps=10, max_bytes_per_second=350 * 1000), _form)
+    loose.run(30.0)
+    assert loose.policy.level.quality == 50
+    off = _Stream(FramePolicy(max_fps=10, max_bytes_per_second=0), _form)
+    off.run(30.0)
+    assert off.policy.level.quality == 60
+    assert off.changes == []
+    assert off.rate(5.0, 30.0) > BUDGET
+
+
+def test_small_frames_step_the_quality_back_up():
+    policy = FramePolicy(max_fps=10, max_bytes_per_second=BUDGET)
+    stream = _Stream(policy, _form)
+    stream.run(20.0)
+    low = policy.level.quality
+    assert low < 60
+    stream.size_of = lambda level, _now: 8000 if level.quality < 60 else 12000  # 80-120 KB/s
+    start = stream.now
+    stream.run(60.0)
+    ups = [(t, q) for t, q in stream.changes if t > start]
+    assert [q for _, q in ups] == [q for q in QUALITY_LADDER if q > low][::-1]
+    assert policy.level.quality == 60
+    # one rung at a time, each after at least quality_up_after seconds comfortably under budget
+    assert all(b[0] - a[0] >= policy.quality_up_after for a, b in itertools.pairwise([(start, 0), *ups]))
+
+
+def test_a_stream_near_the_budget_does_not_oscillate():
+    """Frames that put q50 just over the budget and q40 just under it (with noise): two steps down,
+    then the quality stays; 97 % of the budget is far from the 70 % a step up needs."""
+    rng = random.Random(11)
+    per_frame = {60: 33_000, 50: 31_300, 40: 29_800, 35: 28_000}  # q50 102 %, q40 97 % at 10 fps
+
+    def size_of(level, _now):
+        return per_frame[level.quality] * rng.uniform(0.98, 1.02)
+
+    stream = _Stream(FramePolicy(max_fps=10, max_bytes_per_second=BUDGET), size_of)
+    stream.run(300.0)
+    assert [q for _, q in stream.changes] == [50, 40]
+    assert stream.worst_window(stream.changes[-1][0] + 2.0) <= BUDGET * 1.03  # noise on frame sizes
+    assert stream.fps(10.0, 300.0) >= 9.9
+
+
+def test_a_step_up_that_does_not_hold_backs_off():
+    """A page whose frames are 2.5 times bigger at q60 than at q50 (150 % of the budget against
+    60 %): each step up is undone at once, so the wait before the next one doubles (up to 60 s) and
+    the changes thin out instead of flapping every few seconds."""
+    per_frame = {60: 46_000, 50: 18_400}
+
+    stream = _Stream(
+        FramePolicy(max_fps=10, max_bytes_per_second=BUDGET, qualities=(60, 50)),
+        lambda level, _now: per_frame[level.quality],
+    )
+    stream.run(600.0)
+    ups = [t for t, q in stream.changes if q == 60]
+    gaps = [b - a for a, b in itertools.pairwise(ups)]
+    assert len(ups) <= 14  # a fixed 5 s wait would step up every ~9 s: 60+ times
+    assert gaps[-1] >= 60.0
+    assert all(b >= a - 1.0 for a, b in itertools.pairwise(gaps))  # the gaps never shrink
+    assert stream.rate(0.0, 600.0) <= BUDGET
+
+
+def test_a_lagging_viewer_still_gets_smaller_frames_whatever_the_budget():
+    """The size ladder wins: a viewer falling behind gets 960x540 q45 even while the budget has the
+    quality ladder at a low rung, which neither moves nor applies until full size is back."""
+    policy = FramePolicy(max_fps=10, max_bytes_per_second=BUDGET)
+    stream = _Stream(policy, _form)
+    stream.run(20.0)
+    rung = policy.quality_rung
+    assert rung > 0
+    policy.viewer_report("slow", lag=3, dropped=5, now=stream.now)
+    assert policy.adapt(stream.now) == LEVELS[1]
+    policy.restarted(stream.now)
+    stream.size_of = lambda level, _now: 60_000  # over budget at any size
+    for _ in range(10):  # the slow viewer stays behind
+        policy.viewer_report("slow", lag=3, dropped=1, now=stream.now)
+        stream.run(1.0)
+    assert policy.level == LEVELS[2]
+    assert policy.quality_rung == rung
+    assert stream.worst_window(stream.now - 6.0) <= BUDGET  # held at the smallest size
+    stream.size_of = _form
+    for _ in range(15):
+        policy.viewer_report("slow", lag=0, dropped=0, now=stream.now)
+        stream.run(1.0)
+    assert policy.level_index == 0
+    assert policy.level.quality == QUALITY_LADDER[rung]  # back at full size, at the rung it had
+
+
+def test_a_still_page_sends_nothing():
+    policy = FramePolicy(max_fps=10, max_bytes_per_second=BUDGET)
+    stream = _Stream(policy, _form)
+    stream.run(60.0, still=True)
+    assert stream.sends == []
+    assert stream.changes == stream.levels == []
+    assert policy.bytes_per_second(stream.now) == 0
+
+
+def test_a_page_that_goes_still_steps_back_up_then_sends_nothing():
+    """After typing the quality steps back up (the runner's restart sends the current picture once
+    per step, at the better quality), then nothing more is sent."""
+    policy = FramePolicy(max_fps=10, max_bytes_per_second=BUDGET)
+    stream = _Stream(policy, _form)
+    stream.run(20.0)
+    stream.run(0.5, still=True)  # the trailing frame goes at its slot
+    sent = len(stream.sends)
+    stream.run(60.0, still=True)
+    assert len(stream.sends) == sent  # nothing more in the still minute
+    assert policy.level.quality == 60
+    stream.run(60.0, still=True)
+    assert len(stream.levels) == len(stream.changes)  # all at full size
+    assert stream.changes[-1][0] < 20.0 + 30.0  # no change in the last 90 s
+
+
+def test_a_page_too_big_for_the_lowest_quality_holds_frames():
+    """At q35 a frame of 60 KB at 10 fps is 600 KB/s: frames are held so the budget holds in
+    every 2 s window; fps drops to what fits; the newest frame is held, never a queue, and the
+    last picture still goes out once the page is still."""
+    policy = FramePolicy(max_fps=10, max_bytes_per_second=BUDGET)
+    stream = _Stream(policy, lambda level, _now: 60_000)
+    stream.run(30.0)
+    assert policy.level.quality == QUALITY_LADDER[-1]
+    assert policy.held_for_budget > 0
+    settled = stream.changes[-1][0] + 2.0
+    assert stream.worst_window(settled) <= BUDGET
+    assert 4.5 <= stream.fps(settled, 30.0) < 5.5  # 307 KB/s of 60 KB frames
+    times = [t for t, _ in stream.sends if t >= settled]
+    assert max(b - a for a, b in itertools.pairwise(times)) < 0.3  # evenly (0.2 s), not in bursts
+    stream.run(5.0, still=True)
+    assert stream.sends[-1][1] == 60_000
+    assert policy.flush_delay(stream.now) == float("inf")  # nothing left held
+    last_sent = [d for d in stream.offered if len(d) == 60_000][-1]
+    assert policy._last_digest == frame_digest(last_sent)
+
+
+def test_held_frames_wait_for_their_airtime_and_the_window():
+    """At the floor, 3000 B/s over a 2 s window (6000 B): a frame waits until the last one's airtime
+    (its size at the budget's rate) is over and the window has room; one bigger than the whole
+    window's budget goes once the window is empty."""
+    policy = FramePolicy(max_fps=10, max_bytes_per_second=3000, quality_rung=len(QUALITY_LADDER) - 1)
+    assert policy.offer(b"a" * 5000, 0.0) is Verdict.SEND
+    assert policy.offer(b"b" * 5000, 0.5) is Verdict.DEFERRED
+    assert abs(policy.flush_delay(0.5) - 1.5) < 1e-9  # the window: "a" leaves it at 2.0
+    assert policy.flush(2.0) == b"b" * 5000
+    assert policy.offer(b"c" * 500, 3.0) is Verdict.DEFERRED
+    assert abs(policy.flush_delay(3.0) - 5000 / 3000 + 1.0) < 1e-9  # airtime of "b": until 3.67
+    assert policy.flush(2.0 + 5000 / 3000) == b"c" * 500
+    assert policy.offer(b"d" * 7000, 4.0) is Verdict.DEFERRED
+    assert abs(policy.flush_delay(4.0) - (2.0 + 5000 / 3000 + 2.0 - 4.0)) < 1e-9  # window empty
+    assert policy.held_for_budget == 3
+
+
+def test_no_frame_is_held_for_the_budget_above_the_lowest_quality():
+    """Above the floor the quality ladder does the work; holding frames would hide the overrun."""
+    policy = FramePolicy(max_fps=10, max_bytes_per_second=1000)
+    assert policy.offer(b"a" * 5000, 0.0) is Verdict.SEND
+    assert policy.offer(b"b" * 5000, 0.1) is Verdict.SEND
+
+
+def test_a_restart_drops_the_held_frame_and_resends():
+    """Chromium sends the current picture when the screencast restarts: the frame held from before
+    (old quality) is not sent as a second copy, and the fresh one goes even if identical."""
+    policy = FramePolicy(max_fps=10)
+    policy.offer(b"same", 0.0)
+    assert policy.offer(b"old quality", 0.05) is Verdict.DEFERRED
+    policy.restarted(0.06)
+    assert policy.flush_delay(0.06) == float("inf")
+    assert policy.offer(b"same", 0.10) is Verdict.SEND
