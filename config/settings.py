@@ -309,6 +309,11 @@ BROWSER_IDLE_TIMEOUT_SECONDS = env.int("BROWSER_IDLE_TIMEOUT_SECONDS", default=5
 BROWSER_VIEWPORT_WIDTH = env.int("BROWSER_VIEWPORT_WIDTH", default=1280)
 BROWSER_VIEWPORT_HEIGHT = env.int("BROWSER_VIEWPORT_HEIGHT", default=720)
 BROWSER_MAX_FPS = env.float("BROWSER_MAX_FPS", default=10.0)
+# Bytes a second each viewer may receive while the page changes: above it the JPEG quality steps down
+# at full size (q60 to q35), then frames are held (cobrowse/browser/framepolicy.py).
+BROWSER_SCREENCAST_MAX_BYTES_PER_SECOND = env.int(
+    "BROWSER_SCREENCAST_MAX_BYTES_PER_SECOND", default=300 * 1024
+)
 # Frames a viewer may leave unacknowledged before it gets fewer (and then smaller) frames.
 BROWSER_FRAME_MAX_IN_FLIGHT = env.int("BROWSER_FRAME_MAX_IN_FLIGHT", default=3)
 # How long the API waits for the session's runner to answer (plus the action's own wait).

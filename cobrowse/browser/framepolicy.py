@@ -231,7 +231,7 @@ class FramePolicy:
         self._last_digest = None
 
     def restarted(self, now: float) -> None:
-        """The screencast was restarted (new level or quality, new context). Chromium sends the
+        """The screencast is being restarted (new level or quality, new context). Chromium sends the
         current picture at once (within ~30 ms, measured), so a held frame, captured at the old
         settings, is dropped rather than sent as a second copy of that picture; the next frame goes
         even if identical; the quality ladder waits for a whole window at the new settings."""

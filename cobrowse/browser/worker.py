@@ -27,7 +27,7 @@ from django.conf import settings
 
 from cobrowse.browser import guard, selectors, services
 from cobrowse.browser.egress_proxy import EgressProxy, Refusal
-from cobrowse.browser.framepolicy import FramePolicy, QualityLevel, Verdict
+from cobrowse.browser.framepolicy import DEFAULT_MAX_BYTES_PER_SECOND, FramePolicy, QualityLevel, Verdict
 from cobrowse.browser.launch import browser_launch_options, context_options, harden_context
 from cobrowse.browser.screencast import Screencast
 from cobrowse.browser.urlguard import UrlRefused, check_url
@@ -191,6 +191,7 @@ class RunnerConfig:
     viewport: dict[str, int]
     max_recoveries: int
     max_in_flight: int
+    max_bytes_per_second: float = DEFAULT_MAX_BYTES_PER_SECOND  # per viewer, while the page changes
 
     @classmethod
     def from_settings(cls) -> RunnerConfig:
@@ -200,6 +201,7 @@ class RunnerConfig:
             viewport={"width": settings.BROWSER_VIEWPORT_WIDTH, "height": settings.BROWSER_VIEWPORT_HEIGHT},
             max_recoveries=settings.BROWSER_MAX_RECOVERIES,
             max_in_flight=settings.BROWSER_FRAME_MAX_IN_FLIGHT,
+            max_bytes_per_second=float(settings.BROWSER_SCREENCAST_MAX_BYTES_PER_SECOND),
         )
 
 
@@ -254,7 +256,11 @@ class BrowserSessionRunner:
         self.host = host
         self.layer = layer or get_channel_layer()
         self.config = config or RunnerConfig.from_settings()
-        self.policy = FramePolicy(max_fps=self.config.max_fps, max_in_flight=self.config.max_in_flight)
+        self.policy = FramePolicy(
+            max_fps=self.config.max_fps,
+            max_in_flight=self.config.max_in_flight,
+            max_bytes_per_second=self.config.max_bytes_per_second,
+        )
         self.channel = ""
         self.context: Any = None
         self.page: Any = None
@@ -394,7 +400,7 @@ class BrowserSessionRunner:
         self._watch(self.page)
         self.context.on("page", self._on_popup)  # after the main page's own "page" event
         self.screencast = Screencast(self.page, self._on_frame)
-        self.policy.forget_last()
+        self.policy.restarted(time.monotonic())  # a frame held from an earlier context is not sent
         await self.screencast.start(self.policy.level)
         if url:
             with contextlib.suppress(UrlRefused):
@@ -542,13 +548,20 @@ class BrowserSessionRunner:
         await self._apply_level(self.policy.level)
 
     async def _apply_level(self, level: QualityLevel) -> None:
+        """Restart the screencast at ``level`` (a new size for a lagging viewer, or a new JPEG
+        quality for the byte budget). Cheap: stop + start take 2-15 ms, and Chromium sends the
+        current picture 10-30 ms later, once, even on a still page. So the frame the policy holds
+        from the old settings is dropped first (not sent as a second copy of that picture), and
+        before the restart, so the fresh frame is never the one dropped."""
+        self.policy.restarted(time.monotonic())
         if self.screencast is not None:
             with contextlib.suppress(Exception):
                 await self.screencast.restart(level)
-        self.policy.forget_last()
         await self._status()
 
     async def _adapt(self, now: float) -> None:
+        """Both ladders (size for a lagging viewer first, then quality for the byte budget): at
+        most one change a second for the size, one per 2 s for the quality."""
         level = self.policy.adapt(now)
         if level is not None:
             await self._apply_level(level)

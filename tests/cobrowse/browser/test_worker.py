@@ -193,6 +193,39 @@ async def test_runner_streams_skips_and_acts(allow_site):
 
 
 @pytest.mark.django_db(transaction=True)
+async def test_a_quality_change_restarts_the_screencast_with_one_fresh_frame(allow_site, settings):
+    """The byte budget comes from the setting; a new JPEG quality restarts the screencast, and a
+    still page then gets its current picture once, at the new quality: not lost, not twice."""
+    settings.BROWSER_SCREENCAST_MAX_BYTES_PER_SECOND = 123_456
+    site = allow_site
+    session = await sync_to_async(_consented_browser_session)(site.origin)
+    layer = get_channel_layer()
+    async with BrowserHost() as host, Viewer(layer, session.pk) as viewer:
+        runner = BrowserSessionRunner(session.pk, host)
+        assert runner.policy.max_bytes_per_second == 123_456
+        task = asyncio.create_task(runner.run())
+        try:
+            await viewer.wait_frames(1)
+            await asyncio.sleep(1.5)  # the page is still now
+            before = len(viewer.frames)
+            q60 = viewer.frames[-1]["data"]
+            runner.policy.quality_rung = 2
+            assert runner.policy.level.quality == 40
+            await runner._apply_level(runner.policy.level)
+            assert runner.screencast.level.quality == 40
+            await viewer.wait_frames(before + 1)
+            await asyncio.sleep(1.5)
+            assert len(viewer.frames) == before + 1
+            fresh = viewer.frames[-1]
+            assert fresh["level"] == "high" and (fresh["width"], fresh["height"]) == (1280, 720)
+            assert fresh["data"][:2] == b"\xff\xd8" and len(fresh["data"]) < len(q60)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+@pytest.mark.django_db(transaction=True)
 async def test_browser_crash_recovers_on_the_last_url(allow_site):
     site = allow_site
     session = await sync_to_async(_consented_browser_session)(site.origin)
