@@ -110,11 +110,20 @@ class BrowserHost:
         await self.ensure_browser()
         return self
 
-    async def ensure_browser(self) -> Any:
-        """The shared Chromium, relaunched if it died."""
+    async def ensure_browser(self, *, replacing: Any = None) -> Any:
+        """The shared Chromium, relaunched if it died.
+
+        ``replacing``: a browser the caller found closed (a CDP call failed with "target closed")
+        before Playwright noticed the disconnect; it is relaunched unless another runner already
+        did so.
+        """
         async with self._launch_lock:
-            if self.browser is None or not self.browser.is_connected():
+            gone = replacing is not None and replacing is self.browser
+            if gone or self.browser is None or not self.browser.is_connected():
                 assert self.proxy is not None and self._pw is not None
+                if gone:
+                    with contextlib.suppress(Exception):
+                        await replacing.close()
                 self.contexts.clear()
                 self.browser = await self._pw.chromium.launch(**browser_launch_options(self.proxy.port))
                 await self.navigation.attach(self.browser)  # before any context exists
@@ -147,10 +156,14 @@ class BrowserHost:
         """
         self.admit()
         browser = await self.ensure_browser()
-        async with self._context_lock:  # the new context is the one id that was not there before
-            before = await self.navigation.context_ids()
-            context = await browser.new_context(**context_options(), viewport=viewport)
-            created = (await self.navigation.context_ids()) - before
+        try:
+            context, created = await self._context_with_id(browser, viewport)
+        except Exception as exc:
+            if type(exc).__name__ != "TargetClosedError":
+                raise
+            # The browser died a moment ago and Playwright has not noticed yet: relaunch, once.
+            browser = await self.ensure_browser(replacing=browser)
+            context, created = await self._context_with_id(browser, viewport)
         if len(created) != 1:
             await context.close()
             raise RuntimeError("the new browser context could not be told apart")
@@ -165,6 +178,13 @@ class BrowserHost:
         context.on("close", closed)
         await harden_context(context)
         return context
+
+    async def _context_with_id(self, browser: Any, viewport: dict[str, int]) -> tuple[Any, set[str]]:
+        async with self._context_lock:  # the new context is the one id that was not there before
+            before = await self.navigation.context_ids()
+            context = await browser.new_context(**context_options(), viewport=viewport)
+            created = (await self.navigation.context_ids()) - before
+        return context, created
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):
