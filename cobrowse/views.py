@@ -15,14 +15,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import permissions
 from cobrowse import selectors, services
 from cobrowse.models import CoBrowseSession, ControlMode, ExtensionRequest, ModeRequest, SessionKind
 from consent.models import DeliveryChannel
-from consent.views import BOUND_KEY, client_info
+from consent.views import BOUND_KEY, back_to_sharing_page, client_info, signed_in_customer
 from tickets import selectors as ticket_selectors
 from tickets.models import Ticket
 
@@ -152,27 +151,16 @@ def _customer_session(request: HttpRequest, pk: int) -> CoBrowseSession:
     return session
 
 
-def _back(request: HttpRequest, session: CoBrowseSession) -> HttpResponseRedirect:
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = reverse("cobrowse:sharing", args=[session.pk])
-    return HttpResponseRedirect(target, status=303)
-
-
-def _customer(request: HttpRequest):
-    return request.user if request.user.is_authenticated else None
-
-
 @require_POST
 @_handle_errors
 def stop_sharing(request: HttpRequest, pk: int) -> HttpResponse:
     session = _customer_session(request, pk)
     try:
-        services.revoke_session(session, customer=_customer(request), client=client_info(request))
+        services.revoke_session(session, customer=signed_in_customer(request), client=client_info(request))
     except ValidationError as exc:
         return _message_page(request, "Nothing to stop", _errors(exc), 409)
     messages.success(request, "You stopped sharing. The agent can no longer see your screen.")
-    return _back(request, session)
+    return back_to_sharing_page(request, session)
 
 
 def _answer(request: HttpRequest, model: type, pk: int, respond) -> HttpResponse:
@@ -183,12 +171,12 @@ def _answer(request: HttpRequest, model: type, pk: int, respond) -> HttpResponse
         respond(
             pending,
             accept=request.POST.get("answer") == "accept",
-            customer=_customer(request),
+            customer=signed_in_customer(request),
             client=client_info(request),
         )
     except ValidationError as exc:
         messages.error(request, _errors(exc))
-    return _back(request, session)
+    return back_to_sharing_page(request, session)
 
 
 @require_POST
@@ -211,12 +199,12 @@ def lower_mode(request: HttpRequest, pk: int) -> HttpResponse:
         services.customer_lower_mode(
             session,
             mode=request.POST.get("mode", ""),
-            customer=_customer(request),
+            customer=signed_in_customer(request),
             client=client_info(request),
         )
     except ValidationError as exc:
         messages.error(request, _errors(exc))
-    return _back(request, session)
+    return back_to_sharing_page(request, session)
 
 
 @require_GET

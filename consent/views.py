@@ -141,14 +141,16 @@ def _sharing_customer_session(request: HttpRequest, pk: int) -> CoBrowseSession 
     return None
 
 
-def _customer_back(request: HttpRequest, session: CoBrowseSession) -> HttpResponseRedirect:
+def back_to_sharing_page(request: HttpRequest, session: CoBrowseSession) -> HttpResponseRedirect:
+    """After a customer's form post: back where they came from (same host only), else the sharing page."""
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = reverse("cobrowse:sharing", args=[session.pk])
     return HttpResponseRedirect(target, status=303)
 
 
-def _customer(request: HttpRequest):
+def signed_in_customer(request: HttpRequest):
+    """The customer as a user, or None for the browser that consented without signing in."""
     return request.user if request.user.is_authenticated else None
 
 
@@ -165,12 +167,12 @@ def invite_team_member(request: HttpRequest, pk: int) -> HttpResponse:
             name=request.POST.get("name", ""),
             email=request.POST.get("email", ""),
             channel=request.POST.get("channel", DeliveryChannel.EMAIL),
-            customer=_customer(request),
+            customer=signed_in_customer(request),
             client=client_info(request),
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        return _customer_back(request, session)
+        return back_to_sharing_page(request, session)
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("cobrowse:sharing", args=[session.pk])
@@ -189,10 +191,10 @@ def remove_team_member(request: HttpRequest, pk: int, viewer_pk: int) -> HttpRes
     if session is None or not TeamViewer.objects.filter(pk=viewer_pk, session=session).exists():
         return _not_found(request)
     viewer = services.remove_team_viewer(
-        session, viewer_pk, customer=_customer(request), client=client_info(request)
+        session, viewer_pk, customer=signed_in_customer(request), client=client_info(request)
     )
     messages.success(request, f"{viewer.name} can no longer watch.")
-    return _customer_back(request, session)
+    return back_to_sharing_page(request, session)
 
 
 # --- the team member's own link, consent screen and watch page -----------------------------------

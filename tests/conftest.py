@@ -98,3 +98,25 @@ def browser():
 
     with launch_browser() as chromium:
         yield chromium
+
+
+@pytest.fixture(scope="session")
+def built_bundles():
+    """The front-end bundles as the code in the working tree builds them (once per run)."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run(["node", "frontend/build.mjs"], cwd=root, check=True, timeout=120)
+
+
+@pytest.fixture
+def demo_site(live_server_asgi):
+    """The demo customer site (widget installed, pointing at the live server) on a free port."""
+    from demo_site.server import make_server, serve_in_thread
+
+    server = make_server("localhost", 0, live_server_asgi.url, quiet=True)
+    serve_in_thread(server)
+    yield f"http://localhost:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

@@ -25,6 +25,17 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 
+# Test-only handle on the widget badge's closed shadow root (it stays closed for the page itself),
+# so a test can read the badge and click where Stop sharing is drawn, like a person would.
+KEEP_BADGE_ROOT = """
+const attach = Element.prototype.attachShadow;
+Element.prototype.attachShadow = function (init) {
+  const root = attach.call(this, init);
+  if (this.getAttribute && this.getAttribute("data-tandem") === "badge") window.__badgeRoot = root;
+  return root;
+};
+"""
+
 _abandoned: list = []
 
 

@@ -11,19 +11,21 @@ refused; a fourth viewer is turned away.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from cobrowse.models import CoBrowseSession, ModeRequest, ModeRequestState, SessionState
-from demo_site.server import make_server, serve_in_thread
 from tests.cobrowse.test_e2e_live import off_loop, replay_value, session_state, wait_until
 from tests.consent.helpers import start
 from tests.factories import make_account, make_ticket, make_user
 from tests.live import login
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("built_bundles"),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -44,20 +46,6 @@ PAGE_DOM = """() => {
   body.querySelectorAll("[data-tandem]").forEach((el) => el.remove());
   return body.outerHTML;
 }"""
-
-
-@pytest.fixture(scope="module", autouse=True)
-def bundles():
-    subprocess.run(["node", "frontend/build.mjs"], cwd=ROOT, check=True, timeout=120)
-
-
-@pytest.fixture
-def demo_site(live_server_asgi):
-    server = make_server("localhost", 0, live_server_asgi.url, quiet=True)
-    serve_in_thread(server)
-    yield f"http://localhost:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 def replay_point(agent, selector: str) -> dict:

@@ -9,7 +9,6 @@ agent's view.
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,14 +17,17 @@ import pytest
 from django.db import connections
 
 from cobrowse.models import CoBrowseSession, ModeRequest, SessionState
-from demo_site.server import make_server, serve_in_thread
 from tests.cobrowse.frame_text import frame_strings
 from tests.consent.helpers import consent, start
 from tests.factories import make_account, make_ticket, make_user
-from tests.live import login
+from tests.live import KEEP_BADGE_ROOT, login
 from tickets.models import TicketComment
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("built_bundles"),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -42,31 +44,6 @@ SECRETS = {
 # Too short to search for as bare text (timestamps are full of digits): looked for as JSON strings.
 CVV = "737"
 FRAGMENTS = ["S3cret", "4111111111111111", "1111 1111", "91827", "ABCDE1234", "DE893704", "0044 0532"]
-
-# Test-only handle on the badge's closed shadow root (the root stays closed for the page), so the
-# test can find where Stop sharing is drawn and click there like a person would.
-KEEP_SHADOW_HANDLE = """
-const attach = Element.prototype.attachShadow;
-Element.prototype.attachShadow = function (init) {
-  const root = attach.call(this, init);
-  if (this.getAttribute && this.getAttribute("data-tandem") === "badge") window.__badgeRoot = root;
-  return root;
-};
-"""
-
-
-@pytest.fixture(scope="module", autouse=True)
-def bundles():
-    subprocess.run(["node", "frontend/build.mjs"], cwd=ROOT, check=True, timeout=120)
-
-
-@pytest.fixture
-def demo_site(live_server_asgi):
-    server = make_server("localhost", 0, live_server_asgi.url, quiet=True)
-    serve_in_thread(server)
-    yield f"http://localhost:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 def wait_until(page, predicate, timeout: float = 8.0, message: str = "condition", seen=None) -> float:
@@ -140,7 +117,7 @@ def test_live_flow_from_consent_to_stop_sharing(live_server_asgi, demo_site, bro
     agent_ctx = browser.new_context(viewport={"width": 1440, "height": 960})
     try:
         # --- the customer consents and lands on the demo site with the grant ----------------------
-        customer_ctx.add_init_script(KEEP_SHADOW_HANDLE)
+        customer_ctx.add_init_script(KEEP_BADGE_ROOT)
         # Chromium's offline emulation does not close an open WebSocket: the customer's socket runs
         # through Playwright so "offline" can drop it and refuse new ones like a dead network would.
         network = {"offline": False, "sockets": [], "connects": 0}

@@ -4,7 +4,6 @@ seeks to the agent's actions from the timeline and the activity list, and says w
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -19,17 +18,16 @@ from tests.live import login
 from tests.recordings.rec_helpers import recording_env  # noqa: F401
 from tests.recordings.test_frames_replay import Step, browser_session, record_browser_steps
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("built_bundles"),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 APPLY = "http://localhost:8001/apply"
 COLORS = {"red": (220, 38, 38), "green": (22, 163, 74), "blue": (37, 99, 235)}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def bundles():
-    subprocess.run(["node", "frontend/build.mjs"], cwd=ROOT, check=True, timeout=120)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,15 +10,14 @@ from recordings.blobstore import BlobStore
 from tests.live import login
 from tests.recordings.rec_helpers import build_recording, recorded_session, recording_env  # noqa: F401
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("built_bundles"),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def bundles():
-    subprocess.run(["node", "frontend/build.mjs"], cwd=ROOT, check=True, timeout=120)
 
 
 @pytest.fixture
