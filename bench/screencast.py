@@ -1,12 +1,15 @@
 """Screencast figures for server-side browser sessions. Prints numbers; never fails on time.
 
     .venv/bin/python -m bench.screencast [--seconds 10] [--sessions 5] [--warm-runs 5]
-        [--only first,rate,demo,memory] [--arg=--some-chromium-switch ...] [--executable PATH]
+        [--only first,rate,demo,memory] [--budget BYTES] [--arg=--some-chromium-switch ...]
+        [--executable PATH]
 
 Runs the production pieces in-process: BrowserHost (Chromium through the egress proxy, launched with
 ``browser_launch_options``), the runner's context set-up (hardened context, submit backstop, page,
-CDP Screencast, ``goto`` until ``domcontentloaded``) and the FramePolicy driven the way the runner's
-publish loop drives it (newest frame only, held frame flushed at its slot). Pages are served on
+CDP Screencast, ``goto`` until ``domcontentloaded``) and the FramePolicy driven the way the runner
+drives it (newest frame only, held frame flushed at its slot; ``adapt`` once a second, a new level
+or quality restarting the screencast). The byte budget is ``BROWSER_SCREENCAST_MAX_BYTES_PER_SECOND``
+unless ``--budget`` says otherwise (0: none, the behaviour before the budget). Pages are served on
 127.0.0.1 and allow-listed for the run. Figures:
 
 - first frame, **cold** (Playwright + proxy + Chromium launch, then the session) and **warm**
@@ -16,7 +19,10 @@ publish loop drives it (newest frame only, held frame flushed at its slot). Page
 - an animated page at 1280x720 (it repaints every vsync: the worst case): frames from Chromium,
   frames delivered, bytes/s per viewer, CPU;
 - a still page (bytes/s) and a page repainting without changing a pixel (frames skipped as unchanged);
-- the demo site (``demo_site``) with scripted activity: typing, focus changes, scrolling;
+- the demo site (``demo_site``) with scripted activity (typing, focus changes, scrolling) for twice
+  ``--seconds``: the JPEG quality the budget chose and when, bytes/s over the whole run and once
+  settled, the worst 2 s window, fps, frames held for the budget; then the same page with continuous
+  typing into one field (more changes than the cap lets through);
 - memory: PSS (``/proc/<pid>/smaps_rollup``) of every Chromium process, by process type, as animated
   sessions are added one by one; the marginal cost per extra session; CPU per session with all open.
 
@@ -78,13 +84,20 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
 
 
 class Session:
-    """One session as the runner sets it up, counting what a viewer at the "high" level receives."""
+    """One session as the runner sets it up, counting what a viewer that keeps up receives."""
 
     blank: set[bytes] = set()  # digests of frames of the initial about:blank page
 
     def __init__(self, host: BrowserHost) -> None:
         self.host = host
-        self.policy = FramePolicy(max_fps=settings.BROWSER_MAX_FPS)
+        self.policy = FramePolicy(
+            max_fps=settings.BROWSER_MAX_FPS,
+            max_bytes_per_second=settings.BROWSER_SCREENCAST_MAX_BYTES_PER_SECOND,
+        )
+        self.sizes: list[int] = []
+        self.changes: list[tuple[float, int]] = []  # (time, JPEG quality) the screencast restarted at
+        self.restart_s: list[float] = []
+        self.housekeeper: asyncio.Task | None = None
         self.raw = self.sent = self.bytes = 0
         self.steps: dict[str, float] = {}
         self.sent_at: list[float] = []
@@ -106,6 +119,7 @@ class Session:
         self.sent += 1
         self.bytes += len(data)
         self.sent_at.append(now)
+        self.sizes.append(len(data))
         if self.first_sent is None and frame_digest(data) not in self.blank:
             self.first_sent = now
             self._page_frame.set()
@@ -128,6 +142,18 @@ class Session:
             elif (pending := self.policy.flush(now)) is not None:
                 self._deliver(pending, now)
 
+    async def housekeeping(self) -> None:
+        """The runner's ``_adapt`` once a second: a new level restarts the screencast."""
+        while True:
+            await asyncio.sleep(1.0)
+            level = self.policy.adapt(time.monotonic())
+            if level is not None:
+                started = time.monotonic()
+                self.policy.restarted(started)
+                await self.cast.restart(level)
+                self.restart_s.append(time.monotonic() - started)
+                self.changes.append((started, level.quality))
+
     async def open(self, url: str) -> float:
         """The runner's ``_open``; returns seconds from the start to the first frame of the page."""
         started = mark = time.monotonic()
@@ -146,6 +172,7 @@ class Session:
         self.cast = Screencast(self.page, self._on_frame)
         self.publisher = asyncio.ensure_future(self.publish_loop())
         await self.cast.start(self.policy.level)
+        self.housekeeper = asyncio.ensure_future(self.housekeeping())
         step("screencast")
         await self.page.goto(url, wait_until="domcontentloaded")
         self.steps["goto (domcontentloaded)"] = time.monotonic() - mark
@@ -157,11 +184,25 @@ class Session:
     def reset(self) -> None:
         self.raw = self.sent = self.bytes = 0
         self.policy.skipped_unchanged = 0
+        self.policy.held_for_budget = 0
         self.sent_at = []
+        self.sizes = []
+
+    def sends(self, start: float, end: float = float("inf")) -> list[tuple[float, int]]:
+        return [(t, n) for t, n in zip(self.sent_at, self.sizes, strict=True) if start <= t < end]
+
+    def worst_window(self, start: float, window: float = 2.0) -> float:
+        """The most bytes per second over any ``window`` seconds (ending on a send) after ``start``."""
+        sends = self.sends(start)
+        return max(
+            (sum(n for u, n in sends[: i + 1] if u > t - window) / window for i, (t, _) in enumerate(sends)),
+            default=0.0,
+        )
 
     async def close(self) -> None:
-        if self.publisher is not None:
-            self.publisher.cancel()
+        for task in (self.publisher, self.housekeeper):
+            if task is not None:
+                task.cancel()
         await self.cast.stop()
         await self.context.close()
 
@@ -333,7 +374,7 @@ async def rates(host: BrowserHost, base: str, seconds: float) -> None:
     await asyncio.sleep(1)
     elapsed, cpu = await measure([session], seconds)
     print(
-        f"\nanimated page, 1280x720, q{session.policy.level.quality}, {seconds:.0f} s, 1 session "
+        f"\nanimated page, 1280x720, q{session.cast.level.quality}, {seconds:.0f} s, 1 session "
         f"(load {loadavg()}):"
     )
     print(f"  frames from Chromium   {session.raw / elapsed:6.1f} /s")
@@ -369,8 +410,10 @@ async def rates(host: BrowserHost, base: str, seconds: float) -> None:
     await session.close()
 
 
-async def demo(host: BrowserHost, demo_origin: str, seconds: float) -> None:
-    """The demo site's first application step, with an agent typing, tabbing and scrolling."""
+async def demo(host: BrowserHost, demo_origin: str, seconds: float, continuous: bool = False) -> None:
+    """The demo site's first application step, with an agent typing, tabbing and scrolling; or,
+    ``continuous``, typing into one field without a pause (16 characters a second, more changes than
+    the 10 fps cap lets through: the case where the byte budget meets the frame-rate target)."""
     session = Session(host)
     try:
         await session.open(f"{demo_origin}/apply/personal")
@@ -378,6 +421,13 @@ async def demo(host: BrowserHost, demo_origin: str, seconds: float) -> None:
 
         async def script() -> None:
             page = session.page
+            if continuous:
+                await page.click("#full-name")
+                while True:
+                    await page.fill("#full-name", "")
+                    for char in "Asha Verma, 14 Lake Road, Pune ":
+                        await page.keyboard.type(char)
+                        await asyncio.sleep(0.06)
             while True:
                 for selector, text in (("#full-name", "Asha Verma"), ("#email", "asha@example.com"),
                                        ("#phone", "+91 98765 43210")):  # fmt: skip
@@ -392,22 +442,55 @@ async def demo(host: BrowserHost, demo_origin: str, seconds: float) -> None:
                 await asyncio.sleep(0.3)
 
         actor = asyncio.ensure_future(script())
-        await asyncio.sleep(1)
-        elapsed, cpu = await measure([session], seconds)
+        typing_from = time.monotonic()
+        session.changes = []
+        elapsed, cpu = await measure([session], 2 * seconds)
+        end = typing_from + elapsed
         actor.cancel()
+        budget = session.policy.max_bytes_per_second
+        what = "continuous typing into one field" if continuous else "scripted typing and scrolling"
         print(
-            f"\ndemo site /apply/personal, scripted typing and scrolling, {seconds:.0f} s (load {loadavg()}):"
+            f"\ndemo site /apply/personal, {what}, {2 * seconds:.0f} s"
+            f" (load {loadavg()}), budget {budget / 1000:.1f} KB/s ({budget / 1024:.0f} KiB/s):"
         )
+        changes = ", ".join(f"q{q} at {t - typing_from:.1f} s" for t, q in session.changes) or "none"
+        print(f"  quality                q{session.cast.level.quality} at the end; changes: {changes}")
+        if session.restart_s:
+            print(f"  screencast restart     {max(session.restart_s) * 1000:.0f} ms at most (stop + start)")
         print(f"  frames from Chromium   {session.raw / elapsed:6.1f} /s")
         print(f"  frames delivered       {session.sent / elapsed:6.2f} /s")
         print(f"  skipped as unchanged   {session.policy.skipped_unchanged / elapsed:6.1f} /s")
-        print(f"  bytes per viewer       {session.bytes / elapsed / 1000:6.1f} KB/s")
+        print(f"  held for the budget    {session.policy.held_for_budget}")
+        print(
+            f"  bytes per viewer       {session.bytes / elapsed / 1000:6.1f} KB/s (whole run, ramp included)"
+        )
+        print(f"  mean frame             {session.bytes / max(session.sent, 1) / 1000:6.1f} KB")
+        settled = (session.changes[-1][0] if session.changes else typing_from) + 2.0
+        if end - settled >= 3.0:
+            sends = session.sends(settled, end)
+            span = end - settled
+            print(
+                f"  settled ({span:.1f} s from {settled - typing_from:.1f} s): {len(sends) / span:.2f} fps,"
+                f" {sum(n for _, n in sends) / span / 1000:.1f} KB/s, mean frame"
+                f" {sum(n for _, n in sends) / max(len(sends), 1) / 1000:.1f} KB,"
+                f" worst 2 s window {session.worst_window(settled) / 1000:.1f} KB/s"
+            )
+        print(f"  {gaps(session.sent_at, session.policy.interval)}")
         print(f"  Chromium CPU           {cpu / elapsed:6.2f} cores")
+        if continuous:
+            return
         await asyncio.sleep(2)
         elapsed, _ = await measure([session], seconds / 2)
         print(
             f"  then still: {session.sent / elapsed:.1f} frames/s, {session.bytes / elapsed:.0f} B/s, "
             f"{session.policy.skipped_unchanged} skipped as unchanged"
+        )
+        still_from = time.monotonic()
+        elapsed, _ = await measure([session], 15.0)
+        changes = ", ".join(f"q{q} at {t - still_from:.1f} s" for t, q in session.changes if t >= still_from)
+        print(
+            f"  still, 15 s more: {session.sent} frames, {session.bytes / 1000:.1f} KB"
+            f" (quality steps back up: {changes or 'none'})"
         )
     finally:
         await session.close()
@@ -479,6 +562,8 @@ async def memory(
 async def main(args: argparse.Namespace) -> None:
     if args.executable:
         settings.BROWSER_EXECUTABLE_PATH = args.executable
+    if args.budget is not None:
+        settings.BROWSER_SCREENCAST_MAX_BYTES_PER_SECOND = args.budget
     if args.arg or args.keep_feature:
         production = launch.browser_launch_options
 
@@ -503,6 +588,7 @@ async def main(args: argparse.Namespace) -> None:
         [settings.BROWSER_EXECUTABLE_PATH, "--version"], capture_output=True, text=True
     ).stdout.strip()
     print(f"{time.strftime('%Y-%m-%d %H:%M %Z')}  {version}  load {loadavg()}  cores {os.cpu_count()}")
+    print(f"byte budget {settings.BROWSER_SCREENCAST_MAX_BYTES_PER_SECOND} B/s per viewer (0: none)")
     print(
         f"executable {settings.BROWSER_EXECUTABLE_PATH}  extra switches {args.arg or 'none'}"
         f"  features kept on {args.keep_feature or 'none'}\n"
@@ -528,6 +614,7 @@ async def main(args: argparse.Namespace) -> None:
                 await rates(host, base, args.seconds)
             if "demo" in only:
                 await demo(host, f"http://127.0.0.1:{demo_port}", args.seconds)
+                await demo(host, f"http://127.0.0.1:{demo_port}", args.seconds, continuous=True)
     if "memory" in only:
         await memory(base, args.sessions, args.seconds, args.dump_processes, args.memory_page, args.no_cast)
     server.close()
@@ -552,4 +639,7 @@ if __name__ == "__main__":
         help="leave a feature production disables on (repeatable)",
     )
     parser.add_argument("--executable", default="", help="Chromium binary (default: the setting)")
+    parser.add_argument(
+        "--budget", type=int, default=None, help="bytes/s per viewer (default: the setting; 0: none)"
+    )
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -21,11 +21,12 @@ Two ladders pick what Chromium is asked for, each with its own reason:
   than 10 % in frame size, the up-threshold is 30 % under the budget, so a step up cannot by itself
   push the rate over; for pages where it does, each step up that is undone at once doubles the wait
   before the next one (up to ``quality_up_max_wait``).
-- below the last rung (or at a smaller size) the budget is kept by holding frames: each frame sent
-  earns its own airtime (``size / max_bytes_per_second``) before the next may go, and no frame goes
-  that would take the last ``budget_window`` seconds over budget. A held frame is the pending frame
-  (the newest replaces it, never a queue). Only a large, busy page gets there, and its frame rate
-  then drops below ``max_fps``, evenly spaced rather than in bursts.
+- below the last rung (or at a smaller size) the budget is kept by holding frames: a token bucket
+  (filled at ``max_bytes_per_second``, ``budget_burst`` seconds deep) paces frames evenly, and no frame
+  goes that would take the last ``budget_window`` seconds over budget. A held frame is the pending
+  frame (the newest replaces it, never a queue). Only a large, busy page gets there, and its frame
+  rate then drops below ``max_fps``, evenly spaced rather than in bursts; a page that fits keeps a
+  full bucket, so the publisher's wake-up jitter does not cost it frames.
 
 The rate cap schedules by deadline: frame slots lie on a grid ``1 / max_fps`` apart, and a frame
 sent a little after its slot (event-loop jitter, a paint arriving between slots) does not push the
@@ -121,6 +122,7 @@ class FramePolicy:
     quality_up_share: float = 0.7  # a step up needs the rate below this share of the budget …
     quality_up_after: float = 5.0  # … for this long (doubled after a step up that did not hold)
     quality_up_max_wait: float = 60.0
+    budget_burst: float = 0.2  # holding: the token bucket's depth, in seconds of budget
 
     level_index: int = 0  # the size ladder
     quality_rung: int = 0  # the quality ladder (applies at level_index 0 only)
@@ -143,7 +145,8 @@ class FramePolicy:
     _last_quality_step: int = 0  # +1 up, -1 down
     _under_since: float | None = None
     _up_wait: float = 0.0
-    _paced_until: float = float("-inf")  # the last frame's airtime at the budget's rate
+    _tokens: float | None = None  # the token bucket (bytes, < 0: debt) at _tokens_at; None: full
+    _tokens_at: float = 0.0
 
     def __post_init__(self) -> None:
         self._up_wait = self.quality_up_after
@@ -178,6 +181,10 @@ class FramePolicy:
         return self.max_bytes_per_second > 0 and (
             self.level_index > 0 or self.quality_rung >= len(self.qualities) - 1
         )
+
+    @property
+    def _depth(self) -> float:
+        return self.max_bytes_per_second * self.budget_burst
 
     def bytes_per_second(self, now: float) -> float:
         """Bytes sent over the last ``budget_window`` seconds, per second."""
@@ -250,15 +257,19 @@ class FramePolicy:
         return allowed
 
     def _budget_allowed_at(self, size: int) -> float:
-        """While :attr:`holding`: the earliest time a frame of ``size`` bytes may go, once the last
-        frame's airtime is over and when it keeps the last ``budget_window`` seconds within the
-        budget (a frame bigger than the whole window's budget goes once the window is empty).
-        Otherwise no limit."""
+        """While :attr:`holding`: the earliest time a frame of ``size`` bytes may go: when the token
+        bucket holds it (or is full, for a frame bigger than the bucket) and it keeps the last
+        ``budget_window`` seconds within the budget (a frame bigger than the whole window's budget
+        goes once the window is empty). Otherwise no limit."""
         if not self.holding:
             return float("-inf")
+        allowed = float("-inf")
+        if self._tokens is not None:
+            need = min(size, self._depth)
+            if self._tokens < need:
+                allowed = self._tokens_at + (need - self._tokens) / self.max_bytes_per_second
         room = self.max_bytes_per_second * self.budget_window
         total = sum(n for _, n in self._sends)
-        allowed = self._paced_until
         for t, n in self._sends:  # oldest first: each leaves the window budget_window after it went
             if total + size <= room:
                 break
@@ -280,7 +291,12 @@ class FramePolicy:
                 self._recent.popleft()
         self._sends.append((now, len(data)))
         if self.max_bytes_per_second > 0:
-            self._paced_until = now + len(data) / self.max_bytes_per_second
+            tokens = self._depth if self._tokens is None else self._tokens
+            tokens = min(self._depth, tokens + (now - self._tokens_at) * self.max_bytes_per_second)
+            # A frame bigger than what is left goes into debt (paid back before the next one goes);
+            # older debt, run up while not holding, is forgotten.
+            self._tokens = max(0.0, tokens) - len(data)
+            self._tokens_at = now
         while self._sends and self._sends[0][0] <= now - self.budget_window:
             self._sends.popleft()
         self._last_digest = digest

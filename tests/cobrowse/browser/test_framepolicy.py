@@ -476,21 +476,26 @@ def test_a_page_too_big_for_the_lowest_quality_holds_frames():
     assert policy._last_digest == frame_digest(last_sent)
 
 
-def test_held_frames_wait_for_their_airtime_and_the_window():
-    """At the floor, 3000 B/s over a 2 s window (6000 B): a frame waits until the last one's airtime
-    (its size at the budget's rate) is over and the window has room; one bigger than the whole
-    window's budget goes once the window is empty."""
-    policy = FramePolicy(max_fps=10, max_bytes_per_second=3000, quality_rung=len(QUALITY_LADDER) - 1)
-    assert policy.offer(b"a" * 5000, 0.0) is Verdict.SEND
-    assert policy.offer(b"b" * 5000, 0.5) is Verdict.DEFERRED
-    assert abs(policy.flush_delay(0.5) - 1.5) < 1e-9  # the window: "a" leaves it at 2.0
-    assert policy.flush(2.0) == b"b" * 5000
-    assert policy.offer(b"c" * 500, 3.0) is Verdict.DEFERRED
-    assert abs(policy.flush_delay(3.0) - 5000 / 3000 + 1.0) < 1e-9  # airtime of "b": until 3.67
-    assert policy.flush(2.0 + 5000 / 3000) == b"c" * 500
-    assert policy.offer(b"d" * 7000, 4.0) is Verdict.DEFERRED
-    assert abs(policy.flush_delay(4.0) - (2.0 + 5000 / 3000 + 2.0 - 4.0)) < 1e-9  # window empty
-    assert policy.held_for_budget == 3
+def test_held_frames_wait_for_the_bucket_and_the_window():
+    """At the floor, 10000 B/s: a token bucket 0.2 s deep (2000 B) and a 2 s window (20000 B). A
+    frame waits until the bucket holds it (a frame bigger than the bucket runs it into debt, paid
+    back before the next one) and until the window has room."""
+    policy = FramePolicy(max_fps=10, max_bytes_per_second=10_000, quality_rung=len(QUALITY_LADDER) - 1)
+    assert policy.offer(b"a" * 1500, 0.0) is Verdict.SEND  # bucket 2000 -> 500
+    assert policy.offer(b"b" * 1500, 0.1) is Verdict.SEND  # 1500 in the bucket: just enough
+    assert policy.offer(b"c" * 4000, 0.2) is Verdict.DEFERRED  # 1000 in the bucket
+    assert abs(policy.flush_delay(0.2) - 0.1) < 1e-9  # a full bucket at 0.3
+    assert policy.flush(0.3) == b"c" * 4000  # 2000 in debt
+    assert policy.offer(b"d" * 1000, 0.4) is Verdict.DEFERRED
+    assert abs(policy.flush_delay(0.4) - 0.2) < 1e-9  # debt paid and 1000 more at 0.6
+    assert policy.flush(0.6) == b"d" * 1000  # 8000 B in the window
+    assert policy.offer(b"e" * 12_000, 1.5) is Verdict.SEND  # the window is exactly full: 20000 B
+    assert policy.offer(b"f" * 3000, 1.7) is Verdict.DEFERRED
+    assert abs(policy.flush_delay(1.7) - 1.0) < 1e-9  # the bucket: 10000 in debt, 2000 more at 2.7
+    assert policy.flush(2.7) == b"f" * 3000
+    assert policy.offer(b"g" * 7000, 2.8) is Verdict.DEFERRED  # the bucket would allow it at 3.0 ...
+    assert abs(policy.flush_delay(2.8) - 0.7) < 1e-9  # ... the window only once "e" has left, at 3.5
+    assert policy.held_for_budget == 4
 
 
 def test_no_frame_is_held_for_the_budget_above_the_lowest_quality():
