@@ -17,6 +17,7 @@ from cobrowse import policy, protocol
 from cobrowse import services as session_services
 from cobrowse.models import SHARING_STATES, CoBrowseSession, ParticipantRole
 from consent import services as consent_services
+from consent import team as consent_team
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +195,7 @@ class TeamSeat:
 def session_for_team(session_id: int, raw_grant: str) -> TeamSeat:
     """Admit a member of the customer's team: a live viewer grant for this session, within the cap."""
     try:
-        viewer = consent_services.verify_viewer_grant(raw_grant)
+        viewer = consent_team.verify_viewer_grant(raw_grant)
     except consent_services.GrantError as exc:
         raise LiveRefused(4401, str(exc)) from None
     if viewer.session_id != session_id:
@@ -209,7 +210,7 @@ def session_for_team(session_id: int, raw_grant: str) -> TeamSeat:
         raise LiveRefused(4403, str(exc)) from None
     session = _load(session_id)
     return TeamSeat(
-        _snapshot(session), participant.pk, viewer.pk, viewer.name, consent_services.customer_name(session)
+        _snapshot(session), participant.pk, viewer.pk, viewer.name, consent_team.customer_name(session)
     )
 
 

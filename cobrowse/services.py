@@ -168,6 +168,7 @@ def transition(
 def _close_out(session: CoBrowseSession, now) -> None:
     """Everything that only made sense while the session was live."""
     from consent import services as consent_services
+    from consent import team as consent_team
     from consent.models import SessionInvite
 
     SessionInvite.objects.filter(session=session, used_at__isnull=True, invalidated_at__isnull=True).update(
@@ -184,7 +185,7 @@ def _close_out(session: CoBrowseSession, now) -> None:
         state=ActionRequestState.EXPIRED, decided_at=now
     )
     Participant.objects.filter(session=session, left_at__isnull=True).update(left_at=now, holds_control=False)
-    consent_services.close_team_viewers(session, now)
+    consent_team.close_team_viewers(session, now)
 
 
 def overdue_reason(session: CoBrowseSession, now=None) -> tuple[str, str] | None:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import permissions
 from cobrowse.models import CoBrowseSession, SessionKind, TeamViewer
-from consent import ratelimit, services
+from consent import ratelimit, services, team
 from consent.models import DeliveryChannel, SessionInvite, TeamViewerInvite
 
 CLAIMS_KEY = "consent_claims"
@@ -162,7 +162,7 @@ def invite_team_member(request: HttpRequest, pk: int) -> HttpResponse:
     if not ratelimit.hit(request, scope="team_invite"):
         return render(request, "consent/rate_limited.html", status=429)
     try:
-        invite = services.invite_team_viewer(
+        invite = team.invite_team_viewer(
             session,
             name=request.POST.get("name", ""),
             email=request.POST.get("email", ""),
@@ -190,7 +190,7 @@ def remove_team_member(request: HttpRequest, pk: int, viewer_pk: int) -> HttpRes
     session = _sharing_customer_session(request, pk)
     if session is None or not TeamViewer.objects.filter(pk=viewer_pk, session=session).exists():
         return _not_found(request)
-    viewer = services.remove_team_viewer(
+    viewer = team.remove_team_viewer(
         session, viewer_pk, customer=signed_in_customer(request), client=client_info(request)
     )
     messages.success(request, f"{viewer.name} can no longer watch.")
@@ -208,8 +208,8 @@ def _watch_consent_page(request: HttpRequest, link: TeamViewerInvite, *, status:
         {
             "viewer": viewer,
             "session": viewer.session,
-            "customer_name": services.customer_name(viewer.session),
-            "prompt": services.watch_prompt(viewer),
+            "customer_name": team.customer_name(viewer.session),
+            "prompt": team.watch_prompt(viewer),
         },
         status=status,
     )
@@ -224,19 +224,19 @@ def watch_join(request: HttpRequest, token: str) -> HttpResponse:
     try:
         if request.method == "GET":
             try:
-                link = services.claimed_watch_link(token, request.session.get(WATCH_CLAIMS_KEY, []))
+                link = team.claimed_watch_link(token, request.session.get(WATCH_CLAIMS_KEY, []))
             except services.InviteGone:
-                link = services.claim_watch_link(token)
+                link = team.claim_watch_link(token)
                 claims = list(request.session.get(WATCH_CLAIMS_KEY, []))
                 request.session[WATCH_CLAIMS_KEY] = [*claims[-9:], link.token_hash]
             if link.team_viewer.state != "opened":
                 return _gone(request)
             return _watch_consent_page(request, link)
-        link = services.claimed_watch_link(token, request.session.get(WATCH_CLAIMS_KEY, []))
+        link = team.claimed_watch_link(token, request.session.get(WATCH_CLAIMS_KEY, []))
         decision = request.POST.get("decision", "")
         if decision not in ("join", "decline"):
             return _watch_consent_page(request, link, status=400)
-        outcome = services.decide_watch(link, join=decision == "join", client=client_info(request))
+        outcome = team.decide_watch(link, join=decision == "join", client=client_info(request))
     except services.InviteNotFound:
         return _not_found(request)
     except services.InviteGone:
@@ -259,7 +259,7 @@ def watch(request: HttpRequest, pk: int) -> HttpResponse:
                 "socket_path": f"/ws/cobrowse/{pk}/watch/",
                 "refresh_url": reverse("consent:watch_grant", args=[pk]),
                 "leave_url": reverse("consent:watch_leave", args=[pk]),
-                "refresh_every_ms": services.VIEWER_GRANT_TTL_SECONDS * 1000 // 3,
+                "refresh_every_ms": team.VIEWER_GRANT_TTL_SECONDS * 1000 // 3,
             }
         },
     )
@@ -270,7 +270,7 @@ def _grant_call(request: HttpRequest, pk: int, action) -> JsonResponse:
         return JsonResponse({"detail": "Too many requests."}, status=429)
     raw = request.META.get(GRANT_HEADER, "")
     try:
-        viewer = services.verify_viewer_grant(raw)
+        viewer = team.verify_viewer_grant(raw)
         if viewer.session_id != pk:
             raise services.UnknownGrant("Unknown grant.")
         return action(raw)
@@ -285,7 +285,7 @@ def _grant_call(request: HttpRequest, pk: int, action) -> JsonResponse:
 @require_POST
 def watch_grant(request: HttpRequest, pk: int) -> JsonResponse:
     def refresh(raw: str) -> JsonResponse:
-        grant = services.refresh_viewer_grant(raw)
+        grant = team.refresh_viewer_grant(raw)
         return JsonResponse({"expires_at": grant.expires_at.isoformat()})
 
     return _grant_call(request, pk, refresh)
@@ -295,7 +295,7 @@ def watch_grant(request: HttpRequest, pk: int) -> JsonResponse:
 @require_POST
 def watch_leave(request: HttpRequest, pk: int) -> JsonResponse:
     def leave(raw: str) -> JsonResponse:
-        services.leave_watching(raw)
+        team.leave_watching(raw)
         return JsonResponse({"left": True})
 
     return _grant_call(request, pk, leave)

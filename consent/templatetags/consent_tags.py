@@ -6,7 +6,7 @@ from django import template
 
 from cobrowse.models import TEAM_VIEWER_OPEN
 from consent.models import DeliveryChannel
-from consent.services import TEAM_CHANNELS
+from consent.team import TEAM_CHANNELS
 
 register = template.Library()
 

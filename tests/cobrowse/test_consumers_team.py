@@ -15,7 +15,7 @@ from cobrowse import consumers
 from cobrowse import services as session_services
 from cobrowse.models import ActionRequest, CoBrowseSession, ModeRequest
 from config.asgi import application
-from consent import services as consent_services
+from consent import team as consent_team
 from tests.cobrowse.test_consumers import (
     SECRETS,
     _agent,
@@ -203,7 +203,7 @@ async def test_the_socket_closes_when_the_customer_stops_sharing():
 async def test_the_socket_closes_when_the_customer_removes_them_and_the_grant_is_revoked():
     session, agent, customer, agent_comm, team, viewer, viewer_grant, _ = await _watching_pair()
     await _receive_type(customer, "participants")
-    await database_sync_to_async(consent_services.remove_team_viewer)(session.pk, viewer.pk)
+    await database_sync_to_async(consent_team.remove_team_viewer)(session.pk, viewer.pk)
     assert (await _receive_type(team, "ended"))["data"]["reason"] == "removed"
     await _closed_with(team, 4403)
     participants = await _receive_type(customer, "participants")
@@ -216,7 +216,7 @@ async def test_the_socket_closes_when_the_customer_removes_them_and_the_grant_is
 
 async def test_the_socket_closes_when_they_leave():
     session, agent, customer, agent_comm, team, viewer, viewer_grant, _ = await _watching_pair()
-    await database_sync_to_async(consent_services.leave_watching)(viewer_grant)
+    await database_sync_to_async(consent_team.leave_watching)(viewer_grant)
     assert (await _receive_type(team, "ended"))["data"]["reason"] == "left"
     await _closed_with(team, 4403)
     await _close_all(customer, agent_comm)

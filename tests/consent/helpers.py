@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cobrowse import services
 from consent import services as consent_services
+from consent import team as consent_team
 
 
 def start(ticket, agent, *, channel="copy", target_url=None, kind="dom"):
@@ -23,7 +24,7 @@ def consent(ticket, agent, *, mode="guided", recording=False, client=None):
 
 def invite_team(session, *, name="Dana Lee", email="dana.lee@acme.example", channel="copy", customer=None):
     """The sharing customer lets a colleague watch; returns (team viewer, raw link token)."""
-    invite = consent_services.invite_team_viewer(
+    invite = consent_team.invite_team_viewer(
         session, name=name, email=email, channel=channel, customer=customer
     )
     return invite.team_viewer, invite.link.rstrip("/").rsplit("/", 1)[1]
@@ -32,6 +33,6 @@ def invite_team(session, *, name="Dana Lee", email="dana.lee@acme.example", chan
 def team_grant(session, **kwargs):
     """Invite, open the link and join; returns (team viewer, raw viewer grant)."""
     viewer, raw = invite_team(session, **kwargs)
-    link = consent_services.claim_watch_link(raw)
-    outcome = consent_services.decide_watch(link, join=True)
+    link = consent_team.claim_watch_link(raw)
+    outcome = consent_team.decide_watch(link, join=True)
     return viewer, outcome.grant

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cobrowse.models import TeamViewer, TeamViewerState
-from consent import services
+from consent import team
 from consent.models import ConsentKind, ConsentRecord, TeamViewerInvite, ViewerGrant
 from tests.consent.helpers import consent, invite_team, start, team_grant
 from tests.factories import make_ticket, make_user
@@ -43,7 +43,7 @@ def test_the_sharing_customer_sees_the_form_and_invites_with_a_link_to_pass_on(c
     assert response.status_code == 200
     raw = re.search(r'value="http[^"]+/w/([^"/]+)/"', response.content.decode()).group(1)
     viewer = TeamViewer.objects.get()
-    assert services.claim_watch_link(raw).team_viewer == viewer
+    assert team.claim_watch_link(raw).team_viewer == viewer
     assert viewer.invited_by == customer
     assert ConsentRecord.objects.filter(team_viewer=viewer, kind=ConsentKind.TEAM_VIEWER).exists()
     page = client.get(reverse("cobrowse:sharing", args=[shared.pk])).content.decode()
@@ -124,7 +124,7 @@ def test_join_redirects_to_the_watch_page_with_the_grant_in_the_fragment(shared)
     location = response["Location"]
     assert location.startswith(f"/watch/{shared.pk}/#tandem=")
     grant = location.split("#tandem=", 1)[1]
-    assert services.verify_viewer_grant(grant) == viewer
+    assert team.verify_viewer_grant(grant) == viewer
     assert browser.get(f"/w/{raw}/").status_code == 410  # decided: the link is spent
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from cobrowse import services as session_services
 from cobrowse.models import Participant, ParticipantRole, TeamViewer, TeamViewerState
-from consent import services
+from consent import services, team
 from consent.models import ConsentKind, ConsentRecord, Decision, TeamViewerInvite, ViewerGrant
 from tests.consent.helpers import consent, invite_team, start, team_grant
 from tests.factories import make_ticket, make_user
@@ -63,13 +63,13 @@ def test_link_is_256_bits_and_stored_only_as_sha256(shared):
 
 def test_the_link_goes_out_by_email_through_the_delivery_backends(shared, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        invite = services.invite_team_viewer(shared, name="Dana Lee", email="dana@acme.example")
+        invite = team.invite_team_viewer(shared, name="Dana Lee", email="dana@acme.example")
     assert invite.link == ""  # not shown to the customer when it is e-mailed
     (message,) = mail.outbox
     assert message.to == ["dana@acme.example"]
     assert "invites you to watch" in message.subject
     raw = re.search(r"/w/([^/\s]+)/", message.body).group(1)
-    assert services.claim_watch_link(raw).team_viewer == invite.team_viewer
+    assert team.claim_watch_link(raw).team_viewer == invite.team_viewer
 
 
 @pytest.mark.parametrize(
@@ -84,7 +84,7 @@ def test_the_link_goes_out_by_email_through_the_delivery_backends(shared, django
 )
 def test_bad_input_is_refused(shared, name, email, channel, field):
     with pytest.raises(session_services.CoBrowseError) as exc:
-        services.invite_team_viewer(shared, name=name, email=email, channel=channel)
+        team.invite_team_viewer(shared, name=name, email=email, channel=channel)
     assert field in exc.value.message_dict
     assert not TeamViewer.objects.exists()
 
@@ -104,20 +104,20 @@ def test_only_while_sharing_and_at_most_two_open_invitations(customer, agent, sh
 
 def test_opening_claims_the_link_once(shared):
     viewer, raw = invite_team(shared)
-    link = services.claim_watch_link(raw)
+    link = team.claim_watch_link(raw)
     assert link.team_viewer.state == TeamViewerState.OPENED
     with pytest.raises(services.InviteGone):
-        services.claim_watch_link(raw)
-    assert services.claimed_watch_link(raw, [link.token_hash]).pk == link.pk  # a reload
+        team.claim_watch_link(raw)
+    assert team.claimed_watch_link(raw, [link.token_hash]).pk == link.pk  # a reload
     with pytest.raises(services.InviteGone):
-        services.claimed_watch_link(raw, [])
+        team.claimed_watch_link(raw, [])
     assert "team_viewer_opened" in _steps(shared)
 
 
 @pytest.mark.parametrize("raw", ["", "nope", "x" * 500, "../../etc", "%00"])
 def test_unknown_links_are_not_found(shared, raw):
     with pytest.raises(services.InviteNotFound):
-        services.claim_watch_link(raw)
+        team.claim_watch_link(raw)
 
 
 def test_an_expired_link_is_gone(shared):
@@ -126,12 +126,12 @@ def test_an_expired_link_is_gone(shared):
         expires_at=timezone.now() - timedelta(seconds=1)
     )
     with pytest.raises(services.InviteGone):
-        services.claim_watch_link(raw)
+        team.claim_watch_link(raw)
 
 
 def test_join_is_their_own_consent_and_gives_a_hashed_short_lived_grant(shared):
     viewer, raw = invite_team(shared)
-    outcome = services.decide_watch(services.claim_watch_link(raw), join=True)
+    outcome = team.decide_watch(team.claim_watch_link(raw), join=True)
     assert outcome.redirect_url == f"/watch/{shared.pk}/#tandem={outcome.grant}"
     record = outcome.record
     assert (record.kind, record.decision, record.mode, record.customer) == (
@@ -143,11 +143,11 @@ def test_join_is_their_own_consent_and_gives_a_hashed_short_lived_grant(shared):
     assert "You can only watch" in record.prompt_text and "sees your name" in record.prompt_text
     grant = ViewerGrant.objects.get(team_viewer=viewer)
     assert grant.token_hash == services.hash_token(outcome.grant)
-    assert grant.expires_at <= timezone.now() + timedelta(seconds=services.VIEWER_GRANT_TTL_SECONDS)
-    assert services.verify_viewer_grant(outcome.grant) == viewer
+    assert grant.expires_at <= timezone.now() + timedelta(seconds=team.VIEWER_GRANT_TTL_SECONDS)
+    assert team.verify_viewer_grant(outcome.grant) == viewer
     assert "team_viewer_accepted" in _steps(shared)
     with pytest.raises(services.InviteGone):  # one decision per link
-        services.decide_watch(outcome.team_viewer.invites.get(), join=True)
+        team.decide_watch(outcome.team_viewer.invites.get(), join=True)
 
 
 def test_a_viewer_grant_never_opens_the_customers_side(shared):
@@ -160,12 +160,12 @@ def test_an_expired_viewer_grant_is_refused(shared):
     viewer, grant = team_grant(shared)
     ViewerGrant.objects.filter(team_viewer=viewer).update(expires_at=timezone.now() - timedelta(seconds=1))
     with pytest.raises(services.GrantError):
-        services.verify_viewer_grant(grant)
+        team.verify_viewer_grant(grant)
 
 
 def test_decline_is_recorded_and_gives_nothing(shared):
     viewer, raw = invite_team(shared)
-    outcome = services.decide_watch(services.claim_watch_link(raw), join=False)
+    outcome = team.decide_watch(team.claim_watch_link(raw), join=False)
     assert outcome.grant == "" and outcome.redirect_url == ""
     assert (outcome.record.kind, outcome.record.decision) == (ConsentKind.VIEWER_JOIN, Decision.DENIED)
     viewer.refresh_from_db()
@@ -177,25 +177,25 @@ def test_decline_is_recorded_and_gives_nothing(shared):
 def test_the_customer_removes_them_grant_and_links_stop_working(shared, customer):
     viewer, grant = team_grant(shared)
     participant = session_services.join_team_viewer(viewer.pk)
-    removed = services.remove_team_viewer(shared, viewer.pk, customer=customer)
+    removed = team.remove_team_viewer(shared, viewer.pk, customer=customer)
     assert removed.state == TeamViewerState.REMOVED
     with pytest.raises(services.GrantError):
-        services.verify_viewer_grant(grant)
+        team.verify_viewer_grant(grant)
     participant.refresh_from_db()
     assert participant.left_at is not None
     revocation = ConsentRecord.objects.filter(team_viewer=viewer).last()
     assert (revocation.kind, revocation.decision) == (ConsentKind.TEAM_VIEWER, Decision.REVOKED)
     assert "team_viewer_removed" in _steps(shared)
     records = ConsentRecord.objects.count()
-    services.remove_team_viewer(shared, viewer.pk, customer=customer)  # again: nothing more happens
+    team.remove_team_viewer(shared, viewer.pk, customer=customer)  # again: nothing more happens
     assert ConsentRecord.objects.count() == records
 
 
 def test_leave_ends_their_access(shared):
     viewer, grant = team_grant(shared)
-    assert services.leave_watching(grant).state == TeamViewerState.LEFT
+    assert team.leave_watching(grant).state == TeamViewerState.LEFT
     with pytest.raises(services.GrantError):
-        services.verify_viewer_grant(grant)
+        team.verify_viewer_grant(grant)
     assert "team_viewer_left" in _steps(shared)
 
 
@@ -204,9 +204,9 @@ def test_the_end_of_the_session_voids_links_and_grants(shared, agent):
     waiting, raw = invite_team(shared, email="b@acme.example")
     session_services.end_session(shared, actor=agent)
     with pytest.raises(services.GrantError):
-        services.verify_viewer_grant(grant)
+        team.verify_viewer_grant(grant)
     with pytest.raises(services.InviteGone):
-        services.claim_watch_link(raw)
+        team.claim_watch_link(raw)
     assert set(TeamViewer.objects.values_list("state", flat=True)) == {TeamViewerState.ENDED}
     assert not ViewerGrant.objects.filter(revoked_at__isnull=True).exists()
 
@@ -241,7 +241,7 @@ def test_a_team_member_is_never_handed_control(shared, agent):
 
 def test_audit_details_hold_ids_never_names_or_addresses(shared, customer):
     viewer, grant = team_grant(shared, customer=customer)
-    services.leave_watching(grant)
+    team.leave_watching(grant)
     events = AuditEvent.objects.filter(action__contains="team_viewer")
     assert {e.action for e in events} >= {
         "cobrowse.team_viewer_approved",
@@ -268,7 +268,7 @@ def test_concurrent_opens_have_exactly_one_winner(customer, agent):
     def claim() -> None:
         try:
             barrier.wait()
-            services.claim_watch_link(raw)
+            team.claim_watch_link(raw)
             outcomes.append("won")
         except services.InviteGone:
             outcomes.append("gone")
