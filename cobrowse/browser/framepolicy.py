@@ -13,14 +13,17 @@ Two ladders pick what Chromium is asked for, each with its own reason:
   viewer: a viewer that falls behind gets smaller frames. It takes precedence: while it is below
   full size the quality ladder neither moves nor applies.
 - the **quality ladder** (:data:`QUALITY_LADDER`: q60, q50, q40, q35 at full size) keeps the bytes
-  sent within ``max_bytes_per_second`` while the page changes. The rate is measured, not guessed: the
-  bytes actually sent over the last ``budget_window`` seconds. Above the budget the quality steps down
-  one rung; it steps back up after the rate stayed below ``quality_up_share`` of the budget for
-  ``quality_up_after`` seconds. At most one change per ``quality_every`` seconds, and never before a
-  whole window has been measured at the current quality. Hysteresis: adjacent rungs differ by less
-  than 10 % in frame size, the up-threshold is 30 % under the budget, so a step up cannot by itself
-  push the rate over; for pages where it does, each step up that is undone at once doubles the wait
-  before the next one (up to ``quality_up_max_wait``).
+  sent within ``max_bytes_per_second`` while the page changes. The rate is measured, not projected:
+  the bytes actually sent over the last ``budget_window`` seconds (mean frame size times the frames
+  actually sent; times ``max_fps`` instead would lower the quality of a page that changes once a
+  second and never fill the budget). Above the budget the quality steps down one rung; it steps back
+  up one rung after the rate stayed below ``quality_up_share`` of the budget for
+  ``quality_up_after`` seconds (straight to the top when the page is still: nothing is sent). At
+  most one change per ``quality_every`` seconds, and never before a whole window has been measured
+  at the current quality. Hysteresis: adjacent rungs differ by less than 10 % in frame size and the
+  up-threshold is 30 % under the budget, so a step up cannot by itself push the rate over; for pages
+  where it does, each step up undone at once doubles the wait before the next (up to
+  ``quality_up_max_wait``).
 - below the last rung (or at a smaller size) the budget is kept by holding frames: a token bucket
   (filled at ``max_bytes_per_second``, ``budget_burst`` seconds deep) paces frames evenly, and no frame
   goes that would take the last ``budget_window`` seconds over budget. A held frame is the pending
@@ -373,12 +376,14 @@ class FramePolicy:
         if self._under_since is None:
             self._under_since = now
         if self.quality_rung > 0 and now - self._under_since >= self._up_wait:
-            return self._step_quality(-1, now)
+            # A still page goes back to the best quality at once: nothing is being sent, so one
+            # restart (one fresh picture) instead of one per rung.
+            return self._step_quality(-self.quality_rung if rate == 0 else -1, now)
         return None
 
     def _step_quality(self, rungs: int, now: float) -> QualityLevel:
         self.quality_rung += rungs
-        self._last_quality_step = -rungs  # +1: the quality went up
+        self._last_quality_step = 1 if rungs < 0 else -1  # +1: the quality went up
         self._quality_changed_at = now
         return self.level
 

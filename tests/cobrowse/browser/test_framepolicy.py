@@ -439,20 +439,22 @@ def test_a_still_page_sends_nothing():
     assert policy.bytes_per_second(stream.now) == 0
 
 
-def test_a_page_that_goes_still_steps_back_up_then_sends_nothing():
-    """After typing the quality steps back up (the runner's restart sends the current picture once
-    per step, at the better quality), then nothing more is sent."""
+def test_a_page_that_goes_still_goes_back_to_the_best_quality_at_once_then_sends_nothing():
+    """After typing, a still page returns to q60 in one change (the runner's restart sends the
+    current picture once, at the better quality), then nothing more is sent."""
     policy = FramePolicy(max_fps=10, max_bytes_per_second=BUDGET)
     stream = _Stream(policy, _form)
     stream.run(20.0)
+    assert policy.quality_rung >= 2
+    before = len(stream.changes)
     stream.run(0.5, still=True)  # the trailing frame goes at its slot
     sent = len(stream.sends)
     stream.run(60.0, still=True)
     assert len(stream.sends) == sent  # nothing more in the still minute
-    assert policy.level.quality == 60
+    assert [q for _, q in stream.changes[before:]] == [60]
+    assert stream.changes[-1][0] < 20.0 + 10.0
     stream.run(60.0, still=True)
-    assert len(stream.levels) == len(stream.changes)  # all at full size
-    assert stream.changes[-1][0] < 20.0 + 30.0  # no change in the last 90 s
+    assert len(stream.changes) == before + 1 and len(stream.levels) == len(stream.changes)
 
 
 def test_a_page_too_big_for_the_lowest_quality_holds_frames():
