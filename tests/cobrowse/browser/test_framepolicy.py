@@ -341,6 +341,26 @@ def test_a_busy_form_settles_within_budget_at_full_size_and_full_rate():
     assert policy.held_for_budget == 0
 
 
+def test_a_rate_well_over_the_budget_goes_down_the_rungs_it_needs_in_one_change():
+    """370 KB/s against a 300 KiB/s budget: one restart straight to the rung that fits, about
+    2 s after the page got busy, not one rung every 2 s."""
+    stream = _Stream(FramePolicy(max_fps=10, max_bytes_per_second=BUDGET), _form)
+    stream.run(30.0)
+    assert len(stream.changes) == 1
+    (changed_at, quality) = stream.changes[0]
+    assert quality in (40, 35) and changed_at <= 3.0
+    assert stream.worst_window(changed_at + 2.0) <= BUDGET
+    assert stream.fps(changed_at + 2.0, 30.0) >= 9.9
+
+
+def test_a_ladder_without_known_sizes_steps_one_rung_at_a_time():
+    sizes = {60: 37_000, 58: 36_000, 35: 28_800}
+    policy = FramePolicy(max_fps=10, max_bytes_per_second=BUDGET, qualities=(60, 58, 35))
+    stream = _Stream(policy, lambda level, _now: sizes[level.quality])
+    stream.run(30.0)
+    assert [q for _, q in stream.changes] == [58, 35]  # q58's size is unknown: one rung, then on
+
+
 def test_the_budget_setting_is_what_the_quality_follows():
     """The same stream with a higher budget keeps a better quality; with no budget q60 throughout."""
     loose = _Stream(FramePolicy(max_fps=10, max_bytes_per_second=350 * 1000), _form)
