@@ -30,6 +30,22 @@ def _clean_redis():
     client.close()
 
 
+@pytest.fixture(autouse=True)
+def _close_sync_thread_connections():
+    """Async tests reach the database from asgiref's single sync thread, whose connections the
+    test teardown (main thread) never sees; left open, they keep the test database from being
+    dropped at the end of the run. Closed after every test."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    def close_all() -> None:
+        for conn in connections.all(initialized_only=True):
+            conn.close()
+
+    SyncToAsync.single_thread_executor.submit(close_all).result(timeout=30)
+
+
 @pytest.fixture
 def account(db):
     return make_account("Acme Home Loans")
