@@ -46,6 +46,24 @@ def _close_sync_thread_connections():
     SyncToAsync.single_thread_executor.submit(close_all).result(timeout=30)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _release_the_test_database(django_db_setup, django_db_blocker):
+    """At the end of the run, end what still holds the test database: connections of threads this
+    process started (an in-process browser runtime, executor threads) that no teardown of the main
+    thread reaches. Otherwise PostgreSQL refuses to drop the database."""
+    yield
+    with django_db_blocker.unblock():
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+
 @pytest.fixture
 def account(db):
     return make_account("Acme Home Loans")
