@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 HELLO_TIMEOUT_S = 10
 ACTIONS_PER_SECOND = 10
+RESYNC_EVERY_S = 2.0  # full snapshots a viewer may ask the customer's page for
 ACK_INTERVAL_S = 0.5
 PING_INTERVAL_S = 4
 PONG_DEADLINE_S = 9  # no pong for this long: the customer's socket is treated as dropped
@@ -559,6 +560,13 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         await self.send_envelope("quality", {"level": "good", "rtt_ms": 0, "echo": message.data["nonce"]})
 
     async def _on_resync(self, message: protocol.Message, decision: policy.Decision) -> None:
+        """A full snapshot costs the customer's page (up to 8 MB to serialise and upload): at most
+        one per RESYNC_EVERY_S per socket, whatever the client does."""
+        now = time.monotonic()
+        if now - getattr(self, "last_resync_at", float("-inf")) < RESYNC_EVERY_S:
+            await self.send_error("rate_limited", f"At most one resync every {RESYNC_EVERY_S:g} s.", "type")
+            return
+        self.last_resync_at = now
         await self._to_customer("snapshot_request", {"reason": "resync"})
 
     async def _on_annotate(self, message: protocol.Message, decision: policy.Decision) -> None:

@@ -338,6 +338,22 @@ async def test_agent_resync_reaches_the_customer_as_snapshot_request():
     await agent_comm.disconnect()
 
 
+async def test_resyncs_are_limited_so_a_viewer_cannot_flood_the_customer_with_snapshots():
+    session, grant, agent, customer, agent_comm, _ = await _pair()
+    for seq in range(5):
+        await agent_comm.send_json_to(_msg("resync", {"from_seq": 3}, seq))
+    await _receive_type(customer, "snapshot_request", reason="resync")
+    assert (await _receive_type(agent_comm, "error", code="rate_limited"))["data"]["field"] == "type"
+    seen = []  # what else reaches the page within a second: no further snapshot request
+    deadline = asyncio.get_running_loop().time() + 1.0
+    while asyncio.get_running_loop().time() < deadline:
+        if not await customer.receive_nothing(timeout=0.1):
+            seen.append((await customer.receive_json_from())["type"])
+    assert "snapshot_request" not in seen
+    await customer.disconnect()
+    await agent_comm.disconnect()
+
+
 async def test_annotation_is_refused_in_view_only_and_relayed_in_guided():
     session, grant, agent, customer, agent_comm, _ = await _pair(mode="view_only")
     await agent_comm.send_json_to(_msg("annotate", {"kind": "highlight", "node_id": 7, "page_id": "p1"}, 0))
