@@ -119,3 +119,10 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.username
+
+    @property
+    def public_name(self) -> str:
+        """How staff appear to customers and their team: a first name, never a login name."""
+        if self.first_name:
+            return self.first_name
+        return "Support manager" if self.role == Role.MANAGER else "Support agent"

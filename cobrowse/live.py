@@ -94,9 +94,9 @@ def _display_name(session: CoBrowseSession, user_id: int) -> str:
     from accounts.models import User
 
     if user_id == session.agent_id:
-        return session.agent.first_name or session.agent.get_username()
+        return session.agent.public_name
     user = User.objects.filter(pk=user_id).first()
-    return (user.first_name or user.get_username()) if user else ""
+    return user.public_name if user else ""
 
 
 def _load(session_id: int) -> CoBrowseSession:

@@ -870,7 +870,7 @@ def watching(session: CoBrowseSession) -> list[dict[str, str]]:
             role = ParticipantRole.TEAM
         elif participant.user is not None:
             key = ("user", participant.user_id)
-            name = participant.user.first_name or participant.user.get_username()
+            name = participant.user.public_name
             role = (
                 ParticipantRole.AGENT if participant.user_id == session.agent_id else ParticipantRole.VIEWER
             )
