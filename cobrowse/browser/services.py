@@ -159,11 +159,21 @@ def _quiet(func: Any, *args: Any) -> None:
         logger.warning("could not reach the browser runner", exc_info=True)
 
 
+#: A queued runner counts as starting this long (queue wait, then Chromium and the first page);
+#: the task renews it when it starts (:func:`runner_starting`).
+LAUNCH_GRACE_SECONDS = 180
+
+
+def runner_starting(session_id: int) -> None:
+    """The runner task began: it is starting, not lost, until it registers (page open)."""
+    cache.set(selectors.launching_key(session_id), time.time(), timeout=LAUNCH_GRACE_SECONDS)
+
+
 def ensure_runner(session_id: int) -> bool:
     """Queue the session's runner unless one runs or is being started. True when queued."""
     if selectors.runner_info(session_id) is not None:
         return False
-    if not cache.add(selectors.launching_key(session_id), time.time(), timeout=60):
+    if not cache.add(selectors.launching_key(session_id), time.time(), timeout=LAUNCH_GRACE_SECONDS):
         return False
     from cobrowse.browser.tasks import run_browser_session
 
@@ -189,22 +199,23 @@ def watch_runner(session_id: int) -> str:
     if selectors.runner_info(session_id) is not None:
         return "running"
     if cache.get(selectors.launching_key(session_id)) is not None:
-        return "starting"  # queued less than a minute ago
+        return "starting"  # queued or starting (LAUNCH_GRACE_SECONDS)
     session = session_services.refresh_state(session_id)
     if session.state not in SHARING_STATES:
         return "ended"
     key = f"browser:{int(session_id)}:relaunches"
     cache.add(key, 0, RELAUNCH_WINDOW_SECONDS)
-    attempts = cache.incr(key)
-    if attempts > MAX_RELAUNCHES:
+    if (cache.get(key) or 0) >= MAX_RELAUNCHES:
         finish(session_id, SessionState.ENDED, BROWSER_LOST)
         log_activity(session_id, None, "browser_lost", relaunches=MAX_RELAUNCHES)
         logger.warning("browser session %s: no runner after %d relaunches, ended", session_id, MAX_RELAUNCHES)
         return "ended"
+    if not ensure_runner(session_id):
+        return "starting"  # another viewer (or the beat job) queued it a moment ago: one attempt
+    attempts = cache.incr(key)
     if session.state == SessionState.ACTIVE:
         session_services.mark_reconnecting(session_id)
     save_runtime(session_id, {**selectors.runtime_state(session_id), "browser": "reconnecting"})
-    ensure_runner(session_id)
     log_activity(session_id, None, "browser_relaunched", attempt=attempts)
     logger.warning("browser session %s: runner gone, queued again (%d)", session_id, attempts)
     _quiet(

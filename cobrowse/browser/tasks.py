@@ -72,10 +72,11 @@ _LIMIT = session_time_limit()
 )
 def run_browser_session(session_id: int) -> str:
     """Run the session's browser until the session ends. Idempotent: a second copy finds it taken."""
-    from cobrowse.browser import selectors
+    from cobrowse.browser import selectors, services
 
     if selectors.runner_info(session_id) is not None:
         return "already_running"
+    services.runner_starting(session_id)  # a long queue wait must not read as a lost runner
     future = runtime().submit(BrowserSessionRunner(session_id, runtime().host).run())
     try:
         return future.result(timeout=session_time_limit())

@@ -69,3 +69,26 @@ def test_the_beat_watch_relaunches_a_vanished_runner_with_nobody_watching(queued
     CoBrowseSession.objects.filter(pk=session.pk).update(state=SessionState.ENDED)
     assert watch_browser_runners() == {}  # ended sessions are not watched
     assert queued == [session.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_relaunch_someone_else_queued_first_is_not_counted_again(queued, settings, monkeypatch):
+    settings.BROWSER_EGRESS_ALLOW_HOSTS = ["127.0.0.1:9"]
+    session = _consented_browser_session("http://127.0.0.1:9")
+    services.browser_started(session.pk)
+    cache.delete(selectors.launching_key(session.pk))
+    monkeypatch.setattr(services, "ensure_runner", lambda session_id: False)  # lost the race to queue
+    for _ in range(services.MAX_RELAUNCHES + 2):
+        assert services.watch_runner(session.pk) == "starting"
+    assert cache.get(f"browser:{session.pk}:relaunches") == 0
+    assert CoBrowseSession.objects.get(pk=session.pk).state != SessionState.ENDED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_runner_task_that_starts_late_counts_as_starting(queued, settings):
+    settings.BROWSER_EGRESS_ALLOW_HOSTS = ["127.0.0.1:9"]
+    session = _consented_browser_session("http://127.0.0.1:9")
+    cache.delete(selectors.launching_key(session.pk))  # queued long ago: the first grace ran out
+    services.runner_starting(session.pk)  # the task began now, after a long wait in the queue
+    assert services.watch_runner(session.pk) == "starting"
+    assert queued == []
