@@ -93,7 +93,7 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and env.bool("DB_POOL",
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DB_POOL_MIN_SIZE", default=1),
         # Sockets reach the database from one thread per process; requests run concurrently.
-        # Keep web processes × max_size + workers under PostgreSQL's max_connections (100 by default).
+        # Keep web processes * max_size + workers under PostgreSQL's max_connections (100 by default).
         "max_size": env.int("DB_POOL_MAX_SIZE", default=8),
         "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
     }
