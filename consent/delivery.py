@@ -125,5 +125,20 @@ def get_backend(channel: str) -> DeliveryBackend:
     return import_string(paths[channel])()
 
 
-def deliver(message: InviteMessage) -> None:
-    get_backend(message.channel).send(message)
+def deliver(message: InviteMessage) -> bool:
+    """Send the link; False when the backend failed (logged without the recipient or the link).
+
+    Called after the invitation is saved: a mail server that is down must not turn a saved
+    invitation into an error page. The sender can send again (a new link replaces this one).
+    """
+    try:
+        get_backend(message.channel).send(message)
+    except Exception as exc:
+        logger.warning(
+            "invite delivery failed: session %s, channel %s, %s",
+            message.session_id,
+            message.channel,
+            type(exc).__name__,
+        )
+        return False
+    return True

@@ -148,7 +148,7 @@ def is_third_party(session: CoBrowseSession) -> bool:
 def consent_prompt(session: CoBrowseSession) -> str:
     """The exact words shown on the consent screen; stored with every decision."""
     text = (
-        f"Agent {session.agent.display_name} wants to see this page to help you with ticket "
+        f"Agent {session.agent.public_name} wants to see this page to help you with ticket "
         f"{session.ticket.reference}. They can see the form fields and your progress — not passwords, "
         "payment details or one-time codes."
     )
@@ -173,14 +173,14 @@ def escalation_prompt(session: CoBrowseSession, to_mode: str) -> str:
         ),
     }
     return (
-        f"Agent {session.agent.display_name} asks for more help on ticket {session.ticket.reference}. "
+        f"Agent {session.agent.public_name} asks for more help on ticket {session.ticket.reference}. "
         + (texts[to_mode])
     )
 
 
 def extension_prompt(session: CoBrowseSession, seconds: int) -> str:
     return (
-        f"Agent {session.agent.display_name} asks to continue the session on ticket "
+        f"Agent {session.agent.public_name} asks to continue the session on ticket "
         f"{session.ticket.reference} for {seconds // 60} more minutes."
     )
 
@@ -261,7 +261,7 @@ def issue_invite(session: CoBrowseSession, *, channel: str, actor: Any) -> tuple
         channel=channel,
         session_id=session.pk,
         ticket_reference=session.ticket.reference,
-        agent_name=session.agent.display_name,
+        agent_name=session.agent.public_name,
         link=join_url(raw),
         recipient_email=getattr(customer, "email", "") or "",
         recipient_phone=getattr(customer, "phone", "") or "",

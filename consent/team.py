@@ -73,7 +73,7 @@ def customer_name(session: CoBrowseSession) -> str:
 def team_viewer_prompt(session: CoBrowseSession, name: str, email: str) -> str:
     """What the sharing customer agrees to by inviting someone; stored with the consent record."""
     return (
-        f"{name} ({email}) may watch your screen share with agent {session.agent.display_name} on ticket "
+        f"{name} ({email}) may watch your screen share with agent {session.agent.public_name} on ticket "
         f"{session.ticket.reference}. They see exactly what the agent sees — never passwords, payment "
         "details or one-time codes — and can only watch: they can never click, type or take control. "
         "Everyone in the session sees that they are watching. You can remove them at any time."
@@ -85,7 +85,7 @@ def watch_prompt(team_viewer: TeamViewer) -> str:
     session = team_viewer.session
     customer = customer_name(session)
     text = (
-        f"{customer} is sharing their screen with {session.agent.display_name} from support "
+        f"{customer} is sharing their screen with {session.agent.public_name} from support "
         f"(ticket {session.ticket.reference}) and invited you to watch. You will see {customer}'s page "
         "live, with passwords, payment details and one-time codes hidden. You can only watch: you "
         f"cannot click, type or take control. Everyone in the session — {customer}, the agent and "
@@ -215,7 +215,7 @@ def _issue_watch_link(viewer: TeamViewer, session: CoBrowseSession, *, channel: 
         channel=channel,
         session_id=session.pk,
         ticket_reference=session.ticket.reference,
-        agent_name=session.agent.display_name,
+        agent_name=session.agent.public_name,
         link=watch_url(raw),
         recipient_email=viewer.email,
         customer_name=customer_name(session),
