@@ -785,8 +785,11 @@ class TeamViewerConsumer(AgentConsumer):
             await database_sync_to_async(live.team_left)(self.participant_id)
 
     async def team_closed(self, event: dict) -> None:
-        """The member left (Leave) or the customer removed them: their grant no longer works."""
+        """The member left (Leave) or the customer removed them: their grant no longer works. Or
+        they opened the watch page again elsewhere: that newer socket took this one's seat."""
         if self.session is None:
+            return
+        if event.get("participant") not in (None, self.participant_id):
             return
         await self.send_envelope("ended", {"reason": event.get("reason") or "removed"})
         self.session = None

@@ -844,7 +844,17 @@ def join_team_viewer(team_viewer_id: int) -> Participant:
             raise PermissionDenied("You no longer have access to this session.")
         present = locked.participants.filter(team_viewer=viewer, left_at__isnull=True).first()
         if present is not None:
-            return present
+            # The same person again — a reconnect before the old socket timed out, a second tab, a
+            # forwarded link: the newest socket takes the seat and the older one is closed, so one
+            # person is one seat, counted and shown once, and no socket watches unlisted.
+            present.left_at = _now()
+            present.save(update_fields=["left_at"])
+            announce_team_viewer_closed(locked, viewer.pk, reason="superseded", participant_id=present.pk)
+            participant = Participant.objects.create(
+                session=locked, user=None, role=ParticipantRole.TEAM, team_viewer=viewer
+            )
+            log_step(locked, "team_viewer_rejoined", team_viewer=viewer.pk)
+            return participant
         if _viewer_slots_taken(locked) >= settings.COBROWSE_MAX_VIEWERS - 1:
             raise ViewerLimitReached
         participant = Participant.objects.create(
@@ -894,13 +904,17 @@ def announce_participants(session: CoBrowseSession) -> None:
     )
 
 
-def announce_team_viewer_closed(session: CoBrowseSession, team_viewer_id: int, *, reason: str) -> None:
-    """After the transaction: the team member's watch socket closes."""
+def announce_team_viewer_closed(
+    session: CoBrowseSession, team_viewer_id: int, *, reason: str, participant_id: int | None = None
+) -> None:
+    """After the transaction: the team member's watch socket closes (only the socket holding
+    ``participant_id`` when given: the others of that person stay)."""
     from cobrowse.groups import team_viewer_group
 
-    _broadcast_on_commit(
-        team_viewer_group(session.pk, team_viewer_id), {"type": "team.closed", "reason": reason}
-    )
+    event: dict = {"type": "team.closed", "reason": reason}
+    if participant_id is not None:
+        event["participant"] = participant_id
+    _broadcast_on_commit(team_viewer_group(session.pk, team_viewer_id), event)
 
 
 def team_viewer_disconnected(participant_id: int) -> None:

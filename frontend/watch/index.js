@@ -8,6 +8,7 @@ const ROLE_LABELS = { agent: "support agent", viewer: "support", team: "customer
 const ENDED = {
   removed: "You can no longer watch: you were removed from the session.",
   left: "You left the session.",
+  superseded: "You opened this session in another window; watch it there.",
   customer_revoked: "The customer stopped sharing their screen.",
   agent_ended: "The session has ended.",
 };

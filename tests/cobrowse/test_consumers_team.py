@@ -13,7 +13,7 @@ from channels.testing import WebsocketCommunicator
 
 from cobrowse import consumers
 from cobrowse import services as session_services
-from cobrowse.models import ActionRequest, CoBrowseSession, ModeRequest
+from cobrowse.models import ActionRequest, CoBrowseSession, ModeRequest, Participant
 from config.asgi import application
 from consent import team as consent_team
 from tests.cobrowse.test_consumers import (
@@ -241,3 +241,27 @@ async def test_a_fourth_viewer_is_refused_whoever_it_is():
     fourth = await _team(session.pk, other_grant)
     assert (await _receive_type(fourth, "welcome"))["data"]["name"] == "Sam Ortiz"
     await _close_all(customer, agent_comm, second, fourth)
+
+
+async def test_the_same_member_again_takes_the_seat_and_the_older_socket_closes():
+    session, agent, customer, agent_comm, team, viewer, viewer_grant, _ = await _watching_pair()
+    again = await _team(session.pk, viewer_grant)  # a reconnect before the old socket timed out
+    assert (await _receive_type(again, "welcome"))["data"]["name"] == "Dana Lee"
+    assert (await _receive_type(team, "ended"))["data"]["reason"] == "superseded"
+    await _closed_with(team, 4403)
+    # One person, one seat: still listed once, and still counted once against the cap.
+    open_seats = await database_sync_to_async(
+        lambda: list(
+            Participant.objects.filter(session=session, team_viewer=viewer, left_at__isnull=True).values_list(
+                "pk", flat=True
+            )
+        )
+    )()
+    assert len(open_seats) == 1
+    # The old socket's going away does not take the new socket's seat.
+    await team.disconnect()
+    await asyncio.sleep(0.3)
+    assert await database_sync_to_async(
+        Participant.objects.filter(pk=open_seats[0], left_at__isnull=True).exists
+    )()
+    await _close_all(customer, agent_comm, again)

@@ -218,12 +218,19 @@ def test_team_members_count_towards_the_cap_of_three(shared, agent):
     second, _grant = team_grant(shared, email="b@acme.example")
     participant = session_services.join_team_viewer(first.pk)
     assert participant.role == ParticipantRole.TEAM and participant.user is None
-    assert session_services.join_team_viewer(first.pk) == participant  # a second socket: same seat
+    # A second socket of the same person takes the seat; the older one is let go: still one seat.
+    again = session_services.join_team_viewer(first.pk)
+    assert again != participant
+    participant.refresh_from_db()
+    assert participant.left_at is not None
     with pytest.raises(session_services.ViewerLimitReached):
         session_services.join_team_viewer(second.pk)
     with pytest.raises(session_services.ViewerLimitReached):
         session_services.join(shared, user=managers[1])
-    session_services.team_viewer_disconnected(participant.pk)
+    session_services.team_viewer_disconnected(participant.pk)  # the old socket going: no seat freed
+    with pytest.raises(session_services.ViewerLimitReached):
+        session_services.join_team_viewer(second.pk)
+    session_services.team_viewer_disconnected(again.pk)
     assert session_services.join_team_viewer(second.pk).team_viewer == second
     assert "team_viewer_joined" in _steps(shared) and "team_viewer_disconnected" in _steps(shared)
 
