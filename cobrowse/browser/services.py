@@ -681,6 +681,27 @@ def register_runner(session_id: int, info: dict[str, Any]) -> None:
     cache.delete(selectors.launching_key(session_id))
 
 
+def claim_runner(session_id: int, info: dict[str, Any]) -> bool:
+    """Take the session's runner seat (``info["channel"]`` names the runner). False while another
+    runner holds it: two runners would both perform every click and keystroke."""
+    key = selectors.runner_key(session_id)
+    if cache.add(key, info, RUNNER_TTL_SECONDS):
+        cache.delete(selectors.launching_key(session_id))
+        return True
+    current = cache.get(key)
+    return bool(current) and current.get("channel") == info.get("channel")
+
+
+def renew_runner(session_id: int, info: dict[str, Any]) -> bool:
+    """The holder's heartbeat. False when another runner holds the seat: this one must stop."""
+    key = selectors.runner_key(session_id)
+    current = cache.get(key)
+    if current is not None and current.get("channel") != info.get("channel"):
+        return False
+    cache.set(key, info, RUNNER_TTL_SECONDS)
+    return True
+
+
 def unregister_runner(session_id: int, channel: str) -> None:
     current = cache.get(selectors.runner_key(session_id))
     if current and current.get("channel") == channel:

@@ -338,6 +338,9 @@ class BrowserSessionRunner:
         if isinstance(previous.get("url"), str) and self._allowed(previous["url"]):
             self.url = previous["url"]
         self.channel = await self.layer.new_channel("browser-runner.")
+        if not await db(services.claim_runner)(self.session_id, self._runner_info()):
+            return "already_running"  # another runner drives this session; never two at once
+        self._spawn(self._heartbeat_loop())
         await self.layer.group_add(browser_control_group(self.session_id), self.channel)
         await self.layer.group_add(session_group(self.session_id), self.channel)
         receiver = self._spawn(self._receive_loop())
@@ -351,7 +354,6 @@ class BrowserSessionRunner:
                 await self._save_runtime(error="No browser capacity is free right now.")
                 logger.warning("browser session %s refused: no capacity (%s)", self.session_id, exc.reason)
                 return "no_capacity"
-            await self._register()
             await db(services.browser_started)(self.session_id)
             self.browser_state = "live"
             await self._status()
@@ -740,12 +742,20 @@ class BrowserSessionRunner:
         }
         await database_sync_to_async(services.save_runtime)(self.session_id, state)
 
-    async def _register(self) -> None:
-        info = {"channel": self.channel, "host": socket.gethostname(), "pid": os.getpid(), "at": time.time()}
-        await database_sync_to_async(services.register_runner)(self.session_id, info)
+    def _runner_info(self) -> dict[str, Any]:
+        return {"channel": self.channel, "host": socket.gethostname(), "pid": os.getpid(), "at": time.time()}
+
+    async def _heartbeat_loop(self) -> None:
+        """Renew the runner seat on its own schedule — also while a page opens or Chromium is
+        relaunched, which can take longer than the seat's TTL. Losing the seat stops this runner."""
+        while True:
+            await asyncio.sleep(services.RUNNER_TTL_SECONDS / 3)
+            if not await database_sync_to_async(services.renew_runner)(self.session_id, self._runner_info()):
+                logger.warning("browser session %s: another runner took over, stopping", self.session_id)
+                self.stop(None, "replaced")
+                return
 
     async def _heartbeat(self, now: float) -> None:
-        await self._register()
         await self._save_runtime()
         if self.last_activity > self._touched_activity and now - self._last_touch >= TOUCH_EVERY_S:
             self._last_touch, self._touched_activity = now, self.last_activity

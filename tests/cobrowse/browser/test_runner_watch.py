@@ -92,3 +92,16 @@ def test_a_runner_task_that_starts_late_counts_as_starting(queued, settings):
     services.runner_starting(session.pk)  # the task began now, after a long wait in the queue
     assert services.watch_runner(session.pk) == "starting"
     assert queued == []
+
+
+@pytest.mark.django_db
+def test_one_runner_at_a_time_holds_a_session():
+    a, b = {"channel": "runner-a"}, {"channel": "runner-b"}
+    assert services.claim_runner(7, a) is True
+    assert services.claim_runner(7, a) is True  # the holder again
+    assert services.claim_runner(7, b) is False  # a second runner never joins the control group
+    assert services.renew_runner(7, b) is False
+    assert services.renew_runner(7, a) is True
+    cache.delete(selectors.runner_key(7))  # a's worker died: its seat expired
+    assert services.claim_runner(7, b) is True
+    assert services.renew_runner(7, a) is False  # a, if it were still alive somewhere, stops
