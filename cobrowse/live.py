@@ -6,7 +6,9 @@ The consumers stay thin: they parse, ask :mod:`cobrowse.policy`, and call these 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,6 +136,19 @@ def customer_disconnected(session_id: int) -> None:
         session_services.mark_reconnecting(session.pk)
 
 
+@contextlib.contextmanager
+def _admission() -> Iterator[None]:
+    """Joining a session's seats (staff or team member): refusals as socket close codes."""
+    try:
+        yield
+    except session_services.ViewerLimitReached:
+        raise LiveRefused(4409, "This session already has the maximum number of viewers.") from None
+    except session_services.CoBrowseError as exc:
+        raise LiveRefused(4410, "; ".join(exc.messages)) from None
+    except PermissionDenied as exc:
+        raise LiveRefused(4403, str(exc)) from None
+
+
 def session_for_staff(session_id: int, user: Any) -> tuple[LiveSession, int, str]:
     """Admit an agent or viewer: returns the session, the participant id and the role."""
     if not (user and user.is_authenticated):
@@ -142,14 +157,8 @@ def session_for_staff(session_id: int, user: Any) -> tuple[LiveSession, int, str
     if not permissions.can_view_cobrowse_session(user, session):
         raise LiveRefused(4403, "You may not view this session.")
     role = ParticipantRole.AGENT if session.agent_id == user.pk else ParticipantRole.VIEWER
-    try:
+    with _admission():
         participant = session_services.join(session, user=user, role=role)
-    except session_services.ViewerLimitReached:
-        raise LiveRefused(4409, "This session already has the maximum number of viewers.") from None
-    except session_services.CoBrowseError as exc:
-        raise LiveRefused(4410, "; ".join(exc.messages)) from None
-    except PermissionDenied as exc:
-        raise LiveRefused(4403, str(exc)) from None
     return _snapshot(_load(session_id)), participant.pk, role
 
 
@@ -200,14 +209,8 @@ def session_for_team(session_id: int, raw_grant: str) -> TeamSeat:
         raise LiveRefused(4401, str(exc)) from None
     if viewer.session_id != session_id:
         raise LiveRefused(4403, "The grant is for another session.")
-    try:
+    with _admission():
         participant = session_services.join_team_viewer(viewer.pk)
-    except session_services.ViewerLimitReached:
-        raise LiveRefused(4409, "This session already has the maximum number of viewers.") from None
-    except session_services.CoBrowseError as exc:
-        raise LiveRefused(4410, "; ".join(exc.messages)) from None
-    except PermissionDenied as exc:
-        raise LiveRefused(4403, str(exc)) from None
     session = _load(session_id)
     return TeamSeat(
         _snapshot(session), participant.pk, viewer.pk, viewer.name, consent_team.customer_name(session)

@@ -470,24 +470,34 @@ def _grant_for(raw_grant: str) -> SessionGrant:
 def verify_grant(raw_grant: str) -> CoBrowseSession:
     """The live session a grant belongs to. Raises :class:`GrantError` otherwise."""
     grant = _grant_for(raw_grant)
-    if grant.revoked_at is not None:
-        raise GrantError("The grant was revoked.")
-    if grant.expires_at <= timezone.now():
-        raise GrantError("The grant has expired.")
+    check_grant_current(grant)
     session = cobrowse_services.refresh_state(grant.session)
     if session.state not in SHARING_STATES:
         raise GrantError("The session has ended.")
     return session
 
 
+def check_grant_current(grant: SessionGrant | Any) -> None:
+    """A grant row (the customer's or a team member's) still works: not revoked, not expired."""
+    if grant.revoked_at is not None:
+        raise GrantError("The grant was revoked.")
+    if grant.expires_at <= timezone.now():
+        raise GrantError("The grant has expired.")
+
+
+def extend_grant(model: Any, raw_grant: str, seconds: int) -> Any:
+    """Push a verified grant's expiry out by ``seconds`` (inside the caller's transaction)."""
+    grant = model.objects.select_for_update().get(token_hash=hash_token(raw_grant))
+    grant.expires_at = timezone.now() + timedelta(seconds=seconds)
+    grant.save(update_fields=["expires_at"])
+    return grant
+
+
 @transaction.atomic
 def refresh_grant(raw_grant: str) -> SessionGrant:
     """Push a live grant's expiry out by another TTL (the customer's page calls this)."""
     verify_grant(raw_grant)
-    grant = SessionGrant.objects.select_for_update().get(token_hash=hash_token(raw_grant))
-    grant.expires_at = timezone.now() + timedelta(seconds=settings.COBROWSE_GRANT_TTL_SECONDS)
-    grant.save(update_fields=["expires_at"])
-    return grant
+    return extend_grant(SessionGrant, raw_grant, settings.COBROWSE_GRANT_TTL_SECONDS)
 
 
 def revoke_grants(session: CoBrowseSession) -> int:

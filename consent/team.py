@@ -44,7 +44,9 @@ from consent.services import (
     GrantError,
     InviteGone,
     by_token,
+    check_grant_current,
     claim_once,
+    extend_grant,
     grant_row,
     hash_token,
     new_token,
@@ -331,10 +333,7 @@ def _viewer_grant_for(raw_grant: str) -> ViewerGrant:
 def verify_viewer_grant(raw_grant: str) -> TeamViewer:
     """The team member a viewer grant belongs to, while they may watch. Raises :class:`GrantError`."""
     grant = _viewer_grant_for(raw_grant)
-    if grant.revoked_at is not None:
-        raise GrantError("The grant was revoked.")
-    if grant.expires_at <= timezone.now():
-        raise GrantError("The grant has expired.")
+    check_grant_current(grant)
     session = cobrowse_services.refresh_state(grant.team_viewer.session_id)
     if session.state not in SHARING_STATES:
         raise GrantError("The session has ended.")
@@ -350,10 +349,7 @@ def verify_viewer_grant(raw_grant: str) -> TeamViewer:
 def refresh_viewer_grant(raw_grant: str) -> ViewerGrant:
     """Push a live viewer grant's expiry out by another TTL (the watch page calls this)."""
     verify_viewer_grant(raw_grant)
-    grant = ViewerGrant.objects.select_for_update().get(token_hash=hash_token(raw_grant))
-    grant.expires_at = timezone.now() + timedelta(seconds=VIEWER_GRANT_TTL_SECONDS)
-    grant.save(update_fields=["expires_at"])
-    return grant
+    return extend_grant(ViewerGrant, raw_grant, VIEWER_GRANT_TTL_SECONDS)
 
 
 def leave_watching(raw_grant: str) -> TeamViewer:
