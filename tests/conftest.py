@@ -30,22 +30,6 @@ def _clean_redis():
     client.close()
 
 
-@pytest.fixture(autouse=True)
-def _close_sync_thread_connections():
-    """Async tests reach the database from asgiref's single sync thread, whose connections the
-    test teardown (main thread) never sees; left open, they keep the test database from being
-    dropped at the end of the run. Closed after every test."""
-    yield
-    from asgiref.sync import SyncToAsync
-    from django.db import connections
-
-    def close_all() -> None:
-        for conn in connections.all(initialized_only=True):
-            conn.close()
-
-    SyncToAsync.single_thread_executor.submit(close_all).result(timeout=30)
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _release_the_test_database(django_db_setup, django_db_blocker):
     """At the end of the run, end what still holds the test database: connections of threads this

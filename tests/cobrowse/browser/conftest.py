@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import subprocess
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
@@ -87,14 +85,6 @@ class SiteServer:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
-
-
-@pytest.fixture
-def viewer_bundle() -> None:
-    """The viewer's bundle (static/dist is built, not committed)."""
-    root = Path(__file__).resolve().parents[3]
-    if not (root / "static/dist/tandem-viewer.js").exists():
-        subprocess.run(["node", "frontend/build.mjs"], cwd=root, check=True, timeout=120)
 
 
 class _UdpCounter(asyncio.DatagramProtocol):

@@ -90,7 +90,7 @@ async def _until(predicate, timeout: float = 20.0, every: float = 0.1):
 
 
 async def test_agent_drives_customer_watches_and_the_runner_dies(
-    e2e_settings, demo_site, viewer_bundle, live_server_asgi
+    e2e_settings, demo_site, built_bundles, live_server_asgi
 ):
     base = live_server_asgi.url
     ticket, token = await sync_to_async(_people)(demo_site)

@@ -134,7 +134,7 @@ async ([sessionId, inputs]) => {
 
 
 async def test_agent_viewer_controls_drive_the_browser_and_a_view_only_customer_cannot(
-    site, viewer_bundle, live_server_asgi, settings
+    site, built_bundles, live_server_asgi, settings
 ):
     base = live_server_asgi.url
     ticket, agent_name, token = await sync_to_async(_people)(site.origin)
