@@ -6,3 +6,5 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+# Run as root, the browser worker starts Chromium as an unprivileged user (sandbox on): create it.
+"$(dirname "$0")/ensure-browser-user.sh"
