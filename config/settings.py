@@ -274,6 +274,11 @@ RECORDING_RETENTION_DAYS = env.int("RECORDING_RETENTION_DAYS", default=90)
 
 # Server-side browser sessions.
 BROWSER_EXECUTABLE_PATH = env("BROWSER_EXECUTABLE_PATH", default="/usr/bin/chromium")
+# --- Server-side browser sandbox (docs/browser-sandbox.md) -------------------------------------
+# Chromium's sandbox refuses root: a browser worker running as root starts Chromium as this
+# unprivileged user (scripts/ensure-browser-user.sh creates it). Not root: Chromium runs as the
+# worker's own user, sandbox on, and this is not used.
+BROWSER_RUN_AS_USER = env("BROWSER_RUN_AS_USER", default="tandem-browser")
 
 # --- cobrowse: timers sweep ---------------------------------------------------------------------
 CELERY_BEAT_SCHEDULE["cobrowse-sweep"] = {

@@ -5,17 +5,23 @@ bypass list, so loopback and link-local are proxied too); ``--host-resolver-rule
 other host unresolvable, IP literals included, so nothing can connect anywhere but the proxy even
 if a request escaped the proxy settings; WebRTC may not use UDP outside the proxy, and the init
 script removes the WebRTC and WebTransport constructors from every page and frame.
+
+Chromium runs with its sandbox on and never as root (docs/browser-sandbox.md): a root worker starts
+it through ``scripts/chromium-as-browser-user.sh`` as ``BROWSER_RUN_AS_USER``, and in every case it
+gets a short list of environment variables instead of the worker's (database URL, keys, secret key).
 """
 
 from __future__ import annotations
 
 import os
+import pwd
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 NO_NETWORK_NOISE_ARGS = (
-    "--no-sandbox",
     "--disable-gpu",
     "--disable-dev-shm-usage",
     "--disable-background-networking",
@@ -89,18 +95,78 @@ STEADY_CARET_SCRIPT = """
 
 _PLAYWRIGHT_LOOPBACK_ESCAPE = "PLAYWRIGHT_DISABLE_FORCED_CHROMIUM_PROXIED_LOOPBACK"
 
+#: Started as root, switches to the browser user and clears the environment, then execs Chromium.
+RUN_AS_WRAPPER = Path(__file__).resolve().parents[2] / "scripts" / "chromium-as-browser-user.sh"
+#: All of the worker's environment that Chromium sees (Playwright passes the whole of it otherwise).
+BROWSER_ENV_KEEP = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
+#: Under the wrapper Chromium gets its PATH and HOME from the wrapper, the rest from here.
+WRAPPED_ENV_KEEP = ("LANG", "LC_ALL", "TZ")
+
+
+class BrowserUserError(ImproperlyConfigured):
+    """Chromium cannot be started sandboxed: the worker is root and the browser user is unusable."""
+
+
+def _running_as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def browser_user() -> pwd.struct_passwd | None:
+    """The user Chromium runs as, when that is not this process's own: only when we are root.
+
+    Chromium's sandbox refuses root, and ``--no-sandbox`` is not an option; not root, the sandbox
+    works as we are and no switch is needed (nor possible).
+    """
+    if not _running_as_root():
+        return None
+    name = getattr(settings, "BROWSER_RUN_AS_USER", "tandem-browser")
+    if not name:
+        raise BrowserUserError(
+            "the browser worker runs as root and BROWSER_RUN_AS_USER is empty: Chromium's sandbox "
+            "refuses root, so name an unprivileged user (default tandem-browser)"
+        )
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise BrowserUserError(
+            f"browser user {name!r} (BROWSER_RUN_AS_USER) does not exist: create it as root with "
+            "scripts/ensure-browser-user.sh"
+        ) from None
+    if entry.pw_uid == 0:
+        raise BrowserUserError(f"BROWSER_RUN_AS_USER {name!r} is root: Chromium must run unprivileged")
+    return entry
+
+
+def browser_process_options() -> dict[str, Any]:
+    """Which executable Playwright starts, as whom (through the wrapper) and with what environment."""
+    user = browser_user()
+    if user is None:
+        return {
+            "executable_path": settings.BROWSER_EXECUTABLE_PATH,
+            "env": {k: os.environ[k] for k in BROWSER_ENV_KEEP if k in os.environ},
+        }
+    env = {k: os.environ[k] for k in WRAPPED_ENV_KEEP if k in os.environ}
+    env.update(
+        PATH="/usr/bin:/bin",
+        TANDEM_BROWSER_USER=user.pw_name,
+        TANDEM_BROWSER_EXECUTABLE=str(settings.BROWSER_EXECUTABLE_PATH),
+    )
+    return {"executable_path": str(RUN_AS_WRAPPER), "env": env}
+
 
 def browser_launch_options(proxy_port: int, *, proxy_host: str | None = None) -> dict[str, Any]:
     """Keyword arguments for ``chromium.launch(...)`` that route everything through the proxy.
 
     No ``bypass`` on purpose: Playwright then adds ``<-loopback>``; a bypass naming a loopback
     host (or the environment switch below) would let loopback and link-local go direct.
+    ``chromium_sandbox``: without it Playwright adds ``--no-sandbox`` by itself.
     """
     if os.environ.get(_PLAYWRIGHT_LOOPBACK_ESCAPE):
         raise RuntimeError(f"{_PLAYWRIGHT_LOOPBACK_ESCAPE} is set: loopback would bypass the egress proxy")
     host = proxy_host or settings.BROWSER_EGRESS_PROXY_HOST
     return {
-        "executable_path": settings.BROWSER_EXECUTABLE_PATH,
+        **browser_process_options(),
+        "chromium_sandbox": True,
         "headless": True,
         "proxy": {"server": f"http://{host}:{int(proxy_port)}"},
         "args": [
