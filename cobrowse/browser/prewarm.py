@@ -14,7 +14,8 @@ for the same launch (``runtime()`` is serialised by its lock).
   started there would be useless to the children.
 
 Workers that do not consume the browser queue (``-Q default``) launch nothing. ``BROWSER_PREWARM =
-False`` in settings turns it off. Connected from ``CobrowseConfig.ready``.
+False`` in settings turns it off. Connected from ``CobrowseConfig.ready``. A worker that cannot
+start Chromium sandboxed (root, and no usable ``BROWSER_RUN_AS_USER``) says so once, at start-up.
 """
 
 from __future__ import annotations
@@ -57,10 +58,14 @@ def should_prewarm(queues: Iterable[str], browser_queue_name: str) -> bool:
 def warm() -> float | None:
     """Start this process's browser runtime; seconds it took, or None if it failed (logged)."""
     from cobrowse.browser import tasks
+    from cobrowse.browser.launch import BrowserUserError
 
     started = time.monotonic()
     try:
         tasks.runtime()
+    except BrowserUserError as exc:  # a set-up mistake, said once and plainly, not as a traceback
+        logger.error("browser worker cannot start Chromium sandboxed: %s", exc)
+        return None
     except Exception:
         logger.warning("browser prewarm failed; the first session will launch Chromium", exc_info=True)
         return None

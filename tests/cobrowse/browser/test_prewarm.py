@@ -91,6 +91,21 @@ def test_a_failed_launch_is_logged_not_raised(monkeypatch, caplog):
     assert "prewarm failed" in caplog.text
 
 
+def test_a_missing_browser_user_is_named_at_start_up(monkeypatch, caplog):
+    from cobrowse.browser import tasks
+    from cobrowse.browser.launch import BrowserUserError
+
+    def missing():
+        raise BrowserUserError("browser user 'tandem-browser' (BROWSER_RUN_AS_USER) does not exist")
+
+    monkeypatch.setattr(tasks, "runtime", missing)
+    assert prewarm.warm() is None
+    [record] = [r for r in caplog.records if r.name == prewarm.__name__]
+    assert record.levelname == "ERROR" and record.exc_info is None
+    assert "cannot start Chromium sandboxed" in record.getMessage()
+    assert "BROWSER_RUN_AS_USER" in record.getMessage()
+
+
 def test_warm_starts_the_process_runtime(monkeypatch):
     from cobrowse.browser import tasks
 
