@@ -272,6 +272,52 @@ RECORDING_KEYS = env.list(
 # Days a recording is kept before the retention purge crypto-shreds it (key destroyed, then blobs).
 RECORDING_RETENTION_DAYS = env.int("RECORDING_RETENTION_DAYS", default=90)
 
+# --- Audit trail: chain key and anchors (audit/; docs/audit.md) --------------------------------
+# AUDIT_KEY keys the chain's HMAC. It lives in the environment, never in the database, so whoever can
+# write the audit table cannot recompute the chain. At least 32 characters, e.g. the output of
+# `python -c "import secrets; print(secrets.token_urlsafe(32))"`. The published development key
+# below is accepted only with DEBUG on; without a key, or with that one, DEBUG off refuses to start.
+_AUDIT_DEV_KEY = "dev-insecure-tandem-audit-key-DEVELOPMENT-ONLY-0000"
+AUDIT_KEY = env("AUDIT_KEY", default="") or (_AUDIT_DEV_KEY if DEBUG else "")
+if not DEBUG and AUDIT_KEY in ("", _AUDIT_DEV_KEY):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "AUDIT_KEY must be set to a secret of at least 32 characters when DEBUG is off "
+        "(the development key is refused)."
+    )
+if len(AUDIT_KEY) < 32:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("AUDIT_KEY must be at least 32 characters long.")
+# Where chain heads are anchored: "file" (an append-only JSON-lines file, AUDIT_ANCHOR_PATH) or
+# "storage" (one write-once object per anchor in STORAGES["audit_anchors"]: an S3 bucket with Object
+# Lock when AUDIT_ANCHOR_BUCKET is set).
+AUDIT_ANCHOR_STORE = env("AUDIT_ANCHOR_STORE", default="file")
+AUDIT_ANCHOR_PATH = Path(env("AUDIT_ANCHOR_PATH", default=str(BASE_DIR / "var" / "audit" / "anchors.jsonl")))
+AUDIT_ANCHOR_STORAGE_ALIAS = "audit_anchors"
+if env("AUDIT_ANCHOR_BUCKET", default=""):
+    STORAGES[AUDIT_ANCHOR_STORAGE_ALIAS] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("AUDIT_ANCHOR_BUCKET"),
+            "location": env("AUDIT_ANCHOR_BUCKET_PREFIX", default=""),
+            # Never replace an object; the bucket's default Object Lock retention (COMPLIANCE mode)
+            # makes every anchor undeletable for that period, whatever credentials ask.
+            "file_overwrite": False,
+            "default_acl": None,
+        },
+    }
+# How often beat anchors the head (skipped when nothing was recorded since the last anchor). Anything
+# recorded after the latest anchor is protected by the key alone: keep it short.
+AUDIT_ANCHOR_INTERVAL_SECONDS = env.int("AUDIT_ANCHOR_INTERVAL_SECONDS", default=10 * 60)
+CELERY_BEAT_SCHEDULE["audit-anchor"] = {
+    "task": "audit.tasks.anchor_audit_chain",
+    "schedule": float(AUDIT_ANCHOR_INTERVAL_SECONDS),
+    "options": {"expires": AUDIT_ANCHOR_INTERVAL_SECONDS / 2},
+}
+# --- end audit trail ---------------------------------------------------------------------------
+
 # Server-side browser sessions.
 BROWSER_EXECUTABLE_PATH = env("BROWSER_EXECUTABLE_PATH", default="/usr/bin/chromium")
 
