@@ -73,3 +73,9 @@ def anchor_mac(fields: dict[str, Any]) -> str:
 
 def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+def pseudonym(value: str) -> str:
+    """A stable, keyed stand-in for an identifier that must not appear in audit details or logs (a
+    login name typed at a sign-in form): the same input correlates, nobody without AUDIT_KEY reverses it."""
+    return hmac.new(_subkey("pseudonym"), value.strip().lower().encode(), hashlib.sha256).hexdigest()[:16]

@@ -212,6 +212,37 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Sign-in throttling (django-axes; accounts/throttle.py, docs/logins.md) ---------------------
+# Failed sign-ins on /login/, /admin/login/ and /api/auth/token/ are counted in the cache per account
+# name and, separately, per client address; either reaching the limit locks sign-in for that account
+# or from that address for LOGIN_LOCKOUT_MINUTES (a clear 429 page or JSON, and one audit entry).
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last: turns a lockout into the 429 response
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Reverse proxies in front of the web processes that append to X-Forwarded-For. 0 (default): the
+# client address is REMOTE_ADDR, which uvicorn sets from X-Forwarded-For only for peers listed in
+# FORWARDED_ALLOW_IPS; prefer that. N > 0: the Nth address from the right of X-Forwarded-For, for a
+# server that does not rewrite REMOTE_ADDR; only when nothing but those proxies can reach it.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES  # DRF throttles count the same address
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+PASSWORD_RESET_LIMIT = env.int("PASSWORD_RESET_LIMIT", default=5)  # per e-mail and per address per period
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"  # counters in Redis: no names or addresses in tables
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = "accounts.throttle.cool_off"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account AND per address
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # attempts while locked do not extend it
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
+AXES_CLIENT_STR_CALLABLE = "accounts.throttle.client_str"  # logs carry pseudonyms, never names or IPs
+AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password"]
+# --- end sign-in throttling -------------------------------------------------------------------
+
 # --- Security (production values from the environment) --------------------------------------
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=not DEBUG)

@@ -351,6 +351,11 @@ class TokenRequestThrottle(SimpleRateThrottle):
 class TokenView(ObtainAuthToken):
     throttle_classes = [TokenRequestThrottle]
 
+    def get_serializer_context(self) -> dict[str, Any]:
+        # The serializer authenticates with ``authenticate(request=...)``; give it the Django request
+        # so the sign-in lockout (django-axes) counts this endpoint and answers a locked client.
+        return {**super().get_serializer_context(), "request": self.request._request}
+
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         incoming = self.get_serializer(data=request.data)
         incoming.is_valid(raise_exception=True)
