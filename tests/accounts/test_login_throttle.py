@@ -60,6 +60,15 @@ def test_address_locks_after_failures_across_many_accounts(customer):
     assert _login(Client(REMOTE_ADDR="198.51.100.21"), customer.username, PASSWORD).status_code == 302
 
 
+def test_signing_in_to_an_own_account_does_not_reset_the_address_count(customer):
+    client = Client(REMOTE_ADDR="198.51.100.25")
+    for i in range(LIMIT - 1):
+        _login(client, f"guess{i}")
+    assert _login(client, customer.username, PASSWORD).status_code == 302
+    client.post("/logout/")
+    assert _login(client, "guess-next").status_code == 429
+
+
 def test_a_spoofed_forwarded_for_does_not_escape_the_address_lockout(settings, customer):
     client = Client(REMOTE_ADDR="198.51.100.30")
     for i in range(LIMIT):
