@@ -22,8 +22,10 @@ class UserSummarySerializer(serializers.ModelSerializer):
     """A person as the reader may see them (accounts/names.py): customers get a public name and no
     ``username``; support staff get display names and login names."""
 
+    # Not read_only: the schema would then list it as always present. The serializer only renders
+    # (it is nested read-only everywhere), so nothing can be written through it.
     username = serializers.CharField(
-        read_only=True, required=False, help_text="Support staff readers only; never sent to customers."
+        required=False, help_text="Support staff readers only; never sent to customers."
     )
     display_name = serializers.SerializerMethodField()
 

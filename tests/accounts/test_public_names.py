@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -113,3 +114,10 @@ def test_handing_over_control_names_the_holder_publicly(customer, agent):
     cobrowse_services.invite_viewer(session, actor=agent, user=colleague)
     cobrowse_services.join(session, user=colleague)
     assert live.hand_over(session.pk, agent, colleague.pk) == "Support agent"
+
+
+def test_the_schema_says_username_is_not_always_sent(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    schema = response.json() if response["Content-Type"].endswith("json") else yaml.safe_load(response.content)
+    summary = schema["components"]["schemas"]["UserSummary"]
+    assert "username" in summary["properties"] and "username" not in summary["required"]
