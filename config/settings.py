@@ -241,6 +241,7 @@ AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
 AXES_CLIENT_STR_CALLABLE = "accounts.throttle.client_str"  # logs carry pseudonyms, never names or IPs
 AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password"]
+AXES_ENABLE_ADMIN = False  # its admin lists database attempts; the cache handler keeps none there
 # --- end sign-in throttling -------------------------------------------------------------------
 
 # --- Security (production values from the environment) --------------------------------------
