@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -30,7 +31,12 @@ def _key() -> bytes:
 
 
 def _subkey(purpose: str) -> bytes:
-    return hmac.new(_key(), f"tandem-audit/{purpose}/v1".encode(), hashlib.sha256).digest()
+    return _derive(_key(), purpose)
+
+
+@lru_cache(maxsize=16)
+def _derive(key: bytes, purpose: str) -> bytes:
+    return hmac.new(key, f"tandem-audit/{purpose}/v1".encode(), hashlib.sha256).digest()
 
 
 def key_id() -> str:
