@@ -8,7 +8,6 @@ addresses: a keyed pseudonym (``audit.crypto.pseudonym``) and, where the account
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -51,9 +50,15 @@ def surface(request: HttpRequest | None) -> str:
     return _SURFACES.get(getattr(match, "view_name", ""), "other")
 
 
+def _address_pseudonym(address: str | None) -> str:
+    """Keyed: a plain hash of an IPv4 address is reversed by trying all four billion."""
+    from audit.crypto import pseudonym
+
+    return pseudonym(f"address:{address or ''}")
+
+
 def _address_digest(request: HttpRequest | None) -> str:
-    address = client_ip(request) if request is not None else ""
-    return hashlib.sha256(f"tandem-client:{address}".encode()).hexdigest()[:16]
+    return _address_pseudonym(client_ip(request) if request is not None else "")
 
 
 def client_str(
@@ -63,8 +68,7 @@ def client_str(
     from audit.crypto import pseudonym
 
     account = pseudonym(username) if username else "-"
-    address = hashlib.sha256(f"tandem-client:{ip_address or ''}".encode()).hexdigest()[:16]
-    return f"{{account: {account}, address: {address}, surface: {surface(request)}}}"
+    return f"{{account: {account}, address: {_address_pseudonym(ip_address)}, surface: {surface(request)}}}"
 
 
 def lockout_response(
