@@ -122,7 +122,7 @@ class User(AbstractUser):
 
     @property
     def public_name(self) -> str:
-        """How staff appear to customers and their team: their name, never a login name."""
-        if self.get_full_name():
-            return self.get_full_name()
-        return "Support manager" if self.role == Role.MANAGER else "Support agent"
+        """How this person appears to customers and their team: never a login name (accounts/names.py)."""
+        from accounts.names import public_name
+
+        return public_name(self)

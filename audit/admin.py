@@ -5,8 +5,8 @@ from audit.models import AuditEvent
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("id", "created_at", "actor_label", "action", "object_type", "object_id")
-    list_filter = ("action", "object_type")
+    list_display = ("id", "created_at", "actor_label", "action", "object_type", "object_id", "scheme")
+    list_filter = ("action", "object_type", "scheme")
     search_fields = ("action", "object_id", "actor_label")
 
     def has_add_permission(self, request):

@@ -303,7 +303,8 @@ def hand_over(session_id: int, actor: Any, to_user_id: int) -> str:
         Participant.objects.filter(session=session, holds_control=True).update(holds_control=False)
         target.holds_control = True
         target.save(update_fields=["holds_control"])
-        name = User.objects.get(pk=to_user_id).display_name
+        # The holder's name also goes to the customer's badge: the public name, never a login.
+        name = User.objects.get(pk=to_user_id).public_name
     log_activity(session_id, actor, "control_handed_over", to=to_user_id)
     return name
 

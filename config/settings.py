@@ -212,6 +212,38 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Sign-in throttling (django-axes; accounts/throttle.py, docs/logins.md) ---------------------
+# Failed sign-ins on /login/, /admin/login/ and /api/auth/token/ are counted in the cache per account
+# name and, separately, per client address; either reaching the limit locks sign-in for that account
+# or from that address for LOGIN_LOCKOUT_MINUTES (a clear 429 page or JSON, and one audit entry).
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last: turns a lockout into the 429 response
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Reverse proxies in front of the web processes that append to X-Forwarded-For. 0 (default): the
+# client address is REMOTE_ADDR, which uvicorn sets from X-Forwarded-For only for peers listed in
+# FORWARDED_ALLOW_IPS; prefer that. N > 0: the Nth address from the right of X-Forwarded-For, for a
+# server that does not rewrite REMOTE_ADDR; only when nothing but those proxies can reach it.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES  # DRF throttles count the same address
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+PASSWORD_RESET_LIMIT = env.int("PASSWORD_RESET_LIMIT", default=5)  # per e-mail and per address per period
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"  # counters in Redis: no names or addresses in tables
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = "accounts.throttle.cool_off"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account AND per address
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # attempts while locked do not extend it
+AXES_RESET_ON_SUCCESS = False  # a sign-in to one account must not reset the address count
+AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
+AXES_CLIENT_STR_CALLABLE = "accounts.throttle.client_str"  # logs carry pseudonyms, never names or IPs
+AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password"]
+AXES_ENABLE_ADMIN = False  # its admin lists database attempts; the cache handler keeps none there
+# --- end sign-in throttling -------------------------------------------------------------------
+
 # --- Security (production values from the environment) --------------------------------------
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=not DEBUG)
@@ -271,6 +303,52 @@ RECORDING_KEYS = env.list(
 )
 # Days a recording is kept before the retention purge crypto-shreds it (key destroyed, then blobs).
 RECORDING_RETENTION_DAYS = env.int("RECORDING_RETENTION_DAYS", default=90)
+
+# --- Audit trail: chain key and anchors (audit/; docs/audit.md) --------------------------------
+# AUDIT_KEY keys the chain's HMAC. It lives in the environment, never in the database, so whoever can
+# write the audit table cannot recompute the chain. At least 32 characters, e.g. the output of
+# `python -c "import secrets; print(secrets.token_urlsafe(32))"`. The published development key
+# below is accepted only with DEBUG on; without a key, or with that one, DEBUG off refuses to start.
+_AUDIT_DEV_KEY = "dev-insecure-tandem-audit-key-DEVELOPMENT-ONLY-0000"
+AUDIT_KEY = env("AUDIT_KEY", default="") or (_AUDIT_DEV_KEY if DEBUG else "")
+if not DEBUG and AUDIT_KEY in ("", _AUDIT_DEV_KEY):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "AUDIT_KEY must be set to a secret of at least 32 characters when DEBUG is off "
+        "(the development key is refused)."
+    )
+if len(AUDIT_KEY) < 32:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("AUDIT_KEY must be at least 32 characters long.")
+# Where chain heads are anchored: "file" (an append-only JSON-lines file, AUDIT_ANCHOR_PATH) or
+# "storage" (one write-once object per anchor in STORAGES["audit_anchors"]: an S3 bucket with Object
+# Lock when AUDIT_ANCHOR_BUCKET is set).
+AUDIT_ANCHOR_STORE = env("AUDIT_ANCHOR_STORE", default="file")
+AUDIT_ANCHOR_PATH = Path(env("AUDIT_ANCHOR_PATH", default=str(BASE_DIR / "var" / "audit" / "anchors.jsonl")))
+AUDIT_ANCHOR_STORAGE_ALIAS = "audit_anchors"
+if env("AUDIT_ANCHOR_BUCKET", default=""):
+    STORAGES[AUDIT_ANCHOR_STORAGE_ALIAS] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("AUDIT_ANCHOR_BUCKET"),
+            "location": env("AUDIT_ANCHOR_BUCKET_PREFIX", default=""),
+            # Never replace an object; the bucket's default Object Lock retention (COMPLIANCE mode)
+            # makes every anchor undeletable for that period, whatever credentials ask.
+            "file_overwrite": False,
+            "default_acl": None,
+        },
+    }
+# How often beat anchors the head (skipped when nothing was recorded since the last anchor). Anything
+# recorded after the latest anchor is protected by the key alone: keep it short.
+AUDIT_ANCHOR_INTERVAL_SECONDS = env.int("AUDIT_ANCHOR_INTERVAL_SECONDS", default=10 * 60)
+CELERY_BEAT_SCHEDULE["audit-anchor"] = {
+    "task": "audit.tasks.anchor_audit_chain",
+    "schedule": float(AUDIT_ANCHOR_INTERVAL_SECONDS),
+    "options": {"expires": AUDIT_ANCHOR_INTERVAL_SECONDS / 2},
+}
+# --- end audit trail ---------------------------------------------------------------------------
 
 # Server-side browser sessions.
 BROWSER_EXECUTABLE_PATH = env("BROWSER_EXECUTABLE_PATH", default="/usr/bin/chromium")

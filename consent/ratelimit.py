@@ -8,6 +8,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
+# The one client-address rule (NUM_PROXIES), shared with the login lockout.
+from accounts.client_ip import client_ip as client_ip
+
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -15,10 +18,6 @@ def parse_rate(rate: str) -> tuple[int, int]:
     """``"20/m"`` → (20, 60)."""
     count, _, period = rate.partition("/")
     return int(count), _PERIODS[(period or "m")[0].lower()]
-
-
-def client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
 def hit(request: HttpRequest, scope: str = "join") -> bool:

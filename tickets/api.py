@@ -204,7 +204,8 @@ class TicketViewSet(
             "-created_at", "-number"
         )
         page = self.paginate_queryset(tickets)
-        return self.get_paginated_response(TicketSerializer(page, many=True).data)
+        context = self.get_serializer_context()
+        return self.get_paginated_response(TicketSerializer(page, many=True, context=context).data)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         staff_fields = _staff_only_fields_present(request.data, TicketCreateSerializer.STAFF_FIELDS)
@@ -217,7 +218,8 @@ class TicketViewSet(
         data = dict(incoming.validated_data)
         requester = data.pop("requester", request.user)
         ticket = services.create_ticket(requester=requester, created_by=request.user, **data)
-        return Response(TicketSerializer(ticket).data, status=status.HTTP_201_CREATED)
+        body = TicketSerializer(ticket, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not kwargs.get("partial"):
@@ -243,7 +245,7 @@ class TicketViewSet(
         incoming = TicketUpdateSerializer(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
         ticket = services.update_ticket(ticket, actor=request.user, **incoming.validated_data)
-        return Response(TicketSerializer(ticket).data)
+        return Response(TicketSerializer(ticket, context=self.get_serializer_context()).data)
 
 
 class _TicketChildViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
@@ -289,7 +291,8 @@ class TicketCommentViewSet(_TicketChildViewSet):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(CommentSerializer(page, many=True).data)
+        context = self.get_serializer_context()
+        return self.get_paginated_response(CommentSerializer(page, many=True, context=context).data)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         ticket = self.ticket()
@@ -301,7 +304,8 @@ class TicketCommentViewSet(_TicketChildViewSet):
             body=incoming.validated_data["body"],
             internal=incoming.validated_data["is_internal"],
         )
-        return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+        body = CommentSerializer(comment, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(
@@ -322,7 +326,8 @@ class TicketEventViewSet(_TicketChildViewSet):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(EventSerializer(page, many=True).data)
+        context = self.get_serializer_context()
+        return self.get_paginated_response(EventSerializer(page, many=True, context=context).data)
 
 
 class TokenRequestThrottle(SimpleRateThrottle):
@@ -350,6 +355,11 @@ class TokenRequestThrottle(SimpleRateThrottle):
 )
 class TokenView(ObtainAuthToken):
     throttle_classes = [TokenRequestThrottle]
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        # The serializer authenticates with ``authenticate(request=...)``; give it the Django request
+        # so the sign-in lockout (django-axes) counts this endpoint and answers a locked client.
+        return {**super().get_serializer_context(), "request": self.request._request}
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         incoming = self.get_serializer(data=request.data)

@@ -10,7 +10,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from accounts import permissions
+from accounts import names, permissions
 from accounts.models import CustomerAccount, User
 from tickets.models import Category, Channel, Priority, Status, Ticket, TicketComment, TicketEvent
 
@@ -19,12 +19,29 @@ ACTIVE = "active"
 
 
 class UserSummarySerializer(serializers.ModelSerializer):
-    display_name = serializers.CharField(read_only=True)
+    """A person as the reader may see them (accounts/names.py): customers get a public name and no
+    ``username``; support staff get display names and login names."""
+
+    # Not read_only: the schema would then list it as always present. The serializer only renders
+    # (it is nested read-only everywhere), so nothing can be written through it.
+    username = serializers.CharField(
+        required=False, help_text="Support staff readers only; never sent to customers."
+    )
+    display_name = serializers.SerializerMethodField()
 
     class Meta:
         model = User
         fields = ["id", "username", "display_name"]
         read_only_fields = fields
+
+    def get_display_name(self, user: User) -> str:
+        return names.name_for(user, _request_user(self))
+
+    def to_representation(self, instance: User) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if not names.is_support_reader(_request_user(self)):
+            data.pop("username", None)
+        return data
 
 
 class AccountSummarySerializer(serializers.ModelSerializer):

@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import permissions
+from accounts import names, permissions
 from accounts.models import User
 from tickets import selectors, services
 from tickets.forms import (
@@ -99,8 +99,11 @@ def _label(choices: type, value: Any) -> str:
         return str(value)
 
 
-def describe_events(events: Iterable[TicketEvent]) -> list[ActivityLine]:
-    """Turn activity rows into sentences: "Priya Sharma changed status from new to open"."""
+def describe_events(events: Iterable[TicketEvent], reader: Any = None) -> list[ActivityLine]:
+    """Turn activity rows into sentences: "Priya Sharma changed status from new to open".
+
+    People are named as ``reader`` may see them (accounts/names.py): customers never see a login name.
+    """
     events = list(events)
     user_ids = {
         value
@@ -109,10 +112,10 @@ def describe_events(events: Iterable[TicketEvent]) -> list[ActivityLine]:
         for value in (event.data.get("from"), event.data.get("to"))
         if isinstance(value, int)
     }
-    names = {user.pk: user.display_name for user in User.objects.filter(pk__in=user_ids)}
+    people = {user.pk: names.name_for(user, reader) for user in User.objects.filter(pk__in=user_ids)}
 
     def name(pk: Any) -> str:
-        return names.get(pk, "a former team member")
+        return people.get(pk, "a former team member")
 
     lines = []
     for event in events:
@@ -153,7 +156,7 @@ def describe_events(events: Iterable[TicketEvent]) -> list[ActivityLine]:
             text = event.get_kind_display().lower()
         lines.append(
             ActivityLine(
-                actor=event.actor.display_name if event.actor else "Tandem",
+                actor=names.name_for(event.actor, reader) if event.actor else "Tandem",
                 actor_id=event.actor_id,
                 text=text,
                 created_at=event.created_at,
@@ -207,7 +210,7 @@ def _render_agent_ticket(
     context = {
         "ticket": ticket,
         "comments": selectors.visible_comments(user, ticket),
-        "activity": describe_events(selectors.visible_events(user, ticket)),
+        "activity": describe_events(selectors.visible_events(user, ticket), user),
         "update_form": update_form or TicketUpdateForm(ticket=ticket),
         "reply_form": reply_form or AgentReplyForm(),
         "other_tickets": selectors.ticket_queryset(user)
@@ -306,7 +309,7 @@ def _render_portal_ticket(
     user = request.user
     history = [
         line
-        for line in describe_events(selectors.visible_events(user, ticket))
+        for line in describe_events(selectors.visible_events(user, ticket), user)
         if line.kind in (EventKind.CREATED, EventKind.STATUS)
     ]
     context = {

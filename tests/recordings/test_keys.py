@@ -126,6 +126,7 @@ def test_settings_default_is_the_dev_key_and_production_refuses_it():
         {"DJANGO_DEBUG": "false", "RECORDING_KEYS": f"{real_keys},{DEV_KEY_ENTRY}"},
     ]
     env = {k: v for k, v in os.environ.items() if k != "RECORDING_KEYS"}
+    env["AUDIT_KEY"] = "test-audit-key-" + "0" * 32  # settings refuse DEBUG off without one
     result = subprocess.run(
         [sys.executable, "-c", _SETTINGS_PROBE, json.dumps(cases)],
         cwd=ROOT,
