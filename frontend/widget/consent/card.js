@@ -1,7 +1,8 @@
 // The consent card on the page that will be shared: a modal dialog in a CLOSED shadow root (the page's
 // scripts cannot read or press it). Every word comes from the server's describe call, the consent
-// screen's own wording. Keyboard: focus moves to the dialog, Tab and Shift+Tab stay within it,
-// Escape answers Deny (nothing is shared), Enter or Space press the focused button.
+// screen's own wording. Keyboard: focus moves to the dialog and stays there while it is open (Tab
+// and Shift+Tab cycle its buttons), Escape answers Deny (nothing is shared), Enter or Space press
+// the focused button.
 
 const STYLE = `
 :host { all: initial; }
@@ -84,10 +85,16 @@ export function createCard({ doc = document, request, onAnswer }) {
     }
   });
 
+  // Modal: focus that lands on the page behind (a script, an autofocus) comes back to the card.
+  const keepFocus = (event) => {
+    if (event.target !== host) card.focus();
+  };
   (doc.body || doc.documentElement).appendChild(host);
+  doc.addEventListener("focusin", keepFocus, true);
   card.focus();
 
   function remove() {
+    doc.removeEventListener("focusin", keepFocus, true);
     host.remove();
     if (previous && previous.focus && previous !== doc.body) previous.focus();
   }
