@@ -252,12 +252,24 @@ def test_an_expired_link_grant_can_no_longer_ask(linked):
 
 
 @pytest.mark.django_db
-def test_the_target_pages_origin_may_confirm_when_the_account_lists_none(agent):
-    account = make_account("Only Target", site_url="", allowed_origins=[])
-    ticket = make_ticket(make_user("tgt", account=account))
-    session, link = consent(ticket, agent, device=False)
+def test_the_target_pages_origin_may_ask_after_the_account_drops_it(agent):
+    """The socket's rule: the account's allowed origins or the session's target origin."""
+    account = make_account("Moving Co", site_url=f"{ORIGIN}/apply", allowed_origins=[ORIGIN, "https://b.example"])
+    session, link = consent(make_ticket(make_user("mover", account=account)), agent, device=False)
+    account.allowed_origins = ["https://b.example"]
+    account.save(update_fields=["allowed_origins"])
+    assert _post(DESCRIBE, link, origin="https://b.example").status_code == 200
+    assert _post(DESCRIBE, link, origin=ORIGIN).status_code == 200
+    assert _post(DESCRIBE, link, origin="https://c.example").status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_session_no_page_may_be_shared_from_asks_nowhere(agent):
+    account = make_account("Only Tandem", site_url="", allowed_origins=[])
+    session, link = consent(make_ticket(make_user("tgt", account=account)), agent, device=False)
     assert session.target_url == ""
-    assert _post(DESCRIBE, link).status_code == 403  # no page may be shared: none asks
+    assert _post(DESCRIBE, link).status_code == 403
+    assert _post(CONFIRM, link, allow=True).status_code == 403
 
 
 @pytest.mark.django_db
