@@ -342,3 +342,66 @@ class GrantRefreshView(CustomerView):
             raise AuthenticationFailed("Send the grant in X-Tandem-Grant.")
         grant = consent_services.refresh_grant(request.META[GRANT_HEADER])
         return Response({"session": request.auth.pk, "expires_at": grant.expires_at})
+
+
+# --- the page's owner confirms on the page (link grants) ------------------------------------------
+
+
+class DeviceConfirmSerializer(serializers.Serializer):
+    allow = serializers.BooleanField()
+
+
+def _link_grant_call(request: Request, action) -> Response:
+    """Describe or confirm with any current grant of a live session, from an allowed page origin.
+
+    The grant (header) and the browser-set ``Origin`` are all these calls read: nothing of the
+    page's content, address or title.
+    """
+    raw = request.META.get(GRANT_HEADER, "")
+    if not raw:
+        return Response({"detail": "Send the grant in X-Tandem-Grant."}, status=status.HTTP_401_UNAUTHORIZED)
+    try:
+        return action(raw, request.headers.get("Origin", ""))
+    except consent_services.GrantError as exc:
+        return Response({"detail": str(exc), "code": "grant"}, status=status.HTTP_401_UNAUTHORIZED)
+    except consent_services.PageOriginRefused as exc:
+        return Response({"detail": str(exc), "code": "origin"}, status=status.HTTP_403_FORBIDDEN)
+
+
+class GrantDescribeView(APIView):
+    # The grant header is the only credential (no cookie, so no CSRF); not GrantAuthentication,
+    # which admits tab grants only.
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=None, responses={200: None})
+    def post(self, request: Request) -> Response:
+        """What the grant asks for, in the consent screen's words, for the page's own card."""
+
+        def describe(raw: str, origin: str) -> Response:
+            return Response(consent_services.describe_grant(raw, origin=origin).as_dict())
+
+        return _link_grant_call(request, describe)
+
+
+class GrantConfirmView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=DeviceConfirmSerializer, responses={200: None})
+    def post(self, request: Request) -> Response:
+        """The page's owner allowed (a tab grant is returned) or denied (the session ends)."""
+        data = DeviceConfirmSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        allow = data.validated_data["allow"]
+
+        def confirm(raw: str, origin: str) -> Response:
+            decision = consent_services.confirm_grant(
+                raw, allow=allow, origin=origin, client=client_info(request)
+            )
+            body = {"session": decision.session.pk, "state": decision.session.state}
+            if decision.grant:
+                body.update(grant=decision.grant, expires_at=decision.expires_at)
+            return Response(body)
+
+        return _link_grant_call(request, confirm)

@@ -24,4 +24,6 @@ urlpatterns = [
     ),
     path("cobrowse/mode-requests/<int:pk>/answer/", api.ModeAnswerView.as_view(), name="api-cobrowse-answer"),
     path("cobrowse/grants/refresh/", api.GrantRefreshView.as_view(), name="api-cobrowse-grant-refresh"),
+    path("cobrowse/grants/describe/", api.GrantDescribeView.as_view(), name="api-cobrowse-grant-describe"),
+    path("cobrowse/grants/confirm/", api.GrantConfirmView.as_view(), name="api-cobrowse-grant-confirm"),
 ]

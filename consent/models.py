@@ -46,6 +46,7 @@ class ConsentKind(models.TextChoices):
     REVOCATION = "revocation", "Revocation"
     TEAM_VIEWER = "team_viewer", "A member of the customer's team may watch"
     VIEWER_JOIN = "viewer_join", "The team member's own decision to watch"
+    DEVICE_CONFIRMATION = "device_confirmation", "Confirmed on the page that will be shared"
 
 
 class Decision(models.TextChoices):
@@ -74,7 +75,7 @@ class ConsentRecord(models.Model):
         related_name="consent_records",
         help_text="Whom a team_viewer or viewer_join record is about.",
     )
-    kind = models.CharField(max_length=12, choices=ConsentKind.choices)
+    kind = models.CharField(max_length=24, choices=ConsentKind.choices)
     decision = models.CharField(max_length=10, choices=Decision.choices)
     mode = models.CharField(max_length=12, blank=True, help_text="The mode granted (empty when refused).")
     view = models.BooleanField(default=False)
@@ -85,6 +86,9 @@ class ConsentRecord(models.Model):
     third_party_site = models.BooleanField(default=False)
     third_party_origin = models.CharField(max_length=300, blank=True)
     extension_seconds = models.PositiveIntegerField(default=0)
+    origin = models.CharField(
+        max_length=300, blank=True, help_text="The page's origin a device confirmation was made on."
+    )
     prompt_text = models.TextField()
     prompt_version = models.CharField(max_length=20)
     decided_at = models.DateTimeField()
@@ -107,13 +111,23 @@ class ConsentRecord(models.Model):
 
 
 class SessionGrant(models.Model):
-    """A short-lived bearer credential for the customer's page in a consented session."""
+    """A short-lived bearer credential for the customer's page in a consented session.
+
+    A *link grant* (``confirmed_at`` empty) is what the consent screen hands to the browser that
+    decided there: whoever that was, it only lets the page that will be shared describe the request
+    and ask its owner (allow or deny). Allow on that page issues a *tab grant* (``confirmed_at``
+    set), the only kind that opens the customer's socket or calls the customer's API.
+    """
 
     session = models.ForeignKey("cobrowse.CoBrowseSession", on_delete=models.CASCADE, related_name="grants")
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set on tab grants: the page's owner allowed sharing on it."
+    )
+    origin = models.CharField(max_length=300, blank=True, help_text="The page a tab grant was confirmed on.")
 
     class Meta:
         ordering = ["-created_at", "-id"]

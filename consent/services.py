@@ -198,6 +198,7 @@ def record_consent(
     client: ClientInfo | None = None,
     extension_seconds: int = 0,
     team_viewer: TeamViewer | None = None,
+    origin: str = "",
 ) -> ConsentRecord:
     """Append one consent record. The flags spell out what ``mode`` means."""
     from cobrowse.models import mode_rank
@@ -223,6 +224,7 @@ def record_consent(
         third_party_site=granted and third_party,
         third_party_origin=origin_of(session.target_url) if third_party else "",
         extension_seconds=extension_seconds,
+        origin=origin,
         prompt_text=prompt_text,
         prompt_version=PROMPT_VERSION,
         decided_at=timezone.now(),
@@ -388,7 +390,9 @@ def _grant_consent(
         client=client,
     )
     session = cobrowse_services.apply_consent(session, mode=mode, recording=recording, record=record)
-    raw_grant = issue_grant(session)
+    # The customer's own site gets a link grant: its page asks its owner before anything is shared.
+    # The server-side browser's viewer is a Tandem page, not the customer's: its grant is confirmed.
+    raw_grant = issue_grant(session, confirmed=session.kind != SessionKind.DOM)
     return ConsentOutcome(session=session, record=record, grant=raw_grant)
 
 
@@ -436,19 +440,56 @@ def _check_invite_current(invite: SessionInvite, session: CoBrowseSession) -> No
 
 
 # --- grants ------------------------------------------------------------------------------------
+#
+# The consent screen's decision reaches the page through its address (``#tandem=<grant>``), and an
+# address can be copied: whoever decided on ``/j/`` may not be whoever owns the page. So the grant
+# it carries is a *link grant*: it only describes the request and lets the page's owner allow or
+# deny it on that page (:func:`describe_grant`, :func:`confirm_grant`). Allow issues a *tab grant*;
+# only a tab grant passes :func:`verify_grant` (socket ``hello``, refresh, lower, revoke, answers).
+
+#: What the page's own card says about each mode: the consent screen's explanations.
+MODE_EXPLANATIONS = {
+    ControlMode.VIEW_ONLY: "View only: the agent sees this page.",
+    ControlMode.GUIDED: "Allow guidance: the agent may also highlight things and point at them.",
+    ControlMode.CONTROLLED: "Allow control: the agent may click and type for you, and you approve each step.",
+    ControlMode.FULL: "Full control: the agent may click and type for you without asking each time.",
+}
+DEVICE_TITLE = "Share this page with support?"
+DEVICE_REMINDER = (
+    "You can stop sharing at any time, and the agent never submits forms or makes payments for you."
+)
 
 
-def issue_grant(session: CoBrowseSession) -> str:
-    """A bearer credential for the customer's page; call inside the session's transaction."""
+class UnconfirmedGrant(GrantError):
+    """A link grant: nothing is shared with it until the page's owner allows it on that page."""
+
+
+class PageOriginRefused(Exception):
+    """The page asking is not on an origin the session may be shared from (403)."""
+
+
+def issue_grant(session: CoBrowseSession, *, confirmed: bool = False, origin: str = "") -> str:
+    """A bearer credential for the customer's page; call inside the session's transaction.
+
+    Unconfirmed (a link grant) unless the page's owner confirmed on the page (``origin``), or the
+    grant opens a page of Tandem's own rather than the customer's (the server-side browser viewer).
+    """
     if session.state not in SHARING_STATES:
         raise GrantError("The session is not live.")
     raw = new_token()
+    now = timezone.now()
     grant = SessionGrant.objects.create(
         session=session,
         token_hash=hash_token(raw),
-        expires_at=timezone.now() + timedelta(seconds=settings.COBROWSE_GRANT_TTL_SECONDS),
+        expires_at=now + timedelta(seconds=settings.COBROWSE_GRANT_TTL_SECONDS),
+        confirmed_at=now if confirmed else None,
+        origin=origin,
     )
-    audit.record("consent.grant_issued", obj=session, details={"session": session.pk, "grant": grant.pk})
+    audit.record(
+        "consent.grant_issued",
+        obj=session,
+        details={"session": session.pk, "grant": grant.pk, "confirmed": confirmed},
+    )
     return raw
 
 
@@ -467,13 +508,24 @@ def _grant_for(raw_grant: str) -> SessionGrant:
     )
 
 
-def verify_grant(raw_grant: str) -> CoBrowseSession:
-    """The live session a grant belongs to. Raises :class:`GrantError` otherwise."""
+def _live_grant(raw_grant: str) -> tuple[SessionGrant, CoBrowseSession]:
+    """Any current grant of a live session (link or tab grant)."""
     grant = _grant_for(raw_grant)
     check_grant_current(grant)
     session = cobrowse_services.refresh_state(grant.session)
     if session.state not in SHARING_STATES:
         raise GrantError("The session has ended.")
+    return grant, session
+
+
+def verify_grant(raw_grant: str) -> CoBrowseSession:
+    """The live session a tab grant belongs to. Raises :class:`GrantError` otherwise.
+
+    A link grant raises :class:`UnconfirmedGrant`: it never opens the socket or the customer's API.
+    """
+    grant, session = _live_grant(raw_grant)
+    if grant.confirmed_at is None:
+        raise UnconfirmedGrant("Confirm on the page that will be shared first.")
     return session
 
 
@@ -495,7 +547,7 @@ def extend_grant(model: Any, raw_grant: str, seconds: int) -> Any:
 
 @transaction.atomic
 def refresh_grant(raw_grant: str) -> SessionGrant:
-    """Push a live grant's expiry out by another TTL (the customer's page calls this)."""
+    """Push a live tab grant's expiry out by another TTL (the customer's page calls this)."""
     verify_grant(raw_grant)
     return extend_grant(SessionGrant, raw_grant, settings.COBROWSE_GRANT_TTL_SECONDS)
 
@@ -504,3 +556,161 @@ def revoke_grants(session: CoBrowseSession) -> int:
     return SessionGrant.objects.filter(session=session, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+
+
+# --- the page's owner confirms (or refuses) on the page itself -----------------------------------
+
+
+def page_origin(session: CoBrowseSession, origin: str) -> str:
+    """The asking page's origin, if the session may be shared from it (the socket's own rule)."""
+    from cobrowse import policy
+
+    normalized = policy.origin_of(origin or "")
+    if not normalized or normalized not in policy._allowed_origins(session):
+        raise PageOriginRefused("This page's origin is not allowed for the session.")
+    return normalized
+
+
+def staff_first_name(user: Any) -> str:
+    """How the card names the staff member: their first name, never a login name or a surname."""
+    from accounts.models import Role
+
+    first = (getattr(user, "first_name", "") or "").strip()
+    if first:
+        return first
+    return "Support manager" if getattr(user, "role", "") == Role.MANAGER else "Support agent"
+
+
+def device_prompt(session: CoBrowseSession) -> str:
+    """The consent screen's words, naming the staff member by first name; stored with the decision."""
+    text = consent_prompt(session)
+    full, first = session.agent.public_name, staff_first_name(session.agent)
+    lead = f"Agent {full} "
+    if text.startswith(lead):
+        text = f"Agent {first} " + text[len(lead) :]
+    return text
+
+
+def recording_notice(session: CoBrowseSession) -> str:
+    if session.recording:
+        return "Recording: this session is recorded and kept encrypted; you can ask for it to be deleted."
+    return "This session is not recorded."
+
+
+@dataclass(frozen=True)
+class DeviceRequest:
+    """What the page's card shows: who, which mode, recorded or not, in the consent screen's words."""
+
+    session: CoBrowseSession
+    agent: str
+    mode: str
+    recording: bool
+    third_party: bool
+    title: str
+    prompt: str
+    details: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent,
+            "mode": self.mode,
+            "mode_label": ControlMode(self.mode).label,
+            "recording": self.recording,
+            "third_party": self.third_party,
+            "title": self.title,
+            "prompt": self.prompt,
+            "details": list(self.details),
+            "allow": "Allow",
+            "deny": "Deny",
+        }
+
+    @property
+    def text(self) -> str:
+        """Everything the card says, as stored with the decision."""
+        return " ".join([self.title, self.prompt, *self.details])
+
+
+def _device_request(session: CoBrowseSession) -> DeviceRequest:
+    return DeviceRequest(
+        session=session,
+        agent=staff_first_name(session.agent),
+        mode=session.mode,
+        recording=session.recording,
+        third_party=is_third_party(session),
+        title=DEVICE_TITLE,
+        prompt=device_prompt(session),
+        details=(MODE_EXPLANATIONS[session.mode], recording_notice(session), DEVICE_REMINDER),
+    )
+
+
+def describe_grant(raw_grant: str, *, origin: str) -> DeviceRequest:
+    """What a grant asks for, for the card on the page it arrived on (link or tab grant alike)."""
+    _grant, session = _live_grant(raw_grant)
+    page_origin(session, origin)
+    return _device_request(session)
+
+
+@dataclass(frozen=True)
+class DeviceDecision:
+    session: CoBrowseSession
+    record: ConsentRecord
+    grant: str = ""
+    expires_at: Any = None
+
+
+def confirm_grant(
+    raw_grant: str, *, allow: bool, origin: str, client: ClientInfo | None = None
+) -> DeviceDecision:
+    """The page's owner answered the card: Allow issues a tab grant, Deny ends the session.
+
+    Either answer is a ``device_confirmation`` consent record with the page's origin. Any current
+    grant of the session may ask (an agent could paste a tab grant; the card still asks).
+    """
+    _grant, session = _live_grant(raw_grant)
+    page_origin(session, origin)
+    return _confirm_grant(raw_grant, session.pk, allow=allow, origin=origin, client=client)
+
+
+@transaction.atomic
+def _confirm_grant(
+    raw_grant: str, session_id: int, *, allow: bool, origin: str, client: ClientInfo | None
+) -> DeviceDecision:
+    session = cobrowse_services.lock(session_id)
+    grant = SessionGrant.objects.select_for_update().get(token_hash=hash_token(raw_grant))
+    check_grant_current(grant)
+    if session.state not in SHARING_STATES:
+        raise GrantError("The session has ended.")
+    normalized = page_origin(session, origin)
+    request = _device_request(session)
+    invite = session.invites.filter(used_at__isnull=False).order_by("-used_at").first()
+    record = record_consent(
+        session,
+        kind=ConsentKind.DEVICE_CONFIRMATION,
+        decision=Decision.GRANTED if allow else Decision.DENIED,
+        prompt_text=request.text,
+        mode=session.mode if allow else "",
+        recording=session.recording,
+        invite=invite,
+        client=client,
+        origin=normalized,
+    )
+    if not allow:
+        session = cobrowse_services.transition(
+            session,
+            SessionState.REVOKED,
+            reason=EndReason.CUSTOMER_DENIED,
+            actor=None,
+            extra={"consent": record.pk, "on": "device"},
+        )
+        audit.record(
+            "consent.device_denied",
+            obj=session,
+            details={"session": session.pk, "consent": record.pk, "grant": grant.pk},
+        )
+        return DeviceDecision(session=session, record=record)
+    raw_tab = issue_grant(session, confirmed=True, origin=normalized)
+    cobrowse_services.log_step(
+        session, "device_confirmed", summary="allowed on the customer's page", consent=record.pk
+    )
+    tab = SessionGrant.objects.get(token_hash=hash_token(raw_tab))
+    return DeviceDecision(session=session, record=record, grant=raw_tab, expires_at=tab.expires_at)

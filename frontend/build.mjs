@@ -10,6 +10,8 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 export const entries = {
   // name in static/dist/  ->  source
   "tandem-loader": "frontend/widget/loader.js",
+  // The page's own consent card, loaded before anything is recorded: the recorder only after Allow.
+  "tandem-consent": "frontend/widget/consent/index.js",
   "tandem-recorder": "frontend/widget/recorder/index.js",
   // Guidance and control, loaded by the recorder only when a session goes beyond view only.
   "tandem-guide": "frontend/widget/guide/index.js",
@@ -24,6 +26,7 @@ export const entries = {
 // Gzipped size limits the customer's page pays for the widget.
 export const budgetsGzipped = {
   "tandem-loader.js": 2 * 1024,
+  "tandem-consent.js": 3 * 1024,
   "tandem-recorder.js": 30 * 1024,
   "tandem-guide.js": 8 * 1024,
 };

@@ -160,3 +160,22 @@ def login(page, base_url: str, username: str, password: str = "tandem-demo") -> 
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
+
+
+# The widget's consent card (closed shadow root, focus on the dialog, Allow first, then Deny).
+CONSENT_CARD_FOCUSED = (
+    "() => { const el = document.activeElement;"
+    " return !!el && el.getAttribute('data-tandem') === 'consent'; }"
+)
+
+
+def answer_consent_card(page, *, allow: bool = True, timeout: float = 10000) -> None:
+    """The page's owner answers the widget's consent card with the keyboard, as a person would.
+
+    The card takes the focus once it shows its question; Tab reaches Allow, a second Tab Deny.
+    """
+    page.wait_for_function(CONSENT_CARD_FOCUSED, timeout=timeout)
+    page.keyboard.press("Tab")
+    if not allow:
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")

@@ -7,3 +7,9 @@ it("the widget bundles stay within their gzipped budgets", async () => {
     if (budget) assert.ok(gzipped <= budget, `${file}: ${gzipped} B gzipped > ${budget} B`);
   }
 });
+
+it("the consent card is a chunk of its own, loaded lazily and within its budget", async () => {
+  const bundles = Object.fromEntries((await measureBundles()).map((b) => [b.file, b]));
+  assert.ok(bundles["tandem-consent.js"]?.budget, "tandem-consent.js has a budget");
+  assert.ok(bundles["tandem-loader.js"].gzipped <= 2 * 1024);
+});

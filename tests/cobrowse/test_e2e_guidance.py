@@ -19,7 +19,7 @@ from cobrowse.models import CoBrowseSession, ModeRequest, ModeRequestState, Sess
 from tests.cobrowse.test_e2e_live import off_loop, replay_value, session_state, wait_until
 from tests.consent.helpers import start
 from tests.factories import make_account, make_ticket, make_user
-from tests.live import login
+from tests.live import answer_consent_card, login
 
 pytestmark = [
     pytest.mark.browser,
@@ -122,6 +122,7 @@ def test_guidance_and_control_from_the_console_to_the_customers_page(live_server
         shopper.goto(f"{base}/j/{token}/")
         shopper.click("button[value=view_only]")
         shopper.wait_for_url(f"{demo_site}/apply/personal*")
+        answer_consent_card(shopper)  # the page asks its owner before anything is shared
         shopper.wait_for_selector("[data-tandem=badge]", state="attached", timeout=10000)
         wait_until(shopper, lambda: session_state(session.pk) == SessionState.ACTIVE, message="active")
         assert badge_mode(shopper) == "View only"

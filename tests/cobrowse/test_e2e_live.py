@@ -20,7 +20,7 @@ from cobrowse.models import CoBrowseSession, ModeRequest, SessionState
 from tests.cobrowse.frame_text import frame_strings
 from tests.consent.helpers import consent, start
 from tests.factories import make_account, make_ticket, make_user
-from tests.live import KEEP_BADGE_ROOT, login
+from tests.live import KEEP_BADGE_ROOT, answer_consent_card, login
 from tickets.models import TicketComment
 
 pytestmark = [
@@ -134,6 +134,7 @@ def test_live_flow_from_consent_to_stop_sharing(live_server_asgi, demo_site, bro
         shopper.goto(f"{base}/j/{token}/")
         shopper.click("button[value=guided]")
         shopper.wait_for_url(f"{demo_site}/apply/personal*")
+        answer_consent_card(shopper)  # the page asks its owner before anything is shared
         shopper.wait_for_selector("[data-tandem=badge]", state="attached", timeout=10000)
         assert "tandem=" not in shopper.url
         wait_until(shopper, lambda: session_state(session.pk) == SessionState.ACTIVE, message="active")

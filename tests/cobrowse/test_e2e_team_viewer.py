@@ -17,7 +17,7 @@ from cobrowse.models import SessionState, TeamViewer, TeamViewerState
 from tests.cobrowse.test_e2e_live import off_loop, replay_value, session_state, wait_until
 from tests.consent.helpers import start
 from tests.factories import make_account, make_ticket, make_user
-from tests.live import KEEP_BADGE_ROOT, login
+from tests.live import KEEP_BADGE_ROOT, answer_consent_card, login
 
 pytestmark = [
     pytest.mark.browser,
@@ -55,6 +55,7 @@ def test_a_colleague_of_the_customer_watches_through_their_own_link(live_server_
         shopper.goto(f"{base}/j/{token}/")
         shopper.click("button[value=view_only]")
         shopper.wait_for_url(f"{demo_site}/apply/personal*")
+        answer_consent_card(shopper)  # the page asks its owner before anything is shared
         shopper.wait_for_selector("[data-tandem=badge]", state="attached", timeout=10000)
         wait_until(shopper, lambda: session_state(session.pk) == SessionState.ACTIVE, message="active")
 

@@ -119,7 +119,7 @@ def test_resend_invalidates_old_link(ticket, agent):
 def test_consent_allow_records_everything(ticket, agent, settings):
     settings.CONSENT_CLIENT_INFO = "truncated"
     client = consent_services.ClientInfo(ip="203.0.113.77", user_agent="Mozilla/5.0 Chrome/156.0 Safari/537")
-    session, grant = consent(ticket, agent, mode="guided", recording=True, client=client)
+    session, grant = consent(ticket, agent, mode="guided", recording=True, client=client, device=False)
     assert session.state == SessionState.CONSENTED
     assert session.mode == session.granted_mode == "guided"
     assert session.deadline_at and session.consented_at
@@ -130,7 +130,10 @@ def test_consent_allow_records_everything(ticket, agent, settings):
     assert record.prompt_version == consent_services.PROMPT_VERSION
     assert f"ticket {ticket.reference}" in record.prompt_text and "not passwords" in record.prompt_text
     assert record.client_ip == "203.0.113.0" and record.user_agent == "Chrome"
-    assert consent_services.verify_grant(grant) == session
+    # A link grant: it describes the request to the page, and shares nothing until confirmed there.
+    assert consent_services.describe_grant(grant, origin="http://localhost:8001").session == session
+    with pytest.raises(consent_services.UnconfirmedGrant):
+        consent_services.verify_grant(grant)
     assert SessionGrant.objects.get().token_hash == consent_services.hash_token(grant)
     assert _steps(ticket) == ["invited", "consented"]
 
@@ -142,7 +145,7 @@ def test_consent_allow_records_everything(ticket, agent, settings):
 def test_client_info_policy(ticket, agent, settings, policy, ip, ua):
     settings.CONSENT_CLIENT_INFO = policy
     client = consent_services.ClientInfo(ip="2001:db8:1:2::5", user_agent="Mozilla/5.0 Firefox/140.0")
-    session, _ = consent(ticket, agent, client=client)
+    session, _ = consent(ticket, agent, client=client, device=False)
     record = ConsentRecord.objects.get(session=session)
     assert (record.client_ip, record.user_agent) == (ip, ua)
 
@@ -154,7 +157,7 @@ def test_truncated_ipv6_is_a_48():
 
 
 def test_consent_records_are_append_only(ticket, agent):
-    session, _ = consent(ticket, agent)
+    session, _ = consent(ticket, agent, device=False)
     record = ConsentRecord.objects.get(session=session)
     record.mode = "full"
     with pytest.raises(ValueError):

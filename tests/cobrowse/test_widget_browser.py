@@ -17,11 +17,14 @@ from pathlib import Path
 import pytest
 
 from tests.cobrowse.frame_text import frame_strings
+from tests.live import CONSENT_CARD_FOCUSED, answer_consent_card
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 GRANT = "testgrant"
+# What the fake server's confirm call issues on Allow: the grant the page shares with.
+TAB_GRANT = "tabgrant"
 SESSION_ID = 7
 HARNESS = "/static/cobrowse/widget_harness.html"
 
@@ -68,17 +71,50 @@ def site():
 
 
 class FakeTandem:
-    """The Tandem server for the customer's page: the grant refresh endpoint and the customer
-    socket, recording every frame (one list per connection)."""
+    """The Tandem server for the customer's page: the describe and confirm calls of the consent card,
+    the grant refresh endpoint and the customer socket, recording every frame (one list per
+    connection)."""
 
     def __init__(self, page, *, agent_name="Sam", grant_status=200):
         self.agent_name = agent_name
         self.grant_status = grant_status
+        self.describes: list[str | None] = []
+        self.confirms: list[tuple[str | None, dict]] = []
         self.refreshes: list[str | None] = []
         self.connections: list[dict] = []
         self.welcome_last_seq = -1
+        page.route("**/api/cobrowse/grants/describe/", self._describe)
+        page.route("**/api/cobrowse/grants/confirm/", self._confirm)
         page.route("**/api/cobrowse/grants/refresh/", self._refresh)
         page.route_web_socket(re.compile(r".*/ws/cobrowse/.*/customer/$"), self._connect)
+
+    def _describe(self, route, request):
+        self.describes.append(request.headers.get("x-tandem-grant"))
+        if self.grant_status != 200:
+            route.fulfill(status=self.grant_status, json={"detail": "The grant was revoked."})
+            return
+        route.fulfill(
+            json={
+                "agent": self.agent_name,
+                "mode": "view_only",
+                "mode_label": "View only",
+                "recording": False,
+                "third_party": False,
+                "title": "Share this page with support?",
+                "prompt": f"Agent {self.agent_name} wants to see this page to help you with ticket T-1.",
+                "details": ["View only: the agent sees this page.", "This session is not recorded."],
+                "allow": "Allow",
+                "deny": "Deny",
+            }
+        )
+
+    def _confirm(self, route, request):
+        body = json.loads(request.post_data or "{}")
+        self.confirms.append((request.headers.get("x-tandem-grant"), body))
+        if body.get("allow"):
+            route.fulfill(json={"session": SESSION_ID, "state": "consented", "grant": TAB_GRANT})
+        else:
+            route.fulfill(json={"session": SESSION_ID, "state": "revoked"})
 
     def _refresh(self, route, request):
         self.refreshes.append(request.headers.get("x-tandem-grant"))
@@ -143,6 +179,7 @@ def open_shared_page(browser, site, *, init_script=None):
         page.add_init_script(init_script)
     server = FakeTandem(page)
     page.goto(f"{site}{HARNESS}#tandem={GRANT}")
+    answer_consent_card(page)
     page.wait_for_selector("[data-tandem=badge]", state="attached")
     return context, page, server
 
@@ -158,7 +195,7 @@ KEEP_SHADOW_HANDLE = """
 const attach = Element.prototype.attachShadow;
 Element.prototype.attachShadow = function (init) {
   const root = attach.call(this, init);
-  window.__badgeRoot = window.__badgeRoot || root;  // the badge's root is the first one
+  if (this.getAttribute && this.getAttribute("data-tandem") === "badge") window.__badgeRoot = root;
   (window.__roots = window.__roots || []).push(root);
   return root;
 };
@@ -194,24 +231,27 @@ def test_a_refused_grant_is_forgotten_and_nothing_connects(browser, site):
     page = context.new_page()
     server = FakeTandem(page, grant_status=401)
     page.goto(f"{site}{HARNESS}#tandem={GRANT}")
-    wait_until(page, lambda: server.refreshes, message="grant refresh")
+    wait_until(page, lambda: server.describes, message="the consent card's describe call")
     wait_until(page, lambda: page.evaluate("sessionStorage.length") == 0, message="grant forgotten")
     page.wait_for_timeout(300)
-    assert server.connections == []
+    assert server.connections == [] and server.confirms == [] and server.refreshes == []
     assert page.locator("[data-tandem=badge]").count() == 0
+    assert page.locator("[data-tandem=consent]").count() == 0
     context.close()
 
 
 def test_grant_is_taken_from_the_address_and_the_badge_is_in_a_closed_shadow_root(browser, site):
     context, page, server = open_shared_page(browser, site)
     assert page.url == f"{site}{HARNESS}"
-    assert page.evaluate("sessionStorage.getItem('tandem.grant')") == GRANT
+    assert server.describes == [GRANT] and server.confirms == [(GRANT, {"allow": True})]
+    assert page.evaluate("sessionStorage.getItem('tandem.grant')") == TAB_GRANT
+    assert page.evaluate("sessionStorage.getItem('tandem.confirmed')") == TAB_GRANT
     wait_until(page, lambda: server.connections, message="customer socket")
-    assert server.refreshes == [GRANT]
+    assert server.refreshes == [TAB_GRANT]
     assert server.connections[0]["url"] == f"ws://127.0.0.1:{site.rsplit(':', 1)[1]}/ws/cobrowse/7/customer/"
     hello = server.messages(0)[0]
     assert hello["type"] == "hello"
-    assert hello["data"]["grant"] == GRANT
+    assert hello["data"]["grant"] == TAB_GRANT
     assert hello["data"]["last_acked_seq"] == -1
     assert hello["data"]["url"] == f"{site}{HARNESS}"
     host = page.locator("[data-tandem=badge]")
@@ -332,7 +372,7 @@ def test_stop_sharing_revokes_and_tears_down(browser, site):
     page.mouse.click(box["x"], box["y"])
 
     wait_until(page, lambda: revokes and server.connections[0]["closed"], message="revoke and close")
-    assert revokes == [("POST", f"{site}/api/cobrowse/sessions/7/revoke/", GRANT)]
+    assert revokes == [("POST", f"{site}/api/cobrowse/sessions/7/revoke/", TAB_GRANT)]
     assert server.messages(msg_type="stop")[0]["data"] == {"reason": "customer"}
     assert page.locator("[data-tandem=badge]").count() == 0
     assert page.evaluate("sessionStorage.getItem('tandem.grant')") is None
@@ -352,6 +392,8 @@ def test_ended_clears_the_grant_and_a_new_page_starts_a_new_stream(browser, site
     page.click("#next")
     page.wait_for_selector("[data-tandem=badge]", state="attached")
     wait_until(page, lambda: len(server.connections) == 2, message="second page connects")
+    assert len(server.describes) == len(server.confirms) == 1  # the tab confirmed: no second card
+    assert server.connections[1]["frames"][0][1]["data"]["grant"] == TAB_GRANT
     wait_until(page, lambda: server.messages(1, "rrweb"), message="second page records")
     hello = server.messages(1)[0]
     assert hello["data"]["page_id"] != first_page_id
@@ -491,7 +533,7 @@ def test_badge_lowers_the_mode_with_the_grant(browser, site):
     )
     page.mouse.click(box["x"], box["y"])
     wait_until(page, lambda: lowered, message="lower request")
-    assert lowered == [(f"{site}/api/cobrowse/sessions/7/lower/", GRANT, {"mode": "view_only"})]
+    assert lowered == [(f"{site}/api/cobrowse/sessions/7/lower/", TAB_GRANT, {"mode": "view_only"})]
     context.close()
 
 
@@ -523,4 +565,141 @@ def test_a_full_snapshot_larger_than_a_frame_goes_out_in_parts(browser, site):
     assert message["type"] == "rrweb"
     assert any(e["type"] == 2 for e in message["data"]["events"])
     assert len(whole) > PART_BODY_MAX
+    context.close()
+
+
+# --- the page's own consent card -----------------------------------------------------------------
+
+KEEP_CARD_ROOT = """
+const attach = Element.prototype.attachShadow;
+Element.prototype.attachShadow = function (init) {
+  const root = attach.call(this, init);
+  if (this.getAttribute && this.getAttribute("data-tandem") === "consent") window.__cardRoot = root;
+  return root;
+};
+"""
+CARD_FOCUS = "(() => { const r = window.__cardRoot; const el = r && r.activeElement; return el ? (el.className || el.getAttribute('role')) : null; })()"
+
+
+def _watch_everything(page):
+    requests, sockets = [], []
+    page.on("request", lambda r: requests.append(r))
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    return requests, sockets
+
+
+def test_a_grant_in_the_address_asks_first_and_nothing_leaves_before_allow(browser, site):
+    context = browser.new_context()
+    page = context.new_page()
+    page.add_init_script(KEEP_CARD_ROOT)
+    requests, sockets = _watch_everything(page)
+    server = FakeTandem(page)
+    page.goto(f"{site}{HARNESS}?q=private#tandem={GRANT}")
+    page.wait_for_function(CONSENT_CARD_FOCUSED)
+    page.wait_for_timeout(500)
+
+    # Before Allow: the loader, the card's chunk and its describe call; no socket, no recorder.
+    urls = [r.url.split("?")[0] for r in requests if not r.url.endswith("/favicon.ico")]
+    assert urls == [
+        f"{site}{HARNESS}",
+        f"{site}/static/dist/tandem-loader.js",
+        f"{site}/static/dist/tandem-consent.js",
+        f"{site}/api/cobrowse/grants/describe/",
+    ]
+    describe = next(r for r in requests if r.url.endswith("/describe/"))
+    assert describe.method == "POST" and describe.post_data in (None, "")
+    assert describe.headers["x-tandem-grant"] == GRANT
+    assert not describe.headers.get("referer")
+    assert sockets == [] and server.connections == [] and server.refreshes == []
+    assert page.evaluate("typeof window.TandemRecorder") == "undefined"
+    assert page.evaluate("sessionStorage.getItem('tandem.confirmed')") is None
+
+    # The card: a labelled modal dialog in a closed shadow root, holding the focus.
+    assert page.evaluate("document.querySelector('[data-tandem=consent]').shadowRoot") is None
+    card = page.evaluate(
+        """(() => { const d = window.__cardRoot.querySelector('[role=dialog]');
+        return { modal: d.getAttribute('aria-modal'),
+                 label: window.__cardRoot.getElementById(d.getAttribute('aria-labelledby')).textContent,
+                 text: d.textContent,
+                 buttons: [...d.querySelectorAll('button:not([hidden])')].map((b) => b.textContent) }; })()"""
+    )
+    assert card["modal"] == "true" and card["label"] == "Share this page with support?"
+    assert "Agent Sam wants to see this page" in card["text"] and "not recorded" in card["text"]
+    assert card["buttons"] == ["Allow", "Deny"]
+    assert "wants to see" not in page.evaluate("document.body.innerText")
+    assert page.evaluate(CARD_FOCUS) == "card"
+    page.keyboard.press("Tab")
+    assert page.evaluate(CARD_FOCUS) == "allow"
+    page.keyboard.press("Tab")
+    assert page.evaluate(CARD_FOCUS) == "deny"
+    page.keyboard.press("Tab")
+    assert page.evaluate(CARD_FOCUS) == "allow"  # Tab stays within the card
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate(CARD_FOCUS) == "deny"
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Enter")
+
+    page.wait_for_selector("[data-tandem=badge]", state="attached")
+    wait_until(page, lambda: server.messages(msg_type="rrweb"), message="recording after Allow")
+    assert page.locator("[data-tandem=consent]").count() == 0
+    assert server.confirms == [(GRANT, {"allow": True})]
+    confirm = next(r for r in requests if r.url.endswith("/confirm/"))
+    assert not confirm.headers.get("referer") and "private" not in (confirm.post_data or "")
+    assert server.messages(0)[0]["data"]["grant"] == TAB_GRANT
+    context.close()
+
+
+def test_deny_sends_nothing_and_forgets_the_grant(browser, site):
+    context = browser.new_context()
+    page = context.new_page()
+    page.add_init_script(KEEP_CARD_ROOT)
+    requests, sockets = _watch_everything(page)
+    server = FakeTandem(page)
+    page.goto(f"{site}{HARNESS}#tandem={GRANT}")
+    page.wait_for_function(CONSENT_CARD_FOCUSED)
+    page.keyboard.press("Escape")  # Escape answers Deny
+    wait_until(page, lambda: server.confirms, message="the deny call")
+    assert server.confirms == [(GRANT, {"allow": False})]
+    wait_until(
+        page,
+        lambda: "Nothing from this page was shared." in page.evaluate("window.__cardRoot.textContent"),
+        message="the card says so",
+    )
+    assert page.evaluate(CARD_FOCUS) == "close"
+    assert page.evaluate("sessionStorage.length") == 0
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[data-tandem=consent]", state="detached")
+    page.type("#name", "Ada Lovelace", delay=10)
+    page.reload()
+    page.wait_for_timeout(800)
+    assert sockets == [] and server.connections == [] and server.refreshes == []
+    assert not [r for r in requests if "tandem-recorder.js" in r.url]
+    assert len(server.describes) == 1  # the reload found no grant: no card, nothing loaded
+    context.close()
+
+
+def test_a_grant_stored_but_not_confirmed_asks_again_on_the_next_page(browser, site):
+    context = browser.new_context()
+    page = context.new_page()
+    server = FakeTandem(page)
+    page.goto(f"{site}{HARNESS}#tandem={GRANT}")
+    page.wait_for_function(CONSENT_CARD_FOCUSED)
+    page.evaluate("document.getElementById('next').click()")  # left without answering
+    page.wait_for_url("**step=2")
+    answer_consent_card(page)
+    page.wait_for_selector("[data-tandem=badge]", state="attached")
+    assert server.describes == [GRANT, GRANT] and server.confirms == [(GRANT, {"allow": True})]
+    context.close()
+
+
+def test_a_grant_in_the_address_asks_even_in_a_tab_that_confirmed(browser, site):
+    """An agent could paste a tab grant: from the address bar it is asked about like any other."""
+    context, page, server = open_shared_page(browser, site)
+    wait_until(page, lambda: server.connections, message="sharing")
+    page.goto(f"{site}{HARNESS}?step=2#tandem={TAB_GRANT}")
+    page.wait_for_function(CONSENT_CARD_FOCUSED)
+    assert server.describes == [GRANT, TAB_GRANT]
+    assert page.evaluate("sessionStorage.getItem('tandem.confirmed')") is None
+    page.wait_for_timeout(300)
+    assert len(server.connections) == 1  # the second page has not connected
     context.close()

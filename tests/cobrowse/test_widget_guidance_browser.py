@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.cobrowse.test_widget_browser import GRANT, FakeTandem, _StaticHandler, wait_until
+from tests.live import answer_consent_card
 
 pytestmark = pytest.mark.browser
 
@@ -90,6 +91,7 @@ def open_page(browser, site):
     page.route(f"{site}{HARNESS}", lambda route: route.fulfill(body=PAGE, content_type="text/html"))
     server = FakeTandem(page)
     page.goto(f"{site}{HARNESS}#tandem={GRANT}")
+    answer_consent_card(page)
     page.wait_for_selector("[data-tandem=badge]", state="attached")
     wait_until(page, lambda: server.messages(msg_type="rrweb"), message="the first recording")
     return context, page, server
@@ -375,6 +377,7 @@ def test_an_unanswered_action_request_expires_as_denied(browser, site):
     page.route(f"{site}{HARNESS}", lambda route: route.fulfill(body=PAGE, content_type="text/html"))
     server = FakeTandem(page)
     page.goto(f"{site}{HARNESS}#tandem={GRANT}")
+    answer_consent_card(page)
     page.wait_for_selector("[data-tandem=badge]", state="attached")
     wait_until(page, lambda: server.messages(msg_type="rrweb"), message="the first recording")
     ids, pid = node_ids(server), page_id(server)

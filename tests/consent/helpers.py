@@ -14,12 +14,37 @@ def start(ticket, agent, *, channel="copy", target_url=None, kind="dom"):
     return started.session, raw
 
 
-def consent(ticket, agent, *, mode="guided", recording=False, client=None):
-    """Start and consent; returns (session, raw_grant)."""
+def page_origin(session) -> str:
+    """An origin the session's page may be on: its target page's, else the account's first."""
+    from cobrowse.policy import origin_of
+
+    if session.target_url:
+        return origin_of(session.target_url)
+    account = session.ticket.account
+    return (account.allowed_origins or [""])[0] if account else ""
+
+
+def confirm_on_device(session, link_grant, *, allow=True, origin=None, client=None):
+    """The page's owner answers the card on the page; returns the decision (tab grant on Allow)."""
+    return consent_services.confirm_grant(
+        link_grant, allow=allow, origin=origin or page_origin(session), client=client
+    )
+
+
+def consent(ticket, agent, *, mode="guided", recording=False, client=None, device=True):
+    """Start and consent; returns (session, raw_grant).
+
+    The grant is a tab grant (the consent screen's link grant confirmed on the page) unless
+    ``device=False``, which returns the link grant itself (as does a session no page could be
+    shared from: no target page, no allowed origin).
+    """
     _session, raw = start(ticket, agent)
     invite = consent_services.claim_invite(raw)
     outcome = consent_services.grant_consent(invite, mode=mode, recording=recording, client=client)
-    return outcome.session, outcome.grant
+    if not device or not page_origin(outcome.session):
+        return outcome.session, outcome.grant
+    decision = confirm_on_device(outcome.session, outcome.grant, client=client)
+    return decision.session, decision.grant
 
 
 def invite_team(session, *, name="Dana Lee", email="dana.lee@acme.example", channel="copy", customer=None):

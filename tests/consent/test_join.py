@@ -113,7 +113,10 @@ def test_allow_redirects_with_grant_in_fragment(client, started):
     assert location.startswith("http://localhost:8001/#tandem=")
     grant = location.split("#tandem=", 1)[1]
     assert "?" not in location
-    assert consent_services.verify_grant(grant).pk == session.pk
+    # A link grant: the page it lands on asks its owner before it can share anything.
+    assert consent_services.describe_grant(grant, origin="http://localhost:8001").session.pk == session.pk
+    with pytest.raises(consent_services.UnconfirmedGrant):
+        consent_services.verify_grant(grant)
     session.refresh_from_db()
     assert session.state == SessionState.CONSENTED and session.recording
     # A reload after the decision shows the "You are sharing" page for this browser only.

@@ -1,8 +1,9 @@
-// The customer side of a live co-browse session, started by tandem-loader.js once a grant exists:
+// The customer side of a live co-browse session, started with a tab grant (one this tab's owner
+// allowed on the page's own card, tandem-consent.js):
 // grant refresh, socket, masked rrweb recording, page context, signals and the always-visible badge.
 import { record } from "@rrweb/record";
 import { openSocket } from "../../shared/socket.js";
-import { GRANT_KEY } from "../grant.js";
+import { forgetGrant } from "../grant.js";
 import { createBadge } from "./badge.js";
 import { createGuideLoader } from "./guide_loader.js";
 import { lowerMode, refreshGrant, revokeSession } from "./grant_api.js";
@@ -16,14 +17,6 @@ const RETRY_MS = 15000;
 function randomId() {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function forgetGrant() {
-  try {
-    sessionStorage.removeItem(GRANT_KEY);
-  } catch {
-    // Storage disabled: the grant only lived in this page.
-  }
 }
 
 function share({ grant, base, sessionId, refreshInMs }) {
