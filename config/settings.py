@@ -265,8 +265,14 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # Django's and uvicorn's loggers write through the scrubbing handler only: request paths reach
+    # their messages ("Not Found: /w/<token>/", an access log line), and their own default handlers
+    # (uvicorn's, Django's DEBUG console and error mails) would print them unscrubbed.
     "loggers": {
-        "uvicorn.error": {"level": "WARNING"},
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "uvicorn": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "uvicorn.error": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "uvicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
 
