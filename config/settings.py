@@ -369,3 +369,42 @@ CELERY_BEAT_SCHEDULE["recordings-retention"] = {
     "schedule": 24 * 60 * 60.0,
 }
 # --- end session recordings ------------------------------------------------------------------------
+
+# --- Content-Security-Policy (django-csp 4; config/csp.py) -----------------------------------------
+# Every Tandem page: its own scripts, styles, images and fonts only; no plugins, no <base>, no
+# framing, forms post to Tandem. No inline script anywhere (page behaviour lives in static/ and
+# frontend/; json_script data blocks are data, not script).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Pages that rebuild customer content (console, watch, replay, screencast viewer): nothing by
+# default, Tandem's own scripts and sockets, and (set in config/csp.py) the replayed page's
+# styles, images, fonts and media from Tandem and TANDEM_CSP_REPLAY_SOURCES only.
+TANDEM_CSP_STRICT = {
+    "default-src": ["'none'"],
+    "script-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "frame-src": ["'self'"],
+}
+# Where replayed customer pages may load styles, images, fonts and media from (CSP source
+# expressions). Default: any HTTPS host (customers' CDNs), never plain HTTP; with DEBUG or under
+# the test suite also the local demo site. Narrow it to your customers' origins and CDNs.
+TANDEM_CSP_REPLAY_SOURCES = env.list(
+    "TANDEM_CSP_REPLAY_SOURCES",
+    default=["https:", *(["http://localhost:*", "http://127.0.0.1:*"] if _DEV_DEFAULTS else [])],
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "config.csp.TandemCSPMiddleware"
+)
+# --- end Content-Security-Policy -------------------------------------------------------------------
