@@ -76,3 +76,12 @@ def test_templates_hold_no_inline_script_handlers_or_styles():
         for name, pattern in (("inline script", inline_script), ("event handler", handler), ("style", style)):
             found += [f"{path.relative_to(TEMPLATES)}: {name}" for _ in pattern.finditer(text)]
     assert not found, found
+
+
+def test_every_page_that_rebuilds_customer_content_is_strict():
+    from config.csp import STRICT_VIEWS, page_overrides
+
+    assert {"console:live", "consent:watch", "recordings:detail", "recordings:customer_copy", "browser-viewer"} <= STRICT_VIEWS
+    for name in STRICT_VIEWS:
+        assert page_overrides(name)["default-src"] == ["'none'"], name
+    assert page_overrides("tickets:portal") is None
