@@ -50,6 +50,9 @@ migrate: pydeps
 seed: migrate
 	$(PY) manage.py seed_demo --if-empty
 
+# The demo runs with DEBUG on (development keys, plain HTTP on 127.0.0.1); DEBUG is off otherwise,
+# and then config/settings.py refuses the development keys. DJANGO_DEBUG=false make run overrides.
+run: export DJANGO_DEBUG ?= true
 run: deps
 	scripts/ensure-services.sh redis $(if $(findstring postgres,$(DATABASE_URL)),postgres,)
 	$(MAKE) --no-print-directory seed

@@ -11,8 +11,16 @@ _PATTERNS = [
     (re.compile(r"\b\d{3}-\d{2}-\d{4}\b"), "[ssn]"),
     (re.compile(r"\b[A-Z]{5}\d{4}[A-Z]\b"), "[pan]"),
     (re.compile(r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b"), "[iban]"),
-    (re.compile(r"(/j/)[A-Za-z0-9_-]{16,}"), r"\1[token]"),
+    # Token-bearing paths (whoever holds the URL holds the access): the customer's join link, a team
+    # member's watch link, a customer's recording copy link (and its events), password reset links.
+    (re.compile(r"(/[jw]/)[A-Za-z0-9_-]{16,}"), r"\1[token]"),
+    (re.compile(r"(/recordings/copy/)[A-Za-z0-9_-]{16,}"), r"\1[token]"),
+    (re.compile(r"(/password-reset/)[A-Za-z0-9_-]+/[A-Za-z0-9]+-[A-Za-z0-9]+"), r"\1[uid]/[token]"),
+    # Grants in fragments and any token-like query parameter.
     (re.compile(r"(tandem=)[A-Za-z0-9_.:-]+"), r"\1[grant]"),
+    (re.compile(r"([?&](?:token|grant|key|code|signature)=)[^&#\s\"']+", re.IGNORECASE), r"\1[token]"),
+    # API credentials in a logged header.
+    (re.compile(r"\b(Token|Bearer)\s+[A-Za-z0-9_.~+/=-]{20,}"), r"\1 [credential]"),
 ]
 
 

@@ -8,9 +8,11 @@ PostgreSQL, ``REDIS_URL`` another Redis. Production switches come from the envir
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,11 +20,36 @@ env = environ.Env()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env(
-    "DJANGO_SECRET_KEY",
-    default="dev-insecure-tandem-key-change-me-in-production-0123456789abcdef",
-)
+# --- Fail-closed basics: DEBUG, SECRET_KEY, the test switch ---------------------------------------
+# DEBUG is off unless DJANGO_DEBUG turns it on (`make run` does, for the demo). With DEBUG off the
+# published development SECRET_KEY is refused here, at start-up of every process (the development
+# RECORDING_KEYS entry is refused by recordings/keys.py: a system check error, and at every use).
+#
+# TANDEM_TESTING (on by default while pytest runs: it sets PYTEST_VERSION, which the suite's own
+# child processes inherit) keeps DEBUG off like production but needs no real secret: without
+# DJANGO_SECRET_KEY (or AUDIT_KEY) a random key is made for the run and exported to the run's
+# child processes, and the HTTPS-only defaults below stay off because the suite speaks plain HTTP
+# to its live server.
+DEV_SECRET_KEY = "dev-insecure-tandem-key-change-me-in-production-0123456789abcdef"
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+TANDEM_TESTING = env.bool("TANDEM_TESTING", default="PYTEST_VERSION" in os.environ)
+if TANDEM_TESTING and not os.environ.get("DJANGO_SECRET_KEY"):
+    os.environ["DJANGO_SECRET_KEY"] = f"test-run-{secrets.token_urlsafe(48)}"
+if TANDEM_TESTING and not os.environ.get("AUDIT_KEY"):
+    os.environ["AUDIT_KEY"] = f"test-run-{secrets.token_urlsafe(32)}"
+SECRET_KEY = env("DJANGO_SECRET_KEY", default=DEV_SECRET_KEY if DEBUG else "")
+if not DEBUG and SECRET_KEY in ("", DEV_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is missing or the published development key while DEBUG is off. Set "
+        "DJANGO_SECRET_KEY to a long random value (python -c \"import secrets; "
+        "print(secrets.token_urlsafe(50))\"), or DJANGO_DEBUG=true for local development only."
+    )
+# Secure transport defaults (HTTPS redirect, Secure cookies, HSTS): on whenever DEBUG is off,
+# except for the test suite's plain-HTTP live server.
+_HTTPS_ONLY = not (DEBUG or TANDEM_TESTING)
+# Development conveniences (finders, demo egress allow-list) the suite relies on as well.
+_DEV_DEFAULTS = DEBUG or TANDEM_TESTING
+# --- end fail-closed basics ----------------------------------------------------------------------
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -133,13 +160,13 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
-        if not DEBUG
+        if not _DEV_DEFAULTS
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
 # Uploaded and generated files (recording blobs) live outside the web root.
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
-WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_USE_FINDERS = _DEV_DEFAULTS
 
 # --- Redis: channel layer, cache (rate limits, locks), Celery broker -------------------------
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -245,18 +272,21 @@ AXES_ENABLE_ADMIN = False  # its admin lists database attempts; the cache handle
 # --- end sign-in throttling -------------------------------------------------------------------
 
 # --- Security (production values from the environment) --------------------------------------
-SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
-SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=not DEBUG)
-CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=not DEBUG)
-SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=_HTTPS_ONLY)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=_HTTPS_ONLY)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=_HTTPS_ONLY)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000 if _HTTPS_ONLY else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _HTTPS_ONLY
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=_HTTPS_ONLY)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if env.bool("DJANGO_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# `check --deploy` is about the deployment; the schema's own quality is tests/config/test_schema.py's.
+SPECTACULAR_SETTINGS["ENABLE_DJANGO_DEPLOY_CHECK"] = False
 
 # --- Logging: PII never reaches logs (see accounts/logging_filters.py) -----------------------
 LOGGING = {
@@ -270,8 +300,14 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # Django's and uvicorn's loggers write through the scrubbing handler only: request paths reach
+    # their messages ("Not Found: /w/<token>/", an access log line), and their own default handlers
+    # (uvicorn's, Django's DEBUG console and error mails) would print them unscrubbed.
     "loggers": {
-        "uvicorn.error": {"level": "WARNING"},
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "uvicorn": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "uvicorn.error": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "uvicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
 
@@ -374,7 +410,7 @@ CELERY_BEAT_SCHEDULE["browser-runner-watch"] = {
 # Allow-list entries (exact ``host``, ``host:port``, ``*.suffix``) may be reached even when they
 # are not public addresses; that is how the development demo site is reached. Use host:port.
 BROWSER_EGRESS_ALLOW_HOSTS = env.list(
-    "BROWSER_EGRESS_ALLOW_HOSTS", default=["localhost:8001"] if DEBUG else []
+    "BROWSER_EGRESS_ALLOW_HOSTS", default=["localhost:8001"] if _DEV_DEFAULTS else []
 )
 # Block-list entries are refused even when public (same entry format); they win over the allow-list.
 BROWSER_EGRESS_BLOCK_HOSTS = env.list("BROWSER_EGRESS_BLOCK_HOSTS", default=[])
@@ -419,3 +455,42 @@ CELERY_BEAT_SCHEDULE["recordings-retention"] = {
     "schedule": 24 * 60 * 60.0,
 }
 # --- end session recordings ------------------------------------------------------------------------
+
+# --- Content-Security-Policy (django-csp 4; config/csp.py) -----------------------------------------
+# Every Tandem page: its own scripts, styles, images and fonts only; no plugins, no <base>, no
+# framing, forms post to Tandem. No inline script anywhere (page behaviour lives in static/ and
+# frontend/; json_script data blocks are data, not script).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Pages that rebuild customer content (console, watch, replay, screencast viewer): nothing by
+# default, Tandem's own scripts and sockets, and (set in config/csp.py) the replayed page's
+# styles, images, fonts and media from Tandem and TANDEM_CSP_REPLAY_SOURCES only.
+TANDEM_CSP_STRICT = {
+    "default-src": ["'none'"],
+    "script-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "frame-src": ["'self'"],
+}
+# Where replayed customer pages may load styles, images, fonts and media from (CSP source
+# expressions). Default: any HTTPS host (customers' CDNs), never plain HTTP; with DEBUG or under
+# the test suite also the local demo site. Narrow it to your customers' origins and CDNs.
+TANDEM_CSP_REPLAY_SOURCES = env.list(
+    "TANDEM_CSP_REPLAY_SOURCES",
+    default=["https:", *(["http://localhost:*", "http://127.0.0.1:*"] if _DEV_DEFAULTS else [])],
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "config.csp.TandemCSPMiddleware"
+)
+# --- end Content-Security-Policy -------------------------------------------------------------------

@@ -10,12 +10,12 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import permissions
+from accounts.redirects import safe_next
 from cobrowse.models import CoBrowseSession, SessionKind, TeamViewer
 from consent import ratelimit, services, team
 from consent.models import DeliveryChannel, SessionInvite, TeamViewerInvite
@@ -143,9 +143,7 @@ def _sharing_customer_session(request: HttpRequest, pk: int) -> CoBrowseSession 
 
 def back_to_sharing_page(request: HttpRequest, session: CoBrowseSession) -> HttpResponseRedirect:
     """After a customer's form post: back where they came from (same host only), else the sharing page."""
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = reverse("cobrowse:sharing", args=[session.pk])
+    target = safe_next(request, reverse("cobrowse:sharing", args=[session.pk]))
     return HttpResponseRedirect(target, status=303)
 
 
@@ -173,9 +171,7 @@ def invite_team_member(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return back_to_sharing_page(request, session)
-    back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        back = reverse("cobrowse:sharing", args=[session.pk])
+    back = safe_next(request, reverse("cobrowse:sharing", args=[session.pk]))
     context = {
         "session": session,
         "invite": invite,

@@ -1,7 +1,8 @@
 """Recordings REST API for support staff: list and detail, highlights, access history, deletion.
 
 The decrypted events are served by the replay page's endpoint (``/manager/recordings/<id>/events/``),
-which streams and audits them. Unknown or forbidden recordings are 404.
+which streams and audits them; downloading them as a file (``?download=1``) is a manager's action.
+The API serves no decrypted content. Unknown or forbidden recordings are 404.
 """
 
 from __future__ import annotations

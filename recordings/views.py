@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import permissions
 from accounts.models import User
+from accounts.redirects import safe_next
 from cobrowse.models import ControlMode, EndReason
 from recordings import selectors, services
 from recordings.models import Highlight, Recording, RecordingAccessRequest
@@ -174,8 +175,18 @@ def _stream(recording: Recording, *, download: bool) -> HttpResponse:
 @require_GET
 @staff_only
 def recording_events(request: HttpRequest, pk: int) -> HttpResponse:
+    """The decrypted events: the replay page streams them to every staff viewer of the recording;
+    saving them as a file (``?download=1``) takes them out of the audited replay, so only a manager
+    may, and the download is audited as such."""
     recording = _staff_recording(request, pk)
     download = request.GET.get("download") == "1"
+    if download and not permissions.is_manager(request.user):
+        return render(
+            request,
+            "recordings/message.html",
+            _msg("Managers only", "Only a manager can download a recording's events."),
+            status=403,
+        )
     if not recording.is_deleted:
         services.note_access(recording, request.user, "downloaded" if download else "viewed", via="staff")
     return _stream(recording, download=download)
@@ -326,7 +337,7 @@ def portal_request_copy(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _errors(exc))
     else:
         messages.success(request, "Requested. A manager will review it; you will get an e-mail with a link.")
-    return redirect(request.POST.get("next") or "recordings:portal")
+    return redirect(safe_next(request, "recordings:portal"))
 
 
 @require_POST

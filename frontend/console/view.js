@@ -8,6 +8,7 @@
 // viewer (with the server's reason). Relayed customer messages keep the customer's seq; a hole in it is not a loss (pongs and
 // other out-of-band messages are not relayed), so lost rrweb batches are found by batch marker.
 import { Replayer } from "@rrweb/replay";
+import { createUrlGuard } from "../replay/tandem_urls.js";
 import { openSocket } from "../shared/socket.js";
 import { createStreamTracker } from "./stream.js";
 
@@ -62,6 +63,8 @@ function buildView(container) {
 export function mount(container, { url, hello = null }) {
   const view = buildView(container);
   const accept = createStreamTracker();
+  // The customer's page never makes this browser request Tandem's own URLs (see tandem_urls.js).
+  const guard = createUrlGuard(window.location.origin);
   let replayer = null;
   let size = null;
   let seq = 0;
@@ -119,7 +122,7 @@ export function mount(container, { url, hello = null }) {
       startReplay();
       pageId = data.page_id || null;
     }
-    for (const event of events) replayer.addEvent(event);
+    for (const event of events) replayer.addEvent(guard.event(event));
   }
 
   function showPage(data) {

@@ -5,6 +5,7 @@
 import { Replayer } from "@rrweb/replay";
 import "@rrweb/replay/dist/style.css";
 import { playFrames } from "./frames.js";
+import { createUrlGuard } from "./tandem_urls.js";
 import "./replay.css";
 import { fmt } from "./util.js";
 
@@ -119,6 +120,9 @@ async function main() {
     return;
   }
   const { events, marks, start, firstAt } = toReplay(chunks);
+  // In time order, so each event sees the page URL of the latest Meta event before it.
+  const guard = createUrlGuard(window.location.origin);
+  for (const event of events) guard.event(event);
   if (events.filter((e) => e.type === 2).length === 0) {
     loading.textContent = "There is nothing to replay in this recording.";
     return;

@@ -284,7 +284,8 @@ def _load_settings(**environ: str) -> subprocess.CompletedProcess:
 
     env = {k: v for k, v in os.environ.items() if k not in ("AUDIT_KEY", "DJANGO_DEBUG")}
     env.update(
-        DJANGO_SECRET_KEY="s" * 60, RECORDING_KEYS=generate_entry("prod-1"), DJANGO_ALLOWED_HOSTS="desk.example"
+        DJANGO_SECRET_KEY="s" * 60, RECORDING_KEYS=generate_entry("prod-1"), DJANGO_ALLOWED_HOSTS="desk.example",
+        TANDEM_TESTING="false",
     )
     env.update(environ)
     return subprocess.run(

@@ -287,7 +287,11 @@ def test_agent_takes_a_note_asks_for_control_and_ends_the_session(live_server_as
         agent.on("dialog", lambda dialog: dialog.accept())
         login(agent, base, "priya")
         agent.goto(f"{base}/agent/sessions/{session.pk}/")
-        agent.wait_for_function("window.tandemLive && document.querySelector('.tandem-live__stage')")
+        wait_until(  # not wait_for_function: the console's CSP allows no eval, which that needs
+            agent,
+            lambda: agent.evaluate("!!(window.tandemLive && document.querySelector('.tandem-live__stage'))"),
+            message="live view",
+        )
         wait_until(
             agent, lambda: agent.evaluate("window.tandemLive.send('ping', {nonce: 'x'})"), message="socket"
         )

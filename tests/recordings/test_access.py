@@ -46,10 +46,40 @@ def _body(response) -> bytes:
 def test_session_agent_and_managers_reach_every_recording_url(client, recording, who, request):
     client.force_login(request.getfixturevalue(who))
     for method, url in _urls(recording.pk):
+        if url.endswith("?download=1") and who == "agent":
+            continue  # a manager's action (below)
         data = {"title": "Good save", "start": "0:01", "end": "0:05"} if method == "post" else None
         response = getattr(client, method)(url, data)
         assert response.status_code in (200, 302), (url, response.status_code)
         _body(response)
+
+
+def test_downloading_the_decrypted_events_is_a_managers_action(client, recording, agent, manager):
+    """The session's agent replays the recording, but cannot save its decrypted events as a file."""
+    url = f"/manager/recordings/{recording.pk}/events/?download=1"
+    client.force_login(agent)
+    assert b"replay-download" not in client.get(f"/manager/recordings/{recording.pk}/").content
+    refused = client.get(url)
+    assert refused.status_code == 403 and not refused.has_header("Content-Disposition")
+    assert not AuditEvent.objects.filter(action="recording.downloaded").exists()
+    client.force_login(manager)
+    assert b"replay-download" in client.get(f"/manager/recordings/{recording.pk}/").content
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="recording-{recording.pk}.json"'
+    assert orjson.loads(_body(response))["status"]["state"] == "complete"
+    event = AuditEvent.objects.get(action="recording.downloaded")
+    assert event.actor == manager and event.details == {"recording": recording.pk, "via": "staff"}
+
+
+def test_request_copy_never_redirects_off_site(client, recording, customer):
+    client.force_login(customer)
+    for target in ("https://evil.example/", "//evil.example/x", "http://testserver/portal/"):
+        response = client.post(f"/portal/recordings/{recording.pk}/request/", {"next": target}, secure=True)
+        assert response.status_code == 302 and response["Location"] == "/portal/recordings/", target
+        RecordingAccessRequest.objects.all().delete()
+    response = client.post(f"/portal/recordings/{recording.pk}/request/", {"next": "/portal/"}, secure=True)
+    assert response["Location"] == "/portal/"
 
 
 def test_other_agent_gets_404_everywhere(client, recording, other_agent):

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from recordings import live
 from recordings.blobstore import BlobStore
@@ -112,12 +114,13 @@ def _close(pixel: tuple[int, int, int], name: str) -> bool:
 
 
 def _wait_frame(page, index: int) -> None:
-    page.wait_for_function(
-        """(i) => { const img = document.querySelector('[data-testid=replay-frame]');
-                    return img && img.dataset.frame === String(i) && img.complete && img.naturalWidth > 0; }""",
-        arg=index,
-        timeout=5_000,
-    )
+    # Polled with evaluate, not wait_for_function: the page's CSP allows no eval, which that needs.
+    check = """(i) => { const img = document.querySelector('[data-testid=replay-frame]');
+                return !!(img && img.dataset.frame === String(i) && img.complete && img.naturalWidth > 0); }"""
+    deadline = time.monotonic() + 5
+    while not page.evaluate(check, index):
+        assert time.monotonic() < deadline, f"frame {index} not shown"
+        page.wait_for_timeout(25)
 
 
 def test_manager_replays_browser_frames_and_seeks_to_actions(
@@ -177,9 +180,7 @@ def test_manager_replays_browser_frames_and_seeks_to_actions(
         assert page.inner_text("[data-testid=replay-play]") == "Pause"
         _wait_frame(page, 1)
         _wait_frame(page, 2)
-        page.wait_for_function(
-            "document.querySelector('[data-testid=replay-play]').textContent === 'Play'", timeout=5_000
-        )
+        expect(page.locator("[data-testid=replay-play]")).to_have_text("Play", timeout=5_000)
         assert page.inner_text("[data-testid=replay-time]") == "0:06 / 0:06"
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "recording-frames-replay.png"), full_page=True)
