@@ -11,7 +11,7 @@ _PATTERNS = [
     (re.compile(r"\b\d{3}-\d{2}-\d{4}\b"), "[ssn]"),
     (re.compile(r"\b[A-Z]{5}\d{4}[A-Z]\b"), "[pan]"),
     (re.compile(r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b"), "[iban]"),
-    (re.compile(r"(/j/)[A-Za-z0-9_-]{16,}"), r"\1[token]"),
+    (re.compile(r"(/[jw]/)[A-Za-z0-9_-]{16,}"), r"\1[token]"),  # customer and team-member links
     (re.compile(r"(tandem=)[A-Za-z0-9_.:-]+"), r"\1[grant]"),
 ]
 
