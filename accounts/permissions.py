@@ -61,7 +61,7 @@ def can_reply_to_ticket(user: Any, ticket: Ticket) -> bool:
     return can_view_ticket(user, ticket)
 
 
-def can_start_cobrowse(user: Any, ticket: Ticket | None = None) -> bool:
+def can_use_cobrowse(user: Any) -> bool:
     """L2 and L3 agents, L1 agents once certified, and managers. Customers never."""
     if not _active(user):
         return False
@@ -72,6 +72,31 @@ def can_start_cobrowse(user: Any, ticket: Ticket | None = None) -> bool:
     if user.agent_level in (AgentLevel.L2, AgentLevel.L3):
         return True
     return user.agent_level == AgentLevel.L1 and user.cobrowse_certified_at is not None
+
+
+def can_start_cobrowse(user: Any, ticket: Ticket | None = None) -> bool:
+    """Someone who may use co-browse (:func:`can_use_cobrowse`), on this ticket: a manager, the
+    ticket's assignee, or an agent taking an unassigned ticket (:func:`takes_ticket_to_start_cobrowse`).
+
+    Without a ticket, only the role rule is checked (whether to offer co-browse at all).
+    """
+    if not can_use_cobrowse(user):
+        return False
+    if ticket is None or user.role == Role.MANAGER:
+        return True
+    return ticket.assignee_id in (None, user.pk)
+
+
+def takes_ticket_to_start_cobrowse(user: Any, ticket: Ticket) -> bool:
+    """An agent starting co-browse on an unassigned ticket is assigned to it in the same action."""
+    return can_use_cobrowse(user) and user.role != Role.MANAGER and ticket.assignee_id is None
+
+
+def cobrowse_start_refusal(user: Any, ticket: Ticket | None = None) -> str:
+    """Why :func:`can_start_cobrowse` said no, in words for the agent."""
+    if not can_use_cobrowse(user):
+        return "Co-browse needs an L2 or L3 agent, a certified L1 agent, or a manager."
+    return "Only the ticket's assignee or a manager can start co-browse on this ticket."
 
 
 def can_approve_full_control(user: Any) -> bool:

@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed, NotFound
+from rest_framework.exceptions import PermissionDenied as DRFPermissionDenied
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -72,11 +73,22 @@ class SessionSerializer(serializers.ModelSerializer):
 
 
 class StartedSerializer(SessionSerializer):
-    join_url = serializers.CharField(read_only=True)
+    join_url = serializers.CharField(
+        read_only=True,
+        help_text="The customer's link, for the copy channel only; empty when it was sent to the customer.",
+    )
+    link_notice = serializers.CharField(read_only=True, help_text="What to tell the agent about the link.")
 
     class Meta(SessionSerializer.Meta):
-        fields = [*SessionSerializer.Meta.fields, "join_url"]
+        fields = [*SessionSerializer.Meta.fields, "join_url", "link_notice"]
         read_only_fields = fields
+
+
+def _started_data(started: services.StartedSession) -> dict:
+    """The session, with the link only where staff may see it (the copy channel)."""
+    started.session.join_url = started.join_url
+    started.session.link_notice = started.notice
+    return StartedSerializer(started.session).data
 
 
 class StartSerializer(serializers.Serializer):
@@ -155,21 +167,24 @@ class CustomerView(APIView):
 class TicketCoBrowseView(StaffView):
     @extend_schema(request=StartSerializer, responses={201: StartedSerializer})
     def post(self, request: Request, number: str) -> Response:
-        """Start a co-browse session on a ticket (L2+, certified L1, managers)."""
+        """Start a co-browse session on a ticket: its assignee or a manager (L2+, certified L1).
+
+        An agent starting on an unassigned ticket is assigned to it in the same action."""
         try:
             ticket = ticket_selectors.get_ticket_by_number(request.user, number)
         except Ticket.DoesNotExist as exc:
             raise Http404 from exc
         if not permissions.can_start_cobrowse(request.user, ticket):
-            raise PermissionDenied("Your role cannot start co-browse sessions.")
+            raise DRFPermissionDenied(permissions.cobrowse_start_refusal(request.user, ticket))
         data = StartSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             started = services.start_session(ticket, agent=request.user, **data.validated_data)
+        except PermissionDenied as exc:
+            raise DRFPermissionDenied(str(exc)) from exc
         except ValidationError as exc:
             return _refused(exc)
-        started.session.join_url = started.join_url
-        return Response(StartedSerializer(started.session).data, status=status.HTTP_201_CREATED)
+        return Response(_started_data(started), status=status.HTTP_201_CREATED)
 
 
 class SessionDetailView(StaffView):
@@ -215,10 +230,11 @@ class ResendView(StaffView):
             started = services.resend_invite(
                 _staff_session(request, pk), actor=request.user, channel=data.validated_data["channel"]
             )
+        except PermissionDenied as exc:
+            raise DRFPermissionDenied(str(exc)) from exc
         except ValidationError as exc:
             return _refused(exc)
-        started.session.join_url = started.join_url
-        return Response(StartedSerializer(started.session).data)
+        return Response(_started_data(started))
 
 
 class ModeView(StaffView):

@@ -256,9 +256,34 @@ def touch(session: CoBrowseSession | int) -> CoBrowseSession:
 
 @dataclass(frozen=True)
 class StartedSession:
+    """A sent invitation. The link itself is here only for the copy channel, where the agent passes
+    it on; every other channel delivers it to the customer alone, and staff see :attr:`notice`."""
+
     session: CoBrowseSession
     join_url: str
     join_path: str
+    channel: str = ""
+
+    @property
+    def notice(self) -> str:
+        from consent import services as consent_services
+
+        if self.join_url:
+            return "Give this link to the customer. They confirm on their own page before anything is shared."
+        return consent_services.sent_notice(self.channel)
+
+
+def _started(session: CoBrowseSession, channel: str, raw: str) -> StartedSession:
+    from consent import services as consent_services
+
+    if not consent_services.shows_link_to_staff(channel):
+        return StartedSession(session=session, join_url="", join_path="", channel=channel)
+    return StartedSession(
+        session=session,
+        join_url=consent_services.join_url(raw),
+        join_path=consent_services.join_path(raw),
+        channel=channel,
+    )
 
 
 def validate_target_url(ticket: Ticket, target_url: str | None) -> str:
@@ -290,9 +315,13 @@ def start_session(
     target_url: str | None = None,
     kind: str = SessionKind.DOM,
 ) -> StartedSession:
-    """Invite the ticket's customer to share their screen. One live session per ticket."""
+    """Invite the ticket's customer to share their screen. One live session per ticket.
+
+    Only the ticket's assignee or a manager starts one; an agent who starts on an unassigned ticket
+    takes it in the same transaction (a ticket event and an audit event say so).
+    """
     if not permissions.can_start_cobrowse(agent, ticket):
-        raise PermissionDenied("You may not start co-browse sessions.")
+        raise PermissionDenied(permissions.cobrowse_start_refusal(agent, ticket))
     if kind not in SessionKind.values:
         raise CoBrowseError({"kind": f"Unknown session kind '{kind}'."})
     if not ticket.is_open:
@@ -315,8 +344,20 @@ def _start_session(ticket: Ticket, *, agent: Any, channel: str, target_url: str,
         .select_related("account", "requester")
         .get(pk=ticket.pk)
     )
+    if not permissions.can_start_cobrowse(agent, locked_ticket):  # assigned meanwhile?
+        raise PermissionDenied(permissions.cobrowse_start_refusal(agent, locked_ticket))
     if CoBrowseSession.objects.filter(ticket=locked_ticket, state__in=LIVE_STATES).exists():
         raise SessionAlreadyLive
+    if permissions.takes_ticket_to_start_cobrowse(agent, locked_ticket):
+        from tickets import services as ticket_services
+
+        locked_ticket = ticket_services.assign(locked_ticket, actor=agent, assignee=agent)
+        audit.record(
+            "cobrowse.ticket_taken",
+            actor=agent,
+            obj=locked_ticket,
+            details={"ticket": locked_ticket.pk, "assignee": agent.pk},
+        )
     with transaction.atomic():
         session = CoBrowseSession.objects.create(
             ticket=locked_ticket,
@@ -334,13 +375,11 @@ def _start_session(ticket: Ticket, *, agent: Any, channel: str, target_url: str,
         obj=session,
         details={"session": session.pk, "ticket": locked_ticket.pk, "kind": kind, "channel": channel},
     )
-    return StartedSession(
-        session=session, join_url=consent_services.join_url(raw), join_path=consent_services.join_path(raw)
-    )
+    return _started(session, channel, raw)
 
 
 def resend_invite(session: CoBrowseSession, *, actor: Any, channel: str) -> StartedSession:
-    """A fresh link (the old one stops working) for a session still waiting for consent."""
+    """A fresh link for a session still waiting for consent; every undecided link stops working."""
     refresh_state(session)
     return _resend_invite(session, actor=actor, channel=channel)
 
@@ -358,9 +397,7 @@ def _resend_invite(session: CoBrowseSession, *, actor: Any, channel: str) -> Sta
         )
     _invite, raw = consent_services.issue_invite(locked, channel=channel, actor=actor)
     _event(locked, "invite_resent", actor=actor, channel=channel)
-    return StartedSession(
-        session=locked, join_url=consent_services.join_url(raw), join_path=consent_services.join_path(raw)
-    )
+    return _started(locked, channel, raw)
 
 
 # --- consent, connection, end --------------------------------------------------------------------

@@ -73,7 +73,7 @@ def _portal_url(ticket: Ticket) -> str:
 def start(request: HttpRequest, number: str) -> HttpResponse:
     ticket = _agent_ticket(request, number)
     if not permissions.can_start_cobrowse(request.user, ticket):
-        raise PermissionDenied("Your role cannot start co-browse sessions.")
+        raise PermissionDenied(permissions.cobrowse_start_refusal(request.user, ticket))
     channel = request.POST.get("channel", DeliveryChannel.COPY)
     kind = request.POST.get("kind", SessionKind.DOM)
     try:

@@ -50,7 +50,19 @@ class InviteNotFound(Exception):
 
 
 class InviteGone(Exception):
-    """The invite was used, replaced or has expired (410). Which one is not said."""
+    """The invite was used, replaced or has expired (410). Which one is not said.
+
+    ``session_id`` names the link's session when it is known, so that the browser that decided
+    can be sent back to its "You are sharing" page on a reload.
+    """
+
+    def __init__(self, session_id: int | None = None) -> None:
+        super().__init__("This link can no longer be used.")
+        self.session_id = session_id
+
+
+class StaffCannotDecide(Exception):
+    """Support staff signed in to Tandem tried to decide on a customer's or team member's link."""
 
 
 class GrantError(Exception):
@@ -233,18 +245,41 @@ def record_consent(
     )
 
 
-# --- invites -----------------------------------------------------------------------------------
+# --- invites ---------------------------------------------------------------------------------------
+
+#: What the agent is told after sending a link through a channel that reaches the customer directly.
+SENT_BY = {
+    DeliveryChannel.EMAIL: "e-mail",
+    DeliveryChannel.SMS: "SMS",
+    DeliveryChannel.CHAT: "chat",
+    DeliveryChannel.IN_APP: "an in-app notice",
+}
+
+
+def shows_link_to_staff(channel: str) -> bool:
+    """Only the copy channel hands the link to the agent (to paste into the customer's chat).
+
+    Every other channel delivers it to the customer alone: were it shown to staff, someone on the
+    support side could open it and decide in the customer's place.
+    """
+    return channel == DeliveryChannel.COPY
+
+
+def sent_notice(channel: str) -> str:
+    """What staff see instead of the link for a channel that delivers it to the customer."""
+    return f"Link sent by {SENT_BY.get(channel, channel)} to the customer."
 
 
 def issue_invite(session: CoBrowseSession, *, channel: str, actor: Any) -> tuple[SessionInvite, str]:
-    """A fresh link for a locked, invited session; every earlier link stops working.
+    """A fresh link for a locked, invited session; every undecided link of the session stops working
+    (opened or not, so a link someone else already fetched cannot be decided later).
 
     Call inside the transaction that holds the session's row lock.
     """
     if channel not in DeliveryChannel.values:
         raise ValidationError({"channel": f"Unknown delivery channel '{channel}'."})
     now = timezone.now()
-    SessionInvite.objects.filter(session=session, used_at__isnull=True, invalidated_at__isnull=True).update(
+    voided = SessionInvite.objects.filter(session=session, invalidated_at__isnull=True).update(
         invalidated_at=now
     )
     raw = new_token()
@@ -274,7 +309,7 @@ def issue_invite(session: CoBrowseSession, *, channel: str, actor: Any) -> tuple
         "cobrowse.invite_issued",
         actor=actor,
         obj=session,
-        details={"session": session.pk, "invite": invite.pk, "channel": channel},
+        details={"session": session.pk, "invite": invite.pk, "channel": channel, "voided": voided},
     )
     return invite, raw
 
@@ -289,12 +324,18 @@ def by_token(queryset, raw_token: str):
     return row
 
 
+def link_usable(link: Any, now=None) -> bool:
+    """A one-time link (the customer's or a team member's) can still be decided on."""
+    now = now or timezone.now()
+    return link.used_at is None and link.invalidated_at is None and link.expires_at > now
+
+
 def claim_once(model, pk: int) -> None:
     """Mark a one-time link used; of two simultaneous claims exactly one wins, the other sees 410.
 
     The claim is one conditional UPDATE, so the database decides the winner. Only the link's own
     columns are in the WHERE clause: PostgreSQL re-checks them on the locked row, so the loser of a
-    race sees ``used_at`` set and updates nothing.
+    race sees ``used_at`` set and updates nothing. Called with the decision, in its transaction.
     """
     now = timezone.now()
     won = model.objects.filter(
@@ -310,26 +351,51 @@ def _invite_for(raw_token: str) -> SessionInvite:
     )
 
 
-def claim_invite(raw_token: str) -> SessionInvite:
-    """Use a link once (see :func:`claim_once`)."""
+def invite_session_id(raw_token: str) -> int:
+    """The session a link belongs to, whatever its state (:class:`InviteNotFound` if none)."""
+    return _invite_for(raw_token).session_id
+
+
+def open_invite(raw_token: str) -> SessionInvite:
+    """The invite behind a link that can still be decided on; claims nothing.
+
+    Opening a link (a GET, a mail scanner's preview, a reload) must not use it up: the claim
+    happens with the decision (:func:`grant_consent`, :func:`deny_consent`).
+    """
     invite = _invite_for(raw_token)
     session = cobrowse_services.refresh_state(invite.session)
-    if session.state != SessionState.INVITED:
-        raise InviteGone
-    claim_once(SessionInvite, invite.pk)
-    invite.refresh_from_db()
-    invite.session.refresh_from_db()
+    if not link_usable(invite) or session.state != SessionState.INVITED:
+        raise InviteGone(invite.session_id)
+    invite.session = session
     return invite
 
 
-def claimed_invite(raw_token: str, claimed_hashes: list[str] | tuple[str, ...]) -> SessionInvite:
-    """The invite this browser already claimed (a reload of the consent page)."""
-    invite = _invite_for(raw_token)
-    if invite.token_hash not in claimed_hashes or invite.used_at is None:
-        raise InviteGone
-    cobrowse_services.refresh_state(invite.session)
-    invite.session.refresh_from_db()
-    return invite
+def claim_invite(raw_token: str) -> SessionInvite:
+    """The invite a link stands for, ready for :func:`grant_consent` or :func:`deny_consent`.
+
+    The link is used (claimed) by the decision itself, in the decision's transaction, never before:
+    see :func:`open_invite`.
+    """
+    return open_invite(raw_token)
+
+
+def refuse_staff(session_id: int, user: Any, *, link: str) -> None:
+    """Record that signed-in support staff opened or posted to a customer's link (ids only)."""
+    audit.record(
+        "consent.staff_link_refused",
+        actor=user,
+        object_type="cobrowse.cobrowsesession",
+        object_id=session_id,
+        details={"session": session_id, "user": user.pk, "link": link},
+    )
+
+
+def _refuse_staff_decision(invite: SessionInvite, customer: Any) -> None:
+    from accounts import permissions
+
+    if permissions.is_support_staff(customer):
+        refuse_staff(invite.session_id, customer, link="join")
+        raise StaffCannotDecide
 
 
 # --- decisions ---------------------------------------------------------------------------------
@@ -361,9 +427,11 @@ def grant_consent(
     customer: Any = None,
     client: ClientInfo | None = None,
 ) -> ConsentOutcome:
-    """The customer said yes on the consent screen."""
+    """The customer said yes on the consent screen: the link is claimed (one conditional UPDATE)
+    and the decision recorded in one transaction, so of two browsers only the first to decide wins."""
     if mode not in CONSENT_CHOICES:
         raise ValidationError({"mode": "Choose view only, guidance or control."})
+    _refuse_staff_decision(invite, customer)
     cobrowse_services.refresh_state(invite.session)
     return _grant_consent(invite, mode=mode, recording=recording, customer=customer, client=client)
 
@@ -377,6 +445,7 @@ def _grant_consent(
     account = session.ticket.account
     if recording and not (account is None or account.recording_allowed):
         raise ValidationError({"recording": "Recording is not available for this account."})
+    claim_once(SessionInvite, invite.pk)
     prompt = consent_prompt(session)
     record = record_consent(
         session,
@@ -399,6 +468,7 @@ def _grant_consent(
 def deny_consent(
     invite: SessionInvite, *, customer: Any = None, client: ClientInfo | None = None
 ) -> ConsentOutcome:
+    _refuse_staff_decision(invite, customer)
     cobrowse_services.refresh_state(invite.session)
     return _deny_consent(invite, customer=customer, client=client)
 
@@ -407,6 +477,7 @@ def deny_consent(
 def _deny_consent(invite: SessionInvite, *, customer: Any, client: ClientInfo | None) -> ConsentOutcome:
     session = cobrowse_services.lock(invite.session)
     _check_invite_current(invite, session)
+    claim_once(SessionInvite, invite.pk)
     record = record_consent(
         session,
         kind=ConsentKind.INITIAL,
@@ -432,11 +503,11 @@ def _deny_consent(invite: SessionInvite, *, customer: Any, client: ClientInfo | 
 
 
 def _check_invite_current(invite: SessionInvite, session: CoBrowseSession) -> None:
+    """Under the session's row lock: the link is unused, not replaced, not expired, and its session
+    still waits for an answer. The claim that follows (:func:`claim_once`) re-checks the link."""
     invite.refresh_from_db()
-    if invite.used_at is None or invite.invalidated_at is not None:
-        raise InviteGone
-    if session.state != SessionState.INVITED:
-        raise InviteGone
+    if not link_usable(invite) or session.state != SessionState.INVITED:
+        raise InviteGone(invite.session_id)
 
 
 # --- grants ------------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from consent.services import (
     extend_grant,
     grant_row,
     hash_token,
+    link_usable,
     new_token,
     record_consent,
 )
@@ -237,30 +238,28 @@ def _watch_link_for(raw_token: str) -> TeamViewerInvite:
     )
 
 
-def claim_watch_link(raw_token: str) -> TeamViewerInvite:
-    """A team member opens their link: once, by one browser (404 unknown, 410 used or expired)."""
+def watch_link_session_id(raw_token: str) -> int:
+    """The session a team member's link belongs to, whatever its state (404 if none)."""
+    return _watch_link_for(raw_token).team_viewer.session_id
+
+
+def open_watch_link(raw_token: str) -> TeamViewerInvite:
+    """The link behind ``/w/<token>/`` while it can still be decided on; claims nothing.
+
+    404 unknown, 410 used, replaced or expired. Opening (a GET, a mail scanner's preview) must not
+    use the link up: the claim happens with Join or Decline (:func:`decide_watch`).
+    """
     link = _watch_link_for(raw_token)
     session = cobrowse_services.refresh_state(link.team_viewer.session_id)
-    if session.state not in SHARING_STATES or link.team_viewer.state != TeamViewerState.INVITED:
-        raise InviteGone
-    claim_once(TeamViewerInvite, link.pk)
-    with transaction.atomic():
-        locked = cobrowse_services.lock(session)
-        viewer = TeamViewer.objects.select_for_update().get(pk=link.team_viewer_id)
-        if viewer.state == TeamViewerState.INVITED:
-            viewer.state = TeamViewerState.OPENED
-            viewer.save(update_fields=["state"])
-            cobrowse_services.log_step(locked, "team_viewer_opened", team_viewer=viewer.pk)
-    return _watch_link_for(raw_token)
+    viewer_waiting = link.team_viewer.state in (TeamViewerState.INVITED, TeamViewerState.OPENED)
+    if session.state not in SHARING_STATES or not viewer_waiting or not link_usable(link):
+        raise InviteGone(session.pk)
+    return link
 
 
-def claimed_watch_link(raw_token: str, claimed_hashes: list[str] | tuple[str, ...]) -> TeamViewerInvite:
-    """The link this browser already claimed (a reload of the team member's consent screen)."""
-    link = _watch_link_for(raw_token)
-    if link.token_hash not in claimed_hashes or link.used_at is None:
-        raise InviteGone
-    cobrowse_services.refresh_state(link.team_viewer.session_id)
-    return _watch_link_for(raw_token)
+def claim_watch_link(raw_token: str) -> TeamViewerInvite:
+    """The link, ready for :func:`decide_watch` (which claims it, in the decision's transaction)."""
+    return open_watch_link(raw_token)
 
 
 @dataclass(frozen=True)
@@ -276,16 +275,23 @@ class WatchOutcome:
 
 
 def decide_watch(link: TeamViewerInvite, *, join: bool, client: ClientInfo | None = None) -> WatchOutcome:
-    """The team member's own answer on their consent screen: Join (a viewer grant) or Decline."""
+    """The team member's own answer on their consent screen: Join (a viewer grant) or Decline.
+
+    The link is claimed here (one conditional UPDATE) in the same transaction as the decision, so
+    of two browsers that opened it only the first to decide wins; the other gets 410.
+    """
     cobrowse_services.refresh_state(link.team_viewer.session_id)
     with transaction.atomic():
         session = cobrowse_services.lock(link.team_viewer.session_id)
         viewer = TeamViewer.objects.select_for_update().get(pk=link.team_viewer_id)
         link.refresh_from_db()
-        if link.used_at is None or link.invalidated_at is not None:
-            raise InviteGone
-        if viewer.state != TeamViewerState.OPENED or session.state not in SHARING_STATES:
-            raise InviteGone
+        if not link_usable(link) or session.state not in SHARING_STATES:
+            raise InviteGone(session.pk)
+        if viewer.state not in (TeamViewerState.INVITED, TeamViewerState.OPENED):
+            raise InviteGone(session.pk)
+        claim_once(TeamViewerInvite, link.pk)
+        if viewer.state == TeamViewerState.INVITED:
+            cobrowse_services.log_step(session, "team_viewer_opened", team_viewer=viewer.pk)
         record = record_consent(
             session,
             kind=ConsentKind.VIEWER_JOIN,

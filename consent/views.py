@@ -20,8 +20,7 @@ from cobrowse.models import CoBrowseSession, SessionKind, TeamViewer
 from consent import ratelimit, services, team
 from consent.models import DeliveryChannel, SessionInvite, TeamViewerInvite
 
-CLAIMS_KEY = "consent_claims"
-WATCH_CLAIMS_KEY = "watch_claims"
+WATCH_JOINED_KEY = "watch_joined"
 BOUND_KEY = "cobrowse_bound"
 GRANT_HEADER = "HTTP_X_TANDEM_GRANT"
 
@@ -47,56 +46,69 @@ def _not_found(request: HttpRequest) -> HttpResponse:
     return render(request, "consent/not_found.html", status=404)
 
 
+def _recording_offered(session: CoBrowseSession) -> bool:
+    account = session.ticket.account
+    return account is None or account.recording_allowed
+
+
+def _asks_recording_separately(session: CoBrowseSession) -> bool:
+    """A server-side browser on a third-party site: recording would keep what that site shows, so
+    it is its own question (record / do not record), never a box next to the sharing choice."""
+    browser = session.kind == SessionKind.BROWSER
+    return browser and services.is_third_party(session) and _recording_offered(session)
+
+
 def _consent_page(request: HttpRequest, invite: SessionInvite, *, error: str = "", status: int = 200):
     session = invite.session
-    account = session.ticket.account
     return render(
         request,
         "consent/consent.html",
         {
             "session": session,
             "prompt": services.consent_prompt(session),
-            "recording_offered": account is None or account.recording_allowed,
+            "recording_offered": _recording_offered(session),
             "third_party": services.is_third_party(session),
             "browser_session": session.kind == SessionKind.BROWSER,
+            "recording_asked_separately": _asks_recording_separately(session),
             "error": error,
         },
         status=status,
     )
 
 
-def _claimed(request: HttpRequest, token: str) -> SessionInvite:
-    return services.claimed_invite(token, request.session.get(CLAIMS_KEY, []))
+def _staff_refused(request: HttpRequest, session_id: int, *, link: str) -> HttpResponse:
+    """Signed-in support staff never decide on a customer's (or team member's) link: 403, recorded."""
+    services.refuse_staff(session_id, request.user, link=link)
+    return render(request, "consent/staff_refused.html", status=403)
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def join(request: HttpRequest, token: str) -> HttpResponse:
+    """``/j/<token>/``: GET (or HEAD) shows the consent screen and uses nothing, so a mail scanner
+    that fetches the link leaves it working; the POST with the decision claims it."""
     if not ratelimit.hit(request):
         return render(request, "consent/rate_limited.html", status=429)
     try:
-        if request.method == "GET":
-            try:
-                invite = _claimed(request, token)  # a reload by the browser that claimed it
-            except services.InviteGone:
-                invite = services.claim_invite(token)
-                claims = list(request.session.get(CLAIMS_KEY, []))
-                request.session[CLAIMS_KEY] = [*claims[-9:], invite.token_hash]
-            if invite.session.state != "invited":
-                return _after_decision(request, invite)
-            return _consent_page(request, invite)
-        invite = _claimed(request, token)
-        return _decide(request, invite)
+        if permissions.is_support_staff(request.user):
+            return _staff_refused(request, services.invite_session_id(token), link="join")
+        invite = services.open_invite(token)
+        if request.method == "POST":
+            return _decide(request, invite)
+        return _consent_page(request, invite)
     except services.InviteNotFound:
         return _not_found(request)
-    except services.InviteGone:
-        return _gone(request)
+    except services.InviteGone as exc:
+        return _after_decision(request, exc.session_id)
 
 
-def _after_decision(request: HttpRequest, invite: SessionInvite) -> HttpResponse:
-    session = invite.session
-    if session.is_sharing and session.pk in request.session.get(BOUND_KEY, []):
-        return HttpResponseRedirect(reverse("cobrowse:sharing", args=[session.pk]))
+def _after_decision(request: HttpRequest, session_id: int | None) -> HttpResponse:
+    """A link that can no longer be decided: 410, except for a reload by the browser that decided
+    while it is sharing (its "You are sharing" page)."""
+    if request.method == "GET" and session_id in request.session.get(BOUND_KEY, []):
+        session = CoBrowseSession.objects.filter(pk=session_id).first()
+        if session is not None and session.is_sharing:
+            return HttpResponseRedirect(reverse("cobrowse:sharing", args=[session.pk]))
     return _gone(request)
 
 
@@ -108,6 +120,10 @@ def _decide(request: HttpRequest, invite: SessionInvite) -> HttpResponse:
         return render(request, "consent/denied.html", {"session": invite.session})
     if decision not in services.CONSENT_CHOICES:
         return _consent_page(request, invite, error="Choose one of the options below.", status=400)
+    if _asks_recording_separately(invite.session) and request.POST.get("recording") not in ("on", "off"):
+        return _consent_page(
+            request, invite, error="Choose whether what the secure browser shows may be recorded.", status=400
+        )
     try:
         outcome = services.grant_consent(
             invite,
@@ -212,23 +228,18 @@ def _watch_consent_page(request: HttpRequest, link: TeamViewerInvite, *, status:
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def watch_join(request: HttpRequest, token: str) -> HttpResponse:
-    """``/w/<token>/``: claimed once by one browser; Join or Decline, recorded as their own consent."""
+    """``/w/<token>/``: GET shows the team member's consent screen and uses nothing; Join or Decline
+    (POST) claims the link and is recorded as their own consent."""
     if not ratelimit.hit(request, scope="watch"):
         return render(request, "consent/rate_limited.html", status=429)
     try:
-        if request.method == "GET":
-            try:
-                link = team.claimed_watch_link(token, request.session.get(WATCH_CLAIMS_KEY, []))
-            except services.InviteGone:
-                link = team.claim_watch_link(token)
-                claims = list(request.session.get(WATCH_CLAIMS_KEY, []))
-                request.session[WATCH_CLAIMS_KEY] = [*claims[-9:], link.token_hash]
-            if link.team_viewer.state != "opened":
-                return _gone(request)
+        if permissions.is_support_staff(request.user):
+            return _staff_refused(request, team.watch_link_session_id(token), link="watch")
+        link = team.open_watch_link(token)
+        if request.method != "POST":
             return _watch_consent_page(request, link)
-        link = team.claimed_watch_link(token, request.session.get(WATCH_CLAIMS_KEY, []))
         decision = request.POST.get("decision", "")
         if decision not in ("join", "decline"):
             return _watch_consent_page(request, link, status=400)
@@ -238,6 +249,8 @@ def watch_join(request: HttpRequest, token: str) -> HttpResponse:
     except services.InviteGone:
         return _gone(request)
     if outcome.grant:
+        joined = list(request.session.get(WATCH_JOINED_KEY, []))
+        request.session[WATCH_JOINED_KEY] = [*joined[-9:], outcome.team_viewer.session_id]
         return HttpResponseRedirect(outcome.redirect_url, status=303)
     return render(request, "consent/watch_declined.html", {"session": outcome.team_viewer.session})
 
@@ -245,11 +258,20 @@ def watch_join(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @require_GET
 def watch(request: HttpRequest, pk: int) -> HttpResponse:
-    """The team member's live view. The same page for any id: the grant in the fragment decides."""
+    """The team member's live view. The same page for any id: the grant in the fragment decides.
+
+    The browser that joined this session is told before anything appears whether it is recorded
+    (any other browser learns nothing about the session from this page).
+    """
+    recorded = (
+        pk in request.session.get(WATCH_JOINED_KEY, [])
+        and CoBrowseSession.objects.filter(pk=pk, recording=True).exists()
+    )
     return render(
         request,
         "consent/watch.html",
         {
+            "recorded": recorded,
             "watch_config": {
                 "session": pk,
                 "socket_path": f"/ws/cobrowse/{pk}/watch/",

@@ -36,6 +36,8 @@ def ticket_cobrowse_panel(context, ticket):
         "live": live,
         "can_start": permissions.can_start_cobrowse(user, ticket) and ticket.is_open and live is None,
         "may_start": permissions.can_start_cobrowse(user, ticket),
+        "start_refusal": permissions.cobrowse_start_refusal(user, ticket),
+        "takes_ticket": permissions.takes_ticket_to_start_cobrowse(user, ticket),
         "can_manage": can_manage,
         "channels": DeliveryChannel.choices,
         "kinds": SessionKind.choices,

@@ -55,6 +55,27 @@ def test_can_start_cobrowse_edge_cases():
 
 
 @pytest.mark.django_db
+def test_starting_on_a_ticket_is_for_its_assignee_or_a_manager(users, customer):
+    agent, other, manager = users["agent"], users["agent_l3"], users["manager"]
+    unassigned = make_ticket(customer)
+    mine = make_ticket(customer, assignee=agent)
+    theirs = make_ticket(customer, assignee=other)
+    assert permissions.can_start_cobrowse(agent, mine) is True
+    assert permissions.can_start_cobrowse(agent, unassigned) is True  # taking it on the way
+    assert permissions.can_start_cobrowse(agent, theirs) is False
+    assert permissions.can_start_cobrowse(manager, theirs) is True
+    # The role rule still holds for the assignee.
+    assert permissions.can_start_cobrowse(users["agent_l1"], make_ticket(customer, assignee=users["agent_l1"])) is False
+    assert permissions.takes_ticket_to_start_cobrowse(agent, unassigned) is True
+    assert permissions.takes_ticket_to_start_cobrowse(agent, mine) is False
+    assert permissions.takes_ticket_to_start_cobrowse(manager, unassigned) is False
+    assert permissions.cobrowse_start_refusal(agent, theirs) == (
+        "Only the ticket's assignee or a manager can start co-browse on this ticket."
+    )
+    assert permissions.cobrowse_start_refusal(users["agent_l1"], unassigned).startswith("Co-browse needs")
+
+
+@pytest.mark.django_db
 def test_can_approve_full_control_is_managers_only(users):
     assert {r for r, u in users.items() if permissions.can_approve_full_control(u)} == {"manager"}
     users["manager"].is_active = False

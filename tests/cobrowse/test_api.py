@@ -51,6 +51,61 @@ def test_start_capability_matrix(request, ticket, who, expected):
         assert body["state"] == "invited" and "/j/" in body["join_url"]
 
 
+@pytest.mark.parametrize(
+    ("channel", "said"),
+    [("email", "e-mail"), ("sms", "SMS"), ("chat", "chat"), ("in_app", "an in-app notice")],
+)
+def test_start_never_returns_the_link_for_channels_that_reach_the_customer(
+    ticket, agent, channel, said, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _client(agent).post(
+            f"/api/tickets/{ticket.number}/cobrowse/", {"channel": channel}, format="json"
+        )
+    assert response.status_code == 201, response.content
+    assert response.json()["join_url"] == ""
+    assert response.json()["link_notice"] == f"Link sent by {said} to the customer."
+    assert "/j/" not in response.content.decode()
+    # Nor anywhere else staff can read: the ticket's activity and the audit trail.
+    from audit.models import AuditEvent
+    from tickets.models import TicketEvent
+
+    events = [str(e.data) for e in TicketEvent.objects.filter(ticket=ticket)]
+    audits = [str(a.details) for a in AuditEvent.objects.all()]
+    assert not any("/j/" in text for text in events + audits)
+
+
+def test_start_is_for_the_assignee_or_a_manager(ticket, agent, agent_l3, manager):
+    from tickets import services as ticket_services
+
+    ticket_services.assign(ticket, actor=manager, assignee=agent_l3)
+    refused = _client(agent).post(f"/api/tickets/{ticket.number}/cobrowse/", {"channel": "copy"}, format="json")
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "Only the ticket's assignee or a manager can start co-browse on this ticket."
+    assert not CoBrowseSession.objects.exists()
+    by_manager = _client(manager).post(
+        f"/api/tickets/{ticket.number}/cobrowse/", {"channel": "copy"}, format="json"
+    )
+    assert by_manager.status_code == 201
+    ticket.refresh_from_db()
+    assert ticket.assignee == agent_l3  # a manager starts without taking the ticket
+
+
+def test_starting_on_an_unassigned_ticket_takes_it(ticket, agent):
+    from audit.models import AuditEvent
+    from tickets.models import EventKind, TicketEvent
+
+    assert ticket.assignee is None
+    response = _client(agent).post(f"/api/tickets/{ticket.number}/cobrowse/", {"channel": "copy"}, format="json")
+    assert response.status_code == 201
+    ticket.refresh_from_db()
+    assert ticket.assignee == agent
+    taken = TicketEvent.objects.get(ticket=ticket, kind=EventKind.ASSIGNMENT)
+    assert taken.actor == agent and taken.data == {"from": None, "to": agent.pk}
+    audit = AuditEvent.objects.get(action="cobrowse.ticket_taken")
+    assert audit.details == {"ticket": ticket.pk, "assignee": agent.pk}
+
+
 def test_start_requires_login(ticket):
     assert _client().post(f"/api/tickets/{ticket.number}/cobrowse/", {}, format="json").status_code in (
         401,
@@ -165,7 +220,12 @@ def test_end_resend_extend(ticket, agent, agent_l3):
     session, _ = start(ticket, agent)
     client = _client(agent)
     resent = client.post(f"/api/cobrowse/sessions/{session.pk}/resend/", {"channel": "sms"}, format="json")
-    assert resent.status_code == 200 and "/j/" in resent.json()["join_url"]
+    assert resent.status_code == 200
+    assert "/j/" not in resent.content.decode() and resent.json()["join_url"] == ""
+    assert resent.json()["link_notice"] == "Link sent by SMS to the customer."
+    copied = client.post(f"/api/cobrowse/sessions/{session.pk}/resend/", {"channel": "copy"}, format="json")
+    assert copied.status_code == 200 and "/j/" in copied.json()["join_url"]
+    assert "confirm on their own page" in copied.json()["link_notice"]
     assert client.post(f"/api/cobrowse/sessions/{session.pk}/extend/").status_code == 409
     assert _client(agent_l3).post(f"/api/cobrowse/sessions/{session.pk}/end/").status_code == 404
     ended = client.post(f"/api/cobrowse/sessions/{session.pk}/end/")

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from cobrowse import services as session_services
 from tests.consent.helpers import consent
-from tests.factories import PASSWORD, make_ticket
+from tests.factories import PASSWORD, make_ticket, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +98,23 @@ def test_an_invited_colleague_opens_the_console_as_a_viewer(client):
     assert client.get(f"/agent/sessions/{session.pk}/").status_code == 404
     session_services.invite_viewer(session, actor=agent, user=colleague)
     assert client.get(f"/agent/sessions/{session.pk}/").status_code == 200
+
+
+def test_a_recorded_session_is_announced_to_viewers_before_the_live_view(client, customer, agent, manager):
+    from tests.consent.helpers import consent
+
+    session, _ = consent(make_ticket(customer), agent, mode="guided", recording=True)
+    colleague = make_user("colleague-r", role="agent", agent_level="L1")
+    session_services.invite_viewer(session, actor=agent, user=colleague)
+    for viewer in (manager, colleague):
+        client.force_login(viewer)
+        body = client.get(_url(session)).content.decode()
+        assert 'data-testid="console-recorded"' in body and "This session is recorded." in body
+        assert "You are joining as a viewer" in body
+        assert body.index('data-testid="console-recorded"') < body.index('class="console-layout"')
+    client.force_login(agent)
+    assert "This session is recorded." in client.get(_url(session)).content.decode()
+
+
+def test_an_unrecorded_session_has_no_recorded_notice(client, agent, live_session):
+    assert 'data-testid="console-recorded"' not in _get(client, agent, live_session).content.decode()

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 from cobrowse import services
 from consent import services as consent_services
 from consent import team as consent_team
 
 
+def _known_token():
+    """Tests play the customer, who receives the link: fix the next token so they know it (staff
+    never see it for channels other than copy)."""
+    raw = consent_services.new_token()
+    return raw, mock.patch("consent.services.new_token", return_value=raw)
+
+
 def start(ticket, agent, *, channel="copy", target_url=None, kind="dom"):
     """Start a session; returns (session, raw_token)."""
-    started = services.start_session(ticket, agent=agent, channel=channel, target_url=target_url, kind=kind)
-    raw = started.join_path.split("/")[2]
+    raw, patch = _known_token()
+    with patch:
+        started = services.start_session(
+            ticket, agent=agent, channel=channel, target_url=target_url, kind=kind
+        )
     return started.session, raw
+
+
+def resend(session, actor, *, channel="copy"):
+    """Send a new link; returns (started, raw_token)."""
+    raw, patch = _known_token()
+    with patch:
+        started = services.resend_invite(session, actor=actor, channel=channel)
+    return started, raw
 
 
 def page_origin(session) -> str:
@@ -39,7 +59,7 @@ def consent(ticket, agent, *, mode="guided", recording=False, client=None, devic
     shared from: no target page, no allowed origin).
     """
     _session, raw = start(ticket, agent)
-    invite = consent_services.claim_invite(raw)
+    invite = consent_services.open_invite(raw)
     outcome = consent_services.grant_consent(invite, mode=mode, recording=recording, client=client)
     if not device or not page_origin(outcome.session):
         return outcome.session, outcome.grant
@@ -58,6 +78,6 @@ def invite_team(session, *, name="Dana Lee", email="dana.lee@acme.example", chan
 def team_grant(session, **kwargs):
     """Invite, open the link and join; returns (team viewer, raw viewer grant)."""
     viewer, raw = invite_team(session, **kwargs)
-    link = consent_team.claim_watch_link(raw)
+    link = consent_team.open_watch_link(raw)
     outcome = consent_team.decide_watch(link, join=True)
     return viewer, outcome.grant

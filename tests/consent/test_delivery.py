@@ -41,3 +41,11 @@ def test_a_working_backend_reports_success(settings):
         recipient_email="ada@example.com",
     )
     assert delivery.deliver(message) is True
+
+
+def test_team_member_link_tokens_are_scrubbed_from_logs():
+    from accounts.logging_filters import scrub
+
+    token = "j_4I1drSMXv1Cfh7BvBSS-YBlFf3-lsHD3PfUPd1TQM"
+    assert scrub(f"Forbidden: /w/{token}/") == "Forbidden: /w/[token]/"
+    assert scrub(f"Gone: /j/{token}/") == "Gone: /j/[token]/"

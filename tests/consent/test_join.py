@@ -13,7 +13,7 @@ from django.utils import timezone
 from cobrowse.models import CoBrowseSession, SessionState
 from consent import services as consent_services
 from consent.models import ConsentRecord, SessionInvite
-from tests.consent.helpers import start
+from tests.consent.helpers import resend, start
 from tests.factories import make_account, make_ticket, make_user
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +68,8 @@ def test_unknown_token_404_and_used_token_410(client, started):
     _, raw = started
     assert client.get(_url("x" * 43)).status_code == 404
     assert client.get(_url(raw)).status_code == 200
+    assert Client().get(_url(raw)).status_code == 200  # opening uses nothing
+    client.post(_url(raw), {"decision": "deny"})
     second = Client().get(_url(raw))
     assert second.status_code == 410
     assert "ask your support agent for a new link" in second.content.decode()
@@ -75,11 +77,127 @@ def test_unknown_token_404_and_used_token_410(client, started):
     assert "expired" in second.content.decode() and "used" in second.content.decode()
 
 
-def test_reload_by_claiming_browser_still_works(client, started):
+def test_mail_scanners_fetching_the_link_leave_it_usable(started):
+    session, raw = started
+    scanner = Client(REMOTE_ADDR="192.0.2.25")
+    assert scanner.head(_url(raw)).status_code == 200
+    assert scanner.get(_url(raw)).status_code == 200
+    assert scanner.head(_url(raw)).status_code == 200
+    assert scanner.get(_url(raw)).status_code == 200
+    assert SessionInvite.objects.get(session=session).used_at is None
+    customer_browser = Client()
+    assert customer_browser.get(_url(raw)).status_code == 200
+    assert customer_browser.post(_url(raw), {"decision": "guided"}).status_code == 302
+    session.refresh_from_db()
+    assert session.state == SessionState.CONSENTED
+
+
+def test_two_browsers_open_it_the_first_to_decide_wins(started):
+    session, raw = started
+    first, second = Client(), Client()
+    assert first.get(_url(raw)).status_code == 200
+    assert second.get(_url(raw)).status_code == 200
+    assert first.post(_url(raw), {"decision": "view_only"}).status_code == 302
+    assert second.post(_url(raw), {"decision": "controlled"}).status_code == 410
+    assert second.post(_url(raw), {"decision": "deny"}).status_code == 410
+    session.refresh_from_db()
+    assert (session.state, session.mode) == (SessionState.CONSENTED, "view_only")
+    assert ConsentRecord.objects.filter(session=session).count() == 1
+
+
+def test_an_expired_link_is_never_decided_even_when_opened_before(started):
+    session, raw = started
+    browser = Client()
+    assert browser.get(_url(raw)).status_code == 200
+    SessionInvite.objects.filter(session=session).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert browser.post(_url(raw), {"decision": "guided"}).status_code == 410
+    assert browser.post(_url(raw), {"decision": "deny"}).status_code == 410
+    assert browser.get(_url(raw)).status_code == 410
+    session.refresh_from_db()
+    assert session.state == SessionState.INVITED and not ConsentRecord.objects.exists()
+    invite = SessionInvite.objects.get(session=session)
+    with pytest.raises(consent_services.InviteGone):  # the service checks again under the lock
+        consent_services.grant_consent(invite, mode="guided")
+
+
+def test_a_new_link_voids_every_undecided_one_opened_or_not(started, agent):
+    session, first = started
+    _, second = resend(session, agent, channel="copy")
+    opened = Client()
+    assert opened.get(_url(second)).status_code == 200  # opened, not decided
+    _, third = resend(session, agent, channel="sms")
+    assert SessionInvite.objects.filter(session=session, invalidated_at__isnull=True).count() == 1
+    for raw in (first, second):
+        assert Client().get(_url(raw)).status_code == 410
+    assert opened.post(_url(second), {"decision": "guided"}).status_code == 410
+    assert Client().post(_url(third), {"decision": "guided"}).status_code == 302
+
+
+@pytest.mark.parametrize("who", ["agent", "manager", "agent_l3"])
+def test_signed_in_staff_cannot_open_or_decide(request, started, who):
+    from audit.models import AuditEvent
+
+    session, raw = started
+    user = request.getfixturevalue(who)
+    staff = Client()
+    staff.force_login(user)
+    for response in (
+        staff.get(_url(raw)),
+        staff.post(_url(raw), {"decision": "guided"}),
+        staff.post(_url(raw), {"decision": "deny"}),
+    ):
+        assert response.status_code == 403
+        text = response.content.decode()
+        assert "this link is for the customer" in text.lower()
+        assert "support staff cannot decide on the customer's behalf" in text
+        assert 'value="guided"' not in text
+    session.refresh_from_db()
+    assert session.state == SessionState.INVITED and not ConsentRecord.objects.exists()
+    assert SessionInvite.objects.get(session=session).used_at is None
+    events = AuditEvent.objects.filter(action="consent.staff_link_refused")
+    assert [e.details for e in events] == [{"session": session.pk, "user": user.pk, "link": "join"}] * 3
+    assert all(e.actor == user for e in events)
+    assert Client().post(_url(raw), {"decision": "guided"}).status_code == 302  # still the customer's
+
+
+def test_the_services_refuse_staff_as_the_deciding_customer(started, agent):
     _, raw = started
-    assert client.get(_url(raw)).status_code == 200
-    assert client.get(_url(raw)).status_code == 200
-    assert Client().get(_url(raw)).status_code == 410
+    invite = consent_services.open_invite(raw)
+    with pytest.raises(consent_services.StaffCannotDecide):
+        consent_services.grant_consent(invite, mode="guided", customer=agent)
+    with pytest.raises(consent_services.StaffCannotDecide):
+        consent_services.deny_consent(invite, customer=agent)
+    assert SessionInvite.objects.get(pk=invite.pk).used_at is None
+
+
+def test_a_third_party_browser_session_asks_for_recording_separately(ticket, agent):
+    session, raw = start(ticket, agent, kind="browser")
+    browser = Client()
+    page = browser.get(_url(raw)).content.decode()
+    assert 'data-testid="recording-question"' in page
+    assert "May support record what the secure browser shows?" in page
+    assert 'type="checkbox" name="recording"' not in page
+    assert 'value="off" required' in page and 'value="on" required' in page
+    refused = browser.post(_url(raw), {"decision": "controlled"})  # no answer on recording
+    assert refused.status_code == 400 and "Choose whether" in refused.content.decode()
+    assert SessionInvite.objects.get(session=session).used_at is None
+    assert browser.post(_url(raw), {"decision": "controlled", "recording": "off"}).status_code == 302
+    session.refresh_from_db()
+    assert session.state == SessionState.CONSENTED and not session.recording
+    assert ConsentRecord.objects.get(session=session).recording is False
+
+
+def test_recording_yes_on_a_third_party_browser_session_is_recorded(customer, agent):
+    session, raw = start(make_ticket(customer), agent, kind="browser")
+    assert Client().post(_url(raw), {"decision": "controlled", "recording": "on"}).status_code == 302
+    session.refresh_from_db()
+    assert session.recording and ConsentRecord.objects.get(session=session).third_party_site
+
+
+def test_a_dom_session_keeps_the_recording_box(started):
+    _, raw = started
+    page = Client().get(_url(raw)).content.decode()
+    assert 'type="checkbox" name="recording"' in page and 'data-testid="recording-question"' not in page
 
 
 def test_expired_link_410_and_session_expires(client, started):
@@ -95,7 +213,7 @@ def test_expired_link_410_and_session_expires(client, started):
 
 def test_expired_and_used_pages_are_identical(started, ticket, agent):
     _session, raw = started
-    Client().get(_url(raw))
+    Client().post(_url(raw), {"decision": "deny"})
     used = Client().get(_url(raw)).content
     other = make_ticket(ticket.requester)
     session2, raw2 = start(other, agent)
@@ -141,8 +259,9 @@ def test_no_target_shows_you_are_sharing(agent):
     assert session.state == SessionState.REVOKED
 
 
-def test_post_without_claim_is_refused(started):
-    _, raw = started
+def test_a_post_of_an_invalidated_link_is_refused(started, agent):
+    session, raw = started
+    resend(session, agent, channel="email")
     assert Client().post(_url(raw), {"decision": "guided"}).status_code == 410
     assert not ConsentRecord.objects.exists()
 
@@ -160,6 +279,7 @@ def test_bad_choice_is_400(client, started):
     assert client.post(_url(raw), {"decision": "full"}).status_code == 400
     session.refresh_from_db()
     assert session.state == SessionState.INVITED
+    assert SessionInvite.objects.get(session=session).used_at is None  # a bad choice uses nothing
 
 
 def test_deny(client, started):
@@ -183,10 +303,12 @@ def test_rate_limited_per_address(settings, started):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_claims_have_exactly_one_winner(customer, agent):
+def test_concurrent_decisions_have_exactly_one_winner(customer, agent):
     if connection.vendor != "postgresql":
         pytest.skip("the race is proven on PostgreSQL")
     session, raw = start(make_ticket(customer), agent)
+    browsers = [Client(REMOTE_ADDR=f"203.0.113.{i}") for i in range(8)]
+    assert all(b.get(_url(raw)).status_code == 200 for b in browsers)
     barrier = threading.Barrier(8)
     results: list[int] = []
     lock = threading.Lock()
@@ -194,7 +316,8 @@ def test_concurrent_claims_have_exactly_one_winner(customer, agent):
     def open_link(i: int) -> None:
         try:
             barrier.wait()
-            code = Client(REMOTE_ADDR=f"203.0.113.{i}").get(_url(raw)).status_code
+            decision = ("view_only", "guided", "controlled", "deny")[i % 4]
+            code = browsers[i].post(_url(raw), {"decision": decision}).status_code
             with lock:
                 results.append(code)
         finally:
@@ -205,29 +328,31 @@ def test_concurrent_claims_have_exactly_one_winner(customer, agent):
         t.start()
     for t in threads:
         t.join()
-    assert sorted(results) == [200] + [410] * 7
+    assert len(results) == 8 and results.count(410) == 7 and set(results) - {410} <= {200, 302}
     assert SessionInvite.objects.filter(session=session, used_at__isnull=False).count() == 1
+    assert ConsentRecord.objects.filter(session=session).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_claims_service_level(customer, agent):
+def test_concurrent_decisions_service_level(customer, agent):
     if connection.vendor != "postgresql":
         pytest.skip("the race is proven on PostgreSQL")
     _, raw = start(make_ticket(customer), agent)
+    invites = [consent_services.claim_invite(raw) for _ in range(6)]  # claims nothing yet
     barrier = threading.Barrier(6)
     outcomes: list[str] = []
 
-    def claim() -> None:
+    def claim(i: int) -> None:
         try:
             barrier.wait()
-            consent_services.claim_invite(raw)
+            consent_services.grant_consent(invites[i], mode="guided")
             outcomes.append("won")
         except consent_services.InviteGone:
             outcomes.append("gone")
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=claim) for _ in range(6)]
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(6)]
     for t in threads:
         t.start()
     for t in threads:

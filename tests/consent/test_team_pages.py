@@ -138,16 +138,79 @@ def test_decline(shared):
     assert viewer.state == TeamViewerState.DECLINED and not ViewerGrant.objects.exists()
 
 
-def test_unknown_404_used_by_another_browser_410_expired_410(shared):
+def test_unknown_404_decided_in_another_browser_410_expired_410(shared):
     assert Client().get("/w/" + "a" * 43 + "/").status_code == 404
     _viewer, raw = invite_team(shared, email="a@acme.example")
-    assert Client().get(f"/w/{raw}/").status_code == 200
+    first, second = Client(), Client()
+    assert first.get(f"/w/{raw}/").status_code == 200
+    assert second.get(f"/w/{raw}/").status_code == 200  # opening uses nothing
+    assert first.post(f"/w/{raw}/", {"decision": "join"}).status_code == 303
+    assert second.post(f"/w/{raw}/", {"decision": "join"}).status_code == 410
     assert Client().get(f"/w/{raw}/").status_code == 410
     viewer, raw = invite_team(shared, email="b@acme.example")
+    browser = Client()
+    assert browser.get(f"/w/{raw}/").status_code == 200
     TeamViewerInvite.objects.filter(team_viewer=viewer).update(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
-    assert Client().get(f"/w/{raw}/").status_code == 410
+    assert browser.get(f"/w/{raw}/").status_code == 410
+    assert browser.post(f"/w/{raw}/", {"decision": "join"}).status_code == 410
+    viewer.refresh_from_db()
+    assert viewer.state == TeamViewerState.INVITED
+
+
+def test_mail_scanners_fetching_the_link_leave_it_usable(shared):
+    viewer, raw = invite_team(shared)
+    scanner = Client(REMOTE_ADDR="192.0.2.50")
+    assert scanner.head(f"/w/{raw}/").status_code == 200
+    assert scanner.get(f"/w/{raw}/").status_code == 200
+    assert scanner.get(f"/w/{raw}/").status_code == 200
+    assert TeamViewerInvite.objects.get(team_viewer=viewer).used_at is None
+    assert Client().post(f"/w/{raw}/", {"decision": "join"}).status_code == 303
+
+
+@pytest.mark.parametrize("who", ["agent", "manager"])
+def test_signed_in_staff_cannot_open_or_decide_a_watch_link(request, shared, who):
+    from audit.models import AuditEvent
+
+    user = request.getfixturevalue(who)
+    viewer, raw = invite_team(shared)
+    staff = Client()
+    staff.force_login(user)
+    for response in (staff.get(f"/w/{raw}/"), staff.post(f"/w/{raw}/", {"decision": "join"})):
+        assert response.status_code == 403
+        text = response.content.decode()
+        assert "support staff cannot decide on the customer's behalf" in text
+        assert viewer.name not in text and 'value="join"' not in text
+    assert TeamViewerInvite.objects.get(team_viewer=viewer).used_at is None
+    assert not ViewerGrant.objects.exists()
+    events = AuditEvent.objects.filter(action="consent.staff_link_refused")
+    assert [e.details for e in events] == [{"session": shared.pk, "user": user.pk, "link": "watch"}] * 2
+    assert all(e.actor == user for e in events)
+    assert Client().post(f"/w/{raw}/", {"decision": "join"}).status_code == 303  # still theirs
+
+
+def test_a_recorded_session_is_announced_before_anything_is_seen(customer, agent):
+    recorded, _grant = consent(make_ticket(customer), agent, mode="guided", recording=True)
+    _viewer, raw = invite_team(recorded)
+    browser = Client()
+    page = browser.get(f"/w/{raw}/").content.decode()
+    assert 'data-testid="watch-recorded"' in page and "This session is recorded." in page
+    assert page.index("This session is recorded.") < page.index('value="join"')
+    location = browser.post(f"/w/{raw}/", {"decision": "join"})["Location"]
+    watch = browser.get(location.split("#", 1)[0]).content.decode()
+    assert 'data-testid="watch-recorded"' in watch
+    assert watch.index('data-testid="watch-recorded"') < watch.index('data-testid="watch-view"')
+    # Another browser learns nothing about the session from the page.
+    assert 'data-testid="watch-recorded"' not in Client().get(f"/watch/{recorded.pk}/").content.decode()
+
+
+def test_an_unrecorded_session_says_nothing_about_recording(shared):
+    _viewer, raw = invite_team(shared)
+    browser = Client()
+    assert 'data-testid="watch-recorded"' not in browser.get(f"/w/{raw}/").content.decode()
+    location = browser.post(f"/w/{raw}/", {"decision": "join"})["Location"]
+    assert 'data-testid="watch-recorded"' not in browser.get(location.split("#", 1)[0]).content.decode()
 
 
 @pytest.mark.parametrize(
@@ -158,12 +221,12 @@ def test_garbage_tokens_are_not_found(shared, token):
     assert Client().post(f"/w/{token}/", {"decision": "join"}).status_code == 404
 
 
-def test_post_without_opening_bad_choice_and_csrf(shared):
+def test_bad_choice_and_csrf(shared):
     _viewer, raw = invite_team(shared)
-    assert Client().post(f"/w/{raw}/", {"decision": "join"}).status_code == 410  # not opened here
     browser = Client()
     browser.get(f"/w/{raw}/")
     assert browser.post(f"/w/{raw}/", {"decision": "full"}).status_code == 400
+    assert TeamViewerInvite.objects.get().used_at is None  # a bad choice uses nothing
     strict = Client(enforce_csrf_checks=True)
     strict.get(f"/w/{raw}/")
     assert strict.post(f"/w/{raw}/", {"decision": "join"}).status_code == 403
@@ -220,3 +283,4 @@ def test_grant_refresh_and_leave(shared):
     viewer.refresh_from_db()
     assert viewer.state == TeamViewerState.LEFT
     assert Client().post(refresh, HTTP_X_TANDEM_GRANT=grant).status_code == 410
+

@@ -102,16 +102,31 @@ def test_only_while_sharing_and_at_most_two_open_invitations(customer, agent, sh
     assert exc.value.code == "viewer_limit"
 
 
-def test_opening_claims_the_link_once(shared):
+def test_opening_uses_nothing_and_the_decision_claims_the_link_once(shared):
     viewer, raw = invite_team(shared)
-    link = team.claim_watch_link(raw)
-    assert link.team_viewer.state == TeamViewerState.OPENED
+    first = team.open_watch_link(raw)
+    second = team.claim_watch_link(raw)  # a mail scanner, a second browser: still usable
+    assert first.pk == second.pk and first.used_at is None
+    viewer.refresh_from_db()
+    assert viewer.state == TeamViewerState.INVITED
+    assert "team_viewer_opened" not in _steps(shared)
+    team.decide_watch(first, join=True)
+    assert TeamViewerInvite.objects.get(pk=first.pk).used_at is not None
+    assert _steps(shared)[-2:] == ["team_viewer_opened", "team_viewer_accepted"]
     with pytest.raises(services.InviteGone):
-        team.claim_watch_link(raw)
-    assert team.claimed_watch_link(raw, [link.token_hash]).pk == link.pk  # a reload
+        team.decide_watch(second, join=False)  # the second browser to decide loses
     with pytest.raises(services.InviteGone):
-        team.claimed_watch_link(raw, [])
-    assert "team_viewer_opened" in _steps(shared)
+        team.open_watch_link(raw)
+
+
+def test_an_expired_link_cannot_be_decided_even_once_opened(shared):
+    viewer, raw = invite_team(shared)
+    link = team.open_watch_link(raw)
+    TeamViewerInvite.objects.filter(pk=link.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(services.InviteGone):
+        team.decide_watch(link, join=True)
+    viewer.refresh_from_db()
+    assert viewer.state == TeamViewerState.INVITED and not ViewerGrant.objects.exists()
 
 
 @pytest.mark.parametrize("raw", ["", "nope", "x" * 500, "../../etc", "%00"])
@@ -264,28 +279,30 @@ def test_audit_details_hold_ids_never_names_or_addresses(shared, customer):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_opens_have_exactly_one_winner(customer, agent):
+def test_concurrent_decisions_have_exactly_one_winner(customer, agent):
     if connection.vendor != "postgresql":
         pytest.skip("the race is proven on PostgreSQL")
     session, _grant = consent(make_ticket(customer), agent)
     _viewer, raw = invite_team(session)
+    links = [team.open_watch_link(raw) for _ in range(6)]  # six browsers opened it
     barrier = threading.Barrier(6)
     outcomes: list[str] = []
 
-    def claim() -> None:
+    def claim(i: int) -> None:
         try:
             barrier.wait()
-            team.claim_watch_link(raw)
+            team.decide_watch(links[i], join=i % 2 == 0)
             outcomes.append("won")
         except services.InviteGone:
             outcomes.append("gone")
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=claim) for _ in range(6)]
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(6)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["gone"] * 5 + ["won"]
     assert TeamViewerInvite.objects.filter(used_at__isnull=False).count() == 1
+    assert ConsentRecord.objects.filter(kind=ConsentKind.VIEWER_JOIN).count() == 1
