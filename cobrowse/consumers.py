@@ -538,14 +538,20 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         except protocol.ProtocolError as exc:
             await self.send_envelope("error", exc.as_data())
             return
-        # Re-read the state for anything that acts on the customer's page.
+        # Re-read the state (and the holder's current rights) for anything that acts on the page.
+        holder = self.user
         if message.type in ("annotate", "action", "mode_request", "handover"):
-            self.session = await database_sync_to_async(live.current)(self.session_id)
-        # Whoever holds control (the agent unless it was handed over) may guide and act.
+            self.session, current_holder = await database_sync_to_async(live.current_with_holder)(
+                self.session_id
+            )
+            if self.session.controller_id == self.user.pk:
+                holder = current_holder  # fresh from the database: rights withdrawn count at once
+        # Whoever holds control (the agent unless it was handed over) may guide and act, with
+        # their own co-browse rights judged, never the session agent's.
         holds_control = self.session.controller_id == self.user.pk
         role = policy.ROLE_AGENT if self.role == "agent" or holds_control else policy.ROLE_VIEWER
         subject = message.data if message.type in ("annotate", "action") else None
-        decision = policy.check(self.session, role, message.type, subject)
+        decision = policy.check(self.session, role, message.type, subject, holder=holder)
         if not decision.allowed:
             await self.send_error("not_allowed", decision.reason, "type")
             return
@@ -591,13 +597,15 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
 
     async def _on_handover(self, message: protocol.Message, decision: policy.Decision) -> None:
         try:
-            holder = await database_sync_to_async(live.hand_over)(
+            handed = await database_sync_to_async(live.hand_over)(
                 self.session_id, self.user, message.data["to_user_id"]
             )
         except live.LiveRefused as exc:
             await self.send_error("not_allowed", exc.message, "data.to_user_id")
             return
-        control = {"holder": holder, "user_id": message.data["to_user_id"]}
+        # A drop from Full to Controlled reaches every socket through session.changed.
+        holder = handed.holder_name
+        control = {"holder": holder, "user_id": handed.holder_id}
         await self.channel_layer.group_send(
             agents_group(self.session_id), {"type": "to.agent.control", **control}
         )
