@@ -19,6 +19,7 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
 from cobrowse import live, policy, protocol, relay_state
@@ -40,6 +41,9 @@ TOUCH_EVERY_S = 30  # activity is written to the session at most this often
 QUALITY_GOOD_MS = 200
 QUALITY_FAIR_MS = 600
 QUALITY_REFRESH_S = 12  # a steady quality is re-announced this often (a change goes out at once)
+#: Close codes when a periodic admission re-check fails (the session's end keeps 4000).
+ADMISSION_CLOSE_CODES = {"ended": 4000, "viewer_limit": 4409}
+ADMISSION_WITHDRAWN = 4403
 
 
 def quality_level(rtt_ms: float | None) -> str:
@@ -480,6 +484,33 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
     """``/ws/cobrowse/<session>/agent/``: the session's agent, or a manager or colleague viewing."""
 
     session: live.LiveSession | None = None
+    admission_task: asyncio.Task | None = None
+
+    async def _recheck_admission(self) -> None:
+        """Close the socket once its admission no longer holds, even if the broadcast saying so
+        was lost. Its own timer (jittered so that sockets opened together spread their queries),
+        never per frame: the relay's hot path does not wait for it."""
+        base = settings.COBROWSE_ADMISSION_RECHECK_SECONDS
+        while True:
+            await asyncio.sleep(base * random.uniform(0.75, 1.25))  # noqa: S311 - spreading, not secrecy
+            if self.session is None or self.closed:
+                return
+            try:
+                reason = await self._admission_reason()
+            except Exception:  # a database hiccup: keep the socket, ask again next time
+                logger.warning("could not re-check the admission of a socket on session %s", self.session_id)
+                continue
+            if reason and self.session is not None and not self.closed:
+                await self.send_envelope("ended", {"reason": reason})
+                self.session = None
+                await self.close(code=ADMISSION_CLOSE_CODES.get(reason, ADMISSION_WITHDRAWN))
+                return
+
+    async def _admission_reason(self) -> str:
+        reason, self.participant_id = await database_sync_to_async(live.staff_admission)(
+            self.session_id, self.user.pk, self.participant_id
+        )
+        return reason
 
     async def connect(self) -> None:
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
@@ -497,6 +528,7 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
             return
         self.session, self.participant_id, self.role = session, participant_id, role
         self.action_times: list[float] = []
+        self.admission_task = asyncio.create_task(self._recheck_admission())
         await self.channel_layer.group_add(session_group(self.session_id), self.channel_name)
         await self.channel_layer.group_add(agents_group(self.session_id), self.channel_name)
         await self.send_envelope(
@@ -523,6 +555,8 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         self.closed = True
         if self.presence_task:
             self.presence_task.cancel()
+        if self.admission_task:
+            self.admission_task.cancel()
         await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
         await self.channel_layer.group_discard(agents_group(self.session_id), self.channel_name)
         if self.participant_id is not None:
@@ -771,6 +805,11 @@ class TeamViewerConsumer(AgentConsumer):
             customer_group(self.session_id),
             {"type": "customer.frame", "msg_type": "snapshot_request", "data": {"reason": "viewer"}},
         )
+        self.admission_task = asyncio.create_task(self._recheck_admission())
+
+    async def _admission_reason(self) -> str:
+        assert self.participant_id is not None
+        return await database_sync_to_async(live.team_admission)(self.participant_id)
 
     def _groups(self) -> list[str]:
         assert self.team_viewer_id is not None
@@ -785,6 +824,8 @@ class TeamViewerConsumer(AgentConsumer):
         self.hello_task.cancel()
         if self.presence_task:
             self.presence_task.cancel()
+        if self.admission_task:
+            self.admission_task.cancel()
         if self.participant_id is None:
             return
         for group in self._groups():

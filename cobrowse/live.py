@@ -241,6 +241,39 @@ def team_still_admitted(participant_id: int) -> bool:
     ).exists()
 
 
+def team_admission(participant_id: int) -> str:
+    """The periodic re-check of a team member's socket: ``""`` while admitted, else why not."""
+    return consent_team.team_admission(participant_id)
+
+
+def staff_admission(session_id: int, user_id: int, participant_id: int) -> tuple[str, int]:
+    """The periodic re-check of a staff socket: (``""`` or why not, the participant id to keep).
+
+    A staff member is admitted while the session is live and ``accounts.permissions`` still lets
+    them view it (an invitation withdrawn, an account deactivated or demoted: refused). One person
+    is one seat shared by their tabs; when another tab's close cleared that seat, this socket takes
+    it again (within the viewer cap) instead of watching unlisted.
+    """
+    from cobrowse.models import LIVE_STATES, Participant
+
+    # One query (a second only for an invited colleague: their invitation).
+    seat = Participant.objects.select_related("session", "user").filter(pk=participant_id).first()
+    if seat is None or seat.session.state not in LIVE_STATES:
+        return "ended", participant_id
+    session, user = seat.session, seat.user
+    if user is None or user.pk != user_id or not permissions.can_view_cobrowse_session(user, session):
+        return "removed", participant_id
+    if seat.left_at is None:
+        return "", participant_id
+    role = ParticipantRole.AGENT if session.agent_id == user_id else ParticipantRole.VIEWER
+    try:
+        with _admission():
+            participant = session_services.join(session_id, user=user, role=role)
+    except LiveRefused as exc:
+        return ("viewer_limit" if exc.code == 4409 else "removed"), participant_id
+    return "", participant.pk
+
+
 def team_left(participant_id: int) -> None:
     session_services.team_viewer_disconnected(participant_id)
 

@@ -259,6 +259,9 @@ COBROWSE_ACTION_GRACE_SECONDS = 5
 COBROWSE_GRANT_TTL_SECONDS = env.int("COBROWSE_GRANT_TTL_SECONDS", default=10 * 60)
 COBROWSE_MAX_VIEWERS = 3
 COBROWSE_JOIN_RATE_LIMIT = env("COBROWSE_JOIN_RATE_LIMIT", default="20/m")
+# Live sockets' own limits: staff and team-member sockets re-check their admission this often
+# (jittered +-25 %), even if a broadcast was lost.
+COBROWSE_ADMISSION_RECHECK_SECONDS = env.float("COBROWSE_ADMISSION_RECHECK_SECONDS", default=7.0)
 # Store the client's address and user agent on consent records ("full", "truncated", "none").
 CONSENT_CLIENT_INFO = env("CONSENT_CLIENT_INFO", default="truncated")
 
