@@ -22,7 +22,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
-from cobrowse import live, policy, protocol, relay_state
+from cobrowse import live, policy, protocol, relay_state, socket_limits
 from cobrowse import services as session_services
 from cobrowse.groups import agents_group, customer_group, session_group, team_viewer_group
 from cobrowse.masking import NodeFacts, Redactor
@@ -155,6 +155,13 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         raw = text_data if text_data is not None else bytes_data
+        if socket_limits.frame_too_large(raw):
+            await self.send_error(
+                "too_large",
+                f"frames are at most {socket_limits.CUSTOMER_FRAME_MAX} bytes: send large ones in parts",
+            )
+            await self.close(code=socket_limits.CLOSE_TOO_LARGE)
+            return
         try:
             message = protocol.parse_message(raw or b"", protocol.CUSTOMER)
             if message.type == "part":
@@ -198,6 +205,10 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
 
     async def _hello(self, message: protocol.Message) -> None:
         data = message.data
+        if not await socket_limits.hello_allowed(self.scope, "customer"):
+            await self.send_error("rate_limited", "Too many connection attempts: try again in a minute.")
+            await self.close(code=socket_limits.CLOSE_RATE_LIMITED)
+            return
         try:
             session = await database_sync_to_async(live.session_for_customer)(
                 self.session_id, data["grant"], self.origin
@@ -765,6 +776,10 @@ class TeamViewerConsumer(AgentConsumer):
             grant = live.team_hello_grant(raw)
         except protocol.ProtocolError as exc:
             await self.send_envelope("error", exc.as_data())
+            return
+        if not await socket_limits.hello_allowed(self.scope, "watch"):
+            await self.send_error("rate_limited", "Too many connection attempts: try again in a minute.")
+            await self.close(code=socket_limits.CLOSE_RATE_LIMITED)
             return
         try:
             seat = await database_sync_to_async(live.session_for_team)(self.session_id, grant)
