@@ -304,6 +304,9 @@ class ApprovalView(StaffView):
             result = services.decide_full_control(pk, manager=request.user, approve=self.approve)
         except ValidationError as exc:
             return _refused(exc)
+        except services.OwnFullControlRequest as exc:
+            # Said plainly (DRF would replace a Django PermissionDenied's text with a generic one).
+            return Response({"detail": str(exc), "code": "own_request"}, status=status.HTTP_403_FORBIDDEN)
         return Response(ModeRequestSerializer(result).data)
 
 

@@ -19,9 +19,10 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
-from cobrowse import live, policy, protocol, relay_state
+from cobrowse import live, policy, protocol, relay_state, socket_limits
 from cobrowse import services as session_services
 from cobrowse.groups import agents_group, customer_group, session_group, team_viewer_group
 from cobrowse.masking import NodeFacts, Redactor
@@ -40,6 +41,9 @@ TOUCH_EVERY_S = 30  # activity is written to the session at most this often
 QUALITY_GOOD_MS = 200
 QUALITY_FAIR_MS = 600
 QUALITY_REFRESH_S = 12  # a steady quality is re-announced this often (a change goes out at once)
+#: Close codes when a periodic admission re-check fails (the session's end keeps 4000).
+ADMISSION_CLOSE_CODES = {"ended": 4000, "viewer_limit": 4409}
+ADMISSION_WITHDRAWN = 4403
 
 
 def quality_level(rtt_ms: float | None) -> str:
@@ -151,6 +155,13 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         raw = text_data if text_data is not None else bytes_data
+        if socket_limits.frame_too_large(raw):
+            await self.send_error(
+                "too_large",
+                f"frames are at most {socket_limits.CUSTOMER_FRAME_MAX} bytes: send large ones in parts",
+            )
+            await self.close(code=socket_limits.CLOSE_TOO_LARGE)
+            return
         try:
             message = protocol.parse_message(raw or b"", protocol.CUSTOMER)
             if message.type == "part":
@@ -194,6 +205,10 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
 
     async def _hello(self, message: protocol.Message) -> None:
         data = message.data
+        if not await socket_limits.hello_allowed(self.scope, "customer"):
+            await self.send_error("rate_limited", "Too many connection attempts: try again in a minute.")
+            await self.close(code=socket_limits.CLOSE_RATE_LIMITED)
+            return
         try:
             session = await database_sync_to_async(live.session_for_customer)(
                 self.session_id, data["grant"], self.origin
@@ -480,6 +495,33 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
     """``/ws/cobrowse/<session>/agent/``: the session's agent, or a manager or colleague viewing."""
 
     session: live.LiveSession | None = None
+    admission_task: asyncio.Task | None = None
+
+    async def _recheck_admission(self) -> None:
+        """Close the socket once its admission no longer holds, even if the broadcast saying so
+        was lost. Its own timer (jittered so that sockets opened together spread their queries),
+        never per frame: the relay's hot path does not wait for it."""
+        base = settings.COBROWSE_ADMISSION_RECHECK_SECONDS
+        while True:
+            await asyncio.sleep(base * random.uniform(0.75, 1.25))  # noqa: S311 - spreading, not secrecy
+            if self.session is None or self.closed:
+                return
+            try:
+                reason = await self._admission_reason()
+            except Exception:  # a database hiccup: keep the socket, ask again next time
+                logger.warning("could not re-check the admission of a socket on session %s", self.session_id)
+                continue
+            if reason and self.session is not None and not self.closed:
+                await self.send_envelope("ended", {"reason": reason})
+                self.session = None
+                await self.close(code=ADMISSION_CLOSE_CODES.get(reason, ADMISSION_WITHDRAWN))
+                return
+
+    async def _admission_reason(self) -> str:
+        reason, self.participant_id = await database_sync_to_async(live.staff_admission)(
+            self.session_id, self.user.pk, self.participant_id
+        )
+        return reason
 
     async def connect(self) -> None:
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
@@ -497,6 +539,7 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
             return
         self.session, self.participant_id, self.role = session, participant_id, role
         self.action_times: list[float] = []
+        self.admission_task = asyncio.create_task(self._recheck_admission())
         await self.channel_layer.group_add(session_group(self.session_id), self.channel_name)
         await self.channel_layer.group_add(agents_group(self.session_id), self.channel_name)
         await self.send_envelope(
@@ -523,6 +566,8 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         self.closed = True
         if self.presence_task:
             self.presence_task.cancel()
+        if self.admission_task:
+            self.admission_task.cancel()
         await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
         await self.channel_layer.group_discard(agents_group(self.session_id), self.channel_name)
         if self.participant_id is not None:
@@ -538,14 +583,20 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         except protocol.ProtocolError as exc:
             await self.send_envelope("error", exc.as_data())
             return
-        # Re-read the state for anything that acts on the customer's page.
+        # Re-read the state (and the holder's current rights) for anything that acts on the page.
+        holder = self.user
         if message.type in ("annotate", "action", "mode_request", "handover"):
-            self.session = await database_sync_to_async(live.current)(self.session_id)
-        # Whoever holds control (the agent unless it was handed over) may guide and act.
+            self.session, current_holder = await database_sync_to_async(live.current_with_holder)(
+                self.session_id
+            )
+            if self.session.controller_id == self.user.pk:
+                holder = current_holder  # fresh from the database: rights withdrawn count at once
+        # Whoever holds control (the agent unless it was handed over) may guide and act, with
+        # their own co-browse rights judged, never the session agent's.
         holds_control = self.session.controller_id == self.user.pk
         role = policy.ROLE_AGENT if self.role == "agent" or holds_control else policy.ROLE_VIEWER
         subject = message.data if message.type in ("annotate", "action") else None
-        decision = policy.check(self.session, role, message.type, subject)
+        decision = policy.check(self.session, role, message.type, subject, holder=holder)
         if not decision.allowed:
             await self.send_error("not_allowed", decision.reason, "type")
             return
@@ -591,13 +642,15 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
 
     async def _on_handover(self, message: protocol.Message, decision: policy.Decision) -> None:
         try:
-            holder = await database_sync_to_async(live.hand_over)(
+            handed = await database_sync_to_async(live.hand_over)(
                 self.session_id, self.user, message.data["to_user_id"]
             )
         except live.LiveRefused as exc:
             await self.send_error("not_allowed", exc.message, "data.to_user_id")
             return
-        control = {"holder": holder, "user_id": message.data["to_user_id"]}
+        # A drop from Full to Controlled reaches every socket through session.changed.
+        holder = handed.holder_name
+        control = {"holder": holder, "user_id": handed.holder_id}
         await self.channel_layer.group_send(
             agents_group(self.session_id), {"type": "to.agent.control", **control}
         )
@@ -724,6 +777,10 @@ class TeamViewerConsumer(AgentConsumer):
         except protocol.ProtocolError as exc:
             await self.send_envelope("error", exc.as_data())
             return
+        if not await socket_limits.hello_allowed(self.scope, "watch"):
+            await self.send_error("rate_limited", "Too many connection attempts: try again in a minute.")
+            await self.close(code=socket_limits.CLOSE_RATE_LIMITED)
+            return
         try:
             seat = await database_sync_to_async(live.session_for_team)(self.session_id, grant)
         except live.LiveRefused as exc:
@@ -763,6 +820,11 @@ class TeamViewerConsumer(AgentConsumer):
             customer_group(self.session_id),
             {"type": "customer.frame", "msg_type": "snapshot_request", "data": {"reason": "viewer"}},
         )
+        self.admission_task = asyncio.create_task(self._recheck_admission())
+
+    async def _admission_reason(self) -> str:
+        assert self.participant_id is not None
+        return await database_sync_to_async(live.team_admission)(self.participant_id)
 
     def _groups(self) -> list[str]:
         assert self.team_viewer_id is not None
@@ -777,6 +839,8 @@ class TeamViewerConsumer(AgentConsumer):
         self.hello_task.cancel()
         if self.presence_task:
             self.presence_task.cancel()
+        if self.admission_task:
+            self.admission_task.cancel()
         if self.participant_id is None:
             return
         for group in self._groups():

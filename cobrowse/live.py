@@ -73,11 +73,18 @@ def usable_selectors(selectors: Any) -> tuple[str, ...]:
 
 
 def _snapshot(session: CoBrowseSession) -> LiveSession:
+    return _snapshot_with_holder(session)[0]
+
+
+def _snapshot_with_holder(session: CoBrowseSession) -> tuple[LiveSession, Any]:
+    """The snapshot and the user holding control (already loaded for their name: no extra query)."""
     account = session.ticket.account
     origins = {policy.origin_of(o) or o.rstrip("/").lower() for o in (account.allowed_origins or [])}
     if session.target_url:
         origins.add(policy.origin_of(session.target_url))
-    return LiveSession(
+    controller = session_services.controller_id(session)
+    holder = _user(session, controller)
+    snapshot = LiveSession(
         id=session.pk,
         agent_id=session.agent_id,
         agent_name=_display_name(session, session.agent_id),
@@ -86,18 +93,23 @@ def _snapshot(session: CoBrowseSession) -> LiveSession:
         recording=session.recording,
         selectors=usable_selectors(account.redaction_selectors) if account else (),
         allowed_origins=frozenset(o for o in origins if o),
-        controller_id=(controller := session_services.controller_id(session)),
-        controller_name=_display_name(session, controller),
+        controller_id=controller,
+        controller_name=holder.public_name if holder else "",
         watching=tuple(session_services.watching(session)),
     )
+    return snapshot, holder
 
 
-def _display_name(session: CoBrowseSession, user_id: int) -> str:
+def _user(session: CoBrowseSession, user_id: int | None) -> Any:
     from accounts.models import User
 
     if user_id == session.agent_id:
-        return session.agent.public_name
-    user = User.objects.filter(pk=user_id).first()
+        return session.agent
+    return User.objects.filter(pk=user_id).first() if user_id else None
+
+
+def _display_name(session: CoBrowseSession, user_id: int) -> str:
+    user = _user(session, user_id)
     return user.public_name if user else ""
 
 
@@ -229,12 +241,50 @@ def team_still_admitted(participant_id: int) -> bool:
     ).exists()
 
 
+def team_admission(participant_id: int) -> str:
+    """The periodic re-check of a team member's socket: ``""`` while admitted, else why not."""
+    return consent_team.team_admission(participant_id)
+
+
+def staff_admission(session_id: int, user_id: int, participant_id: int) -> tuple[str, int]:
+    """The periodic re-check of a staff socket: (``""`` or why not, the participant id to keep).
+
+    A staff member is admitted while the session is live and ``accounts.permissions`` still lets
+    them view it (an invitation withdrawn, an account deactivated or demoted: refused). One person
+    is one seat shared by their tabs; when another tab's close cleared that seat, this socket takes
+    it again (within the viewer cap) instead of watching unlisted.
+    """
+    from cobrowse.models import LIVE_STATES, Participant
+
+    # One query (a second only for an invited colleague: their invitation).
+    seat = Participant.objects.select_related("session", "user").filter(pk=participant_id).first()
+    if seat is None or seat.session.state not in LIVE_STATES:
+        return "ended", participant_id
+    session, user = seat.session, seat.user
+    if user is None or user.pk != user_id or not permissions.can_view_cobrowse_session(user, session):
+        return "removed", participant_id
+    if seat.left_at is None:
+        return "", participant_id
+    role = ParticipantRole.AGENT if session.agent_id == user_id else ParticipantRole.VIEWER
+    try:
+        with _admission():
+            participant = session_services.join(session_id, user=user, role=role)
+    except LiveRefused as exc:
+        return ("viewer_limit" if exc.code == 4409 else "removed"), participant_id
+    return "", participant.pk
+
+
 def team_left(participant_id: int) -> None:
     session_services.team_viewer_disconnected(participant_id)
 
 
 def current(session_id: int) -> LiveSession:
     return _snapshot(_load(session_id))
+
+
+def current_with_holder(session_id: int) -> tuple[LiveSession, Any]:
+    """The session as now, and the user holding control (whose rights guidance and actions need)."""
+    return _snapshot_with_holder(_load(session_id))
 
 
 def record_activity(session_id: int) -> bool:
@@ -286,27 +336,14 @@ def controller_id(session_id: int) -> int:
     return session_services.controller_id(_load(session_id))
 
 
-def hand_over(session_id: int, actor: Any, to_user_id: int) -> str:
-    """Give control to another participant who is watching. Returns the new holder's name."""
-    from django.db import transaction
-
-    from accounts.models import User
-    from cobrowse.models import Participant
-
-    with transaction.atomic():
-        session = session_services.lock(session_id)
-        if actor.pk != controller_id(session_id) and not permissions.is_manager(actor):
-            raise LiveRefused(4403, "Only the participant holding control (or a manager) can hand it over.")
-        target = Participant.objects.filter(session=session, user_id=to_user_id, left_at__isnull=True).first()
-        if target is None:
-            raise LiveRefused(4400, "That person is not watching this session.")
-        Participant.objects.filter(session=session, holds_control=True).update(holds_control=False)
-        target.holds_control = True
-        target.save(update_fields=["holds_control"])
-        # The holder's name also goes to the customer's badge: the public name, never a login.
-        name = User.objects.get(pk=to_user_id).public_name
-    log_activity(session_id, actor, "control_handed_over", to=to_user_id)
-    return name
+def hand_over(session_id: int, actor: Any, to_user_id: int) -> session_services.HandedOver:
+    """Give control to another participant who is watching (see ``services.hand_over``)."""
+    try:
+        return session_services.hand_over(session_id, actor=actor, to_user_id=to_user_id)
+    except PermissionDenied as exc:
+        raise LiveRefused(4403, str(exc)) from None
+    except session_services.CoBrowseError as exc:
+        raise LiveRefused(4400, "; ".join(exc.messages)) from None
 
 
 def request_action(session_id: int, user_id: int, action: dict[str, Any]) -> int | None:

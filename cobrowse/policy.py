@@ -3,6 +3,10 @@
 Consumers call :func:`check` for every incoming message; services call it before acting. The
 answer is a :class:`Decision`; ``needs_approval`` marks an action the customer must approve first
 (``controlled`` mode).
+
+Guidance and actions are judged against the capabilities of the person sending them (``holder``:
+the participant holding control, not the session's agent): control needs co-browse rights of one's
+own, so a hand-over can never lend them to someone without.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from accounts import permissions
 from cobrowse.models import SHARING_STATES, ControlMode, SessionState, mode_rank
 from cobrowse.protocol import ANNOTATE_KINDS
 
@@ -96,8 +101,26 @@ def never_reason(session: Any, action: Mapping[str, Any]) -> str:
     return ""
 
 
-def check(session: Any, role: str, message_type: str, action: Mapping[str, Any] | None = None) -> Decision:
-    """May this participant send this message type (with this action) in this session, now?"""
+def holder_reason(holder: Any) -> str:
+    """Why this person may not guide or act on a customer's page, or ``""`` (None: not judged here)."""
+    if holder is None or permissions.can_start_cobrowse(holder):
+        return ""
+    return "guiding or acting on a customer's page needs co-browse rights (L2 or above, or a certified L1)"
+
+
+def check(
+    session: Any,
+    role: str,
+    message_type: str,
+    action: Mapping[str, Any] | None = None,
+    *,
+    holder: Any = None,
+) -> Decision:
+    """May this participant send this message type (with this action) in this session, now?
+
+    ``holder`` is the user who would guide or act (for ``annotate`` and ``action``); their own
+    co-browse rights are checked, whoever the session's agent is.
+    """
     if role not in ROLES:
         return _deny(f"unknown role '{role}'")
     if session.state not in SHARING_STATES:
@@ -115,10 +138,12 @@ def check(session: Any, role: str, message_type: str, action: Mapping[str, Any] 
     allowed_types = AGENT_MESSAGE_TYPES if role == ROLE_AGENT else VIEWER_MESSAGE_TYPES
     if message_type not in allowed_types:
         return _deny(f"a {role} cannot send '{message_type}'")
+    if message_type in ("annotate", "action") and (reason := holder_reason(holder)):
+        return _deny(reason)
     if message_type == "annotate":
         return _check_annotation(session, action)
     if message_type == "action":
-        return check_action(session, action or {})
+        return check_action(session, action or {}, holder=holder)
     return Decision(True, "allowed in every consented mode")
 
 
@@ -133,9 +158,9 @@ def _check_annotation(session: Any, annotation: Mapping[str, Any] | None) -> Dec
     return Decision(True, "guidance allowed")
 
 
-def check_action(session: Any, action: Mapping[str, Any]) -> Decision:
-    """An agent's action on the customer's page. Never-list first, then the mode."""
-    reason = never_reason(session, action)
+def check_action(session: Any, action: Mapping[str, Any], *, holder: Any = None) -> Decision:
+    """An agent's action on the customer's page. Never-list first, then who acts, then the mode."""
+    reason = never_reason(session, action) or holder_reason(holder)
     if reason:
         return _deny(reason)
     kind = str(action.get("kind", "")).lower()

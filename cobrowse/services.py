@@ -72,6 +72,10 @@ class ViewerLimitReached(CoBrowseError):
         super().__init__("This session already has the maximum number of viewers.", code="viewer_limit")
 
 
+class OwnFullControlRequest(PermissionDenied):
+    """A manager tried to approve Full Control they would benefit from: another manager must."""
+
+
 def _now():
     return timezone.now()
 
@@ -544,8 +548,12 @@ def request_mode(session: CoBrowseSession | int, *, actor: Any, mode: str) -> Mo
     refresh_state(session)
     with transaction.atomic():
         locked = lock(session)
-        if not permissions.can_manage_cobrowse_session(actor, locked):
-            raise PermissionDenied("Only the session's agent or a manager can change the mode.")
+        holder = controller_id(locked)
+        holds = holder == getattr(actor, "pk", None) and permissions.can_start_cobrowse(actor)
+        if not (permissions.can_manage_cobrowse_session(actor, locked) or holds):
+            raise PermissionDenied(
+                "Only the session's agent, a manager or the participant holding control can change the mode."
+            )
         _require_sharing(locked)
         if mode == locked.mode:
             raise CoBrowseError({"mode": "The session is already in this mode."})
@@ -563,12 +571,19 @@ def request_mode(session: CoBrowseSession | int, *, actor: Any, mode: str) -> Mo
         request = ModeRequest.objects.create(
             session=locked, requested_by=actor, from_mode=locked.mode, to_mode=mode, state=state
         )
-        _event(locked, "mode_requested", actor=actor, to=mode, request=request.pk)
+        # A request is for whoever holds control now; a hand-over cancels it (see hand_over).
+        _event(locked, "mode_requested", actor=actor, to=mode, request=request.pk, holder=holder)
         audit.record(
             "cobrowse.mode_requested",
             actor=actor,
             obj=locked,
-            details={"session": locked.pk, "request": request.pk, "from": locked.mode, "to": mode},
+            details={
+                "session": locked.pk,
+                "request": request.pk,
+                "from": locked.mode,
+                "to": mode,
+                "holder": holder,
+            },
         )
         return request
 
@@ -580,8 +595,24 @@ def _lock_request(request: ModeRequest | int) -> tuple[ModeRequest, CoBrowseSess
     return ModeRequest.objects.select_for_update().get(pk=pk), session
 
 
+def own_request_reason(request: ModeRequest, session: CoBrowseSession, manager: Any) -> str:
+    """Why ``manager`` may not approve this Full Control request themselves, or ``""``.
+
+    Four eyes: a manager never approves Full Control that they asked for, in a session they run,
+    or that would go to them because they hold control now. Another manager must.
+    """
+    if request.requested_by_id == manager.pk:
+        return "You asked for this Full Control yourself: another manager must approve it."
+    if session.agent_id == manager.pk:
+        return "You run this session: another manager must approve its Full Control."
+    if controller_id(session) == manager.pk:
+        return "You hold control in this session: another manager must approve its Full Control."
+    return ""
+
+
 def decide_full_control(request: ModeRequest | int, *, manager: Any, approve: bool) -> ModeRequest:
-    """A manager approves or declines a request for full control."""
+    """A manager approves or declines a request for full control (never their own, see
+    :func:`own_request_reason`; declining one's own is allowed: it only withdraws it)."""
     if not permissions.can_approve_full_control(manager):
         raise PermissionDenied("Only managers can approve full control.")
     pk = request if isinstance(request, int) else request.pk
@@ -591,19 +622,29 @@ def decide_full_control(request: ModeRequest | int, *, manager: Any, approve: bo
         if locked.state != ModeRequestState.PENDING_MANAGER:
             raise CoBrowseError("This request is not waiting for a manager.", code="not_pending")
         _require_sharing(session)
-        locked.state = ModeRequestState.PENDING_CUSTOMER if approve else ModeRequestState.REJECTED
-        locked.manager = manager
-        locked.manager_decided_at = _now()
-        locked.save(update_fields=["state", "manager", "manager_decided_at"])
-        step = "full_control_approved" if approve else "full_control_rejected"
-        _event(session, step, actor=manager, request=locked.pk)
-        audit.record(
-            f"cobrowse.{step}",
-            actor=manager,
-            obj=session,
-            details={"session": session.pk, "request": locked.pk},
-        )
-        return locked
+        refusal = own_request_reason(locked, session, manager) if approve else ""
+        if not refusal:
+            locked.state = ModeRequestState.PENDING_CUSTOMER if approve else ModeRequestState.REJECTED
+            locked.manager = manager
+            locked.manager_decided_at = _now()
+            locked.save(update_fields=["state", "manager", "manager_decided_at"])
+            step = "full_control_approved" if approve else "full_control_rejected"
+            _event(session, step, actor=manager, request=locked.pk, holder=controller_id(session))
+            audit.record(
+                f"cobrowse.{step}",
+                actor=manager,
+                obj=session,
+                details={"session": session.pk, "request": locked.pk, "holder": controller_id(session)},
+            )
+            return locked
+    # Outside the transaction, so that the refusal itself stays on the audit trail.
+    audit.record(
+        "cobrowse.full_control_own_approval_refused",
+        actor=manager,
+        obj=session,
+        details={"session": session.pk, "request": locked.pk},
+    )
+    raise OwnFullControlRequest(refusal)
 
 
 def respond_to_mode_request(
@@ -773,7 +814,7 @@ def request_action(
                 raise CoBrowseError("The customer does not hold control.", code="not_pending")
         elif controller_id(locked) != actor.pk:
             raise PermissionDenied("Only the participant holding control can act on the customer's page.")
-        decision = policy.check(locked, policy.ROLE_AGENT, "action", action)
+        decision = policy.check(locked, policy.ROLE_AGENT, "action", action, holder=actor)
         if not decision.allowed:
             raise CoBrowseError(decision.reason, code="not_allowed")
         kind = str(action.get("kind", ""))
@@ -1001,6 +1042,79 @@ def controller_id(session: CoBrowseSession) -> int:
     return holder or session.agent_id
 
 
+def _control_moved(session: CoBrowseSession, *, actor: Any, to_user_id: int | None, by: str) -> None:
+    """Inside the session's transaction, after the holder changed. Full Control was approved for
+    the previous holder only: the session drops to Controlled (broadcast by the session row's
+    signal), and any open request for Full Control, made for the previous holder, is cancelled."""
+    open_full = ModeRequest.objects.filter(
+        session=session,
+        to_mode=ControlMode.FULL,
+        state__in=[ModeRequestState.PENDING_MANAGER, ModeRequestState.PENDING_CUSTOMER],
+    )
+    for request in open_full:
+        request.state = ModeRequestState.CANCELLED
+        request.save(update_fields=["state"])
+        log_step(session, "full_control_cancelled", actor=actor, request=request.pk, reason=by)
+    if session.mode == ControlMode.FULL:
+        _set_mode(session, ControlMode.CONTROLLED, actor=actor, by=by, holder=to_user_id)
+
+
+@dataclass(frozen=True)
+class HandedOver:
+    holder_id: int
+    holder_name: str
+    mode: str
+
+
+def hand_over(session: CoBrowseSession | int, *, actor: Any, to_user_id: int) -> HandedOver:
+    """Give control to another staff participant who is watching and may co-browse themselves.
+
+    In Full Control the session drops to Controlled until Full Control is approved for the new
+    holder (a new request, which they or the session's agent make and another manager approves).
+    """
+    from accounts.models import User
+
+    refresh_state(session)
+    with transaction.atomic():
+        locked = lock(session)
+        _require_sharing(locked)
+        current = controller_id(locked)
+        if actor.pk != current and not permissions.is_manager(actor):
+            raise PermissionDenied("Only the participant holding control (or a manager) can hand it over.")
+        target = (
+            locked.participants.filter(user_id=to_user_id, left_at__isnull=True)
+            .exclude(role__in=[ParticipantRole.CUSTOMER, ParticipantRole.TEAM])
+            .first()
+        )
+        if target is None:
+            raise CoBrowseError("That person is not watching this session.", code="not_watching")
+        target_user = User.objects.get(pk=to_user_id)
+        if not permissions.can_start_cobrowse(target_user):
+            raise PermissionDenied(
+                "They cannot take control: control needs co-browse rights "
+                "(L2 or above, a certified L1, or a manager)."
+            )
+        if to_user_id != current:
+            locked.participants.filter(holds_control=True).update(holds_control=False)
+            target.holds_control = True
+            target.save(update_fields=["holds_control"])
+            record_event(
+                locked.ticket,
+                EventKind.COBROWSE,
+                actor=actor,
+                data={"session": locked.pk, "step": "control_handed_over", "to": to_user_id},
+                internal=True,
+            )
+            audit.record(
+                "cobrowse.control_handed_over",
+                actor=actor,
+                obj=locked,
+                details={"session": locked.pk, "from": current, "to": to_user_id},
+            )
+            _control_moved(locked, actor=actor, to_user_id=to_user_id, by="handover")
+        return HandedOver(to_user_id, target_user.public_name, locked.mode)
+
+
 def leave(participant: Participant | int) -> Participant:
     pk = participant if isinstance(participant, int) else participant.pk
     with transaction.atomic():
@@ -1008,9 +1122,14 @@ def leave(participant: Participant | int) -> Participant:
         session = lock(session_id)
         locked = Participant.objects.select_for_update().get(pk=pk)
         if locked.left_at is None:
+            before = controller_id(session)
             locked.left_at = _now()
             locked.holds_control = False
             locked.save(update_fields=["left_at", "holds_control"])
+            after = controller_id(session)
+            if after != before and locked.role != ParticipantRole.CUSTOMER:
+                # Control falls back to the session's agent: nobody approved Full Control for them.
+                _control_moved(session, actor=None, to_user_id=after, by="holder_left")
             announce_participants(session)
         return locked
 

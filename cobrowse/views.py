@@ -254,11 +254,10 @@ def request_screen_share(request: HttpRequest, number: str) -> HttpResponse:
 def approvals(request: HttpRequest) -> HttpResponse:
     if not permissions.can_approve_full_control(request.user):
         raise PermissionDenied("Only managers approve full control.")
-    return render(
-        request,
-        "cobrowse/approvals.html",
-        {"requests": selectors.pending_full_control_requests(), "nav": "approvals"},
-    )
+    pending = list(selectors.pending_full_control_requests())
+    for req in pending:  # the page says why, and offers no Approve button, for one's own
+        req.own_reason = services.own_request_reason(req, req.session, request.user)
+    return render(request, "cobrowse/approvals.html", {"requests": pending, "nav": "approvals"})
 
 
 @login_required
@@ -273,4 +272,7 @@ def decide_approval(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "Approved: the customer is now asked." if approve else "Declined.")
     except ValidationError as exc:
         messages.error(request, _errors(exc))
+    except services.OwnFullControlRequest as exc:
+        messages.error(request, str(exc))
+        return HttpResponseRedirect(reverse("cobrowse:approvals"), status=303)
     return HttpResponseRedirect(reverse("cobrowse:approvals"), status=303)

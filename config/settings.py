@@ -327,6 +327,11 @@ COBROWSE_ACTION_GRACE_SECONDS = 5
 COBROWSE_GRANT_TTL_SECONDS = env.int("COBROWSE_GRANT_TTL_SECONDS", default=10 * 60)
 COBROWSE_MAX_VIEWERS = 3
 COBROWSE_JOIN_RATE_LIMIT = env("COBROWSE_JOIN_RATE_LIMIT", default="20/m")
+# Live sockets' own limits: staff and team-member sockets re-check their admission this often
+# (jittered +-25 %), even if a broadcast was lost; `hello` attempts per client address on the
+# customer and watch sockets (count/period, like COBROWSE_JOIN_RATE_LIMIT).
+COBROWSE_ADMISSION_RECHECK_SECONDS = env.float("COBROWSE_ADMISSION_RECHECK_SECONDS", default=7.0)
+COBROWSE_HELLO_RATE_LIMIT = env("COBROWSE_HELLO_RATE_LIMIT", default="30/m")
 # Store the client's address and user agent on consent records ("full", "truncated", "none").
 CONSENT_CLIENT_INFO = env("CONSENT_CLIENT_INFO", default="truncated")
 

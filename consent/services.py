@@ -642,26 +642,6 @@ def page_origin(session: CoBrowseSession, origin: str) -> str:
     return normalized
 
 
-def staff_first_name(user: Any) -> str:
-    """How the card names the staff member: their first name, never a login name or a surname."""
-    from accounts.models import Role
-
-    first = (getattr(user, "first_name", "") or "").strip()
-    if first:
-        return first
-    return "Support manager" if getattr(user, "role", "") == Role.MANAGER else "Support agent"
-
-
-def device_prompt(session: CoBrowseSession) -> str:
-    """The consent screen's words, naming the staff member by first name; stored with the decision."""
-    text = consent_prompt(session)
-    full, first = session.agent.public_name, staff_first_name(session.agent)
-    lead = f"Agent {full} "
-    if text.startswith(lead):
-        text = f"Agent {first} " + text[len(lead) :]
-    return text
-
-
 def recording_notice(session: CoBrowseSession) -> str:
     if session.recording:
         return "Recording: this session is recorded and kept encrypted; you can ask for it to be deleted."
@@ -704,12 +684,12 @@ class DeviceRequest:
 def _device_request(session: CoBrowseSession) -> DeviceRequest:
     return DeviceRequest(
         session=session,
-        agent=staff_first_name(session.agent),
+        agent=session.agent.public_name,
         mode=session.mode,
         recording=session.recording,
         third_party=is_third_party(session),
         title=DEVICE_TITLE,
-        prompt=device_prompt(session),
+        prompt=consent_prompt(session),
         details=(MODE_EXPLANATIONS[session.mode], recording_notice(session), DEVICE_REMINDER),
     )
 

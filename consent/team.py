@@ -422,6 +422,35 @@ def _close_team_viewer(
     cobrowse_services.announce_participants(session)
 
 
+def team_admission(participant_id: int) -> str:
+    """Why a team member's watch socket may no longer stay open, or ``""`` while it may.
+
+    Asked by the socket on a short interval, so that a removal, an expired grant or the end of the
+    session closes it even when the broadcast saying so was lost. One query.
+    """
+    from django.db.models import Exists, OuterRef
+
+    live_grant = ViewerGrant.objects.filter(
+        team_viewer_id=OuterRef("team_viewer_id"), revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
+    row = (
+        Participant.objects.filter(pk=participant_id)
+        .annotate(granted=Exists(live_grant))
+        .values_list("left_at", "session__state", "team_viewer__state", "granted")
+        .first()
+    )
+    if row is None:
+        return "removed"
+    left_at, session_state, viewer_state, granted = row
+    if session_state not in SHARING_STATES:
+        return "ended"
+    if left_at is not None or viewer_state != TeamViewerState.ACCEPTED:
+        return "removed"
+    if not granted:
+        return "grant_expired"
+    return ""
+
+
 def close_team_viewers(session: CoBrowseSession, now) -> None:
     """The session is over: every team member's link and grant stop working (no socket notices:
     the session's own end reaches every socket)."""

@@ -113,7 +113,7 @@ def test_handing_over_control_names_the_holder_publicly(customer, agent):
     session, _grant = consent(make_ticket(customer), agent, mode="guided")
     cobrowse_services.invite_viewer(session, actor=agent, user=colleague)
     cobrowse_services.join(session, user=colleague)
-    assert live.hand_over(session.pk, agent, colleague.pk) == "Support agent"
+    assert live.hand_over(session.pk, agent, colleague.pk).holder_name == "Support agent"
 
 
 def test_the_schema_says_username_is_not_always_sent(client):

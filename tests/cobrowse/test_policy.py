@@ -121,3 +121,42 @@ def test_unknown_types_and_actions_refused():
     assert not policy.check(session, "agent", "rrweb").allowed
     assert not policy.check(session, "agent", "action", {"kind": "teleport"}).allowed
     assert not policy.check(session, "agent", "annotate", {"kind": "confetti"}).allowed
+
+
+# --- judged against the holder's own rights --------------------------------------------------------
+
+
+def _person(role="agent", level="L2", certified=False):
+    from django.utils import timezone
+
+    from accounts.models import User
+
+    return User(
+        username=f"{role}-{level}",
+        role=role,
+        agent_level=level,
+        is_active=True,
+        cobrowse_certified_at=timezone.now() if certified else None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("holder", "allowed"),
+    [
+        (_person("agent", "L1"), False),
+        (_person("agent", "L1", certified=True), True),
+        (_person("agent", "L2"), True),
+        (_person("manager", ""), True),
+        (_person("customer", ""), False),
+    ],
+)
+def test_guidance_and_actions_follow_the_holders_own_rights(holder, allowed):
+    session = _session("full")
+    annotate = policy.check(session, "agent", "annotate", {"kind": "highlight"}, holder=holder)
+    action = policy.check(session, "agent", "action", {"kind": "click"}, holder=holder)
+    direct = policy.check_action(session, {"kind": "click"}, holder=holder)
+    assert (annotate.allowed, action.allowed, direct.allowed) == (allowed, allowed, allowed)
+    if not allowed:
+        assert "co-browse rights" in action.reason
+    # Messages that do not touch the page are not about the holder's rights.
+    assert policy.check(session, "agent", "ping", holder=holder).allowed
