@@ -5,7 +5,7 @@ viewer address the consent screen sent them to (``/browser/<id>/#tandem=<grant>`
 Opened in a fresh context, that address shows the viewer's consent card and nothing else: no
 WebSocket, no frame, only the describe call, even with the session's browser running. Allow (with
 the keyboard) opens the socket with the tab grant and the screencast starts; a reload of that tab
-does not ask again, a new tab with the address does.
+does not ask again, a new tab with the address does, and Escape there (Deny) ends the session.
 
 The runner runs in the test process, as in test_e2e_browser_session.py.
 """
@@ -179,8 +179,22 @@ async def test_a_pasted_viewer_address_asks_before_any_socket_and_allow_starts_t
             await other.wait_for_function(CONSENT_CARD_FOCUSED, timeout=15000)
             await asyncio.sleep(1.0)
             assert other_wire.sockets == [] and await other.get_attribute(ROOT, "data-frames") is None
+
+            # Escape answers Deny there: the session ends, for the first tab's viewer too.
+            await other.keyboard.press("Escape")
+            await _until(
+                lambda: other.locator("[data-testid=bv-consent-title]").filter(has_text="You said no").count()
+            )
+            assert other_wire.sockets == []
             session = await sync_to_async(CoBrowseSession.objects.get)(pk=session_id)
-            assert session.state in (SessionState.CONSENTED, SessionState.ACTIVE)
+            assert (session.state, session.end_reason) == (SessionState.REVOKED, "customer_denied")
+            assert await sync_to_async(_device_records)(session_id) == [
+                (Decision.GRANTED, base),
+                (Decision.DENIED, base),
+            ]
+            await _until(
+                lambda: customer.locator("[data-testid=bv-status]").filter(has_text="has ended").count()
+            )
         finally:
             if task is not None:
                 task.cancel()
