@@ -5,6 +5,7 @@
 //
 // The customer's viewer first asks its owner (consent.js): no socket opens and no frame is shown
 // until this tab's owner allowed on the card, or allowed earlier in this same tab.
+import { refreshGrant } from "../widget/recorder/grant_api.js";
 import { askOwner, takeGrant } from "./consent.js";
 import "./viewer.css";
 
@@ -369,5 +370,18 @@ function start(root, grant) {
     urlInput.blur();
   });
 
+  // The tab grant expires unless the page keeps it alive: a reconnect, or a reload of this tab,
+  // needs it still valid. Refused (the session ended, the grant was revoked): the socket says why.
+  function keepGrantAlive(delayMs) {
+    setTimeout(() => {
+      if (finished) return;
+      refreshGrant("", grant).then(
+        (session) => session && keepGrantAlive(session.refreshInMs),
+        () => keepGrantAlive(15000),
+      );
+    }, delayMs);
+  }
+
+  if (role === "customer" && grant) keepGrantAlive(0);
   connect();
 }

@@ -25,7 +25,7 @@ from cobrowse.browser.worker import BrowserHost, BrowserSessionRunner
 from cobrowse.models import CoBrowseSession, SessionState
 from consent import services as consent_services
 from consent.models import ConsentKind, ConsentRecord, Decision
-from tests.cobrowse.browser.test_e2e_browser_session import _api, _until
+from tests.cobrowse.browser.test_e2e_browser_session import _allow_on_card, _api, _until
 from tests.cobrowse.browser.test_e2e_viewer_controls import Site, _login, _people
 from tests.live import CHROMIUM_ARGS, CONSENT_CARD_FOCUSED
 
@@ -44,6 +44,13 @@ async def pages_site(settings):
     await server.close()
 
 
+@pytest.fixture
+def short_grants(settings):
+    """Grants that expire in 24 s (set before the server forks)."""
+    settings.COBROWSE_GRANT_TTL_SECONDS = 24
+    return settings
+
+
 class Wire:
     """Every request to Tandem and every WebSocket (with the frames it sent) of one page."""
 
@@ -51,15 +58,26 @@ class Wire:
         self.requests: list[str] = []
         self.sockets: list[str] = []
         self.sent: list[str] = []
+        self.received: list[str] = []
         page.on("request", lambda r: self.requests.append(r.url) if r.url.startswith(base) else None)
         page.on("websocket", self._socket)
 
     def _socket(self, ws) -> None:
         self.sockets.append(ws.url)
         ws.on("framesent", lambda payload: self.sent.append(payload if isinstance(payload, str) else ""))
+        ws.on("framereceived", lambda p: self.received.append(p) if isinstance(p, str) else None)
 
     def calls(self) -> list[str]:
         return [u for u in self.requests if "/api/" in u]
+
+    def card_calls(self) -> list[str]:
+        return [u for u in self.calls() if "/grants/describe/" in u or "/grants/confirm/" in u]
+
+    def welcomed(self) -> int:
+        return sum(json.loads(text)["type"] == "welcome" for text in self.received)
+
+    async def welcomed_async(self) -> int:
+        return self.welcomed()
 
 
 async def _agent_decides_on_the_link(agent_page, base: str, join_url: str) -> str:
@@ -157,7 +175,7 @@ async def test_a_pasted_viewer_address_asks_before_any_socket_and_allow_starts_t
             hello = json.loads(wire.sent[0])
             assert hello["type"] == "hello" and hello["data"]["grant"] not in ("", link_grant)
             assert (await sync_to_async(consent_services.verify_grant)(hello["data"]["grant"])).pk == session_id
-            assert wire.calls() == [
+            assert wire.card_calls() == [
                 f"{base}/api/cobrowse/grants/describe/",
                 f"{base}/api/cobrowse/grants/confirm/",
             ]
@@ -167,10 +185,10 @@ async def test_a_pasted_viewer_address_asks_before_any_socket_and_allow_starts_t
             )
 
             # A reload of the same tab does not ask; it connects with the stored tab grant.
-            before = len(wire.calls())
+            before = len(wire.card_calls())
             await customer.reload()
             await _until(lambda: _frames(customer), timeout=60)
-            assert len(wire.calls()) == before and await customer.locator(CARD).is_hidden()
+            assert len(wire.card_calls()) == before and await customer.locator(CARD).is_hidden()
 
             # A new tab with the pasted address asks again, and connects nothing meanwhile.
             other = await context.new_page()
@@ -208,3 +226,60 @@ async def test_a_pasted_viewer_address_asks_before_any_socket_and_allow_starts_t
 
 async def _frames(page) -> int:
     return int(await page.get_attribute(ROOT, "data-frames") or 0)
+
+
+
+def _link_grant(origin: str) -> tuple[int, str]:
+    """A browser session allowed on the consent screen: (session id, link grant)."""
+    from accounts.models import User
+    from cobrowse.browser import services as browser_services
+
+    ticket, agent_name, _token = _people(origin)
+    started = browser_services.start_browser_session(
+        ticket, agent=User.objects.get(username=agent_name), start_url=f"{origin}/one", channel="copy"
+    )
+    invite = consent_services.claim_invite(started.join_url.rstrip("/").split("/")[-1])
+    outcome = consent_services.grant_consent(invite, mode="view_only")
+    return outcome.session.pk, outcome.grant
+
+
+def _grant_expires_at(raw: str):
+    from consent.models import SessionGrant
+
+    return SessionGrant.objects.get(token_hash=consent_services.hash_token(raw)).expires_at
+
+
+async def test_the_viewer_keeps_its_tab_grant_alive_so_a_later_reload_still_connects(
+    short_grants, pages_site, built_bundles, settings, live_server_asgi
+):
+    """Grants live COBROWSE_GRANT_TTL_SECONDS (24 s here, set before the server forks); the viewer
+    refreshes its tab grant, so a reload well past that connects without asking."""
+    from django.utils import timezone
+
+    base = live_server_asgi.url
+    session_id, link = await sync_to_async(_link_grant)(pages_site.origin)
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(
+            executable_path=settings.BROWSER_EXECUTABLE_PATH, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = await (await chromium.new_context()).new_page()
+            wire = Wire(page, base)
+            await page.goto(f"{base}/browser/{session_id}/#tandem={link}")
+            await _allow_on_card(page)
+            await _until(wire.welcomed_async, timeout=30)
+            tab = json.loads(wire.sent[0])["data"]["grant"]
+
+            await asyncio.sleep(settings.COBROWSE_GRANT_TTL_SECONDS + 6)
+            assert await sync_to_async(_grant_expires_at)(tab) > timezone.now()
+            assert any("/grants/refresh/" in u for u in wire.calls())
+            await page.reload()
+            await _until(lambda: _at_least(wire.welcomed(), 2), timeout=30)
+            assert await page.locator(CARD).is_hidden()
+            assert len(wire.card_calls()) == 2  # describe and confirm, once
+        finally:
+            await chromium.close()
+
+
+async def _at_least(value: int, wanted: int) -> bool:
+    return value >= wanted
