@@ -374,13 +374,15 @@ def _link_grant_call(request: Request, action) -> Response:
     """Describe or confirm with any current grant of a live session, from an allowed page origin.
 
     The grant (header) and the browser-set ``Origin`` are all these calls read: nothing of the
-    page's content, address or title.
+    page's content, address or title. A server-side browser session's card is on Tandem's own
+    viewer page, so ``action`` also gets the origin this request was addressed to.
     """
     raw = request.META.get(GRANT_HEADER, "")
     if not raw:
         return Response({"detail": "Send the grant in X-Tandem-Grant."}, status=status.HTTP_401_UNAUTHORIZED)
+    own_origin = f"{request.scheme}://{request.get_host()}"
     try:
-        return action(raw, request.headers.get("Origin", ""))
+        return action(raw, request.headers.get("Origin", ""), own_origin)
     except consent_services.GrantError as exc:
         return Response({"detail": str(exc), "code": "grant"}, status=status.HTTP_401_UNAUTHORIZED)
     except consent_services.PageOriginRefused as exc:
@@ -397,8 +399,9 @@ class GrantDescribeView(APIView):
     def post(self, request: Request) -> Response:
         """What the grant asks for, in the consent screen's words, for the page's own card."""
 
-        def describe(raw: str, origin: str) -> Response:
-            return Response(consent_services.describe_grant(raw, origin=origin).as_dict())
+        def describe(raw: str, origin: str, own_origin: str) -> Response:
+            asked = consent_services.describe_grant(raw, origin=origin, own_origin=own_origin)
+            return Response(asked.as_dict())
 
         return _link_grant_call(request, describe)
 
@@ -414,9 +417,9 @@ class GrantConfirmView(APIView):
         data.is_valid(raise_exception=True)
         allow = data.validated_data["allow"]
 
-        def confirm(raw: str, origin: str) -> Response:
+        def confirm(raw: str, origin: str, own_origin: str) -> Response:
             decision = consent_services.confirm_grant(
-                raw, allow=allow, origin=origin, client=client_info(request)
+                raw, allow=allow, origin=origin, client=client_info(request), own_origin=own_origin
             )
             body = {"session": decision.session.pk, "state": decision.session.state}
             if decision.grant:

@@ -414,7 +414,8 @@ class ConsentOutcome:
             base = self.session.target_url.split("#", 1)[0]
             return f"{base}#tandem={self.grant}"
         if self.grant and self.session.kind == SessionKind.BROWSER:
-            # The screencast viewer on Tandem itself; it moves the grant out of the address bar.
+            # The screencast viewer on Tandem itself; it moves the grant out of the address bar and
+            # asks its owner (the card) before it opens a socket.
             return f"/browser/{self.session.pk}/#tandem={self.grant}"
         return ""
 
@@ -459,9 +460,9 @@ def _grant_consent(
         client=client,
     )
     session = cobrowse_services.apply_consent(session, mode=mode, recording=recording, record=record)
-    # The customer's own site gets a link grant: its page asks its owner before anything is shared.
-    # The server-side browser's viewer is a Tandem page, not the customer's: its grant is confirmed.
-    raw_grant = issue_grant(session, confirmed=session.kind != SessionKind.DOM)
+    # A link grant for every kind: the customer's page, or the server-side browser's viewer, asks
+    # its owner before anything is shared or shown, since whoever decided here may not be the owner.
+    raw_grant = issue_grant(session)
     return ConsentOutcome(session=session, record=record, grant=raw_grant)
 
 
@@ -542,8 +543,8 @@ class PageOriginRefused(Exception):
 def issue_grant(session: CoBrowseSession, *, confirmed: bool = False, origin: str = "") -> str:
     """A bearer credential for the customer's page; call inside the session's transaction.
 
-    Unconfirmed (a link grant) unless the page's owner confirmed on the page (``origin``), or the
-    grant opens a page of Tandem's own rather than the customer's (the server-side browser viewer).
+    Unconfirmed (a link grant) unless the page's owner confirmed on the page (``origin``): the
+    customer's page, or the server-side browser's viewer.
     """
     if session.state not in SHARING_STATES:
         raise GrantError("The session is not live.")
@@ -632,12 +633,32 @@ def revoke_grants(session: CoBrowseSession) -> int:
 # --- the page's owner confirms (or refuses) on the page itself -----------------------------------
 
 
-def page_origin(session: CoBrowseSession, origin: str) -> str:
-    """The asking page's origin, if the session may be shared from it (the socket's own rule)."""
+def tandem_origins(own_origin: str = "") -> set[str]:
+    """Tandem's own origins: the public base URL's and the one the request was addressed to.
+
+    ``own_origin`` is the scheme and host of the request itself (its host already checked against
+    ``ALLOWED_HOSTS``), so the viewer works on whichever address of this deployment it was opened.
+    """
+    from cobrowse.policy import origin_of
+
+    return {o for o in (origin_of(settings.TANDEM_BASE_URL), origin_of(own_origin or "")) if o}
+
+
+def page_origin(session: CoBrowseSession, origin: str, *, own_origin: str = "") -> str:
+    """The asking page's origin, if the session may be shared from it (the socket's own rule).
+
+    A server-side browser session is answered on Tandem's viewer page and nowhere else: only
+    Tandem's own origin, never the target site's or the account's (the browser runs here, so a
+    card on the customer's site would vouch for nothing).
+    """
     from cobrowse import policy
 
     normalized = policy.origin_of(origin or "")
-    if not normalized or normalized not in policy._allowed_origins(session):
+    if session.kind == SessionKind.BROWSER:
+        allowed = tandem_origins(own_origin)
+    else:
+        allowed = policy._allowed_origins(session)
+    if not normalized or normalized not in allowed:
         raise PageOriginRefused("This page's origin is not allowed for the session.")
     return normalized
 
@@ -694,10 +715,13 @@ def _device_request(session: CoBrowseSession) -> DeviceRequest:
     )
 
 
-def describe_grant(raw_grant: str, *, origin: str) -> DeviceRequest:
-    """What a grant asks for, for the card on the page it arrived on (link or tab grant alike)."""
+def describe_grant(raw_grant: str, *, origin: str, own_origin: str = "") -> DeviceRequest:
+    """What a grant asks for, for the card on the page it arrived on (link or tab grant alike).
+
+    ``own_origin``: the origin the request was addressed to (see :func:`tandem_origins`).
+    """
     _grant, session = _live_grant(raw_grant)
-    page_origin(session, origin)
+    page_origin(session, origin, own_origin=own_origin)
     return _device_request(session)
 
 
@@ -710,28 +734,42 @@ class DeviceDecision:
 
 
 def confirm_grant(
-    raw_grant: str, *, allow: bool, origin: str, client: ClientInfo | None = None
+    raw_grant: str,
+    *,
+    allow: bool,
+    origin: str,
+    client: ClientInfo | None = None,
+    own_origin: str = "",
 ) -> DeviceDecision:
     """The page's owner answered the card: Allow issues a tab grant, Deny ends the session.
 
     Either answer is a ``device_confirmation`` consent record with the page's origin. Any current
-    grant of the session may ask (an agent could paste a tab grant; the card still asks).
+    grant of the session may ask (an agent could paste a tab grant; the card still asks). For a
+    server-side browser session the page is Tandem's viewer (``own_origin``: :func:`tandem_origins`).
     """
     _grant, session = _live_grant(raw_grant)
-    page_origin(session, origin)
-    return _confirm_grant(raw_grant, session.pk, allow=allow, origin=origin, client=client)
+    page_origin(session, origin, own_origin=own_origin)
+    return _confirm_grant(
+        raw_grant, session.pk, allow=allow, origin=origin, client=client, own_origin=own_origin
+    )
 
 
 @transaction.atomic
 def _confirm_grant(
-    raw_grant: str, session_id: int, *, allow: bool, origin: str, client: ClientInfo | None
+    raw_grant: str,
+    session_id: int,
+    *,
+    allow: bool,
+    origin: str,
+    client: ClientInfo | None,
+    own_origin: str,
 ) -> DeviceDecision:
     session = cobrowse_services.lock(session_id)
     grant = SessionGrant.objects.select_for_update().get(token_hash=hash_token(raw_grant))
     check_grant_current(grant)
     if session.state not in SHARING_STATES:
         raise GrantError("The session has ended.")
-    normalized = page_origin(session, origin)
+    normalized = page_origin(session, origin, own_origin=own_origin)
     request = _device_request(session)
     invite = session.invites.filter(used_at__isnull=False).order_by("-used_at").first()
     record = record_consent(
@@ -760,8 +798,8 @@ def _confirm_grant(
         )
         return DeviceDecision(session=session, record=record)
     raw_tab = issue_grant(session, confirmed=True, origin=normalized)
-    cobrowse_services.log_step(
-        session, "device_confirmed", summary="allowed on the customer's page", consent=record.pk
-    )
+    browser = session.kind == SessionKind.BROWSER
+    where = "in the shared browser's viewer" if browser else "on the customer's page"
+    cobrowse_services.log_step(session, "device_confirmed", summary=f"allowed {where}", consent=record.pk)
     tab = SessionGrant.objects.get(token_hash=hash_token(raw_tab))
     return DeviceDecision(session=session, record=record, grant=raw_tab, expires_at=tab.expires_at)

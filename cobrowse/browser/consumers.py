@@ -66,7 +66,8 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
         try:
             admission = await admitting
         except live.LiveRefused as exc:
-            await self._error("refused", exc.message)
+            # ``unconfirmed``: a link grant, which only the viewer's card may use (never a socket).
+            await self._error(getattr(exc, "error", "refused"), exc.message)
             await self.close(code=exc.code)
             return
         self.admission = admission

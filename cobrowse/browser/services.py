@@ -29,7 +29,7 @@ from cobrowse import policy
 from cobrowse import services as session_services
 from cobrowse.browser import selectors
 from cobrowse.groups import browser_control_group, browser_viewers_group
-from cobrowse.live import log_activity
+from cobrowse.live import LiveRefused, log_activity
 from cobrowse.masking import redact_text, redact_typed_value, redact_url
 from cobrowse.models import (
     LIVE_STATES,
@@ -772,13 +772,27 @@ def admit_staff(session_id: int, user: Any) -> ViewerAdmission:
     return _admission(session_id, role, participant_id)
 
 
+class UnconfirmedViewer(LiveRefused):
+    """A link grant on the viewer socket: its owner has not answered the viewer's card yet (4401)."""
+
+    error = "unconfirmed"
+
+    def __init__(self) -> None:
+        super().__init__(4401, "Allow on the viewer's card first: this grant only asks.")
+
+
 def admit_customer(session_id: int, raw_grant: str) -> ViewerAdmission:
-    """The customer's viewer page, by the session grant (the page is on Tandem's own origin)."""
-    from cobrowse.live import LiveRefused
+    """The customer's viewer page, by a tab grant (the page is on Tandem's own origin).
+
+    A link grant (the consent screen's, whose address anyone could have pasted) is refused with
+    :class:`UnconfirmedViewer`: the viewer's card turns it into a tab grant first.
+    """
     from consent import services as consent_services
 
     try:
         granted = consent_services.verify_grant(raw_grant)
+    except consent_services.UnconfirmedGrant:
+        raise UnconfirmedViewer from None
     except consent_services.GrantError as exc:
         raise LiveRefused(4401, str(exc)) from None
     if granted.pk != session_id:

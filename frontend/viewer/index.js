@@ -2,12 +2,28 @@
 // every frame acknowledged by its number once drawn, and the viewer's clicks, wheel and keys sent
 // back as `input` in page coordinates. The server decides who may drive; this page only hides
 // what it would refuse anyway.
+//
+// The customer's viewer first asks its owner (consent.js): no socket opens and no frame is shown
+// until this tab's owner allowed on the card, or allowed earlier in this same tab.
+import { refreshGrant } from "../widget/recorder/grant_api.js";
+import { askOwner, takeGrant } from "./consent.js";
 import "./viewer.css";
 
 const root = document.querySelector("[data-testid=browser-viewer]");
-if (root) start(root);
+if (root) boot(root);
 
-function start(root) {
+async function boot(root) {
+  const sessionId = root.dataset.session;
+  const { grant, confirmed } = takeGrant(sessionId);
+  if (root.dataset.role !== "customer") return start(root, ""); // staff: their login, no grant
+  if (confirmed) return start(root, grant);
+  const card = document.querySelector("[data-testid=bv-consent]");
+  const tabGrant = await askOwner({ card, sessionId, grant });
+  if (tabGrant) start(root, tabGrant);
+}
+
+function start(root, grant) {
+  root.hidden = false;
   const canvas = root.querySelector("canvas");
   const ctx = canvas.getContext("2d");
   const urlInput = root.querySelector("[data-testid=bv-url]");
@@ -22,7 +38,6 @@ function start(root) {
   const prompt = root.querySelector("[data-testid=bv-prompt]");
   const promptText = root.querySelector("[data-testid=bv-prompt-text]");
   const promptTimer = root.querySelector("[data-testid=bv-prompt-timer]");
-  const grant = takeGrant(root.dataset.session);
 
   let socket = null;
   let seq = 0;
@@ -355,27 +370,18 @@ function start(root) {
     urlInput.blur();
   });
 
-  connect();
-}
+  // The tab grant expires unless the page keeps it alive: a reconnect, or a reload of this tab,
+  // needs it still valid. Refused (the session ended, the grant was revoked): the socket says why.
+  function keepGrantAlive(delayMs) {
+    setTimeout(() => {
+      if (finished) return;
+      refreshGrant("", grant).then(
+        (session) => session && keepGrantAlive(session.refreshInMs),
+        () => keepGrantAlive(15000),
+      );
+    }, delayMs);
+  }
 
-// The customer's page carries the grant in the fragment (#tandem=...): never sent in a request.
-// Keep it for reloads of this tab, and take it out of the address bar.
-function takeGrant(sessionId) {
-  const key = `tandem-browser-grant-${sessionId}`;
-  const match = /(?:^#|&)tandem=([^&]+)/.exec(location.hash);
-  if (match) {
-    const grant = decodeURIComponent(match[1]);
-    try {
-      sessionStorage.setItem(key, grant);
-    } catch {
-      /* storage off: the grant lives for this page only */
-    }
-    history.replaceState(null, "", location.pathname + location.search);
-    return grant;
-  }
-  try {
-    return sessionStorage.getItem(key) || "";
-  } catch {
-    return "";
-  }
+  if (role === "customer" && grant) keepGrantAlive(0);
+  connect();
 }

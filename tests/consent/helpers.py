@@ -35,9 +35,16 @@ def resend(session, actor, *, channel="copy"):
 
 
 def page_origin(session) -> str:
-    """An origin the session's page may be on: its target page's, else the account's first."""
+    """An origin the session's page may be on: its target page's, else the account's first.
+
+    A server-side browser session's page is Tandem's own viewer: Tandem's origin.
+    """
+    from django.conf import settings
+
     from cobrowse.policy import origin_of
 
+    if session.kind == "browser":
+        return origin_of(settings.TANDEM_BASE_URL)
     if session.target_url:
         return origin_of(session.target_url)
     account = session.ticket.account

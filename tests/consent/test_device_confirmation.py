@@ -287,8 +287,8 @@ def test_describe_and_confirm_answer_cors_preflights_like_refresh(linked):
 
 
 @pytest.mark.django_db
-def test_the_server_side_browser_viewer_keeps_a_confirmed_grant(ticket, agent):
-    """Its grant opens Tandem's own viewer page, not the customer's site: nothing there to ask."""
+def test_the_server_side_browser_viewer_gets_a_link_grant_too(ticket, agent):
+    """Its viewer address can be pasted like any other: the viewer's own card asks first."""
     from cobrowse import services as cobrowse_services
 
     started = cobrowse_services.start_session(
@@ -296,4 +296,6 @@ def test_the_server_side_browser_viewer_keeps_a_confirmed_grant(ticket, agent):
     )
     invite = services.claim_invite(started.join_path.split("/")[2])
     outcome = services.grant_consent(invite, mode="view_only")
-    assert services.verify_grant(outcome.grant).pk == outcome.session.pk
+    assert outcome.redirect_url == f"/browser/{outcome.session.pk}/#tandem={outcome.grant}"
+    with pytest.raises(services.UnconfirmedGrant):
+        services.verify_grant(outcome.grant)

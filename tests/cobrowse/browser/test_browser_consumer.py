@@ -17,6 +17,7 @@ from cobrowse.browser import services
 from cobrowse.groups import browser_control_group, browser_viewers_group
 from config.asgi import application
 from consent import services as consent_services
+from tests.consent.helpers import confirm_on_device
 from tests.factories import make_account, make_ticket, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,7 +38,8 @@ def _setup(mode: str = "controlled"):
     )
     invite = consent_services.claim_invite(started.join_url.rstrip("/").split("/")[-1])
     outcome = consent_services.grant_consent(invite, mode=mode)
-    return outcome.session, outcome.grant, agent
+    decision = confirm_on_device(outcome.session, outcome.grant)  # Allow on the viewer's card
+    return decision.session, decision.grant, agent
 
 
 @database_sync_to_async

@@ -25,8 +25,9 @@ from cobrowse.browser.worker import BrowserHost, BrowserSessionRunner
 from cobrowse.models import CoBrowseSession, SessionState
 from consent import services as consent_services
 from demo_site.server import make_server, serve_in_thread
+from tests.consent.helpers import confirm_on_device
 from tests.factories import make_account, make_ticket, make_user
-from tests.live import CHROMIUM_ARGS
+from tests.live import CHROMIUM_ARGS, CONSENT_CARD_FOCUSED
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -76,8 +77,17 @@ def _people(site: str):
 
 
 def _consent(join_url: str) -> str:
+    """Decide on the link; the returned grant is a tab grant (as if allowed on the viewer's card)."""
     invite = consent_services.claim_invite(join_url.rstrip("/").split("/")[-1])
-    return consent_services.grant_consent(invite, mode="controlled").grant
+    outcome = consent_services.grant_consent(invite, mode="controlled")
+    return confirm_on_device(outcome.session, outcome.grant).grant
+
+
+async def _allow_on_card(page, timeout: float = 15000) -> None:
+    """The viewer's owner answers its card with the keyboard: a grant in the address always asks."""
+    await page.wait_for_function(CONSENT_CARD_FOCUSED, timeout=timeout)
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
 
 
 async def _until(predicate, timeout: float = 20.0, every: float = 0.1):
@@ -113,6 +123,7 @@ async def test_agent_drives_customer_watches_and_the_runner_dies(
             page = await (await viewer_browser.new_context()).new_page()
             await page.goto(f"{base}/browser/{session_id}/#tandem={grant}")
             assert "tandem=" not in page.url  # the grant left the address bar
+            await _allow_on_card(page)
 
             async def frames() -> int:
                 return int(await page.get_attribute("[data-testid=browser-viewer]", "data-frames") or 0)

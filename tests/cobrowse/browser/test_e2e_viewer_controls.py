@@ -22,7 +22,7 @@ from playwright.async_api import async_playwright
 from cobrowse import services as session_services
 from cobrowse.browser import services
 from cobrowse.browser.worker import BrowserHost, BrowserSessionRunner
-from tests.cobrowse.browser.test_e2e_browser_session import _api, _consent, _until
+from tests.cobrowse.browser.test_e2e_browser_session import _allow_on_card, _api, _consent, _until
 from tests.factories import PASSWORD, make_account, make_ticket, make_user
 from tests.live import CHROMIUM_ARGS
 
@@ -221,6 +221,7 @@ async def test_agent_viewer_controls_drive_the_browser_and_a_view_only_customer_
 
             customer = await (await viewers.new_context()).new_page()
             await customer.goto(f"{base}/browser/{session_id}/#tandem={grant}")
+            await _allow_on_card(customer)
             await _until(lambda: frames(customer), timeout=30)
             await _until(lambda: _eq(can_input(customer), "false"))
             assert await customer.get_attribute(root, "data-role") == "customer"
