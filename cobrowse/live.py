@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied
 from accounts import permissions
 from cobrowse import policy, protocol
 from cobrowse import services as session_services
-from cobrowse.models import SHARING_STATES, CoBrowseSession, ParticipantRole
+from cobrowse.models import SHARING_STATES, CoBrowseSession, ParticipantRole, SessionKind
 from consent import services as consent_services
 from consent import team as consent_team
 
@@ -130,6 +130,9 @@ def session_for_customer(session_id: int, raw_grant: str, origin: str) -> LiveSe
         raise LiveRefused(4401, str(exc)) from None
     if session.pk != session_id:
         raise LiveRefused(4403, "The grant is for another session.")
+    if session.kind != SessionKind.DOM:
+        # A server-side browser session's page is Tandem's viewer: no customer page shares it.
+        raise LiveRefused(4403, "This session is not shared from a page.")
     session = _load(session_id)
     live = _snapshot(session)
     if origin.rstrip("/").lower() not in live.allowed_origins:

@@ -221,3 +221,31 @@ def test_staff_see_the_viewer_without_a_card(linked):
     html = client.get(f"/browser/{session.pk}/").content.decode()
     assert 'data-testid="bv-consent"' not in html and 'data-role="agent"' in html
     assert 'aria-label="Shared browser" hidden' not in html
+
+
+# --- a browser session's tab grant never opens the customer page's socket ---------------------
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_browser_sessions_tab_grant_is_refused_on_the_page_socket():
+    """Its page is Tandem's viewer: even confirmed, and from the target site's origin, its grant
+    cannot open the socket a customer's own page shares on."""
+
+    @database_sync_to_async
+    def confirmed():
+        session, link = _linked("-dom")
+        decision = services.confirm_grant(link, allow=True, origin=BASE)
+        return session, decision.grant
+
+    session, tab = await confirmed()
+    comm = WebsocketCommunicator(
+        application, f"/ws/cobrowse/{session.pk}/customer/", headers=[(b"origin", SITE.encode())]
+    )
+    connected, _ = await comm.connect()
+    assert connected
+    hello = {"grant": tab, "page_id": "p1", "last_acked_seq": -1, "url": f"{SITE}/apply", "title": "Apply"}
+    await comm.send_json_to({"type": "hello", "seq": 0, "ts": 1_700_000_000_000, "data": hello})
+    error = await comm.receive_json_from(timeout=5)
+    assert error["type"] == "error" and "not shared from a page" in error["data"]["message"]
+    assert await comm.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
+    await comm.disconnect()
