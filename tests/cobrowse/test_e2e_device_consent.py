@@ -130,8 +130,8 @@ def test_a_pasted_address_asks_the_customer_and_nothing_leaves_before_allow(
 
         card = shopper.evaluate("window.__cardRoot.querySelector('[role=dialog]').textContent")
         assert "Share this page with support?" in card
-        assert f"Agent Priya wants to see this page to help you with ticket {ticket.reference}" in card
-        assert "Kaur" not in card and "priya" not in card
+        assert f"Agent Priya Kaur wants to see this page to help you with ticket {ticket.reference}" in card
+        assert "priya" not in card  # never the login name
         assert "Allow guidance: the agent may also highlight things" in card
         assert "This session is not recorded." in card
 

@@ -12,7 +12,7 @@ from cobrowse.models import SessionState
 from tests.cobrowse.test_e2e_live import off_loop, replay_has, session_state, wait_until
 from tests.consent.helpers import start
 from tests.factories import make_account, make_ticket, make_user
-from tests.live import login
+from tests.live import answer_consent_card, login
 
 pytestmark = [
     pytest.mark.browser,
@@ -45,6 +45,7 @@ def test_console_and_watch_pages_play_a_session_within_their_policy(live_server_
         assert "form-action 'self'" in consent_page.headers["content-security-policy"]
         shopper.click("button[value=view_only]")
         shopper.wait_for_url(f"{demo_site}/apply/personal*")
+        answer_consent_card(shopper)
         shopper.wait_for_selector("[data-tandem=badge]", state="attached", timeout=10000)
         wait_until(shopper, lambda: session_state(session.pk) == SessionState.ACTIVE, message="active")
 

@@ -263,6 +263,7 @@ def test_not_root_chromium_runs_sandboxed_as_that_user_without_a_switch(shared_t
         "HOME": browser_user.pw_dir,
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DJANGO_SECRET_KEY": SENTINEL,
+        "AUDIT_KEY": SENTINEL * 2,  # at least 32 characters
         "PYTHONPATH": str(ROOT),
     }
     result = subprocess.run(

@@ -81,9 +81,10 @@ class Wire:
 
 
 async def _agent_decides_on_the_link(agent_page, base: str, join_url: str) -> str:
-    """The agent opens the link in their own (logged-in) browser and allows control; returns the
-    address the consent screen sent them to, fragment and all."""
+    """The agent opens the link in a private window of their own (signed in, Tandem refuses them)
+    and allows control; returns the address the consent screen sent them to, fragment and all."""
     await agent_page.goto(f"{base}{urlsplit(join_url).path}")
+    await agent_page.check("input[name=recording][value=off]")  # a third-party site: asked apart
     async with agent_page.expect_response(lambda r: "/j/" in r.url and r.request.method == "POST") as decided:
         await agent_page.click("button[value=controlled]")
     location = (await decided.value).headers["location"]
@@ -112,12 +113,14 @@ async def test_a_pasted_viewer_address_asks_before_any_socket_and_allow_starts_t
         )
         host = runner = task = None
         try:
-            agent = await (await chromium.new_context()).new_page()
-            await _login(agent, base, agent_name)
-            pasted = await _agent_decides_on_the_link(agent, base, created["join_url"])
+            private = await (await chromium.new_context()).new_page()
+            pasted = await _agent_decides_on_the_link(private, base, created["join_url"])
             link_grant = pasted.split("#tandem=", 1)[1]
             with pytest.raises(consent_services.UnconfirmedGrant):
                 await sync_to_async(consent_services.verify_grant)(link_grant)
+            agent = await (await chromium.new_context()).new_page()
+            await _login(agent, base, agent_name)
+            await agent.goto(f"{base}/browser/{session_id}/")
             # The agent's own viewer (their login, no card) starts the session's browser.
             assert await agent.get_attribute(ROOT, "data-role") == "agent"
             assert await agent.locator(CARD).count() == 0
