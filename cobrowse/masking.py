@@ -43,141 +43,23 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, unquote, unquote_plus, urlsplit, urlunsplit
 
+from cobrowse.masking_patterns import (  # noqa: F401  (re-exported: the public rules live here)
+    MASK,
+    fold_digits,
+    iban_valid,
+    luhn_valid,
+    redact_css,
+    redact_fragments,
+    redact_text,
+    redact_typed_value,
+)
 from cobrowse.protocol import Message
 
 logger = logging.getLogger(__name__)
 
-MASK = "******"
 
-# --- patterns ---------------------------------------------------------------------------------
-
-_SEP = r"[ \u00a0-]"
-_CARD_RUN = re.compile(rf"(?<![0-9])[0-9](?:{_SEP}?[0-9]){{12,}}(?![0-9])")
-_CARD_SPLIT = re.compile(rf"({_SEP})")
-_SSN = re.compile(r"(?<![0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9])")
-_AADHAAR = re.compile(
-    r"(?<![0-9])(?<![0-9][ -])[2-9][0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{4}(?![0-9])(?![ -][0-9])"
-)
-# Case-insensitive: forms often upper-case with CSS only, so the value itself is lower case.
-_PAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{5}[0-9]{4}[A-Za-z](?![A-Za-z0-9])")
-_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}(?: ?[A-Za-z0-9]){11,30}(?![A-Za-z0-9])")
-_DIGIT = re.compile(r"[0-9]")
-_MIN_SENSITIVE_LEN = 10  # the shortest pattern (PAN) is ten characters
-
-
-def luhn_valid(digits: str) -> bool:
-    """The Luhn checksum of a string of ASCII digits."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        n = ord(ch) - 48
-        if i % 2:
-            n *= 2
-            if n > 9:
-                n -= 9
-        total += n
-    return total % 10 == 0
-
-
-def iban_valid(text: str) -> bool:
-    """ISO 13616 mod-97 check of an IBAN written with or without spaces, in either case."""
-    compact = text.replace(" ", "").upper()
-    if not 15 <= len(compact) <= 34 or not compact.isalnum() or not compact.isascii():
-        return False
-    rearranged = compact[4:] + compact[:4]
-    try:
-        number = int("".join(str(int(ch, 36)) for ch in rearranged))
-    except ValueError:
-        return False
-    return number % 97 == 1
-
-
-def _mask_card_run(match: re.Match[str]) -> str:
-    """Mask a run of digit groups: the whole run if it is a card, else every card-sized window of groups.
-
-    Masking the union of all valid windows means a card inside a longer run (a phone number before it)
-    is masked whole even when an earlier window also happens to pass the Luhn check.
-    """
-    run = match.group(0)
-    parts = _CARD_SPLIT.split(run)  # digit groups at even indexes, separators at odd ones
-    groups = parts[::2]
-    digits = "".join(groups)
-    if 13 <= len(digits) <= 19 and luhn_valid(digits):
-        return MASK
-    if len(groups) == 1:
-        return run
-    masked = [False] * len(groups)
-    for i in range(len(groups)):
-        window = ""
-        for j in range(i, len(groups)):
-            window += groups[j]
-            if len(window) > 19:
-                break
-            if len(window) >= 13 and luhn_valid(window):
-                masked[i : j + 1] = [True] * (j + 1 - i)
-    out: list[str] = []
-    for i, group in enumerate(groups):
-        if not masked[i]:
-            out.append(group)
-        elif i == 0 or not masked[i - 1]:
-            out.append(MASK)
-        if i + 1 < len(groups) and not (masked[i] and masked[i + 1]):
-            out.append(parts[2 * i + 1])
-    return "".join(out)
-
-
-def _iban_ends(candidate: str) -> list[int]:
-    """Where an IBAN inside ``candidate`` may end: before a space, or at its end; longest first."""
-    return [len(candidate)] + [i for i in range(len(candidate) - 1, 0, -1) if candidate[i] == " "]
-
-
-def _mask_ibans(text: str) -> str:
-    """Mask every mod-97-valid IBAN; a candidate may run into the next word, so try shorter prefixes."""
-    pieces: list[str] = []
-    emitted = search = 0
-    while (match := _IBAN.search(text, search)) is not None:
-        candidate = match.group(0)
-        for end in _iban_ends(candidate):
-            if iban_valid(candidate[:end]):
-                pieces += [text[emitted : match.start()], MASK]
-                emitted = search = match.start() + end
-                break
-        else:
-            search = match.start() + 1
-    if not pieces:
-        return text
-    pieces.append(text[emitted:])
-    return "".join(pieces)
-
-
-def redact_text(text: str) -> str:
-    """Replace every card number, SSN, Aadhaar, PAN and IBAN in ``text`` by :data:`MASK`."""
-    if len(text) < _MIN_SENSITIVE_LEN or not _DIGIT.search(text):
-        return text
-    text = _mask_ibans(text)
-    text = _CARD_RUN.sub(_mask_card_run, text)
-    text = _SSN.sub(MASK, text)
-    text = _AADHAAR.sub(MASK, text)
-    return _PAN.sub(MASK, text)
-
-
-# While someone types a card number or an IBAN into an ordinary field, every keystroke sends the whole
-# value and the prefixes are not valid numbers yet. In typed values anything that could still become an
-# identifier is masked too (the widget does the same): 6+ digits, an IBAN start, a PAN start.
-_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){5,}(?![0-9])")
-_IBAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}(?: ?[A-Za-z0-9]){4,}")
-_PAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{5}[0-9]{2,}[A-Za-z]?(?![A-Za-z0-9])")
 # Input types a person types characters into one by one ("" = no type attribute, or unknown).
 FREE_TEXT_TYPES = frozenset({"", "text", "search", "tel", "number", "email", "url", "hidden"})
-
-
-def redact_typed_value(value: str) -> str:
-    """:func:`redact_text` plus anything that may be the beginning of a card number, IBAN or PAN."""
-    if len(value) < 6 or not _DIGIT.search(value):
-        return value
-    value = redact_text(value)
-    value = _IBAN_START.sub(MASK, value)
-    value = _PAN_START.sub(MASK, value)
-    return _DIGIT_RUN.sub(MASK, value)
 
 
 # --- URLs -------------------------------------------------------------------------------------
@@ -385,8 +267,38 @@ _URL_ATTRS = frozenset(
     {"href", "src", "action", "formaction", "rr_src", "poster", "cite", "data", "background"}
 )
 # CSS and inlined images: scanning them costs much and masking them breaks the replay.
-_UNSCANNED_ATTRS = frozenset({"style", "_cssText", "rr_dataURL", "class"})
-_BASE_RELEVANT = frozenset({"type", "autocomplete", "data-sensitive", "data-pii", "class", "id", "name"})
+# Inlined images: scanning them costs much and masking them breaks the replay.
+_UNSCANNED_ATTRS = frozenset({"rr_dataURL", "class"})
+# CSS: only the strings of ``content:`` declarations are text a person reads.
+_CSS_ATTRS = frozenset({"style", "_csstext"})
+# What a masked element keeps of its attributes: layout and identity, never text. Everything else
+# (placeholder, title, aria-*, data-*, href, alt, value...) becomes MASK.
+STRUCTURAL_ATTRS = frozenset(
+    {
+        "class", "id", "name", "type", "style", "rr_width", "rr_height", "autocomplete", "maxlength",
+        "size", "tabindex", "role", "for", "disabled", "required", "readonly", "hidden", "dir", "lang",
+        "width", "height",
+    }
+)  # fmt: skip
+_BASE_RELEVANT = frozenset(
+    {"type", "autocomplete", "data-sensitive", "data-pii", "class", "id", "name", "maxlength"}
+)
+# Block layout, as the widget reads it (masking.js): an element's inline descendants are read as one
+# text; table cells and definition terms are read with their row (a label beside its value).
+_INLINE_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "cite", "code", "em", "font", "i", "kbd", "label", "mark", "q", "s", "small",
+        "span", "strong", "sub", "sup", "time", "u", "input", "wbr",
+    }
+)  # fmt: skip
+_CELL_TAGS = frozenset({"td", "th", "dt", "dd"})
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "textarea", "select"})
+_BOUNDARY = (None, None, "\n|\n", None)
+_CELL_JOIN = (None, None, " ; ", None)
+_MAX_FRAGMENTS = 64
+_SEGMENT_MAX_LENGTH = 6  # an input this short is one box of a value typed into several
+_SEGMENT_GROUP = 3  # that many boxes under one close ancestor are one value (card, SSN, OTP, date)
+_SEGMENT_LEVELS = 3
 _MAX_NODE_DEPTH = 250  # deeper subtrees are dropped (fail closed)
 _MAX_DEEP = 64
 
@@ -454,6 +366,8 @@ class _PageState:
     blocked: set[int] = field(default_factory=set)
     sensitive_dom_ids: set[str] = field(default_factory=set)
     sensitive_names: set[str] = field(default_factory=set)
+    # Short inputs by each of their close ancestors: a value split over several boxes.
+    segments: dict[int, set[int]] = field(default_factory=dict)
 
 
 class Redactor:
@@ -644,6 +558,7 @@ class Redactor:
                 node = self._node(state, data["node"], None, PLAIN, 0)
                 if node is None:
                     return None
+                self._check(state, self._combine(state, node, 0))
                 out["data"]["node"] = node
         elif etype == EV_INCREMENTAL and isinstance(data, dict):
             source = data.get("source")
@@ -682,6 +597,8 @@ class Redactor:
                 state.elements[node_id] = (tag, info)
             own = self._classify(tag, info)
             self._mark(state, node_id, own, info)
+            if tag == "input" and own == PLAIN:
+                self._segment(state, node_id, info)
             status = max(inherited, own)
             if status == BLOCKED:
                 out["attributes"] = {
@@ -697,7 +614,12 @@ class Redactor:
                 return None
             text = node.get("textContent")
             if isinstance(text, str):
-                out["textContent"] = _mask_value(text) if status == MASKED else redact_text(text)
+                if status == MASKED:
+                    out["textContent"] = _mask_value(text)
+                elif _is_id(parent_id) and state.elements.get(parent_id, ("",))[0] == "style":
+                    out["textContent"] = redact_css(redact_text(text))
+                else:
+                    out["textContent"] = redact_text(text)
         for key, value in node.items():
             if key in out:
                 continue
@@ -738,14 +660,18 @@ class Redactor:
     ) -> dict:
         out: dict[str, Any] = {}
         for name, value in attrs.items():
-            lowered = name.lower()
+            lowered = name.lower() if isinstance(name, str) else ""
             if status == MASKED and lowered == "value":
                 out[name] = _mask_value(value)
             elif status == MASKED and tag == "option" and lowered == "selected":
                 continue
+            elif status == MASKED and lowered not in STRUCTURAL_ATTRS and isinstance(value, str):
+                out[name] = _mask_value(value)
             elif isinstance(value, str):
                 if lowered in _UNSCANNED_ATTRS:
                     out[name] = value
+                elif lowered in _CSS_ATTRS:
+                    out[name] = redact_css(value)
                 elif lowered in _URL_ATTRS:
                     out[name] = redact_url(value)
                 elif lowered == "value" and tag in _FORM_TAGS | {""}:
@@ -795,6 +721,7 @@ class Redactor:
                 node = self._node(state, add.get("node"), add.get("parentId"), inherited, 0)
                 if node is None:
                     continue
+                self._check(state, self._combine(state, node, 0))
                 entry = {k: _deep(v) for k, v in add.items() if k != "node"}
                 entry["node"] = node
                 redacted_adds.append(entry)
@@ -820,7 +747,12 @@ class Redactor:
         out = {k: _deep(v) for k, v in change.items() if k != "value"}
         if "value" in change:
             value = change["value"]
-            out["value"] = _mask_value(value) if status == MASKED else _deep(value)
+            if status == MASKED:
+                out["value"] = _mask_value(value)
+            elif isinstance(value, str) and self._in_style(state, change.get("id")):
+                out["value"] = redact_css(redact_text(value))
+            else:
+                out["value"] = _deep(value)
         return out
 
     def _attr_change(self, state: _PageState, change: Any) -> dict | None:
@@ -839,6 +771,8 @@ class Redactor:
             if _is_id(node_id):
                 state.elements[node_id] = (tag, merged)
             self._mark(state, node_id, self._classify(tag, merged), merged)
+            if tag == "input":
+                self._segment(state, node_id, merged)
         status = self._status(state, node_id)
         if status == BLOCKED:
             return None
@@ -871,6 +805,101 @@ class Redactor:
             else:
                 out["text"] = _deep(text)
         return out
+
+    @staticmethod
+    def _in_style(state: _PageState, node_id: Any) -> bool:
+        """Whether a text node is the text of a ``<style>`` element (CSS, not page text)."""
+        parent = state.parents.get(node_id) if _is_id(node_id) else None
+        return parent is not None and state.elements.get(parent, ("",))[0] == "style"
+
+    # -- values split over neighbouring nodes ---------------------------------------------------
+
+    def _segment(self, state: _PageState, node_id: Any, info: dict[str, str]) -> None:
+        """Register a short input; enough of them under one close ancestor are all masked.
+
+        A card number typed into four boxes of four digits (``autocomplete=cc-number`` often on the
+        first only), an SSN in three, a one-time code in six: no box ever holds a whole identifier.
+        """
+        if not _is_id(node_id) or not _free_text("input", info):
+            return
+        try:
+            length = int(info.get("maxlength", ""))
+        except ValueError:
+            return
+        if not 0 < length <= _SEGMENT_MAX_LENGTH:
+            return
+        ancestor = state.parents.get(node_id)
+        for _ in range(_SEGMENT_LEVELS):
+            if ancestor is None:
+                return
+            members = state.segments.setdefault(ancestor, set())
+            members.add(node_id)
+            if len(members) >= _SEGMENT_GROUP:
+                for member in members:
+                    self._mark(state, member, MASKED, state.elements.get(member, ("", {}))[1])
+            ancestor = state.parents.get(ancestor)
+
+    def _combine(self, state: _PageState, node: dict, depth: int) -> list:
+        """The texts a node lays out inline, as ``(container, key, text, input id)`` fragments.
+
+        A block element reads its inline fragments together (:meth:`_check`) and hands its parent
+        only a boundary. Input values count as fragments too (a number typed into several inputs).
+        """
+        ntype = node.get("type")
+        if ntype == NODE_TEXT:
+            text = node.get("textContent")
+            return [(node, "textContent", text, None)] if isinstance(text, str) and text else []
+        if ntype not in (NODE_ELEMENT, NODE_DOCUMENT) or depth > _MAX_NODE_DEPTH:
+            return []
+        tag = node.get("tagName")
+        tag = tag.lower() if isinstance(tag, str) else ""
+        if tag in _SKIP_TAGS:
+            return [_BOUNDARY]
+        if tag == "br":
+            return [(None, None, " ", None)]
+        frags: list = []
+        if tag == "input":
+            attrs = node.get("attributes")
+            value = attrs.get("value") if isinstance(attrs, dict) else None
+            if isinstance(value, str) and value:
+                node_id = node.get("id")
+                if _is_id(node_id) and node_id in state.sensitive:
+                    attrs["value"] = _mask_value(value)
+                else:
+                    frags.append((attrs, "value", value, node_id))
+        children = node.get("childNodes")
+        if isinstance(children, list):
+            for child in children:
+                if isinstance(child, dict):
+                    frags.extend(self._combine(state, child, depth + 1))
+                    if len(frags) > _MAX_FRAGMENTS:
+                        self._check(state, frags)
+                        del frags[:-8]
+        if tag in _INLINE_TAGS:
+            return frags
+        if tag in _CELL_TAGS:
+            self._check(state, frags)
+            return [_CELL_JOIN, *frags]
+        self._check(state, frags)
+        return [_BOUNDARY]
+
+    def _check(self, state: _PageState, frags: list) -> None:
+        """Mask every fragment's part of an identifier that only the fragments read together show."""
+        if len(frags) < 2:
+            return
+        redacted = redact_fragments([f[2] for f in frags])
+        if redacted is None:
+            return
+        for i, (container, key, text, node_id) in enumerate(frags):
+            if container is None or redacted[i] == text:
+                continue
+            if key == "value":
+                container[key] = MASK
+                if _is_id(node_id):
+                    self._mark(state, node_id, MASKED, state.elements.get(node_id, ("", {}))[1])
+            else:
+                container[key] = redacted[i]
+            frags[i] = (container, key, container[key], node_id)
 
     # -- page context --------------------------------------------------------------------------
 
