@@ -56,7 +56,7 @@ function share({ grant, base, sessionId, refreshInMs }) {
   function beginSharing(welcome) {
     const selector = maskedSelector(welcome.redaction_selectors || []);
     maskSelector = selector;
-    const scrub = createScrubber((id) => record.mirror.getNode(id), selector);
+    const scrub = createScrubber((id) => record.mirror.getNode(id), selector, (node) => record.mirror.getId(node));
     badge = createBadge({
       agentName: welcome.agent_name,
       mode: welcome.mode,
