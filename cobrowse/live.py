@@ -84,7 +84,7 @@ def _snapshot(session: CoBrowseSession) -> LiveSession:
         mode=session.mode,
         state=session.state,
         recording=session.recording,
-        selectors=usable_selectors(account.redaction_selectors) if account else (),
+        selectors=usable_selectors(account.masking_selectors) if account else (),
         allowed_origins=frozenset(o for o in origins if o),
         controller_id=(controller := session_services.controller_id(session)),
         controller_name=_display_name(session, controller),

@@ -146,7 +146,8 @@ _SELECTOR_TOKEN = re.compile(
     | \#(?P<id>[A-Za-z0-9_-]+)
     | \.(?P<cls>[A-Za-z0-9_-]+)
     | \[\s*(?P<attr>[A-Za-z_:][A-Za-z0-9_:.-]*)\s*
-        (?:(?P<op>\^=|\$=|\*=|=)\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[A-Za-z0-9_-]+))\s*)?\]
+        (?:(?P<op>\^=|\$=|\*=|=)\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[A-Za-z0-9_-]+))
+        \s*(?:(?P<flag>[iIsS])\s*)?)?\]
     """,
     re.VERBOSE,
 )
@@ -160,7 +161,8 @@ class Selector:
     tag: str | None = None
     ids: tuple[str, ...] = ()
     classes: tuple[str, ...] = ()
-    attrs: tuple[tuple[str, str | None, str], ...] = ()
+    # (name, operator, value, case-insensitive): ``[name*=dob i]`` compares without regard to case.
+    attrs: tuple[tuple[str, str | None, str, bool], ...] = ()
 
     def matches(self, tag: str, attrs: dict[str, str]) -> bool:
         """``tag`` lower case; an empty ``tag`` (unknown) matches any tag selector."""
@@ -172,10 +174,12 @@ class Selector:
             have = attrs.get("class", "").split()
             if any(cls not in have for cls in self.classes):
                 return False
-        for name, op, value in self.attrs:
+        for name, op, value, fold in self.attrs:
             actual = attrs.get(name)
             if actual is None:
                 return False
+            if fold:
+                actual = actual.lower()
             if (
                 (op == "=" and actual != value)
                 or (op == "^=" and not (value and actual.startswith(value)))
@@ -187,7 +191,7 @@ class Selector:
 
     @property
     def attribute_names(self) -> set[str]:
-        names = {name for name, _, _ in self.attrs}
+        names = {name for name, _, _, _ in self.attrs}
         if self.ids:
             names.add("id")
         if self.classes:
@@ -239,7 +243,8 @@ def parse_selector(text: str) -> Selector:
             value = next(
                 (v for v in (match.group("dq"), match.group("sq"), match.group("bare")) if v is not None), ""
             )
-            attrs.append((match.group("attr").lower(), op, value))
+            fold = (match.group("flag") or "").lower() == "i"
+            attrs.append((match.group("attr").lower(), op, value.lower() if fold else value, fold))
         pos = match.end()
     return Selector(source, tag, tuple(ids), tuple(classes), tuple(attrs))
 
@@ -299,6 +304,9 @@ _MAX_FRAGMENTS = 64
 _SEGMENT_MAX_LENGTH = 6  # an input this short is one box of a value typed into several
 _SEGMENT_GROUP = 3  # that many boxes under one close ancestor are one value (card, SSN, OTP, date)
 _SEGMENT_LEVELS = 3
+_SHORT_TEXT = 40  # longer texts hold their own numbers whole, or are prose
+_MAX_DIGIT_TEXTS = 20_000
+_DIGIT = re.compile(r"[0-9]")
 _MAX_NODE_DEPTH = 250  # deeper subtrees are dropped (fail closed)
 _MAX_DEEP = 64
 
@@ -368,6 +376,11 @@ class _PageState:
     sensitive_names: set[str] = field(default_factory=set)
     # Short inputs by each of their close ancestors: a value split over several boxes.
     segments: dict[int, set[int]] = field(default_factory=dict)
+    # Short text nodes with digits (as relayed) and, by block, which of them it holds: a mutation
+    # that completes a number split over nodes masks the nodes relayed before, too.
+    digit_texts: dict[int, str] = field(default_factory=dict)
+    block_texts: dict[int, list[int]] = field(default_factory=dict)
+    touched: list[int] = field(default_factory=list)
 
 
 class Redactor:
@@ -379,6 +392,16 @@ class Redactor:
 
     def __init__(self, selectors: Iterable[str] = (), *, max_pages: int = 16, strict: bool = False) -> None:
         self.selectors = parse_selectors(selectors)
+        # "[attr*=word i]" selectors (the presets have many) become one regular expression per attribute.
+        words: dict[str, list[str]] = {}
+        self._general: list[Selector] = []
+        for sel in self.selectors:
+            only = sel.attrs[0] if len(sel.attrs) == 1 and not (sel.tag or sel.ids or sel.classes) else None
+            if only and only[1] == "*=" and only[3] and only[2]:
+                words.setdefault(only[0], []).append(re.escape(only[2]))
+            else:
+                self._general.append(sel)
+        self._contains = tuple((name, re.compile("|".join(found))) for name, found in words.items())
         self.max_pages = max_pages
         self.strict = strict
         self.dropped = 0
@@ -519,8 +542,12 @@ class Redactor:
             return MASKED
         if "data-sensitive" in attrs or "data-pii" in attrs:
             return MASKED
-        if any(sel.matches(tag, attrs) for sel in self.selectors):
+        if any(sel.matches(tag, attrs) for sel in self._general):
             return MASKED
+        for name, pattern in self._contains:
+            value = attrs.get(name)
+            if value and pattern.search(value.lower()):
+                return MASKED
         return PLAIN
 
     def _relevant_attrs(self, attrs: dict) -> dict[str, str]:
@@ -689,6 +716,12 @@ class Redactor:
 
     def _mutation(self, state: _PageState, data: dict) -> dict:
         out: dict[str, Any] = {}
+        state.touched.clear()
+        removes = data.get("removes")
+        if isinstance(removes, list):
+            for remove in removes:
+                if isinstance(remove, dict) and _is_id(remove.get("id")):
+                    state.digit_texts.pop(remove["id"], None)
         adds = data.get("adds")
         if isinstance(adds, list):
             # First pass: the whole batch's parent links and markings, whatever the order of adds.
@@ -729,6 +762,9 @@ class Redactor:
         texts = data.get("texts")
         if isinstance(texts, list):
             out["texts"] = [t for t in (self._text_change(state, t) for t in texts) if t is not None]
+        if state.touched:
+            out["texts"] = out.get("texts", [])
+            self._remask_blocks(state, out["texts"])
         attributes = data.get("attributes")
         if isinstance(attributes, list):
             changes = (self._attr_change(state, a) for a in attributes)
@@ -753,6 +789,8 @@ class Redactor:
                 out["value"] = redact_css(redact_text(value))
             else:
                 out["value"] = _deep(value)
+                if isinstance(out["value"], str):
+                    self._remember_text(state, change.get("id"), out["value"])
         return out
 
     def _attr_change(self, state: _PageState, change: Any) -> dict | None:
@@ -848,7 +886,10 @@ class Redactor:
         ntype = node.get("type")
         if ntype == NODE_TEXT:
             text = node.get("textContent")
-            return [(node, "textContent", text, None)] if isinstance(text, str) and text else []
+            if not isinstance(text, str) or not text:
+                return []
+            self._remember_text(state, node.get("id"), text)
+            return [(node, "textContent", text, None)]
         if ntype not in (NODE_ELEMENT, NODE_DOCUMENT) or depth > _MAX_NODE_DEPTH:
             return []
         tag = node.get("tagName")
@@ -883,6 +924,54 @@ class Redactor:
         self._check(state, frags)
         return [_BOUNDARY]
 
+    def _block_of(self, state: _PageState, node_id: int) -> int | None:
+        """The nearest ancestor of a text node that is laid out as a block (as :meth:`_combine` reads)."""
+        ancestor, seen = state.parents.get(node_id), 0
+        while ancestor is not None and seen <= _MAX_NODE_DEPTH:
+            tag = state.elements.get(ancestor, ("",))[0]
+            if tag and tag not in _INLINE_TAGS and tag not in _CELL_TAGS:
+                return ancestor if tag not in _SKIP_TAGS else None
+            ancestor, seen = state.parents.get(ancestor), seen + 1
+        return None
+
+    def _remember_text(self, state: _PageState, node_id: Any, text: str) -> None:
+        """Keep a short text with digits (a group of a number, perhaps) and note it as touched."""
+        if not _is_id(node_id) or len(text) > _SHORT_TEXT or not _DIGIT.search(fold_digits(text)):
+            return
+        if node_id not in state.digit_texts:
+            if len(state.digit_texts) >= _MAX_DIGIT_TEXTS:
+                return
+            block = self._block_of(state, node_id)
+            if block is None:
+                return
+            state.block_texts.setdefault(block, []).append(node_id)
+        state.digit_texts[node_id] = text
+        state.touched.append(node_id)
+
+    def _remask_blocks(self, state: _PageState, texts: list) -> None:
+        """After a mutation: read each touched block's short texts together, mask what was relayed."""
+        blocks = {b for node_id in state.touched if (b := self._block_of(state, node_id)) is not None}
+        state.touched.clear()
+        by_id = {t["id"]: t for t in texts if isinstance(t, dict) and _is_id(t.get("id"))}
+        for block in blocks:
+            members = sorted(i for i in set(state.block_texts.get(block, ())) if i in state.digit_texts)
+            if len(members) < 2:
+                continue
+            pieces = [piece for i in members for piece in (state.digit_texts[i], " ")]
+            redacted = redact_fragments(pieces)
+            if redacted is None:
+                continue
+            for n, node_id in enumerate(members):
+                value = redacted[2 * n]
+                if value == state.digit_texts[node_id]:
+                    continue
+                state.digit_texts[node_id] = value
+                if node_id in by_id:
+                    by_id[node_id]["value"] = value
+                else:
+                    by_id[node_id] = {"id": node_id, "value": value}
+                    texts.append(by_id[node_id])
+
     def _check(self, state: _PageState, frags: list) -> None:
         """Mask every fragment's part of an identifier that only the fragments read together show."""
         if len(frags) < 2:
@@ -899,6 +988,8 @@ class Redactor:
                     self._mark(state, node_id, MASKED, state.elements.get(node_id, ("", {}))[1])
             else:
                 container[key] = redacted[i]
+                if container.get("id") in state.digit_texts:
+                    state.digit_texts[container["id"]] = redacted[i]
             frags[i] = (container, key, container[key], node_id)
 
     # -- page context --------------------------------------------------------------------------
