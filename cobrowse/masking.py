@@ -300,6 +300,7 @@ _CELL_TAGS = frozenset({"td", "th", "dt", "dd"})
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "textarea", "select"})
 _BOUNDARY = (None, None, "\n|\n", None)
 _CELL_JOIN = (None, None, " ; ", None)
+_SPACE = (None, None, " ", None)
 _MAX_FRAGMENTS = 64
 _SEGMENT_MAX_LENGTH = 6  # an input this short is one box of a value typed into several
 _SEGMENT_GROUP = 3  # that many boxes under one close ancestor are one value (card, SSN, OTP, date)
@@ -381,6 +382,8 @@ class _PageState:
     digit_texts: dict[int, str] = field(default_factory=dict)
     block_texts: dict[int, list[int]] = field(default_factory=dict)
     touched: list[int] = field(default_factory=list)
+    # While one snapshot or batch of adds is redacted: the relayed attributes of its inputs.
+    out_inputs: dict[int, dict] = field(default_factory=dict)
 
 
 class Redactor:
@@ -582,10 +585,13 @@ class Redactor:
             state.elements.clear()
             out["data"] = {k: _deep(v) for k, v in data.items() if k != "node"}
             if "node" in data:
-                node = self._node(state, data["node"], None, PLAIN, 0)
+                state.out_inputs.clear()
+                frags: list = []
+                node = self._node(state, data["node"], None, PLAIN, 0, frags)
+                state.out_inputs.clear()
                 if node is None:
                     return None
-                self._check(state, self._combine(state, node, 0))
+                self._check(state, frags)
                 out["data"]["node"] = node
         elif etype == EV_INCREMENTAL and isinstance(data, dict):
             source = data.get("source")
@@ -604,8 +610,14 @@ class Redactor:
             out["data"] = _deep(data)
         return out
 
-    def _node(self, state: _PageState, node: Any, parent_id: Any, inherited: int, depth: int) -> dict | None:
-        """Redact a serialized node and its subtree, recording parent links and markings."""
+    def _node(
+        self, state: _PageState, node: Any, parent_id: Any, inherited: int, depth: int, frags: list | None
+    ) -> dict | None:
+        """Redact a serialized node and its subtree, recording parent links and markings.
+
+        ``frags`` collects the texts the enclosing block lays out inline (``None`` where no text is
+        read, as in ``<script>``): a block reads them together once its subtree is done (:meth:`_check`).
+        """
         if not isinstance(node, dict) or depth > _MAX_NODE_DEPTH:
             return None
         node_id = node.get("id")
@@ -614,6 +626,8 @@ class Redactor:
         ntype = node.get("type")
         status = inherited
         out: dict[str, Any] = {}
+        inner = frags
+        block = False
         if ntype == NODE_ELEMENT:
             tag = node.get("tagName")
             tag = tag.lower() if isinstance(tag, str) else ""
@@ -624,8 +638,6 @@ class Redactor:
                 state.elements[node_id] = (tag, info)
             own = self._classify(tag, info)
             self._mark(state, node_id, own, info)
-            if tag == "input" and own == PLAIN:
-                self._segment(state, node_id, info)
             status = max(inherited, own)
             if status == BLOCKED:
                 out["attributes"] = {
@@ -635,7 +647,26 @@ class Redactor:
                 self._link_subtree(state, node, depth)
             else:
                 free_text = _free_text(tag, raw_attrs)
-                out["attributes"] = self._attrs(state, node_id, tag, raw_attrs, status, free_text)
+                out["attributes"] = attrs = self._attrs(state, node_id, tag, raw_attrs, status, free_text)
+                if tag == "input":
+                    value = attrs.get("value")
+                    if _is_id(node_id) and isinstance(value, str):
+                        state.out_inputs[node_id] = attrs
+                    if own == PLAIN:
+                        self._segment(state, node_id, info)
+                    if frags is not None and isinstance(value, str) and value and status == PLAIN:
+                        frags.append((attrs, "value", value, node_id))
+            if tag in _INLINE_TAGS or frags is None:
+                pass
+            elif tag in _SKIP_TAGS:
+                frags.append(_BOUNDARY)
+                inner = None
+            elif tag == "br":
+                frags.append(_SPACE)
+            else:
+                if tag in _CELL_TAGS:
+                    frags.append(_CELL_JOIN)
+                inner, block = [], True
         elif ntype in (NODE_TEXT, NODE_CDATA, NODE_COMMENT):
             if status == BLOCKED:
                 return None
@@ -646,26 +677,41 @@ class Redactor:
                 elif _is_id(parent_id) and state.elements.get(parent_id, ("",))[0] == "style":
                     out["textContent"] = redact_css(redact_text(text))
                 else:
-                    out["textContent"] = redact_text(text)
+                    out["textContent"] = text = redact_text(text)
+                    if ntype == NODE_TEXT and frags is not None and text:
+                        frags.append((out, "textContent", text, None))
+                        if len(text) <= _SHORT_TEXT and (_DIGIT.search(text) or not text.isascii()):
+                            self._remember_text(state, node_id, text)
         for key, value in node.items():
             if key in out:
                 continue
             if key == "childNodes":
-                out[key] = self._children(state, value, node_id, status, depth)
+                out[key] = self._children(state, value, node_id, status, depth, inner)
             elif key in ("attributes", "textContent"):
                 continue  # malformed for this node type: dropped
             else:
                 out[key] = value if type(value) in _SCALARS else _deep(value)
+        if block:
+            self._check(state, inner)
+            if tag in _CELL_TAGS:
+                frags.extend(inner)  # a cell is read with its row, too
+            else:
+                frags.append(_BOUNDARY)
         return out
 
-    def _children(self, state: _PageState, children: Any, parent_id: Any, status: int, depth: int) -> list:
+    def _children(
+        self, state: _PageState, children: Any, parent_id: Any, status: int, depth: int, frags: list | None
+    ) -> list:
         if not isinstance(children, list):
             return []
         out = []
         for child in children:  # a plain loop: two stack frames per tree level, not four
-            redacted = self._node(state, child, parent_id, status, depth + 1)
+            redacted = self._node(state, child, parent_id, status, depth + 1, frags)
             if redacted is not None:
                 out.append(redacted)
+            if frags is not None and len(frags) > _MAX_FRAGMENTS:
+                self._check(state, frags)
+                del frags[:-8]
         return out
 
     def _link_subtree(self, state: _PageState, node: dict, depth: int) -> None:
@@ -717,6 +763,7 @@ class Redactor:
     def _mutation(self, state: _PageState, data: dict) -> dict:
         out: dict[str, Any] = {}
         state.touched.clear()
+        state.out_inputs.clear()
         removes = data.get("removes")
         if isinstance(removes, list):
             for remove in removes:
@@ -751,10 +798,11 @@ class Redactor:
                     if isinstance(node, dict) and _is_id(node.get("id")):
                         state.blocked.add(node["id"])
                     continue
-                node = self._node(state, add.get("node"), add.get("parentId"), inherited, 0)
+                frags = []
+                node = self._node(state, add.get("node"), add.get("parentId"), inherited, 0, frags)
                 if node is None:
                     continue
-                self._check(state, self._combine(state, node, 0))
+                self._check(state, frags)
                 entry = {k: _deep(v) for k, v in add.items() if k != "node"}
                 entry["node"] = node
                 redacted_adds.append(entry)
@@ -875,54 +923,10 @@ class Redactor:
             if len(members) >= _SEGMENT_GROUP:
                 for member in members:
                     self._mark(state, member, MASKED, state.elements.get(member, ("", {}))[1])
+                    relayed = state.out_inputs.get(member)  # earlier boxes of this same snapshot
+                    if relayed is not None:
+                        relayed["value"] = _mask_value(relayed["value"])
             ancestor = state.parents.get(ancestor)
-
-    def _combine(self, state: _PageState, node: dict, depth: int) -> list:
-        """The texts a node lays out inline, as ``(container, key, text, input id)`` fragments.
-
-        A block element reads its inline fragments together (:meth:`_check`) and hands its parent
-        only a boundary. Input values count as fragments too (a number typed into several inputs).
-        """
-        ntype = node.get("type")
-        if ntype == NODE_TEXT:
-            text = node.get("textContent")
-            if not isinstance(text, str) or not text:
-                return []
-            self._remember_text(state, node.get("id"), text)
-            return [(node, "textContent", text, None)]
-        if ntype not in (NODE_ELEMENT, NODE_DOCUMENT) or depth > _MAX_NODE_DEPTH:
-            return []
-        tag = node.get("tagName")
-        tag = tag.lower() if isinstance(tag, str) else ""
-        if tag in _SKIP_TAGS:
-            return [_BOUNDARY]
-        if tag == "br":
-            return [(None, None, " ", None)]
-        frags: list = []
-        if tag == "input":
-            attrs = node.get("attributes")
-            value = attrs.get("value") if isinstance(attrs, dict) else None
-            if isinstance(value, str) and value:
-                node_id = node.get("id")
-                if _is_id(node_id) and node_id in state.sensitive:
-                    attrs["value"] = _mask_value(value)
-                else:
-                    frags.append((attrs, "value", value, node_id))
-        children = node.get("childNodes")
-        if isinstance(children, list):
-            for child in children:
-                if isinstance(child, dict):
-                    frags.extend(self._combine(state, child, depth + 1))
-                    if len(frags) > _MAX_FRAGMENTS:
-                        self._check(state, frags)
-                        del frags[:-8]
-        if tag in _INLINE_TAGS:
-            return frags
-        if tag in _CELL_TAGS:
-            self._check(state, frags)
-            return [_CELL_JOIN, *frags]
-        self._check(state, frags)
-        return [_BOUNDARY]
 
     def _block_of(self, state: _PageState, node_id: int) -> int | None:
         """The nearest ancestor of a text node that is laid out as a block (as :meth:`_combine` reads)."""

@@ -202,9 +202,10 @@ export function maskTypedValue(value) {
 // each already masked alone: the part of each inside an identifier of the joined text becomes MASK.
 // null when nothing changes.
 export function maskFragments(texts) {
-  // One piece with digits needs another piece that may be its label, and enough digits for one.
-  const counts = texts.map((t) => (foldDigits(t).match(/[0-9]/g) || []).length).filter(Boolean);
-  if (!counts.length || (counts.length < 2 && (texts.length < 2 || counts[0] < 5))) return null;
+  // Every identifier split over nodes has five digits or more (a PAN split in two is let go); one
+  // piece with digits needs another piece that may be its label.
+  const counts = texts.map((t) => (foldDigits(t).match(/[0-9]/g) || []).length);
+  if (texts.length < 2 || counts.reduce((a, b) => a + b, 0) < 5) return null;
   const spans = findSpans(texts.join(""));
   if (!spans.length) return null;
   let offset = 0;
