@@ -52,6 +52,11 @@ def test_the_widget_alone_masks_numbers_split_over_elements(browser, site):  # n
         if e["type"] == 3 and e["data"].get("source") == 0 and e["data"].get("texts")
     ]
     assert any(len([t for t in d["texts"] if t["value"] == "******"]) >= 2 for d in mutations)
+    # The side panel's form state: the boxes are masked fields, sent without their values.
+    widget_wait(page, lambda: "b4" in {f["id"] for f in server.messages(msg_type="page")[-1]["data"]["fields"]})
+    fields = {f["id"]: f for f in server.messages(msg_type="page")[-1]["data"]["fields"]}
+    for box in ("b1", "b2", "b3", "b4"):
+        assert fields[box]["masked"] is True and "value" not in fields[box], fields[box]
     context.close()
 
 
