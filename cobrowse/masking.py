@@ -583,6 +583,9 @@ class Redactor:
             # Node ids survive takeFullSnapshot on a page, so sticky markings stay.
             state.parents.clear()
             state.elements.clear()
+            state.segments.clear()
+            state.digit_texts.clear()
+            state.block_texts.clear()
             out["data"] = {k: _deep(v) for k, v in data.items() if k != "node"}
             if "node" in data:
                 state.out_inputs.clear()
@@ -592,6 +595,7 @@ class Redactor:
                 if node is None:
                     return None
                 self._check(state, frags)
+                state.touched.clear()  # a snapshot reads its blocks whole
                 out["data"]["node"] = node
         elif etype == EV_INCREMENTAL and isinstance(data, dict):
             source = data.get("source")

@@ -141,3 +141,13 @@ async def test_the_relay_masks_a_card_split_over_spans_before_the_agent_sees_it(
     assert _texts(relayed["data"]["events"][0]["data"]["node"]).count(MASK) == 4
     await customer.disconnect()
     await agent_comm.disconnect()
+
+
+def test_a_new_snapshot_forgets_the_texts_of_the_last_one():
+    """Only the page as it is now is read together: a node gone since is no group of a new number."""
+    redactor = Redactor(strict=True)
+    redactor.redact_events([_snapshot(_el(10, "p", {}, _el(20, "span", {}, _text(21, "3782"))))], "p")
+    redactor.redact_events([_snapshot(_el(10, "p", {}, _el(23, "span", {}, _text(24, "822463"))))], "p")
+    add = _mutation(adds=[{"parentId": 10, "nextId": None, "node": _el(25, "span", {}, _text(26, "10005"))}])
+    (out,) = redactor.redact_events([add], "p")
+    assert out["data"]["texts"] == []
