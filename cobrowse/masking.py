@@ -382,6 +382,7 @@ class _PageState:
     digit_texts: dict[int, str] = field(default_factory=dict)
     block_texts: dict[int, list[int]] = field(default_factory=dict)
     touched: list[int] = field(default_factory=list)
+    styles: set[int] = field(default_factory=set)  # <style> elements: their text is CSS
     # While one snapshot or batch of adds is redacted: the relayed attributes of its inputs.
     out_inputs: dict[int, dict] = field(default_factory=dict)
 
@@ -547,10 +548,11 @@ class Redactor:
             return MASKED
         if any(sel.matches(tag, attrs) for sel in self._general):
             return MASKED
-        for name, pattern in self._contains:
-            value = attrs.get(name)
-            if value and pattern.search(value.lower()):
-                return MASKED
+        if self._contains:
+            for name, pattern in self._contains:
+                value = attrs.get(name)
+                if value and pattern.search(value.lower()):
+                    return MASKED
         return PLAIN
 
     def _relevant_attrs(self, attrs: dict) -> dict[str, str]:
@@ -640,6 +642,8 @@ class Redactor:
             info = self._relevant_attrs(raw_attrs)
             if _is_id(node_id):
                 state.elements[node_id] = (tag, info)
+                if tag == "style":
+                    state.styles.add(node_id)
             own = self._classify(tag, info)
             self._mark(state, node_id, own, info)
             status = max(inherited, own)
@@ -678,7 +682,7 @@ class Redactor:
             if isinstance(text, str):
                 if status == MASKED:
                     out["textContent"] = _mask_value(text)
-                elif _is_id(parent_id) and state.elements.get(parent_id, ("",))[0] == "style":
+                elif type(parent_id) is int and parent_id in state.styles:
                     out["textContent"] = redact_css(redact_text(text))
                 else:
                     out["textContent"] = text = redact_text(text)
@@ -737,7 +741,7 @@ class Redactor:
     ) -> dict:
         out: dict[str, Any] = {}
         for name, value in attrs.items():
-            lowered = name.lower() if isinstance(name, str) else ""
+            lowered = name.lower()
             if status == MASKED and lowered == "value":
                 out[name] = _mask_value(value)
             elif status == MASKED and tag == "option" and lowered == "selected":
@@ -910,7 +914,7 @@ class Redactor:
         A card number typed into four boxes of four digits (``autocomplete=cc-number`` often on the
         first only), an SSN in three, a one-time code in six: no box ever holds a whole identifier.
         """
-        if not _is_id(node_id) or not _free_text("input", info):
+        if "maxlength" not in info or not _is_id(node_id) or not _free_text("input", info):
             return
         try:
             length = int(info.get("maxlength", ""))

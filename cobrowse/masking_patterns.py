@@ -39,6 +39,7 @@ _FOLD = {zero + i: 48 + i for zero in DIGIT_ZEROS for i in range(10)}
 _DIGIT = re.compile(r"[0-9]")
 _DIGITS = re.compile(r"[0-9]+")
 _FIVE_DIGITS = re.compile(r"(?:[0-9][^0-9]*){5}")
+_LETTER_DIGIT = re.compile(r"[A-Za-z][0-9]")
 _ALNUM = re.compile(r"[0-9A-Za-z]")
 _SEPS = re.compile(SEP_CLASS)
 _MIN_SENSITIVE_LEN = 9  # the shortest pattern (a bare SSN after its label) has nine digits
@@ -147,8 +148,8 @@ def find_spans(text: str) -> list[tuple[int, int]]:
     if not _DIGIT.search(folded):
         return []
     five = _FIVE_DIGITS.search(folded) is not None
-    if len(text) < 10 and not five:
-        return []  # shorter than a PAN, and too few digits for a labelled number
+    if not five and (len(text) < 10 or not _LETTER_DIGIT.search(folded)):
+        return []  # too few digits for most, and no letter before a digit as in a PAN or an IBAN
     spans: list[tuple[int, int]] = []
     _iban_spans(folded, spans)
     spans.extend(m.span() for m in _PAN.finditer(folded))
@@ -208,8 +209,8 @@ def redact_typed_value(value: str) -> str:
     if len(value) < 6:
         return value
     folded = fold_digits(value)
-    if not _DIGIT.search(folded):
-        return value
+    if not _DIGIT.search(folded) or not (_FIVE_DIGITS.search(folded) or _LETTER_DIGIT.search(folded)):
+        return value  # neither six digits nor the letters-then-digits of an IBAN or PAN start
     spans = find_spans(value)
     for pattern in (_IBAN_START, _PAN_START, _DIGIT_RUN):
         spans.extend(m.span() for m in pattern.finditer(folded))
