@@ -287,13 +287,14 @@ STRUCTURAL_ATTRS = frozenset(
 )  # fmt: skip
 _BASE_RELEVANT = frozenset(
     {"type", "autocomplete", "data-sensitive", "data-pii", "class", "id", "name", "maxlength"}
+    | {"contenteditable"}
 )
 # Block layout, as the widget reads it (masking.js): an element's inline descendants are read as one
 # text; table cells and definition terms are read with their row (a label beside its value).
 _INLINE_TAGS = frozenset(
     {
         "a", "abbr", "b", "cite", "code", "em", "font", "i", "kbd", "label", "mark", "q", "s", "small",
-        "span", "strong", "sub", "sup", "time", "u", "input", "wbr",
+        "span", "strong", "sub", "sup", "time", "u", "input", "wbr", "tspan", "textpath",
     }
 )  # fmt: skip
 _CELL_TAGS = frozenset({"td", "th", "dt", "dd"})
@@ -383,6 +384,7 @@ class _PageState:
     block_texts: dict[int, list[int]] = field(default_factory=dict)
     touched: list[int] = field(default_factory=list)
     styles: set[int] = field(default_factory=set)  # <style> elements: their text is CSS
+    editable: set[int] = field(default_factory=set)  # contenteditable elements: their text is typed
     # While one snapshot or batch of adds is redacted: the relayed attributes of its inputs.
     out_inputs: dict[int, dict] = field(default_factory=dict)
 
@@ -644,6 +646,8 @@ class Redactor:
                 state.elements[node_id] = (tag, info)
                 if tag == "style":
                     state.styles.add(node_id)
+                if info.get("contenteditable", "false").lower() != "false":
+                    state.editable.add(node_id)
             own = self._classify(tag, info)
             self._mark(state, node_id, own, info)
             status = max(inherited, own)
@@ -684,6 +688,8 @@ class Redactor:
                     out["textContent"] = _mask_value(text)
                 elif type(parent_id) is int and parent_id in state.styles:
                     out["textContent"] = redact_css(redact_text(text))
+                elif state.editable and self._editable(state, parent_id):
+                    out["textContent"] = text = redact_typed_value(text)
                 else:
                     out["textContent"] = text = redact_text(text)
                     if ntype == NODE_TEXT and frags is not None and text:
@@ -844,7 +850,8 @@ class Redactor:
             elif isinstance(value, str) and self._in_style(state, change.get("id")):
                 out["value"] = redact_css(redact_text(value))
             else:
-                out["value"] = _deep(value)
+                typed = isinstance(value, str) and state.editable and self._editable(state, change.get("id"))
+                out["value"] = redact_typed_value(value) if typed else _deep(value)
                 if isinstance(out["value"], str):
                     self._remember_text(state, change.get("id"), out["value"])
         return out
@@ -899,6 +906,16 @@ class Redactor:
             else:
                 out["text"] = _deep(text)
         return out
+
+    @staticmethod
+    def _editable(state: _PageState, node_id: Any) -> bool:
+        """Whether a node is inside a contenteditable element: what it holds is typed there."""
+        seen = 0
+        while _is_id(node_id) and seen <= _MAX_NODE_DEPTH:
+            if node_id in state.editable:
+                return True
+            node_id, seen = state.parents.get(node_id), seen + 1
+        return False
 
     @staticmethod
     def _in_style(state: _PageState, node_id: Any) -> bool:

@@ -86,6 +86,13 @@ function buildDom(item, parent, nodes) {
       getAttribute: (name) => (name in node.attrs ? node.attrs[name] : null),
       get value() { return node.attrs.value || ""; },
       get textContent() { return node.childNodes.map((c) => c.textContent).join(""); },
+      get isContentEditable() {
+        for (let el = node; el; el = el.parentElement) {
+          const value = el.getAttribute("contenteditable");
+          if (value !== null) return value !== "false";
+        }
+        return false;
+      },
       closest(selector) {
         for (let el = node; el; el = el.parentElement) if (selector.split(",").some((s) => matchesSimple(el, s))) return el;
         return null;

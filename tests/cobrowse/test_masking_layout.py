@@ -151,3 +151,10 @@ def test_a_new_snapshot_forgets_the_texts_of_the_last_one():
     add = _mutation(adds=[{"parentId": 10, "nextId": None, "node": _el(25, "span", {}, _text(26, "10005"))}])
     (out,) = redactor.redact_events([add], "p")
     assert out["data"]["texts"] == []
+
+
+def test_a_card_typed_into_a_contenteditable_element_is_masked_as_it_is_typed():
+    redactor = Redactor(strict=True)
+    redactor.redact_events([_snapshot(_el(10, "div", {"contenteditable": ""}, _el(11, "p", {}, _text(12, "Card"))))], "p")
+    (out,) = redactor.redact_events([_mutation(texts=[{"id": 12, "value": "Card 4111 11"}])], "p")
+    assert out["data"]["texts"] == [{"id": 12, "value": f"Card {MASK}"}]

@@ -249,7 +249,7 @@ export function maskCss(css) {
 
 // Block layout (as cobrowse/masking.py reads it): a block's inline descendants read as one text;
 // table cells and definition terms read with their row.
-const INLINE = new Set("a abbr b cite code em font i kbd label mark q s small span strong sub sup time u input wbr".split(" "));
+const INLINE = new Set("a abbr b cite code em font i kbd label mark q s small span strong sub sup time u input wbr tspan textpath".split(" "));
 const CELL = new Set(["td", "th", "dt", "dd"]);
 const SKIP = new Set(["script", "style", "noscript", "template", "head", "textarea", "select"]);
 const tagOf = (el) => (el && el.tagName ? el.tagName.toLowerCase() : "");
@@ -331,7 +331,8 @@ export function isFreeTextField(element) {
 export function maskText(text, element, selector) {
   if (!text || !text.trim()) return text;
   if (isMaskedElement(element, selector)) return MASK;
-  const masked = maskPatterns(text);
+  // Text in a contenteditable element is typed there: its prefixes count, as in a field.
+  const masked = element && element.isContentEditable ? maskTypedValue(text) : maskPatterns(text);
   const block = hasDigit(text) && blockOf(element);
   if (block) {
     for (const node of element.childNodes || []) {
