@@ -12,6 +12,7 @@ import {
   maskPatterns,
   maskText,
   maskTypedValue,
+  maskUrl,
   maskedSelector,
 } from "../widget/recorder/masking.js";
 import { createScrubber } from "../widget/recorder/scrub.js";
@@ -51,6 +52,13 @@ describe("shared table: texts", () => {
   }
   for (const [name, value, expected] of CASES.typed) it(`typed: ${name}`, () => assert.equal(maskTypedValue(value), expected));
   for (const [name, css, expected] of CASES.css) it(`css: ${name}`, () => assert.equal(maskCss(css), expected));
+  for (const [name, url, gone, kept] of CASES.urls) {
+    it(`url: ${name}`, () => {
+      const out = maskUrl(url);
+      for (const secret of gone) assert.ok(!out.includes(secret), `${secret} in ${out}`);
+      for (const part of kept) assert.ok(out.includes(part), `${part} not in ${out}`);
+    });
+  }
   for (const [name, texts, expected] of CASES.fragments) {
     it(`fragments: ${name}`, () => assert.deepEqual(maskFragments(texts), expected));
   }

@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 
-from cobrowse.masking import MASK, Redactor, redact_css, redact_fragments, redact_text, redact_typed_value
+from cobrowse.masking import (
+    MASK,
+    Redactor,
+    redact_css,
+    redact_fragments,
+    redact_text,
+    redact_typed_value,
+    redact_url,
+)
 from cobrowse.masking_patterns import DIGIT_ZEROS, fold_digits
 
 CASES = json.loads((Path(__file__).resolve().parents[1] / "masking_cases.json").read_text())
@@ -43,6 +51,16 @@ def test_css(row: list) -> None:
 @pytest.mark.parametrize("row", CASES["fragments"], ids=_ids(CASES["fragments"]))
 def test_fragments(row: list) -> None:
     assert redact_fragments(row[1]) == row[2]
+
+
+@pytest.mark.parametrize("row", CASES["urls"], ids=_ids(CASES["urls"]))
+def test_urls(row: list) -> None:
+    _, url, gone, kept = row
+    out = redact_url(url)
+    for secret in gone:
+        assert secret not in out, (secret, out)
+    for part in kept:
+        assert part in out, (part, out)
 
 
 class _Tree:

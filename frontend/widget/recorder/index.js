@@ -6,7 +6,7 @@ import { GRANT_KEY } from "../grant.js";
 import { createBadge } from "./badge.js";
 import { createGuideLoader } from "./guide_loader.js";
 import { lowerMode, refreshGrant, revokeSession } from "./grant_api.js";
-import { BLOCKED, maskFieldValue, maskPatterns, maskText, maskedSelector } from "./masking.js";
+import { BLOCKED, maskFieldValue, maskPatterns, maskText, maskUrl, maskedSelector } from "./masking.js";
 import { Outbox } from "./outbox.js";
 import { watchPage } from "./page_context.js";
 import { createScrubber } from "./scrub.js";
@@ -149,7 +149,7 @@ function share({ grant, base, sessionId, refreshInMs }) {
         grant,
         page_id: pageId,
         last_acked_seq: outbox.lastAckedSeq,
-        url: maskPatterns(location.href),
+        url: maskUrl(location.href),
         title: maskPatterns(document.title),
       }),
     onMessage: (message) => {

@@ -198,6 +198,44 @@ export function maskTypedValue(value) {
   return applySpans(value, merge(spans));
 }
 
+// URLs (cobrowse/masking.py redact_url): credentials, secret-named query and fragment parameters,
+// and patterns in every part, looked at through percent-encoding.
+const SECRET_WORDS = /password|passwd|token|secret|cvv|cvc|ssn|aadhaa?r|iban|card|otp|apikey|api_key|signature|session|grant/i;
+const SECRET_TOKENS = new Set("pass pwd pan pin sig sid code auth key csc".split(" "));
+const decode = (text) => {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, " "));
+  } catch {
+    return text;
+  }
+};
+const maskPart = (text) => {
+  const plain = decode(text);
+  const masked = maskPatterns(plain);
+  return masked === plain ? text : encodeURIComponent(masked).replace(/%2F/g, "/").replace(/\*/g, "*");
+};
+const maskPairs = (text) =>
+  text
+    .split("&")
+    .map((pair) => {
+      const at = pair.indexOf("=");
+      if (at < 0) return maskPart(pair);
+      const name = decode(pair.slice(0, at));
+      const secret = SECRET_WORDS.test(name) || name.toLowerCase().split(/[^a-z0-9]+/).some((t) => SECRET_TOKENS.has(t));
+      return maskPart(pair.slice(0, at)) + "=" + (secret && at < pair.length - 1 ? MASK : maskPart(pair.slice(at + 1)));
+    })
+    .join("&");
+
+export function maskUrl(url) {
+  if (typeof url !== "string" || !url) return url;
+  const [, head, query, hash] = /^([^?#]*)(?:\?([^#]*))?(?:#(.*))?$/s.exec(url);
+  const [, scheme = "", host = "", path] = /^([a-z][a-z0-9+.-]*:)?(\/\/[^/]*)?(.*)$/is.exec(head);
+  let out = scheme + host.replace(/^\/\/[^@]*@/, `//${MASK}@`) + maskPart(path);
+  if (query !== undefined) out += "?" + maskPairs(query);
+  if (hash !== undefined) out += "#" + (hash.includes("=") ? maskPairs(hash) : maskPart(hash));
+  return out;
+}
+
 // Texts a page lays side by side (<span>4111</span> <span>1111</span>…, four inputs of four digits),
 // each already masked alone: the part of each inside an identifier of the joined text becomes MASK.
 // null when nothing changes.

@@ -1,6 +1,6 @@
 // The form state the agent's side panel shows (`page` messages) and the friction signals
 // (`signal` messages). Values travel only for unmasked fields, and pattern-masked even then.
-import { BLOCKED, isMaskedElement, isSegment, maskFieldValue, maskPatterns } from "./masking.js";
+import { BLOCKED, isMaskedElement, isSegment, maskFieldValue, maskPatterns, maskUrl } from "./masking.js";
 import { createRageClickDetector } from "./rage_clicks.js";
 
 const FIELDS = "input, select, textarea";
@@ -143,7 +143,7 @@ export function watchPage({ win = window, pageId, selector, onContext, onSignal 
   function snapshot() {
     return {
       page_id: pageId,
-      url: maskPatterns(win.location.href),
+      url: maskUrl(win.location.href),
       title: maskPatterns(doc.title),
       ...describeForm(doc, selector, touched),
       stalled_ms: Date.now() - lastActivity,

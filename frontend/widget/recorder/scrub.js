@@ -13,8 +13,11 @@ import {
   maskFieldValue,
   maskPatterns,
   maskText,
+  maskUrl,
   readBlock,
 } from "./masking.js";
+
+const URL_ATTRIBUTES = new Set(["href", "src", "action", "formaction", "rr_src", "poster", "cite", "data", "background"]);
 
 const NODE_ELEMENT = 2;
 const NODE_TEXT = 3;
@@ -33,7 +36,7 @@ export function createScrubber(getNode, selector, getId) {
       if (name === "style" || name === "_cssText") attributes[name] = maskCss(value);
       else if (name === "value") attributes[name] = maskFieldValue(value, element, selector);
       else if (masked && !STRUCTURAL.has(name)) attributes[name] = value && MASK;
-      else attributes[name] = maskPatterns(value);
+      else attributes[name] = URL_ATTRIBUTES.has(name) ? maskUrl(value) : maskPatterns(value);
     }
   }
 
@@ -89,7 +92,7 @@ export function createScrubber(getNode, selector, getId) {
 
   return function scrub(event) {
     if (event.type === EVENT_FULL_SNAPSHOT) scrubNode(event.data.node, null);
-    else if (event.type === EVENT_META) event.data.href = maskPatterns(event.data.href);
+    else if (event.type === EVENT_META) event.data.href = maskUrl(event.data.href);
     else if (event.type === EVENT_INCREMENTAL && event.data.source === SOURCE_MUTATION) scrubMutation(event.data);
     else if (event.type === EVENT_INCREMENTAL && event.data.source === SOURCE_INPUT) {
       event.data.text = maskFieldValue(event.data.text, getNode(event.data.id), selector);
