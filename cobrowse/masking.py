@@ -5,17 +5,24 @@ some snapshot paths, ``placeholder`` and button ``value`` attributes, textarea `
 can be misconfigured or old. This layer assumes the events arrive raw and masks them again, so a page
 without any markup still leaks nothing to the agent, the assistant or a recording.
 
-Two mechanisms, as in DESIGN.md "Privacy layers":
+Three mechanisms (docs/masking.md; the widget applies the same, both held to
+``tests/masking_cases.json``):
 
-* **Markup**: elements marked sensitive have their values (and all text inside them) replaced by
-  :data:`MASK`: ``input[type=password]``, ``input[type=hidden]``, any ``autocomplete`` token starting
-  with ``cc-``, ``[data-sensitive]``, ``[data-pii]``, rrweb's ``.rr-mask`` and the account's own
-  selectors. ``autocomplete=one-time-code`` (and ``.rr-block``) is *blocked*: the element keeps only
-  ``class`` and rrweb's placeholder size, its children are dropped and every later mutation or input
-  event for it is dropped.
-* **Patterns** on every text node, string attribute, input value, page-context field and URL: Luhn-valid
-  card numbers, US SSNs, Aadhaar numbers, Indian PANs and mod-97-valid IBANs. Each match becomes
-  :data:`MASK` whatever its length.
+* **Markup**: elements marked sensitive have their values, all text inside them and every attribute
+  but the structural ones (:data:`STRUCTURAL_ATTRS`) replaced by :data:`MASK`:
+  ``input[type=password]``, ``input[type=hidden]``, any ``autocomplete`` token starting with ``cc-``,
+  ``[data-sensitive]``, ``[data-pii]``, rrweb's ``.rr-mask``, the account's own selectors and its
+  industry presets' (:mod:`cobrowse.masking_presets`). ``autocomplete=one-time-code`` (and
+  ``.rr-block``) is *blocked*: the element keeps only ``class`` and rrweb's placeholder size, its
+  children are dropped and every later mutation or input event for it is dropped.
+* **Patterns** (:mod:`cobrowse.masking_patterns`) on every text node, string attribute, input value,
+  page-context field, URL and CSS ``content:`` string: Luhn-valid card numbers, US SSNs, Aadhaar
+  numbers, Indian PANs, mod-97-valid IBANs and numbers after a label that names them, whatever
+  separators and digits they are written with. Each match becomes :data:`MASK` whatever its length.
+* **Layout**: a block's inline texts and input values are read together, so a number split over
+  ``<span>``s, table cells or several inputs is masked in each; three or more short inputs under one
+  close ancestor are masked as the boxes of one value; a mutation that completes a number masks the
+  nodes relayed before it.
 
 State is per page (rrweb node ids restart on every page load): a :class:`Redactor` per co-browse
 session keeps, for each ``page_id``, the node tree's parent links and the ids of sensitive and blocked
@@ -25,9 +32,9 @@ toggle stays masked, and so does a field whose value once matched a pattern.
 
 Account selectors support a simple subset of CSS (see :func:`parse_selectors`): a tag, ``*``,
 ``#id``, ``.class``, ``[attr]``, ``[attr=value]``, ``[attr^=value]``, ``[attr$=value]``,
-``[attr*=value]``, compounds of these (``input.secret[name=pin]``) and comma-separated lists. No
-combinators or pseudo-classes: those raise :class:`ValueError` so that a typo never silently turns
-masking off.
+``[attr*=value]`` (each with an optional ``i`` flag: without regard to case), compounds of these
+(``input.secret[name=pin]``) and comma-separated lists. No combinators or pseudo-classes: those raise
+:class:`ValueError` so that a typo never silently turns masking off.
 
 Inputs are never mutated; every function returns new objects. Malformed shapes never raise: unknown
 parts are pattern-masked generically, and a part that cannot be understood at all is dropped.
