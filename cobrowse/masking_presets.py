@@ -16,8 +16,12 @@ from collections.abc import Iterable
 
 
 def _fields(*words: str) -> tuple[str, ...]:
-    """Inputs, selects and textareas whose name, id, autocomplete, label or placeholder has a word."""
-    attrs = ("name", "id", "autocomplete", "aria-label", "placeholder", "data-field")
+    """Elements whose name, id, autocomplete, aria-label or placeholder holds one of the words.
+
+    Substrings, so few words cover many spellings ("medical" for medical_record and medicalRecordNo);
+    every selector costs the widget a little on each node, so the lists stay short.
+    """
+    attrs = ("name", "id", "autocomplete", "aria-label", "placeholder")
     return tuple(f'[{attr}*="{word}" i]' for word in words for attr in attrs)
 
 
@@ -25,17 +29,15 @@ PRESETS: dict[str, tuple[str, ...]] = {
     # Medical record and insurance member numbers, dates of birth.
     "healthcare": (
         *_fields(
-            "mrn", "medical_record", "medical-record", "medicalrecord", "medical record", "patient_id",
-            "patient-id", "patientid", "member_id", "member-id", "memberid", "member id", "subscriber",
-            "insurance", "policy_number", "policy-number", "policynumber", "group_number", "dob",
-            "birth", "bday",
+            "mrn", "medical", "patient_id", "patient-id", "patientid", "member", "subscriber",
+            "insurance", "policy", "dob", "birth", "bday",
         ),
         '[autocomplete^="bday"]',
     ),
     # Bank account, routing and sort-code numbers, tax ids.
     "finance": _fields(
-        "account_number", "account-number", "accountnumber", "account number", "acct", "routing",
-        "sort_code", "sort-code", "sortcode", "iban", "bsb", "tax_id", "tax-id", "taxid", "ssn",
+        "account_n", "account-n", "accountn", "account n", "acct", "routing", "sort_code",
+        "sort-code", "sortcode", "iban", "bsb", "tax_id", "tax-id", "taxid", "ssn",
     ),
 }  # fmt: skip
 
