@@ -36,6 +36,11 @@ class CustomerAccount(models.Model):
     redaction_selectors = models.JSONField(
         default=list, blank=True, help_text="Extra CSS selectors the widget must mask."
     )
+    masking_presets = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Industry masking presets whose selectors extend the account\'s own, e.g. ["healthcare"].',
+    )
     recording_allowed = models.BooleanField(
         default=True, help_text="Whether customers are offered session recording."
     )
@@ -61,10 +66,33 @@ class CustomerAccount(models.Model):
             parse_selectors(self.redaction_selectors)
         except ValueError as exc:
             raise ValidationError({"redaction_selectors": str(exc)}) from None
+        from cobrowse.masking_presets import preset_selectors
+
+        presets = self.masking_presets
+        if not isinstance(presets, list) or not all(isinstance(p, str) for p in presets):
+            raise ValidationError({"masking_presets": 'A list of preset names, e.g. ["healthcare"].'})
+        try:
+            preset_selectors(presets)
+        except ValueError as exc:
+            raise ValidationError({"masking_presets": str(exc)}) from None
         if not isinstance(self.allowed_origins, list) or not all(
             isinstance(o, str) and o.startswith(("http://", "https://")) for o in self.allowed_origins
         ):
             raise ValidationError({"allowed_origins": 'A list of origins like "https://app.example.com".'})
+
+    @property
+    def masking_selectors(self) -> list[str]:
+        """The account's own selectors and those of its presets: what the widget and the server mask.
+
+        A preset name no longer known is skipped rather than failing a session (rows are validated
+        when saved through :meth:`clean`).
+        """
+        from cobrowse.masking_presets import PRESETS
+
+        presets = self.masking_presets if isinstance(self.masking_presets, list) else []
+        extra = [sel for name in presets if isinstance(name, str) for sel in PRESETS.get(name, ())]
+        own = self.redaction_selectors if isinstance(self.redaction_selectors, list) else []
+        return [*own, *extra]
 
     @property
     def is_regulated(self) -> bool:

@@ -91,7 +91,7 @@ def _snapshot_with_holder(session: CoBrowseSession) -> tuple[LiveSession, Any]:
         mode=session.mode,
         state=session.state,
         recording=session.recording,
-        selectors=usable_selectors(account.redaction_selectors) if account else (),
+        selectors=usable_selectors(account.masking_selectors) if account else (),
         allowed_origins=frozenset(o for o in origins if o),
         controller_id=controller,
         controller_name=holder.public_name if holder else "",

@@ -5,17 +5,24 @@ some snapshot paths, ``placeholder`` and button ``value`` attributes, textarea `
 can be misconfigured or old. This layer assumes the events arrive raw and masks them again, so a page
 without any markup still leaks nothing to the agent, the assistant or a recording.
 
-Two mechanisms, as in DESIGN.md "Privacy layers":
+Three mechanisms (docs/masking.md; the widget applies the same, both held to
+``tests/masking_cases.json``):
 
-* **Markup**: elements marked sensitive have their values (and all text inside them) replaced by
-  :data:`MASK`: ``input[type=password]``, ``input[type=hidden]``, any ``autocomplete`` token starting
-  with ``cc-``, ``[data-sensitive]``, ``[data-pii]``, rrweb's ``.rr-mask`` and the account's own
-  selectors. ``autocomplete=one-time-code`` (and ``.rr-block``) is *blocked*: the element keeps only
-  ``class`` and rrweb's placeholder size, its children are dropped and every later mutation or input
-  event for it is dropped.
-* **Patterns** on every text node, string attribute, input value, page-context field and URL: Luhn-valid
-  card numbers, US SSNs, Aadhaar numbers, Indian PANs and mod-97-valid IBANs. Each match becomes
-  :data:`MASK` whatever its length.
+* **Markup**: elements marked sensitive have their values, all text inside them and every attribute
+  but the structural ones (:data:`STRUCTURAL_ATTRS`) replaced by :data:`MASK`:
+  ``input[type=password]``, ``input[type=hidden]``, any ``autocomplete`` token starting with ``cc-``,
+  ``[data-sensitive]``, ``[data-pii]``, rrweb's ``.rr-mask``, the account's own selectors and its
+  industry presets' (:mod:`cobrowse.masking_presets`). ``autocomplete=one-time-code`` (and
+  ``.rr-block``) is *blocked*: the element keeps only ``class`` and rrweb's placeholder size, its
+  children are dropped and every later mutation or input event for it is dropped.
+* **Patterns** (:mod:`cobrowse.masking_patterns`) on every text node, string attribute, input value,
+  page-context field, URL and CSS ``content:`` string: Luhn-valid card numbers, US SSNs, Aadhaar
+  numbers, Indian PANs, mod-97-valid IBANs and numbers after a label that names them, whatever
+  separators and digits they are written with. Each match becomes :data:`MASK` whatever its length.
+* **Layout**: a block's inline texts and input values are read together, so a number split over
+  ``<span>``s, table cells or several inputs is masked in each; three or more short inputs under one
+  close ancestor are masked as the boxes of one value; a mutation that completes a number masks the
+  nodes relayed before it.
 
 State is per page (rrweb node ids restart on every page load): a :class:`Redactor` per co-browse
 session keeps, for each ``page_id``, the node tree's parent links and the ids of sensitive and blocked
@@ -25,9 +32,9 @@ toggle stays masked, and so does a field whose value once matched a pattern.
 
 Account selectors support a simple subset of CSS (see :func:`parse_selectors`): a tag, ``*``,
 ``#id``, ``.class``, ``[attr]``, ``[attr=value]``, ``[attr^=value]``, ``[attr$=value]``,
-``[attr*=value]``, compounds of these (``input.secret[name=pin]``) and comma-separated lists. No
-combinators or pseudo-classes: those raise :class:`ValueError` so that a typo never silently turns
-masking off.
+``[attr*=value]`` (each with an optional ``i`` flag: without regard to case), compounds of these
+(``input.secret[name=pin]``) and comma-separated lists. No combinators or pseudo-classes: those raise
+:class:`ValueError` so that a typo never silently turns masking off.
 
 Inputs are never mutated; every function returns new objects. Malformed shapes never raise: unknown
 parts are pattern-masked generically, and a part that cannot be understood at all is dropped.
@@ -43,141 +50,23 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, unquote, unquote_plus, urlsplit, urlunsplit
 
+from cobrowse.masking_patterns import (  # noqa: F401  (re-exported: the public rules live here)
+    MASK,
+    fold_digits,
+    iban_valid,
+    luhn_valid,
+    redact_css,
+    redact_fragments,
+    redact_text,
+    redact_typed_value,
+)
 from cobrowse.protocol import Message
 
 logger = logging.getLogger(__name__)
 
-MASK = "******"
 
-# --- patterns ---------------------------------------------------------------------------------
-
-_SEP = r"[ \u00a0-]"
-_CARD_RUN = re.compile(rf"(?<![0-9])[0-9](?:{_SEP}?[0-9]){{12,}}(?![0-9])")
-_CARD_SPLIT = re.compile(rf"({_SEP})")
-_SSN = re.compile(r"(?<![0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9])")
-_AADHAAR = re.compile(
-    r"(?<![0-9])(?<![0-9][ -])[2-9][0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{4}(?![0-9])(?![ -][0-9])"
-)
-# Case-insensitive: forms often upper-case with CSS only, so the value itself is lower case.
-_PAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{5}[0-9]{4}[A-Za-z](?![A-Za-z0-9])")
-_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}(?: ?[A-Za-z0-9]){11,30}(?![A-Za-z0-9])")
-_DIGIT = re.compile(r"[0-9]")
-_MIN_SENSITIVE_LEN = 10  # the shortest pattern (PAN) is ten characters
-
-
-def luhn_valid(digits: str) -> bool:
-    """The Luhn checksum of a string of ASCII digits."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        n = ord(ch) - 48
-        if i % 2:
-            n *= 2
-            if n > 9:
-                n -= 9
-        total += n
-    return total % 10 == 0
-
-
-def iban_valid(text: str) -> bool:
-    """ISO 13616 mod-97 check of an IBAN written with or without spaces, in either case."""
-    compact = text.replace(" ", "").upper()
-    if not 15 <= len(compact) <= 34 or not compact.isalnum() or not compact.isascii():
-        return False
-    rearranged = compact[4:] + compact[:4]
-    try:
-        number = int("".join(str(int(ch, 36)) for ch in rearranged))
-    except ValueError:
-        return False
-    return number % 97 == 1
-
-
-def _mask_card_run(match: re.Match[str]) -> str:
-    """Mask a run of digit groups: the whole run if it is a card, else every card-sized window of groups.
-
-    Masking the union of all valid windows means a card inside a longer run (a phone number before it)
-    is masked whole even when an earlier window also happens to pass the Luhn check.
-    """
-    run = match.group(0)
-    parts = _CARD_SPLIT.split(run)  # digit groups at even indexes, separators at odd ones
-    groups = parts[::2]
-    digits = "".join(groups)
-    if 13 <= len(digits) <= 19 and luhn_valid(digits):
-        return MASK
-    if len(groups) == 1:
-        return run
-    masked = [False] * len(groups)
-    for i in range(len(groups)):
-        window = ""
-        for j in range(i, len(groups)):
-            window += groups[j]
-            if len(window) > 19:
-                break
-            if len(window) >= 13 and luhn_valid(window):
-                masked[i : j + 1] = [True] * (j + 1 - i)
-    out: list[str] = []
-    for i, group in enumerate(groups):
-        if not masked[i]:
-            out.append(group)
-        elif i == 0 or not masked[i - 1]:
-            out.append(MASK)
-        if i + 1 < len(groups) and not (masked[i] and masked[i + 1]):
-            out.append(parts[2 * i + 1])
-    return "".join(out)
-
-
-def _iban_ends(candidate: str) -> list[int]:
-    """Where an IBAN inside ``candidate`` may end: before a space, or at its end; longest first."""
-    return [len(candidate)] + [i for i in range(len(candidate) - 1, 0, -1) if candidate[i] == " "]
-
-
-def _mask_ibans(text: str) -> str:
-    """Mask every mod-97-valid IBAN; a candidate may run into the next word, so try shorter prefixes."""
-    pieces: list[str] = []
-    emitted = search = 0
-    while (match := _IBAN.search(text, search)) is not None:
-        candidate = match.group(0)
-        for end in _iban_ends(candidate):
-            if iban_valid(candidate[:end]):
-                pieces += [text[emitted : match.start()], MASK]
-                emitted = search = match.start() + end
-                break
-        else:
-            search = match.start() + 1
-    if not pieces:
-        return text
-    pieces.append(text[emitted:])
-    return "".join(pieces)
-
-
-def redact_text(text: str) -> str:
-    """Replace every card number, SSN, Aadhaar, PAN and IBAN in ``text`` by :data:`MASK`."""
-    if len(text) < _MIN_SENSITIVE_LEN or not _DIGIT.search(text):
-        return text
-    text = _mask_ibans(text)
-    text = _CARD_RUN.sub(_mask_card_run, text)
-    text = _SSN.sub(MASK, text)
-    text = _AADHAAR.sub(MASK, text)
-    return _PAN.sub(MASK, text)
-
-
-# While someone types a card number or an IBAN into an ordinary field, every keystroke sends the whole
-# value and the prefixes are not valid numbers yet. In typed values anything that could still become an
-# identifier is masked too (the widget does the same): 6+ digits, an IBAN start, a PAN start.
-_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){5,}(?![0-9])")
-_IBAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}(?: ?[A-Za-z0-9]){4,}")
-_PAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{5}[0-9]{2,}[A-Za-z]?(?![A-Za-z0-9])")
 # Input types a person types characters into one by one ("" = no type attribute, or unknown).
 FREE_TEXT_TYPES = frozenset({"", "text", "search", "tel", "number", "email", "url", "hidden"})
-
-
-def redact_typed_value(value: str) -> str:
-    """:func:`redact_text` plus anything that may be the beginning of a card number, IBAN or PAN."""
-    if len(value) < 6 or not _DIGIT.search(value):
-        return value
-    value = redact_text(value)
-    value = _IBAN_START.sub(MASK, value)
-    value = _PAN_START.sub(MASK, value)
-    return _DIGIT_RUN.sub(MASK, value)
 
 
 # --- URLs -------------------------------------------------------------------------------------
@@ -264,7 +153,8 @@ _SELECTOR_TOKEN = re.compile(
     | \#(?P<id>[A-Za-z0-9_-]+)
     | \.(?P<cls>[A-Za-z0-9_-]+)
     | \[\s*(?P<attr>[A-Za-z_:][A-Za-z0-9_:.-]*)\s*
-        (?:(?P<op>\^=|\$=|\*=|=)\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[A-Za-z0-9_-]+))\s*)?\]
+        (?:(?P<op>\^=|\$=|\*=|=)\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[A-Za-z0-9_-]+))
+        \s*(?:(?P<flag>[iIsS])\s*)?)?\]
     """,
     re.VERBOSE,
 )
@@ -278,7 +168,8 @@ class Selector:
     tag: str | None = None
     ids: tuple[str, ...] = ()
     classes: tuple[str, ...] = ()
-    attrs: tuple[tuple[str, str | None, str], ...] = ()
+    # (name, operator, value, case-insensitive): ``[name*=dob i]`` compares without regard to case.
+    attrs: tuple[tuple[str, str | None, str, bool], ...] = ()
 
     def matches(self, tag: str, attrs: dict[str, str]) -> bool:
         """``tag`` lower case; an empty ``tag`` (unknown) matches any tag selector."""
@@ -290,10 +181,12 @@ class Selector:
             have = attrs.get("class", "").split()
             if any(cls not in have for cls in self.classes):
                 return False
-        for name, op, value in self.attrs:
+        for name, op, value, fold in self.attrs:
             actual = attrs.get(name)
             if actual is None:
                 return False
+            if fold:
+                actual = actual.lower()
             if (
                 (op == "=" and actual != value)
                 or (op == "^=" and not (value and actual.startswith(value)))
@@ -305,7 +198,7 @@ class Selector:
 
     @property
     def attribute_names(self) -> set[str]:
-        names = {name for name, _, _ in self.attrs}
+        names = {name for name, _, _, _ in self.attrs}
         if self.ids:
             names.add("id")
         if self.classes:
@@ -357,7 +250,8 @@ def parse_selector(text: str) -> Selector:
             value = next(
                 (v for v in (match.group("dq"), match.group("sq"), match.group("bare")) if v is not None), ""
             )
-            attrs.append((match.group("attr").lower(), op, value))
+            fold = (match.group("flag") or "").lower() == "i"
+            attrs.append((match.group("attr").lower(), op, value.lower() if fold else value, fold))
         pos = match.end()
     return Selector(source, tag, tuple(ids), tuple(classes), tuple(attrs))
 
@@ -385,8 +279,43 @@ _URL_ATTRS = frozenset(
     {"href", "src", "action", "formaction", "rr_src", "poster", "cite", "data", "background"}
 )
 # CSS and inlined images: scanning them costs much and masking them breaks the replay.
-_UNSCANNED_ATTRS = frozenset({"style", "_cssText", "rr_dataURL", "class"})
-_BASE_RELEVANT = frozenset({"type", "autocomplete", "data-sensitive", "data-pii", "class", "id", "name"})
+# Inlined images: scanning them costs much and masking them breaks the replay.
+_UNSCANNED_ATTRS = frozenset({"rr_dataURL", "class"})
+# CSS: only the strings of ``content:`` declarations are text a person reads.
+_CSS_ATTRS = frozenset({"style", "_csstext"})
+# What a masked element keeps of its attributes: layout and identity, never text. Everything else
+# (placeholder, title, aria-*, data-*, href, alt, value...) becomes MASK.
+STRUCTURAL_ATTRS = frozenset(
+    {
+        "class", "id", "name", "type", "style", "rr_width", "rr_height", "autocomplete", "maxlength",
+        "size", "tabindex", "role", "for", "disabled", "required", "readonly", "hidden", "dir", "lang",
+        "width", "height",
+    }
+)  # fmt: skip
+_BASE_RELEVANT = frozenset(
+    {"type", "autocomplete", "data-sensitive", "data-pii", "class", "id", "name", "maxlength"}
+    | {"contenteditable"}
+)
+# Block layout, as the widget reads it (masking.js): an element's inline descendants are read as one
+# text; table cells and definition terms are read with their row (a label beside its value).
+_INLINE_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "cite", "code", "em", "font", "i", "kbd", "label", "mark", "q", "s", "small",
+        "span", "strong", "sub", "sup", "time", "u", "input", "wbr", "tspan", "textpath",
+    }
+)  # fmt: skip
+_CELL_TAGS = frozenset({"td", "th", "dt", "dd"})
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "textarea", "select"})
+_BOUNDARY = (None, None, "\n|\n", None)
+_CELL_JOIN = (None, None, " ; ", None)
+_SPACE = (None, None, " ", None)
+_MAX_FRAGMENTS = 64
+_SEGMENT_MAX_LENGTH = 6  # an input this short is one box of a value typed into several
+_SEGMENT_GROUP = 3  # that many boxes under one close ancestor are one value (card, SSN, OTP, date)
+_SEGMENT_LEVELS = 3
+_SHORT_TEXT = 40  # longer texts hold their own numbers whole, or are prose
+_MAX_DIGIT_TEXTS = 20_000
+_DIGIT = re.compile(r"[0-9]")
 _MAX_NODE_DEPTH = 250  # deeper subtrees are dropped (fail closed)
 _MAX_DEEP = 64
 
@@ -454,6 +383,17 @@ class _PageState:
     blocked: set[int] = field(default_factory=set)
     sensitive_dom_ids: set[str] = field(default_factory=set)
     sensitive_names: set[str] = field(default_factory=set)
+    # Short inputs by each of their close ancestors: a value split over several boxes.
+    segments: dict[int, set[int]] = field(default_factory=dict)
+    # Short text nodes with digits (as relayed) and, by block, which of them it holds: a mutation
+    # that completes a number split over nodes masks the nodes relayed before, too.
+    digit_texts: dict[int, str] = field(default_factory=dict)
+    block_texts: dict[int, list[int]] = field(default_factory=dict)
+    touched: list[int] = field(default_factory=list)
+    styles: set[int] = field(default_factory=set)  # <style> elements: their text is CSS
+    editable: set[int] = field(default_factory=set)  # contenteditable elements: their text is typed
+    # While one snapshot or batch of adds is redacted: the relayed attributes of its inputs.
+    out_inputs: dict[int, dict] = field(default_factory=dict)
 
 
 class Redactor:
@@ -465,6 +405,16 @@ class Redactor:
 
     def __init__(self, selectors: Iterable[str] = (), *, max_pages: int = 16, strict: bool = False) -> None:
         self.selectors = parse_selectors(selectors)
+        # "[attr*=word i]" selectors (the presets have many) become one regular expression per attribute.
+        words: dict[str, list[str]] = {}
+        self._general: list[Selector] = []
+        for sel in self.selectors:
+            only = sel.attrs[0] if len(sel.attrs) == 1 and not (sel.tag or sel.ids or sel.classes) else None
+            if only and only[1] == "*=" and only[3] and only[2]:
+                words.setdefault(only[0], []).append(re.escape(only[2]))
+            else:
+                self._general.append(sel)
+        self._contains = tuple((name, re.compile("|".join(found))) for name, found in words.items())
         self.max_pages = max_pages
         self.strict = strict
         self.dropped = 0
@@ -605,8 +555,13 @@ class Redactor:
             return MASKED
         if "data-sensitive" in attrs or "data-pii" in attrs:
             return MASKED
-        if any(sel.matches(tag, attrs) for sel in self.selectors):
+        if any(sel.matches(tag, attrs) for sel in self._general):
             return MASKED
+        if self._contains:
+            for name, pattern in self._contains:
+                value = attrs.get(name)
+                if value and pattern.search(value.lower()):
+                    return MASKED
         return PLAIN
 
     def _relevant_attrs(self, attrs: dict) -> dict[str, str]:
@@ -639,11 +594,19 @@ class Redactor:
             # Node ids survive takeFullSnapshot on a page, so sticky markings stay.
             state.parents.clear()
             state.elements.clear()
+            state.segments.clear()
+            state.digit_texts.clear()
+            state.block_texts.clear()
             out["data"] = {k: _deep(v) for k, v in data.items() if k != "node"}
             if "node" in data:
-                node = self._node(state, data["node"], None, PLAIN, 0)
+                state.out_inputs.clear()
+                frags: list = []
+                node = self._node(state, data["node"], None, PLAIN, 0, frags)
+                state.out_inputs.clear()
                 if node is None:
                     return None
+                self._check(state, frags)
+                state.touched.clear()  # a snapshot reads its blocks whole
                 out["data"]["node"] = node
         elif etype == EV_INCREMENTAL and isinstance(data, dict):
             source = data.get("source")
@@ -662,8 +625,14 @@ class Redactor:
             out["data"] = _deep(data)
         return out
 
-    def _node(self, state: _PageState, node: Any, parent_id: Any, inherited: int, depth: int) -> dict | None:
-        """Redact a serialized node and its subtree, recording parent links and markings."""
+    def _node(
+        self, state: _PageState, node: Any, parent_id: Any, inherited: int, depth: int, frags: list | None
+    ) -> dict | None:
+        """Redact a serialized node and its subtree, recording parent links and markings.
+
+        ``frags`` collects the texts the enclosing block lays out inline (``None`` where no text is
+        read, as in ``<script>``): a block reads them together once its subtree is done (:meth:`_check`).
+        """
         if not isinstance(node, dict) or depth > _MAX_NODE_DEPTH:
             return None
         node_id = node.get("id")
@@ -672,6 +641,8 @@ class Redactor:
         ntype = node.get("type")
         status = inherited
         out: dict[str, Any] = {}
+        inner = frags
+        block = False
         if ntype == NODE_ELEMENT:
             tag = node.get("tagName")
             tag = tag.lower() if isinstance(tag, str) else ""
@@ -680,6 +651,10 @@ class Redactor:
             info = self._relevant_attrs(raw_attrs)
             if _is_id(node_id):
                 state.elements[node_id] = (tag, info)
+                if tag == "style":
+                    state.styles.add(node_id)
+                if info.get("contenteditable", "false").lower() != "false":
+                    state.editable.add(node_id)
             own = self._classify(tag, info)
             self._mark(state, node_id, own, info)
             status = max(inherited, own)
@@ -691,32 +666,73 @@ class Redactor:
                 self._link_subtree(state, node, depth)
             else:
                 free_text = _free_text(tag, raw_attrs)
-                out["attributes"] = self._attrs(state, node_id, tag, raw_attrs, status, free_text)
+                out["attributes"] = attrs = self._attrs(state, node_id, tag, raw_attrs, status, free_text)
+                if tag == "input":
+                    value = attrs.get("value")
+                    if _is_id(node_id) and isinstance(value, str):
+                        state.out_inputs[node_id] = attrs
+                    if own == PLAIN:
+                        self._segment(state, node_id, info)
+                    if frags is not None and isinstance(value, str) and value and status == PLAIN:
+                        frags.append((attrs, "value", value, node_id))
+            if tag in _INLINE_TAGS or frags is None:
+                pass
+            elif tag in _SKIP_TAGS:
+                frags.append(_BOUNDARY)
+                inner = None
+            elif tag == "br":
+                frags.append(_SPACE)
+            else:
+                if tag in _CELL_TAGS:
+                    frags.append(_CELL_JOIN)
+                inner, block = [], True
         elif ntype in (NODE_TEXT, NODE_CDATA, NODE_COMMENT):
             if status == BLOCKED:
                 return None
             text = node.get("textContent")
             if isinstance(text, str):
-                out["textContent"] = _mask_value(text) if status == MASKED else redact_text(text)
+                if status == MASKED:
+                    out["textContent"] = _mask_value(text)
+                elif type(parent_id) is int and parent_id in state.styles:
+                    out["textContent"] = redact_css(redact_text(text))
+                elif state.editable and self._editable(state, parent_id):
+                    out["textContent"] = text = redact_typed_value(text)
+                else:
+                    out["textContent"] = text = redact_text(text)
+                    if ntype == NODE_TEXT and frags is not None and text:
+                        frags.append((out, "textContent", text, None))
+                        if len(text) <= _SHORT_TEXT and (_DIGIT.search(text) or not text.isascii()):
+                            self._remember_text(state, node_id, text)
         for key, value in node.items():
             if key in out:
                 continue
             if key == "childNodes":
-                out[key] = self._children(state, value, node_id, status, depth)
+                out[key] = self._children(state, value, node_id, status, depth, inner)
             elif key in ("attributes", "textContent"):
                 continue  # malformed for this node type: dropped
             else:
                 out[key] = value if type(value) in _SCALARS else _deep(value)
+        if block:
+            self._check(state, inner)
+            if tag in _CELL_TAGS:
+                frags.extend(inner)  # a cell is read with its row, too
+            else:
+                frags.append(_BOUNDARY)
         return out
 
-    def _children(self, state: _PageState, children: Any, parent_id: Any, status: int, depth: int) -> list:
+    def _children(
+        self, state: _PageState, children: Any, parent_id: Any, status: int, depth: int, frags: list | None
+    ) -> list:
         if not isinstance(children, list):
             return []
         out = []
         for child in children:  # a plain loop: two stack frames per tree level, not four
-            redacted = self._node(state, child, parent_id, status, depth + 1)
+            redacted = self._node(state, child, parent_id, status, depth + 1, frags)
             if redacted is not None:
                 out.append(redacted)
+            if frags is not None and len(frags) > _MAX_FRAGMENTS:
+                self._check(state, frags)
+                del frags[:-8]
         return out
 
     def _link_subtree(self, state: _PageState, node: dict, depth: int) -> None:
@@ -743,9 +759,13 @@ class Redactor:
                 out[name] = _mask_value(value)
             elif status == MASKED and tag == "option" and lowered == "selected":
                 continue
+            elif status == MASKED and lowered not in STRUCTURAL_ATTRS and isinstance(value, str):
+                out[name] = _mask_value(value)
             elif isinstance(value, str):
                 if lowered in _UNSCANNED_ATTRS:
                     out[name] = value
+                elif lowered in _CSS_ATTRS:
+                    out[name] = redact_css(value)
                 elif lowered in _URL_ATTRS:
                     out[name] = redact_url(value)
                 elif lowered == "value" and tag in _FORM_TAGS | {""}:
@@ -763,6 +783,13 @@ class Redactor:
 
     def _mutation(self, state: _PageState, data: dict) -> dict:
         out: dict[str, Any] = {}
+        state.touched.clear()
+        state.out_inputs.clear()
+        removes = data.get("removes")
+        if isinstance(removes, list):
+            for remove in removes:
+                if isinstance(remove, dict) and _is_id(remove.get("id")):
+                    state.digit_texts.pop(remove["id"], None)
         adds = data.get("adds")
         if isinstance(adds, list):
             # First pass: the whole batch's parent links and markings, whatever the order of adds.
@@ -792,9 +819,11 @@ class Redactor:
                     if isinstance(node, dict) and _is_id(node.get("id")):
                         state.blocked.add(node["id"])
                     continue
-                node = self._node(state, add.get("node"), add.get("parentId"), inherited, 0)
+                frags = []
+                node = self._node(state, add.get("node"), add.get("parentId"), inherited, 0, frags)
                 if node is None:
                     continue
+                self._check(state, frags)
                 entry = {k: _deep(v) for k, v in add.items() if k != "node"}
                 entry["node"] = node
                 redacted_adds.append(entry)
@@ -802,6 +831,9 @@ class Redactor:
         texts = data.get("texts")
         if isinstance(texts, list):
             out["texts"] = [t for t in (self._text_change(state, t) for t in texts) if t is not None]
+        if state.touched:
+            out["texts"] = out.get("texts", [])
+            self._remask_blocks(state, out["texts"])
         attributes = data.get("attributes")
         if isinstance(attributes, list):
             changes = (self._attr_change(state, a) for a in attributes)
@@ -820,7 +852,15 @@ class Redactor:
         out = {k: _deep(v) for k, v in change.items() if k != "value"}
         if "value" in change:
             value = change["value"]
-            out["value"] = _mask_value(value) if status == MASKED else _deep(value)
+            if status == MASKED:
+                out["value"] = _mask_value(value)
+            elif isinstance(value, str) and self._in_style(state, change.get("id")):
+                out["value"] = redact_css(redact_text(value))
+            else:
+                typed = isinstance(value, str) and state.editable and self._editable(state, change.get("id"))
+                out["value"] = redact_typed_value(value) if typed else _deep(value)
+                if isinstance(out["value"], str):
+                    self._remember_text(state, change.get("id"), out["value"])
         return out
 
     def _attr_change(self, state: _PageState, change: Any) -> dict | None:
@@ -839,6 +879,8 @@ class Redactor:
             if _is_id(node_id):
                 state.elements[node_id] = (tag, merged)
             self._mark(state, node_id, self._classify(tag, merged), merged)
+            if tag == "input":
+                self._segment(state, node_id, merged)
         status = self._status(state, node_id)
         if status == BLOCKED:
             return None
@@ -871,6 +913,120 @@ class Redactor:
             else:
                 out["text"] = _deep(text)
         return out
+
+    @staticmethod
+    def _editable(state: _PageState, node_id: Any) -> bool:
+        """Whether a node is inside a contenteditable element: what it holds is typed there."""
+        seen = 0
+        while _is_id(node_id) and seen <= _MAX_NODE_DEPTH:
+            if node_id in state.editable:
+                return True
+            node_id, seen = state.parents.get(node_id), seen + 1
+        return False
+
+    @staticmethod
+    def _in_style(state: _PageState, node_id: Any) -> bool:
+        """Whether a text node is the text of a ``<style>`` element (CSS, not page text)."""
+        parent = state.parents.get(node_id) if _is_id(node_id) else None
+        return parent is not None and state.elements.get(parent, ("",))[0] == "style"
+
+    # -- values split over neighbouring nodes ---------------------------------------------------
+
+    def _segment(self, state: _PageState, node_id: Any, info: dict[str, str]) -> None:
+        """Register a short input; enough of them under one close ancestor are all masked.
+
+        A card number typed into four boxes of four digits (``autocomplete=cc-number`` often on the
+        first only), an SSN in three, a one-time code in six: no box ever holds a whole identifier.
+        """
+        if "maxlength" not in info or not _is_id(node_id) or not _free_text("input", info):
+            return
+        try:
+            length = int(info.get("maxlength", ""))
+        except ValueError:
+            return
+        if not 0 < length <= _SEGMENT_MAX_LENGTH:
+            return
+        ancestor = state.parents.get(node_id)
+        for _ in range(_SEGMENT_LEVELS):
+            if ancestor is None:
+                return
+            members = state.segments.setdefault(ancestor, set())
+            members.add(node_id)
+            if len(members) >= _SEGMENT_GROUP:
+                for member in members:
+                    self._mark(state, member, MASKED, state.elements.get(member, ("", {}))[1])
+                    relayed = state.out_inputs.get(member)  # earlier boxes of this same snapshot
+                    if relayed is not None:
+                        relayed["value"] = _mask_value(relayed["value"])
+            ancestor = state.parents.get(ancestor)
+
+    def _block_of(self, state: _PageState, node_id: int) -> int | None:
+        """The nearest ancestor of a text node that is laid out as a block (as :meth:`_combine` reads)."""
+        ancestor, seen = state.parents.get(node_id), 0
+        while ancestor is not None and seen <= _MAX_NODE_DEPTH:
+            tag = state.elements.get(ancestor, ("",))[0]
+            if tag and tag not in _INLINE_TAGS and tag not in _CELL_TAGS:
+                return ancestor if tag not in _SKIP_TAGS else None
+            ancestor, seen = state.parents.get(ancestor), seen + 1
+        return None
+
+    def _remember_text(self, state: _PageState, node_id: Any, text: str) -> None:
+        """Keep a short text with digits (a group of a number, perhaps) and note it as touched."""
+        if not _is_id(node_id) or len(text) > _SHORT_TEXT or not _DIGIT.search(fold_digits(text)):
+            return
+        if node_id not in state.digit_texts:
+            if len(state.digit_texts) >= _MAX_DIGIT_TEXTS:
+                return
+            block = self._block_of(state, node_id)
+            if block is None:
+                return
+            state.block_texts.setdefault(block, []).append(node_id)
+        state.digit_texts[node_id] = text
+        state.touched.append(node_id)
+
+    def _remask_blocks(self, state: _PageState, texts: list) -> None:
+        """After a mutation: read each touched block's short texts together, mask what was relayed."""
+        blocks = {b for node_id in state.touched if (b := self._block_of(state, node_id)) is not None}
+        state.touched.clear()
+        by_id = {t["id"]: t for t in texts if isinstance(t, dict) and _is_id(t.get("id"))}
+        for block in blocks:
+            members = sorted(i for i in set(state.block_texts.get(block, ())) if i in state.digit_texts)
+            if len(members) < 2:
+                continue
+            pieces = [piece for i in members for piece in (state.digit_texts[i], " ")]
+            redacted = redact_fragments(pieces)
+            if redacted is None:
+                continue
+            for n, node_id in enumerate(members):
+                value = redacted[2 * n]
+                if value == state.digit_texts[node_id]:
+                    continue
+                state.digit_texts[node_id] = value
+                if node_id in by_id:
+                    by_id[node_id]["value"] = value
+                else:
+                    by_id[node_id] = {"id": node_id, "value": value}
+                    texts.append(by_id[node_id])
+
+    def _check(self, state: _PageState, frags: list) -> None:
+        """Mask every fragment's part of an identifier that only the fragments read together show."""
+        if len(frags) < 2:
+            return
+        redacted = redact_fragments([f[2] for f in frags])
+        if redacted is None:
+            return
+        for i, (container, key, text, node_id) in enumerate(frags):
+            if container is None or redacted[i] == text:
+                continue
+            if key == "value":
+                container[key] = MASK
+                if _is_id(node_id):
+                    self._mark(state, node_id, MASKED, state.elements.get(node_id, ("", {}))[1])
+            else:
+                container[key] = redacted[i]
+                if container.get("id") in state.digit_texts:
+                    state.digit_texts[container["id"]] = redacted[i]
+            frags[i] = (container, key, container[key], node_id)
 
     # -- page context --------------------------------------------------------------------------
 

@@ -31,9 +31,32 @@ export const budgetsGzipped = {
   "tandem-guide.js": 8 * 1024,
 };
 
+// --- masking: widget weight -----------------------------------------------------------------
+// The widget never records canvas (recordCanvas stays off), yet @rrweb/record bundles its canvas
+// observers, WebGL argument serializers and the inlined source of a canvas worker (~3 KB gzipped).
+// The recorder bundle gets a CanvasManager that does nothing instead; those bytes go to masking,
+// within the same gzipped budget. Should rrweb change shape, the build fails rather than guess.
+import { readFileSync } from "node:fs";
+
+const dropCanvasRecording = {
+  name: "drop-rrweb-canvas-recording",
+  setup(b) {
+    b.onLoad({ filter: /@rrweb[\\/]record[\\/]dist[\\/]record\.js$/ }, ({ path }) => {
+      const src = readFileSync(path, "utf8");
+      const start = src.indexOf("const canvasVarMap");
+      const end = src.indexOf("class StylesheetManager");
+      if (start < 0 || end < start) throw new Error("@rrweb/record changed: review drop-rrweb-canvas-recording");
+      const stub = "class CanvasManager{reset(){}freeze(){}unfreeze(){}lock(){}unlock(){}}\n";
+      return { contents: src.slice(0, start) + stub + src.slice(end), loader: "js" };
+    });
+  },
+};
+// --- end masking ----------------------------------------------------------------------------
+
 function options(name, src) {
   const isCss = src.endsWith(".css");
   return {
+    plugins: name === "tandem-recorder" ? [dropCanvasRecording] : [],
     absWorkingDir: root,
     entryPoints: [src],
     bundle: true,

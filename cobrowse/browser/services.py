@@ -611,7 +611,7 @@ def page_outline(session: CoBrowseSession, *, user: Any) -> dict[str, Any]:
 
     session = _require_viewing(session)
     account = session.ticket.account
-    selectors_ = list(usable_selectors(account.redaction_selectors)) if account else []
+    selectors_ = list(usable_selectors(account.masking_selectors)) if account else []
     reply = request(session.pk, "dom", {"selectors": selectors_, "max_text": 20_000})
     if not reply.ok:
         raise BrowserError(reply.error.get("message", "Reading the page failed."), code="failed", status=502)
@@ -726,7 +726,7 @@ def redaction_selectors(session: CoBrowseSession) -> tuple[str, ...]:
     from cobrowse.live import usable_selectors
 
     account = session.ticket.account
-    return usable_selectors(account.redaction_selectors) if account else ()
+    return usable_selectors(account.masking_selectors) if account else ()
 
 
 def load_for_runner(session_id: int) -> CoBrowseSession:

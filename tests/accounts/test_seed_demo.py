@@ -105,3 +105,9 @@ def test_demo_banner_lists_urls_and_logins():
         assert url in text
     for username in ("manager", "agent1c", "agent3", "customer2", "patient1", "tandem-demo"):
         assert username in text
+
+
+def test_demo_accounts_have_their_industry_masking_presets():
+    _seed()
+    presets = dict(CustomerAccount.objects.values_list("name", "masking_presets"))
+    assert presets == {"Acme Home Loans": ["finance"], "CarePlus Clinics": ["healthcare"]}

@@ -601,9 +601,17 @@ def test_selector_subset():
     assert star.matches("p", {"data-w": ""}) and not star.matches("p", {})
 
 
+def test_an_attribute_selector_may_ignore_case():
+    (dob,) = parse_selectors(['[name*="dob" i]'])
+    assert dob.matches("input", {"name": "patientDOB"}) and dob.matches("input", {"name": "dob"})
+    assert not dob.matches("input", {"name": "d-o-b"})
+    (exact,) = parse_selectors(["[name=DOB]"])
+    assert exact.matches("input", {"name": "DOB"}) and not exact.matches("input", {"name": "dob"})
+
+
 @pytest.mark.parametrize(
     "bad",
-    ["div span", "div > input", "input:focus", "a + b", "", "[x=", "::before", "input[type=password i]"],
+    ["div span", "div > input", "input:focus", "a + b", "", "[x=", "::before", "input[type=password x]", "[a i]"],
 )
 def test_selectors_outside_the_subset_are_refused(bad):
     with pytest.raises(ValueError):

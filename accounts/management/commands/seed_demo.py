@@ -24,12 +24,16 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
         "industry": Industry.GENERAL,
         "site_url": "http://localhost:8001/",
         "allowed_origins": ["http://localhost:8001"],
+        # A home-loan lender: bank account and routing numbers on its forms.
+        "masking_presets": ["finance"],
         "recording_allowed": True,
     },
     "CarePlus Clinics": {
         "industry": Industry.HEALTHCARE,
         "site_url": "",
         "allowed_origins": [],
+        # Medical record and insurance member numbers, dates of birth.
+        "masking_presets": ["healthcare"],
         "recording_allowed": False,
     },
 }

@@ -7,7 +7,7 @@ import { forgetGrant } from "../grant.js";
 import { createBadge } from "./badge.js";
 import { createGuideLoader } from "./guide_loader.js";
 import { lowerMode, refreshGrant, revokeSession } from "./grant_api.js";
-import { BLOCKED, maskFieldValue, maskPatterns, maskText, maskedSelector } from "./masking.js";
+import { BLOCKED, maskFieldValue, maskPatterns, maskText, maskUrl, maskedSelector } from "./masking.js";
 import { Outbox } from "./outbox.js";
 import { watchPage } from "./page_context.js";
 import { createScrubber } from "./scrub.js";
@@ -49,7 +49,7 @@ function share({ grant, base, sessionId, refreshInMs }) {
   function beginSharing(welcome) {
     const selector = maskedSelector(welcome.redaction_selectors || []);
     maskSelector = selector;
-    const scrub = createScrubber((id) => record.mirror.getNode(id), selector);
+    const scrub = createScrubber((id) => record.mirror.getNode(id), selector, (node) => record.mirror.getId(node));
     badge = createBadge({
       agentName: welcome.agent_name,
       mode: welcome.mode,
@@ -142,7 +142,7 @@ function share({ grant, base, sessionId, refreshInMs }) {
         grant,
         page_id: pageId,
         last_acked_seq: outbox.lastAckedSeq,
-        url: maskPatterns(location.href),
+        url: maskUrl(location.href),
         title: maskPatterns(document.title),
       }),
     onMessage: (message) => {

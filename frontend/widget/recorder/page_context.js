@@ -1,6 +1,6 @@
 // The form state the agent's side panel shows (`page` messages) and the friction signals
 // (`signal` messages). Values travel only for unmasked fields, and pattern-masked even then.
-import { BLOCKED, isMaskedElement, maskFieldValue, maskPatterns } from "./masking.js";
+import { BLOCKED, isMaskedElement, isSegment, maskFieldValue, maskPatterns, maskUrl } from "./masking.js";
 import { createRageClickDetector } from "./rage_clicks.js";
 
 const FIELDS = "input, select, textarea";
@@ -23,14 +23,15 @@ function textOfIds(doc, ids) {
     .join(" ");
 }
 
-function labelOf(el) {
+// A masked field's own attributes are masked too (its placeholder may be "Ends 4242"), so its label
+// comes only from the page's labels or its name.
+function labelOf(el, masked) {
   const doc = el.ownerDocument;
   const fromLabel = el.labels && el.labels.length ? el.labels[0].textContent : "";
   return cleanText(
     fromLabel ||
       textOfIds(doc, el.getAttribute("aria-labelledby")) ||
-      el.getAttribute("aria-label") ||
-      el.getAttribute("placeholder") ||
+      (!masked && (el.getAttribute("aria-label") || el.getAttribute("placeholder"))) ||
       el.name ||
       "",
     120,
@@ -87,7 +88,7 @@ export function describeForm(doc, selector, touched) {
       if (seenRadioGroups.has(el.name)) return;
       seenRadioGroups.add(el.name);
     }
-    const masked = isMaskedElement(el, selector) || el.matches(BLOCKED) || el.type === "file";
+    const masked = isMaskedElement(el, selector) || isSegment(el) || el.matches(BLOCKED) || el.type === "file";
     const error = errorOf(el, touched.has(el));
     const focused = doc.activeElement === el || (el.type === "radio" && doc.activeElement?.name === el.name);
     let status = "pending";
@@ -97,7 +98,7 @@ export function describeForm(doc, selector, touched) {
     const field = {
       id: el.id || el.name || `field-${index}`,
       name: el.name || "",
-      label: labelOf(el),
+      label: labelOf(el, masked),
       type: el.type,
       status,
       error,
@@ -142,7 +143,7 @@ export function watchPage({ win = window, pageId, selector, onContext, onSignal 
   function snapshot() {
     return {
       page_id: pageId,
-      url: maskPatterns(win.location.href),
+      url: maskUrl(win.location.href),
       title: maskPatterns(doc.title),
       ...describeForm(doc, selector, touched),
       stalled_ms: Date.now() - lastActivity,
