@@ -1,0 +1,256 @@
+"""Pixel redaction for the server-side browser: solid boxes over masked fields, painted in the page.
+
+Viewers of a server-side browser session get JPEG frames, so the DOM path's masking
+(``cobrowse/masking.py``, ``frontend/widget/recorder/masking.js``) never sees them. Instead, every
+document of the session's context (every frame, popups included) gets :func:`overlay_script` before
+any page script runs. It paints a flat box over each element the DOM path masks: password fields,
+``autocomplete`` ``cc-*`` / ``one-time-code`` / ``current-password`` / ``new-password``,
+``[data-sensitive]``, ``[data-pii]``, ``.rr-mask``, ``.rr-block``, the account's redaction selectors,
+and free-text fields whose value looks like a card number, SSN, IBAN or PAN (6+ digits, as the
+widget's ``maskTypedValue``). The screencast captures the boxes like any other pixel, so staff
+viewers, the recording and ``page.screenshot`` all get them (the customer's own viewer too: it shows
+the same frames), and nothing is added per frame on the server.
+
+Why in the page rather than on the decoded JPEG: no per-frame CPU in the runner (a decode, paint and
+re-encode of a 1280x720 frame would be paid ten times a second per session) and no image library;
+the boxes are placed in the same rendering step as the layout they follow:
+
+* boxes live in a closed shadow root of one ``<tandem-redaction>`` element appended to
+  ``<html>``: ``pointer-events: none`` (clicks and ``elementFromPoint`` go through to the page),
+  the top ``z-index``;
+* boxes of elements in the normal flow sit in a layer anchored to the document, so the compositor
+  scrolls them together with the page (no lag on a main-document scroll, however fast); boxes of
+  elements inside a ``position: fixed`` container sit in a fixed layer;
+* they are recomputed on DOM mutations (a microtask: before the next paint), from a
+  ``ResizeObserver`` (after layout, before paint), on nested scrolls, resizes, input, image and
+  font loads, the end of transitions and animations, and every :data:`POLL_MS` as a safety net;
+  styles are written only when a box moved, so a still page stays still (no frames).
+
+The race: a frame can be captured between a move the page's main thread has not seen yet and the
+box update: a nested scroller (scrolled on the compositor thread), a CSS animation or transition of
+the element, a sticky container. For that window the same rules also make the field's own text
+transparent (``color``, ``-webkit-text-fill-color``; an important rule in a cascade layer, which
+beats the page's unlayered important rules), so a lagging box can uncover the field's border or
+background for a frame, never the characters typed into it (docs/benchmarks-screencast.md,
+"Pixel redaction", measures how often a box lags).
+
+Not covered: closed shadow trees of the page itself and open ones (``querySelectorAll`` does not
+pierce them; their text still meets the value rule only for fields in the light DOM), elements in
+the top layer (a modal ``<dialog>``, a popover) which paint above any ``z-index``, and card numbers
+shown as page text rather than typed into a field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+#: The markup rules of the DOM path (``ALWAYS_MASKED`` and ``BLOCKED`` in the widget, the masked
+#: fields of the never-list), as CSS selectors.
+ALWAYS_REDACTED: tuple[str, ...] = (
+    'input[type="password" i]',
+    '[autocomplete^="cc-" i]',
+    '[autocomplete*=" cc-" i]',
+    '[autocomplete~="one-time-code" i]',
+    '[autocomplete~="current-password" i]',
+    '[autocomplete~="new-password" i]',
+    "[data-sensitive]",
+    "[data-pii]",
+    ".rr-mask",
+    ".rr-block",
+)
+
+#: The box colour: flat mid grey, visibly a redaction on light and dark pages alike.
+BOX_COLOR = "#5b6169"
+#: Safety-net recomputation for layout changes no observer reports (a ``:hover`` rule, a transition
+#: still running): reads only, writes nothing unless a box moved.
+POLL_MS = 250
+#: Pixels added on every side of an element's border box (anti-aliased edges, focus rings).
+PAD_PX = 2
+
+_OVERLAY_JS = r"""
+((config) => {
+  "use strict";
+  const doc = document;
+  const FREE_TEXT = new Set(["", "text", "search", "tel", "number", "email", "url"]);
+  // The widget's maskTypedValue triggers: what could still become a card, SSN, IBAN or PAN.
+  const LOOKS_SENSITIVE = [
+    /(?<!\d)\d(?:[ -]?\d){5,}(?!\d)/,
+    /(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)/,
+    /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){4,}/,
+    /(?<![A-Za-z0-9])[A-Za-z]{5}\d{2,}[A-Za-z]?(?![A-Za-z0-9])/,
+  ];
+  const valid = (s) => {
+    if (typeof s !== "string" || !s.trim() || /[{}]/.test(s)) return false;
+    try { doc.createDocumentFragment().querySelector(s); return true; } catch (e) { return false; }
+  };
+  const rules = [...config.always, ...(config.selectors || []).filter(valid)];
+  const selector = rules.join(",");
+  const stats = config.measure ? { updates: 0, times: [], moved: 0 } : null;
+  if (stats) Object.defineProperty(window, "__tandemRedactionStats", { value: stats });
+
+  // The backstop: the masked fields' own text is never painted, so a box a frame late uncovers
+  // no character. A cascade layer's important rules beat the page's unlayered important ones.
+  try {
+    const sheet = new CSSStyleSheet();
+    const hide = "color: transparent !important; -webkit-text-fill-color: transparent !important;"
+      + " text-shadow: none !important; caret-color: transparent !important;";
+    for (const rule of rules) {
+      try { sheet.insertRule(`@layer tandem-redaction { :is(${rule}), :is(${rule}) * { ${hide} } }`,
+                             sheet.cssRules.length); } catch (e) {}
+    }
+    doc.adoptedStyleSheets = [...doc.adoptedStyleSheets, sheet];
+  } catch (e) {}
+
+  let host = null, docLayer = null, fixedLayer = null;
+  const boxes = new Map();  // element -> [box, last geometry]
+  const resized = new ResizeObserver(() => update());
+
+  const ensureHost = () => {
+    const html = doc.documentElement;
+    if (!html) return false;
+    if (host === null) {
+      host = doc.createElement("tandem-redaction");
+      const root = host.attachShadow({ mode: "closed" });
+      const style = doc.createElement("style");
+      style.textContent = ":host { all: initial !important; display: block !important;"
+        + " position: absolute !important; left: 0 !important; top: 0 !important;"
+        + " width: 0 !important; height: 0 !important; overflow: visible !important;"
+        + " z-index: 2147483647 !important; pointer-events: none !important;"
+        + " visibility: visible !important; opacity: 1 !important; transform: none !important;"
+        + " filter: none !important; margin: 0 !important; }"
+        + " .doc { position: absolute; left: 0; top: 0; }"
+        + " .fixed { position: fixed; left: 0; top: 0; }"
+        + ` .box { position: absolute; background: ${config.color}; pointer-events: none; }`;
+      docLayer = doc.createElement("div");
+      docLayer.className = "doc";
+      fixedLayer = doc.createElement("div");
+      fixedLayer.className = "fixed";
+      root.append(style, docLayer, fixedLayer);
+      resized.observe(html);
+    }
+    if (host.parentNode !== html) html.appendChild(host);
+    return true;
+  };
+
+  const looksSensitive = (el) => {
+    const tag = el.tagName;
+    if (tag === "INPUT") {
+      if (!FREE_TEXT.has((el.getAttribute("type") || "").toLowerCase())) return false;
+    } else if (tag !== "TEXTAREA") return false;
+    const value = el.value;
+    return typeof value === "string" && value.length >= 6 && LOOKS_SENSITIVE.some((re) => re.test(value));
+  };
+
+  const collect = () => {
+    const found = new Set();
+    if (selector) for (const el of doc.querySelectorAll(selector)) found.add(el);
+    for (const el of doc.querySelectorAll("input, textarea")) if (looksSensitive(el)) found.add(el);
+    return found;
+  };
+
+  // The element's border box in viewport pixels (its contents' box for display: contents),
+  // clipped to the scrollers around it; null when nothing of it is painted.
+  const rectOf = (el) => {
+    if (el.checkVisibility && !el.checkVisibility({ visibilityProperty: true })) return null;
+    let r = el.getBoundingClientRect();
+    if ((r.width <= 0 || r.height <= 0) && el.firstChild) {
+      const range = doc.createRange();
+      range.selectNodeContents(el);
+      r = range.getBoundingClientRect();
+    }
+    if (r.width <= 0 || r.height <= 0) return null;
+    let left = r.left - config.pad, top = r.top - config.pad;
+    let right = r.right + config.pad, bottom = r.bottom + config.pad;
+    let fixed = false;
+    for (let a = el.parentElement; a && a !== doc.body && a !== doc.documentElement; a = a.parentElement) {
+      const s = getComputedStyle(a);
+      if (s.position === "fixed") fixed = true;
+      if (s.overflowX !== "visible" || s.overflowY !== "visible") {
+        const c = a.getBoundingClientRect();
+        left = Math.max(left, c.left); top = Math.max(top, c.top);
+        right = Math.min(right, c.right); bottom = Math.min(bottom, c.bottom);
+      }
+    }
+    if (!fixed && getComputedStyle(el).position === "fixed") fixed = true;
+    if (right <= left || bottom <= top) return null;
+    return { left, top, width: right - left, height: bottom - top, fixed };
+  };
+
+  function update() {
+    if (!ensureHost()) return;
+    const t0 = stats ? performance.now() : 0;
+    const found = collect();
+    const origin = host.getBoundingClientRect();
+    for (const [el, entry] of boxes) {
+      if (!found.has(el)) { entry[0].remove(); resized.unobserve(el); boxes.delete(el); }
+    }
+    for (const el of found) {
+      const r = rectOf(el);
+      let entry = boxes.get(el);
+      if (!entry) {
+        const box = doc.createElement("div");
+        box.className = "box";
+        entry = [box, ""];
+        boxes.set(el, entry);
+        resized.observe(el);
+      }
+      const [box] = entry;
+      if (r === null) {
+        if (entry[1] !== "none") { box.style.display = "none"; entry[1] = "none"; }
+        continue;
+      }
+      const x = r.fixed ? r.left : r.left - origin.left;
+      const y = r.fixed ? r.top : r.top - origin.top;
+      const key = `${r.fixed ? "f" : "d"} ${x} ${y} ${r.width} ${r.height}`;
+      if (key === entry[1]) continue;
+      entry[1] = key;
+      const layer = r.fixed ? fixedLayer : docLayer;
+      if (box.parentNode !== layer) layer.appendChild(box);
+      box.style.cssText = `display:block;left:${x}px;top:${y}px;width:${r.width}px;height:${r.height}px`;
+      if (stats) stats.moved += 1;
+    }
+    if (stats) { stats.updates += 1; stats.times.push(performance.now() - t0); }
+  }
+
+  new MutationObserver(() => update()).observe(doc, {
+    subtree: true, childList: true, attributes: true, characterData: true,
+  });
+  const later = { capture: true, passive: true };
+  doc.addEventListener("scroll", () => update(), later);
+  for (const type of ["input", "change", "load", "transitionend", "animationend", "toggle"]) {
+    doc.addEventListener(type, () => update(), later);
+  }
+  window.addEventListener("resize", () => update(), later);
+  doc.addEventListener("DOMContentLoaded", () => update(), later);
+  try { doc.fonts.addEventListener("loadingdone", () => update()); } catch (e) {}
+  setInterval(() => update(), config.pollMs);
+  update();
+})(__CONFIG__);
+"""
+
+
+def overlay_script(selectors: Iterable[str] = (), *, measure: bool = False) -> str:
+    """The init script for a session's context: boxes over what the DOM path masks.
+
+    ``selectors``: the account's redaction selectors (checked in the page; an invalid one is
+    skipped, never fatal). ``measure`` exposes update timings on ``window`` (benchmarks only).
+    """
+    config = {
+        "always": list(ALWAYS_REDACTED),
+        "selectors": [s for s in selectors if isinstance(s, str)],
+        "color": BOX_COLOR,
+        "pollMs": POLL_MS,
+        "pad": PAD_PX,
+        "measure": bool(measure),
+    }
+    return _OVERLAY_JS.replace("__CONFIG__", json.dumps(config))
+
+
+def account_selectors(session: Any) -> tuple[str, ...]:
+    """The account's own redaction selectors as the widget gets them (the page checks each one:
+    a selector the server's parser does not know can still cover pixels)."""
+    account = getattr(getattr(session, "ticket", None), "account", None)
+    raw = getattr(account, "redaction_selectors", None) or ()
+    return tuple(s for s in raw if isinstance(s, str) and s.strip())
