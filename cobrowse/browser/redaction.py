@@ -23,12 +23,15 @@ the boxes are placed in the same rendering step as the layout they follow:
   elements inside a ``position: fixed`` container sit in a fixed layer;
 * they are recomputed on DOM mutations (a microtask: before the next paint), from a
   ``ResizeObserver`` (after layout, before paint), on nested scrolls, resizes, input, image and
-  font loads, the end of transitions and animations, and every :data:`POLL_MS` as a safety net;
-  styles are written only when a box moved, so a still page stays still (no frames).
+  font loads, and every :data:`POLL_MS` as a safety net; while a transition or animation runs,
+  every animation frame, each box then reaching :data:`LEAD_FRAMES` frames' worth of movement
+  ahead (the compositor runs such animations ahead of the main thread); styles are written only
+  when a box moved, so a still page stays still (no frames).
 
 The race: a frame can be captured between a move the page's main thread has not seen yet and the
 box update: a nested scroller (scrolled on the compositor thread), a CSS animation or transition of
-the element, a sticky container. For that window the same rules also make the field's own text
+the element (a sliver of the field at the start of a slide), a sticky container. For that window
+the same rules also make the field's own text
 transparent (``color``, ``-webkit-text-fill-color``; an important rule in a cascade layer, which
 beats the page's unlayered important rules), so a lagging box can uncover the field's border or
 background for a frame, never the characters typed into it (docs/benchmarks-screencast.md,
@@ -66,6 +69,11 @@ BOX_COLOR = "#5b6169"
 #: Safety-net recomputation for layout changes no observer reports (a ``:hover`` rule, a transition
 #: still running): reads only, writes nothing unless a box moved.
 POLL_MS = 250
+#: Boxes follow a running transition or animation every frame for at most this long after it
+#: started (an endless animation, a spinner, is not followed for ever).
+FOLLOW_MS = 10_000
+#: While something moves, boxes reach this many frames' worth of movement ahead of the element.
+LEAD_FRAMES = 2
 #: Pixels added on every side of an element's border box (anti-aliased edges, focus rings).
 PAD_PX = 2
 
@@ -104,6 +112,8 @@ _OVERLAY_JS = r"""
   } catch (e) {}
 
   let host = null, docLayer = null, fixedLayer = null;
+  let running = 0, following = false, followUntil = 0;  // transitions and animations running
+  let listen = () => {};
   const boxes = new Map();  // element -> [box, last geometry]
   const resized = new ResizeObserver(() => update());
 
@@ -178,34 +188,55 @@ _OVERLAY_JS = r"""
     return { left, top, width: right - left, height: bottom - top, fixed };
   };
 
-  function update() {
+  // A box over what moves (a transition, an animation) covers where its element was one frame
+  // ago and where it will be config.lead frames ahead: the compositor may paint the element a
+  // frame or two ahead of the position the main thread reads.
+  const widen = (r, v) => {
+    if (!v || running === 0 || (v.dx === 0 && v.dy === 0)) return r;
+    const left = Math.min(r.left - v.dx, r.left + config.lead * v.dx, r.left);
+    const top = Math.min(r.top - v.dy, r.top + config.lead * v.dy, r.top);
+    const right = Math.max(r.left - v.dx, r.left + config.lead * v.dx, r.left) + r.width;
+    const bottom = Math.max(r.top - v.dy, r.top + config.lead * v.dy, r.top) + r.height;
+    return { left, top, width: right - left, height: bottom - top, fixed: r.fixed };
+  };
+
+  // tick: called once per animation frame while following (the velocities are measured then).
+  function update(tick = false) {
+    listen();
     if (!ensureHost()) return;
     const t0 = stats ? performance.now() : 0;
     const found = collect();
     const origin = host.getBoundingClientRect();
     for (const [el, entry] of boxes) {
-      if (!found.has(el)) { entry[0].remove(); resized.unobserve(el); boxes.delete(el); }
+      if (!found.has(el)) { entry.box.remove(); resized.unobserve(el); boxes.delete(el); }
     }
     for (const el of found) {
-      const r = rectOf(el);
+      let r = rectOf(el);
       let entry = boxes.get(el);
       if (!entry) {
         const box = doc.createElement("div");
         box.className = "box";
-        entry = [box, ""];
+        entry = { box, key: "", seen: null, v: null };
         boxes.set(el, entry);
         resized.observe(el);
       }
-      const [box] = entry;
+      const box = entry.box;
+      if (running === 0) entry.seen = entry.v = null;
       if (r === null) {
-        if (entry[1] !== "none") { box.style.display = "none"; entry[1] = "none"; }
+        if (entry.key !== "none") { box.style.display = "none"; entry.key = "none"; }
         continue;
       }
+      if (tick) {
+        const seen = entry.seen;
+        entry.v = seen && seen.fixed === r.fixed ? { dx: r.left - seen.left, dy: r.top - seen.top } : null;
+        entry.seen = r;
+      }
+      r = widen(r, entry.v);
       const x = r.fixed ? r.left : r.left - origin.left;
       const y = r.fixed ? r.top : r.top - origin.top;
       const key = `${r.fixed ? "f" : "d"} ${x} ${y} ${r.width} ${r.height}`;
-      if (key === entry[1]) continue;
-      entry[1] = key;
+      if (key === entry.key) continue;
+      entry.key = key;
       const layer = r.fixed ? fixedLayer : docLayer;
       if (box.parentNode !== layer) layer.appendChild(box);
       box.style.cssText = `display:block;left:${x}px;top:${y}px;width:${r.width}px;height:${r.height}px`;
@@ -218,13 +249,33 @@ _OVERLAY_JS = r"""
     subtree: true, childList: true, attributes: true, characterData: true,
   });
   const later = { capture: true, passive: true };
-  doc.addEventListener("scroll", () => update(), later);
-  for (const type of ["input", "change", "load", "transitionend", "animationend", "toggle"]) {
-    doc.addEventListener(type, () => update(), later);
-  }
-  window.addEventListener("resize", () => update(), later);
-  doc.addEventListener("DOMContentLoaded", () => update(), later);
-  try { doc.fonts.addEventListener("loadingdone", () => update()); } catch (e) {}
+  const refresh = () => update();
+  // While a transition or an animation runs, follow it every frame (it moves things without a
+  // mutation); stop when the last one ended, or after config.followMs (an endless spinner).
+  const follow = () => {
+    update(true);
+    if (running > 0 && performance.now() < followUntil) requestAnimationFrame(follow);
+    else { following = false; running = 0; }
+  };
+  const started = () => {
+    running += 1;
+    followUntil = performance.now() + config.followMs;
+    if (!following) { following = true; requestAnimationFrame(follow); }
+  };
+  const ended = () => { running = Math.max(0, running - 1); update(); };
+  // document.open() erases a document's listeners: listen() runs again on every update (adding a
+  // listener that is already there does nothing).
+  listen = () => {
+    for (const type of ["scroll", "input", "change", "load", "toggle", "DOMContentLoaded"]) {
+      doc.addEventListener(type, refresh, later);
+    }
+    for (const type of ["transitionrun", "animationstart"]) doc.addEventListener(type, started, later);
+    for (const type of ["transitionend", "transitioncancel", "animationend", "animationcancel"]) {
+      doc.addEventListener(type, ended, later);
+    }
+  };
+  window.addEventListener("resize", refresh, later);
+  try { doc.fonts.addEventListener("loadingdone", refresh); } catch (e) {}
   setInterval(() => update(), config.pollMs);
   update();
 })(__CONFIG__);
@@ -242,6 +293,8 @@ def overlay_script(selectors: Iterable[str] = (), *, measure: bool = False) -> s
         "selectors": [s for s in selectors if isinstance(s, str)],
         "color": BOX_COLOR,
         "pollMs": POLL_MS,
+        "followMs": FOLLOW_MS,
+        "lead": LEAD_FRAMES,
         "pad": PAD_PX,
         "measure": bool(measure),
     }

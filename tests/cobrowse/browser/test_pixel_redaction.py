@@ -293,6 +293,8 @@ async def test_every_masking_rule_paints_a_box_and_the_page_stays_usable():
       <div id="a" class="mine" style="width:300px">account note</div>
       <div id="m" class="rr-mask" style="width:300px">masked note</div>
       <input id="plain" value="hello world" style="width:240px">
+      <style>#red { color: red !important; -webkit-text-fill-color: red !important; }</style>
+      <input id="red" autocomplete="cc-csc" value="123" style="width:80px">
       <div id="scroller" style="height:120px;width:300px;overflow:auto;border:1px solid #000">
         <div style="height:80px"></div><input id="deep" data-pii value="deep 99" style="width:200px">
         <div style="height:400px"></div></div>
@@ -322,6 +324,11 @@ async def test_every_masking_rule_paints_a_box_and_the_page_stays_usable():
             await page.mouse.wheel(0, 150)
             await page.wait_for_function("() => window.scrollY >= 150")
             await check(["pw", "cc", "deep", "fixed"], True)
+            # Under the boxes, the masked fields' own text is not painted either (a box a frame late
+            # uncovers no character), even against the page's own important rule.
+            color = "el => [getComputedStyle(el).color, getComputedStyle(el).webkitTextFillColor]"
+            assert await page.locator("#red").evaluate(color) == ["rgba(0, 0, 0, 0)"] * 2
+            assert await page.locator("#plain").evaluate(color) != ["rgba(0, 0, 0, 0)"] * 2
             # A click on a box lands in the field beneath it (the overlay takes no pointer events).
             rect = (await page.evaluate(RECT_JS, ["cc"]))[0]
             await page.mouse.click(rect[0] + 10, rect[1] + rect[3] / 2)
@@ -330,5 +337,68 @@ async def test_every_masking_rule_paints_a_box_and_the_page_stays_usable():
             await page.locator("#plain").fill("")
             await page.locator("#plain").press_sequentially("4111 1111")
             await check(["plain"], True)
+        finally:
+            await browser.close()
+
+
+MAGENTA_JS = """
+async (frames) => {
+  const out = [];
+  for (const b64 of frames) {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const bitmap = await createImageBitmap(new Blob([bytes], { type: "image/jpeg" }));
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const g = canvas.getContext("2d");
+    g.drawImage(bitmap, 0, 0);
+    const d = g.getImageData(0, 0, bitmap.width, bitmap.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] > 170 && d[i + 1] < 100 && d[i + 2] > 170) n++;
+    out.push(n);
+  }
+  return out;
+}
+"""
+
+
+async def test_a_box_follows_a_field_that_slides_with_a_css_transition():
+    """A drawer sliding in on the compositor moves its card field without a DOM mutation: the box
+    follows it frame by frame. The field is magenta; a screencast frame with magenta in it is a
+    frame where the box missed the field."""
+    page_html = """<!doctype html><body style="margin:0;font:20px monospace">
+      <div id="drawer" style="position:absolute;left:40px;top:120px;padding:20px;background:#eee;
+        transition:transform 1500ms linear">
+        <input autocomplete="cc-number" value="4111 1111 1111 1111"
+          style="width:300px;border:6px solid #f0f;background:#f0f"></div></body>"""
+    async with async_playwright() as pw, _decoder() as decoder:
+        browser = await pw.chromium.launch(executable_path=django_settings.BROWSER_EXECUTABLE_PATH)
+        try:
+            context = await browser.new_context(viewport={"width": 1280, "height": 720})
+            await context.add_init_script(redaction.overlay_script())
+            page = await context.new_page()
+            await page.set_content(page_html)
+            frames: list[str] = []
+            acks: set[asyncio.Future] = set()
+            cdp = await context.new_cdp_session(page)
+
+            def on_frame(params: dict) -> None:
+                frames.append(params["data"])
+                ack = asyncio.ensure_future(
+                    cdp.send("Page.screencastFrameAck", {"sessionId": params["sessionId"]})
+                )
+                acks.add(ack)
+                ack.add_done_callback(acks.discard)
+
+            cdp.on("Page.screencastFrame", on_frame)
+            await cdp.send("Page.startScreencast", {"format": "jpeg", "quality": 60})
+            await asyncio.sleep(0.5)
+            still = len(frames)
+            await page.evaluate("() => { drawer.style.transform = 'translateX(700px)'; }")
+            await asyncio.sleep(1.8)
+            await cdp.send("Page.stopScreencast")
+            moving = frames[still:]
+            assert len(moving) >= 10, "the slide was captured frame by frame"
+            counts = await decoder.page.evaluate(MAGENTA_JS, moving)
+            exposed = [n for n in counts if n > 30]
+            assert len(exposed) <= len(moving) // 10, f"magenta pixels per frame: {counts}"
         finally:
             await browser.close()
