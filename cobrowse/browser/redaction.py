@@ -37,10 +37,11 @@ beats the page's unlayered important rules), so a lagging box can uncover the fi
 background for a frame, never the characters typed into it (docs/benchmarks-screencast.md,
 "Pixel redaction", measures how often a box lags).
 
-Not covered: closed shadow trees of the page itself and open ones (``querySelectorAll`` does not
-pierce them; their text still meets the value rule only for fields in the light DOM), elements in
-the top layer (a modal ``<dialog>``, a popover) which paint above any ``z-index``, and card numbers
-shown as page text rather than typed into a field.
+The top layer (a modal ``<dialog>``, a popover, fullscreen) paints above any ``z-index``: while
+anything else is in it, the boxes' host is shown as a popover after it (the last one is on top).
+
+Not covered: the page's own shadow trees (``querySelectorAll`` does not pierce them) and card
+numbers shown as page text rather than typed into a field.
 """
 
 from __future__ import annotations
@@ -245,7 +246,9 @@ _OVERLAY_JS = r"""
     if (stats) { stats.updates += 1; stats.times.push(performance.now() - t0); }
   }
 
-  new MutationObserver(() => update()).observe(doc, {
+  // A dialog's "open" attribute changes as it enters or leaves the top layer.
+  const opened = (records) => records.some((r) => r.type === "attributes" && r.attributeName === "open");
+  new MutationObserver((records) => (opened(records) ? lift() : update())).observe(doc, {
     subtree: true, childList: true, attributes: true, characterData: true,
   });
   const later = { capture: true, passive: true };
@@ -266,14 +269,38 @@ _OVERLAY_JS = r"""
   // document.open() erases a document's listeners: listen() runs again on every update (adding a
   // listener that is already there does nothing).
   listen = () => {
-    for (const type of ["scroll", "input", "change", "load", "toggle", "DOMContentLoaded"]) {
+    for (const type of ["scroll", "input", "change", "load", "DOMContentLoaded"]) {
       doc.addEventListener(type, refresh, later);
+    }
+    for (const type of ["beforetoggle", "toggle", "close", "fullscreenchange"]) {
+      doc.addEventListener(type, lifted, later);
     }
     for (const type of ["transitionrun", "animationstart"]) doc.addEventListener(type, started, later);
     for (const type of ["transitionend", "transitioncancel", "animationend", "animationcancel"]) {
       doc.addEventListener(type, ended, later);
     }
   };
+  // The top layer (a modal <dialog>, a popover, fullscreen) paints above any z-index: while
+  // something else is in it, the boxes go there too, as a popover shown after it (last on top).
+  function lift() {
+    if (host === null) return;
+    try {
+      let others = false;
+      for (const el of doc.querySelectorAll(":modal, :popover-open, :fullscreen")) others ||= el !== host;
+      if (others) {
+        if (host.getAttribute("popover") !== "manual") host.setAttribute("popover", "manual");
+        if (host.matches(":popover-open")) host.hidePopover();
+        host.showPopover();
+      } else if (host.hasAttribute("popover")) {
+        if (host.matches(":popover-open")) host.hidePopover();
+        host.removeAttribute("popover");
+      }
+    } catch (e) {}
+    update();
+  }
+  // beforetoggle is dispatched inside showModal() / showPopover(): the microtask runs once the
+  // element is in the top layer, before the next paint.
+  function lifted(event) { if (event.target !== host) queueMicrotask(lift); }
   window.addEventListener("resize", refresh, later);
   try { doc.fonts.addEventListener("loadingdone", refresh); } catch (e) {}
   setInterval(() => update(), config.pollMs);

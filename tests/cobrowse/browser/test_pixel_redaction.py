@@ -44,6 +44,9 @@ CARD = "4111 1111 1111 1111"
 FLAT_STD = 3.0
 #: Mean absolute difference of an inset between two frames: the same flat box within JPEG noise.
 SAME_MEAN_DIFF = 2.0
+#: The box colour's luminance (redaction.BOX_COLOR, #5b6169): a flat field is not enough, its text
+#: alone is transparent too.
+BOX_GREY = 0.299 * 0x5B + 0.587 * 0x61 + 0.114 * 0x69
 #: Pixels taken off each side of a box before measuring (its edges ring in JPEG's 8x8 blocks).
 INSET = 5
 
@@ -258,6 +261,7 @@ async def test_a_card_number_typed_in_the_server_browser_never_reaches_staff_or_
         for name, pixels in zip(boxes, regions, strict=True):
             if name != "name":
                 assert _std(pixels) < FLAT_STD, f"#{name} is covered by a flat box"
+                assert abs(statistics.fmean(pixels) - BOX_GREY) < 6, f"#{name}: the box's grey"
         card, name, ref = regions[0], regions[1], regions[2]
         assert _mean_diff(card, before[0]) < SAME_MEAN_DIFF
         assert _mean_diff(ref, before[2]) > 10, (
@@ -300,6 +304,11 @@ async def test_every_masking_rule_paints_a_box_and_the_page_stays_usable():
         <div style="height:400px"></div></div>
       <div style="position:fixed;right:20px;top:20px;background:#eee;padding:8px">
         <input id="fixed" data-sensitive value="fixed 77" style="width:200px"></div>
+      <dialog id="modal" style="margin:0;left:400px;top:200px;padding:24px;border:0">
+        <input id="modal-cc" autocomplete="cc-number" value="4111 1111 1111 1111" style="width:300px">
+        <input id="modal-plain" value="Pay now" style="width:200px"></dialog>
+      <div id="pop" popover="manual" style="margin:0;left:400px;top:420px;padding:16px">
+        <input id="pop-pii" data-pii value="Asha Verma" style="width:240px"></div>
       <div style="height:2000px"></div></body>"""
     async with async_playwright() as pw, _decoder() as decoder:
         browser = await pw.chromium.launch(executable_path=django_settings.BROWSER_EXECUTABLE_PATH)
@@ -316,7 +325,8 @@ async def test_every_masking_rule_paints_a_box_and_the_page_stays_usable():
                 assert all(x >= 0 and y >= 0 and x + w <= 1280 and y + h <= 720 for x, y, w, h in rects)
                 regions = await decoder.regions(jpeg, [_inset(r, 1.0) for r in rects])
                 for element, pixels in zip(ids, regions, strict=True):
-                    assert (_std(pixels) < FLAT_STD) is flat, f"#{element} flat={flat}"
+                    boxed = _std(pixels) < FLAT_STD and abs(statistics.fmean(pixels) - BOX_GREY) < 6
+                    assert boxed is flat, f"#{element} boxed={flat}"
 
             await check(["pw", "cc", "otp", "s", "p", "a", "m", "deep", "fixed"], True)
             await check(["plain"], False)
@@ -333,6 +343,12 @@ async def test_every_masking_rule_paints_a_box_and_the_page_stays_usable():
             rect = (await page.evaluate(RECT_JS, ["cc"]))[0]
             await page.mouse.click(rect[0] + 10, rect[1] + rect[3] / 2)
             assert await page.evaluate("() => document.activeElement.id") == "cc"
+            # The top layer paints above any z-index: the boxes go there too.
+            await page.evaluate("() => { modal.showModal(); pop.showPopover(); }")
+            await check(["modal-cc", "pop-pii"], True)
+            await check(["modal-plain"], False)
+            await page.evaluate("() => { modal.close(); pop.hidePopover(); }")
+            await check(["cc"], True)
             # A field whose value turns into a card number gets its box as the value changes.
             await page.locator("#plain").fill("")
             await page.locator("#plain").press_sequentially("4111 1111")
