@@ -115,7 +115,7 @@ _OVERLAY_JS = r"""
   let host = null, docLayer = null, fixedLayer = null;
   let running = 0, following = false, followUntil = 0;  // transitions and animations running
   let listen = () => {};
-  const boxes = new Map();  // element -> [box, last geometry]
+  const boxes = new Map();  // element -> { box, key: its last geometry, seen, v: velocity }
   const resized = new ResizeObserver(() => update());
 
   const ensureHost = () => {
@@ -177,8 +177,9 @@ _OVERLAY_JS = r"""
     let fixed = false;
     for (let a = el.parentElement; a && a !== doc.body && a !== doc.documentElement; a = a.parentElement) {
       const s = getComputedStyle(a);
+      const escaped = fixed;  // a fixed element is not clipped by the scrollers around it
       if (s.position === "fixed") fixed = true;
-      if (s.overflowX !== "visible" || s.overflowY !== "visible") {
+      if (!escaped && (s.overflowX !== "visible" || s.overflowY !== "visible")) {
         const c = a.getBoundingClientRect();
         left = Math.max(left, c.left); top = Math.max(top, c.top);
         right = Math.min(right, c.right); bottom = Math.min(bottom, c.bottom);
