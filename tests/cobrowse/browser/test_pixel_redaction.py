@@ -304,6 +304,9 @@ async def test_every_masking_rule_paints_a_box_and_the_page_stays_usable():
         <div style="height:400px"></div></div>
       <div style="position:fixed;right:20px;top:20px;background:#eee;padding:8px">
         <input id="fixed" data-sensitive value="fixed 77" style="width:200px"></div>
+      <div style="overflow:hidden;height:4px;width:4px">
+        <div style="position:fixed;right:20px;top:120px;background:#eee;padding:8px">
+          <input id="escaped" data-pii value="fixed in a clip" style="width:200px"></div></div>
       <dialog id="modal" style="margin:0;left:400px;top:200px;padding:24px;border:0">
         <input id="modal-cc" autocomplete="cc-number" value="4111 1111 1111 1111" style="width:300px">
         <input id="modal-plain" value="Pay now" style="width:200px"></dialog>
@@ -328,12 +331,12 @@ async def test_every_masking_rule_paints_a_box_and_the_page_stays_usable():
                     boxed = _std(pixels) < FLAT_STD and abs(statistics.fmean(pixels) - BOX_GREY) < 6
                     assert boxed is flat, f"#{element} boxed={flat}"
 
-            await check(["pw", "cc", "otp", "s", "p", "a", "m", "deep", "fixed"], True)
+            await check(["pw", "cc", "otp", "s", "p", "a", "m", "deep", "fixed", "escaped"], True)
             await check(["plain"], False)
             await page.locator("#scroller").evaluate("e => { e.scrollTop = 60; }")
             await page.mouse.wheel(0, 150)
             await page.wait_for_function("() => window.scrollY >= 150")
-            await check(["pw", "cc", "deep", "fixed"], True)
+            await check(["pw", "cc", "deep", "fixed", "escaped"], True)
             # Under the boxes, the masked fields' own text is not painted either (a box a frame late
             # uncovers no character), even against the page's own important rule.
             color = "el => [getComputedStyle(el).color, getComputedStyle(el).webkitTextFillColor]"
