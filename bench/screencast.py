@@ -1,8 +1,8 @@
 """Screencast figures for server-side browser sessions. Prints numbers; never fails on time.
 
     .venv/bin/python -m bench.screencast [--seconds 10] [--sessions 5] [--warm-runs 5]
-        [--only first,rate,demo,memory] [--budget BYTES] [--arg=--some-chromium-switch ...]
-        [--executable PATH]
+        [--only first,rate,demo,redaction,memory] [--no-redaction] [--budget BYTES]
+        [--arg=--some-chromium-switch ...] [--executable PATH]
 
 Runs the production pieces in-process: BrowserHost (Chromium through the egress proxy, launched with
 ``browser_launch_options``), the runner's context set-up (hardened context, submit backstop, page,
@@ -23,6 +23,13 @@ unless ``--budget`` says otherwise (0: none, the behaviour before the budget). P
   ``--seconds``: the JPEG quality the budget chose and when, bytes/s over the whole run and once
   settled, the worst 2 s window, fps, frames held for the budget; then the same page with continuous
   typing into one field (more changes than the cap lets through);
+- pixel redaction (``cobrowse/browser/redaction.py``, installed in every session as production
+  does; ``--no-redaction`` leaves it out): on a checkout page, typing into a plain field and into the
+  card field, the page's main-thread time per overlay update (p50/p99), fps, bytes/s and CPU, with
+  and without the overlay; then masked fields with a magenta border moved (document scroll, nested
+  scroller, a drawer sliding on a CSS transition), every delivered frame decoded in a separate
+  Chromium and searched for magenta (a box that missed its field); and, for comparison, painting on
+  the server instead (decode, paint, re-encode a frame in Chromium);
 - memory: PSS (``/proc/<pid>/smaps_rollup``) of every Chromium process, by process type, as animated
   sessions are added one by one; the marginal cost per extra session; CPU per session with all open.
 
@@ -50,7 +57,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from cobrowse.browser import guard, launch, worker  # noqa: E402
+from cobrowse.browser import guard, launch, redaction, worker  # noqa: E402
 from cobrowse.browser.framepolicy import FramePolicy, Verdict, frame_digest  # noqa: E402
 from cobrowse.browser.screencast import Screencast  # noqa: E402
 from cobrowse.browser.worker import BrowserHost  # noqa: E402
@@ -70,7 +77,47 @@ REPAINT = b"""<!doctype html><title>repaint</title><body style="margin:0;font:20
 <div style="position:absolute;inset:0;background:white;z-index:2"></div></div>
 <script>setInterval(()=>{const b=document.getElementById('h');
 b.style.transform=b.style.transform?'':'translateX(1px)'},30)</script></body>"""
-PAGES = {b"/animated": ANIMATED, b"/repaint": REPAINT}
+# A checkout: a plain field, masked fields (card, CVV, one-time code, a [data-sensitive] block) and a
+# live digit count beside the card field (so typing the card still changes the picture).
+CHECKOUT = b"""<!doctype html><title>checkout</title><body style="margin:0;padding:24px;font:20px sans-serif">
+<h1>Payment</h1><p>Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod.</p>
+<p><label>Name on card <input id="name" style="width:360px;font:20px sans-serif"></label></p>
+<p><label>Card number <input id="card" autocomplete="cc-number" style="width:360px;font:20px monospace">
+</label> <span id="count">0 digits</span></p>
+<p><label>CVV <input id="cvv" type="password" autocomplete="cc-csc" style="width:80px"></label>
+<label>Code <input autocomplete="one-time-code" value="482913" style="width:120px"></label></p>
+<div data-sensitive style="width:480px">Account 7731 0042 9981, sort code 20-00-00</div>
+<p>Sed ut perspiciatis unde omnis iste natus error sit voluptatem accusantium doloremque.</p>
+<script>document.getElementById("card").addEventListener("input", (e) => {
+  document.getElementById("count").textContent = e.target.value.replace(/[^0-9]/g, "").length + " digits";
+});</script></body>"""
+# The race: masked fields with a magenta border, one in the document and one in a nested scroller,
+# both scrolled continuously. Magenta in a frame means a box was not over its field.
+RACE = b"""<!doctype html><title>race</title><body style="margin:0;padding:24px;font:20px sans-serif">
+<h1>Scrolling</h1><div style="height:200px"></div>
+<input id="doc" data-pii value="4111 1111 1111 1111"
+  style="width:360px;border:6px solid #f0f;background:#f0f;font:20px monospace">
+<div id="inner" style="height:300px;width:600px;overflow:auto;border:1px solid #000;margin:40px 0">
+  <div style="height:260px"></div><input id="nested" data-pii value="4111 1111 1111 1111"
+  style="width:360px;border:6px solid #f0f;background:#f0f;font:20px monospace">
+  <div style="height:900px"></div></div>
+<div style="height:3000px"></div></body>"""
+# A drawer with a masked field sliding in and out (a CSS transform transition, run by the compositor).
+SLIDE = b"""<!doctype html><title>slide</title><body style="margin:0;padding:24px;font:20px sans-serif">
+<h1>Checkout</h1><div id="drawer" style="position:absolute;left:40px;top:160px;width:480px;padding:20px;
+  background:#eee;transition:transform 400ms ease-in-out">
+  <input id="slid" autocomplete="cc-number" value="4111 1111 1111 1111"
+  style="width:360px;border:6px solid #f0f;background:#f0f;font:20px monospace"></div>
+<script>let out = false; setInterval(() => { out = !out;
+  document.getElementById("drawer").style.transform = out ? "translateX(600px)" : "none"; }, 700);</script>
+</body>"""
+PAGES = {
+    b"/animated": ANIMATED,
+    b"/repaint": REPAINT,
+    b"/checkout": CHECKOUT,
+    b"/race": RACE,
+    b"/slide": SLIDE,
+}
 
 
 async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -88,8 +135,12 @@ class Session:
 
     blank: set[bytes] = set()  # digests of frames of the initial about:blank page
 
-    def __init__(self, host: BrowserHost) -> None:
+    redact = True  # production installs the pixel-redaction overlay in every session (--no-redaction: off)
+
+    def __init__(self, host: BrowserHost, *, redact: bool | None = None, measure: bool = False) -> None:
         self.host = host
+        self.redact_here = Session.redact if redact is None else redact
+        self.measure = measure
         self.policy = FramePolicy(
             max_fps=settings.BROWSER_MAX_FPS,
             max_bytes_per_second=settings.BROWSER_SCREENCAST_MAX_BYTES_PER_SECOND,
@@ -166,6 +217,8 @@ class Session:
 
         self.context = await self.host.new_context(viewport=dict(VIEWPORT))
         await self.context.add_init_script(guard.submit_backstop_script(secrets.token_urlsafe(32)))
+        if self.redact_here:
+            await self.context.add_init_script(redaction.overlay_script((), measure=self.measure))
         step("context")
         self.page = await self.context.new_page()
         step("page")
@@ -496,6 +549,197 @@ async def demo(host: BrowserHost, demo_origin: str, seconds: float, continuous: 
         await session.close()
 
 
+def percentile(values: list[float], p: float) -> float:
+    """The ``p``-th percentile (nearest rank) of ``values``; 0 when empty."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+STATS_JS = """() => { const s = window.__tandemRedactionStats;
+  return s ? { updates: s.updates, moved: s.moved, times: s.times.slice() } : null; }"""
+RESET_STATS_JS = """() => { const s = window.__tandemRedactionStats;
+  if (s) { s.updates = 0; s.moved = 0; s.times.length = 0; } }"""
+
+
+async def redaction_costs(host: BrowserHost, base: str, seconds: float) -> None:
+    """What the pixel-redaction overlay costs while someone types on a checkout page: the page's
+    main-thread time per overlay update (each one runs before the paint of the frame it affects),
+    fps, bytes/s and Chromium CPU, with the overlay and without it (same page, same script)."""
+    print(f"\npixel redaction, checkout page, typing (a character per 60 ms), {seconds:.0f} s each:")
+    for field, text in (("#name", "Asha Verma "), ("#card", "4111 1111 1111 1111")):
+        for redact in (True, False):
+            session = Session(host, redact=redact, measure=redact)
+            try:
+                await session.open(f"{base}/checkout")
+                await asyncio.sleep(1)
+                page = session.page
+                await page.click(field)
+
+                async def script(page: Any = page, field: str = field, text: str = text) -> None:
+                    while True:
+                        await page.fill(field, "")
+                        for char in text:
+                            await page.keyboard.type(char)
+                            await asyncio.sleep(0.06)
+
+                await asyncio.sleep(0.5)
+                await page.evaluate(RESET_STATS_JS)
+                actor = asyncio.ensure_future(script())
+                elapsed, cpu = await measure([session], seconds)
+                actor.cancel()
+                stats = await page.evaluate(STATS_JS)
+                what = "overlay on " if redact else "overlay off"
+                line = (
+                    f"  {field:6s} {what}: {session.sent / elapsed:5.2f} fps,"
+                    f" {session.bytes / elapsed / 1000:6.1f} KB/s, Chromium {cpu / elapsed:.2f} cores"
+                    f" (load {loadavg()})"
+                )
+                if stats:
+                    times = stats["times"]
+                    line += (
+                        f"; {len(times) / elapsed:.1f} updates/s, per update"
+                        f" p50 {percentile(times, 50):.2f} ms, p99 {percentile(times, 99):.2f} ms,"
+                        f" max {max(times, default=0):.2f} ms;"
+                        f" boxes moved {stats['moved']}"
+                    )
+                print(line)
+            finally:
+                await session.close()
+
+
+MAGENTA_JS = """
+async (frames) => {
+  const out = [];
+  for (const b64 of frames) {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const bitmap = await createImageBitmap(new Blob([bytes], { type: "image/jpeg" }));
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const g = canvas.getContext("2d");
+    g.drawImage(bitmap, 0, 0);
+    const d = g.getImageData(0, 0, bitmap.width, bitmap.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] > 170 && d[i + 1] < 100 && d[i + 2] > 170) n++;
+    out.push(n);
+  }
+  return out;
+}
+"""
+# The alternative measured against: decode the frame, paint the boxes, encode again (in Chromium:
+# no image library in the runner). Returns the new JPEG (base64) and the in-page milliseconds.
+REPAINT_JS = """
+async ([b64, boxes]) => {
+  const t0 = performance.now();
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const bitmap = await createImageBitmap(new Blob([bytes], { type: "image/jpeg" }));
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const g = canvas.getContext("2d");
+  g.drawImage(bitmap, 0, 0);
+  g.fillStyle = "#5b6169";
+  for (const [x, y, w, h] of boxes) g.fillRect(x, y, w, h);
+  const blob = await canvas.convertToBlob({ type: "image/jpeg", quality: 0.6 });
+  const out = new Uint8Array(await blob.arrayBuffer());
+  let s = "";
+  for (let i = 0; i < out.length; i += 0x8000) s += String.fromCharCode(...out.subarray(i, i + 0x8000));
+  return [btoa(s), performance.now() - t0];
+}
+"""
+
+#: Magenta pixels in a frame above this count: a box was not over its field in that frame.
+EXPOSED_PIXELS = 30
+
+
+async def server_side_alternative(decoder: Any, frames: list[bytes]) -> None:
+    """Painting on the server instead: each 1280x720 frame decoded, boxed and re-encoded in a
+    Chromium page (the runner has no image library), round trip included."""
+    import base64
+
+    total: list[float] = []
+    in_page: list[float] = []
+    for frame in frames:
+        started = time.perf_counter()
+        _jpeg, ms = await decoder.evaluate(
+            REPAINT_JS, [base64.b64encode(frame).decode("ascii"), [[40, 300, 380, 40], [40, 520, 380, 40]]]
+        )
+        total.append((time.perf_counter() - started) * 1000)
+        in_page.append(ms)
+    print(
+        f"  server-side alternative (decode + paint + encode in Chromium, {len(frames)} frames):"
+        f" per frame p50 {percentile(total, 50):.1f} ms, p99 {percentile(total, 99):.1f} ms"
+        f" (in the page p50 {percentile(in_page, 50):.1f} ms, p99 {percentile(in_page, 99):.1f} ms)"
+        f" (load {loadavg()})"
+    )
+
+
+async def redaction_race(host: BrowserHost, base: str, seconds: float) -> None:
+    """How often a frame shows a masked field the box missed: fields with a magenta border and
+    background, scrolled continuously, every delivered frame decoded (in a Chromium of its own) and
+    searched for magenta. The document scroll and a nested scroller separately; without the overlay
+    as the control."""
+    import base64
+
+    from playwright.async_api import async_playwright
+
+    print(f"\npixel redaction race: masked fields moving, {seconds:.0f} s each, every frame decoded:")
+    async with async_playwright() as pw:
+        decoder_browser = await pw.chromium.launch(executable_path=settings.BROWSER_EXECUTABLE_PATH)
+        decoder = await decoder_browser.new_page()
+        try:
+            for where in ("document", "nested", "slide"):
+                for redact in (True, False):
+                    session = Session(host, redact=redact)
+                    frames: list[bytes] = []
+                    deliver = session._deliver
+
+                    def keep(data: bytes, now: float, deliver: Any = deliver, frames: list = frames) -> None:
+                        frames.append(data)
+                        deliver(data, now)
+
+                    session._deliver = keep  # type: ignore[method-assign]
+                    try:
+                        await session.open(f"{base}/{'slide' if where == 'slide' else 'race'}")
+                        await asyncio.sleep(1)
+                        page = session.page
+                        if where == "nested":
+                            box = await page.locator("#inner").bounding_box()
+                            await page.mouse.move(box["x"] + 300, box["y"] + 150)
+                        else:
+                            await page.mouse.move(1000, 100)
+
+                        async def script(page: Any = page, where: str = where) -> None:
+                            while where != "slide":  # the slide page moves by itself
+                                for dy in (40,) * 12 + (-40,) * 12:
+                                    await page.mouse.wheel(0, dy)
+                                    await asyncio.sleep(0.02)
+
+                        actor = asyncio.ensure_future(script())
+                        frames.clear()
+                        elapsed, _ = await measure([session], seconds)
+                        actor.cancel()
+                        sample = list(frames)
+                    finally:
+                        await session.close()
+                    counts: list[int] = []
+                    for i in range(0, len(sample), 20):
+                        chunk = [base64.b64encode(f).decode("ascii") for f in sample[i : i + 20]]
+                        counts += await decoder.evaluate(MAGENTA_JS, chunk)
+                    if where == "document" and not redact:
+                        await server_side_alternative(decoder, sample[:60])
+                    exposed = [c for c in counts if c > EXPOSED_PIXELS]
+                    what = "overlay on " if redact else "overlay off"
+                    print(
+                        f"  {where:8s} {what}: {len(counts)} frames ({len(counts) / elapsed:.1f} fps),"
+                        f" {len(exposed)} with a field uncovered"
+                        f" ({100 * len(exposed) / max(len(counts), 1):.1f} %; magenta pixels in those:"
+                        f" median {statistics.median(exposed) if exposed else 0:.0f},"
+                        f" max {max(exposed, default=0)})"
+                        f" (load {loadavg()})"
+                    )
+        finally:
+            await decoder_browser.close()
+
+
 async def memory(
     base: str, count: int, seconds: float, dump: bool = False, page: str = "animated", no_cast: bool = False
 ) -> None:
@@ -562,6 +806,7 @@ async def memory(
 async def main(args: argparse.Namespace) -> None:
     if args.executable:
         settings.BROWSER_EXECUTABLE_PATH = args.executable
+    Session.redact = not args.no_redaction
     if args.budget is not None:
         settings.BROWSER_SCREENCAST_MAX_BYTES_PER_SECOND = args.budget
     if args.arg or args.keep_feature:
@@ -615,6 +860,10 @@ async def main(args: argparse.Namespace) -> None:
             if "demo" in only:
                 await demo(host, f"http://127.0.0.1:{demo_port}", args.seconds)
                 await demo(host, f"http://127.0.0.1:{demo_port}", args.seconds, continuous=True)
+    if "redaction" in only:
+        async with BrowserHost(max_contexts=4, max_memory_percent=99) as host:
+            await redaction_costs(host, base, args.seconds)
+            await redaction_race(host, base, args.seconds)
     if "memory" in only:
         await memory(base, args.sessions, args.seconds, args.dump_processes, args.memory_page, args.no_cast)
     server.close()
@@ -627,7 +876,7 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--sessions", type=int, default=5, help="animated sessions for the memory figures")
     parser.add_argument("--warm-runs", type=int, default=5)
-    parser.add_argument("--only", default="first,rate,demo,memory")
+    parser.add_argument("--only", default="first,rate,demo,redaction,memory")
     parser.add_argument("--arg", action="append", default=[], help="an extra Chromium switch (repeatable)")
     parser.add_argument("--memory-page", default="animated", choices=["animated", "still"])
     parser.add_argument("--no-cast", action="store_true", help="memory: stop each screencast once open")
@@ -639,6 +888,9 @@ if __name__ == "__main__":
         help="leave a feature production disables on (repeatable)",
     )
     parser.add_argument("--executable", default="", help="Chromium binary (default: the setting)")
+    parser.add_argument(
+        "--no-redaction", action="store_true", help="sessions without the pixel-redaction overlay"
+    )
     parser.add_argument(
         "--budget", type=int, default=None, help="bytes/s per viewer (default: the setting; 0: none)"
     )

@@ -25,7 +25,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from cobrowse.browser import guard, selectors, services
+from cobrowse.browser import guard, redaction, selectors, services
 from cobrowse.browser.egress_proxy import EgressProxy, Refusal
 from cobrowse.browser.framepolicy import DEFAULT_MAX_BYTES_PER_SECOND, FramePolicy, QualityLevel, Verdict
 from cobrowse.browser.launch import browser_launch_options, context_options, harden_context
@@ -415,6 +415,11 @@ class BrowserSessionRunner:
         )
         self._gate_token = secrets.token_urlsafe(32)
         await self.context.add_init_script(guard.submit_backstop_script(self._gate_token))
+        # Boxes over the masked fields, painted in every document before its own scripts run: what
+        # the screencast sends to viewers and the recording never shows what the DOM path masks.
+        await self.context.add_init_script(
+            redaction.overlay_script(redaction.account_selectors(self.session))
+        )
         self.context.on("close", self._on_context_closed)
         self.context.on("request", self._on_request)
         self.host.refusal_listeners.add(self._on_refusal)
