@@ -330,8 +330,8 @@ def overlay_script(selectors: Iterable[str] = (), *, measure: bool = False) -> s
 
 
 def account_selectors(session: Any) -> tuple[str, ...]:
-    """The account's own redaction selectors as the widget gets them (the page checks each one:
-    a selector the server's parser does not know can still cover pixels)."""
+    """The account's selectors and its industry presets' as the widget gets them (the page checks
+    each one: a selector the server's parser does not know can still cover pixels)."""
     account = getattr(getattr(session, "ticket", None), "account", None)
-    raw = getattr(account, "redaction_selectors", None) or ()
+    raw = getattr(account, "masking_selectors", None) or ()
     return tuple(s for s in raw if isinstance(s, str) and s.strip())
