@@ -18,7 +18,7 @@ from tests.cobrowse.test_widget_browser import open_shared_page, site  # noqa: F
 from tests.cobrowse.test_widget_browser import wait_until as widget_wait
 from tests.consent.helpers import consent
 from tests.factories import make_account, make_ticket, make_user
-from tests.live import KEEP_BADGE_ROOT, login
+from tests.live import KEEP_BADGE_ROOT, answer_consent_card, login
 
 pytestmark = pytest.mark.browser
 
@@ -81,6 +81,7 @@ def test_a_number_split_over_spans_reaches_the_agent_masked(live_server_asgi, de
         )
         shopper = customer_ctx.new_page()
         shopper.goto(f"{demo_site}/#tandem={grant}")
+        answer_consent_card(shopper)  # a grant in the address always asks the page's owner
         shopper.wait_for_selector("[data-tandem=badge]", state="attached", timeout=10000)
 
         received: list[str] = []
