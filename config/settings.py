@@ -269,6 +269,7 @@ AXES_CLIENT_STR_CALLABLE = "accounts.throttle.client_str"  # logs carry pseudony
 AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password"]
 AXES_ENABLE_ADMIN = False  # its admin lists database attempts; the cache handler keeps none there
+AXES_VERBOSE = False  # no start-up banner from every process; lockouts still log (pseudonymised)
 # --- end sign-in throttling -------------------------------------------------------------------
 
 # --- Security (production values from the environment) --------------------------------------
