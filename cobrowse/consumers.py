@@ -712,6 +712,12 @@ class AgentConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
             "decision", {"request_id": event["request_id"], "approved": event["approved"]}
         )
 
+    async def to_agent_mode_request(self, event: dict) -> None:
+        """Where a mode request stands (``cobrowse/approvals.py``): the console says so."""
+        await self.send_envelope(
+            "mode_request", {"request_id": event["request_id"], "mode": event["mode"], "step": event["step"]}
+        )
+
     async def session_changed(self, event: dict) -> None:
         if self.session is None:
             return
@@ -861,3 +867,7 @@ class TeamViewerConsumer(AgentConsumer):
 
     async def to_agent_refused(self, event: dict) -> None:
         """Refusals answer a staff member's own action; a team member sends none."""
+
+    async def to_agent_mode_request(self, event: dict) -> None:
+        """How the support side's requests for control go (a manager's approval included) is
+        theirs: the customer's team sees only the mode that results."""

@@ -31,3 +31,8 @@ def browser_control_group(session_id: int) -> str:
 def browser_viewers_group(session_id: int) -> str:
     """Every screencast viewer of a server-side browser session: frames and browser status."""
     return f"browser.{int(session_id)}.viewers"
+
+
+def managers_approvals_group() -> str:
+    """Every manager's page: told the number of Full Control requests waiting for a manager."""
+    return "managers.approvals"

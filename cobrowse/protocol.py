@@ -74,6 +74,7 @@ SERVER_TO_AGENT = frozenset(
         "quality",
         "decision",
         "mode",
+        "mode_request",
         "assist",
         "error",
         "ended",

@@ -53,6 +53,17 @@ def pending_full_control_requests() -> QuerySet[ModeRequest]:
     )
 
 
+def pending_full_control_count() -> int:
+    """The Approvals badge: what ``pending_full_control_requests`` lists, in one COUNT query.
+
+    ``state = pending_manager`` implies the open-request partial index's condition, so PostgreSQL
+    counts from ``cobrowse_one_open_mode_request`` and joins each row to its session by key.
+    """
+    return ModeRequest.objects.filter(
+        state=ModeRequestState.PENDING_MANAGER, session__state__in=SHARING_STATES
+    ).count()
+
+
 def open_mode_request(session: CoBrowseSession) -> ModeRequest | None:
     return session.mode_requests.filter(
         state__in=[ModeRequestState.PENDING_MANAGER, ModeRequestState.PENDING_CUSTOMER]

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts import permissions
 from audit import services as audit
-from cobrowse import policy
+from cobrowse import approvals, policy
 from cobrowse.models import (
     LIVE_STATES,
     SHARING_STATES,
@@ -179,9 +179,10 @@ def _close_out(session: CoBrowseSession, now) -> None:
         invalidated_at=now
     )
     consent_services.revoke_grants(session)
-    ModeRequest.objects.filter(
+    if ModeRequest.objects.filter(
         session=session, state__in=[ModeRequestState.PENDING_MANAGER, ModeRequestState.PENDING_CUSTOMER]
-    ).update(state=ModeRequestState.CANCELLED)
+    ).update(state=ModeRequestState.CANCELLED):
+        approvals.pending_count_changed()
     ExtensionRequest.objects.filter(session=session, state=ExtensionRequestState.PENDING).update(
         state=ExtensionRequestState.CANCELLED
     )
@@ -585,6 +586,7 @@ def request_mode(session: CoBrowseSession | int, *, actor: Any, mode: str) -> Mo
                 "holder": holder,
             },
         )
+        approvals.mode_request_changed(request)
         return request
 
 
@@ -636,6 +638,7 @@ def decide_full_control(request: ModeRequest | int, *, manager: Any, approve: bo
                 obj=session,
                 details={"session": session.pk, "request": locked.pk, "holder": controller_id(session)},
             )
+            approvals.mode_request_changed(locked)
             return locked
     # Outside the transaction, so that the refusal itself stays on the audit trail.
     audit.record(
@@ -687,6 +690,7 @@ def respond_to_mode_request(
             )
         else:
             _event(session, "mode_declined", request=locked.pk, to=locked.to_mode)
+        approvals.mode_request_changed(locked)
         return locked
 
 
@@ -1055,6 +1059,7 @@ def _control_moved(session: CoBrowseSession, *, actor: Any, to_user_id: int | No
         request.state = ModeRequestState.CANCELLED
         request.save(update_fields=["state"])
         log_step(session, "full_control_cancelled", actor=actor, request=request.pk, reason=by)
+        approvals.mode_request_changed(request)
     if session.mode == ControlMode.FULL:
         _set_mode(session, ControlMode.CONTROLLED, actor=actor, by=by, holder=to_user_id)
 

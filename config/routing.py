@@ -11,6 +11,7 @@ from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
 from accounts.consumers import PingConsumer
+from cobrowse.approvals_consumers import ManagerApprovalsConsumer
 from cobrowse.browser.routing import websocket_urlpatterns as browser_websocket_urlpatterns
 from cobrowse.consumers import AgentConsumer, CustomerConsumer, TeamViewerConsumer
 
@@ -34,4 +35,6 @@ websocket_urlpatterns = [
     public("ws/cobrowse/<int:session_id>/customer/", CustomerConsumer),
     same_site("ws/cobrowse/<int:session_id>/watch/", TeamViewerConsumer),
     *browser_websocket_urlpatterns,
+    # Every manager page: the live count of Full Control requests waiting for a manager.
+    staff("ws/manager/approvals/", ManagerApprovalsConsumer),
 ]

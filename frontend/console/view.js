@@ -2,7 +2,7 @@
 // of the customer's team: a socket, an rrweb Replayer in live mode, scaled to fit its container, and
 // a status bar (page, presence, connection quality). Every server message the surrounding page may
 // care about is re-emitted on the container as a CustomEvent "tandem:<type>" (welcome, page, signal,
-// presence, quality, mode, decision, action_result, control, participants, assist, error, ended). The welcome's customer presence is also emitted as
+// presence, quality, mode, mode_request, decision, action_result, control, participants, assist, error, ended). The welcome's customer presence is also emitted as
 // tandem:presence (a late viewer hears nothing else until it changes); a socket that closes for good
 // without an `ended` message emits tandem:ended too, or tandem:refused when the server refused this
 // viewer (with the server's reason). Relayed customer messages keep the customer's seq; a hole in it is not a loss (pongs and
@@ -20,6 +20,7 @@ const FORWARDED = [
   "presence",
   "quality",
   "mode",
+  "mode_request",
   "decision",
   "action_result",
   "control",

@@ -180,9 +180,14 @@
       const where = data.field ? ` (${data.field})` : "";
       feed("signal", `${SIGNALS[data.kind] || data.kind}${where}${data.detail ? `: ${data.detail}` : ""}`);
     },
+    // Each step of a mode request, once the server has committed it (the customer's answer too).
+    mode_request: (data) => {
+      const text = TandemConsole.requestStepText(data, config.mode_labels);
+      if (text) feed(data.step.startsWith("customer_") ? "decision" : "mode", text);
+    },
     decision: (data) => {
-      const what = String(data.request_id || "").startsWith("mode:") ? "the mode change" : "the action";
-      feed("decision", `The customer ${data.approved ? "allowed" : "denied"} ${what}`);
+      if (String(data.request_id || "").startsWith("mode:")) return; // said by mode_request
+      feed("decision", `The customer ${data.approved ? "allowed" : "denied"} the action`);
     },
     action_result: (data) =>
       feed(
@@ -221,9 +226,8 @@
 
   document.querySelectorAll("[data-mode]").forEach((button) => {
     button.addEventListener("click", () => {
-      if (live && live.send("mode_request", { mode: button.dataset.mode })) {
-        feed("mode", `Asked the customer for ${config.mode_labels[button.dataset.mode]}`);
-      } else {
+      // The feed says who was asked when the server confirms (mode_request), never before.
+      if (!(live && live.send("mode_request", { mode: button.dataset.mode }))) {
         feed("error", "Not connected: the request was not sent.");
       }
     });

@@ -313,7 +313,11 @@ def test_agent_takes_a_note_asks_for_control_and_ends_the_session(live_server_as
             lambda: ModeRequest.objects.filter(session=session, to_mode="controlled").exists(),
             message="the mode request",
         )
-        assert "Asked the customer for Control" in agent.text_content("[data-testid=console-feed]")
+        wait_until(  # said once the server has made the request, not on the click
+            agent,
+            lambda: "Asked the customer for Control" in agent.text_content("[data-testid=console-feed]"),
+            message="the feed saying who was asked",
+        )
 
         make_user("sam", role="agent", agent_level="L1")
         agent.fill("[data-testid=invite-username]", "sam")
