@@ -143,3 +143,45 @@ def test_the_query_count_does_not_grow_with_the_number_of_sessions(client, manag
     many = count()
     assert many == few
     assert many <= 5, many  # session, user, and the three lists
+
+
+# --- by clicking, in Chromium -------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("built_bundles")
+def test_the_live_view_is_reached_by_clicking_from_the_navigation_and_the_ticket(live_server_asgi, browser):
+    from tests.cobrowse.test_e2e_live import off_loop
+    from tests.live import login
+
+    base = live_server_asgi.url
+    customer = make_user("dana", role="customer")
+    lead = make_user("priya", role="agent", agent_level="L2")
+    boss = make_user("morgan", role="manager")
+    ticket = make_ticket(customer)
+    session, _raw = off_loop(start, ticket, lead)
+    console = f"{base}/agent/sessions/{session.pk}/"
+    violations: list[str] = []
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: "Content Security Policy" in m.text and violations.append(m.text))
+        login(page, base, boss.username)
+        page.click("[data-testid=nav-active-sessions]")
+        page.wait_for_url(f"{base}{URL}")
+        row = page.locator(f"[data-testid=active-all] tr[data-session='{session.pk}']")
+        assert "Invited" in row.inner_text() and "—" in row.inner_text()
+        row.locator("[data-testid=active-watch]").click()
+        page.wait_for_url(console)
+        page.wait_for_selector("[data-testid=console-state]")
+
+        context.clear_cookies()
+        login(page, base, lead.username)
+        page.goto(f"{base}/agent/tickets/{ticket.number}/")
+        page.click("[data-testid=cobrowse-watch]")
+        page.wait_for_url(console)
+        page.wait_for_selector("[data-testid=console-state]")
+    finally:
+        context.close()
+    assert violations == []
