@@ -104,6 +104,8 @@ def test_a_manager_sees_every_model_page(manager_client, consented):
     assert len(shown) >= 15
     for model in shown:
         assert manager_client.get(_admin_url(model)).status_code == 200, model._meta.label
+    assert manager_client.get("/admin/accounts/user/add/").status_code == 200
+    assert manager_client.get("/admin/accounts/customeraccount/add/").status_code == 200
     # API tokens are credentials: not even listed.
     assert manager_client.get("/admin/authtoken/tokenproxy/").status_code == 403
 
