@@ -146,7 +146,7 @@ def _redis(url: str):
     """One synchronous client (and connection pool) per Redis URL, shared by the web threads."""
     import redis
 
-    return redis.Redis.from_url(url, socket_timeout=2, decode_responses=True)
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1, decode_responses=True)
 
 
 def _parse_quality(stored: str | None) -> dict | None:
