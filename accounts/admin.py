@@ -1,17 +1,47 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from accounts import services
 from accounts.models import CustomerAccount, User
+
+#: Fields only a superuser edits: whoever edits them decides who administers Tandem.
+SUPERUSER_ONLY_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    """Managers edit users (role, level, certification, account, details) but never admin rights:
+    ``is_staff`` and the managers' group follow the role (``accounts.services``), and a superuser's
+    account, password included, is a superuser's to change."""
+
     list_display = ("username", "email", "role", "agent_level", "account", "is_active")
     list_filter = ("role", "agent_level", "is_active")
     fieldsets = (
         *BaseUserAdmin.fieldsets,
         ("Tandem", {"fields": ("role", "agent_level", "cobrowse_certified_at", "account", "phone")}),
     )
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        if request.user.is_superuser:
+            return readonly
+        return (*readonly, *SUPERUSER_ONLY_FIELDS, "last_login", "date_joined")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        # After the form's groups are saved, so the role's group is not overwritten by them.
+        super().save_related(request, form, formsets, change)
+        previous_role = form.initial.get("role") if change else None
+        services.role_saved(form.instance, previous_role=previous_role, actor=request.user)
 
 
 @admin.register(CustomerAccount)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import permissions
@@ -18,6 +20,7 @@ from cobrowse.models import (
     ExtensionRequestState,
     ModeRequest,
     ModeRequestState,
+    SessionKind,
     SessionState,
 )
 from tickets.models import Ticket
@@ -101,3 +104,89 @@ def sessions_with_overdue_actions(now=None) -> list[int]:
         .distinct()
         .values_list("pk", flat=True)
     )
+
+
+# --- active sessions (the "Active sessions" page) ------------------------------------------------
+
+
+def watch_url(session: CoBrowseSession) -> str:
+    """Where staff watch a session: the console for a customer's page, the screencast viewer for a
+    server-side browser. One of the two, never both: each open view takes one of the session's seats."""
+    if session.kind == SessionKind.BROWSER:
+        return reverse("browser-viewer", args=[session.pk])
+    return reverse("console:live", args=[session.pk])
+
+
+def _not_overdue(now) -> Q:
+    """Live sessions whose timers have not run out: the sweep closes the others within 30 s, and
+    until then a list must not offer them as live."""
+    idle_cutoff = now - timedelta(seconds=settings.COBROWSE_INACTIVITY_TIMEOUT_SECONDS)
+    invited_open = Q(state=SessionState.INVITED) & (
+        Q(invite_expires_at__isnull=True) | Q(invite_expires_at__gt=now)
+    )
+    sharing_open = (
+        Q(state__in=SHARING_STATES)
+        & (Q(deadline_at__isnull=True) | Q(deadline_at__gt=now))
+        & (Q(last_activity_at__isnull=True) | Q(last_activity_at__gt=idle_cutoff))
+    )
+    return invited_open | sharing_open
+
+
+def active_sessions(user: Any, now=None) -> dict[str, list[CoBrowseSession]]:
+    """What the "Active sessions" page lists for ``user``, in at most three queries.
+
+    ``own``: live and waiting sessions the user leads. ``invited``: live sessions a colleague asked
+    them to watch. ``all``: every live session, for managers only (empty for anyone else).
+    """
+    if not permissions.is_support_staff(user):
+        return {"own": [], "invited": [], "all": []}
+    now = now or timezone.now()
+    base = (
+        CoBrowseSession.objects.filter(_not_overdue(now))
+        .select_related("ticket", "agent")
+        .order_by("created_at", "id")
+    )
+    own = list(base.filter(agent=user))
+    invited = list(base.filter(viewer_invitations__user=user).exclude(agent=user).distinct())
+    everyone = list(base) if permissions.is_manager(user) else []
+    return {"own": own, "invited": invited, "all": everyone}
+
+
+@functools.cache
+def _redis(url: str):
+    """One synchronous client (and connection pool) per Redis URL, shared by the web threads."""
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1, decode_responses=True)
+
+
+def _parse_quality(stored: str | None) -> dict | None:
+    if not stored or ":" not in stored:
+        return None
+    level, _, rtt = stored.partition(":")
+    return {"level": level, "rtt_ms": int(rtt) if rtt.isdigit() else None}
+
+
+def relay_qualities(session_ids: list[int]) -> dict[int, dict]:
+    """The last connection quality the relay stored for each session (one Redis round trip).
+
+    Only a customer's page reports one; a session without a stored value is absent from the result,
+    and so is every session when Redis cannot be reached (the page then shows none, never a guess).
+    """
+    if not session_ids:
+        return {}
+    import redis
+
+    from cobrowse.relay_state import _key  # the relay owns the key format
+
+    ids = sorted(set(session_ids))
+    try:
+        values = _redis(settings.REDIS_URL).mget([_key(pk, "quality") for pk in ids])
+    except redis.RedisError:
+        return {}
+    result = {}
+    for pk, stored in zip(ids, values, strict=True):
+        parsed = _parse_quality(stored)
+        if parsed is not None:
+            result[pk] = parsed
+    return result

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cobrowse import views
+from cobrowse import active_views, views
 
 app_name = "cobrowse"
 
@@ -19,6 +19,7 @@ urlpatterns = [
     path("cobrowse/sessions/<int:pk>/lower/", views.lower_mode, name="lower"),
     path("cobrowse/mode-requests/<int:pk>/answer/", views.answer_mode_request, name="answer_mode"),
     path("cobrowse/extensions/<int:pk>/answer/", views.answer_extension, name="answer_extension"),
+    path("agent/sessions/", active_views.active_sessions, name="active_sessions"),
     path("manager/approvals/", views.approvals, name="approvals"),
     path("manager/approvals/<int:pk>/", views.decide_approval, name="decide_approval"),
 ]

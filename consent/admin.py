@@ -22,6 +22,8 @@ class ConsentRecordAdmin(admin.ModelAdmin):
 
 @admin.register(SessionInvite)
 class SessionInviteAdmin(admin.ModelAdmin):
+    """Which link went out when and what became of it: evidence of the consent flow, read only."""
+
     list_display = ("id", "session", "channel", "created_at", "expires_at", "used_at", "invalidated_at")
     exclude = ("token_hash",)
 
@@ -29,4 +31,7 @@ class SessionInviteAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

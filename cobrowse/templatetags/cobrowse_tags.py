@@ -28,6 +28,8 @@ def ticket_cobrowse_panel(context, ticket):
     user = context.get("user")
     live = _live(ticket)
     can_manage = bool(live and permissions.can_manage_cobrowse_session(user, live))
+    # Who may open the live view: the session's agent, managers, colleagues invited to watch.
+    can_watch = bool(live and permissions.can_view_cobrowse_session(user, live))
     return {
         "ticket": ticket,
         "request": context.get("request"),
@@ -39,6 +41,8 @@ def ticket_cobrowse_panel(context, ticket):
         "start_refusal": permissions.cobrowse_start_refusal(user, ticket),
         "takes_ticket": permissions.takes_ticket_to_start_cobrowse(user, ticket),
         "can_manage": can_manage,
+        "can_watch": can_watch,
+        "watch_url": selectors.watch_url(live) if can_watch else "",
         "channels": DeliveryChannel.choices,
         "kinds": SessionKind.choices,
         "default_target": ticket.account.site_url if ticket.account else "",

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import services as account_services
 from accounts.models import AgentLevel, CustomerAccount, Industry, Role, User
 from tickets import services
 from tickets.models import Category, Channel, Priority, Status, Ticket
@@ -430,13 +431,13 @@ class Command(BaseCommand):
                     "cobrowse_certified_at": timezone.now() if spec.certified else None,
                     "account": accounts[spec.account] if spec.account else None,
                     "phone": spec.phone,
-                    # Managers can use the Django admin.
-                    "is_staff": spec.role == Role.MANAGER,
                 },
             )
             if created:
                 user.set_password(DEMO_PASSWORD)
                 user.save(update_fields=["password"])
+                # Managers use the Django admin, through the managers' group.
+                account_services.sync_admin_access(user)
                 created_count += 1
             users[spec.username] = user
         return users, created_count

@@ -1,0 +1,89 @@
+"""Writes on users: role changes, and the admin access that follows the role.
+
+Called explicitly wherever a user is created or their role changes (the admin, the demo seed,
+:func:`set_role`), never from a model signal, so a bulk update or a fixture load cannot grant
+access behind anyone's back and every grant is traceable to a call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+
+from accounts.models import Role, User
+from audit import services as audit
+
+#: The admin group of managers, created by migration ``accounts.0003_managers_group``.
+MANAGERS_GROUP = "Managers"
+#: Managers view every model of these apps in the admin (and change only what ``MANAGER_CHANGES`` lists).
+MANAGER_VIEW_APPS = ("accounts", "audit", "tickets", "consent", "cobrowse", "recordings")
+MANAGER_CHANGES = (
+    ("auth", "view_group"),
+    ("accounts", "add_user"),
+    ("accounts", "change_user"),
+    ("accounts", "add_customeraccount"),
+    ("accounts", "change_customeraccount"),
+    ("tickets", "change_ticket"),
+)
+
+
+def manager_permissions() -> list[Permission]:
+    """The permissions the managers' group holds: the same rules as its migration."""
+    wanted = Q(content_type__app_label__in=MANAGER_VIEW_APPS, codename__startswith="view_")
+    for app_label, codename in MANAGER_CHANGES:
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    return list(Permission.objects.filter(wanted))
+
+
+def managers_group() -> Group:
+    """The group, recreated with its permissions should someone have deleted it."""
+    group, created = Group.objects.get_or_create(name=MANAGERS_GROUP)
+    if created:
+        group.permissions.set(manager_permissions())
+    return group
+
+
+@transaction.atomic
+def sync_admin_access(user: User) -> None:
+    """Managers are admin staff in the managers' group; anyone else is neither (a superuser keeps
+    ``is_staff``). Idempotent: call it after any save that may have changed the role."""
+    group = managers_group()
+    if user.role == Role.MANAGER:
+        user.groups.add(group)
+        staff = True
+    else:
+        user.groups.remove(group)
+        staff = user.is_superuser
+    if user.is_staff != staff:
+        user.is_staff = staff
+        user.save(update_fields=["is_staff"])
+
+
+@transaction.atomic
+def role_saved(user: User, *, previous_role: str | None, actor: Any = None) -> None:
+    """After a user with a possibly new role was saved: align admin access, audit a change (ids)."""
+    sync_admin_access(user)
+    if previous_role is not None and previous_role != user.role:
+        audit.record(
+            "accounts.role_changed",
+            actor=actor,
+            obj=user,
+            details={"user": user.pk, "from": previous_role, "to": user.role},
+        )
+
+
+@transaction.atomic
+def set_role(user: User, role: str, *, actor: Any = None) -> User:
+    """Give ``user`` another role, with the admin access that goes with it."""
+    if role not in Role.values:
+        raise ValidationError({"role": f"Unknown role '{role}'."})
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    previous = locked.role
+    locked.role = role
+    locked.save(update_fields=["role"])
+    role_saved(locked, previous_role=previous, actor=actor)
+    return locked
