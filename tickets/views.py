@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import names, permissions
 from accounts.models import User
 from cobrowse.models import CoBrowseSession
-from consent import inapp
+from consent import inapp, ratelimit
 from consent.services import InviteGone
 from tickets import selectors, services
 from tickets.forms import (
@@ -357,6 +357,8 @@ def portal_open_invitation(request: HttpRequest, number: str, session_id: int) -
     Links are stored hashed, so the invitation cannot show the one issued earlier; this one replaces
     it (and any other undecided link), like every new link.
     """
+    if not ratelimit.hit(request, scope="invite_open"):  # each press writes a new link
+        return render(request, "consent/rate_limited.html", status=429)
     ticket = _ticket_or_404(request.user, number)
     session = CoBrowseSession.objects.filter(pk=session_id, ticket=ticket).first()
     if session is None:

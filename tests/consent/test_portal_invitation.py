@@ -137,3 +137,14 @@ def test_other_channels_show_no_in_app_invitation(ticket, customer, agent, djang
     page = _as(customer).get(f"/portal/tickets/{ticket.number}/").content.decode()
     assert 'data-testid="in-app-invitation"' not in page
     assert 'data-testid="portal-notifications"' not in page
+
+
+def test_pressing_open_over_and_over_is_rate_limited(
+    ticket, customer, agent, settings, django_capture_on_commit_callbacks
+):
+    settings.COBROWSE_JOIN_RATE_LIMIT = "3/m"
+    session, _raw = _start_in_app(ticket, agent, django_capture_on_commit_callbacks)
+    client = _as(customer)
+    answers = [client.post(_open_url(ticket, session)).status_code for _ in range(4)]
+    assert answers == [302, 302, 302, 429]
+    assert SessionInvite.objects.filter(session=session).count() == 4  # the first and three opens
