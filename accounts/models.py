@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
 from django.db import models
 
 
@@ -125,7 +126,18 @@ class User(AbstractUser):
         related_name="members",
         help_text="The company a customer belongs to.",
     )
-    phone = models.CharField(max_length=32, blank=True)
+    phone = models.CharField(
+        max_length=32,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^\+[1-9]\d{6,14}$",
+                "Enter the number in international format: + and country code, digits only "
+                "(e.g. +447700900123).",
+            )
+        ],
+        help_text="International (E.164) format; SMS invitations go here.",
+    )
 
     @property
     def is_customer(self) -> bool:

@@ -336,6 +336,19 @@ COBROWSE_HELLO_RATE_LIMIT = env("COBROWSE_HELLO_RATE_LIMIT", default="30/m")
 # Store the client's address and user agent on consent records ("full", "truncated", "none").
 CONSENT_CLIENT_INFO = env("CONSENT_CLIENT_INFO", default="truncated")
 
+# --- Invitation delivery: SMS and chat (consent/sms.py, consent/chat.py) ---
+# SMS through a Twilio-compatible Messages API; all four set, or the development outbox is used.
+SMS_API_BASE_URL = env("SMS_API_BASE_URL", default="")
+SMS_ACCOUNT_SID = env("SMS_ACCOUNT_SID", default="")
+SMS_AUTH_TOKEN = env("SMS_AUTH_TOKEN", default="")
+SMS_FROM_NUMBER = env("SMS_FROM_NUMBER", default="")
+SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=5.0)
+# Chat: a signed JSON webhook into the customer's conversation; both set, or the outbox is used.
+CHAT_WEBHOOK_URL = env("CHAT_WEBHOOK_URL", default="")
+CHAT_WEBHOOK_SECRET = env("CHAT_WEBHOOK_SECRET", default="")
+CHAT_WEBHOOK_TIMEOUT_SECONDS = env.float("CHAT_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# --- end invitation delivery ---
+
 # Recordings (DESIGN.md, "Recordings").
 # RECORDING_KEYS: comma-separated "key_id:base64url(32 random bytes)" master keys (docs/recordings-crypto.md).
 # The first wraps new recordings' data keys, all of them unwrap. The default is the published

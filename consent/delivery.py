@@ -1,13 +1,21 @@
 """How a one-time link travels to the customer: a small backend per delivery channel.
 
-Development backends log (never the link itself: it carries the token) or store the message in
-:data:`outbox`. Deployments choose backends with ``CONSENT_DELIVERY_BACKENDS`` (channel → dotted
-path); e-mail always goes through Django's mail framework.
+E-mail goes through Django's mail framework, SMS through a provider API (:mod:`consent.sms`), chat
+through a signed outgoing webhook (:mod:`consent.chat`), and an in-app notice is the invitation
+itself, shown on the customer's portal (:mod:`consent.inapp`). SMS and chat fall back to the
+development :data:`outbox` only while no provider or webhook is configured. Deployments may still
+replace a backend with ``CONSENT_DELIVERY_BACKENDS`` (channel → dotted path).
+
+Delivery runs after the invitation's transaction commits; its outcome (sent, or why not) is a ticket
+event the agent sees on the ticket. Nothing here logs or records the link, the e-mail address or the
+phone number.
 """
 
 from __future__ import annotations
 
 import logging
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,6 +36,10 @@ class InviteMessage:
     recipient_email: str = ""
     recipient_phone: str = ""
     recipient_user_id: int | None = None
+    invite_id: int | None = None
+
+    #: Whose link this is: ``join`` (the customer's) or ``watch`` (a member of their team).
+    link_kind = "join"
 
     @property
     def subject(self) -> str:
@@ -47,6 +59,7 @@ class WatchInviteMessage(InviteMessage):
     """A one-time link for a member of the customer's team, sent because the customer asked."""
 
     customer_name: str = ""
+    link_kind = "watch"
 
     @property
     def subject(self) -> str:
@@ -61,6 +74,14 @@ class WatchInviteMessage(InviteMessage):
         )
 
 
+class DeliveryFailed(Exception):
+    """A link could not be delivered. ``reason`` is shown to the agent: never the link or recipient."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class DeliveryBackend(Protocol):
     def send(self, message: InviteMessage) -> None: ...
 
@@ -68,12 +89,20 @@ class DeliveryBackend(Protocol):
 #: Messages stored by :class:`OutboxDelivery` (development and tests).
 outbox: list[InviteMessage] = []
 
+#: How the agent is told what went through which channel ("SMS could not be sent: …").
+CHANNEL_NAMES = {
+    "email": "E-mail",
+    "copy": "Link",
+    "sms": "SMS",
+    "chat": "Chat message",
+    "in_app": "In-app notice",
+}
+
 
 class EmailDelivery:
     def send(self, message: InviteMessage) -> None:
         if not message.recipient_email:
-            logger.warning("co-browse invite for session %s: recipient has no e-mail", message.session_id)
-            return
+            raise DeliveryFailed("the customer has no e-mail address")
         send_mail(
             subject=message.subject,
             message=message.text,
@@ -109,12 +138,47 @@ class CopyLinkDelivery:
         return None
 
 
+class InAppDelivery:
+    """The stored invitation is the notice: the customer's portal lists it with an Open button.
+
+    Nothing travels, so the raw link is dropped here; the portal issues a fresh one when the customer
+    presses Open (:func:`consent.inapp.open_in_app_invite`). Only the ticket's customer has a portal.
+    """
+
+    def send(self, message: InviteMessage) -> None:
+        if message.link_kind != "join" or message.recipient_user_id is None:
+            raise DeliveryFailed("in-app notices reach only the ticket's customer")
+
+
+def http_post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, service: str) -> None:
+    """POST to a provider; any failure becomes :class:`DeliveryFailed` naming only ``service``.
+
+    Answers are not echoed into the reason: providers quote the recipient in their errors.
+    """
+    if not url.lower().startswith(("https://", "http://")):
+        raise DeliveryFailed(f"the {service} address is not an http(s) URL")
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (checked above)
+            response.read()
+    except urllib.error.HTTPError as exc:
+        raise DeliveryFailed(f"the {service} answered {exc.code}") from None
+    except TimeoutError:
+        raise DeliveryFailed(f"the {service} did not answer in time") from None
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise DeliveryFailed(f"the {service} did not answer in time") from None
+        raise DeliveryFailed(f"the {service} could not be reached") from None
+    except OSError:
+        raise DeliveryFailed(f"the {service} could not be reached") from None
+
+
 DEFAULT_BACKENDS: dict[str, str] = {
     "email": "consent.delivery.EmailDelivery",
     "copy": "consent.delivery.CopyLinkDelivery",
-    "sms": "consent.delivery.OutboxDelivery",
-    "chat": "consent.delivery.OutboxDelivery",
-    "in_app": "consent.delivery.OutboxDelivery",
+    "sms": "consent.sms.SmsDelivery",
+    "chat": "consent.chat.ChatWebhookDelivery",
+    "in_app": "consent.delivery.InAppDelivery",
 }
 
 
@@ -125,20 +189,63 @@ def get_backend(channel: str) -> DeliveryBackend:
     return import_string(paths[channel])()
 
 
+def failure_text(channel: str, reason: str) -> str:
+    return f"{CHANNEL_NAMES.get(channel, channel)} could not be sent: {reason}."
+
+
 def deliver(message: InviteMessage) -> bool:
     """Send the link; False when the backend failed (logged without the recipient or the link).
 
-    Called after the invitation is saved: a mail server that is down must not turn a saved
-    invitation into an error page. The sender can send again (a new link replaces this one).
+    Called after the invitation is saved: a provider that is down must not turn a saved invitation
+    into an error page. The outcome is recorded on the ticket for the agent, who can send again (a
+    new link replaces this one).
     """
     try:
         get_backend(message.channel).send(message)
+    except DeliveryFailed as exc:
+        reason = exc.reason
     except Exception as exc:
-        logger.warning(
-            "invite delivery failed: session %s, channel %s, %s",
-            message.session_id,
-            message.channel,
-            type(exc).__name__,
+        reason = f"unexpected error ({type(exc).__name__})"
+    else:
+        _record_outcome(message, failed=False, reason="")
+        return True
+    logger.warning(
+        "invite delivery failed: session %s, channel %s, %s", message.session_id, message.channel, reason
+    )
+    _record_outcome(message, failed=True, reason=reason)
+    return False
+
+
+def _record_outcome(message: InviteMessage, *, failed: bool, reason: str) -> None:
+    """A staff-only ticket event: which link, which channel, sent or why not (ids and codes only)."""
+    if message.channel == "copy":
+        return
+    from cobrowse.models import CoBrowseSession
+    from tickets.models import EventKind, Ticket
+    from tickets.services import record_event
+
+    channel_name = CHANNEL_NAMES.get(message.channel, message.channel)
+    summary = failure_text(message.channel, reason) if failed else f"{channel_name} sent"
+    try:
+        sessions = CoBrowseSession.objects.filter(pk=message.session_id)
+        ticket_id = sessions.values_list("ticket_id", flat=True).first()
+        if ticket_id is None:
+            return
+        record_event(
+            Ticket(pk=ticket_id),
+            EventKind.COBROWSE,
+            data={
+                "step": "invite_delivery_failed" if failed else "invite_delivered",
+                "session": message.session_id,
+                "invite": message.invite_id,
+                "link": message.link_kind,
+                "channel": message.channel,
+                "reason": reason,
+                "summary": summary,
+            },
+            internal=True,
         )
-        return False
-    return True
+    except Exception as exc:  # the outcome is a note; it must never break the page that sent
+        logger.warning(
+            "invite delivery outcome not recorded: session %s, %s", message.session_id, type(exc).__name__
+        )

@@ -270,11 +270,15 @@ def sent_notice(channel: str) -> str:
     return f"Link sent by {SENT_BY.get(channel, channel)} to the customer."
 
 
-def issue_invite(session: CoBrowseSession, *, channel: str, actor: Any) -> tuple[SessionInvite, str]:
+def issue_invite(
+    session: CoBrowseSession, *, channel: str, actor: Any, send: bool = True
+) -> tuple[SessionInvite, str]:
     """A fresh link for a locked, invited session; every undecided link of the session stops working
     (opened or not, so a link someone else already fetched cannot be decided later).
 
-    Call inside the transaction that holds the session's row lock.
+    ``send=False`` when the link goes straight to the customer who asked for it (the portal's Open
+    button) instead of through the channel. Call inside the transaction that holds the session's
+    row lock.
     """
     if channel not in DeliveryChannel.values:
         raise ValidationError({"channel": f"Unknown delivery channel '{channel}'."})
@@ -303,8 +307,10 @@ def issue_invite(session: CoBrowseSession, *, channel: str, actor: Any) -> tuple
         recipient_email=getattr(customer, "email", "") or "",
         recipient_phone=getattr(customer, "phone", "") or "",
         recipient_user_id=getattr(customer, "pk", None),
+        invite_id=invite.pk,
     )
-    transaction.on_commit(lambda: delivery.deliver(message))
+    if send:
+        transaction.on_commit(lambda: delivery.deliver(message))
     audit.record(
         "cobrowse.invite_issued",
         actor=actor,

@@ -23,3 +23,24 @@ def team_viewers_panel(context, session):
         "channels": [(c, DeliveryChannel(c).label) for c in TEAM_CHANNELS],
         "can_invite": session.is_sharing and session.kind == "dom",
     }
+
+
+@register.inclusion_tag("consent/_delivery_status.html")
+def invite_delivery_status(session):
+    """For staff: how the session's current link went out — sent when and how, or why not.
+
+    Never the link itself (the copy channel shows it once, on the page that issued it).
+    """
+    from consent.selectors import delivery_status
+
+    return {"status": delivery_status(session)}
+
+
+@register.inclusion_tag("tickets/portal/_notifications.html", takes_context=True)
+def in_app_notifications(context):
+    """The portal header's notices: invitations to share the screen that are waiting for the customer."""
+    from consent.inapp import pending_in_app_invites
+
+    user = context.get("user")
+    invitations = list(pending_in_app_invites(user)[:10]) if user is not None else []
+    return {"invitations": invitations}

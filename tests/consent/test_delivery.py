@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from consent import delivery
 
 
@@ -49,3 +51,57 @@ def test_team_member_link_tokens_are_scrubbed_from_logs():
     token = "j_4I1drSMXv1Cfh7BvBSS-YBlFf3-lsHD3PfUPd1TQM"
     assert scrub(f"Forbidden: /w/{token}/") == "Forbidden: /w/[token]/"
     assert scrub(f"Gone: /j/{token}/") == "Gone: /j/[token]/"
+
+
+def _agent_panel(agent, ticket) -> str:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(agent)
+    page = client.get(f"/agent/tickets/{ticket.number}/").content.decode()
+    return page.split('data-testid="cobrowse-panel"')[1].split("</section>")[0]
+
+
+@pytest.mark.django_db
+def test_a_customer_without_an_e_mail_address_is_a_failure_the_agent_sees(
+    customer, agent, mailoutbox, django_capture_on_commit_callbacks
+):
+    from tests.consent.helpers import start
+    from tests.factories import make_ticket
+
+    customer.email = ""
+    customer.save(update_fields=["email"])
+    ticket = make_ticket(customer)
+    with django_capture_on_commit_callbacks(execute=True):
+        start(ticket, agent, channel="email")
+    assert mailoutbox == []
+    assert "E-mail could not be sent: the customer has no e-mail address." in _agent_panel(agent, ticket)
+
+
+@pytest.mark.django_db
+def test_an_unexpected_backend_error_is_named_by_type_only(
+    customer, agent, settings, django_capture_on_commit_callbacks
+):
+    from tests.consent.helpers import start
+    from tests.factories import make_ticket
+
+    settings.CONSENT_DELIVERY_BACKENDS = {"email": "tests.consent.test_delivery.BrokenMailServer"}
+    ticket = make_ticket(customer)
+    with django_capture_on_commit_callbacks(execute=True):
+        start(ticket, agent, channel="email")
+    panel = _agent_panel(agent, ticket)
+    assert "E-mail could not be sent: unexpected error (ConnectionRefusedError)." in panel
+    assert "smtp down" not in panel
+
+
+def test_in_app_notices_reach_only_the_tickets_customer():
+    message = delivery.WatchInviteMessage(
+        channel="in_app",
+        session_id=41,
+        ticket_reference="T-1001",
+        agent_name="Priya",
+        link="https://desk.example/w/secret-token/",
+        customer_name="Ada",
+    )
+    with pytest.raises(delivery.DeliveryFailed):
+        delivery.InAppDelivery().send(message)

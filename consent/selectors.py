@@ -1,0 +1,50 @@
+"""Reads for the consent app's pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from cobrowse.models import CoBrowseSession
+from consent.models import DeliveryChannel, SessionInvite
+from consent.services import sent_notice
+from tickets.models import EventKind, TicketEvent
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    channel: str
+    channel_label: str
+    state: str  # "pending", "sent", "failed", "shown" (copy: the agent was shown the link)
+    at: datetime
+    text: str
+
+
+def delivery_status(session: CoBrowseSession) -> DeliveryStatus | None:
+    """The session's newest link and what became of its delivery (from its ticket event)."""
+    invite: SessionInvite | None = session.invites.order_by("-created_at", "-id").first()
+    if invite is None:
+        return None
+    channel = invite.channel
+    label = DeliveryChannel(channel).label if channel in DeliveryChannel.values else channel
+    if channel == DeliveryChannel.COPY:
+        return DeliveryStatus(channel, label, "shown", invite.created_at, "Link shown to the agent to copy.")
+    if invite.created_by_id is not None and invite.created_by_id == session.customer_id:
+        opened = "The customer opened the invitation."
+        return DeliveryStatus(channel, label, "sent", invite.created_at, opened)
+    event = (
+        TicketEvent.objects.filter(
+            ticket_id=session.ticket_id,
+            kind=EventKind.COBROWSE,
+            data__session=session.pk,
+            data__invite=invite.pk,
+            data__step__in=["invite_delivered", "invite_delivery_failed"],
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if event is None:
+        return DeliveryStatus(channel, label, "pending", invite.created_at, f"Sending the link ({label})…")
+    if event.data.get("step") == "invite_delivery_failed":
+        return DeliveryStatus(channel, label, "failed", event.created_at, event.data.get("summary", ""))
+    return DeliveryStatus(channel, label, "sent", event.created_at, sent_notice(channel))
