@@ -111,3 +111,12 @@ def test_demo_accounts_have_their_industry_masking_presets():
     _seed()
     presets = dict(CustomerAccount.objects.values_list("name", "masking_presets"))
     assert presets == {"Acme Home Loans": ["finance"], "CarePlus Clinics": ["healthcare"]}
+
+
+def test_demo_customers_can_receive_sms_invitations():
+    """Their numbers are E.164, as the SMS backend requires (make run's SMS path goes to the outbox)."""
+    from consent.sms import E164
+
+    _seed()
+    phones = User.objects.filter(role="customer").values_list("phone", flat=True)
+    assert phones and all(E164.match(phone) for phone in phones)

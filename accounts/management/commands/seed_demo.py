@@ -77,16 +77,16 @@ DEMO_USERS: list[DemoUser] = [
     ),
     DemoUser(
         "customer1", "Jordan", "Miller", "jordan.miller@acmehomeloans.example", Role.CUSTOMER,
-        "customer of Acme Home Loans (general)", account="Acme Home Loans", phone="+1 555 0142",
+        "customer of Acme Home Loans (general)", account="Acme Home Loans", phone="+12025550142",
     ),
     DemoUser(
         "customer2", "Aisha", "Khan", "aisha.khan@acmehomeloans.example", Role.CUSTOMER,
-        "customer of Acme Home Loans (general)", account="Acme Home Loans", phone="+1 555 0178",
+        "customer of Acme Home Loans (general)", account="Acme Home Loans", phone="+12025550178",
     ),
     DemoUser(
         "patient1", "Robert", "Alvarez", "robert.alvarez@careplusclinics.example", Role.CUSTOMER,
         "customer of CarePlus Clinics (healthcare: recording off by default)",
-        account="CarePlus Clinics", phone="+1 555 0193",
+        account="CarePlus Clinics", phone="+12025550193",
     ),
 ]  # fmt: skip
 
