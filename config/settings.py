@@ -84,6 +84,9 @@ MIDDLEWARE = [
     "cobrowse.cors.WidgetCorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # The product's 403/404/500 pages with DEBUG on too (config/error_pages.py); after Common, so
+    # APPEND_SLASH still redirects.
+    "config.error_pages.ProductErrorPagesMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
