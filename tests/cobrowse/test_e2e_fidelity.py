@@ -26,6 +26,22 @@ SCRIPTED = (
 )
 
 
+def replay_text(agent, selector: str) -> str | None:
+    """The text of an element in the agent's replay iframe (None while it is not there)."""
+    for frame in agent.frames:
+        if frame == agent.main_frame:
+            continue
+        try:
+            text = frame.evaluate(
+                "(sel) => { const el = document.querySelector(sel); return el ? el.textContent : null; }", selector
+            )
+        except Exception:
+            continue
+        if text is not None:
+            return text
+    return None
+
+
 def test_the_agent_sees_the_calculator_amount_and_no_script_is_refused(live_server_asgi, demo_site, browser):
     base = live_server_asgi.url
     account = make_account("Acme Home Loans", site_url=f"{demo_site}/", allowed_origins=[demo_site])
@@ -59,6 +75,10 @@ def test_the_agent_sees_the_calculator_amount_and_no_script_is_refused(live_serv
             seen=lambda: replay_value(agent, "#calc-amount"),
         )
         assert replay_value(agent, "#calc-rate") == "8.35"
+        # The result the page's script wrote from those values reaches the agent as well.
+        emi = shopper.inner_text("#calc-emi")
+        assert any(ch.isdigit() for ch in emi)
+        wait_until(agent, lambda: replay_text(agent, "#calc-emi") == emi, timeout=5, message="the EMI")
 
         # The page sets a new amount by script, then gains content that would run scripts.
         shopper.evaluate(
