@@ -352,6 +352,18 @@ def _free_text(tag: str, attrs: dict) -> bool:
     return tag in ("input", "") and (kind.strip().lower() if isinstance(kind, str) else "") in FREE_TEXT_TYPES
 
 
+def _typed_value(tag: str, attrs: dict) -> bool:
+    """Whether a field's value gets the typing rules (prefixes of identifiers masked).
+
+    A number field holds a quantity (a loan amount of 5000000 is not the start of a card number),
+    so only complete identifiers are masked there, as the widget does (``isQuantityField``).
+    """
+    kind = attrs.get("type")
+    if tag == "input" and isinstance(kind, str) and kind.strip().lower() == "number":
+        return False
+    return _free_text(tag, attrs)
+
+
 def _mask_value(value: Any) -> Any:
     """A masked field's value: the fixed mask for any non-blank text, blanks kept for the layout."""
     if isinstance(value, str):
@@ -665,7 +677,7 @@ class Redactor:
                 out["childNodes"] = []
                 self._link_subtree(state, node, depth)
             else:
-                free_text = _free_text(tag, raw_attrs)
+                free_text = _typed_value(tag, raw_attrs)
                 out["attributes"] = attrs = self._attrs(state, node_id, tag, raw_attrs, status, free_text)
                 if tag == "input":
                     value = attrs.get("value")
@@ -887,7 +899,7 @@ class Redactor:
         out = {k: _deep(v) for k, v in change.items() if k != "attributes"}
         if "attributes" in change:
             out["attributes"] = (
-                self._attrs(state, node_id, tag, attrs, status, _free_text(tag, merged))
+                self._attrs(state, node_id, tag, attrs, status, _typed_value(tag, merged))
                 if isinstance(attrs, dict)
                 else {}
             )
@@ -905,7 +917,7 @@ class Redactor:
                 out["text"] = _mask_value(text)
             elif isinstance(text, str):
                 tag, info = state.elements.get(node_id, ("", {})) if _is_id(node_id) else ("", {})
-                redacted = redact_typed_value(text) if _free_text(tag, info) else redact_text(text)
+                redacted = redact_typed_value(text) if _typed_value(tag, info) else redact_text(text)
                 if redacted != text:
                     self._mark(state, node_id, MASKED, {})
                     redacted = MASK
@@ -1045,7 +1057,7 @@ class Redactor:
             or self._classify(tag, attrs) != PLAIN
         )
         value = item.get("value")
-        redact = redact_typed_value if _free_text(tag, attrs) else redact_text
+        redact = redact_typed_value if _typed_value(tag, attrs) else redact_text
         if not masked and isinstance(value, str) and redact(value) != value:
             masked = True
             if dom_id:

@@ -84,6 +84,9 @@ MIDDLEWARE = [
     "cobrowse.cors.WidgetCorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # The product's 403/404/500 pages with DEBUG on too (config/error_pages.py); after Common, so
+    # APPEND_SLASH still redirects.
+    "config.error_pages.ProductErrorPagesMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -293,11 +296,15 @@ SPECTACULAR_SETTINGS["ENABLE_DJANGO_DEPLOY_CHECK"] = False
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_pii": {"()": "accounts.logging_filters.RedactPIIFilter"}},
+    "filters": {
+        "redact_pii": {"()": "accounts.logging_filters.RedactPIIFilter"},
+        # One line for a 4xx (no traceback) and for a client that closed its tab (config/log_filters.py).
+        "one_line": {"()": "config.log_filters.OneLineFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["redact_pii"],
+            "filters": ["one_line", "redact_pii"],
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
@@ -308,7 +315,14 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "uvicorn": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "uvicorn.error": {"handlers": ["console"], "level": "WARNING", "propagate": False},
-        "uvicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Access lines are INFO: off (config.serve passes --no-access-log, but uvicorn logs them
+        # whenever this logger has a handler, and every request then showed twice: Django's
+        # "Not Found: ..." and the access line). LOG_ACCESS=true turns them on, scrubbed.
+        "uvicorn.access": {
+            "handlers": ["console"],
+            "level": "INFO" if env.bool("LOG_ACCESS", default=False) else "WARNING",
+            "propagate": False,
+        },
     },
 }
 

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from config.views import favicon
+
 api_patterns = [
     path("", include("tickets.api_urls")),
     path("", include("cobrowse.api_urls")),
@@ -13,6 +15,7 @@ api_patterns = [
 ]
 
 urlpatterns = [
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
     path("", include("accounts.urls")),

@@ -107,6 +107,13 @@ class DemoHandler(BaseHTTPRequestHandler):
         if path in self.pages:
             self._send(HTTPStatus.OK, self.pages[path], "text/html; charset=utf-8", head=head)
             return
+        if path == "/favicon.ico":
+            # Asked for by browsers and tools whatever the pages' <link rel=icon> says.
+            self._send(
+                HTTPStatus.MOVED_PERMANENTLY, b"", "text/plain; charset=utf-8", head=head,
+                cache="max-age=86400", location="/static/favicon.svg",
+            )  # fmt: skip
+            return
         if path.startswith("/static/") and (file := resolve_static(path)) is not None:
             kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
             if kind.startswith("text/") or kind in ("application/javascript", "image/svg+xml"):
@@ -117,9 +124,18 @@ class DemoHandler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.NOT_FOUND, body, "text/html; charset=utf-8", head=head)
 
     def _send(
-        self, status: HTTPStatus, body: bytes, kind: str, *, head: bool, cache: str = "no-store"
+        self,
+        status: HTTPStatus,
+        body: bytes,
+        kind: str,
+        *,
+        head: bool,
+        cache: str = "no-store",
+        location: str | None = None,
     ) -> None:
         self.send_response(status)
+        if location:
+            self.send_header("Location", location)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", cache)

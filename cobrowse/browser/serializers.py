@@ -72,9 +72,16 @@ class BrowserSessionSerializer(serializers.Serializer):
 
 
 class ActionSerializer(serializers.Serializer):
-    """One action. Fields that do not belong to ``kind`` are ignored."""
+    """One action. Fields that do not belong to ``kind`` are ignored.
 
-    kind = serializers.ChoiceField(choices=ACTION_KINDS)
+    Agent tool integrations name the action ``action`` (``{"action": "click", "selector": ...}``);
+    it is accepted as another name for ``kind``. Both given and different is a 400.
+    """
+
+    kind = serializers.ChoiceField(choices=ACTION_KINDS, required=False)
+    action = serializers.ChoiceField(
+        choices=ACTION_KINDS, required=False, help_text="Another name for kind (tool integrations)."
+    )
     selector = serializers.CharField(required=False, max_length=500)
     x = serializers.FloatField(required=False, min_value=0, max_value=10_000)
     y = serializers.FloatField(required=False, min_value=0, max_value=10_000)
@@ -99,7 +106,12 @@ class ActionSerializer(serializers.Serializer):
         return _checked_url(value.strip())
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
-        kind = data["kind"]
+        kind, alias = data.get("kind"), data.get("action")
+        if kind is None and alias is None:
+            raise serializers.ValidationError({"kind": "This field is required (or give it as 'action')."})
+        if kind is not None and alias is not None and kind != alias:
+            raise serializers.ValidationError({"action": "Give 'kind' or 'action', not two different ones."})
+        kind = kind or alias
         need: dict[str, tuple[str, ...]] = {"type": ("selector", "text"), "press": ("key",), "goto": ("url",)}
         need["wait"] = ("selector",)
         missing = {f: f"This field is required for '{kind}'." for f in need.get(kind, ()) if f not in data}

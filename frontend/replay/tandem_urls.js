@@ -11,6 +11,12 @@
 // properties) are rewritten: a URL that resolves to Tandem's origin becomes BLOCKED (which loads
 // nothing); a relative URL becomes absolute against the recorded page's own URL (the Meta event's
 // href), or BLOCKED when that is unknown. Other strings in an event lose any absolute Tandem URL.
+//
+// Nothing from the customer's page is meant to run in the replay, and the sandboxed iframe would
+// refuse it anyway, logging "Blocked script execution" for every attempt. So scripts are stripped
+// here rather than refused there: event-handler attributes (onerror, onfocus, ...) are dropped,
+// javascript: and vbscript: URLs and srcdoc documents become BLOCKED, and <script> elements keep
+// their place (later mutations may name them) but lose their source, type and text.
 
 // What a blocked URL becomes: an empty data: URL loads nothing from anywhere, and the strict pages'
 // policy allows data: for images, fonts, media and styles, so it is not even a violation report.
@@ -36,6 +42,14 @@ const SRCSET_ATTRIBUTES = new Set(["srcset", "imagesrcset"]);
 const CSS_ATTRIBUTES = new Set(["style", "_csstext"]); // lower case: names are compared so
 // Schemes that never reach a server (or never run in the sandboxed replay iframe).
 const LOCAL_SCHEME = /^\s*(data|blob|about|javascript|mailto|tel|sms):/i;
+// URLs that would run script (browsers ignore tabs and newlines inside a scheme).
+const SCRIPT_SCHEME = /^[\s\u0000-\u001f]*(j[\t\n\r]*a[\t\n\r]*v[\t\n\r]*a[\t\n\r]*s[\t\n\r]*c[\t\n\r]*r[\t\n\r]*i[\t\n\r]*p[\t\n\r]*t|vbscript)[\t\n\r]*:/i;
+
+// Attributes that run script, or hold a document that may: never replayed.
+export function isScriptAttribute(name) {
+  const key = String(name).toLowerCase();
+  return key.startsWith("on") || key === "srcdoc";
+}
 
 function escapeRegExp(text) {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -50,9 +64,11 @@ export function createUrlGuard(tandemOrigin, pageUrl = null) {
   let base = pageUrl;
   const styleTexts = new Set(); // ids of text nodes inside <style>
   const refreshMetas = new Set(); // ids of <meta http-equiv=refresh>
+  const scripts = new Set(); // ids of <script> elements: their later changes are dropped
 
   function url(value) {
     if (typeof value !== "string") return value;
+    if (SCRIPT_SCHEME.test(value)) return BLOCKED;
     const text = value.trim();
     if (!text || text.startsWith("#") || LOCAL_SCHEME.test(text)) return value;
     let resolved;
@@ -126,7 +142,16 @@ export function createUrlGuard(tandemOrigin, pageUrl = null) {
       const attrs = n.attributes || {};
       const tag = String(n.tagName || "").toLowerCase();
       if (tag === "meta" && String(attrs["http-equiv"] || "").toLowerCase() === "refresh") refreshMetas.add(n.id);
-      for (const name of Object.keys(attrs)) attrs[name] = attribute(name, attrs[name], n.id);
+      if (tag === "script") {
+        scripts.add(n.id);
+        n.attributes = {};
+        for (const child of n.childNodes || []) if (child && child.type === TEXT) child.textContent = "";
+        return;
+      }
+      for (const name of Object.keys(attrs)) {
+        if (isScriptAttribute(name)) delete attrs[name];
+        else attrs[name] = attribute(name, attrs[name], n.id);
+      }
     } else if (n.type === TEXT) {
       if (n.isStyle) {
         styleTexts.add(n.id);
@@ -153,10 +178,19 @@ export function createUrlGuard(tandemOrigin, pageUrl = null) {
   }
 
   function mutation(data) {
-    for (const add of data.adds || []) node(add.node);
-    for (const change of data.attributes || []) {
-      const attrs = change.attributes || {};
-      for (const name of Object.keys(attrs)) attrs[name] = attribute(name, attrs[name], change.id);
+    for (const add of data.adds || []) {
+      if (scripts.has(add.parentId) && add.node && add.node.type === TEXT) add.node.textContent = "";
+      node(add.node);
+    }
+    if (Array.isArray(data.attributes)) {
+      data.attributes = data.attributes.filter((change) => !scripts.has(change.id));
+      for (const change of data.attributes) {
+        const attrs = change.attributes || {};
+        for (const name of Object.keys(attrs)) {
+          if (isScriptAttribute(name)) delete attrs[name];
+          else attrs[name] = attribute(name, attrs[name], change.id);
+        }
+      }
     }
     for (const text of data.texts || []) {
       if (styleTexts.has(text.id)) text.value = css(text.value);
@@ -173,6 +207,7 @@ export function createUrlGuard(tandemOrigin, pageUrl = null) {
     if (e.type === FULL_SNAPSHOT) {
       styleTexts.clear();
       refreshMetas.clear();
+      scripts.clear();
       node(e.data.node);
       return e;
     }

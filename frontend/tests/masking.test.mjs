@@ -212,6 +212,12 @@ describe("maskFieldValue and maskText", () => {
     assert.equal(maskFieldValue("2024-01-15", fakeElement({ type: "date" }), "sel"), "2024-01-15");
     assert.equal(maskFieldValue("Ada", fakeElement(), "sel"), "Ada");
   });
+  it("keeps a page's amount in a number field and masks only complete identifiers there", () => {
+    const amount = fakeElement({ type: "number" });
+    assert.equal(maskFieldValue("5000000", amount, "sel"), "5000000");
+    assert.equal(maskFieldValue("4111111111111111", amount, "sel"), MASK);
+    assert.equal(maskFieldValue("5000000", fakeElement({ type: "text" }), "sel"), MASK);
+  });
   it("masks text inside masked elements and patterns elsewhere", () => {
     assert.equal(maskText("Ada", fakeElement({ tagName: "SPAN", masked: true }), "sel"), MASK);
     assert.equal(maskText("Card 4111 1111 1111 1111", fakeElement({ tagName: "SPAN" }), "sel"), `Card ${MASK}`);

@@ -114,3 +114,49 @@ describe("Tandem URLs in replayed content", () => {
     assert.equal(guard.event(custom).data.payload.text, "https://desk.example.com/x");
   });
 });
+
+describe("scripts in replayed content", () => {
+  const mutation = (data) => ({ type: 3, timestamp: 3, data: { source: 0, texts: [], removes: [], adds: [], attributes: [], ...data } });
+
+  it("drops event handlers and srcdoc, blocks javascript: URLs, empties scripts in a snapshot", () => {
+    const guard = createUrlGuard(TANDEM);
+    guard.event(meta);
+    const e = guard.event(
+      snapshot(
+        el(3, "img", { src: "https://cdn.example/a.png", onerror: "steal()", ONLOAD: "x()", alt: "A" }),
+        el(4, "a", { href: " java\tscript:alert(1)" }),
+        el(5, "iframe", { srcdoc: "<script>x()</script>" }),
+        el(6, "script", { src: "https://cdn.example/app.js", type: "module" }, [text(7, "run()")]),
+        el(8, "form", { action: "vbscript:msgbox" }),
+      ),
+    );
+    const [img, anchor, frame, script, form] = e.data.node.childNodes[0].childNodes;
+    assert.deepEqual(img.attributes, { src: "https://cdn.example/a.png", alt: "A" });
+    assert.equal(anchor.attributes.href, BLOCKED);
+    assert.deepEqual(frame.attributes, {});
+    assert.deepEqual(script.attributes, {});
+    assert.equal(script.childNodes[0].textContent, "");
+    assert.equal(form.attributes.action, BLOCKED);
+  });
+
+  it("strips the same from mutations: added nodes, attribute changes, a script's later changes", () => {
+    const guard = createUrlGuard(TANDEM);
+    guard.event(meta);
+    guard.event(snapshot(el(3, "script", { src: "https://cdn.example/a.js" })));
+    const e = guard.event(
+      mutation({
+        adds: [
+          { parentId: 2, nextId: null, node: el(9, "div", { onclick: "x()", class: "c" }) },
+          { parentId: 3, nextId: null, node: text(10, "alert(1)") },
+        ],
+        attributes: [
+          { id: 9, attributes: { onmouseover: "x()", title: "t" } },
+          { id: 3, attributes: { src: "https://cdn.example/b.js" } },
+        ],
+      }),
+    );
+    assert.deepEqual(e.data.adds[0].node.attributes, { class: "c" });
+    assert.equal(e.data.adds[1].node.textContent, "");
+    assert.deepEqual(e.data.attributes, [{ id: 9, attributes: { title: "t" } }]);
+  });
+});

@@ -144,3 +144,12 @@ def test_login_refuses_a_short_password_then_continues(page, demo_url):
     page.wait_for_url("**/apply/personal")
     assert page.inner_text("[data-login-link]") == "Hi, priya.raman@example.in"
     assert "correct horse" not in page.evaluate("JSON.stringify(sessionStorage)")
+
+
+def test_the_phone_pattern_is_one_chromium_checks(page, demo_url):
+    """An invalid pattern is ignored by the browser: a wrong number would then pass its check."""
+    page.goto(f"{demo_url}/apply/personal")
+    phone = page.locator("#phone")
+    for value, mismatch in (("12345", True), ("+91 98765 43210", False), ("98765-43210", False)):
+        phone.fill(value)
+        assert phone.evaluate("el => el.validity.patternMismatch") is mismatch, value

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import html
 import http.client
+import json
 import re
+import subprocess
 from urllib.parse import urlsplit
 
 import pytest
 
-from demo_site.server import ROUTES, loader_snippet, make_server
+from demo_site.server import PAGES_DIR, ROUTES, loader_snippet, make_server
 from tests.demo_site.conftest import TANDEM_URL
 
 SNIPPET = (
@@ -118,3 +121,31 @@ def test_unknown_paths_and_traversal_get_404(demo_url, path):
 
 def test_unsupported_methods_are_refused(demo_url):
     assert fetch(demo_url, "/login", method="POST")[0] == 501
+
+
+def test_favicon_ico_points_at_the_site_icon(demo_url):
+    status, headers, _ = fetch(demo_url, "/favicon.ico")
+    assert status == 301 and headers["location"] == "/static/favicon.svg"
+    status, headers, body = fetch(demo_url, headers["location"])
+    assert status == 200 and headers["content-type"].startswith("image/svg+xml") and b"<svg" in body
+
+
+def test_every_pattern_is_a_valid_html_pattern():
+    """Browsers compile a pattern as ``^(?:pattern)$`` with the ``v`` flag, in which ``[ -]`` is
+    invalid; an invalid pattern is ignored (and reported in the console), so nothing is checked."""
+    patterns = sorted(
+        {
+            html.unescape(match)
+            for file in PAGES_DIR.glob("*.html")
+            for match in re.findall(r'\spattern="([^"]*)"', file.read_text(encoding="utf-8"))
+        }
+    )
+    assert len(patterns) >= 8
+    script = (
+        "const bad = []; for (const p of JSON.parse(process.argv[1])) {"
+        " try { new RegExp(`^(?:${p})$`, 'v'); } catch (e) { bad.push(p); } }"
+        " console.log(JSON.stringify(bad));"
+    )
+    done = subprocess.run(["node", "-e", script, json.dumps(patterns)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []

@@ -349,13 +349,21 @@ export function isSegment(el) {
 export function maskFieldValue(value, element, selector) {
   if (!value) return value;
   if (isMaskedElement(element, selector) || isSegment(element)) return MASK;
-  const masked = isFreeTextField(element) ? maskTypedValue(value) : maskPatterns(value);
+  const masked = isFreeTextField(element) && !isQuantityField(element) ? maskTypedValue(value) : maskPatterns(value);
   const block = masked === value && element && hasDigit(value) && blockOf(element);
   return block && readBlock(block).has(element) ? MASK : masked;
 }
 
 // Fields a person types characters into one by one (a date or colour picker is not one).
 const FREE_TEXT_TYPES = new Set(["", "text", "search", "tel", "number", "email", "url", "hidden"]);
+
+// A number field holds a quantity (an amount, a rate, a term): its value is a number, set by the
+// page or typed, and a 7-digit loan amount is not the start of a card number. Only complete
+// identifiers are masked there (a card number typed whole is still caught by its checksum), so the
+// masked value never turns a valid number into one the replayed field refuses and shows blank.
+export function isQuantityField(element) {
+  return !!element && element.tagName === "INPUT" && (element.getAttribute("type") || "").trim().toLowerCase() === "number";
+}
 
 export function isFreeTextField(element) {
   if (!element) return false;

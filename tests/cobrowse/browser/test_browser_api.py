@@ -248,6 +248,10 @@ def test_a_dom_session_is_not_a_browser_session(people):
         ({"kind": "wait"}, "selector"),
         ({"kind": "click", "selector": "x" * 501}, "selector"),
         ({"kind": "reload", "screenshot": "maybe"}, "screenshot"),
+        ({"action": "submit"}, "action"),
+        ({"action": "click"}, "selector"),
+        ({"kind": "click", "action": "reload", "selector": "#a"}, "action"),
+        ({"selector": "#a"}, "kind"),
     ],
 )
 def test_action_validation(people, body, field):
@@ -316,6 +320,17 @@ def test_actions_round_trip_through_the_runner(people):
             "screenshot": False,
         }
 
+        # Tool integrations name it "action": the same action reaches the runner.
+        response = agent.post(f"{base}/actions/", {"action": "click", "selector": "#go"}, format="json")
+        assert response.status_code == 200, response.content
+        assert response.data["action"] == "click"
+        assert runner.received[-1]["payload"] == {"kind": "click", "selector": "#go", "screenshot": False}
+        response = agent.post(
+            f"{base}/actions/", {"action": "press", "kind": "press", "key": "Enter"}, format="json"
+        )
+        assert response.status_code == 200, response.content
+        assert runner.received[-1]["payload"] == {"kind": "press", "key": "Enter", "screenshot": False}
+
         response = agent.post(f"{base}/actions/", {"kind": "reload", "screenshot": True}, format="json")
         assert base64.b64decode(response.data["screenshot"]) == PNG
 
@@ -335,9 +350,9 @@ def test_actions_round_trip_through_the_runner(people):
         assert status["browser"] == "live" and status["state"] == session.state
 
     events = TicketEvent.objects.filter(ticket=ticket, data__step="browser_action")
-    assert [e.data["action"] for e in events] == ["type", "reload"]
+    assert [e.data["action"] for e in events] == ["type", "click", "press", "reload"]
     assert all("secret" not in str(e.data) for e in events)
-    assert AuditEvent.objects.filter(action="cobrowse.browser_action").count() == 2
+    assert AuditEvent.objects.filter(action="cobrowse.browser_action").count() == 4
 
 
 def test_rate_limit(people, settings):
