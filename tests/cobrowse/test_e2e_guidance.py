@@ -158,7 +158,7 @@ def test_guidance_and_control_from_the_console_to_the_customers_page(live_server
             message="Guidance on the console",
         )
         wait_until(shopper, lambda: badge_mode(shopper) == "Guidance", message="Guidance on the badge")
-        assert "The customer allowed the mode change" in feed_text(agent)
+        wait_until(agent, lambda: "The customer allowed Guidance" in feed_text(agent), message="the feed")
 
         use_tool(agent, "highlight", "#full-name")
         wait_until(
