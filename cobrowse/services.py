@@ -486,6 +486,8 @@ def revoke_session(
         return current
     with transaction.atomic():
         locked = lock(current)
+        if locked.is_terminal:
+            return locked  # ended meanwhile (the socket's stop, a timer): the end stands
         if locked.state not in SHARING_STATES:
             raise IllegalTransition(locked.state, SessionState.REVOKED)
         record = consent_services.record_consent(

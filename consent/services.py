@@ -601,6 +601,34 @@ def verify_grant(raw_grant: str) -> CoBrowseSession:
     return session
 
 
+def verify_grant_or_ended(raw_grant: str) -> CoBrowseSession:
+    """:func:`verify_grant`, or the ended session whose end revoked this tab grant.
+
+    Stop sharing reaches the server twice (the socket's ``stop``, then the page's revoke call), and
+    whichever comes second finds the grant revoked. The session's own tab grant, current when the
+    session ended, may still confirm that end, and nothing else: it opens no socket and no other
+    call. A link grant, one revoked or expired before the end, or another session's stays refused.
+    """
+    try:
+        return verify_grant(raw_grant)
+    except UnconfirmedGrant:
+        raise
+    except GrantError:
+        grant = grant_row(SessionGrant.objects.select_related("session"), raw_grant)
+        session = grant.session
+        ended_at = session.ended_at
+        if (
+            not session.is_terminal
+            or ended_at is None
+            or grant.confirmed_at is None
+            or grant.revoked_at is None
+            or grant.revoked_at < ended_at
+            or grant.expires_at <= ended_at
+        ):
+            raise
+        return session
+
+
 def check_grant_current(grant: SessionGrant | Any) -> None:
     """A grant row (the customer's or a team member's) still works: not revoked, not expired."""
     if grant.revoked_at is not None:
