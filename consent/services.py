@@ -158,12 +158,24 @@ def is_third_party(session: CoBrowseSession) -> bool:
 
 
 def consent_prompt(session: CoBrowseSession) -> str:
-    """The exact words shown on the consent screen; stored with every decision."""
-    text = (
-        f"Agent {session.agent.public_name} wants to see this page to help you with ticket "
-        f"{session.ticket.reference}. They can see the form fields and your progress — not passwords, "
-        "payment details or one-time codes."
-    )
+    """The exact words shown on the consent screen; stored with every decision.
+
+    A server-side browser session shares no page of the customer's: it is a browser on support's
+    side that both see, so the words say that instead of "this page".
+    """
+    if session.kind == SessionKind.BROWSER:
+        text = (
+            f"Agent {session.agent.public_name} wants to open a shared browser with you to help you with "
+            f"ticket {session.ticket.reference}. It runs on our side, not on your device: you both see "
+            "what it shows, and nothing else on your computer is shared. They cannot see passwords, "
+            "payment details or one-time codes typed into it."
+        )
+    else:
+        text = (
+            f"Agent {session.agent.public_name} wants to see this page to help you with ticket "
+            f"{session.ticket.reference}. They can see the form fields and your progress — not passwords, "
+            "payment details or one-time codes."
+        )
     if is_third_party(session):
         from cobrowse.policy import origin_of
 
@@ -526,7 +538,18 @@ MODE_EXPLANATIONS = {
     ControlMode.CONTROLLED: "Allow control: the agent may click and type for you, and you approve each step.",
     ControlMode.FULL: "Full control: the agent may click and type for you without asking each time.",
 }
+#: The same for a server-side browser session: there is no page of the customer's, only the browser.
+BROWSER_MODE_EXPLANATIONS = {
+    ControlMode.VIEW_ONLY: "View only: the agent sees the shared browser.",
+    ControlMode.GUIDED: "Allow guidance: the agent may also point at things in the shared browser.",
+    ControlMode.CONTROLLED: (
+        "Allow control: the agent may click and type in the shared browser; while you hold it, you "
+        "approve each step."
+    ),
+    ControlMode.FULL: "Full control: the agent may click and type in the shared browser without asking.",
+}
 DEVICE_TITLE = "Share this page with support?"
+BROWSER_DEVICE_TITLE = "Open a shared browser with support?"
 DEVICE_REMINDER = (
     "You can stop sharing at any time, and the agent never submits forms or makes payments for you."
 )
@@ -731,15 +754,20 @@ class DeviceRequest:
 
 
 def _device_request(session: CoBrowseSession) -> DeviceRequest:
+    browser = session.kind == SessionKind.BROWSER
     return DeviceRequest(
         session=session,
         agent=session.agent.public_name,
         mode=session.mode,
         recording=session.recording,
         third_party=is_third_party(session),
-        title=DEVICE_TITLE,
+        title=BROWSER_DEVICE_TITLE if browser else DEVICE_TITLE,
         prompt=consent_prompt(session),
-        details=(MODE_EXPLANATIONS[session.mode], recording_notice(session), DEVICE_REMINDER),
+        details=(
+            (BROWSER_MODE_EXPLANATIONS if browser else MODE_EXPLANATIONS)[session.mode],
+            recording_notice(session),
+            DEVICE_REMINDER,
+        ),
     )
 
 
