@@ -100,3 +100,32 @@ async def test_a_signed_in_customer_gets_the_viewer_card():
 
     html = await page()
     assert 'data-role="customer"' in html and 'data-testid="bv-consent"' in html
+
+
+async def test_each_viewer_has_its_own_way_to_end():
+    """The customer's viewer stops sharing; the agent's and a manager's end the session; an invited
+    colleague, who may only watch, gets neither."""
+    session, customer, _grant = await _consented()
+
+    @database_sync_to_async
+    def pages() -> dict[str, str]:
+        from cobrowse import services as session_services
+
+        manager = make_user("va-manager", role="manager")
+        colleague = make_user("va-colleague", role="agent", agent_level="L3")
+        session_services.invite_viewer(session, actor=session.agent, user=colleague)
+        html = {"anonymous": Client().get(f"/browser/{session.pk}/").content.decode()}
+        for name, user in (("agent", session.agent), ("manager", manager), ("colleague", colleague)):
+            client = Client()
+            client.force_login(user)
+            html[name] = client.get(f"/browser/{session.pk}/").content.decode()
+        return html
+
+    html = await pages()
+    assert 'data-testid="bv-stop"' in html["anonymous"] and 'data-testid="bv-end"' not in html["anonymous"]
+    assert "csrfmiddlewaretoken" not in html["anonymous"]
+    end_url = f'data-end-url="/api/cobrowse/sessions/{session.pk}/end/"'
+    for name in ("agent", "manager"):
+        assert end_url in html[name] and "csrfmiddlewaretoken" in html[name], name
+        assert 'data-testid="bv-stop"' not in html[name]
+    assert 'data-testid="bv-end"' not in html["colleague"] and 'data-testid="bv-stop"' not in html["colleague"]
