@@ -395,6 +395,8 @@ function start(root, grant) {
     stage.hidden = true;
     prompt.hidden = true;
     for (const button of root.querySelectorAll("button")) button.disabled = true;
+    for (const button of controlButtons) button.hidden = true;
+    holderEl.textContent = "";
     urlInput.readOnly = true;
     notice("");
     setStatus(text, "done");
