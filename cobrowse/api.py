@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from accounts import permissions
 from cobrowse import services
-from cobrowse.models import CoBrowseSession, ControlMode, ModeRequest, SessionKind
+from cobrowse.models import CoBrowseSession, ControlMode, EndReason, ModeRequest, SessionKind
 from consent import services as consent_services
 from consent.models import DeliveryChannel
 from consent.views import client_info
@@ -46,6 +46,21 @@ class GrantAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return "X-Tandem-Grant"
+
+
+class EndedGrantAuthentication(GrantAuthentication):
+    """For Stop sharing only: also the tab grant that the session's end revoked (see
+    ``consent.services.verify_grant_or_ended``), so a second Stop confirms the end instead of 401."""
+
+    def authenticate(self, request: Request):
+        raw = request.META.get(GRANT_HEADER)
+        if not raw:
+            return None
+        try:
+            session = consent_services.verify_grant_or_ended(raw)
+        except consent_services.GrantError as exc:
+            raise AuthenticationFailed(str(exc)) from exc
+        return AnonymousUser(), session
 
 
 class SessionSerializer(serializers.ModelSerializer):
@@ -201,17 +216,24 @@ class SessionDetailView(StaffView):
 
 
 class RevokeView(CustomerView):
+    authentication_classes = [EndedGrantAuthentication, SessionAuthentication, TokenAuthentication]
+
     @extend_schema(request=None, responses=SessionSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        """Stop sharing: ends the session at once."""
+        """Stop sharing: ends the session at once. Idempotent: on an ended session it confirms the
+        end (200, ``already_ended``), so the page's revoke after the socket's stop is not an error."""
         session = _customer_session(request, pk)
+        already = services.refresh_state(session).is_terminal
         try:
             session = services.revoke_session(
                 session, customer=_customer(request), client=client_info(request)
             )
         except ValidationError as exc:
             return _refused(exc)
-        return Response(SessionSerializer(session).data)
+        body = dict(SessionSerializer(session).data)
+        if already or session.end_reason != EndReason.CUSTOMER_REVOKED:
+            body.update(already_ended=True, detail="The session has already ended.")
+        return Response(body)
 
 
 class EndView(StaffView):

@@ -461,6 +461,9 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
         await self.channel_layer.group_send(
             agents_group(self.session_id), {"type": "to.agent.action_result", "data": message.data}
         )
+        await database_sync_to_async(live.action_result)(
+            self.session_id, message.data["request_id"], message.data["ok"]
+        )
 
     async def customer_frame(self, event: dict) -> None:
         """An already validated and authorised message from the agent side."""

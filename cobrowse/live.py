@@ -317,9 +317,32 @@ def decide_for_customer(session_id: int, request_id: str, approved: bool) -> Non
     if kind == "mode" and ModeRequest.objects.filter(pk=int(pk), session_id=session_id).exists():
         session_services.respond_to_mode_request(int(pk), accept=approved)
     elif kind == "action" and ActionRequest.objects.filter(pk=int(pk), session_id=session_id).exists():
-        session_services.decide_action(int(pk), approve=approved)
+        decided = session_services.decide_action(int(pk), approve=approved)
+        # The activity (and a recording's timeline) shows the answer, not only the request.
+        log_activity(session_id, None, f"action_{decided.state}", action=decided.action, request=decided.pk)
     else:
         raise LiveRefused(4400, "Unknown request id.")
+
+
+def action_result(session_id: int, request_id: str, ok: bool) -> None:
+    """The customer's page reports an approved action done (or not): one line in the activity.
+
+    Only for a request of this session that the customer approved; anything else the page says
+    (a refusal it reported before asking, an unknown id) adds nothing. Full Control's actions are
+    logged when sent.
+    """
+    from cobrowse.models import ActionRequest, ActionRequestState
+
+    kind, _, pk = request_id.partition(":")
+    if kind != "action" or not pk.isdigit():
+        return
+    request = ActionRequest.objects.filter(
+        pk=int(pk), session_id=session_id, state=ActionRequestState.APPROVED
+    ).first()
+    if request is None:
+        return
+    step = "action_performed" if ok else "action_failed"
+    log_activity(session_id, None, step, action=request.action, request=request.pk)
 
 
 def add_note(session_id: int, user: Any, text: str) -> None:

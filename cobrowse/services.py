@@ -371,7 +371,9 @@ def _start_session(ticket: Ticket, *, agent: Any, channel: str, target_url: str,
             kind=kind,
             target_url=target_url,
         )
-    Participant.objects.create(session=session, user=agent, role=ParticipantRole.AGENT, holds_control=True)
+    # No participant row for the agent yet: a row is a connected socket (``join`` on the console's
+    # or viewer's socket, ``leave`` on its close), so the badge's "Watching" is presence, never a
+    # seat reserved for someone who has not opened the session. Control defaults to the agent.
     _invite, raw = consent_services.issue_invite(session, channel=channel, actor=agent)
     _event(session, "invited", actor=agent, channel=channel, kind=kind)
     audit.record(
@@ -487,6 +489,8 @@ def revoke_session(
         return current
     with transaction.atomic():
         locked = lock(current)
+        if locked.is_terminal:
+            return locked  # ended meanwhile (the socket's stop, a timer): the end stands
         if locked.state not in SHARING_STATES:
             raise IllegalTransition(locked.state, SessionState.REVOKED)
         record = consent_services.record_consent(
@@ -948,7 +952,11 @@ def join_team_viewer(team_viewer_id: int) -> Participant:
 
 
 def watching(session: CoBrowseSession) -> list[dict[str, str]]:
-    """Everyone watching besides the customer, by name (the badge and the watch page list them)."""
+    """Everyone watching besides the customer, by name (the badge and the watch page list them).
+
+    Presence: a participant row is open exactly while its socket is (``join`` / ``leave``), so an
+    agent who has not opened the console is not listed, and the badge says it waits for them.
+    """
     people: list[dict[str, str]] = []
     seen: set[tuple[str, int]] = set()
     present = (

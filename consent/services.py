@@ -158,12 +158,24 @@ def is_third_party(session: CoBrowseSession) -> bool:
 
 
 def consent_prompt(session: CoBrowseSession) -> str:
-    """The exact words shown on the consent screen; stored with every decision."""
-    text = (
-        f"Agent {session.agent.public_name} wants to see this page to help you with ticket "
-        f"{session.ticket.reference}. They can see the form fields and your progress — not passwords, "
-        "payment details or one-time codes."
-    )
+    """The exact words shown on the consent screen; stored with every decision.
+
+    A server-side browser session shares no page of the customer's: it is a browser on support's
+    side that both see, so the words say that instead of "this page".
+    """
+    if session.kind == SessionKind.BROWSER:
+        text = (
+            f"Agent {session.agent.public_name} wants to open a shared browser with you to help you with "
+            f"ticket {session.ticket.reference}. It runs on our side, not on your device: you both see "
+            "what it shows, and nothing else on your computer is shared. They cannot see passwords, "
+            "payment details or one-time codes typed into it."
+        )
+    else:
+        text = (
+            f"Agent {session.agent.public_name} wants to see this page to help you with ticket "
+            f"{session.ticket.reference}. They can see the form fields and your progress — not passwords, "
+            "payment details or one-time codes."
+        )
     if is_third_party(session):
         from cobrowse.policy import origin_of
 
@@ -532,7 +544,18 @@ MODE_EXPLANATIONS = {
     ControlMode.CONTROLLED: "Allow control: the agent may click and type for you, and you approve each step.",
     ControlMode.FULL: "Full control: the agent may click and type for you without asking each time.",
 }
+#: The same for a server-side browser session: there is no page of the customer's, only the browser.
+BROWSER_MODE_EXPLANATIONS = {
+    ControlMode.VIEW_ONLY: "View only: the agent sees the shared browser.",
+    ControlMode.GUIDED: "Allow guidance: the agent may also point at things in the shared browser.",
+    ControlMode.CONTROLLED: (
+        "Allow control: the agent may click and type in the shared browser; while you hold it, you "
+        "approve each step."
+    ),
+    ControlMode.FULL: "Full control: the agent may click and type in the shared browser without asking.",
+}
 DEVICE_TITLE = "Share this page with support?"
+BROWSER_DEVICE_TITLE = "Open a shared browser with support?"
 DEVICE_REMINDER = (
     "You can stop sharing at any time, and the agent never submits forms or makes payments for you."
 )
@@ -605,6 +628,34 @@ def verify_grant(raw_grant: str) -> CoBrowseSession:
     if grant.confirmed_at is None:
         raise UnconfirmedGrant("Confirm on the page that will be shared first.")
     return session
+
+
+def verify_grant_or_ended(raw_grant: str) -> CoBrowseSession:
+    """:func:`verify_grant`, or the ended session whose end revoked this tab grant.
+
+    Stop sharing reaches the server twice (the socket's ``stop``, then the page's revoke call), and
+    whichever comes second finds the grant revoked. The session's own tab grant, current when the
+    session ended, may still confirm that end, and nothing else: it opens no socket and no other
+    call. A link grant, one revoked or expired before the end, or another session's stays refused.
+    """
+    try:
+        return verify_grant(raw_grant)
+    except UnconfirmedGrant:
+        raise
+    except GrantError:
+        grant = grant_row(SessionGrant.objects.select_related("session"), raw_grant)
+        session = grant.session
+        ended_at = session.ended_at
+        if (
+            not session.is_terminal
+            or ended_at is None
+            or grant.confirmed_at is None
+            or grant.revoked_at is None
+            or grant.revoked_at < ended_at
+            or grant.expires_at <= ended_at
+        ):
+            raise
+        return session
 
 
 def check_grant_current(grant: SessionGrant | Any) -> None:
@@ -709,15 +760,20 @@ class DeviceRequest:
 
 
 def _device_request(session: CoBrowseSession) -> DeviceRequest:
+    browser = session.kind == SessionKind.BROWSER
     return DeviceRequest(
         session=session,
         agent=session.agent.public_name,
         mode=session.mode,
         recording=session.recording,
         third_party=is_third_party(session),
-        title=DEVICE_TITLE,
+        title=BROWSER_DEVICE_TITLE if browser else DEVICE_TITLE,
         prompt=consent_prompt(session),
-        details=(MODE_EXPLANATIONS[session.mode], recording_notice(session), DEVICE_REMINDER),
+        details=(
+            (BROWSER_MODE_EXPLANATIONS if browser else MODE_EXPLANATIONS)[session.mode],
+            recording_notice(session),
+            DEVICE_REMINDER,
+        ),
     )
 
 

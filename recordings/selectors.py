@@ -172,9 +172,16 @@ _STEP_LABELS = {
     "extension_declined": "Customer declined more time",
     "joined": "Someone joined",
     "control_handed_over": "Control handed over",
+    "action_requested": "Agent asked to act",
     "action_approved": "Customer approved an action",
     "action_denied": "Customer declined an action",
+    "action_expired": "An action request went unanswered",
+    "action_performed": "Action performed",
+    "action_failed": "Action not performed",
+    "action_refused": "Action refused",
 }
+#: Steps whose label names the action (click, type, select, autofill).
+_ACTION_STEPS = {"action_requested", "action_approved", "action_denied", "action_performed", "action_failed"}
 
 
 def _step_label(data: dict) -> str:
@@ -182,6 +189,8 @@ def _step_label(data: dict) -> str:
     label = _STEP_LABELS.get(step, step.replace("_", " ").capitalize() or "Co-browse activity")
     if step == "mode_changed" and data.get("to"):
         label = f"Mode changed to {str(data['to']).replace('_', ' ')}"
+    if step in _ACTION_STEPS and data.get("action"):
+        label = f"{label}: {str(data['action'])[:20]}"
     return label
 
 

@@ -21,6 +21,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from accounts import permissions
 from cobrowse import live, protocol
 from cobrowse.browser import services
 from cobrowse.browser.framepolicy import FrameGate
@@ -52,9 +53,11 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
         self.tasks: list[asyncio.Task] = []
         await self.accept()
         user = self.scope.get("user")
-        if user is not None and user.is_authenticated:
+        if permissions.is_support_staff(user):
             await self._admit(database_sync_to_async(services.admit_staff)(self.session_id, user))
         else:
+            # The customer, signed in to the portal or not: their login says nothing about this
+            # session, the tab grant from the viewer's card does.
             self.tasks.append(asyncio.create_task(self._expect_hello()))
 
     async def _expect_hello(self) -> None:
@@ -167,7 +170,7 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
 
     async def _relay(self, action: dict[str, Any]) -> None:
         user = self.scope.get("user")
-        actor_id = user.pk if user is not None and user.is_authenticated else None
+        actor_id = user.pk if permissions.is_support_staff(user) else None
         # The role is the socket's, set last: the runner exempts the customer's own input (while the
         # customer holds the browser) from the submit, pay and masked-field rules.
         role = self.admission.role if self.admission is not None else ""
@@ -230,7 +233,7 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
         assert self.admission is not None
         role, what = self.admission.role, data.get("action")
         user = self.scope.get("user")
-        actor = user if user is not None and user.is_authenticated else None
+        actor = user if permissions.is_support_staff(user) else None
         try:
             if role == ParticipantRole.CUSTOMER and what == "ask":
                 await database_sync_to_async(services.ask_for_control)(self.session_id)

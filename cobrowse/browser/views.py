@@ -27,5 +27,7 @@ def viewer(request: HttpRequest, pk: int) -> HttpResponse:
         "role": ("agent" if session.agent_id == request.user.pk else "viewer") if staff else "customer",
         # Staff see the ticket; an anonymous visitor learns nothing before the socket accepts the grant.
         "ticket": session.ticket.reference if staff else "",
+        # The session's agent and managers may end it for everyone (the API checks again).
+        "can_end": staff and permissions.can_manage_cobrowse_session(request.user, session),
     }
     return render(request, "cobrowse/browser_viewer.html", context)

@@ -193,6 +193,7 @@ function start(root, grant) {
         finished = true;
         browser = "ended";
         setStatus("The session has ended.", "error");
+        if (endButton) endButton.disabled = true;
         break;
       default:
         break;
@@ -381,6 +382,45 @@ function start(root, grant) {
       );
     }, delayMs);
   }
+
+  // Stop sharing (the customer, with the tab grant) or End session (the agent or a manager, with
+  // their login). Afterwards nothing more is drawn or sent, and the page says so.
+  const endButton = root.querySelector("[data-end]");
+  function over(text) {
+    finished = true;
+    browser = "ended";
+    canInput = false;
+    if (socket) socket.close();
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    stage.hidden = true;
+    prompt.hidden = true;
+    for (const button of root.querySelectorAll("button")) button.disabled = true;
+    for (const button of controlButtons) button.hidden = true;
+    holderEl.textContent = "";
+    urlInput.readOnly = true;
+    notice("");
+    setStatus(text, "done");
+  }
+  async function endSession() {
+    const stopping = endButton.dataset.end === "stop";
+    if (!stopping && !window.confirm("End this session for everyone?")) return;
+    endButton.disabled = true;
+    const csrf = root.querySelector("input[name=csrfmiddlewaretoken]");
+    try {
+      const response = await fetch(
+        stopping ? `/api/cobrowse/sessions/${encodeURIComponent(root.dataset.session)}/revoke/` : endButton.dataset.endUrl,
+        stopping
+          ? { method: "POST", headers: { "X-Tandem-Grant": grant }, credentials: "omit" }
+          : { method: "POST", headers: { "X-CSRFToken": csrf ? csrf.value : "" }, credentials: "same-origin" },
+      );
+      if (!response.ok) throw new Error(String(response.status));
+      over(stopping ? "You stopped sharing — nothing more is sent." : "You ended the session.");
+    } catch (error) {
+      endButton.disabled = false;
+      notice(`Could not ${stopping ? "stop sharing" : "end the session"} (${error.message}). Try again.`);
+    }
+  }
+  if (endButton) endButton.addEventListener("click", endSession);
 
   if (role === "customer" && grant) keepGrantAlive(0);
   connect();

@@ -80,7 +80,9 @@ async def test_the_grant_admits_them_as_a_view_only_team_member():
     assert (data["role"], data["name"], data["agent_name"]) == ("team", "Dana Lee", "Priya")
     assert data["customer"] == "connected" and data["controller"] == "Priya"
     assert {"name": "Dana Lee", "role": "team"} in data["watching"]
-    # The customer's badge learns their name at once.
+    # The customer's badge learns their name at once (after the agent's own arrival).
+    joined = await _receive_type(customer, "participants")
+    assert joined["data"]["watching"] == [{"name": "Priya", "role": "agent"}]
     participants = await _receive_type(customer, "participants")
     assert {"name": "Dana Lee", "role": "team"} in participants["data"]["watching"]
     await _close_all(customer, agent_comm, team)
@@ -202,7 +204,8 @@ async def test_the_socket_closes_when_the_customer_stops_sharing():
 
 async def test_the_socket_closes_when_the_customer_removes_them_and_the_grant_is_revoked():
     session, agent, customer, agent_comm, team, viewer, viewer_grant, _ = await _watching_pair()
-    await _receive_type(customer, "participants")
+    await _receive_type(customer, "participants")  # the agent arrived
+    await _receive_type(customer, "participants")  # the team member arrived
     await database_sync_to_async(consent_team.remove_team_viewer)(session.pk, viewer.pk)
     assert (await _receive_type(team, "ended"))["data"]["reason"] == "removed"
     await _closed_with(team, 4403)

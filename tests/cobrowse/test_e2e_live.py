@@ -258,6 +258,18 @@ def test_live_flow_from_consent_to_stop_sharing(live_server_asgi, demo_site, bro
         )
         host = shopper.locator("[data-tandem=badge]")
         assert host.count() == 1
+        revokes: list[int] = []
+        shopper.on("response", lambda r: revokes.append(r.status) if r.url.endswith("/revoke/") else None)
+
+        def after_the_sockets_stop(route) -> None:
+            """The page's revoke reaches the server only once the socket's stop has ended the
+            session (the order that used to answer 401), whichever would have won the race."""
+            deadline = time.monotonic() + 5
+            while session_state(session.pk) != SessionState.REVOKED and time.monotonic() < deadline:
+                time.sleep(0.05)
+            route.continue_()
+
+        shopper.route("**/api/cobrowse/sessions/*/revoke/", after_the_sockets_stop)
         stop_clicked = time.monotonic()
         shopper.mouse.click(box["x"], box["y"])
         agent.wait_for_selector("[data-testid=console-ended]", state="visible", timeout=2000)
@@ -265,7 +277,15 @@ def test_live_flow_from_consent_to_stop_sharing(live_server_asgi, demo_site, bro
         assert agent.text_content("[data-testid=console-presence]") == "Session ended"
         assert agent.get_attribute("[data-testid=console-state]", "data-state") == "ended"
         assert "The customer stopped sharing" in agent.text_content("[data-testid=console-ended]")
-        wait_until(shopper, lambda: host.count() == 0, message="badge removed")
+        # The badge says so (it does not just vanish), and the page's revoke after the socket's stop
+        # confirms the end instead of failing.
+        badge_says = "window.__badgeRoot.querySelector('.who').textContent"
+        wait_until(shopper, lambda: "You stopped sharing" in shopper.evaluate(badge_says), message="stop said")
+        assert shopper.evaluate(badge_says) == "You stopped sharing — nothing more is sent"
+        wait_until(shopper, lambda: revokes, message="revoke answered")
+        assert revokes == [200]
+        shopper.mouse.click(box["x"], box["y"])  # Close
+        wait_until(shopper, lambda: host.count() == 0, message="badge closed")
         assert session_state(session.pk) == SessionState.REVOKED
         agent.screenshot(path=str(ARTIFACTS / "console-ended.png"), full_page=True)
     finally:

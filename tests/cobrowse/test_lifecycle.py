@@ -42,7 +42,9 @@ def test_start_creates_invited_session_with_hashed_token(ticket, agent):
     invite = SessionInvite.objects.get(session=session)
     assert len(raw) >= 43  # 32 random bytes, url-safe base64
     assert invite.token_hash == consent_services.hash_token(raw) and raw not in invite.token_hash
-    assert session.participants.get().role == ParticipantRole.AGENT
+    # Nobody is listed before their socket connects: the agent joins when they open the console.
+    assert not session.participants.exists()
+    assert services.watching(session) == []
     assert _steps(ticket) == ["invited"]
 
 

@@ -374,18 +374,47 @@ def test_stop_sharing_revokes_and_tears_down(browser, site):
     wait_until(page, lambda: revokes and server.connections[0]["closed"], message="revoke and close")
     assert revokes == [("POST", f"{site}/api/cobrowse/sessions/7/revoke/", TAB_GRANT)]
     assert server.messages(msg_type="stop")[0]["data"] == {"reason": "customer"}
-    assert page.locator("[data-tandem=badge]").count() == 0
+    # The badge does not just vanish: it says sharing stopped, until the customer closes it.
+    assert badge_text(page).startswith("You stopped sharing — nothing more is sent")
+    assert page.evaluate("window.__badgeRoot.querySelector('button.stop').textContent") == "Close"
     assert page.evaluate("sessionStorage.getItem('tandem.grant')") is None
     frames_after_stop = len(server.raw_frames())
     page.type("#name", "after stop", delay=10)
     page.wait_for_timeout(1200)
     assert len(server.raw_frames()) == frames_after_stop
     assert len(server.connections) == 1
+    page.mouse.click(box["x"], box["y"])  # Close, where Stop sharing was
+    page.wait_for_selector("[data-tandem=badge]", state="detached")
+    context.close()
+
+
+def badge_text(page) -> str:
+    """What the badge says (visible parts only), through the test-only handle on its root."""
+    return page.evaluate(
+        "[...window.__badgeRoot.querySelectorAll('.who, .mode, .watching')]"
+        ".filter((el) => !el.hidden).map((el) => el.textContent).join(' | ')"
+    )
+
+
+def test_the_badge_waits_for_the_agent_until_presence_says_they_joined(browser, site):
+    context, page, server = open_shared_page(browser, site, init_script=KEEP_SHADOW_HANDLE)
+    wait_until(page, lambda: server.messages(msg_type="rrweb"), message="recording")
+    # Consented, but nobody has opened the session yet: the welcome lists nobody watching.
+    wait_until(page, lambda: "Waiting for Sam to join" in badge_text(page), message="waiting text")
+    assert "Watching" not in badge_text(page)
+
+    ws = server.connections[0]["ws"]
+    server.send(ws, "participants", {"watching": [{"name": "Sam", "role": "agent"}]}, seq=3)
+    wait_until(page, lambda: "Watching: Sam" in badge_text(page), message="the agent joined")
+    assert "Waiting" not in badge_text(page)
+
+    server.send(ws, "participants", {"watching": []}, seq=4)  # the agent's console closed
+    wait_until(page, lambda: "Waiting for Sam to join" in badge_text(page), message="waiting again")
     context.close()
 
 
 def test_ended_clears_the_grant_and_a_new_page_starts_a_new_stream(browser, site):
-    context, page, server = open_shared_page(browser, site)
+    context, page, server = open_shared_page(browser, site, init_script=KEEP_SHADOW_HANDLE)
     wait_until(page, lambda: server.messages(msg_type="rrweb"), message="recording")
     first_page_id = server.messages(0)[0]["data"]["page_id"]
 
@@ -401,8 +430,9 @@ def test_ended_clears_the_grant_and_a_new_page_starts_a_new_stream(browser, site
     assert [m["seq"] for m in stream(server.messages(1))[:2]] == [0, 1]
 
     server.send(server.connections[1]["ws"], "ended", {"reason": "agent_ended"})
-    page.wait_for_selector("[data-tandem=badge]", state="detached")
+    wait_until(page, lambda: badge_text(page).startswith("Sharing has ended — nothing more is sent"), message="end")
     assert page.evaluate("sessionStorage.getItem('tandem.grant')") is None
+    assert page.locator("[data-tandem=badge]").count() == 1  # it says so until closed
     context.close()
 
 

@@ -25,6 +25,15 @@ const MODE_LABELS = {
   full: "Full control",
 };
 
+// Who is watching, from presence (the participants payload): nobody yet reads as waiting for the
+// agent, never as watching.
+export function watchingText(people, agentName) {
+  const names = (Array.isArray(people) ? people : [])
+    .slice(0, 5)
+    .map((p) => `${String(p.name).slice(0, 40)}${p.role === "team" ? " (your team)" : ""}`);
+  return names.length ? `Watching: ${names.join(", ")}` : `Waiting for ${agentName || "your support agent"} to join`;
+}
+
 export function createBadge({ doc = document, agentName, mode, onStop, onLower }) {
   const host = doc.createElement("div");
   host.className = "rr-block";
@@ -39,8 +48,11 @@ export function createBadge({ doc = document, agentName, mode, onStop, onLower }
 </div>`;
   const dot = root.querySelector(".dot");
   const modeText = root.querySelector(".mode");
-  root.querySelector(".who").textContent = `Sharing this page with ${agentName || "your support agent"}`;
-  root.querySelector(".stop").addEventListener("click", () => onStop());
+  const who = root.querySelector(".who");
+  who.textContent = `Sharing this page with ${agentName || "your support agent"}`;
+  const stop = root.querySelector(".stop");
+  let over = false;
+  stop.addEventListener("click", () => (over ? host.remove() : onStop()));
   const lower = root.querySelector(".lower");
   lower.addEventListener("click", () => onLower && onLower("view_only"));
 
@@ -64,13 +76,18 @@ export function createBadge({ doc = document, agentName, mode, onStop, onLower }
   }
 
   // Everyone watching besides the customer (the agent, colleagues, the customer's own team), by name.
-  const watchingText = root.querySelector(".watching");
+  const watching = root.querySelector(".watching");
   function setWatching(people) {
-    const names = (Array.isArray(people) ? people : [])
-      .slice(0, 5)
-      .map((p) => `${String(p.name).slice(0, 40)}${p.role === "team" ? " (your team)" : ""}`);
-    watchingText.hidden = names.length === 0;
-    watchingText.replaceChildren(doc.createElement("br"), doc.createTextNode(`Watching: ${names.join(", ")}`));
+    watching.hidden = false;
+    watching.replaceChildren(doc.createElement("br"), doc.createTextNode(watchingText(people, agentName)));
+  }
+
+  // Sharing is over: say so (nothing more is sent) until the customer closes the badge.
+  function end(text) {
+    over = true;
+    who.textContent = text;
+    modeText.hidden = watching.hidden = lower.hidden = dot.hidden = true;
+    stop.textContent = "Close";
   }
 
   // Who acts for the support side when control was handed over.
@@ -88,6 +105,6 @@ export function createBadge({ doc = document, agentName, mode, onStop, onLower }
     setMode,
     setHolder,
     setWatching,
-    remove: () => host.remove(),
+    end,
   };
 }

@@ -106,7 +106,7 @@ function share({ grant, base, sessionId, refreshInMs }) {
     ended: () => teardown(),
   };
 
-  function teardown() {
+  function teardown(text = "Sharing has ended — nothing more is sent") {
     if (ended) return;
     ended = true;
     clearTimeout(refreshTimer);
@@ -115,14 +115,14 @@ function share({ grant, base, sessionId, refreshInMs }) {
     guide.destroy();
     outbox.close();
     socket.close();
-    if (badge) badge.remove();
+    if (badge) badge.end(text);
     forgetGrant();
   }
 
   function stopSharing() {
     outbox.sendOutOfBand("stop", { reason: "customer" });
     revokeSession(base, sessionId, grant);
-    teardown();
+    teardown("You stopped sharing — nothing more is sent");
   }
 
   // The grant expires unless refreshed; a refused refresh means the session is over.

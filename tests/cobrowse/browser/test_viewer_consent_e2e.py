@@ -142,8 +142,11 @@ async def test_a_pasted_viewer_address_asks_before_any_socket_and_allow_starts_t
             title = await customer.locator("[data-testid=bv-consent-title]").text_content()
             prompt = await customer.locator("[data-testid=bv-consent-prompt]").text_content()
             details = await customer.locator("[data-testid=bv-consent-details] li").all_text_contents()
-            assert title == "Share this page with support?"
-            assert prompt.startswith(f"Agent Vc-agent wants to see this page to help you with ticket {ticket.reference}")
+            assert title == "Open a shared browser with support?"
+            assert prompt.startswith(
+                f"Agent Vc-agent wants to open a shared browser with you to help you with ticket {ticket.reference}"
+            )
+            assert "runs on our side, not on your device" in prompt and "this page" not in prompt
             assert f"open {pages_site.origin} in a secure browser run by support" in prompt
             assert details[0].startswith("Allow control")
             assert await customer.locator(ROOT).is_hidden()
