@@ -10,6 +10,15 @@ from cobrowse import services as cobrowse_services
 from cobrowse.models import SessionState
 from tests.a11y import assert_accessible, serious, violations
 from tests.cobrowse.test_e2e_live import off_loop, replay_has, session_state, wait_until
+from tests.cobrowse.test_widget_browser import GRANT, FakeTandem
+from tests.cobrowse.test_widget_guidance_browser import (  # noqa: F401
+    HARNESS,
+    KEEP_ROOTS,
+    PAGE,
+    node_ids,
+    prompt_texts,
+    site,
+)
 from tests.consent.helpers import consent, start
 from tests.factories import make_account, make_ticket, make_user
 from tests.live import CONSENT_CARD_FOCUSED, answer_consent_card, login
@@ -218,3 +227,32 @@ def test_a_live_session_console_watch_page_badge_and_consent_card(live_server_as
     finally:
         for context in contexts:
             context.close()
+
+
+def test_the_widget_prompts_card_and_badge_against_a_fake_server(browser, site):  # noqa: F811
+    """The prompts that ask the customer before an agent acts, on a page with the widget."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.add_init_script(KEEP_ROOTS)
+    context.add_init_script(OPEN_WIDGET_ROOTS)
+    page = context.new_page()
+    page.route(f"{site}{HARNESS}", lambda route: route.fulfill(body=PAGE, content_type="text/html"))
+    server = FakeTandem(page)
+    try:
+        page.goto(f"{site}{HARNESS}#tandem={GRANT}")
+        page.wait_for_function(CONSENT_CARD_FOCUSED, timeout=10_000)
+        assert_accessible(page, "[data-tandem=consent]", name="widget consent card")
+        answer_consent_card(page)
+        page.wait_for_selector("[data-tandem=badge]", state="attached")
+        wait_until(page, lambda: server.messages(msg_type="rrweb"), message="the first recording")
+        server.send(server.connections[-1]["ws"], "mode", {"mode": "controlled"})
+        assert_accessible(page, "[data-tandem=badge]", name="widget badge, controlled")
+        ids, pid = node_ids(server), server.messages(0)[0]["data"]["page_id"]
+        ask = {"kind": "type", "node_id": ids["name"], "page_id": pid, "value": "Ada", "agent_name": "Sam"}
+        server.send(server.connections[-1]["ws"], "action_request", {**ask, "request_id": "action:1"})
+        wait_until(page, lambda: prompt_texts(page), message="the prompt")
+        assert_accessible(page, "[data-tandem=prompts]", name="widget action prompt")
+        server.send(server.connections[-1]["ws"], "mode_request", {"request_id": "mode:2", "mode": "full"})
+        wait_until(page, lambda: len(prompt_texts(page)) == 2, message="the mode prompt")
+        assert_accessible(page, "[data-tandem=prompts]", name="widget mode prompt")
+    finally:
+        context.close()
