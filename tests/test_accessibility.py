@@ -155,6 +155,9 @@ def test_the_customer_portal_and_consent_screen(live_server_asgi, browser, custo
     _, token = start(ticket, agent)
     context, page = _page(browser)
     try:
+        for name, path in (("sign-in", "/login/"), ("password reset", "/password-reset/")):
+            page.goto(f"{base}{path}")
+            assert_accessible(page, name=name)
         login(page, base, customer.username)
         for name, path in (
             ("portal", "/portal/"),
