@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from cobrowse import services as cobrowse_services
+from cobrowse.browser import services as browser_services
 from cobrowse.models import SessionState
 from tests.a11y import assert_accessible, serious, violations
 from tests.cobrowse.test_e2e_live import off_loop, replay_has, session_state, wait_until
@@ -75,6 +76,9 @@ def test_the_agent_desk(live_server_asgi, browser, agent, customer):
     ticket_services.add_comment(ticket, author=agent, body="Checking the form.", internal=True)
     consent(ticket, agent)  # a live session for the ticket panel and Active sessions
     _, token = start(make_ticket(customer, subject="Second request"), agent)
+    viewer = browser_services.start_browser_session(
+        make_ticket(customer, subject="Third request"), agent=agent, start_url="http://localhost:8001/apply", channel="copy"
+    ).session
     context, page = _page(browser)
     try:
         login(page, base, agent.username)
@@ -84,6 +88,7 @@ def test_the_agent_desk(live_server_asgi, browser, agent, customer):
             ("ticket page", f"/agent/tickets/{ticket.number}/"),
             ("active sessions", "/agent/sessions/"),
             ("staff refused", f"/j/{token}/"),
+            ("browser viewer, waiting for the customer", f"/browser/{viewer.pk}/"),
         ):
             page.goto(f"{base}{path}")
             page.wait_for_load_state("networkidle")
