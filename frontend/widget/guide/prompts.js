@@ -15,7 +15,7 @@ const STYLE = `
 .row { display: flex; gap: 8px; align-items: center; }
 .left { margin-left: auto; color: #c4ccd6; font-size: 12px; }
 button { font: inherit; font-weight: 600; border: 0; border-radius: 6px; padding: 6px 14px; cursor: pointer; }
-.allow { background: #2fb170; color: #fff; }
+.allow { background: #15803d; color: #fff; } /* white on it: 5:1 (WCAG 1.4.3) */
 .deny { background: #fff; color: #1d2733; }
 button:focus-visible { outline: 3px solid #7fb3ff; outline-offset: 2px; }
 `;
