@@ -176,9 +176,12 @@ export function playFrames(config, source, index, ui) {
   });
   img.addEventListener("load", fit);
 
+  const inflight = new Map();
   function fetchChunk(position) {
     if (position < 0 || position >= chunks.length || loaded.has(position) || failed) return null;
-    return source.load(chunks[position].index).then((body) => {
+    if (inflight.has(position)) return inflight.get(position);
+    const request = source.load(chunks[position].index).then((body) => {
+      inflight.delete(position);
       if (!body || !Array.isArray(body.events)) {
         failed = (body && body.status) || { state: "unreadable" };
         if (ui.onFailure) ui.onFailure(failed, position);
@@ -191,6 +194,9 @@ export function playFrames(config, source, index, ui) {
       }
       render();
     });
+    request.catch(() => inflight.delete(position));
+    inflight.set(position, request);
+    return request;
   }
   // The chunk under the playhead and the next ones; far chunks are let go.
   function ensure() {
@@ -223,10 +229,22 @@ export function playFrames(config, source, index, ui) {
     img.src = `data:image/jpeg;base64,${frame.jpeg}`;
     img.dataset.frameAt = String(frame.offset);
   }
+  // A chunk may start with steps, or the playhead sit before its first frame: the frame on screen
+  // is then the last one of an earlier chunk, fetched if it is not here.
+  function fetchEarlier() {
+    for (let p = chunkAt(chunks, t); p >= 0; p--) {
+      const c = loaded.get(p);
+      if (!c) return fetchChunk(p);
+      if (c.frames.length && c.frames[0].offset <= t) return null;
+    }
+    return null;
+  }
   function render() {
     seek.value = String(Math.round(t));
     time.textContent = `${fmt(t)} / ${fmt(total)}`;
-    showFrame(frameFor(t));
+    const frame = frameFor(t);
+    if (frame) showFrame(frame);
+    else fetchEarlier();
     const recent = steps.filter((s) => s.kind === "action" && t >= s.offset && t < s.offset + ACTION_SHOW_MS);
     const step = recent[recent.length - 1];
     if (step) {
