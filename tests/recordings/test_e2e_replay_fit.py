@@ -128,7 +128,9 @@ def test_long_browser_recording_opens_from_its_index_and_fetches_chunks_on_deman
         page.goto(f"{server.url}/manager/recordings/{recording.pk}/")
         page.wait_for_selector("body[data-replay-ready='1']", timeout=15_000)
         _wait_frame(page, 0)
-        assert page.inner_text("[data-testid=replay-time]") == "0:00 / 44:59"  # the last frame, 5,399 x 500 ms
+        assert (
+            page.inner_text("[data-testid=replay-time]") == "0:00 / 44:59"
+        )  # the last frame, 5,399 x 500 ms
         _assert_fits(_boxes(page, "[data-testid=replay-frame]"))
         # Only the first chunk and a few ahead of the playhead, not the 90+ of the recording.
         assert 0 in chunk_requests and max(chunk_requests) <= 3 and len(set(chunk_requests)) <= 4
@@ -142,5 +144,29 @@ def test_long_browser_recording_opens_from_its_index_and_fetches_chunks_on_deman
         assert 60 in fetched and len(fetched) <= 4, fetched
         expect(page.locator("[data-testid=action-marker]")).to_have_count(1)
         assert page.inner_text("[data-testid=replay-time]").startswith("30:00")
+    finally:
+        context.close()
+
+
+def test_customer_copy_replays_from_its_own_index_and_chunks(server, browser, agent, customer, manager):
+    from recordings import services
+
+    recording = build_recording(recorded_session(agent, customer))
+    req = services.request_access(recording, customer=customer)
+    link = services.decide_access_request(req.pk, manager=manager, approve=True).link
+    path = "/portal/recordings/copy/" + link.rsplit("/copy/", 1)[1]
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url.split("?")[0]) if "/copy/" in r.url else None)
+    try:
+        login(page, server.url, customer.username)
+        page.goto(f"{server.url}{path}")
+        page.wait_for_selector("body[data-replay-ready='1']", timeout=15_000)
+        frame = page.wait_for_selector("#replay-player iframe", state="attached").content_frame()
+        frame.wait_for_selector("#title", state="attached", timeout=5_000)
+        assert any(u.endswith("/index/") for u in fetched)
+        assert sum("/chunks/" in u for u in fetched) == 5 and not any(u.endswith("/events/") for u in fetched)
+        _assert_fits(_boxes(page, "#replay-player iframe"))
     finally:
         context.close()
