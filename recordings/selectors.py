@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
+import json
+import re
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts import permissions
 from audit.models import AuditEvent
+from recordings.blobstore import BlobStore
 from recordings.capture import open_recording
 from recordings.crypto import (
+    CHUNK_HEADER_BYTES,
+    MAX_CHUNK_INDEX,
+    ChunkAuthenticationError,
     ChunkError,
+    ChunkFormatError,
+    ChunkMissingError,
+    ChunkOrderError,
     KeyShreddedError,
     RecordingCryptoError,
     TruncatedRecordingError,
+    _chunk_aad,
+    normalize_recording_id,
+    open_chunk,
+    read_chunk_header,
+    recording_tag,
+    unwrap_data_key,
 )
 from recordings.models import AccessRequestState, Highlight, Recording, RecordingAccessRequest
 
@@ -257,3 +276,213 @@ def replay_stream(recording: Recording) -> Iterator[bytes]:
     except OSError as exc:
         status.update(state="unreadable", error=f"storage error: {exc.__class__.__name__}")
     yield b'],"status":' + orjson.dumps(status) + b"}"
+
+
+# --- ranged replay: a small index first, then one chunk at a time ------------------------------------
+
+#: How much of a chunk's JSON is inflated to read its first envelope's ``at`` (``type``, ``seq``,
+#: ``ts`` and ``at`` come before ``data`` in every stored envelope, see ``recordings.live``).
+_PEEK_BYTES = 512
+INDEX_CACHE_SECONDS = 6 * 60 * 60
+# The envelope as recordings.live writes it: ``at`` before ``data``, so a few bytes tell the time.
+_LIVE_HEAD = re.compile(rb'^\[\{"type":"[a-z_]+","seq":[^,{]*,"ts":[^,{]*,"at":(-?\d+)[,}]')
+_DECODER = json.JSONDecoder()
+
+
+def _index_cache_key(recording: Recording) -> str:
+    return f"recordings:chunk-index:{recording.pk}:{recording.key_id}"
+
+
+def _first_at(data_key: bytes, recording_id: str, index: int, blob: bytes) -> tuple[int | None, bool]:
+    """Authenticate the whole chunk (AES-GCM) but inflate only its start: ``(first at, final)``.
+
+    The full open (``crypto.open_chunk``) inflates everything, which for a screencast recording is
+    most of the cost; the index needs only the first envelope's time. The chunk endpoint opens each
+    chunk in full again when it is served.
+    """
+    header = read_chunk_header(blob, recording_id, index)
+    if header.recording_tag != recording_tag(recording_id):
+        raise ChunkOrderError(recording_id, index, "the chunk belongs to another recording")
+    if header.index != index:
+        raise ChunkOrderError(
+            recording_id, index, f"stored at position {index} but written as chunk {header.index}"
+        )
+    try:
+        compressed = AESGCM(data_key).decrypt(
+            header.nonce,
+            blob[CHUNK_HEADER_BYTES:],
+            _chunk_aad(recording_id, blob[:CHUNK_HEADER_BYTES]),
+        )
+    except InvalidTag:
+        raise ChunkAuthenticationError(
+            recording_id, index, "authentication failed: it was altered, or not written with this key"
+        ) from None
+    return _first_envelope_at(recording_id, index, compressed), header.final
+
+
+def _first_envelope_at(recording_id: str, index: int, compressed: bytes) -> int | None:
+    """The ``at`` of the chunk's first envelope, inflating no more of the chunk than that envelope."""
+    inflater = zlib.decompressobj(31)
+    head = b""
+    want = _PEEK_BYTES
+    try:
+        while True:
+            head += inflater.decompress(inflater.unconsumed_tail or compressed, want - len(head))
+            compressed = b""
+            done = len(head) < want  # the whole chunk is inflated
+            if found := _LIVE_HEAD.match(head):
+                return int(found.group(1))
+            try:
+                first, _end = _DECODER.raw_decode(head.decode("utf-8", errors="ignore"), 1)
+            except ValueError:
+                if done:
+                    return None
+                want *= 4
+                continue
+            at = first.get("at") if isinstance(first, dict) else None
+            return at if isinstance(at, int) else None
+    except zlib.error as exc:
+        raise ChunkFormatError(recording_id, index, f"authenticated but not valid gzip ({exc})") from None
+
+
+def _last_at(payload: bytes) -> int | None:
+    """The latest ``at`` in a chunk's events (the end of the recording, read from its last chunk)."""
+    try:
+        events = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    times = [e["at"] for e in events if isinstance(e, dict) and isinstance(e.get("at"), int)]
+    return max(times) if times else None
+
+
+def chunk_index(recording: Recording, *, store: BlobStore | None = None) -> dict[str, Any]:
+    """What the ranged replay loads first: each chunk's time range (ms from the first event) and size.
+
+    ``{"recording", "start", "total", "chunks": [{"index", "from", "to", "bytes", "final"}], "status"}``.
+    Every chunk is authenticated while the index is built (a damaged one ends the list and sets
+    ``status``, as in ``replay_stream``); only each chunk's first envelope is inflated. Chunks never
+    change once written, so the entries (times and sizes, no content) are cached and a recording still
+    being captured only reads its new chunks.
+    """
+    status: dict[str, Any] = {"state": "unreadable", "complete": False, "error": None, "chunks": 0}
+    out: dict[str, Any] = {
+        "recording": recording.pk,
+        "start": None,
+        "total": 0,
+        "chunks": [],
+        "status": status,
+    }
+    if recording.is_deleted or not recording.wrapped_key:
+        status["state"] = "deleted"
+        return out
+    store = store or BlobStore()
+    rid = normalize_recording_id(recording.pk)
+    cache_key = _index_cache_key(recording)
+    known: list[list[Any]] = list(cache.get(cache_key) or [])  # [first at, stored bytes, final]
+    entries: list[list[Any]] = []
+    last_payload: bytes | None = None
+    try:
+        data_key = unwrap_data_key(bytes(recording.wrapped_key), rid)
+        indices = store.chunk_indices(rid)
+        for position, index in enumerate(indices):
+            if index != position:
+                raise ChunkMissingError(rid, position, "missing from storage (chunks follow it)")
+        if recording.chunk_count and len(indices) < recording.chunk_count:
+            raise ChunkMissingError(
+                rid,
+                len(indices),
+                f"missing: {recording.chunk_count} chunks were written, {len(indices)} are stored",
+            )
+        for index in indices:
+            if entries and entries[-1][2]:
+                raise ChunkOrderError(rid, index, "stored after the final chunk")
+            if index < len(known) and index < len(indices) - 1:
+                entries.append(known[index])
+                continue
+            blob = store.get_chunk(rid, index)
+            first, final = _first_at(data_key, rid, index, blob)
+            entries.append([first, len(blob), final])
+            if index == len(indices) - 1:
+                last_payload = open_chunk(data_key, rid, index, blob).payload
+        complete = bool(entries and entries[-1][2])
+        status.update(
+            complete=complete,
+            state="complete" if complete else ("in_progress" if recording.is_open else "incomplete"),
+        )
+    except KeyShreddedError:
+        status["state"] = "deleted"
+    except TruncatedRecordingError as exc:
+        status.update(state="incomplete", error=f"chunk {exc.index}: {exc.reason}")
+    except ChunkError as exc:
+        status.update(state="tampered", error=f"chunk {exc.index}: {exc.reason}")
+    except RecordingCryptoError as exc:
+        status.update(state="unreadable", error=str(exc))
+    except OSError as exc:
+        status.update(state="unreadable", error=f"storage error: {exc.__class__.__name__}")
+    if entries and status["state"] in ("complete", "in_progress", "incomplete"):
+        cache.set(cache_key, entries[:-1] if not entries[-1][2] else entries, INDEX_CACHE_SECONDS)
+    status["chunks"] = len(entries)
+    firsts = [e[0] for e in entries if e[0] is not None]
+    if not firsts:
+        return out
+    start = firsts[0]
+    end = (_last_at(last_payload) if last_payload is not None else None) or max(firsts)
+    following: int | None = None
+    chunks: list[dict[str, Any]] = []
+    for index in range(len(entries) - 1, -1, -1):
+        first, size, final = entries[index]
+        begin = first if first is not None else (following if following is not None else end)
+        chunks.append(
+            {
+                "index": index,
+                "from": begin - start,
+                "to": (following if following is not None else end) - start,
+                "bytes": size,
+                "final": final,
+            }
+        )
+        following = begin
+    chunks.reverse()
+    out.update(start=start, total=max(end - start, 0), chunks=chunks)
+    return out
+
+
+class NoSuchChunk(Exception):
+    """The chunk number is not one of the recording's stored chunks (a 404)."""
+
+
+def replay_chunk(recording: Recording, index: int, *, store: BlobStore | None = None) -> bytes:
+    """One chunk, verified and decrypted, as ``{"index", "final", "events": [...], "status"}`` JSON.
+
+    Raises ``NoSuchChunk`` for an index that is not stored. A chunk that fails verification comes back
+    without events and with ``status.state`` ``tampered``, as the whole stream reports it.
+    """
+    store = store or BlobStore()
+    rid = normalize_recording_id(recording.pk)
+    if recording.is_deleted or not recording.wrapped_key:
+        raise NoSuchChunk(index)
+    if not 0 <= index <= MAX_CHUNK_INDEX or index not in set(store.chunk_indices(rid)):
+        raise NoSuchChunk(index)
+    status: dict[str, Any] = {"state": "ok", "error": None}
+    try:
+        data_key = unwrap_data_key(bytes(recording.wrapped_key), rid)
+        opened = open_chunk(data_key, rid, index, store.get_chunk(rid, index))
+    except KeyShreddedError:
+        raise NoSuchChunk(index) from None
+    except ChunkError as exc:
+        status.update(state="tampered", error=f"chunk {exc.index}: {exc.reason}")
+    except RecordingCryptoError as exc:
+        status.update(state="unreadable", error=str(exc))
+    except FileNotFoundError:
+        raise NoSuchChunk(index) from None
+    except OSError as exc:
+        status.update(state="unreadable", error=f"storage error: {exc.__class__.__name__}")
+    else:
+        return (
+            b'{"index":%d,"final":%s,"events":' % (index, b"true" if opened.final else b"false")
+            + opened.payload
+            + b',"status":'
+            + orjson.dumps(status)
+            + b"}"
+        )
+    return orjson.dumps({"index": index, "final": False, "events": None, "status": status})

@@ -20,6 +20,8 @@ urlpatterns = [
     path("manager/recordings/requests/<int:request_id>/decide/", views.access_request_decide, name="decide"),
     path("manager/recordings/<int:pk>/", views.recording_detail, name="detail"),
     path("manager/recordings/<int:pk>/events/", views.recording_events, name="events"),
+    path("manager/recordings/<int:pk>/index/", views.recording_index, name="index"),
+    path("manager/recordings/<int:pk>/chunks/<int:index>/", views.recording_chunk, name="chunk"),
     path("manager/recordings/<int:pk>/highlights/", views.highlight_create, name="highlight_create"),
     path("manager/recordings/<int:pk>/delete/", views.recording_delete, name="delete"),
     path("portal/recordings/", views.portal_recordings, name="portal"),
@@ -28,5 +30,11 @@ urlpatterns = [
     path("portal/recordings/copy/<str:token>/", views.customer_copy, name="customer_copy"),
     path(
         "portal/recordings/copy/<str:token>/events/", views.customer_copy_events, name="customer_copy_events"
+    ),
+    path("portal/recordings/copy/<str:token>/index/", views.customer_copy_index, name="customer_copy_index"),
+    path(
+        "portal/recordings/copy/<str:token>/chunks/<int:index>/",
+        views.customer_copy_chunk,
+        name="customer_copy_chunk",
     ),
 ]

@@ -24,7 +24,7 @@ from accounts import permissions
 from accounts.models import User
 from accounts.redirects import safe_next
 from cobrowse.models import ControlMode, EndReason
-from recordings import selectors, services
+from recordings import openings, selectors, services
 from recordings.models import Highlight, Recording, RecordingAccessRequest
 
 View = Callable[..., HttpResponse]
@@ -111,12 +111,22 @@ def recording_list(request: HttpRequest) -> HttpResponse:
 
 
 def _replay_config(
-    recording: Recording, events_url: str, *, timeline: list, highlights: list, focus: Highlight | None
+    recording: Recording,
+    events_url: str,
+    *,
+    index_url: str,
+    chunk_url: str,
+    timeline: list,
+    highlights: list,
+    focus: Highlight | None,
 ) -> dict:
     return {
         "recording": recording.pk,
         "kind": recording.kind,
         "eventsUrl": events_url,
+        "indexUrl": index_url,
+        # The chunk number goes in place of the trailing "0/" (see frontend/replay/chunks.js).
+        "chunkUrl": chunk_url,
         "durationMs": recording.duration_ms,
         "startedAtMs": int(recording.started_at.timestamp() * 1000),
         "complete": recording.complete,
@@ -144,6 +154,8 @@ def recording_detail(request: HttpRequest, pk: int) -> HttpResponse:
     config = _replay_config(
         recording,
         reverse("recordings:events", args=[recording.pk]),
+        index_url=reverse("recordings:index", args=[recording.pk]),
+        chunk_url=reverse("recordings:chunk", args=[recording.pk, 0]),
         timeline=selectors.session_timeline(recording),
         highlights=highlights,
         focus=focus,
@@ -190,6 +202,48 @@ def recording_events(request: HttpRequest, pk: int) -> HttpResponse:
     if not recording.is_deleted:
         services.note_access(recording, request.user, "downloaded" if download else "viewed", via="staff")
     return _stream(recording, download=download)
+
+
+def _index_response(recording: Recording, token: str) -> HttpResponse:
+    index = selectors.chunk_index(recording)
+    index["opening"] = token
+    response = JsonResponse(index, status=410 if recording.is_deleted else 200)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _chunk_response(recording: Recording, index: int, admit: Callable[[], None]) -> HttpResponse:
+    try:
+        body = selectors.replay_chunk(recording, index)
+    except selectors.NoSuchChunk:
+        raise Http404("No such chunk.") from None
+    admit()  # content is about to be served: audited unless its opening already was
+    response = HttpResponse(body, content_type="application/json")
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+@staff_only
+def recording_index(request: HttpRequest, pk: int) -> HttpResponse:
+    """Opening a replay: the chunk list with time ranges and sizes. Audited once per opening."""
+    recording = _staff_recording(request, pk)
+    token = "" if recording.is_deleted else openings.open_replay(recording, request.user, via="staff")
+    return _index_response(recording, token)
+
+
+@require_GET
+@staff_only
+def recording_chunk(request: HttpRequest, pk: int, index: int) -> HttpResponse:
+    """One decrypted chunk of an opened replay (access-checked on every request)."""
+    recording = _staff_recording(request, pk)
+    if recording.is_deleted:
+        raise Http404("No such chunk.")
+    opening = request.GET.get("opening")
+    return _chunk_response(
+        recording, index, lambda: openings.admit_chunk(recording, request.user, opening, via="staff")
+    )
 
 
 @require_POST
@@ -371,6 +425,8 @@ def customer_copy(request: HttpRequest, token: str) -> HttpResponse:
     config = _replay_config(
         recording,
         reverse("recordings:customer_copy_events", args=[token]),
+        index_url=reverse("recordings:customer_copy_index", args=[token]),
+        chunk_url=reverse("recordings:customer_copy_chunk", args=[token, 0]),
         timeline=[],
         highlights=[],
         focus=None,
@@ -401,3 +457,29 @@ def customer_copy_events(request: HttpRequest, token: str) -> HttpResponse:
         request=found.pk,
     )
     return _stream(found.recording, download=download)
+
+
+@require_GET
+@login_required
+def customer_copy_index(request: HttpRequest, token: str) -> HttpResponse:
+    found = _copy_request(request, token)
+    if isinstance(found, HttpResponse):
+        return JsonResponse({"status": {"state": "gone"}}, status=410)
+    opening = openings.open_replay(found.recording, request.user, via="customer_link", request=found.pk)
+    return _index_response(found.recording, opening)
+
+
+@require_GET
+@login_required
+def customer_copy_chunk(request: HttpRequest, token: str, index: int) -> HttpResponse:
+    found = _copy_request(request, token)
+    if isinstance(found, HttpResponse):
+        return JsonResponse({"status": {"state": "gone"}}, status=410)
+    opening = request.GET.get("opening")
+    return _chunk_response(
+        found.recording,
+        index,
+        lambda: openings.admit_chunk(
+            found.recording, request.user, opening, via="customer_link", request=found.pk
+        ),
+    )

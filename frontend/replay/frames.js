@@ -1,6 +1,8 @@
 // Frames player for recordings of server-side browser sessions: the stored screencast frames (JPEG,
 // at most two a second) shown as images on the recording's own clock, with play/pause, seek, speed,
 // and the agent's actions as markers on the timeline and entries in the activity list.
+import { chunkAt } from "./chunks.js";
+import { keepFitted } from "./fit.js";
 import { fmt } from "./util.js";
 
 const ACTION_SHOW_MS = 2500;
@@ -117,51 +119,137 @@ export function frameAt(frames, t) {
   return found;
 }
 
-export function playFrames(config, chunks, ui) {
-  const { player, loading, seek, time, play, speed, markers, overlay, stage, $ } = ui;
-  const { frames, steps, start, total } = toFrames(chunks);
-  if (!frames.length) {
+// Chunks kept ahead of the playhead while playing, and how far from it a loaded chunk is dropped again
+// (a 45-minute recording is hundreds of MB: the page holds a window of it, never the whole).
+const AHEAD = 3;
+const KEEP = 24;
+
+// One chunk's envelopes -> its frames and steps, as offsets from the recording's first event.
+export function chunkFrames(events, start) {
+  const { frames, steps } = toFrames([events || []]);
+  for (const e of frames) e.offset = e.at - start;
+  for (const e of steps) e.offset = e.at - start;
+  return { frames, steps };
+}
+
+// Plays a browser-session recording from its chunk index: the first chunk, then the ones ahead of the
+// playhead and the one a seek lands in, each fetched as it is needed.
+export function playFrames(config, source, index, ui) {
+  const { player, loading, seek, time, play, speed, markers, overlay, stage, controls, $ } = ui;
+  const chunks = index.chunks || [];
+  const start = index.start;
+  const total = Math.max(index.total || 0, 1);
+  if (!chunks.length || typeof start !== "number") {
     loading.textContent = "There is nothing to replay in this recording.";
     return;
   }
-  loading.remove();
-  player.classList.add("replay__player--frames");
+  const loaded = new Map(); // chunk index -> {frames, steps}
+  const stepChunks = new Set();
+  let steps = [];
+  let failed = null;
+
   const img = document.createElement("img");
   img.className = "replay__frame";
   img.alt = "The agent's browser at this moment of the recording";
   img.dataset.testid = "replay-frame";
-  player.appendChild(img);
   const dot = document.createElement("div");
   dot.className = "replay__nodebox replay__clickdot";
   dot.hidden = true;
-  player.appendChild(dot);
 
-  seek.max = String(total);
-  seek.disabled = false;
-  play.disabled = false;
   let t = 0;
   let playing = false;
   let rate = Number(speed.value) || 1;
   let last = 0;
-  let shown = -1;
+  let shown = null;
   let stopAt = null;
+  let scale = 1;
 
-  function showFrame(index) {
-    if (index === shown) return;
-    shown = index;
-    img.src = `data:image/jpeg;base64,${frames[index].jpeg}`;
-    img.dataset.frame = String(index);
+  const fit = keepFitted({
+    stage,
+    controls,
+    size: () => (img.naturalWidth ? { width: img.naturalWidth, height: img.naturalHeight } : null),
+    apply: (s, dims) => {
+      scale = s;
+      img.style.width = `${Math.round(dims.width * s)}px`;
+      img.style.height = `${Math.round(dims.height * s)}px`;
+    },
+  });
+  img.addEventListener("load", fit);
+
+  const inflight = new Map();
+  function fetchChunk(position) {
+    if (position < 0 || position >= chunks.length || loaded.has(position) || failed) return null;
+    if (inflight.has(position)) return inflight.get(position);
+    const request = source.load(chunks[position].index).then((body) => {
+      inflight.delete(position);
+      if (!body || !Array.isArray(body.events)) {
+        failed = (body && body.status) || { state: "unreadable" };
+        if (ui.onFailure) ui.onFailure(failed, position);
+        return;
+      }
+      loaded.set(position, chunkFrames(body.events, start));
+      if (!stepChunks.has(position)) {
+        stepChunks.add(position);
+        addSteps(loaded.get(position).steps);
+      }
+      render();
+    });
+    request.catch(() => inflight.delete(position));
+    inflight.set(position, request);
+    return request;
+  }
+  // The chunk under the playhead and the next ones; far chunks are let go.
+  function ensure() {
+    const here = chunkAt(chunks, t);
+    const wanted = [here];
+    for (let k = 1; k <= AHEAD; k++) wanted.push(here + k);
+    const first = fetchChunk(here);
+    for (const p of wanted.slice(1)) fetchChunk(p);
+    for (const p of loaded.keys()) {
+      if (Math.abs(p - here) > KEEP) {
+        loaded.delete(p);
+        source.forget(chunks[p].index);
+      }
+    }
+    return first;
+  }
+  // The frame on screen at ``t``: the last one at or before it, in its chunk or the loaded ones before.
+  function frameFor(at) {
+    for (let p = chunkAt(chunks, at); p >= 0; p--) {
+      const c = loaded.get(p);
+      if (!c) return null;
+      if (c.frames.length && c.frames[0].offset <= at) return c.frames[frameAt(c.frames, at)];
+      if (p === 0 && c.frames.length) return c.frames[0];
+    }
+    return null;
+  }
+  function showFrame(frame) {
+    if (!frame || frame === shown) return;
+    shown = frame;
+    img.src = `data:image/jpeg;base64,${frame.jpeg}`;
+    img.dataset.frameAt = String(frame.offset);
+  }
+  // A chunk may start with steps, or the playhead sit before its first frame: the frame on screen
+  // is then the last one of an earlier chunk, fetched if it is not here.
+  function fetchEarlier() {
+    for (let p = chunkAt(chunks, t); p >= 0; p--) {
+      const c = loaded.get(p);
+      if (!c) return fetchChunk(p);
+      if (c.frames.length && c.frames[0].offset <= t) return null;
+    }
+    return null;
   }
   function render() {
     seek.value = String(Math.round(t));
     time.textContent = `${fmt(t)} / ${fmt(total)}`;
-    showFrame(frameAt(frames, t));
+    const frame = frameFor(t);
+    if (frame) showFrame(frame);
+    else fetchEarlier();
     const recent = steps.filter((s) => s.kind === "action" && t >= s.offset && t < s.offset + ACTION_SHOW_MS);
     const step = recent[recent.length - 1];
     if (step) {
       overlay.textContent = step.label;
       overlay.hidden = false;
-      const scale = img.naturalWidth ? img.clientWidth / img.naturalWidth : 1;
       const point = clickPoint(step.data);
       if (point) {
         const left = img.offsetLeft + point.x * scale - 8;
@@ -181,23 +269,29 @@ export function playFrames(config, chunks, ui) {
     play.textContent = on ? "Pause" : "Play";
     if (on && t >= total) t = 0;
     last = performance.now();
+    if (on) ensure();
   }
   function goTo(ms) {
     t = Math.min(total, Math.max(0, ms));
+    ensure();
     render();
   }
   function tick(now) {
     if (playing) {
-      t += (now - last) * rate;
-      if (t >= total) {
-        t = total;
-        setPlaying(false);
+      // Hold the clock while the chunk under the playhead is still on its way.
+      if (loaded.has(chunkAt(chunks, t)) || failed) {
+        t += (now - last) * rate;
+        if (t >= total) {
+          t = total;
+          setPlaying(false);
+        }
+        if (stopAt !== null && t >= stopAt) {
+          stopAt = null;
+          setPlaying(false);
+        }
+        if (!loaded.has(chunkAt(chunks, t + 2000 * rate)) || chunkAt(chunks, t) !== chunkAt(chunks, t - 50)) ensure();
+        render();
       }
-      if (stopAt !== null && t >= stopAt) {
-        stopAt = null;
-        setPlaying(false);
-      }
-      render();
     }
     last = now;
     requestAnimationFrame(tick);
@@ -208,7 +302,6 @@ export function playFrames(config, chunks, ui) {
     rate = Number(speed.value) || 1;
   });
 
-  // Markers on the track: the agent's steps, the ticket's activity, the highlights.
   function marker(offset, cls, label, testid) {
     const b = document.createElement("button");
     b.type = "button";
@@ -217,19 +310,14 @@ export function playFrames(config, chunks, ui) {
     b.title = `${fmt(offset)} · ${label}`;
     b.setAttribute("aria-label", b.title);
     if (testid) b.dataset.testid = testid;
+    b.dataset.offset = String(offset);
     b.addEventListener("click", () => goTo(offset));
-    markers.appendChild(b);
     return b;
-  }
-  for (const s of steps) {
-    const isAction = s.kind === "action" || s.kind === "action_request";
-    marker(s.offset, isAction ? "replay__marker--action" : "replay__marker--annotation", s.label,
-      isAction ? "action-marker" : "annotation-marker");
   }
   // Ticket activity is timed from the recording's start on the server; the replay from the first event.
   const lead = config.startedAtMs ? start - config.startedAtMs : 0;
   for (const item of config.timeline || []) {
-    marker(item.offset - lead, "replay__marker--activity", item.label, "activity-marker");
+    markers.appendChild(marker(item.offset - lead, "replay__marker--activity", item.label, "activity-marker"));
   }
   for (const h of config.highlights || []) {
     const band = document.createElement("div");
@@ -240,12 +328,25 @@ export function playFrames(config, chunks, ui) {
     markers.appendChild(band);
   }
 
-  // The activity list: the agent's steps from the recording, in time order with the ticket's activity.
+  // The agent's steps arrive with their chunks: markers on the track and rows in the activity list,
+  // both kept in time order.
   const list = document.querySelector("[data-testid=replay-timeline]");
-  if (list) {
-    const items = [...list.querySelectorAll("li")].filter((li) => li.querySelector("[data-seek]"));
-    for (const li of list.querySelectorAll("li")) if (!li.querySelector("[data-seek]")) li.remove();
-    for (const s of steps) {
+  const activity = list ? [...list.querySelectorAll("li")].filter((li) => li.querySelector("[data-seek]")) : [];
+  for (const li of activity) {
+    const btn = li.querySelector("[data-seek]");
+    btn.addEventListener("click", () => goTo(Number(btn.dataset.seek) - lead));
+  }
+  function addSteps(found) {
+    if (!found.length) return;
+    steps = [...steps, ...found].sort((a, b) => a.offset - b.offset);
+    for (const s of found) {
+      const isAction = s.kind === "action" || s.kind === "action_request";
+      const b = marker(s.offset, isAction ? "replay__marker--action" : "replay__marker--annotation", s.label,
+        isAction ? "action-marker" : "annotation-marker");
+      const after = [...markers.querySelectorAll("[data-testid=action-marker],[data-testid=annotation-marker]")]
+        .find((m) => Number(m.dataset.offset) > s.offset);
+      markers.insertBefore(b, after || null);
+      if (!list) continue;
       const li = document.createElement("li");
       li.className = "activity__item activity__item--action";
       const btn = document.createElement("button");
@@ -257,21 +358,13 @@ export function playFrames(config, chunks, ui) {
       when.className = "mono";
       when.textContent = fmt(s.offset);
       btn.append(when, ` ${s.label}`);
+      btn.addEventListener("click", () => goTo(s.offset));
       li.appendChild(btn);
-      items.push(li);
+      activity.push(li);
     }
-    items.sort((a, b) => Number(a.querySelector("[data-seek]").dataset.seek) - Number(b.querySelector("[data-seek]").dataset.seek));
-    list.replaceChildren(...items);
-    if (!items.length) {
-      const li = document.createElement("li");
-      li.className = "muted";
-      li.textContent = "No activity was logged during the recording.";
-      list.appendChild(li);
-    }
+    activity.sort((a, b) => Number(a.querySelector("[data-seek]").dataset.seek) - Number(b.querySelector("[data-seek]").dataset.seek));
+    list.replaceChildren(...activity);
   }
-  document.querySelectorAll("[data-seek]").forEach((btn) =>
-    btn.addEventListener("click", () => goTo(Number(btn.dataset.seek) - lead)),
-  );
 
   const useNow = $("hl-use-current");
   if (useNow) {
@@ -282,13 +375,37 @@ export function playFrames(config, chunks, ui) {
     });
   }
 
+  seek.max = String(total);
   stage.dataset.player = "frames";
-  document.body.dataset.replayReady = "1";
-  if (config.focus) {
-    stopAt = config.focus.end;
-    goTo(config.focus.start);
-  } else {
-    goTo(0);
-  }
-  requestAnimationFrame(tick);
+  const begin = config.focus ? Math.min(total, Math.max(0, config.focus.start)) : 0;
+  t = begin;
+  const first = ensure() || Promise.resolve();
+  return first.then(() => {
+    if (!loaded.size && !frameFor(t)) {
+      loading.textContent = failed ? "" : "There is nothing to replay in this recording.";
+      return;
+    }
+    loading.remove();
+    player.classList.add("replay__player--frames");
+    player.append(img, dot);
+    seek.disabled = false;
+    play.disabled = false;
+    if (list && !activity.length && !list.querySelector("li")) {
+      const li = document.createElement("li");
+      li.className = "muted";
+      li.textContent = "No activity was logged during the recording.";
+      list.appendChild(li);
+    }
+    if (config.focus) stopAt = config.focus.end;
+    render();
+    const painted = () => {
+      fit();
+      // Marks the page ready once the first frame is on screen (the bench measures up to here).
+      document.body.dataset.replayReady = "1";
+      if (window.performance && performance.mark) performance.mark("tandem-replay-first-frame");
+    };
+    if (img.complete && img.naturalWidth) painted();
+    else img.addEventListener("load", painted, { once: true });
+    requestAnimationFrame(tick);
+  });
 }

@@ -4,6 +4,8 @@
 // server-side browser sessions hold screencast frames instead: those play in the frames player.
 import { Replayer } from "@rrweb/replay";
 import "@rrweb/replay/dist/style.css";
+import { createChunkSource, loadAll } from "./chunks.js";
+import { keepFitted } from "./fit.js";
 import { playFrames } from "./frames.js";
 import { createUrlGuard } from "./tandem_urls.js";
 import "./replay.css";
@@ -91,21 +93,26 @@ async function main() {
   const player = $("replay-player");
   const loading = $("replay-loading");
   if (!player) return;
-  let body;
+  const source = createChunkSource(config);
+  let index;
   try {
-    const res = await fetch(config.eventsUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
-    body = await res.json();
+    index = await source.open();
   } catch (err) {
     loading.textContent = "";
     showStatus("The recording could not be loaded. Try again in a moment.");
     return;
   }
-  const status = body.status || { state: "unreadable" };
+  const status = index.status || { state: "unreadable" };
   document.body.dataset.replayState = status.state;
   if (STATUS_TEXT[status.state]) showStatus(STATUS_TEXT[status.state](status), status.state === "incomplete" ? "warning" : "error");
-  const chunks = body.chunks || [];
-  if (config.kind === "browser" || chunks.some((chunk) => Array.isArray(chunk) && chunk.some((e) => e && e.type === "frame"))) {
-    playFrames(config, chunks, {
+  const onFailure = (failed) => {
+    // A chunk that verified when the index was built but not when it was served.
+    document.body.dataset.replayState = failed.state;
+    if (STATUS_TEXT[failed.state]) showStatus(STATUS_TEXT[failed.state](failed));
+  };
+  const controls = document.querySelector(".replay__controls");
+  if (config.kind === "browser") {
+    playFrames(config, source, index, {
       player,
       loading,
       $,
@@ -116,9 +123,23 @@ async function main() {
       markers: $("replay-markers"),
       overlay: document.querySelector("[data-testid=annotation-overlay]"),
       stage: document.querySelector("[data-testid=replay-stage]"),
-    });
+      controls,
+      onFailure,
+    }).catch(() => showStatus("The recording could not be loaded. Try again in a moment."));
     return;
   }
+  // Page-event (rrweb) recordings are small (kilobytes a minute) and each event depends on all before
+  // it: every chunk is loaded, a few at a time.
+  let loaded;
+  try {
+    loaded = await loadAll(source, index.chunks || []);
+  } catch (err) {
+    loading.textContent = "";
+    showStatus("The recording could not be loaded. Try again in a moment.");
+    return;
+  }
+  if (loaded.failed) onFailure(loaded.failed);
+  const chunks = loaded.chunks;
   const { events, marks, start, firstAt } = toReplay(chunks);
   // In time order, so each event sees the page URL of the latest Meta event before it.
   const guard = createUrlGuard(window.location.origin);
@@ -152,19 +173,28 @@ async function main() {
   let stopAt = null;
   let scale = 1;
 
-  // Fit the recorded viewport into the stage.
+  // Scale to fit: the recorded viewport within the stage's width and the window's height, controls
+  // in view (fit.js).
   const wrapper = player.querySelector(".replayer-wrapper");
-  function fit(width, height) {
-    if (!wrapper || !width) return;
-    scale = Math.min(1, stage.clientWidth / width);
-    wrapper.style.transform = `scale(${scale})`;
-    wrapper.style.transformOrigin = "0 0";
-    player.style.height = `${Math.round(height * scale)}px`;
-  }
-  replayer.on("resize", (d) => fit(d.width, d.height));
   const metaEvent = events.find((e) => e.type === 4);
-  if (metaEvent) fit(metaEvent.data.width, metaEvent.data.height);
-  window.addEventListener("resize", () => metaEvent && fit(metaEvent.data.width, metaEvent.data.height));
+  let viewport = metaEvent ? { width: metaEvent.data.width, height: metaEvent.data.height } : null;
+  const fit = keepFitted({
+    stage,
+    controls,
+    size: () => (wrapper && viewport && viewport.width ? viewport : null),
+    apply: (s, dims) => {
+      scale = s;
+      wrapper.style.transform = `scale(${s})`;
+      wrapper.style.transformOrigin = "0 0";
+      player.style.width = `${Math.round(dims.width * s)}px`;
+      player.style.height = `${Math.round(dims.height * s)}px`;
+    },
+  });
+  replayer.on("resize", (d) => {
+    viewport = { width: d.width, height: d.height };
+    fit();
+  });
+  fit();
 
   function current() {
     return Math.min(total, Math.max(0, replayer.getCurrentTime()));

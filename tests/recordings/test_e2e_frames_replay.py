@@ -113,13 +113,14 @@ def _close(pixel: tuple[int, int, int], name: str) -> bool:
     return all(abs(a - b) <= 24 for a, b in zip(pixel, COLORS[name], strict=True))
 
 
-def _wait_frame(page, index: int) -> None:
+def _wait_frame(page, offset: int) -> None:
+    """Wait until the frame recorded ``offset`` ms into the recording is on screen."""
     # Polled with evaluate, not wait_for_function: the page's CSP allows no eval, which that needs.
-    check = """(i) => { const img = document.querySelector('[data-testid=replay-frame]');
-                return !!(img && img.dataset.frame === String(i) && img.complete && img.naturalWidth > 0); }"""
+    check = """(at) => { const img = document.querySelector('[data-testid=replay-frame]');
+                return !!(img && img.dataset.frameAt === String(at) && img.complete && img.naturalWidth > 0); }"""
     deadline = time.monotonic() + 5
-    while not page.evaluate(check, index):
-        assert time.monotonic() < deadline, f"frame {index} not shown"
+    while not page.evaluate(check, offset):
+        assert time.monotonic() < deadline, f"frame at {offset} ms not shown"
         page.wait_for_timeout(25)
 
 
@@ -160,7 +161,7 @@ def test_manager_replays_browser_frames_and_seeks_to_actions(
 
         # Seeking to the click shows the frame of that moment, and says what the agent did.
         markers.nth(0).click()
-        _wait_frame(page, 1)
+        _wait_frame(page, 3000)
         assert _close(_pixel(page), "green")
         overlay = page.locator("[data-testid=annotation-overlay]")
         overlay.wait_for(state="visible", timeout=3_000)
@@ -169,7 +170,7 @@ def test_manager_replays_browser_frames_and_seeks_to_actions(
 
         # From the activity list: the navigation, on the last frame.
         steps.nth(2).click()
-        _wait_frame(page, 2)
+        _wait_frame(page, 6000)
         assert _close(_pixel(page), "blue")
 
         # Play from the start at 4x: the frames follow the clock to the end, then the player stops.
@@ -178,8 +179,8 @@ def test_manager_replays_browser_frames_and_seeks_to_actions(
         page.select_option("[data-testid=replay-speed]", "4")
         page.click("[data-testid=replay-play]")
         assert page.inner_text("[data-testid=replay-play]") == "Pause"
-        _wait_frame(page, 1)
-        _wait_frame(page, 2)
+        _wait_frame(page, 3000)
+        _wait_frame(page, 6000)
         expect(page.locator("[data-testid=replay-play]")).to_have_text("Play", timeout=5_000)
         assert page.inner_text("[data-testid=replay-time]") == "0:06 / 0:06"
         ARTIFACTS.mkdir(exist_ok=True)
@@ -211,11 +212,10 @@ def test_tampered_browser_recording_says_so_and_plays_what_came_before(
         assert page.get_attribute("body", "data-replay-state") == "tampered"
         page.wait_for_selector("body[data-replay-ready='1']", timeout=5_000)
         _wait_frame(page, 0)
-        assert (
-            page.locator("[data-testid=action-marker]").count() == 1
-        )  # the later ones were in the damaged chunk
+        # The later ones were in the damaged chunk.
+        expect(page.locator("[data-testid=action-marker]")).to_have_count(1)
         page.locator("[data-testid=action-marker]").click()
-        _wait_frame(page, 1)
+        _wait_frame(page, 3000)
         assert _close(_pixel(page), "green")
     finally:
         context.close()
