@@ -108,6 +108,8 @@ export function mount(container, { url, hello = null }) {
       showWarning: false,
       insertStyleRules: [".rr-block{display:none !important}"],
     });
+    // The frame is the customer's page, live: named, so assistive technology can say so.
+    replayer.iframe.title = "The customer's page, live";
     replayer.on("resize", (dimension) => {
       size = dimension;
       fit();

@@ -159,6 +159,8 @@ async function main() {
     triggerFocus: false,
     insertStyleRules: [".rr-block{background:#e5e7eb !important}"],
   });
+  // The frame is the customer's page as recorded: named, so assistive technology can say so.
+  replayer.iframe.title = "The customer's page, as recorded";
   const meta = replayer.getMetaData();
   const total = Math.max(meta.totalTime, 1);
   const seek = $("replay-seek");
