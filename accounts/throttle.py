@@ -22,9 +22,7 @@ LOCKOUT_MESSAGE = (
     "Too many failed attempts. For your security, sign-in is paused for {minutes} minutes for this "
     "account and from this network. Try again later, or reset your password."
 )
-RESET_THROTTLED_MESSAGE = (
-    "Too many password reset requests. Please wait {minutes} minutes and try again."
-)
+RESET_THROTTLED_MESSAGE = "Too many password reset requests. Please wait {minutes} minutes and try again."
 
 #: Which sign-in surface a request came through (audit details name it, never the path's input).
 _SURFACES = {

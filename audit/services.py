@@ -72,9 +72,7 @@ def record(
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or obj.pk
-    return _append(
-        last, action, actor=actor, object_type=object_type, object_id=object_id, details=details
-    )
+    return _append(last, action, actor=actor, object_type=object_type, object_id=object_id, details=details)
 
 
 @transaction.atomic

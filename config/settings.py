@@ -41,8 +41,8 @@ SECRET_KEY = env("DJANGO_SECRET_KEY", default=DEV_SECRET_KEY if DEBUG else "")
 if not DEBUG and SECRET_KEY in ("", DEV_SECRET_KEY):
     raise ImproperlyConfigured(
         "DJANGO_SECRET_KEY is missing or the published development key while DEBUG is off. Set "
-        "DJANGO_SECRET_KEY to a long random value (python -c \"import secrets; "
-        "print(secrets.token_urlsafe(50))\"), or DJANGO_DEBUG=true for local development only."
+        'DJANGO_SECRET_KEY to a long random value (python -c "import secrets; '
+        'print(secrets.token_urlsafe(50))"), or DJANGO_DEBUG=true for local development only.'
     )
 # Secure transport defaults (HTTPS redirect, Secure cookies, HSTS): on whenever DEBUG is off,
 # except for the test suite's plain-HTTP live server.

@@ -278,7 +278,7 @@ def watch(request: HttpRequest, pk: int) -> HttpResponse:
                 "refresh_url": reverse("consent:watch_grant", args=[pk]),
                 "leave_url": reverse("consent:watch_leave", args=[pk]),
                 "refresh_every_ms": team.VIEWER_GRANT_TTL_SECONDS * 1000 // 3,
-            }
+            },
         },
     )
 

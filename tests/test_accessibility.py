@@ -44,13 +44,13 @@ Element.prototype.attachShadow = function (init) {
 """
 
 
-
-
 def _every_status_and_priority(customer) -> None:
     """A queue showing each status and priority badge, so each colour pair is checked."""
     priorities = list(Priority.values)
     for index, status in enumerate(Status.values):
-        ticket = make_ticket(customer, subject=f"Request {index}", priority=priorities[index % len(priorities)])
+        ticket = make_ticket(
+            customer, subject=f"Request {index}", priority=priorities[index % len(priorities)]
+        )
         Ticket.objects.filter(pk=ticket.pk).update(status=status)
 
 
@@ -74,7 +74,10 @@ def test_the_agent_desk(live_server_asgi, browser, agent, customer):
     consent(ticket, agent)  # a live session for the ticket panel and Active sessions
     _, token = start(make_ticket(customer, subject="Second request"), agent)
     viewer = browser_services.start_browser_session(
-        make_ticket(customer, subject="Third request"), agent=agent, start_url="http://localhost:8001/apply", channel="copy"
+        make_ticket(customer, subject="Third request"),
+        agent=agent,
+        start_url="http://localhost:8001/apply",
+        channel="copy",
     ).session
     context, page = _page(browser)
     try:
@@ -179,7 +182,9 @@ def test_a_live_session_console_watch_page_badge_and_consent_card(live_server_as
     account = make_account("Acme Home Loans", site_url=f"{demo_site}/", allowed_origins=[demo_site])
     customer = make_user("dana", role="customer", account=account, first_name="Dana")
     agent_user = make_user("priya", role="agent", agent_level="L2", first_name="Priya")
-    session, token = off_loop(start, make_ticket(customer), agent_user, target_url=f"{demo_site}/apply/personal")
+    session, token = off_loop(
+        start, make_ticket(customer), agent_user, target_url=f"{demo_site}/apply/personal"
+    )
     contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(3)]
     customer_ctx, agent_ctx, team_ctx = contexts
     try:
@@ -226,7 +231,9 @@ def test_a_live_session_console_watch_page_badge_and_consent_card(live_server_as
         colleague.click("[data-testid=watch-join]")
         colleague.wait_for_url(f"{base}/watch/{session.pk}/")
         colleague.wait_for_selector("[data-testid=watch-state][data-state=watching]", timeout=10_000)
-        wait_until(colleague, lambda: replay_has(colleague, "#full-name"), timeout=10, message="the watch page")
+        wait_until(
+            colleague, lambda: replay_has(colleague, "#full-name"), timeout=10, message="the watch page"
+        )
         assert_accessible(colleague, name="watch")
     finally:
         for context in contexts:

@@ -130,7 +130,9 @@ def test_admin_login_locks_out(manager):
 def test_api_token_endpoint_locks_out_with_a_json_message(customer):
     client = APIClient(REMOTE_ADDR="198.51.100.80")
     codes = [
-        client.post("/api/auth/token/", {"username": customer.username, "password": "wrong"}, format="json").status_code
+        client.post(
+            "/api/auth/token/", {"username": customer.username, "password": "wrong"}, format="json"
+        ).status_code
         for _ in range(LIMIT)
     ]
     assert codes == [400] * (LIMIT - 1) + [429]
@@ -149,7 +151,9 @@ def test_test_client_login_without_a_request_still_works(client, customer):
 
 def test_password_reset_requests_are_throttled_per_email(customer):
     codes = [
-        Client(REMOTE_ADDR=f"198.51.100.{90 + i}").post(reverse("password_reset"), {"email": customer.email}).status_code
+        Client(REMOTE_ADDR=f"198.51.100.{90 + i}")
+        .post(reverse("password_reset"), {"email": customer.email})
+        .status_code
         for i in range(4)
     ]
     assert codes == [302, 302, 302, 429]
@@ -160,11 +164,14 @@ def test_password_reset_requests_are_throttled_per_email(customer):
 
 def test_password_reset_requests_are_throttled_per_address(db):
     client = Client(REMOTE_ADDR="198.51.100.99")
-    codes = [client.post(reverse("password_reset"), {"email": f"x{i}@example.com"}).status_code for i in range(4)]
+    codes = [
+        client.post(reverse("password_reset"), {"email": f"x{i}@example.com"}).status_code for i in range(4)
+    ]
     assert codes == [302, 302, 302, 429]
-    assert "Too many password reset requests" in client.post(
-        reverse("password_reset"), {"email": "y@example.com"}
-    ).content.decode()
+    assert (
+        "Too many password reset requests"
+        in client.post(reverse("password_reset"), {"email": "y@example.com"}).content.decode()
+    )
 
 
 def test_guessing_reset_links_is_throttled(customer):

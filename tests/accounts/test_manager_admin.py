@@ -195,7 +195,9 @@ def test_a_manager_cannot_grant_themselves_more(manager_client, manager_user):
 
 def test_a_superusers_account_is_not_a_managers_to_change(manager_client):
     root = User.objects.create_superuser("root", "root@example.com", "x" * 12)
-    assert manager_client.post(_admin_url(root, f"{root.pk}/change/"), {"username": "owned"}).status_code == 403
+    assert (
+        manager_client.post(_admin_url(root, f"{root.pk}/change/"), {"username": "owned"}).status_code == 403
+    )
     assert manager_client.get(_admin_url(root, f"{root.pk}/password/")).status_code == 403
     root.refresh_from_db()
     assert root.username == "root"

@@ -47,7 +47,13 @@ def test_the_live_session_masks_with_the_presets():
 
 
 def _field(attrs: dict) -> dict:
-    node = {"type": 2, "tagName": "input", "attributes": {**attrs, "value": "A-77"}, "id": 20, "childNodes": []}
+    node = {
+        "type": 2,
+        "tagName": "input",
+        "attributes": {**attrs, "value": "A-77"},
+        "id": 20,
+        "childNodes": [],
+    }
     return {"type": 2, "timestamp": 1, "data": {"node": {"type": 0, "id": 1, "childNodes": [node]}}}
 
 

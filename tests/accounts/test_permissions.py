@@ -65,7 +65,10 @@ def test_starting_on_a_ticket_is_for_its_assignee_or_a_manager(users, customer):
     assert permissions.can_start_cobrowse(agent, theirs) is False
     assert permissions.can_start_cobrowse(manager, theirs) is True
     # The role rule still holds for the assignee.
-    assert permissions.can_start_cobrowse(users["agent_l1"], make_ticket(customer, assignee=users["agent_l1"])) is False
+    assert (
+        permissions.can_start_cobrowse(users["agent_l1"], make_ticket(customer, assignee=users["agent_l1"]))
+        is False
+    )
     assert permissions.takes_ticket_to_start_cobrowse(agent, unassigned) is True
     assert permissions.takes_ticket_to_start_cobrowse(agent, mine) is False
     assert permissions.takes_ticket_to_start_cobrowse(manager, unassigned) is False

@@ -118,6 +118,8 @@ def test_handing_over_control_names_the_holder_publicly(customer, agent):
 
 def test_the_schema_says_username_is_not_always_sent(client):
     response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
-    schema = response.json() if response["Content-Type"].endswith("json") else yaml.safe_load(response.content)
+    schema = (
+        response.json() if response["Content-Type"].endswith("json") else yaml.safe_load(response.content)
+    )
     summary = schema["components"]["schemas"]["UserSummary"]
     assert "username" in summary["properties"] and "username" not in summary["required"]

@@ -37,8 +37,13 @@ def _raw_delete(queryset) -> None:
 def _legacy_row(prev_hash: str, i: int) -> AuditEvent:
     """A row as the code before keying wrote it: plain SHA-256 over the same fields."""
     event = AuditEvent(
-        created_at=timezone.now(), action=f"old.{i}", object_type="thing", object_id=str(i),
-        details={"i": i}, scheme=Scheme.LEGACY, prev_hash=prev_hash,
+        created_at=timezone.now(),
+        action=f"old.{i}",
+        object_type="thing",
+        object_id=str(i),
+        details={"i": i},
+        scheme=Scheme.LEGACY,
+        prev_hash=prev_hash,
     )
     event.hash = crypto.row_digest(prev_hash, event)
     event.save()
@@ -284,13 +289,19 @@ def _load_settings(**environ: str) -> subprocess.CompletedProcess:
 
     env = {k: v for k, v in os.environ.items() if k not in ("AUDIT_KEY", "DJANGO_DEBUG")}
     env.update(
-        DJANGO_SECRET_KEY="s" * 60, RECORDING_KEYS=generate_entry("prod-1"), DJANGO_ALLOWED_HOSTS="desk.example",
+        DJANGO_SECRET_KEY="s" * 60,
+        RECORDING_KEYS=generate_entry("prod-1"),
+        DJANGO_ALLOWED_HOSTS="desk.example",
         TANDEM_TESTING="false",
     )
     env.update(environ)
     return subprocess.run(
         [sys.executable, "-c", "import config.settings"],
-        cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, text=True, timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -88,7 +88,9 @@ def test_an_invited_colleague_sees_the_session_they_may_watch(client, agent, age
 
 def test_ended_and_overdue_sessions_are_not_listed(client, agent, manager, sharing, waiting):
     session_services.end_session(sharing, actor=agent)
-    CoBrowseSession.objects.filter(pk=waiting.pk).update(invite_expires_at=timezone.now() - timedelta(seconds=1))
+    CoBrowseSession.objects.filter(pk=waiting.pk).update(
+        invite_expires_at=timezone.now() - timedelta(seconds=1)
+    )
     html = _page(client, manager)
     for session in (sharing, waiting):
         assert f'data-session="{session.pk}"' not in html
@@ -127,7 +129,9 @@ def test_quality_survives_redis_being_unreachable(settings, sharing):
     assert selectors.relay_qualities([sharing.pk]) == {}
 
 
-def test_the_query_count_does_not_grow_with_the_number_of_sessions(client, manager, customer, agent, agent_l3):
+def test_the_query_count_does_not_grow_with_the_number_of_sessions(
+    client, manager, customer, agent, agent_l3
+):
     def count() -> int:
         client.force_login(manager)
         with CaptureQueriesContext(connection) as ctx:

@@ -79,9 +79,14 @@ def test_start_is_for_the_assignee_or_a_manager(ticket, agent, agent_l3, manager
     from tickets import services as ticket_services
 
     ticket_services.assign(ticket, actor=manager, assignee=agent_l3)
-    refused = _client(agent).post(f"/api/tickets/{ticket.number}/cobrowse/", {"channel": "copy"}, format="json")
+    refused = _client(agent).post(
+        f"/api/tickets/{ticket.number}/cobrowse/", {"channel": "copy"}, format="json"
+    )
     assert refused.status_code == 403
-    assert refused.json()["detail"] == "Only the ticket's assignee or a manager can start co-browse on this ticket."
+    assert (
+        refused.json()["detail"]
+        == "Only the ticket's assignee or a manager can start co-browse on this ticket."
+    )
     assert not CoBrowseSession.objects.exists()
     by_manager = _client(manager).post(
         f"/api/tickets/{ticket.number}/cobrowse/", {"channel": "copy"}, format="json"
@@ -96,7 +101,9 @@ def test_starting_on_an_unassigned_ticket_takes_it(ticket, agent):
     from tickets.models import EventKind, TicketEvent
 
     assert ticket.assignee is None
-    response = _client(agent).post(f"/api/tickets/{ticket.number}/cobrowse/", {"channel": "copy"}, format="json")
+    response = _client(agent).post(
+        f"/api/tickets/{ticket.number}/cobrowse/", {"channel": "copy"}, format="json"
+    )
     assert response.status_code == 201
     ticket.refresh_from_db()
     assert ticket.assignee == agent

@@ -162,7 +162,11 @@ def test_a_hand_over_in_full_control_drops_to_controlled_until_approved_for_the_
     assert handed.mode == session.mode == ControlMode.CONTROLLED
     assert "mode_changed" in _steps(ticket)
     change = AuditEvent.objects.filter(action="cobrowse.mode_changed").last()
-    assert (change.details["from"], change.details["to"], change.details["by"]) == ("full", "controlled", "handover")
+    assert (change.details["from"], change.details["to"], change.details["by"]) == (
+        "full",
+        "controlled",
+        "handover",
+    )
     assert change.details["holder"] == agent_l3.pk
 
     # Full Control for the new holder: their own request, a manager's approval, the customer's yes.

@@ -41,7 +41,9 @@ def test_full_control_from_the_agents_click_to_the_customers_answer(live_server_
     try:
         agent, approver, watcher = (context.new_page() for context in contexts)
         for page in (approver, watcher):
-            page.on("console", lambda msg: "Content Security Policy" in msg.text and violations.append(msg.text))
+            page.on(
+                "console", lambda msg: "Content Security Policy" in msg.text and violations.append(msg.text)
+            )
         login(agent, base, "priya")
         login(approver, base, "morgan")
         login(watcher, base, "alex")
@@ -51,17 +53,24 @@ def test_full_control_from_the_agents_click_to_the_customers_answer(live_server_
         assert _badge(approver) is None and _badge(watcher) is None
         assert "Nothing waiting" in approver.text_content("[data-testid=approvals]")
         wait_until(
-            agent, lambda: agent.evaluate("!!(window.tandemLive && window.tandemLive.send('ping', {nonce: 'x'}))")
+            agent,
+            lambda: agent.evaluate("!!(window.tandemLive && window.tandemLive.send('ping', {nonce: 'x'}))"),
         )
 
         def feed() -> str:
             return agent.text_content("[data-testid=console-feed]")
 
         agent.click("[data-testid=mode-full]")
-        wait_until(agent, lambda: "Asked a manager to approve Full control" in feed(), message="asked a manager")
+        wait_until(
+            agent, lambda: "Asked a manager to approve Full control" in feed(), message="asked a manager"
+        )
         assert "Asked the customer" not in feed()
-        wait_until(watcher, lambda: _badge(watcher) == "1", message="the badge, live", seen=lambda: _badge(watcher))
-        wait_until(approver, lambda: approver.locator("tr[data-request]").count() == 1, message="the list, live")
+        wait_until(
+            watcher, lambda: _badge(watcher) == "1", message="the badge, live", seen=lambda: _badge(watcher)
+        )
+        wait_until(
+            approver, lambda: approver.locator("tr[data-request]").count() == 1, message="the list, live"
+        )
         assert _badge(approver) == "1"
 
         approver.click("tr[data-request] button[value=approve]")

@@ -50,7 +50,9 @@ def test_every_active_manager_is_mailed_once_after_commit(
         assert secret not in logged
 
 
-def test_the_manager_who_asked_is_not_mailed(ticket, agent, managers, mailoutbox, django_capture_on_commit_callbacks):
+def test_the_manager_who_asked_is_not_mailed(
+    ticket, agent, managers, mailoutbox, django_capture_on_commit_callbacks
+):
     asker, other = managers
     session, _ = consent(ticket, agent, mode="controlled")
     mailoutbox.clear()

@@ -69,7 +69,9 @@ async def test_a_manager_hears_the_count_when_an_agent_asks_and_when_it_is_decid
     await agent_comm.send_json_to(_msg("mode_request", {"mode": "full"}, 1))
     assert await _count(badge, "changed") == 1
     request = await database_sync_to_async(ModeRequest.objects.get)(session=session)
-    await database_sync_to_async(session_services.decide_full_control)(request.pk, manager=manager, approve=True)
+    await database_sync_to_async(session_services.decide_full_control)(
+        request.pk, manager=manager, approve=True
+    )
     assert await _count(badge, "changed") == 0
     await _close_all(customer, agent_comm, badge)
 
@@ -145,12 +147,19 @@ async def test_the_agent_hears_a_manager_was_asked_then_approved_then_the_custom
     await _never(customer, "mode_request")
     request = await database_sync_to_async(ModeRequest.objects.get)(session=session)
     approver = await _manager("approver")
-    await database_sync_to_async(session_services.decide_full_control)(request.pk, manager=approver, approve=True)
+    await database_sync_to_async(session_services.decide_full_control)(
+        request.pk, manager=approver, approve=True
+    )
     assert await _steps(agent_comm, 1) == [("manager_approved", "full")]
     asked = await _receive_type(customer, "mode_request")
-    await customer.send_json_to(_msg("decision", {"request_id": asked["data"]["request_id"], "approved": True}, 2))
+    await customer.send_json_to(
+        _msg("decision", {"request_id": asked["data"]["request_id"], "approved": True}, 2)
+    )
     message = await _receive_type(agent_comm, "mode_request")
-    assert (message["data"]["step"], message["data"]["request_id"]) == ("customer_allowed", f"mode:{request.pk}")
+    assert (message["data"]["step"], message["data"]["request_id"]) == (
+        "customer_allowed",
+        f"mode:{request.pk}",
+    )
     await _close_all(customer, agent_comm)
 
 
@@ -160,7 +169,9 @@ async def test_the_agent_hears_a_manager_declined():
     assert await _steps(agent_comm, 1) == [("asked_manager", "full")]
     request = await database_sync_to_async(ModeRequest.objects.get)(session=session)
     approver = await _manager("approver")
-    await database_sync_to_async(session_services.decide_full_control)(request.pk, manager=approver, approve=False)
+    await database_sync_to_async(session_services.decide_full_control)(
+        request.pk, manager=approver, approve=False
+    )
     assert await _steps(agent_comm, 1) == [("manager_declined", "full")]
     await _close_all(customer, agent_comm)
 

@@ -18,7 +18,9 @@ async def _steps(session) -> list[tuple[str, str]]:
         events = TicketEvent.objects.filter(
             ticket_id=session.ticket_id, kind=EventKind.COBROWSE, data__session=session.pk
         ).order_by("id")
-        return [(e.data["step"], e.data.get("action", "")) for e in events if e.data["step"].startswith("action_")]
+        return [
+            (e.data["step"], e.data.get("action", "")) for e in events if e.data["step"].startswith("action_")
+        ]
 
     return await database_sync_to_async(read)()
 
@@ -49,7 +51,9 @@ async def test_an_approved_action_is_shown_performed_or_not(ok, outcome):
 async def test_a_denied_action_is_shown_denied_and_never_performed():
     session, customer, agent_comm, request_id = await _asked(False)
     # The page reports the refusal too; a denied request stays denied in the activity.
-    await customer.send_json_to(_msg("action_result", {"request_id": request_id, "ok": False, "detail": "x"}, 3))
+    await customer.send_json_to(
+        _msg("action_result", {"request_id": request_id, "ok": False, "detail": "x"}, 3)
+    )
     await _receive_type(agent_comm, "action_result")
     await customer.disconnect()
     await agent_comm.disconnect()

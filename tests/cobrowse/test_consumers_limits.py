@@ -60,7 +60,17 @@ async def _hello(path: str, address: str, frame: dict, origin: bytes) -> Websock
 
 
 def _customer_hello(grant: str) -> dict:
-    return _msg("hello", {"grant": grant, "page_id": "p1", "last_acked_seq": -1, "url": "http://localhost:8001/a", "title": "A"}, 0)
+    return _msg(
+        "hello",
+        {
+            "grant": grant,
+            "page_id": "p1",
+            "last_acked_seq": -1,
+            "url": "http://localhost:8001/a",
+            "title": "A",
+        },
+        0,
+    )
 
 
 async def test_hello_attempts_per_address_are_limited_on_the_customer_socket(settings):

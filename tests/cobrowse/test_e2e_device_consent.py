@@ -75,9 +75,7 @@ def _agent_decides_on_the_link(browser, base: str, token: str) -> str:
 def _setup(demo_site: str, suffix: str = ""):
     account = make_account("Acme Home Loans", site_url=f"{demo_site}/", allowed_origins=[demo_site])
     customer = make_user(f"dana{suffix}", role="customer", account=account)
-    agent = make_user(
-        f"priya{suffix}", role="agent", agent_level="L2", first_name="Priya", last_name="Kaur"
-    )
+    agent = make_user(f"priya{suffix}", role="agent", agent_level="L2", first_name="Priya", last_name="Kaur")
     ticket = make_ticket(customer)
     session, token = off_loop(start, ticket, agent, target_url=f"{demo_site}/apply/personal")
     return session, token, ticket

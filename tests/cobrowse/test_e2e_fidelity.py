@@ -33,7 +33,8 @@ def replay_text(agent, selector: str) -> str | None:
             continue
         try:
             text = frame.evaluate(
-                "(sel) => { const el = document.querySelector(sel); return el ? el.textContent : null; }", selector
+                "(sel) => { const el = document.querySelector(sel); return el ? el.textContent : null; }",
+                selector,
             )
         except Exception:
             continue
@@ -90,7 +91,9 @@ def test_the_agent_sees_the_calculator_amount_and_no_script_is_refused(live_serv
             SCRIPTED,
         )
         wait_until(agent, lambda: replay_has(agent, "#probe-link"), timeout=10, message="the added content")
-        wait_until(agent, lambda: replay_value(agent, "#calc-amount") == "7500000", timeout=5, message="new amount")
+        wait_until(
+            agent, lambda: replay_value(agent, "#calc-amount") == "7500000", timeout=5, message="new amount"
+        )
         agent.wait_for_timeout(800)
         assert not blocked, blocked
     finally:

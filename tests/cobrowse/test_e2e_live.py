@@ -280,7 +280,9 @@ def test_live_flow_from_consent_to_stop_sharing(live_server_asgi, demo_site, bro
         # The badge says so (it does not just vanish), and the page's revoke after the socket's stop
         # confirms the end instead of failing.
         badge_says = "window.__badgeRoot.querySelector('.who').textContent"
-        wait_until(shopper, lambda: "You stopped sharing" in shopper.evaluate(badge_says), message="stop said")
+        wait_until(
+            shopper, lambda: "You stopped sharing" in shopper.evaluate(badge_says), message="stop said"
+        )
         assert shopper.evaluate(badge_says) == "You stopped sharing — nothing more is sent"
         wait_until(shopper, lambda: revokes, message="revoke answered")
         assert revokes == [200]

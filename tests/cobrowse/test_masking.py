@@ -611,7 +611,17 @@ def test_an_attribute_selector_may_ignore_case():
 
 @pytest.mark.parametrize(
     "bad",
-    ["div span", "div > input", "input:focus", "a + b", "", "[x=", "::before", "input[type=password x]", "[a i]"],
+    [
+        "div span",
+        "div > input",
+        "input:focus",
+        "a + b",
+        "",
+        "[x=",
+        "::before",
+        "input[type=password x]",
+        "[a i]",
+    ],
 )
 def test_selectors_outside_the_subset_are_refused(bad):
     with pytest.raises(ValueError):

@@ -39,7 +39,9 @@ def test_the_widget_alone_masks_numbers_split_over_elements(browser, site):  # n
     for box, group in zip(["#b1", "#b2", "#b3", "#b4"], ["5105", "1051", "0510", "9012"], strict=True):
         page.type(box, group, delay=10)
     page.evaluate("document.querySelector('#later').insertAdjacentHTML('beforeend', '<span>10005</span>')")
-    widget_wait(page, lambda: any("10005" in f or "******" in f for f in server.raw_frames()), message="frames")
+    widget_wait(
+        page, lambda: any("10005" in f or "******" in f for f in server.raw_frames()), message="frames"
+    )
     page.wait_for_timeout(600)
     words = frame_strings(server.raw_frames())
     leaking = [g for g in GROUPS if g in words]
@@ -53,7 +55,9 @@ def test_the_widget_alone_masks_numbers_split_over_elements(browser, site):  # n
     ]
     assert any(len([t for t in d["texts"] if t["value"] == "******"]) >= 2 for d in mutations)
     # The side panel's form state: the boxes are masked fields, sent without their values.
-    widget_wait(page, lambda: "b4" in {f["id"] for f in server.messages(msg_type="page")[-1]["data"]["fields"]})
+    widget_wait(
+        page, lambda: "b4" in {f["id"] for f in server.messages(msg_type="page")[-1]["data"]["fields"]}
+    )
     fields = {f["id"]: f for f in server.messages(msg_type="page")[-1]["data"]["fields"]}
     for box in ("b1", "b2", "b3", "b4"):
         assert fields[box]["masked"] is True and "value" not in fields[box], fields[box]
@@ -98,9 +102,15 @@ def test_a_number_split_over_spans_reaches_the_agent_masked(live_server_asgi, de
         wait_until(agent, lambda: replay_has(agent, "#card"), timeout=15, message="the replayed page")
         for box, group in zip(["#b1", "#b2", "#b3", "#b4"], ["5105", "1051", "0510", "9012"], strict=True):
             shopper.type(box, group, delay=10)
-        shopper.evaluate("document.querySelector('#later').insertAdjacentHTML('beforeend', '<span>10005</span>')")
+        shopper.evaluate(
+            "document.querySelector('#later').insertAdjacentHTML('beforeend', '<span>10005</span>')"
+        )
         replay = agent.frame_locator(".tandem-live iframe")
-        wait_until(agent, lambda: "******" in (replay.locator("#later").text_content() or ""), message="the last group")
+        wait_until(
+            agent,
+            lambda: "******" in (replay.locator("#later").text_content() or ""),
+            message="the last group",
+        )
         agent.wait_for_timeout(500)
 
         for selector in ("#card", "#dotted", "#ssn", "#later"):

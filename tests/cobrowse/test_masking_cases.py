@@ -116,7 +116,11 @@ def test_dom(case: dict) -> None:
 
 def test_the_digit_table_knows_every_decimal_digit_of_the_bmp() -> None:
     """fold_digits (and the widget's fold) cover every run of decimal digits Unicode has there."""
-    zeros = [cp for cp in range(0x80, 0x10000) if unicodedata.category(chr(cp)) == "Nd" and unicodedata.digit(chr(cp)) == 0]
+    zeros = [
+        cp
+        for cp in range(0x80, 0x10000)
+        if unicodedata.category(chr(cp)) == "Nd" and unicodedata.digit(chr(cp)) == 0
+    ]
     assert sorted(DIGIT_ZEROS) == zeros
     sample = "".join(chr(zero + 7) for zero in zeros)
     assert fold_digits(sample) == "7" * len(zeros)

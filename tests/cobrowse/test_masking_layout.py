@@ -28,7 +28,11 @@ def _snapshot(*body: dict) -> dict:
 
 
 def _mutation(**data) -> dict:
-    return {"type": 3, "timestamp": 2, "data": {"source": 0, "adds": [], "removes": [], "texts": [], "attributes": [], **data}}
+    return {
+        "type": 3,
+        "timestamp": 2,
+        "data": {"source": 0, "adds": [], "removes": [], "texts": [], "attributes": [], **data},
+    }
 
 
 def _split_card() -> dict:
@@ -61,7 +65,16 @@ def test_separate_paragraphs_are_not_read_together():
 def test_the_last_group_added_later_masks_the_groups_relayed_before():
     """An Amex number, 3782 822463 10005: two groups in the snapshot, the third in a mutation."""
     redactor = Redactor(strict=True)
-    snap = _snapshot(_el(10, "p", {}, _el(20, "span", {}, _text(21, "3782")), _text(22, " "), _el(23, "span", {}, _text(24, "822463"))))
+    snap = _snapshot(
+        _el(
+            10,
+            "p",
+            {},
+            _el(20, "span", {}, _text(21, "3782")),
+            _text(22, " "),
+            _el(23, "span", {}, _text(24, "822463")),
+        )
+    )
     first = redactor.redact_events([snap], "p")
     assert _texts(first[0]["data"]["node"]) == ["3782", " ", "822463"]
     add = _mutation(adds=[{"parentId": 10, "nextId": None, "node": _el(25, "span", {}, _text(26, "10005"))}])
@@ -71,7 +84,16 @@ def test_the_last_group_added_later_masks_the_groups_relayed_before():
 
 def test_a_text_change_that_completes_a_number_masks_its_neighbours():
     redactor = Redactor(strict=True)
-    snap = _snapshot(_el(10, "div", {}, _el(20, "b", {}, _text(21, "3782")), _el(23, "b", {}, _text(24, "822463")), _el(25, "b", {}, _text(26, "…"))))
+    snap = _snapshot(
+        _el(
+            10,
+            "div",
+            {},
+            _el(20, "b", {}, _text(21, "3782")),
+            _el(23, "b", {}, _text(24, "822463")),
+            _el(25, "b", {}, _text(26, "…")),
+        )
+    )
     redactor.redact_events([snap], "p")
     (out,) = redactor.redact_events([_mutation(texts=[{"id": 26, "value": "10005"}])], "p")
     assert {t["id"]: t["value"] for t in out["data"]["texts"]} == {21: MASK, 24: MASK, 26: MASK}
@@ -79,7 +101,9 @@ def test_a_text_change_that_completes_a_number_masks_its_neighbours():
 
 def test_a_removed_group_is_not_read_with_new_ones():
     redactor = Redactor(strict=True)
-    snap = _snapshot(_el(10, "p", {}, _el(20, "span", {}, _text(21, "3782")), _el(23, "span", {}, _text(24, "822463"))))
+    snap = _snapshot(
+        _el(10, "p", {}, _el(20, "span", {}, _text(21, "3782")), _el(23, "span", {}, _text(24, "822463")))
+    )
     redactor.redact_events([snap], "p")
     change = _mutation(
         removes=[{"parentId": 20, "id": 21}, {"parentId": 23, "id": 24}],
@@ -91,7 +115,9 @@ def test_a_removed_group_is_not_read_with_new_ones():
 
 def _boxes(maxlength: str | None) -> dict:
     attrs = {"type": "text"} | ({"maxlength": maxlength} if maxlength else {})
-    return _snapshot(_el(10, "div", {}, *[_el(20 + i, "input", {**attrs, "id": f"cc{i}", "value": ""}) for i in range(4)]))
+    return _snapshot(
+        _el(10, "div", {}, *[_el(20 + i, "input", {**attrs, "id": f"cc{i}", "value": ""}) for i in range(4)])
+    )
 
 
 def test_a_card_typed_into_four_short_boxes_is_masked_as_it_is_typed():
@@ -100,14 +126,18 @@ def test_a_card_typed_into_four_short_boxes_is_masked_as_it_is_typed():
     typed = [{"type": 3, "timestamp": 3, "data": {"source": 5, "id": 21, "text": "11", "isChecked": False}}]
     (out,) = redactor.redact_events(typed, "p")
     assert out["data"]["text"] == MASK
-    page = redactor.redact_page({"page_id": "p", "fields": [{"id": "cc1", "type": "text", "masked": False, "value": "11"}]})
+    page = redactor.redact_page(
+        {"page_id": "p", "fields": [{"id": "cc1", "type": "text", "masked": False, "value": "11"}]}
+    )
     assert page["fields"][0]["masked"] is True and "value" not in page["fields"][0]
 
 
 def test_a_card_in_four_boxes_without_maxlength_is_masked_when_read_together():
     snap = _boxes(None)
     for i, group in enumerate(["4111", "1111", "1111", "1111"]):
-        snap["data"]["node"]["childNodes"][0]["childNodes"][0]["childNodes"][0]["childNodes"][i]["attributes"]["value"] = group
+        snap["data"]["node"]["childNodes"][0]["childNodes"][0]["childNodes"][0]["childNodes"][i][
+            "attributes"
+        ]["value"] = group
     redactor = Redactor(strict=True)
     (out,) = redactor.redact_events([snap], "p")
     boxes = out["data"]["node"]["childNodes"][0]["childNodes"][0]["childNodes"][0]["childNodes"]
@@ -118,8 +148,14 @@ def test_a_card_in_four_boxes_without_maxlength_is_masked_when_read_together():
 
 def test_attributes_set_later_on_a_masked_element_are_masked():
     redactor = Redactor(strict=True)
-    redactor.redact_events([_snapshot(_el(10, "div", {"data-pii": ""}, _el(11, "a", {"href": "/p/1"}, _text(12, "Jane"))))], "p")
-    change = _mutation(attributes=[{"id": 11, "attributes": {"title": "Jane Roe", "href": "/patients/jane-roe", "class": "x"}}])
+    redactor.redact_events(
+        [_snapshot(_el(10, "div", {"data-pii": ""}, _el(11, "a", {"href": "/p/1"}, _text(12, "Jane"))))], "p"
+    )
+    change = _mutation(
+        attributes=[
+            {"id": 11, "attributes": {"title": "Jane Roe", "href": "/patients/jane-roe", "class": "x"}}
+        ]
+    )
     (out,) = redactor.redact_events([change], "p")
     assert out["data"]["attributes"][0]["attributes"] == {"title": MASK, "href": MASK, "class": "x"}
 
@@ -128,7 +164,10 @@ def test_css_content_in_a_serialised_stylesheet_is_masked():
     css = '.a::before{content:"4111 1111"}.b::before{content:"1111 1111"}.c{color:#411111}'
     out = Redactor(strict=True).redact_events([_snapshot(_el(10, "style", {"_cssText": css}))], "p")
     style = out[0]["data"]["node"]["childNodes"][0]["childNodes"][0]["childNodes"][0]
-    assert style["attributes"]["_cssText"] == '.a::before{content:"******"}.b::before{content:"******"}.c{color:#411111}'
+    assert (
+        style["attributes"]["_cssText"]
+        == '.a::before{content:"******"}.b::before{content:"******"}.c{color:#411111}'
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -155,6 +194,8 @@ def test_a_new_snapshot_forgets_the_texts_of_the_last_one():
 
 def test_a_card_typed_into_a_contenteditable_element_is_masked_as_it_is_typed():
     redactor = Redactor(strict=True)
-    redactor.redact_events([_snapshot(_el(10, "div", {"contenteditable": ""}, _el(11, "p", {}, _text(12, "Card"))))], "p")
+    redactor.redact_events(
+        [_snapshot(_el(10, "div", {"contenteditable": ""}, _el(11, "p", {}, _text(12, "Card"))))], "p"
+    )
     (out,) = redactor.redact_events([_mutation(texts=[{"id": 12, "value": "Card 4111 11"}])], "p")
     assert out["data"]["texts"] == [{"id": 12, "value": f"Card {MASK}"}]

@@ -430,7 +430,9 @@ def test_ended_clears_the_grant_and_a_new_page_starts_a_new_stream(browser, site
     assert [m["seq"] for m in stream(server.messages(1))[:2]] == [0, 1]
 
     server.send(server.connections[1]["ws"], "ended", {"reason": "agent_ended"})
-    wait_until(page, lambda: badge_text(page).startswith("Sharing has ended — nothing more is sent"), message="end")
+    wait_until(
+        page, lambda: badge_text(page).startswith("Sharing has ended — nothing more is sent"), message="end"
+    )
     assert page.evaluate("sessionStorage.getItem('tandem.grant')") is None
     assert page.locator("[data-tandem=badge]").count() == 1  # it says so until closed
     context.close()

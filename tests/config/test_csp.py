@@ -81,7 +81,13 @@ def test_templates_hold_no_inline_script_handlers_or_styles():
 def test_every_page_that_rebuilds_customer_content_is_strict():
     from config.csp import STRICT_VIEWS, page_overrides
 
-    assert {"console:live", "consent:watch", "recordings:detail", "recordings:customer_copy", "browser-viewer"} <= STRICT_VIEWS
+    assert {
+        "console:live",
+        "consent:watch",
+        "recordings:detail",
+        "recordings:customer_copy",
+        "browser-viewer",
+    } <= STRICT_VIEWS
     for name in STRICT_VIEWS:
         assert page_overrides(name)["default-src"] == ["'none'"], name
     assert page_overrides("tickets:portal") is None

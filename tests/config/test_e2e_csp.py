@@ -33,7 +33,9 @@ def test_console_and_watch_pages_play_a_session_within_their_policy(live_server_
     account = make_account("Acme Home Loans", site_url=f"{demo_site}/", allowed_origins=[demo_site])
     customer = make_user("dana", role="customer", account=account, first_name="Dana")
     agent_user = make_user("priya", role="agent", agent_level="L2", first_name="Priya")
-    session, token = off_loop(start, make_ticket(customer), agent_user, target_url=f"{demo_site}/apply/personal")
+    session, token = off_loop(
+        start, make_ticket(customer), agent_user, target_url=f"{demo_site}/apply/personal"
+    )
     seen = {name: {"csp": [], "errors": [], "probes": []} for name in ("customer", "agent", "colleague")}
     contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(3)]
     customer_ctx, agent_ctx, team_ctx = contexts
@@ -65,7 +67,9 @@ def test_console_and_watch_pages_play_a_session_within_their_policy(live_server_
         panel.select_option("[data-testid=team-channel]", "copy")
         panel.click("[data-testid=team-invite]")
         panel.click("[data-testid=team-link]")  # selects the link (data-select-on-focus, no inline handler)
-        selected = panel.evaluate("() => { const el = document.activeElement; return el.value.slice(el.selectionStart, el.selectionEnd); }")
+        selected = panel.evaluate(
+            "() => { const el = document.activeElement; return el.value.slice(el.selectionStart, el.selectionEnd); }"
+        )
         link = panel.input_value("[data-testid=team-link]")
         assert selected == link and "/w/" in link
         colleague = team_ctx.new_page()
@@ -75,7 +79,9 @@ def test_console_and_watch_pages_play_a_session_within_their_policy(live_server_
         watch = colleague.wait_for_url(f"{base}/watch/{session.pk}/")
         del watch
         colleague.wait_for_selector("[data-testid=watch-state][data-state=watching]", timeout=10000)
-        wait_until(colleague, lambda: replay_has(colleague, "#full-name"), timeout=10, message="the watch page")
+        wait_until(
+            colleague, lambda: replay_has(colleague, "#full-name"), timeout=10, message="the watch page"
+        )
 
         # The customer's page now shows content pointing at Tandem: absolute, and relative (which the
         # replay iframe, an about:blank document on Tandem's origin, would resolve against Tandem).
@@ -86,7 +92,9 @@ def test_console_and_watch_pages_play_a_session_within_their_policy(live_server_
         shopper.evaluate(f"document.body.insertAdjacentHTML('beforeend', {json.dumps(hostile)})")
         shopper.type("#full-name", "Ada Lovelace", delay=20)
         for page in (agent, colleague):
-            wait_until(page, lambda p=page: replay_has(p, "#probe-rel"), timeout=10, message="hostile content")
+            wait_until(
+                page, lambda p=page: replay_has(p, "#probe-rel"), timeout=10, message="hostile content"
+            )
         agent.wait_for_timeout(500)
 
         for who in ("agent", "colleague"):

@@ -52,7 +52,9 @@ def test_a_403_is_one_line_without_a_traceback(settings, debug):
 @pytest.mark.django_db
 @pytest.mark.urls("tests.config.error_urls")
 def test_a_server_error_keeps_its_traceback():
-    out = _written("django.request", lambda: Client(raise_request_exception=False).get("/test-errors/broken/"))
+    out = _written(
+        "django.request", lambda: Client(raise_request_exception=False).get("/test-errors/broken/")
+    )
     assert out.startswith("Internal Server Error: /test-errors/broken/") and "Traceback" in out
     assert "RuntimeError: boom" in out
 
@@ -86,7 +88,12 @@ CLOSED_TAB = textwrap.dedent(
 def test_a_closed_tab_is_one_line_without_a_traceback(loop):
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
     done = subprocess.run(
-        [sys.executable, "-c", CLOSED_TAB, loop], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", CLOSED_TAB, loop],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stderr.splitlines() if not line.startswith("AXES:")]

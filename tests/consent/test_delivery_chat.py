@@ -23,9 +23,10 @@ SECRET = "chat-shared-secret-for-tests"
 def _verifying(request):
     """What a chat system does with the webhook: check the signature, then post the message."""
     timestamp = request.headers.get("X-Tandem-Timestamp", "")
-    expected = "sha256=" + hmac.new(
-        SECRET.encode(), timestamp.encode() + b"." + request.body, hashlib.sha256
-    ).hexdigest()
+    expected = (
+        "sha256="
+        + hmac.new(SECRET.encode(), timestamp.encode() + b"." + request.body, hashlib.sha256).hexdigest()
+    )
     if not hmac.compare_digest(expected, request.headers.get("X-Tandem-Signature", "")):
         return 401, b'{"error": "bad signature"}'
     if abs(time.time() - int(timestamp)) > 300:
@@ -90,7 +91,9 @@ def test_a_webhook_that_does_not_answer_in_time_is_a_failure(
     webhook.delay = 1.0
     with django_capture_on_commit_callbacks(execute=True):
         start(ticket, agent, channel="chat")
-    assert "Chat message could not be sent: the chat webhook did not answer in time." in _agent_page(agent, ticket)
+    assert "Chat message could not be sent: the chat webhook did not answer in time." in _agent_page(
+        agent, ticket
+    )
 
 
 def test_without_a_webhook_chat_goes_to_the_development_outbox(

@@ -137,7 +137,9 @@ def test_without_a_provider_sms_goes_to_the_development_outbox(
     assert raw in delivery.outbox[0].link
 
 
-def test_a_resent_sms_replaces_the_failure_notice(ticket, agent, provider, django_capture_on_commit_callbacks):
+def test_a_resent_sms_replaces_the_failure_notice(
+    ticket, agent, provider, django_capture_on_commit_callbacks
+):
     from tests.consent.helpers import resend
 
     provider.respond = lambda _request: (500, b"{}")

@@ -253,7 +253,9 @@ def test_an_expired_link_grant_can_no_longer_ask(linked):
 @pytest.mark.django_db
 def test_the_target_pages_origin_may_ask_after_the_account_drops_it(agent):
     """The socket's rule: the account's allowed origins or the session's target origin."""
-    account = make_account("Moving Co", site_url=f"{ORIGIN}/apply", allowed_origins=[ORIGIN, "https://b.example"])
+    account = make_account(
+        "Moving Co", site_url=f"{ORIGIN}/apply", allowed_origins=[ORIGIN, "https://b.example"]
+    )
     session, link = consent(make_ticket(make_user("mover", account=account)), agent, device=False)
     account.allowed_origins = ["https://b.example"]
     account.save(update_fields=["allowed_origins"])

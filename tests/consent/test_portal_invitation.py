@@ -131,7 +131,9 @@ def test_an_invitation_that_is_no_longer_open_cannot_be_opened(
     assert SessionInvite.objects.count() == before
 
 
-def test_other_channels_show_no_in_app_invitation(ticket, customer, agent, django_capture_on_commit_callbacks):
+def test_other_channels_show_no_in_app_invitation(
+    ticket, customer, agent, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         start(ticket, agent, channel="email")
     page = _as(customer).get(f"/portal/tickets/{ticket.number}/").content.decode()

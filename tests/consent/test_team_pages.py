@@ -283,4 +283,3 @@ def test_grant_refresh_and_leave(shared):
     viewer.refresh_from_db()
     assert viewer.state == TeamViewerState.LEFT
     assert Client().post(refresh, HTTP_X_TANDEM_GRANT=grant).status_code == 410
-

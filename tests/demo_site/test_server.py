@@ -146,6 +146,8 @@ def test_every_pattern_is_a_valid_html_pattern():
         " try { new RegExp(`^(?:${p})$`, 'v'); } catch (e) { bad.push(p); } }"
         " console.log(JSON.stringify(bad));"
     )
-    done = subprocess.run(["node", "-e", script, json.dumps(patterns)], capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        ["node", "-e", script, json.dumps(patterns)], capture_output=True, text=True, timeout=30
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []

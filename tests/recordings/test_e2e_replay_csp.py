@@ -66,7 +66,11 @@ def _hostile_items(tandem: str) -> list[dict]:
     rule = {
         "type": 3,
         "timestamp": BASE_TS + 2500,
-        "data": {"source": 8, "id": 51, "adds": [{"rule": f"h1 {{ background: url({tandem}/probe-rule.png) }}", "index": 0}]},
+        "data": {
+            "source": 8,
+            "id": 51,
+            "adds": [{"rule": f"h1 {{ background: url({tandem}/probe-rule.png) }}", "index": 0}],
+        },
     }
     stream = [events[0], snapshot, events[2], later, rule, *events[3:]]
     return [
@@ -76,7 +80,9 @@ def _hostile_items(tandem: str) -> list[dict]:
     ]
 
 
-def test_replay_plays_without_csp_violations_and_never_requests_tandem(server, browser, agent, customer, manager):
+def test_replay_plays_without_csp_violations_and_never_requests_tandem(
+    server, browser, agent, customer, manager
+):
     recording = build_recording(recorded_session(agent, customer), _hostile_items(server.url))
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -90,7 +96,10 @@ def test_replay_plays_without_csp_violations_and_never_requests_tandem(server, b
         login(page, server.url, manager.username)
         response = page.goto(f"{server.url}/manager/recordings/{recording.pk}/")
         policy = response.headers["content-security-policy"]
-        assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+        assert (
+            "script-src 'self'" in policy
+            and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+        )
         assert "default-src 'none'" in policy
         page.evaluate(
             """() => { window.__violations = [];
@@ -103,13 +112,18 @@ def test_replay_plays_without_csp_violations_and_never_requests_tandem(server, b
         assert frame.inner_text("#title") == "Loan application"
         page.select_option("[data-testid=replay-speed]", "4")
         page.click("[data-testid=replay-play]")
-        frame.wait_for_selector("img[src='https://loans.example/probe-added.png']", state="attached", timeout=8_000)
+        frame.wait_for_selector(
+            "img[src='https://loans.example/probe-added.png']", state="attached", timeout=8_000
+        )
         page.wait_for_timeout(500)  # let anything the rebuild started go out
 
         probes = [url for url in requests if "probe" in url]
         assert not [url for url in probes if url.startswith(server.url)], probes
         # Relative URLs now point at the recorded page's own origin, as they did for the customer.
-        assert frame.get_attribute("img[src$='probe-relative.png']", "src") == "https://loans.example/probe-relative.png"
+        assert (
+            frame.get_attribute("img[src$='probe-relative.png']", "src")
+            == "https://loans.example/probe-relative.png"
+        )
         violations = page.evaluate("window.__violations")
         assert not violations, violations
         assert not [line for line in console if "Content Security Policy" in line], console

@@ -27,7 +27,9 @@ def test_the_timeline_shows_an_approved_action_performed_and_a_denied_one_denied
     for n, (step, actor) in enumerate(steps):
         live.log_activity(session.pk, actor, step, action="click" if n < 3 else "type", request=n // 3 + 1)
     for n, event in enumerate(TicketEvent.objects.filter(data__step__startswith="action_").order_by("id")):
-        TicketEvent.objects.filter(pk=event.pk).update(created_at=recording.started_at + timedelta(milliseconds=100 * n))
+        TicketEvent.objects.filter(pk=event.pk).update(
+            created_at=recording.started_at + timedelta(milliseconds=100 * n)
+        )
 
     labels = [item.label for item in selectors.session_timeline(recording) if item.kind == "activity"]
 

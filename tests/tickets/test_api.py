@@ -205,7 +205,10 @@ def test_representation(ticket, customer, account):
     body = client_for(customer).get(url(ticket)).json()
     assert body["reference"] == f"T-{ticket.number}"
     assert body["number"] == ticket.number
-    assert body["requester"] == {"id": customer.pk, "display_name": "Customer1"}  # no login names to customers
+    assert body["requester"] == {
+        "id": customer.pk,
+        "display_name": "Customer1",
+    }  # no login names to customers
     assert body["assignee"] is None
     assert body["account"] == {"id": account.pk, "name": account.name}
     assert body["status"] == "new"

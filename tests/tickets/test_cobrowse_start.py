@@ -36,7 +36,9 @@ def test_the_panel_says_an_unassigned_ticket_is_taken_by_starting(client, agent,
     assert "the link goes to the customer only" in page
 
 
-def test_the_panel_refuses_someone_elses_ticket_but_not_to_a_manager(client, agent, agent_l3, manager, ticket):
+def test_the_panel_refuses_someone_elses_ticket_but_not_to_a_manager(
+    client, agent, agent_l3, manager, ticket
+):
     ticket_services.assign(ticket, actor=manager, assignee=agent_l3)
     page = _page(client, agent, ticket)
     assert 'data-testid="cobrowse-start"' not in page
@@ -63,7 +65,8 @@ def test_starting_on_an_unassigned_ticket_assigns_it_with_an_event(client, agent
 
 
 @pytest.mark.parametrize(
-    ("channel", "said"), [("email", "e-mail"), ("sms", "SMS"), ("chat", "chat"), ("in_app", "an in-app notice")]
+    ("channel", "said"),
+    [("email", "e-mail"), ("sms", "SMS"), ("chat", "chat"), ("in_app", "an in-app notice")],
 )
 def test_a_link_sent_to_the_customer_is_never_shown_to_staff(
     client, agent, ticket, channel, said, mailoutbox, django_capture_on_commit_callbacks

@@ -118,7 +118,10 @@ def test_not_root_chromium_starts_directly_with_a_short_environment(settings, mo
 @pytest.mark.parametrize(
     ("user", "message"),
     [
-        ("tandem-no-such-user", r"'tandem-no-such-user' \(BROWSER_RUN_AS_USER\) does not exist: .*ensure-browser-user"),
+        (
+            "tandem-no-such-user",
+            r"'tandem-no-such-user' \(BROWSER_RUN_AS_USER\) does not exist: .*ensure-browser-user",
+        ),
         ("", "BROWSER_RUN_AS_USER is empty"),
         ("root", "is root"),
     ],

@@ -128,7 +128,9 @@ async def test_the_workers_chromium_is_sandboxed_unprivileged_and_holds_no_secre
         await page.set_content("<p>sandboxed</p>")
         assert await page.text_content("p") == "sandboxed"
         procs = chromium_processes()
-        driver_environ = b"".join(p.environ for p in chromium_processes(driver=True) if p.program.endswith("/node"))
+        driver_environ = b"".join(
+            p.environ for p in chromium_processes(driver=True) if p.program.endswith("/node")
+        )
         await context.close()
 
     browser = [p for p in procs if p.kind == "browser" and "chrom" in p.program]
@@ -168,7 +170,9 @@ async def test_the_profile_belongs_to_the_browser_user_and_is_written(browser_us
         try:
             context = await browser.new_context(**launch.context_options())
             await (await context.new_page()).set_content("<p>x</p>")
-            browser_proc = next(p for p in chromium_processes() if p.kind == "browser" and "chrom" in p.program)
+            browser_proc = next(
+                p for p in chromium_processes() if p.kind == "browser" and "chrom" in p.program
+            )
             arg = next(a for a in browser_proc.argv if a.startswith("--user-data-dir="))
             profile = Path(arg.split("=", 1)[1])
             assert profile.stat().st_uid == expected_uid

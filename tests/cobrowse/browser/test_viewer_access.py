@@ -128,4 +128,6 @@ async def test_each_viewer_has_its_own_way_to_end():
     for name in ("agent", "manager"):
         assert end_url in html[name] and "csrfmiddlewaretoken" in html[name], name
         assert 'data-testid="bv-stop"' not in html[name]
-    assert 'data-testid="bv-end"' not in html["colleague"] and 'data-testid="bv-stop"' not in html["colleague"]
+    assert (
+        'data-testid="bv-end"' not in html["colleague"] and 'data-testid="bv-stop"' not in html["colleague"]
+    )

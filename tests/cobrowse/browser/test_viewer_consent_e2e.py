@@ -180,14 +180,18 @@ async def test_a_pasted_viewer_address_asks_before_any_socket_and_allow_starts_t
             assert wire.sockets == [f"{live_server_asgi.ws_url}/ws/browser/{session_id}/"]
             hello = json.loads(wire.sent[0])
             assert hello["type"] == "hello" and hello["data"]["grant"] not in ("", link_grant)
-            assert (await sync_to_async(consent_services.verify_grant)(hello["data"]["grant"])).pk == session_id
+            assert (
+                await sync_to_async(consent_services.verify_grant)(hello["data"]["grant"])
+            ).pk == session_id
             assert wire.card_calls() == [
                 f"{base}/api/cobrowse/grants/describe/",
                 f"{base}/api/cobrowse/grants/confirm/",
             ]
             assert await sync_to_async(_device_records)(session_id) == [(Decision.GRANTED, base)]
             await _until(
-                lambda: customer.locator("[data-testid=bv-status]").filter(has_text="Agent is browsing").count()
+                lambda: (
+                    customer.locator("[data-testid=bv-status]").filter(has_text="Agent is browsing").count()
+                )
             )
 
             # A reload of the same tab does not ask; it connects with the stored tab grant.
@@ -232,7 +236,6 @@ async def test_a_pasted_viewer_address_asks_before_any_socket_and_allow_starts_t
 
 async def _frames(page) -> int:
     return int(await page.get_attribute(ROOT, "data-frames") or 0)
-
 
 
 def _link_grant(origin: str) -> tuple[int, str]:

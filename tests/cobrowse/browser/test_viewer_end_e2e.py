@@ -51,7 +51,9 @@ def test_a_signed_in_customer_is_admitted_and_stops_sharing(live_server_asgi, br
     answer_consent_card(page)
     page.wait_for_selector("[data-testid=bv-stop]", state="visible", timeout=15000)
     page.wait_for_function(
-        "(s) => !/Connecting|cannot view/.test(document.querySelector(s).textContent)", arg=STATUS, timeout=15000
+        "(s) => !/Connecting|cannot view/.test(document.querySelector(s).textContent)",
+        arg=STATUS,
+        timeout=15000,
     )
     assert "cannot view" not in page.text_content(STATUS)
     assert page.get_attribute("[data-testid=browser-viewer]", "data-role") == "customer"
@@ -60,13 +62,17 @@ def test_a_signed_in_customer_is_admitted_and_stops_sharing(live_server_asgi, br
 
     page.click("[data-testid=bv-stop]")
     page.wait_for_function(
-        "(s) => document.querySelector(s).textContent.includes('You stopped sharing')", arg=STATUS, timeout=10000
+        "(s) => document.querySelector(s).textContent.includes('You stopped sharing')",
+        arg=STATUS,
+        timeout=10000,
     )
     assert page.text_content(STATUS) == "You stopped sharing — nothing more is sent."
     page.screenshot(path=str(ARTIFACTS / "browser-viewer-stopped.png"))
     assert page.is_hidden("[data-testid=bv-canvas]")
     assert _state(session.pk) == (SessionState.REVOKED, EndReason.CUSTOMER_REVOKED)
-    revokes = [status for url, status in answers if url.endswith(f"/api/cobrowse/sessions/{session.pk}/revoke/")]
+    revokes = [
+        status for url, status in answers if url.endswith(f"/api/cobrowse/sessions/{session.pk}/revoke/")
+    ]
     assert revokes == [200]
     assert not [a for a in answers if a[1] >= 400]
     context.close()
@@ -93,7 +99,9 @@ def test_the_agent_ends_the_session_from_the_viewer(live_server_asgi, browser):
 
     page.click("[data-testid=bv-end]")
     page.wait_for_function(
-        "(s) => document.querySelector(s).textContent.includes('You ended the session')", arg=STATUS, timeout=10000
+        "(s) => document.querySelector(s).textContent.includes('You ended the session')",
+        arg=STATUS,
+        timeout=10000,
     )
     assert dialogs == ["End this session for everyone?"]
     state, _reason = _state(session.pk)
