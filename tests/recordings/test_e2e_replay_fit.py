@@ -81,6 +81,11 @@ def test_dom_replay_is_scaled_to_fit_with_the_controls_in_view(server, browser, 
         # A narrower window re-fits it.
         page.set_viewport_size({"width": 900, "height": 720})
         expect(page.locator("#replay-player")).to_have_css("width", re.compile(r"^[1-8]\d{2}(\.\d+)?px$"))
+        # The re-fit runs from ResizeObserver callbacks; under load a check can land between two.
+        page.wait_for_function(
+            "document.querySelector('.replay__controls').getBoundingClientRect().bottom <= innerHeight",
+            timeout=5_000,
+        )
         _assert_fits(_boxes(page, "#replay-player iframe"))
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "recording-replay-fit.png"))
