@@ -5,7 +5,7 @@
 Two workloads, both built here in the rrweb 2.x format:
 * a ~2 KB batch of incremental events (mouse moves, keystrokes with their input values, a small
   mutation): what a customer socket sends several times a second while someone fills a form;
-* a ~30 KB full snapshot of a 60-field form (FIELD-NOTES: 29.9 KB for such a page);
+* a full snapshot of a 60-field form (34.5 KB; docs/benchmarks.md);
 both also with the healthcare and finance presets on (136 more selectors).
 Prints microseconds per message, messages/s and events/s; never fails on time.
 """

@@ -332,7 +332,7 @@ TANDEM_TICKET_NUMBER_START = 1001
 TANDEM_WIDGET_ORIGINS = env.list("TANDEM_WIDGET_ORIGINS", default=["http://localhost:8001"])
 TANDEM_DEMO_SITE_URL = env("TANDEM_DEMO_SITE_URL", default="http://localhost:8001/")
 
-# Co-browse session rules (DESIGN.md, "Session lifecycle").
+# Co-browse session rules (docs/architecture.md, "Session lifecycle"; socket limits in docs/relay.md).
 COBROWSE_INVITE_TTL_SECONDS = env.int("COBROWSE_INVITE_TTL_SECONDS", default=15 * 60)
 COBROWSE_INACTIVITY_TIMEOUT_SECONDS = env.int("COBROWSE_INACTIVITY_TIMEOUT_SECONDS", default=30 * 60)
 COBROWSE_MAX_DURATION_SECONDS = env.int("COBROWSE_MAX_DURATION_SECONDS", default=45 * 60)
@@ -363,7 +363,7 @@ CHAT_WEBHOOK_SECRET = env("CHAT_WEBHOOK_SECRET", default="")
 CHAT_WEBHOOK_TIMEOUT_SECONDS = env.float("CHAT_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 # --- end invitation delivery ---
 
-# Recordings (DESIGN.md, "Recordings").
+# Recordings (docs/recordings.md).
 # RECORDING_KEYS: comma-separated "key_id:base64url(32 random bytes)" master keys (docs/recordings-crypto.md).
 # The first wraps new recordings' data keys, all of them unwrap. The default is the published
 # DEVELOPMENT-ONLY key "dev-insecure", refused by recordings/keys.py whenever DEBUG is off.

@@ -1,4 +1,4 @@
-"""Envelope encryption for recordings (DESIGN.md, "Recordings"; format in docs/recordings-crypto.md).
+"""Envelope encryption for recordings (docs/recordings.md; format in docs/recordings-crypto.md).
 
 Each recording gets a fresh 256-bit data key. Chunks are gzip-compressed event JSON sealed with
 AES-256-GCM under that key; the associated data binds the recording id, the chunk index and the final

@@ -111,7 +111,7 @@ def live_server_asgi(transactional_db):
 
 @pytest.fixture(scope="module")
 def browser():
-    """One Chromium per test module (one sync Playwright per process, see FIELD-NOTES)."""
+    """One Chromium per test module (one sync Playwright at a time, docs/contributing.md, "Browser tests and Chromium")."""
     from tests.live import launch_browser
 
     with launch_browser() as chromium:

@@ -99,7 +99,7 @@ export function mount(container, { url, hello = null }) {
   function startReplay() {
     if (replayer) replayer.destroy();
     view.notice.remove();
-    // Apply each event on arrival: the customer's clock is not the agent's (see FIELD-NOTES).
+    // Apply each event on arrival: the customer's clock is not the agent's (docs/frontend.md, "The live view: rrweb in live mode").
     replayer = new Replayer([], {
       root: view.stage,
       liveMode: true,

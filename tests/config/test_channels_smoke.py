@@ -67,7 +67,7 @@ async def test_foreign_origin_is_refused():
 
 
 async def test_idle_socket_stays_open_for_12_seconds():
-    """redis-py 8 closes idle sockets after 5 s unless socket_timeout is None (FIELD-NOTES)."""
+    """redis-py 8 closes idle sockets after 5 s unless socket_timeout is None (docs/relay.md, "Channel-layer groups")."""
     user = await database_sync_to_async(make_user)("agent-idle", role="agent", agent_level="L2")
     from django.test import Client
 
