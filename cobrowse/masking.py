@@ -12,10 +12,10 @@ Three mechanisms (docs/masking.md; the widget applies the same, both held to
   but the structural ones (:data:`STRUCTURAL_ATTRS`) replaced by :data:`MASK`:
   ``input[type=password]``, ``input[type=hidden]``, any ``autocomplete`` token starting with ``cc-``,
   ``[data-sensitive]``, ``[data-pii]``, rrweb's ``.rr-mask``, the account's own selectors and its
-  industry presets' (:mod:`cobrowse.masking_presets`). ``autocomplete=one-time-code`` (and
+  industry presets' (:mod:`masking.presets`). ``autocomplete=one-time-code`` (and
   ``.rr-block``) is *blocked*: the element keeps only ``class`` and rrweb's placeholder size, its
   children are dropped and every later mutation or input event for it is dropped.
-* **Patterns** (:mod:`cobrowse.masking_patterns`) on every text node, string attribute, input value,
+* **Patterns** (:mod:`masking.patterns`) on every text node, string attribute, input value,
   page-context field, URL and CSS ``content:`` string: Luhn-valid card numbers, US SSNs, Aadhaar
   numbers, Indian PANs, mod-97-valid IBANs and numbers after a label that names them, whatever
   separators and digits they are written with. Each match becomes :data:`MASK` whatever its length.
@@ -30,7 +30,7 @@ nodes, so an input event for a sensitive field is masked even when its value loo
 Sensitivity is sticky for the page: a password field switched to ``type=text`` by a "show password"
 toggle stays masked, and so does a field whose value once matched a pattern.
 
-Account selectors support a simple subset of CSS (see :func:`parse_selectors`): a tag, ``*``,
+Account selectors support a simple subset of CSS (:mod:`masking.selector`): a tag, ``*``,
 ``#id``, ``.class``, ``[attr]``, ``[attr=value]``, ``[attr^=value]``, ``[attr$=value]``,
 ``[attr*=value]`` (each with an optional ``i`` flag: without regard to case), compounds of these
 (``input.secret[name=pin]``) and comma-separated lists. No combinators or pseudo-classes: those raise
@@ -50,7 +50,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, unquote, unquote_plus, urlsplit, urlunsplit
 
-from cobrowse.masking_patterns import (  # noqa: F401  (re-exported: the public rules live here)
+from cobrowse.protocol import Message
+from masking.patterns import (  # noqa: F401  (re-exported: callers import the rules from here)
     MASK,
     fold_digits,
     iban_valid,
@@ -60,7 +61,7 @@ from cobrowse.masking_patterns import (  # noqa: F401  (re-exported: the public 
     redact_text,
     redact_typed_value,
 )
-from cobrowse.protocol import Message
+from masking.selector import Selector, parse_selector, parse_selectors  # noqa: F401  (re-exported)
 
 logger = logging.getLogger(__name__)
 
@@ -142,128 +143,6 @@ def redact_url(url: str) -> str:
     if (netloc, path, query, fragment) == (parts.netloc, parts.path, parts.query, parts.fragment):
         return url
     return urlunsplit((parts.scheme, netloc, path, query, fragment))
-
-
-# --- account selectors ------------------------------------------------------------------------
-
-_ATTR_OPS = ("^=", "$=", "*=", "=")
-_SELECTOR_TOKEN = re.compile(
-    r"""
-    (?P<tag>^(?:\*|[a-zA-Z][a-zA-Z0-9-]*))
-    | \#(?P<id>[A-Za-z0-9_-]+)
-    | \.(?P<cls>[A-Za-z0-9_-]+)
-    | \[\s*(?P<attr>[A-Za-z_:][A-Za-z0-9_:.-]*)\s*
-        (?:(?P<op>\^=|\$=|\*=|=)\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[A-Za-z0-9_-]+))
-        \s*(?:(?P<flag>[iIsS])\s*)?)?\]
-    """,
-    re.VERBOSE,
-)
-
-
-@dataclass(frozen=True)
-class Selector:
-    """One compound selector of the supported subset."""
-
-    text: str
-    tag: str | None = None
-    ids: tuple[str, ...] = ()
-    classes: tuple[str, ...] = ()
-    # (name, operator, value, case-insensitive): ``[name*=dob i]`` compares without regard to case.
-    attrs: tuple[tuple[str, str | None, str, bool], ...] = ()
-
-    def matches(self, tag: str, attrs: dict[str, str]) -> bool:
-        """``tag`` lower case; an empty ``tag`` (unknown) matches any tag selector."""
-        if self.tag and tag and self.tag != tag:
-            return False
-        if any(attrs.get("id") != ident for ident in self.ids):
-            return False
-        if self.classes:
-            have = attrs.get("class", "").split()
-            if any(cls not in have for cls in self.classes):
-                return False
-        for name, op, value, fold in self.attrs:
-            actual = attrs.get(name)
-            if actual is None:
-                return False
-            if fold:
-                actual = actual.lower()
-            if (
-                (op == "=" and actual != value)
-                or (op == "^=" and not (value and actual.startswith(value)))
-                or (op == "$=" and not (value and actual.endswith(value)))
-                or (op == "*=" and not (value and value in actual))
-            ):
-                return False
-        return True
-
-    @property
-    def attribute_names(self) -> set[str]:
-        names = {name for name, _, _, _ in self.attrs}
-        if self.ids:
-            names.add("id")
-        if self.classes:
-            names.add("class")
-        return names
-
-
-def _split_selector_list(text: str) -> list[str]:
-    parts, depth, quote_char, current = [], 0, "", []
-    for ch in text:
-        if quote_char:
-            quote_char = "" if ch == quote_char else quote_char
-        elif ch in "\"'":
-            quote_char = ch
-        elif ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append("".join(current))
-            current = []
-            continue
-        current.append(ch)
-    parts.append("".join(current))
-    return parts
-
-
-def parse_selector(text: str) -> Selector:
-    """Parse one compound selector; raise ``ValueError`` naming anything outside the subset."""
-    source = text.strip()
-    if not source:
-        raise ValueError("empty selector")
-    pos, tag, ids, classes, attrs = 0, None, [], [], []
-    while pos < len(source):
-        match = _SELECTOR_TOKEN.match(source, pos)
-        if match is None or match.end() == pos:
-            raise ValueError(
-                f"unsupported selector {text!r} at {source[pos:]!r}: use tag, #id, .class, [attr], "
-                "[attr=value], [attr^=value], [attr$=value] or [attr*=value], without combinators"
-            )
-        if match.group("tag") is not None:
-            tag = None if match.group("tag") == "*" else match.group("tag").lower()
-        elif match.group("id") is not None:
-            ids.append(match.group("id"))
-        elif match.group("cls") is not None:
-            classes.append(match.group("cls"))
-        else:
-            op = match.group("op")
-            value = next(
-                (v for v in (match.group("dq"), match.group("sq"), match.group("bare")) if v is not None), ""
-            )
-            fold = (match.group("flag") or "").lower() == "i"
-            attrs.append((match.group("attr").lower(), op, value.lower() if fold else value, fold))
-        pos = match.end()
-    return Selector(source, tag, tuple(ids), tuple(classes), tuple(attrs))
-
-
-def parse_selectors(selectors: Iterable[str]) -> tuple[Selector, ...]:
-    """Parse an account's selectors (each may be a comma-separated list). Use it to validate settings."""
-    parsed: list[Selector] = []
-    for entry in selectors:
-        if not isinstance(entry, str):
-            raise ValueError(f"selector must be a string, not {type(entry).__name__}")
-        parsed.extend(parse_selector(part) for part in _split_selector_list(entry))
-    return tuple(parsed)
 
 
 # --- rrweb structures -------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from cobrowse.masking import (
     redact_typed_value,
     redact_url,
 )
-from cobrowse.masking_patterns import DIGIT_ZEROS, fold_digits
+from masking.patterns import DIGIT_ZEROS, fold_digits
 
 CASES = json.loads((Path(__file__).resolve().parents[1] / "masking_cases.json").read_text())
 

@@ -1,6 +1,6 @@
 // What the widget must never send in clear: selector rules (whole fields) and pattern rules (any
 // text or value that looks like a card number, SSN, Aadhaar, PAN, IBAN or labelled identifier).
-// cobrowse/masking_patterns.py applies the same rules on the server; both are held to the cases in
+// masking/patterns.py applies the same rules on the server; both are held to the cases in
 // tests/masking_cases.json.
 
 // Always the same string, so a masked value never reveals its length.
