@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import CustomerAccount
 from cobrowse import live
-from cobrowse.masking import Redactor
+from cobrowse.masking.redactor import Redactor
 from masking.presets import PRESETS, preset_selectors
 from masking.selector import parse_selectors
 from tests.consent.helpers import consent
