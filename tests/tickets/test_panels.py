@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from tests.factories import make_ticket
 from tickets import panels
@@ -36,7 +37,7 @@ def test_each_registered_panel_shows_once_in_order_and_an_empty_one_shows_nothin
         return format_html('<p data-testid="panel-one">{}</p>', for_ticket.reference)
 
     def second(request, for_ticket):
-        return format_html('<p data-testid="panel-two">two</p>')
+        return mark_safe('<p data-testid="panel-two">two</p>')
 
     def nothing(request, for_ticket):
         return ""
