@@ -6,6 +6,9 @@ from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
 
+from masking.presets import PRESETS, preset_selectors
+from masking.selector import parse_selectors
+
 
 class Industry(models.TextChoices):
     GENERAL = "general", "General"
@@ -59,16 +62,12 @@ class CustomerAccount(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        from cobrowse.masking import parse_selectors
-
         if not isinstance(self.redaction_selectors, list):
             raise ValidationError({"redaction_selectors": "A list of CSS selectors."})
         try:
             parse_selectors(self.redaction_selectors)
         except ValueError as exc:
             raise ValidationError({"redaction_selectors": str(exc)}) from None
-        from cobrowse.masking_presets import preset_selectors
-
         presets = self.masking_presets
         if not isinstance(presets, list) or not all(isinstance(p, str) for p in presets):
             raise ValidationError({"masking_presets": 'A list of preset names, e.g. ["healthcare"].'})
@@ -88,8 +87,6 @@ class CustomerAccount(models.Model):
         A preset name no longer known is skipped rather than failing a session (rows are validated
         when saved through :meth:`clean`).
         """
-        from cobrowse.masking_presets import PRESETS
-
         presets = self.masking_presets if isinstance(self.masking_presets, list) else []
         extra = [sel for name in presets if isinstance(name, str) for sel in PRESETS.get(name, ())]
         own = self.redaction_selectors if isinstance(self.redaction_selectors, list) else []

@@ -1,8 +1,8 @@
 """The one place that answers "may this user see or do this?".
 
 Views, DRF permission classes, consumers and selectors call these functions; nothing else
-re-implements a rule. Querysets and object checks come from the same rules so that list pages
-and detail pages never disagree.
+re-implements a rule. Which tickets a user may see is a ticket rule and lives with the tickets
+(``tickets.permissions``), built on the roles answered here: accounts sits below tickets.
 """
 
 from __future__ import annotations
@@ -30,22 +30,9 @@ def is_manager(user: Any) -> bool:
     return _active(user) and user.role == Role.MANAGER
 
 
-def visible_tickets(user: Any, qs: QuerySet | None = None) -> QuerySet:
-    """Tickets the user may see: support staff see the queue, customers their own requests."""
-    from tickets.models import Ticket
-
-    qs = Ticket.objects.all() if qs is None else qs
-    if is_support_staff(user):
-        return qs
-    if _active(user) and user.role == Role.CUSTOMER:
-        return qs.filter(requester=user)
-    return qs.none()
-
-
-def can_view_ticket(user: Any, ticket: Ticket) -> bool:
-    if is_support_staff(user):
-        return True
-    return _active(user) and user.role == Role.CUSTOMER and ticket.requester_id == user.pk
+def is_customer(user: Any) -> bool:
+    """A signed-in, active customer (someone who raises tickets)."""
+    return _active(user) and user.role == Role.CUSTOMER
 
 
 def can_work_ticket(user: Any, ticket: Ticket | None = None) -> bool:
@@ -55,10 +42,6 @@ def can_work_ticket(user: Any, ticket: Ticket | None = None) -> bool:
 
 def can_see_internal_notes(user: Any) -> bool:
     return is_support_staff(user)
-
-
-def can_reply_to_ticket(user: Any, ticket: Ticket) -> bool:
-    return can_view_ticket(user, ticket)
 
 
 def can_use_cobrowse(user: Any) -> bool:

@@ -24,9 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cobrowse.masking import Redactor
 
 try:
-    from cobrowse.masking_presets import preset_selectors
-except ImportError:  # a checkout from before the presets, for before/after figures
-    preset_selectors = None
+    from masking.presets import preset_selectors
+except ImportError:  # a checkout from before the masking package, for before/after figures
+    try:
+        from cobrowse.masking_presets import preset_selectors
+    except ImportError:  # from before the presets
+        preset_selectors = None
 from cobrowse.protocol import CUSTOMER, parse_message
 
 T0 = 1_732_000_000_000

@@ -59,7 +59,10 @@ def server_env(database_url: str, recording_root: Path | None = None) -> dict[st
         CACHE_KEY_PREFIX="bench",
         DJANGO_DEBUG="false",
         DJANGO_SECRET_KEY="bench-relay-secret-key-not-for-production-0123456789abcdefghijkl",
+        AUDIT_KEY="bench-relay-audit-key-not-for-production-0123456789abcdefghijklmn",
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        # Every bench socket comes from one address: the per-address hello limit would refuse most.
+        COBROWSE_HELLO_RATE_LIMIT="100000/m",
         DJANGO_SECURE_SSL_REDIRECT="false",
         PYTHONPATH=str(ROOT),
     )
@@ -712,7 +715,9 @@ def main() -> None:
         {
             k: env[k]
             for k in env
-            if k.startswith(("DJANGO", "DATABASE", "REDIS", "CHANNEL", "CACHE", "RECORDING", "MEDIA"))
+            if k.startswith(
+                ("DJANGO", "AUDIT", "DATABASE", "REDIS", "CHANNEL", "CACHE", "RECORDING", "MEDIA")
+            )
         }
     )
     sys.path.insert(0, str(ROOT))

@@ -38,7 +38,7 @@ SERVER_OPTIONS: dict[str, Any] = {
     "ws_ping_interval": 20.0,
     "ws_ping_timeout": 20.0,
     # Frames up to this size reach the consumers, which answer an oversized message with an
-    # `error` and keep the socket (cobrowse/protocol.py limits); only larger ones close it (1009).
+    # `error` and keep the socket (cobrowse/protocol/messages.py limits); only larger ones close it (1009).
     "ws_max_size": 16 * 1024 * 1024,
     "timeout_graceful_shutdown": 10,
 }

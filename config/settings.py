@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "cobrowse",
     "recordings",
     "analytics",
+    "demo",  # last: the demo commands use every app above
 ]
 
 MIDDLEWARE = [

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from consent import views
+from consent import portal, views
 
 app_name = "consent"
 
@@ -15,5 +15,10 @@ urlpatterns = [
         "cobrowse/sessions/<int:pk>/team/<int:viewer_pk>/remove/",
         views.remove_team_member,
         name="remove_team_member",
+    ),
+    path(
+        "portal/tickets/<str:number>/invitations/<int:session_id>/open/",
+        portal.portal_open_invitation,
+        name="portal_open_invitation",
     ),
 ]

@@ -1,4 +1,4 @@
-"""Ticket reads, always scoped by ``accounts.permissions``."""
+"""Ticket reads, always scoped by ``tickets.permissions``."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from django.db.models import Q, QuerySet
 
 from accounts import permissions
 from tickets.models import Ticket, TicketComment, TicketEvent
+from tickets.permissions import visible_tickets
 
 
 def ticket_queryset(user: Any) -> QuerySet[Ticket]:
-    return permissions.visible_tickets(user).select_related("requester", "assignee", "account")
+    return visible_tickets(user).select_related("requester", "assignee", "account")
 
 
 def filter_tickets(

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts import permissions
 from accounts.models import Role, User
+from tickets import permissions as ticket_permissions
 from tickets.models import (
     STATUS_TRANSITIONS,
     EventKind,
@@ -215,7 +216,7 @@ def add_comment(ticket: Ticket, *, author: User, body: str, internal: bool = Fal
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": "A comment cannot be empty."})
-    if not permissions.can_reply_to_ticket(author, ticket):
+    if not ticket_permissions.can_reply_to_ticket(author, ticket):
         raise PermissionDenied("You cannot comment on this ticket.")
     if internal and not permissions.can_see_internal_notes(author):
         raise PermissionDenied("Only support staff can write internal notes.")

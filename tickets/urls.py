@@ -17,9 +17,4 @@ urlpatterns = [
     path("portal/new/", views.portal_new_ticket, name="portal_new"),
     path("portal/tickets/<str:number>/", views.portal_ticket, name="portal_ticket"),
     path("portal/tickets/<str:number>/reply/", views.portal_ticket_reply, name="portal_ticket_reply"),
-    path(
-        "portal/tickets/<str:number>/invitations/<int:session_id>/open/",
-        views.portal_open_invitation,
-        name="portal_open_invitation",
-    ),
 ]

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -23,10 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import names, permissions
 from accounts.models import User
-from cobrowse.models import CoBrowseSession
-from consent import inapp, ratelimit
-from consent.services import InviteGone
-from tickets import selectors, services
+from tickets import panels, selectors, services
 from tickets.forms import (
     AgentReplyForm,
     NewTicketForm,
@@ -319,7 +316,7 @@ def _render_portal_ticket(
         "ticket": ticket,
         "comments": selectors.visible_comments(user, ticket),
         "history": history,
-        "invitations": list(inapp.pending_in_app_invites(user).filter(session__ticket=ticket)),
+        "panels": panels.portal_panels(request, ticket),
         "reply_form": reply_form or PortalReplyForm(),
         "nav": "portal",
     }
@@ -347,27 +344,3 @@ def portal_ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
             messages.success(request, "Your reply was sent.")
             return redirect(reverse("tickets:portal_ticket", args=[ticket.number]) + "#thread-end")
     return _render_portal_ticket(request, ticket, reply_form=form, status=400)
-
-
-@require_POST
-@portal_only
-def portal_open_invitation(request: HttpRequest, number: str, session_id: int) -> HttpResponse:
-    """The Open button of an in-app invitation: a fresh one-time link for this customer, then to it.
-
-    Links are stored hashed, so the invitation cannot show the one issued earlier; this one replaces
-    it (and any other undecided link), like every new link.
-    """
-    if not ratelimit.hit(request, scope="invite_open"):  # each press writes a new link
-        return render(request, "consent/rate_limited.html", status=429)
-    ticket = _ticket_or_404(request.user, number)
-    session = CoBrowseSession.objects.filter(pk=session_id, ticket=ticket).first()
-    if session is None:
-        raise Http404("No such invitation.")
-    try:
-        path = inapp.open_in_app_invite(session, request.user)
-    except PermissionDenied:
-        raise Http404("No such invitation.") from None
-    except InviteGone:
-        messages.error(request, "This invitation can no longer be opened. Ask your agent to send a new one.")
-        return redirect("tickets:portal_ticket", number=ticket.number)
-    return redirect(path)

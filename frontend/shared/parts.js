@@ -1,6 +1,6 @@
 // Large messages (a full snapshot of a big page) travel as `part` frames: the JSON text of the
 // whole envelope cut into bodies of at most PART_BODY_MAX characters, reassembled by the receiver.
-// The server does the same towards the agent (cobrowse/protocol.py keeps the same numbers).
+// The server does the same towards the agent (cobrowse/protocol/messages.py keeps the same numbers).
 export const PART_BODY_MAX = 128 * 1024;
 const MAX_PARTS = 64;
 

@@ -40,7 +40,7 @@ describe("checksums", () => {
   });
 });
 
-// The cases both sides are held to (cobrowse/masking.py reads the same file).
+// The cases both sides are held to (the server's tests read the same file).
 const CASES = JSON.parse(readFileSync(new URL("../../tests/masking_cases.json", import.meta.url), "utf8"));
 
 describe("shared table: texts", () => {

@@ -5,8 +5,9 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import CustomerAccount
 from cobrowse import live
-from cobrowse.masking import Redactor, parse_selectors
-from cobrowse.masking_presets import PRESETS, preset_selectors
+from cobrowse.masking.redactor import Redactor
+from masking.presets import PRESETS, preset_selectors
+from masking.selector import parse_selectors
 from tests.consent.helpers import consent
 from tests.factories import make_account, make_ticket, make_user
 

@@ -14,17 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cobrowse.masking import (
-    MASK,
-    Redactor,
-    iban_valid,
-    luhn_valid,
-    parse_selectors,
-    redact_text,
-    redact_typed_value,
-    redact_url,
-)
+from cobrowse.masking.redactor import Redactor
+from cobrowse.masking.url import redact_url
 from cobrowse.protocol import Message
+from masking.patterns import MASK, iban_valid, luhn_valid, redact_text, redact_typed_value
+from masking.selector import parse_selectors
 
 CARD = "4111 1111 1111 1111"
 CARD_2 = "5500-0000-0000-0004"

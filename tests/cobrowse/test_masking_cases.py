@@ -13,16 +13,17 @@ from typing import Any
 
 import pytest
 
-from cobrowse.masking import (
+from cobrowse.masking.redactor import Redactor
+from cobrowse.masking.url import redact_url
+from masking.patterns import (
+    DIGIT_ZEROS,
     MASK,
-    Redactor,
+    fold_digits,
     redact_css,
     redact_fragments,
     redact_text,
     redact_typed_value,
-    redact_url,
 )
-from cobrowse.masking_patterns import DIGIT_ZEROS, fold_digits
 
 CASES = json.loads((Path(__file__).resolve().parents[1] / "masking_cases.json").read_text())
 

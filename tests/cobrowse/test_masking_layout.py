@@ -10,7 +10,8 @@ import json
 
 import pytest
 
-from cobrowse.masking import MASK, Redactor
+from cobrowse.masking.redactor import Redactor
+from masking.patterns import MASK
 from tests.cobrowse.test_consumers import _msg, _pair, _receive_type
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cobrowse.masking import MASK, Redactor
+from cobrowse.masking.redactor import Redactor
+from masking.patterns import MASK
 from tests.cobrowse.test_masking import by_id, el, inp
 
 

@@ -14,10 +14,8 @@ from cobrowse.protocol import (
     Message,
     ProtocolError,
     SeqTracker,
-    ack,
     encode,
     envelope,
-    error_envelope,
     parse_message,
 )
 
@@ -434,14 +432,10 @@ def test_seq_tracker_reports_duplicates_and_gaps():
 def test_envelope_builders_round_trip():
     message = envelope("snapshot_request", {}, 4, ts=99, to=CUSTOMER)
     assert message == {"type": "snapshot_request", "seq": 4, "ts": 99, "data": {}}
-    assert orjson.loads(encode(ack(17, 5))) == {
-        "type": "ack",
-        "seq": 5,
-        "ts": ack(17, 5)["ts"],
-        "data": {"seq": 17},
-    }
+    ack = envelope("ack", {"seq": 17}, 5)
+    assert orjson.loads(encode(ack)) == {"type": "ack", "seq": 5, "ts": ack["ts"], "data": {"seq": 17}}
     err = ProtocolError("wrong_type", "data.approved must be a boolean", "data.approved")
-    assert error_envelope(err, 6)["data"] == {
+    assert envelope("error", err.as_data(), 6)["data"] == {
         "code": "wrong_type",
         "message": err.message,
         "field": "data.approved",

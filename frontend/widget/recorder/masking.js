@@ -1,6 +1,6 @@
 // What the widget must never send in clear: selector rules (whole fields) and pattern rules (any
 // text or value that looks like a card number, SSN, Aadhaar, PAN, IBAN or labelled identifier).
-// cobrowse/masking_patterns.py applies the same rules on the server; both are held to the cases in
+// masking/patterns.py applies the same rules on the server; both are held to the cases in
 // tests/masking_cases.json.
 
 // Always the same string, so a masked value never reveals its length.
@@ -198,7 +198,7 @@ export function maskTypedValue(value) {
   return applySpans(value, merge(spans));
 }
 
-// URLs (cobrowse/masking.py redact_url): credentials, secret-named query and fragment parameters,
+// URLs (cobrowse/masking/url.py redact_url): credentials, secret-named query and fragment parameters,
 // and patterns in every part, looked at through percent-encoding.
 const SECRET_WORDS = /password|passwd|token|secret|cvv|cvc|ssn|aadhaa?r|iban|card|otp|apikey|api_key|signature|session|grant/i;
 const SECRET_TOKENS = new Set("pass pwd pan pin sig sid code auth key csc".split(" "));
@@ -285,7 +285,7 @@ export function maskCss(css) {
   return out + css.slice(at);
 }
 
-// Block layout (as cobrowse/masking.py reads it): a block's inline descendants read as one text;
+// Block layout (as cobrowse/masking/layout.py reads it): a block's inline descendants read as one text;
 // table cells and definition terms read with their row.
 const INLINE = new Set("a abbr b cite code em font i kbd label mark q s small span strong sub sup time u input wbr tspan textpath".split(" "));
 const CELL = new Set(["td", "th", "dt", "dd"]);

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from cobrowse.browser import redaction
-from cobrowse.masking_presets import PRESETS
+from masking.presets import PRESETS
 from tests.consent.helpers import start
 from tests.factories import make_account, make_ticket, make_user
 

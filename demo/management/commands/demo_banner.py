@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from accounts.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
+from demo.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
 
 
 class Command(BaseCommand):

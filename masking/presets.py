@@ -2,12 +2,12 @@
 
 A medical record number, an insurance member number or an account number is just digits; a date of
 birth is just a date. Which of them a form holds is said by its field names and labels, so a preset
-is a list of selectors in the subset both the widget (CSS) and the server (:func:`parse_selectors`)
+is a list of selectors in the subset both the widget (CSS) and the server (:mod:`masking.selector`)
 understand, matched without regard to case. A customer account chooses its presets
 (``CustomerAccount.masking_presets``); their selectors extend the account's own.
 
 Text on the page is covered for every account by the labelled-identifier rule of
-:mod:`cobrowse.masking_patterns` ("MRN: 00123456", "Account no. 1234 5678").
+:mod:`masking.patterns` ("MRN: 00123456", "Account no. 1234 5678").
 """
 
 from __future__ import annotations
