@@ -57,10 +57,11 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from browser import guard, launch, redaction, worker  # noqa: E402
+from browser import guard, launch, redaction  # noqa: E402
 from browser.framepolicy import FramePolicy, Verdict, frame_digest  # noqa: E402
 from browser.screencast import Screencast  # noqa: E402
 from browser.worker import BrowserHost  # noqa: E402
+from browser.worker import host as worker_host  # noqa: E402
 
 VIEWPORT = {"width": 1280, "height": 720}
 ANIMATED = b"""<!doctype html><title>animated</title><body style="margin:0;font:20px sans-serif">
@@ -828,7 +829,7 @@ async def main(args: argparse.Namespace) -> None:
             options["args"] += extra
             return options
 
-        worker.browser_launch_options = with_levers
+        worker_host.browser_launch_options = with_levers  # what BrowserHost launches with
     version = subprocess.run(
         [settings.BROWSER_EXECUTABLE_PATH, "--version"], capture_output=True, text=True
     ).stdout.strip()
