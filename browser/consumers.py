@@ -26,6 +26,7 @@ from browser import services
 from browser.framepolicy import FrameGate
 from browser.serializers import InputSerializer
 from cobrowse import live, protocol
+from cobrowse import services as session_services
 from cobrowse.groups import browser_control_group, browser_viewers_group, session_group
 from cobrowse.models import SHARING_STATES, ParticipantRole
 
@@ -267,7 +268,7 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
         except live.LiveRefused as exc:
             await self._error("invalid", exc.message, "data.request_id")
             return
-        except services.session_services.CoBrowseError as exc:
+        except session_services.CoBrowseError as exc:
             await self._error(getattr(exc, "code", None) or "not_pending", " ".join(exc.messages), "data")
             return
         if waiter:

@@ -19,9 +19,9 @@ import pytest
 from asgiref.sync import sync_to_async
 from playwright.async_api import async_playwright
 
-from browser import services
 from browser.worker import BrowserHost, BrowserSessionRunner
 from cobrowse import services as session_services
+from cobrowse.models import CoBrowseSession
 from tests.browser.test_e2e_browser_session import _allow_on_card, _api, _consent, _until
 from tests.factories import PASSWORD, make_account, make_ticket, make_user
 from tests.live import CHROMIUM_ARGS
@@ -245,7 +245,7 @@ async def test_agent_viewer_controls_drive_the_browser_and_a_view_only_customer_
             await asyncio.sleep(1.0)  # were anything relayed, the runner would have acted by now
             assert runner.page.url == f"{site.origin}/slow"
             assert await runner.page.evaluate("window.inputCounts()") == {"clicks": 0, "keys": 0}
-            lowered = await sync_to_async(services.CoBrowseSession.objects.get)(pk=session_id)
+            lowered = await sync_to_async(CoBrowseSession.objects.get)(pk=session_id)
             assert lowered.mode == "view_only"
         finally:
             task.cancel()

@@ -7,6 +7,7 @@ import pytest
 from django.core.cache import cache
 
 from browser import selectors, services, tasks
+from browser.services import lifecycle
 from cobrowse.models import CoBrowseSession, SessionState
 from tests.browser.test_worker import _consented_browser_session
 from tickets.models import TicketEvent
@@ -77,7 +78,7 @@ def test_a_relaunch_someone_else_queued_first_is_not_counted_again(queued, setti
     session = _consented_browser_session("http://127.0.0.1:9")
     services.browser_started(session.pk)
     cache.delete(selectors.launching_key(session.pk))
-    monkeypatch.setattr(services, "ensure_runner", lambda session_id: False)  # lost the race to queue
+    monkeypatch.setattr(lifecycle, "ensure_runner", lambda session_id: False)  # lost the race to queue
     for _ in range(services.MAX_RELAUNCHES + 2):
         assert services.watch_runner(session.pk) == "starting"
     assert cache.get(f"browser:{session.pk}:relaunches") == 0

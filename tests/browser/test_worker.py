@@ -12,7 +12,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
-from browser import services
+from browser import selectors, services
 from browser.worker import BrowserHost, BrowserSessionRunner, NoCapacity
 from cobrowse.groups import browser_viewers_group
 from cobrowse.models import CoBrowseSession, SessionState
@@ -280,6 +280,6 @@ async def test_no_capacity_is_reported_not_raised(allow_site):
             host.admit()
         runner = BrowserSessionRunner(session.pk, host)
         assert await asyncio.wait_for(runner.run(), 30) == "no_capacity"
-    state = await sync_to_async(services.selectors.runtime_state)(session.pk)
+    state = await sync_to_async(selectors.runtime_state)(session.pk)
     assert state["browser"] == "no_capacity" and "capacity" in state["error"]
     assert (await _state(session.pk)).state == SessionState.CONSENTED
