@@ -23,7 +23,7 @@ unless ``--budget`` says otherwise (0: none, the behaviour before the budget). P
   ``--seconds``: the JPEG quality the budget chose and when, bytes/s over the whole run and once
   settled, the worst 2 s window, fps, frames held for the budget; then the same page with continuous
   typing into one field (more changes than the cap lets through);
-- pixel redaction (``cobrowse/browser/redaction.py``, installed in every session as production
+- pixel redaction (``browser/redaction.py``, installed in every session as production
   does; ``--no-redaction`` leaves it out): on a checkout page, typing into a plain field and into the
   card field, the page's main-thread time per overlay update (p50/p99), fps, bytes/s and CPU, with
   and without the overlay; then masked fields with a magenta border moved (document scroll, nested
@@ -57,10 +57,11 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from cobrowse.browser import guard, launch, redaction, worker  # noqa: E402
-from cobrowse.browser.framepolicy import FramePolicy, Verdict, frame_digest  # noqa: E402
-from cobrowse.browser.screencast import Screencast  # noqa: E402
-from cobrowse.browser.worker import BrowserHost  # noqa: E402
+from browser import guard, launch, redaction  # noqa: E402
+from browser.framepolicy import FramePolicy, Verdict, frame_digest  # noqa: E402
+from browser.screencast import Screencast  # noqa: E402
+from browser.worker import BrowserHost  # noqa: E402
+from browser.worker import host as worker_host  # noqa: E402
 
 VIEWPORT = {"width": 1280, "height": 720}
 ANIMATED = b"""<!doctype html><title>animated</title><body style="margin:0;font:20px sans-serif">
@@ -828,7 +829,7 @@ async def main(args: argparse.Namespace) -> None:
             options["args"] += extra
             return options
 
-        worker.browser_launch_options = with_levers
+        worker_host.browser_launch_options = with_levers  # what BrowserHost launches with
     version = subprocess.run(
         [settings.BROWSER_EXECUTABLE_PATH, "--version"], capture_output=True, text=True
     ).stdout.strip()

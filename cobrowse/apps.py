@@ -6,4 +6,3 @@ class CobrowseConfig(AppConfig):
 
     def ready(self) -> None:
         from cobrowse import signals  # noqa: F401  (connects the broadcast receivers)
-        from cobrowse.browser import prewarm  # noqa: F401  (browser workers launch Chromium at start)

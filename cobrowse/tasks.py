@@ -43,33 +43,3 @@ def sweep_sessions() -> int:
         return len(ids)
     finally:
         cache.delete(SWEEP_LOCK_KEY)
-
-
-WATCH_LOCK_KEY = "cobrowse:browser-watch-lock"
-
-
-@shared_task(time_limit=60, soft_time_limit=50, ignore_result=True)
-def watch_browser_runners() -> dict[str, int]:
-    """Every 30 s: a server-side browser whose runner vanished is relaunched with nobody watching.
-
-    Viewer sockets check their session's runner every few seconds; this covers sessions with no
-    viewer connected, so a killed browser worker never leaves a session waiting for the inactivity
-    timeout (``browser_services.watch_runner`` relaunches, then ends it with a reason).
-    """
-    from cobrowse.browser import selectors as browser_selectors
-    from cobrowse.browser import services as browser_services
-
-    if not cache.add(WATCH_LOCK_KEY, "1", timeout=SWEEP_LOCK_SECONDS):
-        return {}
-    outcomes: dict[str, int] = {}
-    try:
-        for session_id in browser_selectors.sharing_browser_session_ids():
-            try:
-                outcome = browser_services.watch_runner(session_id)
-            except Exception:  # one bad session must not stop the rest
-                logger.exception("browser runner watch failed for session %s", session_id)
-                outcome = "failed"
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        return outcomes
-    finally:
-        cache.delete(WATCH_LOCK_KEY)

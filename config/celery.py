@@ -9,5 +9,3 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("tandem")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-# Task modules outside the apps' top-level ``tasks`` modules (autodiscovery does not look there).
-app.autodiscover_tasks(["cobrowse.browser"])

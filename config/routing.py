@@ -11,8 +11,8 @@ from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
 from accounts.consumers import PingConsumer
+from browser.routing import websocket_urlpatterns as browser_websocket_urlpatterns
 from cobrowse.approvals_consumers import ManagerApprovalsConsumer
-from cobrowse.browser.routing import websocket_urlpatterns as browser_websocket_urlpatterns
 from cobrowse.consumers import AgentConsumer, CustomerConsumer, TeamViewerConsumer
 
 

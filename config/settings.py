@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "consent",
     "cobrowse",
     "recordings",
+    "browser",
     "analytics",
     "demo",  # last: the demo commands use every app above
 ]
@@ -202,7 +203,9 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"cobrowse.browser.tasks.*": {"queue": "browsers"}}
+# By task name: the browser app's tasks keep the names they had under cobrowse (queued ones survive a
+# deploy). Only the session runner goes to the browser workers (Procfile ``browser``).
+CELERY_TASK_ROUTES = {"cobrowse.browser.tasks.run_browser_session": {"queue": "browsers"}}
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_BEAT_SCHEDULE: dict = {}
@@ -434,13 +437,14 @@ CELERY_BEAT_SCHEDULE["cobrowse-sweep"] = {
     "schedule": 30.0,
     "options": {"expires": 25},
 }
+# The browser app's runner watch (browser/tasks.py), on the same cadence as the sweep.
 CELERY_BEAT_SCHEDULE["browser-runner-watch"] = {
     "task": "cobrowse.tasks.watch_browser_runners",
     "schedule": 30.0,
     "options": {"expires": 25},
 }
 
-# --- Server-side browser egress (cobrowse/browser; docs/egress.md) ---------------------------
+# --- Server-side browser egress (browser/, cobrowse/browser/urlguard.py; docs/egress.md) --------
 # Allow-list entries (exact ``host``, ``host:port``, ``*.suffix``) may be reached even when they
 # are not public addresses; that is how the development demo site is reached. Use host:port.
 BROWSER_EGRESS_ALLOW_HOSTS = env.list(
@@ -454,7 +458,7 @@ BROWSER_EGRESS_PROXY_PORT = env.int("BROWSER_EGRESS_PROXY_PORT", default=0)
 BROWSER_EGRESS_MAX_CONNECTIONS = env.int("BROWSER_EGRESS_MAX_CONNECTIONS", default=128)
 # --- end server-side browser egress ---------------------------------------------------------
 
-# --- Server-side browser sessions (cobrowse/browser: runner, screencast, action API) -----------
+# --- Server-side browser sessions (browser/: runner, screencast, action API) -------------------
 # One Chromium per browser-worker process; each session gets its own isolated context in it.
 BROWSER_MAX_CONTEXTS_PER_WORKER = env.int("BROWSER_MAX_CONTEXTS_PER_WORKER", default=4)
 # New sessions are refused ("no capacity") above this share of the host's memory in use.
@@ -465,7 +469,7 @@ BROWSER_VIEWPORT_WIDTH = env.int("BROWSER_VIEWPORT_WIDTH", default=1280)
 BROWSER_VIEWPORT_HEIGHT = env.int("BROWSER_VIEWPORT_HEIGHT", default=720)
 BROWSER_MAX_FPS = env.float("BROWSER_MAX_FPS", default=10.0)
 # Bytes a second each viewer may receive while the page changes: above it the JPEG quality steps down
-# at full size (q60 to q35), then frames are held (cobrowse/browser/framepolicy.py).
+# at full size (q60 to q35), then frames are held (browser/framepolicy.py).
 BROWSER_SCREENCAST_MAX_BYTES_PER_SECOND = env.int(
     "BROWSER_SCREENCAST_MAX_BYTES_PER_SECOND", default=300 * 1024
 )

@@ -7,7 +7,7 @@ from config.views import favicon
 api_patterns = [
     path("", include("tickets.api_urls")),
     path("", include("cobrowse.api_urls")),
-    path("", include("cobrowse.browser.api_urls")),
+    path("", include("browser.api_urls")),
     path("", include("recordings.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: the CSP allows no inline script.
@@ -23,7 +23,7 @@ urlpatterns = [
     path("", include("consent.urls")),
     path("", include("cobrowse.urls")),
     path("", include("cobrowse.console_urls")),
-    path("", include("cobrowse.browser.urls")),
+    path("", include("browser.urls")),
     path("", include("recordings.urls")),
     path("", include("analytics.urls")),
 ]

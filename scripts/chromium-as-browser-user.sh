@@ -1,5 +1,5 @@
 #!/bin/bash
-# Playwright's executable when the browser worker runs as root (cobrowse/browser/launch.py): start
+# Playwright's executable when the browser worker runs as root (browser/launch.py): start
 # Chromium as the unprivileged browser user, with its own sandbox on and none of the worker's
 # environment. Playwright talks to Chromium over inherited pipes (fds 3 and 4), which survive the
 # switch; each step below is an exec, so Playwright's pid, process group and kill stay Chromium's.

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from browser import services as browser_services
 from cobrowse import services as cobrowse_services
-from cobrowse.browser import services as browser_services
 from cobrowse.models import SessionState
 from tests.a11y import assert_accessible, serious, violations
 from tests.cobrowse.test_e2e_live import off_loop, replay_has, session_state, wait_until

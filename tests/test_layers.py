@@ -43,10 +43,7 @@ KNOWN_VIOLATIONS: set[tuple[str, str]] = {
     ("cobrowse/views.py", "consent.models"),
     ("cobrowse/views.py", "consent.views"),
     ("cobrowse/templatetags/cobrowse_tags.py", "consent.models"),
-    ("cobrowse/browser/serializers.py", "consent.models"),
-    ("cobrowse/browser/services.py", "consent"),
     ("cobrowse/consumers.py", "recordings.live"),
-    ("cobrowse/browser/worker.py", "recordings.live"),
 }
 
 

@@ -1,6 +1,5 @@
-"""The server-side browser: Chromium driven by Playwright for pages the customer cannot instrument.
+"""The URL guard of the server-side browser (``urlguard``), kept in the core as pure policy.
 
-Egress control lives here: ``urlguard`` decides what may be reached, ``egress_proxy`` is the
-browser's only way out and enforces that decision on every request and resolved address, and
-``launch`` holds the Playwright options that leave the proxy as the only way out (docs/egress.md).
+The browser itself (runner, egress proxy, viewer, API) is the ``browser`` app; see
+``urlguard``'s docstring for why the rule stays here.
 """

@@ -7,6 +7,12 @@ address: only global unicast passes, and an address that embeds an IPv4 address 
 NAT64, 6to4, Teredo) is judged by what it embeds. The per-deployment allow-list is the only way to
 reach anything else (the development demo site on ``localhost:8001``), and the block-list wins over
 everything.
+
+It lives here, in the co-browsing core, not in the ``browser`` app that enforces it: it is pure URL
+and address policy (standard library, ``idna`` and settings; no model, no upward import), so any
+layer may judge a URL with it, and ``cobrowse.browser.urlguard.check_url`` is the path operators and
+docs/egress.md name. The ``browser`` app (its egress proxy, resolver, runner and serializers)
+imports it from here.
 """
 
 from __future__ import annotations

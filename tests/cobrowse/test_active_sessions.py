@@ -14,9 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from browser import services as browser_services
 from cobrowse import selectors
 from cobrowse import services as session_services
-from cobrowse.browser import services as browser_services
 from cobrowse.models import CoBrowseSession
 from cobrowse.relay_state import _key
 from tests.consent.helpers import consent, start

@@ -5,6 +5,7 @@ from config.celery import app
 EXPECTED = {
     "cobrowse.tasks.sweep_sessions",
     "cobrowse.browser.tasks.run_browser_session",
+    "cobrowse.tasks.watch_browser_runners",
     "recordings.tasks.purge_expired_recordings",
 }
 
@@ -20,3 +21,14 @@ def test_beat_schedule_names_registered_tasks():
     app.loader.import_default_modules()
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         assert entry["task"] in app.tasks, entry["task"]
+
+
+def test_only_the_session_runner_goes_to_the_browser_workers():
+    """The browser app's tasks kept their names; the routes by name send exactly one to ``browsers``."""
+    app.loader.import_default_modules()
+    queues = {name: app.amqp.router.route({}, name)["queue"].name for name in app.tasks if "." in name}
+    assert queues["cobrowse.browser.tasks.run_browser_session"] == "browsers"
+    assert queues["cobrowse.tasks.watch_browser_runners"] == "default"
+    assert sorted(name for name, queue in queues.items() if queue == "browsers") == [
+        "cobrowse.browser.tasks.run_browser_session"
+    ]

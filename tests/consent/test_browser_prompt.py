@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from cobrowse.browser import services as browser_services
+from browser import services as browser_services
 from consent import services
 from tests.consent.helpers import consent, page_origin, start
 from tests.factories import make_account, make_ticket, make_user

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from browser import services as browser_services
 from cobrowse import services as session_services
-from cobrowse.browser import services as browser_services
 from tests.consent.helpers import consent, start
 from tests.factories import make_ticket
 
