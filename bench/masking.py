@@ -27,7 +27,7 @@ try:
     from masking.presets import preset_selectors
 except ImportError:  # a checkout from before the masking package, for before/after figures
     try:
-        from cobrowse.masking_presets import preset_selectors
+        from masking.presets import preset_selectors
     except ImportError:  # from before the presets
         preset_selectors = None
 from cobrowse.protocol import CUSTOMER, parse_message
