@@ -11,9 +11,9 @@ from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
 from accounts.consumers import PingConsumer
-from cobrowse.approvals_consumers import ManagerApprovalsConsumer
 from cobrowse.browser.routing import websocket_urlpatterns as browser_websocket_urlpatterns
-from cobrowse.consumers import AgentConsumer, CustomerConsumer, TeamViewerConsumer
+from live.approvals_consumers import ManagerApprovalsConsumer
+from live.consumers import AgentConsumer, CustomerConsumer, TeamViewerConsumer
 
 
 def staff(route: str, consumer):

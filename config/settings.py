@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "consent",
     "cobrowse",
     "recordings",
+    "live",
     "analytics",
 ]
 

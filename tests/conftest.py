@@ -11,7 +11,7 @@ from django.conf import settings
 from tests.factories import make_account, make_user
 
 # Sync Playwright runs an event loop in the test thread; let the test side use the ORM anyway.
-# The forked live server removes this again (tests/live.py) so server async bugs still surface.
+# The forked live server removes this again (tests/live_server.py) so server async bugs still surface.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
@@ -101,7 +101,7 @@ def manager(db):
 @pytest.fixture
 def live_server_asgi(transactional_db):
     """A forked uvicorn serving the whole ASGI app (HTTP and WebSockets) on the test database."""
-    from tests.live import LiveAsgiServer
+    from tests.live_server import LiveAsgiServer
 
     server = LiveAsgiServer()
     server.start()
@@ -112,7 +112,7 @@ def live_server_asgi(transactional_db):
 @pytest.fixture(scope="module")
 def browser():
     """One Chromium per test module (one sync Playwright per process, see FIELD-NOTES)."""
-    from tests.live import launch_browser
+    from tests.live_server import launch_browser
 
     with launch_browser() as chromium:
         yield chromium

@@ -22,12 +22,13 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from accounts import permissions
-from cobrowse import live, protocol
+from cobrowse import protocol
 from cobrowse.browser import services
 from cobrowse.browser.framepolicy import FrameGate
 from cobrowse.browser.serializers import InputSerializer
 from cobrowse.groups import browser_control_group, browser_viewers_group, session_group
 from cobrowse.models import SHARING_STATES, ParticipantRole
+from live import services as live
 
 logger = logging.getLogger(__name__)
 

@@ -29,7 +29,6 @@ from cobrowse import policy
 from cobrowse import services as session_services
 from cobrowse.browser import selectors
 from cobrowse.groups import browser_control_group, browser_viewers_group
-from cobrowse.live import LiveRefused, log_activity
 from cobrowse.masking import redact_text, redact_typed_value, redact_url
 from cobrowse.models import (
     LIVE_STATES,
@@ -42,6 +41,7 @@ from cobrowse.models import (
     SessionKind,
     SessionState,
 )
+from live.services import LiveRefused, log_activity
 from tickets.models import EventKind, Ticket
 from tickets.services import record_event
 
@@ -394,8 +394,8 @@ def create_approval(session_id: int, user: Any, action: dict[str, Any], target: 
 
 def decide_approval(session_id: int, request_id: str, approved: bool) -> tuple[str, bool]:
     """The customer's Allow or Deny: (the waiter's channel, approved). Refused answers raise."""
-    from cobrowse.live import LiveRefused
     from cobrowse.models import ActionRequest, ActionRequestState
+    from live.services import LiveRefused
 
     kind, _, pk = request_id.partition(":")
     if kind != "action" or not pk.isdigit():
@@ -607,7 +607,7 @@ def screenshot(session: CoBrowseSession, *, user: Any) -> bytes:
 
 def page_outline(session: CoBrowseSession, *, user: Any) -> dict[str, Any]:
     """URL, title, visible text, links, inputs and buttons of the page, redacted like the DOM relay."""
-    from cobrowse.live import usable_selectors
+    from live.services import usable_selectors
 
     session = _require_viewing(session)
     account = session.ticket.account
@@ -723,7 +723,7 @@ def browser_reconnecting(session_id: int) -> CoBrowseSession:
 
 def redaction_selectors(session: CoBrowseSession) -> tuple[str, ...]:
     """The account's masking selectors the server understands (the never-list's masked fields)."""
-    from cobrowse.live import usable_selectors
+    from live.services import usable_selectors
 
     account = session.ticket.account
     return usable_selectors(account.masking_selectors) if account else ()
@@ -755,7 +755,7 @@ class ViewerAdmission:
 
 
 def _browser_session(session_id: int) -> CoBrowseSession:
-    from cobrowse.live import LiveRefused
+    from live.services import LiveRefused
 
     session = CoBrowseSession.objects.select_related("ticket").filter(pk=session_id).first()
     if session is None or session.kind != SessionKind.BROWSER:
@@ -765,7 +765,7 @@ def _browser_session(session_id: int) -> CoBrowseSession:
 
 def admit_staff(session_id: int, user: Any) -> ViewerAdmission:
     """The session's agent or a manager (as a viewer, within the viewer limit); starts the runner."""
-    from cobrowse import live
+    from live import services as live
 
     _browser_session(session_id)
     _live, participant_id, role = live.session_for_staff(session_id, user)
@@ -802,7 +802,7 @@ def admit_customer(session_id: int, raw_grant: str) -> ViewerAdmission:
 
 
 def _admission(session_id: int, role: str, participant_id: int | None) -> ViewerAdmission:
-    from cobrowse.live import LiveRefused
+    from live.services import LiveRefused
 
     session = session_services.refresh_state(session_id)
     if session.state not in SHARING_STATES:

@@ -4,9 +4,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from accounts.models import CustomerAccount
-from cobrowse import live
 from cobrowse.masking import Redactor, parse_selectors
 from cobrowse.masking_presets import PRESETS, preset_selectors
+from live import services as live
 from tests.consent.helpers import consent
 from tests.factories import make_account, make_ticket, make_user
 

@@ -11,7 +11,7 @@ from cobrowse.models import ModeRequest
 from tests.cobrowse.test_e2e_live import off_loop, wait_until
 from tests.consent.helpers import consent
 from tests.factories import make_account, make_ticket, make_user
-from tests.live import login
+from tests.live_server import login
 
 pytestmark = [
     pytest.mark.browser,

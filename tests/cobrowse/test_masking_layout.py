@@ -11,7 +11,7 @@ import json
 import pytest
 
 from cobrowse.masking import MASK, Redactor
-from tests.cobrowse.test_consumers import _msg, _pair, _receive_type
+from tests.live.test_consumers import _msg, _pair, _receive_type
 
 
 def _text(node_id: int, text: str) -> dict:

@@ -24,7 +24,7 @@ from cobrowse.browser import services
 from cobrowse.browser.worker import BrowserHost, BrowserSessionRunner
 from tests.cobrowse.browser.test_e2e_browser_session import _allow_on_card, _api, _consent, _until
 from tests.factories import PASSWORD, make_account, make_ticket, make_user
-from tests.live import CHROMIUM_ARGS
+from tests.live_server import CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 

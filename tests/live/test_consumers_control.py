@@ -8,10 +8,10 @@ from types import SimpleNamespace
 import pytest
 from channels.db import database_sync_to_async
 
-from cobrowse import consumers
 from cobrowse.models import ActionRequest, ActionRequestState
-from tests.cobrowse.test_consumers import _agent, _msg, _pair, _receive_type
+from live import consumers
 from tests.factories import make_user
+from tests.live.test_consumers import _agent, _msg, _pair, _receive_type
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,12 +11,14 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from cobrowse import consumers
 from cobrowse import services as session_services
 from cobrowse.models import ActionRequest, CoBrowseSession, ModeRequest, Participant
 from config.asgi import application
 from consent import team as consent_team
-from tests.cobrowse.test_consumers import (
+from live import consumers
+from tests.consent.helpers import team_grant
+from tests.factories import make_user
+from tests.live.test_consumers import (
     SECRETS,
     _agent,
     _full_snapshot_with_secrets,
@@ -25,8 +27,6 @@ from tests.cobrowse.test_consumers import (
     _receive_type,
     _setup,
 )
-from tests.consent.helpers import team_grant
-from tests.factories import make_user
 from tickets.models import TicketComment
 
 pytestmark = pytest.mark.django_db(transaction=True)

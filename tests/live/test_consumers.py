@@ -408,7 +408,7 @@ async def test_manager_may_watch_any_session():
 
 
 async def test_customer_drop_shows_reconnecting_then_disconnected_to_the_agent(monkeypatch):
-    from cobrowse import consumers
+    from live import consumers
 
     monkeypatch.setattr(consumers, "DISCONNECTED_AFTER_S", 0.5)
     session, grant, agent, customer, agent_comm, _ = await _pair()
@@ -511,7 +511,7 @@ async def test_a_snapshot_over_a_megabyte_travels_in_parts_and_stays_redacted():
 
 
 async def test_round_trip_time_becomes_a_quality_level_on_both_sides(monkeypatch):
-    from cobrowse import consumers
+    from live import consumers
 
     monkeypatch.setattr(consumers, "PING_INTERVAL_S", 0.3)
     session, grant, agent, customer, agent_comm, _ = await _pair()
@@ -530,7 +530,7 @@ async def test_round_trip_time_becomes_a_quality_level_on_both_sides(monkeypatch
 
 
 def test_quality_levels():
-    from cobrowse.consumers import quality_level
+    from live.consumers import quality_level
 
     assert quality_level(None) == "poor"
     assert quality_level(120) == "good"
@@ -544,7 +544,7 @@ async def test_activity_on_a_session_whose_deadline_passed_ends_the_page_socket(
 
     from django.utils import timezone
 
-    from cobrowse import consumers
+    from live import consumers
 
     monkeypatch.setattr(consumers, "TOUCH_EVERY_S", 0)  # record activity on every message
     session, grant, agent, customer, agent_comm, _ = await _pair()

@@ -22,11 +22,13 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
-from cobrowse import live, policy, protocol, relay_state, socket_limits
+from cobrowse import policy, protocol
 from cobrowse import services as session_services
 from cobrowse.groups import agents_group, customer_group, session_group, team_viewer_group
 from cobrowse.masking import NodeFacts, Redactor
 from cobrowse.models import SHARING_STATES, SessionState
+from live import relay_state, socket_limits
+from live import services as live
 
 logger = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from channels.testing import WebsocketCommunicator
 from cobrowse import services as session_services
 from cobrowse.models import ModeRequest
 from config.asgi import application
-from tests.cobrowse.test_consumers import _cookie_for, _msg, _pair, _receive_type
-from tests.cobrowse.test_consumers_team import _close_all, _watching_pair
 from tests.factories import make_user
+from tests.live.test_consumers import _cookie_for, _msg, _pair, _receive_type
+from tests.live.test_consumers_team import _close_all, _watching_pair
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

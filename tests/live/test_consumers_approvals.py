@@ -11,9 +11,9 @@ from channels.db import database_sync_to_async
 
 from cobrowse import services as session_services
 from cobrowse.models import CoBrowseSession, ModeRequest, ModeRequestState, Participant
-from tests.cobrowse.test_consumers import _agent, _msg, _pair, _receive_type
-from tests.cobrowse.test_consumers_team import _close_all
 from tests.factories import make_user
+from tests.live.test_consumers import _agent, _msg, _pair, _receive_type
+from tests.live.test_consumers_team import _close_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
