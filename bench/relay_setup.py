@@ -34,7 +34,7 @@ def create_sessions(n: int, tag: str, *, recording: bool = False) -> list[dict]:
     from django.contrib.sessions.backends.db import SessionStore
 
     from accounts.models import CustomerAccount, User
-    from cobrowse import services as cobrowse_services
+    from consent import invitations
     from consent import services as consent_services
     from tickets import services as ticket_services
 
@@ -67,7 +67,7 @@ def create_sessions(n: int, tag: str, *, recording: bool = False) -> list[dict]:
         ticket = ticket_services.create_ticket(
             requester=customer, subject="Cannot finish the loan application", description="Step 3 fails."
         )
-        started = cobrowse_services.start_session(ticket, agent=agent, channel="copy")
+        started = invitations.start_session(ticket, agent=agent, channel="copy")
         invite = consent_services.claim_invite(started.join_path.split("/")[2])
         outcome = consent_services.grant_consent(invite, mode="guided", recording=recording)
         store = SessionStore()

@@ -27,6 +27,7 @@ from cobrowse import services as session_services
 from cobrowse.groups import agents_group, customer_group, session_group, team_viewer_group
 from cobrowse.masking import NodeFacts, Redactor
 from cobrowse.models import SHARING_STATES, SessionState
+from consent import answers
 from live import relay_state, socket_limits
 from live import services as live
 
@@ -331,7 +332,7 @@ class CustomerConsumer(_EnvelopeSender, AsyncWebsocketConsumer):
 
     async def _stop(self, message: protocol.Message) -> None:
         with contextlib.suppress(session_services.CoBrowseError):
-            await database_sync_to_async(session_services.revoke_session)(self.session_id)
+            await database_sync_to_async(answers.revoke_session)(self.session_id)
         # The session.changed broadcast ends every socket, this one included.
 
     async def _maybe_touch(self) -> None:

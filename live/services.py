@@ -18,6 +18,7 @@ from accounts import permissions
 from cobrowse import policy, protocol
 from cobrowse import services as session_services
 from cobrowse.models import SHARING_STATES, CoBrowseSession, ParticipantRole, SessionKind
+from consent import answers
 from consent import services as consent_services
 from consent import team as consent_team
 
@@ -315,7 +316,7 @@ def decide_for_customer(session_id: int, request_id: str, approved: bool) -> Non
     if not pk.isdigit():
         raise LiveRefused(4400, "Unknown request id.")
     if kind == "mode" and ModeRequest.objects.filter(pk=int(pk), session_id=session_id).exists():
-        session_services.respond_to_mode_request(int(pk), accept=approved)
+        answers.respond_to_mode_request(int(pk), accept=approved)
     elif kind == "action" and ActionRequest.objects.filter(pk=int(pk), session_id=session_id).exists():
         decided = session_services.decide_action(int(pk), approve=approved)
         # The activity (and a recording's timeline) shows the answer, not only the request.

@@ -41,8 +41,6 @@ KNOWN_VIOLATIONS: set[tuple[str, str]] = {
     ("tickets/views.py", "cobrowse.models"),
     ("tickets/views.py", "consent"),
     ("tickets/views.py", "consent.services"),
-    ("cobrowse/services.py", "consent"),
-    ("cobrowse/services.py", "consent.models"),
     ("cobrowse/browser/serializers.py", "consent.models"),
     ("cobrowse/browser/services.py", "consent"),
     ("cobrowse/browser/worker.py", "recordings.live"),

@@ -114,6 +114,7 @@ def start_browser_session(ticket: Ticket, *, agent: Any, start_url: str, channel
     live browser per agent.
     """
     from cobrowse.browser.urlguard import UrlRefused, check_url
+    from consent import invitations
 
     try:
         check_url(start_url)
@@ -126,7 +127,7 @@ def start_browser_session(ticket: Ticket, *, agent: Any, start_url: str, channel
     if existing is not None:
         ensure_runner(existing.pk)
         return BrowserStart(existing, "", launched=True)
-    started = session_services.start_session(
+    started = invitations.start_session(
         ticket, agent=agent, channel=channel, target_url=start_url, kind=SessionKind.BROWSER
     )
     return BrowserStart(started.session, started.join_url, launched=False)

@@ -1,0 +1,107 @@
+"""What every part of the session core shares: its errors, the row lock, the activity line and the
+after-commit broadcast."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit import services as audit
+from cobrowse.models import SHARING_STATES, CoBrowseSession
+from tickets.models import EventKind
+from tickets.services import record_event
+
+logger = logging.getLogger(__name__)
+
+
+class CoBrowseError(ValidationError):
+    """A request the lifecycle refuses (bad input or wrong moment). Nothing was changed."""
+
+
+class IllegalTransition(CoBrowseError):
+    def __init__(self, current: str, requested: str):
+        self.current, self.requested = current, requested
+        super().__init__(
+            f"A co-browse session cannot go from '{current}' to '{requested}'.", code="illegal_transition"
+        )
+
+
+class SessionAlreadyLive(CoBrowseError):
+    def __init__(self) -> None:
+        super().__init__("This ticket already has a live co-browse session.", code="session_exists")
+
+
+class ViewerLimitReached(CoBrowseError):
+    def __init__(self) -> None:
+        super().__init__("This session already has the maximum number of viewers.", code="viewer_limit")
+
+
+class OwnFullControlRequest(PermissionDenied):
+    """A manager tried to approve Full Control they would benefit from: another manager must."""
+
+
+def _now():
+    return timezone.now()
+
+
+def lock(session: CoBrowseSession | int) -> CoBrowseSession:
+    """The session row, locked until the transaction ends (call inside ``transaction.atomic``)."""
+    pk = session if isinstance(session, int) else session.pk
+    return (
+        CoBrowseSession.objects.select_for_update(of=("self",))
+        .select_related("ticket__account", "agent", "customer")
+        .get(pk=pk)
+    )
+
+
+def log_event(session: CoBrowseSession, step: str, *, actor: Any = None, **data: Any) -> None:
+    """A line on the ticket's activity (codes and ids only)."""
+    record_event(
+        session.ticket,
+        EventKind.COBROWSE,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        data={"step": step, "session": session.pk, **data},
+    )
+
+
+def log_step(session: CoBrowseSession, step: str, *, actor: Any = None, **data: Any) -> None:
+    """One step in the session's activity feed and in the audit trail (ids and codes only)."""
+    log_event(session, step, actor=actor, **data)
+    audit.record(f"cobrowse.{step}", actor=actor, obj=session, details={"session": session.pk, **data})
+
+
+def broadcast_on_commit(group: str, message: dict[str, Any]) -> None:
+    """Tell the live sockets once the transaction commits (nothing rolled back is announced)."""
+
+    def send() -> None:
+        from asgiref.sync import async_to_sync
+        from channels.layers import get_channel_layer
+
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        try:
+            async_to_sync(layer.group_send)(group, message)
+        except Exception:  # a Redis hiccup must not fail the request that made the change
+            logger.warning("could not broadcast to %s", group, exc_info=True)
+
+    transaction.on_commit(send)
+
+
+def require_sharing(session: CoBrowseSession) -> None:
+    if session.state not in SHARING_STATES:
+        raise CoBrowseError("The session is not live.", code="not_live")
+
+
+def controller_id(session: CoBrowseSession) -> int:
+    """Who holds control: the participant marked so, else the session's agent."""
+    holder = (
+        session.participants.filter(left_at__isnull=True, holds_control=True)
+        .values_list("user_id", flat=True)
+        .first()
+    )
+    return holder or session.agent_id
