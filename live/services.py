@@ -15,7 +15,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 
 from accounts import permissions
-from cobrowse import policy, protocol
+from cobrowse import policy
 from cobrowse import services as session_services
 from cobrowse.models import SHARING_STATES, CoBrowseSession, ParticipantRole, SessionKind
 from consent import answers
@@ -183,27 +183,6 @@ def staff_left(participant_id: int) -> None:
 
 
 # --- members of the customer's team (view only, by viewer grant) ---------------------------------
-
-MAX_TEAM_HELLO = 1024
-
-
-def team_hello_grant(raw: str | bytes | None) -> str:
-    """The viewer grant from a watch socket's first frame: ``{"type": "hello", ..., "data": {"grant"}}``."""
-    import orjson
-
-    if raw is None or len(raw) > MAX_TEAM_HELLO:
-        raise protocol.ProtocolError("too_large", f"hello must be at most {MAX_TEAM_HELLO} bytes")
-    try:
-        message = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise protocol.ProtocolError("bad_json", "frame is not valid JSON") from None
-    if not isinstance(message, dict) or message.get("type") != "hello":
-        raise protocol.ProtocolError("not_ready", "Send hello with your viewer grant first.", "type")
-    data = message.get("data")
-    grant = data.get("grant") if isinstance(data, dict) else None
-    if not isinstance(grant, str) or not 0 < len(grant) <= 200:
-        raise protocol.ProtocolError("missing_field", "data.grant is required", "data.grant")
-    return grant
 
 
 @dataclass(frozen=True)
