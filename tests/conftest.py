@@ -95,6 +95,33 @@ def manager(db):
     return make_user("manager", role="manager")
 
 
+# --- what the services announce to the live sockets -------------------------------------------
+
+
+@pytest.fixture
+def broadcasts(monkeypatch, django_capture_on_commit_callbacks):
+    """Capture what services broadcast to the live sockets (``cobrowse.signals``) once they commit.
+
+    ``with broadcasts() as sent: services.x(...)`` — after the block ``sent`` holds each
+    ``(group, message)`` that went out, in order; what a rolled-back transaction queued is absent,
+    as in production. Nothing reaches the channel layer.
+    """
+    import contextlib
+
+    from cobrowse import signals
+
+    sent: list[tuple[str, dict]] = []
+    monkeypatch.setattr(signals, "_send", lambda group, message: sent.append((group, message)))
+
+    @contextlib.contextmanager
+    def capture():
+        sent.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            yield sent
+
+    return capture
+
+
 # --- live server and browser -------------------------------------------------------------------
 
 

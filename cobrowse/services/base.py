@@ -1,21 +1,18 @@
-"""What every part of the session core shares: its errors, the row lock, the activity line and the
-after-commit broadcast."""
+"""What every part of the session core shares: its errors, the row lock and the activity line.
+
+(The after-commit broadcast to the live sockets is :mod:`cobrowse.signals`.)"""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from audit import services as audit
 from cobrowse.models import SHARING_STATES, CoBrowseSession
 from tickets.models import EventKind
 from tickets.services import record_event
-
-logger = logging.getLogger(__name__)
 
 
 class CoBrowseError(ValidationError):
@@ -72,24 +69,6 @@ def log_step(session: CoBrowseSession, step: str, *, actor: Any = None, **data: 
     """One step in the session's activity feed and in the audit trail (ids and codes only)."""
     log_event(session, step, actor=actor, **data)
     audit.record(f"cobrowse.{step}", actor=actor, obj=session, details={"session": session.pk, **data})
-
-
-def broadcast_on_commit(group: str, message: dict[str, Any]) -> None:
-    """Tell the live sockets once the transaction commits (nothing rolled back is announced)."""
-
-    def send() -> None:
-        from asgiref.sync import async_to_sync
-        from channels.layers import get_channel_layer
-
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        try:
-            async_to_sync(layer.group_send)(group, message)
-        except Exception:  # a Redis hiccup must not fail the request that made the change
-            logger.warning("could not broadcast to %s", group, exc_info=True)
-
-    transaction.on_commit(send)
 
 
 def require_sharing(session: CoBrowseSession) -> None:

@@ -19,7 +19,7 @@ from django.db.models import Q
 
 from accounts import permissions
 from audit import services as audit
-from cobrowse import approvals, policy
+from cobrowse import approvals, policy, signals
 from cobrowse.models import (
     LIVE_STATES,
     SHARING_STATES,
@@ -72,6 +72,7 @@ def transition(
         session.ended_by = actor if getattr(actor, "is_authenticated", False) else None
         fields += ["ended_at", "end_reason", "ended_by"]
     session.save(update_fields=fields)
+    signals.session_changed(session)
     if to_state not in LIVE_STATES:
         _close_out(session, now)
         step = {SessionState.DENIED: "denied"}.get(to_state, "ended")
@@ -278,6 +279,7 @@ def apply_consent(session: CoBrowseSession, *, mode: str, recording: bool, recor
     session.save(
         update_fields=["mode", "granted_mode", "recording", "consented_at", "last_activity_at", "deadline_at"]
     )
+    signals.session_changed(session)
     Participant.objects.create(session=session, user=session.customer, role=ParticipantRole.CUSTOMER)
     log_event(session, "consented", mode=mode, recording=recording, consent=record.pk)
     audit.record(

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from accounts import permissions
 from audit import services as audit
-from cobrowse import approvals
+from cobrowse import approvals, signals
 from cobrowse.models import CoBrowseSession, ControlMode, ModeRequest, ModeRequestState, mode_rank
 from cobrowse.services.base import (
     CoBrowseError,
@@ -36,6 +36,7 @@ def set_mode(session: CoBrowseSession, mode: str, *, actor: Any, by: str, **extr
     if by == "customer" and mode_rank(mode) < mode_rank(session.granted_mode):
         session.granted_mode = mode  # the customer withdrew what they had granted
     session.save(update_fields=["mode", "granted_mode"])
+    signals.session_changed(session)
     log_event(session, "mode_changed", actor=actor, **{"from": previous, "to": mode, "by": by, **extra})
     audit.record(
         "cobrowse.mode_changed",
@@ -79,6 +80,7 @@ def request_mode(session: CoBrowseSession | int, *, actor: Any, mode: str) -> Mo
         request = ModeRequest.objects.create(
             session=locked, requested_by=actor, from_mode=locked.mode, to_mode=mode, state=state
         )
+        signals.mode_request_waiting(request)
         # A request is for whoever holds control now; a hand-over cancels it (see hand_over).
         log_event(locked, "mode_requested", actor=actor, to=mode, request=request.pk, holder=holder)
         audit.record(
@@ -137,6 +139,7 @@ def decide_full_control(request: ModeRequest | int, *, manager: Any, approve: bo
             locked.manager = manager
             locked.manager_decided_at = _now()
             locked.save(update_fields=["state", "manager", "manager_decided_at"])
+            signals.mode_request_waiting(locked)
             step = "full_control_approved" if approve else "full_control_rejected"
             log_event(session, step, actor=manager, request=locked.pk, holder=controller_id(session))
             audit.record(

@@ -28,7 +28,6 @@ from cobrowse.services.base import (
     CoBrowseError,
     ViewerLimitReached,
     _now,
-    broadcast_on_commit,
     controller_id,
     lock,
     log_event,
@@ -36,6 +35,7 @@ from cobrowse.services.base import (
     require_sharing,
 )
 from cobrowse.services.lifecycle import refresh_state
+from cobrowse.signals import broadcast_on_commit
 from tickets.models import EventKind
 from tickets.services import record_event
 
