@@ -367,22 +367,8 @@ def request_action(session_id: int, user_id: int, action: dict[str, Any]) -> int
 
 
 def log_activity(session_id: int, actor: Any, step: str, **data: Any) -> None:
-    """One line in the session's activity (ticket events, staff only) and in the audit trail."""
-    from audit import services as audit
-    from tickets.models import EventKind
-    from tickets.services import record_event
+    """One line in the session's activity (ticket events, staff only) and in the audit trail.
 
-    session = _load(session_id)
-    actor_obj = actor if getattr(actor, "is_authenticated", False) else None
-    if actor_obj is None and isinstance(actor, int):
-        from accounts.models import User
-
-        actor_obj = User.objects.filter(pk=actor).first()
-    record_event(
-        session.ticket,
-        EventKind.COBROWSE,
-        actor=actor_obj,
-        data={"session": session_id, "step": step, **data},
-        internal=True,
-    )
-    audit.record(f"cobrowse.{step}", actor=actor_obj, obj=session, details={"session": session_id, **data})
+    ``actor``: a user, a user id (what a socket keeps) or None (the customer's page).
+    """
+    session_services.log_step(_load(session_id), step, actor=actor, internal=True, **data)

@@ -41,9 +41,9 @@ from cobrowse.models import (
     SessionKind,
     SessionState,
 )
+from cobrowse.services import log_event as record_browser_event
 from live.services import LiveRefused, log_activity
-from tickets.models import EventKind, Ticket
-from tickets.services import record_event
+from tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -237,16 +237,6 @@ def finish(session_id: int, state: str, reason: str) -> CoBrowseSession:
         if locked.is_terminal:
             return locked
         return session_services.transition(locked, state, reason=reason)
-
-
-def record_browser_event(session: CoBrowseSession, step: str, *, actor: Any = None, **data: Any) -> None:
-    """A line in the ticket's activity (codes and hosts only, never typed text or paths)."""
-    record_event(
-        session.ticket,
-        EventKind.COBROWSE,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        data={"step": step, "session": session.pk, **data},
-    )
 
 
 def report_blocked(session_id: int, host: str, reason: str) -> None:

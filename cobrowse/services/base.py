@@ -55,19 +55,39 @@ def lock(session: CoBrowseSession | int) -> CoBrowseSession:
     )
 
 
-def log_event(session: CoBrowseSession, step: str, *, actor: Any = None, **data: Any) -> None:
-    """A line on the ticket's activity (codes and ids only)."""
+def _actor(actor: Any) -> Any:
+    """A user id (what a socket keeps between frames) becomes the user; anything else is kept."""
+    if isinstance(actor, int) and not isinstance(actor, bool):
+        from accounts.models import User
+
+        return User.objects.filter(pk=actor).first()
+    return actor
+
+
+def log_event(
+    session: CoBrowseSession, step: str, *, actor: Any = None, internal: bool = False, **data: Any
+) -> None:
+    """A line on the ticket's activity for this session: the one writer of those lines.
+
+    Codes and ids only, never what the customer typed. ``actor``: a user, a user id or None (the
+    customer, a timer); ``internal``: shown to staff only (what happened inside the live session).
+    """
+    actor = _actor(actor)
     record_event(
         session.ticket,
         EventKind.COBROWSE,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         data={"step": step, "session": session.pk, **data},
+        internal=internal,
     )
 
 
-def log_step(session: CoBrowseSession, step: str, *, actor: Any = None, **data: Any) -> None:
+def log_step(
+    session: CoBrowseSession, step: str, *, actor: Any = None, internal: bool = False, **data: Any
+) -> None:
     """One step in the session's activity feed and in the audit trail (ids and codes only)."""
-    log_event(session, step, actor=actor, **data)
+    actor = _actor(actor)
+    log_event(session, step, actor=actor, internal=internal, **data)
     audit.record(f"cobrowse.{step}", actor=actor, obj=session, details={"session": session.pk, **data})
 
 

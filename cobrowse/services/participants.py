@@ -36,8 +36,6 @@ from cobrowse.services.base import (
 )
 from cobrowse.services.lifecycle import refresh_state
 from cobrowse.signals import broadcast_on_commit
-from tickets.models import EventKind
-from tickets.services import record_event
 
 # --- participants ------------------------------------------------------------------------------
 
@@ -242,13 +240,7 @@ def hand_over(session: CoBrowseSession | int, *, actor: Any, to_user_id: int) ->
             locked.participants.filter(holds_control=True).update(holds_control=False)
             target.holds_control = True
             target.save(update_fields=["holds_control"])
-            record_event(
-                locked.ticket,
-                EventKind.COBROWSE,
-                actor=actor,
-                data={"session": locked.pk, "step": "control_handed_over", "to": to_user_id},
-                internal=True,
-            )
+            log_event(locked, "control_handed_over", actor=actor, internal=True, to=to_user_id)
             audit.record(
                 "cobrowse.control_handed_over",
                 actor=actor,
