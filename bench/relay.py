@@ -59,6 +59,8 @@ def server_env(database_url: str, recording_root: Path | None = None) -> dict[st
         REDIS_URL=BENCH_REDIS_URL,
         CHANNEL_LAYER_PREFIX="bench",
         CACHE_KEY_PREFIX="bench",
+        # Every simulated page connects from 127.0.0.1: the per-address hello limit would refuse them.
+        COBROWSE_HELLO_RATE_LIMIT="100000/m",
         DJANGO_DEBUG="false",
         DJANGO_SECRET_KEY="bench-relay-secret-key-not-for-production-0123456789abcdefghijkl",
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",

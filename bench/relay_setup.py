@@ -32,6 +32,7 @@ def create_sessions(n: int, tag: str, *, recording: bool = False) -> list[dict]:
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
+    from django.utils.module_loading import import_string
 
     from accounts.models import CustomerAccount, User
     from consent import invitations
@@ -45,7 +46,11 @@ def create_sessions(n: int, tag: str, *, recording: bool = False) -> list[dict]:
     if recording and not account.recording_allowed:
         account.recording_allowed = True
         account.save(update_fields=["recording_allowed"])
-    backend = settings.AUTHENTICATION_BACKENDS[0]
+    # The backend a real sign-in records: the first that can load a user (the login throttle in
+    # front of it only checks sign-ins and has no get_user).
+    backend = next(
+        path for path in settings.AUTHENTICATION_BACKENDS if hasattr(import_string(path), "get_user")
+    )
     out = []
     for i in range(n):
         customer = User(
@@ -70,12 +75,15 @@ def create_sessions(n: int, tag: str, *, recording: bool = False) -> list[dict]:
         started = invitations.start_session(ticket, agent=agent, channel="copy")
         invite = consent_services.claim_invite(started.join_path.split("/")[2])
         outcome = consent_services.grant_consent(invite, mode="guided", recording=recording)
+        # The consent screen's grant only describes the request: the page's owner allows it on the
+        # page itself, which issues the tab grant the customer's socket says hello with.
+        decision = consent_services.confirm_grant(outcome.grant, allow=True, origin=CUSTOMER_ORIGIN)
         store = SessionStore()
         store[SESSION_KEY] = str(agent.pk)
         store[BACKEND_SESSION_KEY] = backend
         store[HASH_SESSION_KEY] = agent.get_session_auth_hash()
         store.create()
-        out.append({"id": outcome.session.pk, "grant": outcome.grant, "cookie": store.session_key})
+        out.append({"id": outcome.session.pk, "grant": decision.grant, "cookie": store.session_key})
     return out
 
 
