@@ -1,6 +1,6 @@
 """The floor for the relay benchmark: a bare customer → agent relay without validation or redaction.
 
-Same URLs and the same channel layer as :mod:`cobrowse.consumers`, but no grant check, no schema
+Same URLs and the same channel layer as :mod:`live.consumers`, but no grant check, no schema
 check, no redaction, no sequence bookkeeping and no database: every frame after ``hello`` goes to the
 session's agents group as it came.
 """

@@ -40,6 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 CUSTOMER_ORIGIN = "http://localhost:8001"
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/tandem_bench"
+#: The bench flushes this Redis database before each point: give it one nobody else uses.
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 CONNECT_DEADLINE_S = 90.0
 DRAIN_DEADLINE_S = 5.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -54,15 +56,15 @@ def server_env(database_url: str, recording_root: Path | None = None) -> dict[st
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         DATABASE_URL=database_url,
-        REDIS_URL="redis://127.0.0.1:6379/10",
+        REDIS_URL=BENCH_REDIS_URL,
         CHANNEL_LAYER_PREFIX="bench",
         CACHE_KEY_PREFIX="bench",
+        # Every simulated page connects from 127.0.0.1: the per-address hello limit would refuse them.
+        COBROWSE_HELLO_RATE_LIMIT="100000/m",
         DJANGO_DEBUG="false",
         DJANGO_SECRET_KEY="bench-relay-secret-key-not-for-production-0123456789abcdefghijkl",
         AUDIT_KEY="bench-relay-audit-key-not-for-production-0123456789abcdefghijklmn",
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        # Every bench socket comes from one address: the per-address hello limit would refuse most.
-        COBROWSE_HELLO_RATE_LIMIT="100000/m",
         DJANGO_SECURE_SSL_REDIRECT="false",
         PYTHONPATH=str(ROOT),
     )
@@ -515,7 +517,7 @@ def cpu_pressure_us() -> int:
 def flush_redis() -> None:
     import redis
 
-    redis.Redis.from_url("redis://127.0.0.1:6379/10").flushdb()
+    redis.Redis.from_url(BENCH_REDIS_URL).flushdb()
 
 
 # --- one point ------------------------------------------------------------------------------------

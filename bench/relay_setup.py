@@ -35,7 +35,7 @@ def create_sessions(n: int, tag: str, *, recording: bool = False) -> list[dict]:
     from django.utils.module_loading import import_string
 
     from accounts.models import CustomerAccount, User
-    from cobrowse import services as cobrowse_services
+    from consent import invitations
     from consent import services as consent_services
     from tickets import services as ticket_services
 
@@ -46,7 +46,8 @@ def create_sessions(n: int, tag: str, *, recording: bool = False) -> list[dict]:
     if recording and not account.recording_allowed:
         account.recording_allowed = True
         account.save(update_fields=["recording_allowed"])
-    # The backend a real sign-in records: the first that can load a user (the lockout one cannot).
+    # The backend a real sign-in records: the first that can load a user (the login throttle in
+    # front of it only checks sign-ins and has no get_user).
     backend = next(
         path for path in settings.AUTHENTICATION_BACKENDS if hasattr(import_string(path), "get_user")
     )
@@ -71,17 +72,18 @@ def create_sessions(n: int, tag: str, *, recording: bool = False) -> list[dict]:
         ticket = ticket_services.create_ticket(
             requester=customer, subject="Cannot finish the loan application", description="Step 3 fails."
         )
-        started = cobrowse_services.start_session(ticket, agent=agent, channel="copy")
+        started = invitations.start_session(ticket, agent=agent, channel="copy")
         invite = consent_services.claim_invite(started.join_path.split("/")[2])
         outcome = consent_services.grant_consent(invite, mode="guided", recording=recording)
-        # The consent page's grant is a link grant: the customer's page confirms it for a tab grant.
-        tab = consent_services.confirm_grant(outcome.grant, allow=True, origin=CUSTOMER_ORIGIN)
+        # The consent screen's grant only describes the request: the page's owner allows it on the
+        # page itself, which issues the tab grant the customer's socket says hello with.
+        decision = consent_services.confirm_grant(outcome.grant, allow=True, origin=CUSTOMER_ORIGIN)
         store = SessionStore()
         store[SESSION_KEY] = str(agent.pk)
         store[BACKEND_SESSION_KEY] = backend
         store[HASH_SESSION_KEY] = agent.get_session_auth_hash()
         store.create()
-        out.append({"id": outcome.session.pk, "grant": tab.grant, "cookie": store.session_key})
+        out.append({"id": outcome.session.pk, "grant": decision.grant, "cookie": store.session_key})
     return out
 
 

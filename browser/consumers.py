@@ -25,10 +25,11 @@ from accounts import permissions
 from browser import services
 from browser.framepolicy import FrameGate
 from browser.serializers import InputSerializer
-from cobrowse import live, protocol
+from cobrowse import protocol
 from cobrowse import services as session_services
 from cobrowse.groups import browser_control_group, browser_viewers_group, session_group
 from cobrowse.models import SHARING_STATES, ParticipantRole
+from live import services as live
 
 logger = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ NO_NETWORK_NOISE_ARGS = (
 )
 # Chromium keeps only the last ``--disable-features`` switch (measured: a second one drops the
 # first), and Playwright passes its own. So the switch added here repeats Playwright's list (as of
-# Playwright 1.65; tests/cobrowse/browser/test_launch_features.py fails when Playwright's list grows)
+# Playwright 1.65; tests/browser/test_launch_features.py fails when Playwright's list grows)
 # and adds ours.
 PLAYWRIGHT_DISABLED_FEATURES = (
     "AvoidUnnecessaryBeforeUnloadCheckSync",

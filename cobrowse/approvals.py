@@ -1,6 +1,6 @@
 """Who hears of a mode request, and when: the staff watching the session, and the managers.
 
-The lifecycle (``cobrowse/services.py``) calls :func:`mode_request_changed` inside the transaction
+The session core (``cobrowse/services/``) calls :func:`mode_request_changed` inside the transaction
 that created or decided a request. Everything here runs after that transaction commits, so nothing
 rolled back is announced or mailed:
 

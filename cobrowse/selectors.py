@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import timedelta
 from typing import Any
 
@@ -150,43 +149,3 @@ def active_sessions(user: Any, now=None) -> dict[str, list[CoBrowseSession]]:
     invited = list(base.filter(viewer_invitations__user=user).exclude(agent=user).distinct())
     everyone = list(base) if permissions.is_manager(user) else []
     return {"own": own, "invited": invited, "all": everyone}
-
-
-@functools.cache
-def _redis(url: str):
-    """One synchronous client (and connection pool) per Redis URL, shared by the web threads."""
-    import redis
-
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1, decode_responses=True)
-
-
-def _parse_quality(stored: str | None) -> dict | None:
-    if not stored or ":" not in stored:
-        return None
-    level, _, rtt = stored.partition(":")
-    return {"level": level, "rtt_ms": int(rtt) if rtt.isdigit() else None}
-
-
-def relay_qualities(session_ids: list[int]) -> dict[int, dict]:
-    """The last connection quality the relay stored for each session (one Redis round trip).
-
-    Only a customer's page reports one; a session without a stored value is absent from the result,
-    and so is every session when Redis cannot be reached (the page then shows none, never a guess).
-    """
-    if not session_ids:
-        return {}
-    import redis
-
-    from cobrowse.relay_state import _key  # the relay owns the key format
-
-    ids = sorted(set(session_ids))
-    try:
-        values = _redis(settings.REDIS_URL).mget([_key(pk, "quality") for pk in ids])
-    except redis.RedisError:
-        return {}
-    result = {}
-    for pk, stored in zip(ids, values, strict=True):
-        parsed = _parse_quality(stored)
-        if parsed is not None:
-            result[pk] = parsed
-    return result

@@ -1,56 +1,57 @@
-"""Tell the live sockets when a session changes, whoever changed it (API, page, sweep, socket).
+"""Tell the live sockets what changed in a session, once the change commits.
 
-Broadcasts are queued with ``transaction.on_commit``: nothing is announced that was rolled back.
+The session core calls these itself, right after it saves a change the sockets must hear of: no
+``post_save`` receiver (a queryset ``.update()`` would pass it by, and a receiver hides which write
+announces what). Everything is queued with ``transaction.on_commit``: nothing rolled back is
+announced, and a Redis hiccup never fails the request that made the change.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
-from django.db.models.signals import post_save
-from django.dispatch import receiver
 
 from cobrowse.groups import customer_group, session_group
 from cobrowse.models import CoBrowseSession, ModeRequest, ModeRequestState
 
 logger = logging.getLogger(__name__)
 
-_WATCHED = {"state", "mode", "granted_mode", "recording", "end_reason"}
 
-
-def _send(group: str, message: dict) -> None:
+def _send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
         async_to_sync(layer.group_send)(group, message)
-    except Exception:  # a Redis hiccup must not fail the request that changed the session
-        logger.warning("could not broadcast a session change to %s", group, exc_info=True)
+    except Exception:  # a Redis hiccup must not fail the request that made the change
+        logger.warning("could not broadcast to %s", group, exc_info=True)
 
 
-@receiver(post_save, sender=CoBrowseSession)
-def session_changed(sender, instance: CoBrowseSession, created: bool, update_fields=None, **kwargs) -> None:
-    if created or (update_fields is not None and not (_WATCHED & set(update_fields))):
-        return
+def broadcast_on_commit(group: str, message: dict[str, Any]) -> None:
+    """Send ``message`` to ``group`` once the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: _send(group, message))
+
+
+def session_changed(session: CoBrowseSession) -> None:
+    """The session's state, mode or recording changed: every socket of the session learns the new
+    values (a socket whose session ended closes)."""
     message = {
         "type": "session.changed",
-        "state": instance.state,
-        "mode": instance.mode,
-        "recording": instance.recording,
-        "end_reason": instance.end_reason,
+        "state": session.state,
+        "mode": session.mode,
+        "recording": session.recording,
+        "end_reason": session.end_reason,
     }
-    group = session_group(instance.pk)
-    transaction.on_commit(lambda: _send(group, message))
+    broadcast_on_commit(session_group(session.pk), message)
 
 
-@receiver(post_save, sender=ModeRequest)
-def mode_request_changed(sender, instance: ModeRequest, update_fields=None, **kwargs) -> None:
+def mode_request_waiting(request: ModeRequest) -> None:
     """A request that now waits for the customer (new, or approved by a manager) is put to them."""
-    if instance.state != ModeRequestState.PENDING_CUSTOMER:
+    if request.state != ModeRequestState.PENDING_CUSTOMER:
         return
-    message = {"type": "customer.mode_request", "request_id": instance.pk, "mode": instance.to_mode}
-    group = customer_group(instance.session_id)
-    transaction.on_commit(lambda: _send(group, message))
+    message = {"type": "customer.mode_request", "request_id": request.pk, "mode": request.to_mode}
+    broadcast_on_commit(customer_group(request.session_id), message)

@@ -12,8 +12,7 @@ from django.urls import path
 
 from accounts.consumers import PingConsumer
 from browser.routing import websocket_urlpatterns as browser_websocket_urlpatterns
-from cobrowse.approvals_consumers import ManagerApprovalsConsumer
-from cobrowse.consumers import AgentConsumer, CustomerConsumer, TeamViewerConsumer
+from live.consumers import AgentConsumer, CustomerConsumer, ManagerApprovalsConsumer, TeamViewerConsumer
 
 
 def staff(route: str, consumer):

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "consent",
     "cobrowse",
     "recordings",
+    "live",
     "browser",
     "analytics",
     "demo",  # last: the demo commands use every app above

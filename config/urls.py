@@ -6,7 +6,7 @@ from config.views import favicon
 
 api_patterns = [
     path("", include("tickets.api_urls")),
-    path("", include("cobrowse.api_urls")),
+    path("", include("live.api_urls")),
     path("", include("browser.api_urls")),
     path("", include("recordings.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -21,8 +21,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("tickets.urls")),
     path("", include("consent.urls")),
-    path("", include("cobrowse.urls")),
-    path("", include("cobrowse.console_urls")),
+    path("", include("live.urls")),
+    path("", include("live.console_urls")),
     path("", include("browser.urls")),
     path("", include("recordings.urls")),
     path("", include("analytics.urls")),

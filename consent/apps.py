@@ -9,3 +9,11 @@ class ConsentConfig(AppConfig):
         from tickets.panels import register_portal_panel
 
         register_portal_panel(invitations_panel)
+
+        from cobrowse import services as session_services
+        from consent import services, team
+
+        # Ending a session (in the core, below consent) must void its links, revoke its grants and
+        # close its team seats in the same transaction: the core calls these hooks under its lock.
+        session_services.on_session_end(services.session_ended)
+        session_services.on_session_end(team.close_team_viewers)

@@ -11,7 +11,7 @@ import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -685,6 +685,15 @@ def revoke_grants(session: CoBrowseSession) -> int:
     return SessionGrant.objects.filter(session=session, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+
+
+def session_ended(session: CoBrowseSession, now: datetime) -> None:
+    """End-of-session hook (registered in ``ConsentConfig.ready``): in the transaction that ends the
+    session, its undecided links stop working and its grants are revoked."""
+    SessionInvite.objects.filter(session=session, used_at__isnull=True, invalidated_at__isnull=True).update(
+        invalidated_at=now
+    )
+    revoke_grants(session)
 
 
 # --- the page's owner confirms (or refuses) on the page itself -----------------------------------

@@ -1,4 +1,4 @@
-"""The capture API the live relay calls (cobrowse/consumers.py).
+"""The capture API the live relay calls (live/consumers/customer.py).
 
     recorder = await open_recorder(session_id)     # None: do not record this session
     recorder.append(envelope)                       # every relayed frame; cheap, never does I/O

@@ -11,7 +11,7 @@ from django.conf import settings
 from tests.factories import make_account, make_user
 
 # Sync Playwright runs an event loop in the test thread; let the test side use the ORM anyway.
-# The forked live server removes this again (tests/live.py) so server async bugs still surface.
+# The forked live server removes this again (tests/live_server.py) so server async bugs still surface.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
@@ -95,13 +95,40 @@ def manager(db):
     return make_user("manager", role="manager")
 
 
+# --- what the services announce to the live sockets -------------------------------------------
+
+
+@pytest.fixture
+def broadcasts(monkeypatch, django_capture_on_commit_callbacks):
+    """Capture what services broadcast to the live sockets (``cobrowse.signals``) once they commit.
+
+    ``with broadcasts() as sent: services.x(...)`` — after the block ``sent`` holds each
+    ``(group, message)`` that went out, in order; what a rolled-back transaction queued is absent,
+    as in production. Nothing reaches the channel layer.
+    """
+    import contextlib
+
+    from cobrowse import signals
+
+    sent: list[tuple[str, dict]] = []
+    monkeypatch.setattr(signals, "_send", lambda group, message: sent.append((group, message)))
+
+    @contextlib.contextmanager
+    def capture():
+        sent.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            yield sent
+
+    return capture
+
+
 # --- live server and browser -------------------------------------------------------------------
 
 
 @pytest.fixture
 def live_server_asgi(transactional_db):
     """A forked uvicorn serving the whole ASGI app (HTTP and WebSockets) on the test database."""
-    from tests.live import LiveAsgiServer
+    from tests.live_server import LiveAsgiServer
 
     server = LiveAsgiServer()
     server.start()
@@ -112,7 +139,7 @@ def live_server_asgi(transactional_db):
 @pytest.fixture(scope="module")
 def browser():
     """One Chromium per test module (one sync Playwright at a time, docs/contributing.md, "Browser tests and Chromium")."""
-    from tests.live import launch_browser
+    from tests.live_server import launch_browser
 
     with launch_browser() as chromium:
         yield chromium

@@ -22,7 +22,7 @@ from tests.cobrowse.test_widget_guidance_browser import (  # noqa: F401
 )
 from tests.consent.helpers import consent, start
 from tests.factories import make_account, make_ticket, make_user
-from tests.live import CONSENT_CARD_FOCUSED, answer_consent_card, login
+from tests.live_server import CONSENT_CARD_FOCUSED, answer_consent_card, login
 from tests.recordings.rec_helpers import build_recording, recorded_session, recording_env  # noqa: F401
 from tickets import services as ticket_services
 from tickets.models import Priority, Status, Ticket

@@ -4,9 +4,8 @@ Every import in production code counts (module level or inside a function); impo
 ``if TYPE_CHECKING:`` are annotations, not dependencies, and do not. Tests and migrations are not
 production code. ``config`` (settings, URLs, routing) is the project and may import any app.
 
-``KNOWN_VIOLATIONS`` lists the upward imports that still exist while the apps are being untangled;
-it may only shrink. A new upward import fails, and so does a listed one that no longer exists (so
-the list cannot go stale).
+Where a lower app must react to a higher one, the higher app registers a hook in its
+``AppConfig.ready()`` (docs/architecture.md, "Layers").
 """
 
 from __future__ import annotations
@@ -30,21 +29,6 @@ LAYERS: list[str] = [
     "analytics",
     "demo",
 ]
-
-# (importing file, imported module): upward imports still to remove. Only ever shrinks.
-KNOWN_VIOLATIONS: set[tuple[str, str]] = {
-    ("cobrowse/services.py", "consent"),
-    ("cobrowse/services.py", "consent.models"),
-    ("cobrowse/live.py", "consent"),
-    ("cobrowse/socket_limits.py", "consent.ratelimit"),
-    ("cobrowse/api.py", "consent"),
-    ("cobrowse/api.py", "consent.models"),
-    ("cobrowse/api.py", "consent.views"),
-    ("cobrowse/views.py", "consent.models"),
-    ("cobrowse/views.py", "consent.views"),
-    ("cobrowse/templatetags/cobrowse_tags.py", "consent.models"),
-    ("cobrowse/consumers.py", "recordings.live"),
-}
 
 
 def _type_checking_nodes(tree: ast.AST) -> set[int]:
@@ -91,15 +75,10 @@ def test_every_app_directory_is_in_a_layer():
 
 
 def test_no_app_imports_one_above_it():
-    new = upward_imports() - KNOWN_VIOLATIONS
+    new = upward_imports()
     assert not new, "upward imports (invert the dependency): " + ", ".join(
         f"{path} imports {module}" for path, module in sorted(new)
     )
-
-
-def test_the_list_of_known_violations_is_not_stale():
-    gone = KNOWN_VIOLATIONS - upward_imports()
-    assert not gone, "remove from KNOWN_VIOLATIONS: " + ", ".join(f"{p} → {m}" for p, m in sorted(gone))
 
 
 def test_the_checker_sees_function_level_imports(tmp_path):

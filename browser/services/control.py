@@ -22,8 +22,8 @@ from browser.services.errors import BrowserError, NotDriving, RateLimited
 from browser.services.lifecycle import send_quietly
 from cobrowse import services as session_services
 from cobrowse.groups import browser_viewers_group
-from cobrowse.live import log_activity
 from cobrowse.models import SHARING_STATES, CoBrowseSession, ControlMode, Participant, ParticipantRole
+from live.services import log_activity
 
 #: Modes in which the agent may drive the server-side browser.
 DRIVING_MODES = frozenset({ControlMode.CONTROLLED, ControlMode.FULL})
@@ -169,8 +169,8 @@ def create_approval(session_id: int, user: Any, action: dict[str, Any], target: 
 
 def decide_approval(session_id: int, request_id: str, approved: bool) -> tuple[str, bool]:
     """The customer's Allow or Deny: (the waiter's channel, approved). Refused answers raise."""
-    from cobrowse.live import LiveRefused
     from cobrowse.models import ActionRequest, ActionRequestState
+    from live.services import LiveRefused
 
     kind, _, pk = request_id.partition(":")
     if kind != "action" or not pk.isdigit():

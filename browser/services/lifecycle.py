@@ -21,10 +21,10 @@ from django.db import transaction
 from browser import selectors
 from cobrowse import services as session_services
 from cobrowse.groups import browser_control_group, browser_viewers_group
-from cobrowse.live import log_activity
 from cobrowse.models import LIVE_STATES, SHARING_STATES, CoBrowseSession, EndReason, SessionKind, SessionState
-from tickets.models import EventKind, Ticket
-from tickets.services import record_event
+from cobrowse.services import log_event as record_browser_event
+from live.services import log_activity
+from tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,9 @@ def start_browser_session(ticket: Ticket, *, agent: Any, start_url: str, channel
     if existing is not None:
         ensure_runner(existing.pk)
         return BrowserStart(existing, "", launched=True)
-    started = session_services.start_session(
+    from consent import invitations
+
+    started = invitations.start_session(
         ticket, agent=agent, channel=channel, target_url=start_url, kind=SessionKind.BROWSER
     )
     return BrowserStart(started.session, started.join_url, launched=False)
@@ -176,16 +178,6 @@ def finish(session_id: int, state: str, reason: str) -> CoBrowseSession:
         return session_services.transition(locked, state, reason=reason)
 
 
-def record_browser_event(session: CoBrowseSession, step: str, *, actor: Any = None, **data: Any) -> None:
-    """A line in the ticket's activity (codes and hosts only, never typed text or paths)."""
-    record_event(
-        session.ticket,
-        EventKind.COBROWSE,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        data={"step": step, "session": session.pk, **data},
-    )
-
-
 def report_blocked(session_id: int, host: str, reason: str) -> None:
     session = CoBrowseSession.objects.select_related("ticket").get(pk=session_id)
     record_browser_event(session, "browser_blocked", host=host[:200], reason=reason[:200])
@@ -241,7 +233,7 @@ def browser_reconnecting(session_id: int) -> CoBrowseSession:
 
 def redaction_selectors(session: CoBrowseSession) -> tuple[str, ...]:
     """The account's masking selectors the server understands (the never-list's masked fields)."""
-    from cobrowse.live import usable_selectors
+    from live.services import usable_selectors
 
     account = session.ticket.account
     return usable_selectors(account.masking_selectors) if account else ()

@@ -29,9 +29,9 @@ from browser.services.lifecycle import ensure_runner, record_browser_event
 from cobrowse import policy
 from cobrowse import services as session_services
 from cobrowse.groups import browser_control_group
-from cobrowse.live import log_activity
 from cobrowse.masking import redact_text, redact_typed_value, redact_url
 from cobrowse.models import SHARING_STATES, CoBrowseSession, ParticipantRole
+from live.services import log_activity
 
 REPLY_CHUNK_BYTES = 512 * 1024
 
@@ -206,7 +206,7 @@ def screenshot(session: CoBrowseSession, *, user: Any) -> bytes:
 
 def page_outline(session: CoBrowseSession, *, user: Any) -> dict[str, Any]:
     """URL, title, visible text, links, inputs and buttons of the page, redacted like the DOM relay."""
-    from cobrowse.live import usable_selectors
+    from live.services import usable_selectors
 
     session = _require_viewing(session)
     account = session.ticket.account

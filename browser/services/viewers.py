@@ -12,8 +12,8 @@ from typing import Any
 from browser.services.control import control_state, input_refusal, needs_approval
 from browser.services.lifecycle import ensure_runner
 from cobrowse import services as session_services
-from cobrowse.live import LiveRefused
 from cobrowse.models import SHARING_STATES, CoBrowseSession, ParticipantRole, SessionKind
+from live.services import LiveRefused
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class ViewerAdmission:
 
 
 def _browser_session(session_id: int) -> CoBrowseSession:
-    from cobrowse.live import LiveRefused
+    from live.services import LiveRefused
 
     session = CoBrowseSession.objects.select_related("ticket").filter(pk=session_id).first()
     if session is None or session.kind != SessionKind.BROWSER:
@@ -37,7 +37,7 @@ def _browser_session(session_id: int) -> CoBrowseSession:
 
 def admit_staff(session_id: int, user: Any) -> ViewerAdmission:
     """The session's agent or a manager (as a viewer, within the viewer limit); starts the runner."""
-    from cobrowse import live
+    from live import services as live
 
     _browser_session(session_id)
     _live, participant_id, role = live.session_for_staff(session_id, user)
@@ -74,7 +74,7 @@ def admit_customer(session_id: int, raw_grant: str) -> ViewerAdmission:
 
 
 def _admission(session_id: int, role: str, participant_id: int | None) -> ViewerAdmission:
-    from cobrowse.live import LiveRefused
+    from live.services import LiveRefused
 
     session = session_services.refresh_state(session_id)
     if session.state not in SHARING_STATES:

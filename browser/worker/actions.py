@@ -173,7 +173,7 @@ class ActionsMixin:
             raise NeverAllowed(reason, "a page in the history")
 
     async def _log_refusal(self, kind: str, refused: NeverAllowed, actor_id: Any) -> None:
-        from cobrowse.live import log_activity
+        from live.services import log_activity
 
         self._record_action(kind, {}, "never_allowed", target=refused.target)
         actor = int(actor_id) if isinstance(actor_id, int) else None

@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from accounts.models import CustomerAccount
-from cobrowse.live import usable_selectors
+from live.services import usable_selectors
 
 
 def test_account_rejects_selectors_the_redactor_cannot_parse():

@@ -4,8 +4,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from accounts.models import CustomerAccount
-from cobrowse import live
 from cobrowse.masking.redactor import Redactor
+from live import services as live
 from masking.presets import PRESETS, preset_selectors
 from masking.selector import parse_selectors
 from tests.consent.helpers import consent

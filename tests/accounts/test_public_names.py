@@ -10,8 +10,8 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts import names
-from cobrowse import live
 from cobrowse import services as cobrowse_services
+from live import services as live
 from tests.consent.helpers import consent, invite_team
 from tests.factories import make_ticket, make_user
 from tickets import services as ticket_services

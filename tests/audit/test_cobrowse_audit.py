@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 from audit import services as audit_services
 from audit.models import AuditEvent
 from cobrowse import services
+from consent import answers
 from consent import services as consent_services
 from tests.consent.helpers import consent
 from tests.factories import make_ticket
@@ -23,8 +24,8 @@ def _full_flow(customer, agent, manager):
     session, _ = consent(make_ticket(customer), agent, mode="guided", client=client)
     request = services.request_mode(session, actor=agent, mode="full")
     services.decide_full_control(request, manager=manager, approve=True)
-    services.respond_to_mode_request(request, accept=True, customer=customer, client=client)
-    services.revoke_session(session, customer=customer, client=client)
+    answers.respond_to_mode_request(request, accept=True, customer=customer, client=client)
+    answers.revoke_session(session, customer=customer, client=client)
     return session
 
 

@@ -27,7 +27,7 @@ from consent import services as consent_services
 from demo_site.server import make_server, serve_in_thread
 from tests.consent.helpers import confirm_on_device
 from tests.factories import make_account, make_ticket, make_user
-from tests.live import CHROMIUM_ARGS, CONSENT_CARD_FOCUSED
+from tests.live_server import CHROMIUM_ARGS, CONSENT_CARD_FOCUSED
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -47,7 +47,7 @@ def demo_site():
 
 @pytest.fixture
 def e2e_settings(settings, demo_site):
-    """Before the server forks: the demo site on the allow-list (tests/live.py resets the fork)."""
+    """Before the server forks: the demo site on the allow-list (tests/live_server.py resets the fork)."""
     settings.BROWSER_EGRESS_ALLOW_HOSTS = [f"localhost:{demo_site.rsplit(':', 1)[1]}"]
     return settings
 

@@ -20,11 +20,11 @@ from asgiref.sync import sync_to_async
 from playwright.async_api import async_playwright
 
 from browser.worker import BrowserHost, BrowserSessionRunner
-from cobrowse import services as session_services
 from cobrowse.models import CoBrowseSession
+from consent import answers as consent_answers
 from tests.browser.test_e2e_browser_session import _allow_on_card, _api, _consent, _until
 from tests.factories import PASSWORD, make_account, make_ticket, make_user
-from tests.live import CHROMIUM_ARGS
+from tests.live_server import CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -213,7 +213,7 @@ async def test_agent_viewer_controls_drive_the_browser_and_a_view_only_customer_
             assert await runner.page.evaluate("window.inputCounts()") == {"clicks": 0, "keys": 0}
 
             # The customer lowers the session to view only: nobody's input reaches the browser now.
-            await sync_to_async(session_services.customer_lower_mode)(session_id, mode="view_only")
+            await sync_to_async(consent_answers.customer_lower_mode)(session_id, mode="view_only")
             await _until(lambda: _eq(can_input(agent), "false"))
             assert await agent.locator("[data-nav=back]").is_disabled()
             assert await agent.locator("[data-nav=reload]").is_disabled()

@@ -27,7 +27,7 @@ from consent import services as consent_services
 from consent.models import ConsentKind, ConsentRecord, Decision
 from tests.browser.test_e2e_browser_session import _allow_on_card, _api, _until
 from tests.browser.test_e2e_viewer_controls import Site, _login, _people
-from tests.live import CHROMIUM_ARGS, CONSENT_CARD_FOCUSED
+from tests.live_server import CHROMIUM_ARGS, CONSENT_CARD_FOCUSED
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 

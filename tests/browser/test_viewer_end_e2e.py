@@ -13,7 +13,7 @@ from browser import services as browser_services
 from cobrowse.models import CoBrowseSession, EndReason, SessionState
 from consent import services as consent_services
 from tests.factories import make_account, make_ticket, make_user
-from tests.live import answer_consent_card, login
+from tests.live_server import answer_consent_card, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from cobrowse import services
 from cobrowse.models import ControlMode, ModeRequestState, Participant
+from consent import answers
 from tests.consent.helpers import consent
 from tests.factories import make_ticket, make_user
 from tickets.models import EventKind
@@ -152,7 +153,7 @@ def test_a_hand_over_in_full_control_drops_to_controlled_until_approved_for_the_
     session, _ = consent(ticket, agent, mode="controlled")
     request = services.request_mode(session, actor=agent, mode="full")
     services.decide_full_control(request, manager=manager, approve=True)
-    services.respond_to_mode_request(request, accept=True)
+    answers.respond_to_mode_request(request, accept=True)
     session.refresh_from_db()
     assert session.mode == ControlMode.FULL
     _viewer(session, agent, agent_l3)
@@ -173,7 +174,7 @@ def test_a_hand_over_in_full_control_drops_to_controlled_until_approved_for_the_
     again = services.request_mode(session, actor=agent_l3, mode="full")
     assert again.state == ModeRequestState.PENDING_MANAGER
     services.decide_full_control(again, manager=manager, approve=True)
-    services.respond_to_mode_request(again, accept=True)
+    answers.respond_to_mode_request(again, accept=True)
     session.refresh_from_db()
     assert session.mode == ControlMode.FULL
 
@@ -195,7 +196,7 @@ def test_the_holder_leaving_full_control_drops_it_for_the_agent(ticket, agent, a
     services.hand_over(session.pk, actor=agent, to_user_id=agent_l3.pk)
     request = services.request_mode(session, actor=agent_l3, mode="full")
     services.decide_full_control(request, manager=manager, approve=True)
-    services.respond_to_mode_request(request, accept=True)
+    answers.respond_to_mode_request(request, accept=True)
     session.refresh_from_db()
     assert session.mode == ControlMode.FULL
     services.leave(participant.pk)

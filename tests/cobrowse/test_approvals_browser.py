@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from cobrowse import services
 from cobrowse.models import ModeRequest
+from consent import answers
 from tests.cobrowse.test_e2e_live import off_loop, wait_until
 from tests.consent.helpers import consent
 from tests.factories import make_account, make_ticket, make_user
-from tests.live import login
+from tests.live_server import login
 
 pytestmark = [
     pytest.mark.browser,
@@ -78,7 +78,7 @@ def test_full_control_from_the_agents_click_to_the_customers_answer(live_server_
         wait_until(watcher, lambda: _badge(watcher) is None, message="the badge cleared, live")
 
         request = ModeRequest.objects.get(session=session)
-        off_loop(services.respond_to_mode_request, request.pk, accept=False)
+        off_loop(answers.respond_to_mode_request, request.pk, accept=False)
         wait_until(agent, lambda: "The customer declined Full control" in feed(), message="customer's answer")
         assert violations == []
     finally:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.factories import make_account, make_ticket, make_user
-from tests.live import login
+from tests.live_server import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -17,7 +17,7 @@ from consent.models import ConsentKind, ConsentRecord, Decision
 from tests.cobrowse.test_e2e_live import off_loop, session_state, wait_until
 from tests.consent.helpers import start
 from tests.factories import make_account, make_ticket, make_user
-from tests.live import CONSENT_CARD_FOCUSED, KEEP_BADGE_ROOT, answer_consent_card
+from tests.live_server import CONSENT_CARD_FOCUSED, KEEP_BADGE_ROOT, answer_consent_card
 
 pytestmark = [
     pytest.mark.browser,

@@ -19,7 +19,7 @@ from cobrowse.models import CoBrowseSession, ModeRequest, ModeRequestState, Sess
 from tests.cobrowse.test_e2e_live import off_loop, replay_value, session_state, wait_until
 from tests.consent.helpers import start
 from tests.factories import make_account, make_ticket, make_user
-from tests.live import answer_consent_card, login
+from tests.live_server import answer_consent_card, login
 
 pytestmark = [
     pytest.mark.browser,

@@ -20,7 +20,7 @@ from cobrowse.models import CoBrowseSession, ModeRequest, SessionState
 from tests.cobrowse.frame_text import frame_strings
 from tests.consent.helpers import consent, start
 from tests.factories import make_account, make_ticket, make_user
-from tests.live import KEEP_BADGE_ROOT, answer_consent_card, login
+from tests.live_server import KEEP_BADGE_ROOT, answer_consent_card, login
 from tickets.models import TicketComment
 
 pytestmark = [

@@ -17,7 +17,7 @@ from cobrowse.models import SessionState, TeamViewer, TeamViewerState
 from tests.cobrowse.test_e2e_live import off_loop, replay_value, session_state, wait_until
 from tests.consent.helpers import start
 from tests.factories import make_account, make_ticket, make_user
-from tests.live import KEEP_BADGE_ROOT, answer_consent_card, login
+from tests.live_server import KEEP_BADGE_ROOT, answer_consent_card, login
 
 pytestmark = [
     pytest.mark.browser,

@@ -15,7 +15,7 @@ from cobrowse.models import (
     ParticipantRole,
     SessionState,
 )
-from consent import delivery
+from consent import answers, delivery, invitations
 from consent import services as consent_services
 from consent.models import ConsentKind, ConsentRecord, Decision, SessionGrant, SessionInvite
 from tests.consent.helpers import consent, resend, start
@@ -53,7 +53,7 @@ def test_capability_matrix_for_starting(
 ):
     for user in (agent_l1, customer):
         with pytest.raises(PermissionDenied):
-            services.start_session(ticket, agent=user, channel="copy")
+            invitations.start_session(ticket, agent=user, channel="copy")
         assert not CoBrowseSession.objects.exists()
     for user in (agent_l1_certified, agent, agent_l3, manager):
         session, _ = start(make_ticket(customer), user)  # each takes an unassigned ticket
@@ -213,7 +213,7 @@ def test_active_reconnecting_loop(ticket, agent):
 
 def test_revoke_ends_at_once_and_kills_grant(ticket, agent, customer):
     session, grant = consent(ticket, agent)
-    session = services.revoke_session(session, customer=customer)
+    session = answers.revoke_session(session, customer=customer)
     assert session.state == SessionState.REVOKED and session.end_reason == "customer_revoked"
     assert ConsentRecord.objects.filter(kind=ConsentKind.REVOCATION, decision=Decision.REVOKED).count() == 1
     with pytest.raises(consent_services.GrantError):
@@ -235,7 +235,7 @@ def test_escalation_waits_for_customer(ticket, agent, customer):
     session.refresh_from_db()
     assert session.mode == "view_only"
     assert selectors.customer_mode_request(session) == request
-    services.respond_to_mode_request(request, accept=True, customer=customer)
+    answers.respond_to_mode_request(request, accept=True, customer=customer)
     session.refresh_from_db()
     assert session.mode == session.granted_mode == "controlled"
     record = ConsentRecord.objects.filter(kind=ConsentKind.ESCALATION).get()
@@ -245,7 +245,7 @@ def test_escalation_waits_for_customer(ticket, agent, customer):
 def test_customer_declines_escalation(ticket, agent):
     session, _ = consent(ticket, agent, mode="view_only")
     request = services.request_mode(session, actor=agent, mode="guided")
-    services.respond_to_mode_request(request, accept=False)
+    answers.respond_to_mode_request(request, accept=False)
     session.refresh_from_db()
     assert session.mode == "view_only"
     assert ConsentRecord.objects.filter(kind=ConsentKind.ESCALATION, decision=Decision.DENIED).exists()
@@ -257,14 +257,14 @@ def test_full_control_needs_manager_before_customer_is_asked(ticket, agent, mana
     assert request.state == ModeRequestState.PENDING_MANAGER
     assert selectors.customer_mode_request(session) is None  # the customer is not asked yet
     with pytest.raises(services.CoBrowseError):
-        services.respond_to_mode_request(request, accept=True)
+        answers.respond_to_mode_request(request, accept=True)
     with pytest.raises(PermissionDenied):
         services.decide_full_control(request, manager=agent_l3, approve=True)
     assert list(selectors.pending_full_control_requests()) == [request]
     services.decide_full_control(request, manager=manager, approve=True)
     request.refresh_from_db()
     assert request.state == ModeRequestState.PENDING_CUSTOMER and request.manager == manager
-    services.respond_to_mode_request(request, accept=True)
+    answers.respond_to_mode_request(request, accept=True)
     session.refresh_from_db()
     assert session.mode == "full"
     assert ConsentRecord.objects.filter(full_control=True).count() == 1
@@ -277,18 +277,18 @@ def test_manager_rejection_ends_the_request(ticket, agent, manager):
     request.refresh_from_db()
     assert request.state == ModeRequestState.REJECTED
     with pytest.raises(services.CoBrowseError):
-        services.respond_to_mode_request(request, accept=True)
+        answers.respond_to_mode_request(request, accept=True)
     session.refresh_from_db()
     assert session.mode == "controlled"
 
 
 def test_customer_lowers_and_withdraws_grant(ticket, agent):
     session, _ = consent(ticket, agent, mode="controlled")
-    session = services.customer_lower_mode(session, mode="guided")
+    session = answers.customer_lower_mode(session, mode="guided")
     assert session.mode == session.granted_mode == "guided"
     assert ConsentRecord.objects.filter(kind=ConsentKind.LOWERING).get().mode == "guided"
     with pytest.raises(services.CoBrowseError):
-        services.customer_lower_mode(session, mode="full")
+        answers.customer_lower_mode(session, mode="full")
 
 
 def test_only_one_open_mode_request(ticket, agent):
@@ -320,7 +320,7 @@ def test_action_requests_in_controlled_and_full(ticket, agent, manager):
     assert services.decide_action(denied, approve=False).state == ActionRequestState.DENIED
     mode_request = services.request_mode(session, actor=agent, mode="full")
     services.decide_full_control(mode_request, manager=manager, approve=True)
-    services.respond_to_mode_request(mode_request, accept=True)
+    answers.respond_to_mode_request(mode_request, accept=True)
     assert services.request_action(session, actor=agent, action={"kind": "click"}) is None
 
 

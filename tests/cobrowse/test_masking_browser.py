@@ -18,7 +18,7 @@ from tests.cobrowse.test_widget_browser import open_shared_page, site  # noqa: F
 from tests.cobrowse.test_widget_browser import wait_until as widget_wait
 from tests.consent.helpers import consent
 from tests.factories import make_account, make_ticket, make_user
-from tests.live import KEEP_BADGE_ROOT, answer_consent_card, login
+from tests.live_server import KEEP_BADGE_ROOT, answer_consent_card, login
 
 pytestmark = pytest.mark.browser
 

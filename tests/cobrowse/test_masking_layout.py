@@ -12,7 +12,7 @@ import pytest
 
 from cobrowse.masking.redactor import Redactor
 from masking.patterns import MASK
-from tests.cobrowse.test_consumers import _msg, _pair, _receive_type
+from tests.live.test_consumers import _msg, _pair, _receive_type
 
 
 def _text(node_id: int, text: str) -> dict:

@@ -26,6 +26,7 @@ from cobrowse.models import (
     ModeRequestState,
     mode_rank,
 )
+from consent import answers, invitations
 from consent import services as consent_services
 from consent.models import ConsentRecord, Decision
 from tests.factories import make_ticket
@@ -40,7 +41,7 @@ class SessionMachine(RuleBasedStateMachine):
     @initialize()
     def start(self):
         ticket = make_ticket(self.customer)
-        started = services.start_session(ticket, agent=self.agent, channel="copy")
+        started = invitations.start_session(ticket, agent=self.agent, channel="copy")
         self.session_id = started.session.pk
         self.raw = started.join_path.split("/")[2]
         self.invite = None
@@ -93,11 +94,11 @@ class SessionMachine(RuleBasedStateMachine):
         qs = ModeRequest.objects.filter(session_id=self.session_id)
         request = qs.last() if any_request else self._open_request(ModeRequestState.PENDING_CUSTOMER)
         if request is not None:
-            self._try(services.respond_to_mode_request, request, accept=accept)
+            self._try(answers.respond_to_mode_request, request, accept=accept)
 
     @rule(mode=st.sampled_from(MODES))
     def customer_lowers(self, mode):
-        self._try(services.customer_lower_mode, self.session_id, mode=mode)
+        self._try(answers.customer_lower_mode, self.session_id, mode=mode)
 
     @rule()
     def connect(self):
@@ -109,7 +110,7 @@ class SessionMachine(RuleBasedStateMachine):
 
     @rule()
     def revoke(self):
-        self._try(services.revoke_session, self.session_id)
+        self._try(answers.revoke_session, self.session_id)
 
     @rule()
     def end(self):
@@ -119,7 +120,7 @@ class SessionMachine(RuleBasedStateMachine):
     def extend(self):
         request = self._try(services.request_extension, self.session_id, actor=self.agent)
         if request is not None:
-            self._try(services.respond_to_extension, request, accept=True)
+            self._try(answers.respond_to_extension, request, accept=True)
 
     @rule(which=st.sampled_from(["invite", "idle", "deadline"]))
     def time_passes(self, which):

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from cobrowse import services, tasks
 from cobrowse.models import ActionRequestState, CoBrowseSession, SessionState
+from consent import answers
 from consent import services as consent_services
 from consent.models import ConsentKind, ConsentRecord
 from tests.consent.helpers import consent, start
@@ -130,13 +131,13 @@ def test_extension_needs_customer_consent(ticket, agent, settings):
     request = services.request_extension(session, actor=agent)
     session.refresh_from_db()
     assert session.deadline_at == deadline  # nothing yet
-    services.respond_to_extension(request, accept=True)
+    answers.respond_to_extension(request, accept=True)
     session.refresh_from_db()
     assert session.deadline_at == deadline + timedelta(seconds=settings.COBROWSE_EXTENSION_SECONDS)
     record = ConsentRecord.objects.get(kind=ConsentKind.EXTENSION)
     assert record.extension_seconds == settings.COBROWSE_EXTENSION_SECONDS
     declined = services.request_extension(session, actor=agent)
-    services.respond_to_extension(declined, accept=False)
+    answers.respond_to_extension(declined, accept=False)
     session.refresh_from_db()
     assert session.deadline_at == deadline + timedelta(seconds=settings.COBROWSE_EXTENSION_SECONDS)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.cobrowse.frame_text import frame_strings
-from tests.live import CONSENT_CARD_FOCUSED, answer_consent_card
+from tests.live_server import CONSENT_CARD_FOCUSED, answer_consent_card
 
 pytestmark = pytest.mark.browser
 

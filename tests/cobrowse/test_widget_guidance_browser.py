@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.cobrowse.test_widget_browser import GRANT, FakeTandem, _StaticHandler, wait_until
-from tests.live import answer_consent_card
+from tests.live_server import answer_consent_card
 
 pytestmark = pytest.mark.browser
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from unittest import mock
 
-from cobrowse import services
+from consent import invitations
 from consent import services as consent_services
 from consent import team as consent_team
 
@@ -20,7 +20,7 @@ def start(ticket, agent, *, channel="copy", target_url=None, kind="dom"):
     """Start a session; returns (session, raw_token)."""
     raw, patch = _known_token()
     with patch:
-        started = services.start_session(
+        started = invitations.start_session(
             ticket, agent=agent, channel=channel, target_url=target_url, kind=kind
         )
     return started.session, raw
@@ -30,7 +30,7 @@ def resend(session, actor, *, channel="copy"):
     """Send a new link; returns (started, raw_token)."""
     raw, patch = _known_token()
     with patch:
-        started = services.resend_invite(session, actor=actor, channel=channel)
+        started = invitations.resend_invite(session, actor=actor, channel=channel)
     return started, raw
 
 

@@ -11,7 +11,7 @@ from django.test import Client
 
 from cobrowse.models import CoBrowseSession, SessionState
 from config.asgi import application
-from consent import services
+from consent import invitations, services
 from consent.models import ConsentKind, ConsentRecord, Decision, SessionGrant
 from tests.consent.helpers import confirm_on_device, consent
 from tests.factories import make_account, make_ticket, make_user
@@ -291,9 +291,8 @@ def test_describe_and_confirm_answer_cors_preflights_like_refresh(linked):
 @pytest.mark.django_db
 def test_the_server_side_browser_viewer_gets_a_link_grant_too(ticket, agent):
     """Its viewer address can be pasted like any other: the viewer's own card asks first."""
-    from cobrowse import services as cobrowse_services
 
-    started = cobrowse_services.start_session(
+    started = invitations.start_session(
         ticket, agent=agent, channel="copy", target_url="http://localhost:8001/", kind="browser"
     )
     invite = services.claim_invite(started.join_path.split("/")[2])

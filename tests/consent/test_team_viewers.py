@@ -251,7 +251,7 @@ def test_team_members_count_towards_the_cap_of_three(shared, agent):
 
 
 def test_a_team_member_is_never_handed_control(shared, agent):
-    from cobrowse import live
+    from live import services as live
 
     viewer, _grant = team_grant(shared)
     session_services.join_team_viewer(viewer.pk)

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from recordings import selectors, services
 from recordings.capture import RecordingWriter
-from tests.live import login
+from tests.live_server import login
 from tests.recordings.rec_helpers import recording_env  # noqa: F401
 from tests.recordings.test_frames_replay import browser_session
 

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from recordings import live
 from recordings.blobstore import BlobStore
 from recordings.models import Recording
-from tests.live import login
+from tests.live_server import login
 from tests.recordings.rec_helpers import recording_env  # noqa: F401
 from tests.recordings.test_frames_replay import Step, browser_session, record_browser_steps
 

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from recordings.blobstore import BlobStore
-from tests.live import login
+from tests.live_server import login
 from tests.recordings.rec_helpers import build_recording, recorded_session, recording_env  # noqa: F401
 
 pytestmark = [

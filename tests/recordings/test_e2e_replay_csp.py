@@ -8,7 +8,7 @@ import copy
 
 import pytest
 
-from tests.live import login
+from tests.live_server import login
 from tests.recordings.rec_helpers import (  # noqa: F401
     BASE_TS,
     build_recording,

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from recordings import live
-from tests.live import login
+from tests.live_server import login
 from tests.recordings.rec_helpers import build_recording, envelopes, recorded_session, recording_env  # noqa: F401
 from tests.recordings.test_e2e_frames_replay import _record, _wait_frame
 from tests.recordings.test_frames_replay import TINY_JPEG, browser_session

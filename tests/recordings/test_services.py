@@ -11,6 +11,7 @@ from django.db import connection
 
 from accounts.models import Industry
 from audit.models import AuditEvent
+from consent import answers
 from recordings import crypto, selectors, services
 from recordings.blobstore import BlobStore
 from recordings.capture import open_recording
@@ -155,7 +156,6 @@ def test_agents_cannot_delete(agent, customer):
 
 
 def test_close_abandoned_writes_the_final_chunk(agent, customer):
-    from cobrowse import services as session_services
     from recordings.capture import RecordingWriter
 
     session = recorded_session(agent, customer)
@@ -165,7 +165,7 @@ def test_close_abandoned_writes_the_final_chunk(agent, customer):
     )
     writer.append({"type": "rrweb", "seq": 1, "ts": 1, "at": 1, "data": {"events": []}})
     writer.flush()  # the process "dies" here: no final chunk
-    session_services.revoke_session(session.pk)
+    answers.revoke_session(session.pk)
     assert services.close_abandoned() == 1
     recording = Recording.objects.select_related("session").get(pk=target.recording.pk)
     assert recording.complete and recording.chunk_count == 2

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from cobrowse import live
+from live import services as live
 from recordings import selectors
 from tests.recordings.rec_helpers import build_recording, recorded_session, recording_env  # noqa: F401
 from tickets.models import TicketEvent

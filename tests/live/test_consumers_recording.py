@@ -12,9 +12,9 @@ from channels.db import database_sync_to_async
 from cobrowse import services as session_services
 from recordings.capture import open_recording
 from recordings.models import Recording
-from tests.cobrowse.test_consumers import SECRETS, _agent, _customer, _msg, _receive_type, _serial
 from tests.consent.helpers import consent
 from tests.factories import make_account, make_ticket, make_user
+from tests.live.test_consumers import SECRETS, _agent, _customer, _msg, _receive_type, _serial
 from tests.recordings.rec_helpers import recording_env  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)

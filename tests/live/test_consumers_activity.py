@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from channels.db import database_sync_to_async
 
-from tests.cobrowse.test_consumers import _msg, _receive_type
-from tests.cobrowse.test_consumers_control import _action, _pair_with_page
+from tests.live.test_consumers import _msg, _receive_type
+from tests.live.test_consumers_control import _action, _pair_with_page
 from tickets.models import EventKind, TicketEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 from accounts import permissions
 from cobrowse import selectors
 from cobrowse.models import CoBrowseSession
+from live import selectors as live_selectors
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ def active_sessions(request: HttpRequest) -> HttpResponse:
     if not permissions.is_support_staff(request.user):
         raise PermissionDenied("Only support staff see co-browse sessions.")
     lists = selectors.active_sessions(request.user)
-    qualities = selectors.relay_qualities([s.pk for rows in lists.values() for s in rows])
+    qualities = live_selectors.relay_qualities([s.pk for rows in lists.values() for s in rows])
 
     def rows(sessions: list[CoBrowseSession]) -> list[ActiveRow]:
         return [ActiveRow(s, selectors.watch_url(s), qualities.get(s.pk)) for s in sessions]

@@ -11,9 +11,10 @@ from channels.db import database_sync_to_async
 
 from cobrowse import services as session_services
 from cobrowse.models import CoBrowseSession, ModeRequest, ModeRequestState, Participant
-from tests.cobrowse.test_consumers import _agent, _msg, _pair, _receive_type
-from tests.cobrowse.test_consumers_team import _close_all
+from consent import answers
 from tests.factories import make_user
+from tests.live.test_consumers import _agent, _msg, _pair, _receive_type
+from tests.live.test_consumers_team import _close_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,7 +48,7 @@ async def test_a_hand_over_in_full_control_drops_every_socket_to_controlled():
     def full_control():
         request = session_services.request_mode(session.pk, actor=agent, mode="full")
         session_services.decide_full_control(request, manager=approver, approve=True)
-        session_services.respond_to_mode_request(request, accept=True)
+        answers.respond_to_mode_request(request, accept=True)
 
     await full_control()
     assert (await _receive_type(customer, "mode"))["data"]["mode"] == "full"

@@ -21,9 +21,9 @@ from cobrowse.models import (
     ViewerInvitation,
 )
 from consent.models import ViewerGrant
-from tests.cobrowse.test_consumers import _agent, _msg, _pair, _receive_type
-from tests.cobrowse.test_consumers_team import _close_all, _closed_with, _watching_pair
 from tests.factories import make_user
+from tests.live.test_consumers import _agent, _msg, _pair, _receive_type
+from tests.live.test_consumers_team import _close_all, _closed_with, _watching_pair
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -124,7 +124,7 @@ async def test_a_team_member_loses_the_socket_when_the_session_ended_silently(qu
 
 async def test_the_re_check_is_not_per_frame(settings, monkeypatch):
     """The relay's hot path never waits for it: many frames, no admission query in between."""
-    from cobrowse import live
+    from live import services as live
 
     settings.COBROWSE_ADMISSION_RECHECK_SECONDS = 3600
     calls = []

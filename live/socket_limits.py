@@ -12,8 +12,9 @@ import logging
 
 from django.conf import settings
 
-from cobrowse import protocol, relay_state
+from cobrowse import protocol
 from consent.ratelimit import parse_rate
+from live import relay_state
 
 logger = logging.getLogger(__name__)
 

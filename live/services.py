@@ -15,9 +15,10 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 
 from accounts import permissions
-from cobrowse import policy, protocol
+from cobrowse import policy
 from cobrowse import services as session_services
 from cobrowse.models import SHARING_STATES, CoBrowseSession, ParticipantRole, SessionKind
+from consent import answers
 from consent import services as consent_services
 from consent import team as consent_team
 
@@ -183,27 +184,6 @@ def staff_left(participant_id: int) -> None:
 
 # --- members of the customer's team (view only, by viewer grant) ---------------------------------
 
-MAX_TEAM_HELLO = 1024
-
-
-def team_hello_grant(raw: str | bytes | None) -> str:
-    """The viewer grant from a watch socket's first frame: ``{"type": "hello", ..., "data": {"grant"}}``."""
-    import orjson
-
-    if raw is None or len(raw) > MAX_TEAM_HELLO:
-        raise protocol.ProtocolError("too_large", f"hello must be at most {MAX_TEAM_HELLO} bytes")
-    try:
-        message = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise protocol.ProtocolError("bad_json", "frame is not valid JSON") from None
-    if not isinstance(message, dict) or message.get("type") != "hello":
-        raise protocol.ProtocolError("not_ready", "Send hello with your viewer grant first.", "type")
-    data = message.get("data")
-    grant = data.get("grant") if isinstance(data, dict) else None
-    if not isinstance(grant, str) or not 0 < len(grant) <= 200:
-        raise protocol.ProtocolError("missing_field", "data.grant is required", "data.grant")
-    return grant
-
 
 @dataclass(frozen=True)
 class TeamSeat:
@@ -315,7 +295,7 @@ def decide_for_customer(session_id: int, request_id: str, approved: bool) -> Non
     if not pk.isdigit():
         raise LiveRefused(4400, "Unknown request id.")
     if kind == "mode" and ModeRequest.objects.filter(pk=int(pk), session_id=session_id).exists():
-        session_services.respond_to_mode_request(int(pk), accept=approved)
+        answers.respond_to_mode_request(int(pk), accept=approved)
     elif kind == "action" and ActionRequest.objects.filter(pk=int(pk), session_id=session_id).exists():
         decided = session_services.decide_action(int(pk), approve=approved)
         # The activity (and a recording's timeline) shows the answer, not only the request.
@@ -387,22 +367,8 @@ def request_action(session_id: int, user_id: int, action: dict[str, Any]) -> int
 
 
 def log_activity(session_id: int, actor: Any, step: str, **data: Any) -> None:
-    """One line in the session's activity (ticket events, staff only) and in the audit trail."""
-    from audit import services as audit
-    from tickets.models import EventKind
-    from tickets.services import record_event
+    """One line in the session's activity (ticket events, staff only) and in the audit trail.
 
-    session = _load(session_id)
-    actor_obj = actor if getattr(actor, "is_authenticated", False) else None
-    if actor_obj is None and isinstance(actor, int):
-        from accounts.models import User
-
-        actor_obj = User.objects.filter(pk=actor).first()
-    record_event(
-        session.ticket,
-        EventKind.COBROWSE,
-        actor=actor_obj,
-        data={"session": session_id, "step": step, **data},
-        internal=True,
-    )
-    audit.record(f"cobrowse.{step}", actor=actor_obj, obj=session, details={"session": session_id, **data})
+    ``actor``: a user, a user id (what a socket keeps) or None (the customer's page).
+    """
+    session_services.log_step(_load(session_id), step, actor=actor, internal=True, **data)

@@ -408,9 +408,9 @@ async def test_manager_may_watch_any_session():
 
 
 async def test_customer_drop_shows_reconnecting_then_disconnected_to_the_agent(monkeypatch):
-    from cobrowse import consumers
+    from live.consumers import agent as agent_consumer
 
-    monkeypatch.setattr(consumers, "DISCONNECTED_AFTER_S", 0.5)
+    monkeypatch.setattr(agent_consumer, "DISCONNECTED_AFTER_S", 0.5)
     session, grant, agent, customer, agent_comm, _ = await _pair()
     await customer.disconnect()
     assert (await _receive_type(agent_comm, "presence"))["data"]["customer"] == "reconnecting"
@@ -511,16 +511,16 @@ async def test_a_snapshot_over_a_megabyte_travels_in_parts_and_stays_redacted():
 
 
 async def test_round_trip_time_becomes_a_quality_level_on_both_sides(monkeypatch):
-    from cobrowse import consumers
+    from live.consumers import customer as customer_consumer
 
-    monkeypatch.setattr(consumers, "PING_INTERVAL_S", 0.3)
+    monkeypatch.setattr(customer_consumer, "PING_INTERVAL_S", 0.3)
     session, grant, agent, customer, agent_comm, _ = await _pair()
     ping = await _receive_type(customer, "ping")
     await customer.send_json_to(_msg("pong", {"nonce": ping["data"]["nonce"]}, 0))
     mine = await _receive_type(customer, "quality")
     theirs = await _receive_type(agent_comm, "quality")
     assert mine["data"]["level"] == theirs["data"]["level"] == "good"
-    assert 0 <= theirs["data"]["rtt_ms"] <= consumers.QUALITY_GOOD_MS
+    assert 0 <= theirs["data"]["rtt_ms"] <= customer_consumer.QUALITY_GOOD_MS
     # Someone joining later is told the last figure straight away.
     late = await _agent(session.pk, agent)
     assert (await _receive_type(late, "welcome"))["data"]["quality"]["level"] == "good"
@@ -530,7 +530,7 @@ async def test_round_trip_time_becomes_a_quality_level_on_both_sides(monkeypatch
 
 
 def test_quality_levels():
-    from cobrowse.consumers import quality_level
+    from live.consumers import quality_level
 
     assert quality_level(None) == "poor"
     assert quality_level(120) == "good"
@@ -544,9 +544,9 @@ async def test_activity_on_a_session_whose_deadline_passed_ends_the_page_socket(
 
     from django.utils import timezone
 
-    from cobrowse import consumers
+    from live.consumers import customer as customer_consumer
 
-    monkeypatch.setattr(consumers, "TOUCH_EVERY_S", 0)  # record activity on every message
+    monkeypatch.setattr(customer_consumer, "TOUCH_EVERY_S", 0)  # record activity on every message
     session, grant, agent, customer, agent_comm, _ = await _pair()
     await customer.send_json_to(_msg("rrweb", {"events": [], "page_id": "p1"}, 1))
     await _receive_type(agent_comm, "rrweb")

@@ -8,10 +8,10 @@ from types import SimpleNamespace
 import pytest
 from channels.db import database_sync_to_async
 
-from cobrowse import consumers
 from cobrowse.models import ActionRequest, ActionRequestState
-from tests.cobrowse.test_consumers import _agent, _msg, _pair, _receive_type
+from live.consumers import agent as agent_consumer
 from tests.factories import make_user
+from tests.live.test_consumers import _agent, _msg, _pair, _receive_type
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -135,7 +135,7 @@ async def test_more_than_ten_actions_a_second_are_rate_limited(monkeypatch):
     session, agent, customer, agent_comm = await _pair_with_page("controlled")
     # The consumer's clock stands still: all eleven arrive within one second, however slowly a
     # busy machine delivers them (the event loop keeps its own clock).
-    monkeypatch.setattr(consumers, "time", SimpleNamespace(monotonic=lambda: 1000.0))
+    monkeypatch.setattr(agent_consumer, "time", SimpleNamespace(monotonic=lambda: 1000.0))
     for i in range(11):
         await agent_comm.send_json_to(_action("click", 30, seq=i))
     error = await _receive_type(agent_comm, "error", code="rate_limited")

@@ -15,10 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from browser import services as browser_services
-from cobrowse import selectors
 from cobrowse import services as session_services
 from cobrowse.models import CoBrowseSession
-from cobrowse.relay_state import _key
+from live import selectors as live_selectors
+from live.relay_state import _key
 from tests.consent.helpers import consent, start
 from tests.factories import make_ticket, make_user
 
@@ -126,7 +126,7 @@ def test_anonymous_is_sent_to_log_in(client):
 
 def test_quality_survives_redis_being_unreachable(settings, sharing):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
-    assert selectors.relay_qualities([sharing.pk]) == {}
+    assert live_selectors.relay_qualities([sharing.pk]) == {}
 
 
 def test_the_query_count_does_not_grow_with_the_number_of_sessions(
@@ -157,7 +157,7 @@ def test_the_query_count_does_not_grow_with_the_number_of_sessions(
 @pytest.mark.usefixtures("built_bundles")
 def test_the_live_view_is_reached_by_clicking_from_the_navigation_and_the_ticket(live_server_asgi, browser):
     from tests.cobrowse.test_e2e_live import off_loop
-    from tests.live import login
+    from tests.live_server import login
 
     base = live_server_asgi.url
     customer = make_user("dana", role="customer")

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from accounts import permissions
 from cobrowse import services
 from cobrowse.models import CoBrowseSession, ControlMode, EndReason, ModeRequest, SessionKind
+from consent import answers, invitations
 from consent import services as consent_services
 from consent.models import DeliveryChannel
 from consent.views import client_info
@@ -99,7 +100,7 @@ class StartedSerializer(SessionSerializer):
         read_only_fields = fields
 
 
-def _started_data(started: services.StartedSession) -> dict:
+def _started_data(started: invitations.StartedSession) -> dict:
     """The session, with the link only where staff may see it (the copy channel)."""
     started.session.join_url = started.join_url
     started.session.link_notice = started.notice
@@ -194,7 +195,7 @@ class TicketCoBrowseView(StaffView):
         data = StartSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            started = services.start_session(ticket, agent=request.user, **data.validated_data)
+            started = invitations.start_session(ticket, agent=request.user, **data.validated_data)
         except PermissionDenied as exc:
             raise DRFPermissionDenied(str(exc)) from exc
         except ValidationError as exc:
@@ -225,7 +226,7 @@ class RevokeView(CustomerView):
         session = _customer_session(request, pk)
         already = services.refresh_state(session).is_terminal
         try:
-            session = services.revoke_session(
+            session = answers.revoke_session(
                 session, customer=_customer(request), client=client_info(request)
             )
         except ValidationError as exc:
@@ -249,7 +250,7 @@ class ResendView(StaffView):
         data = ResendSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            started = services.resend_invite(
+            started = invitations.resend_invite(
                 _staff_session(request, pk), actor=request.user, channel=data.validated_data["channel"]
             )
         except PermissionDenied as exc:
@@ -340,7 +341,7 @@ class CustomerLowerModeView(CustomerView):
         data = ModeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            session = services.customer_lower_mode(
+            session = answers.customer_lower_mode(
                 session,
                 mode=data.validated_data["mode"],
                 customer=_customer(request),
@@ -362,7 +363,7 @@ class ModeAnswerView(CustomerView):
         data = AnswerSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            result = services.respond_to_mode_request(
+            result = answers.respond_to_mode_request(
                 mode_request,
                 accept=data.validated_data["accept"],
                 customer=_customer(request),

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from cobrowse import services
 from cobrowse.models import EndReason, SessionState
+from consent import answers
 from consent import services as consent_services
 from consent.models import ConsentKind, ConsentRecord, SessionGrant
 from tests.consent.helpers import consent
@@ -32,7 +33,7 @@ def _row(grant: str) -> SessionGrant:
 
 def test_revoke_after_the_sockets_stop_confirms_the_end(customer, agent):
     session, grant = consent(make_ticket(customer), agent)
-    services.revoke_session(session.pk)  # what the socket's ``stop`` does
+    answers.revoke_session(session.pk)  # what the socket's ``stop`` does
     assert _row(grant).revoked_at is not None
     records = ConsentRecord.objects.filter(session=session, kind=ConsentKind.REVOCATION).count()
 
@@ -69,7 +70,7 @@ def test_an_ended_sessions_grant_opens_nothing_else(customer, agent):
 def test_another_sessions_ended_grant_is_404(customer, agent):
     session, _ = consent(make_ticket(customer), agent)
     other, other_grant = consent(make_ticket(customer), agent)
-    services.revoke_session(other.pk)
+    answers.revoke_session(other.pk)
     assert _revoke(session.pk, other_grant).status_code == 404
     session.refresh_from_db()
     assert session.state == SessionState.CONSENTED
@@ -77,7 +78,7 @@ def test_another_sessions_ended_grant_is_404(customer, agent):
 
 def test_a_link_grant_of_an_ended_session_is_refused(customer, agent):
     session, link = consent(make_ticket(customer), agent, device=False)
-    services.revoke_session(session.pk)
+    answers.revoke_session(session.pk)
     assert _revoke(session.pk, link).status_code == 401
 
 
@@ -86,12 +87,12 @@ def test_a_grant_that_lapsed_before_the_end_is_refused(customer, agent, lapsed):
     session, grant = consent(make_ticket(customer), agent)
     before = timezone.now() - timedelta(minutes=5)
     SessionGrant.objects.filter(pk=_row(grant).pk).update(**{lapsed: before})
-    services.revoke_session(session.pk)
+    answers.revoke_session(session.pk)
     response = _revoke(session.pk, grant)
     assert response.status_code == 401
 
 
 def test_an_unknown_grant_stays_refused(customer, agent):
     session, _ = consent(make_ticket(customer), agent)
-    services.revoke_session(session.pk)
+    answers.revoke_session(session.pk)
     assert _revoke(session.pk, "bogus").status_code == 401

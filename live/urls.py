@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cobrowse import active_views, views
+from live import active_views, views
 
 app_name = "cobrowse"
 

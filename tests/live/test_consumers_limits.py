@@ -9,11 +9,12 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from cobrowse import protocol, socket_limits
+from cobrowse import protocol
 from config.asgi import application
-from tests.cobrowse.test_consumers import ORIGIN, _msg, _pair, _receive_type, _setup
-from tests.cobrowse.test_consumers_team import SAME_SITE, _close_all, _closed_with
+from live import socket_limits
 from tests.consent.helpers import team_grant
+from tests.live.test_consumers import ORIGIN, _msg, _pair, _receive_type, _setup
+from tests.live.test_consumers_team import SAME_SITE, _close_all, _closed_with
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cobrowse import api
+from live import api
 
 urlpatterns = [
     path("tickets/<str:number>/cobrowse/", api.TicketCoBrowseView.as_view(), name="api-ticket-cobrowse"),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cobrowse import console_views
+from live import console_views
 
 app_name = "console"
 

@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 
 from cobrowse import services as session_services
 from cobrowse.models import CoBrowseSession
-from tests.cobrowse.test_consumers import _agent, _customer, _receive_type, _setup
+from tests.live.test_consumers import _agent, _customer, _receive_type, _setup
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

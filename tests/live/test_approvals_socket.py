@@ -13,9 +13,10 @@ from channels.testing import WebsocketCommunicator
 from cobrowse import services as session_services
 from cobrowse.models import ModeRequest
 from config.asgi import application
-from tests.cobrowse.test_consumers import _cookie_for, _msg, _pair, _receive_type
-from tests.cobrowse.test_consumers_team import _close_all, _watching_pair
+from consent import answers
 from tests.factories import make_user
+from tests.live.test_consumers import _cookie_for, _msg, _pair, _receive_type
+from tests.live.test_consumers_team import _close_all, _watching_pair
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -182,7 +183,7 @@ async def test_the_agent_hears_the_customer_declined_whichever_way_they_answered
     assert await _steps(agent_comm, 1) == [("asked_customer", "controlled")]
     request = await database_sync_to_async(ModeRequest.objects.get)(session=session)
     # Answered from the customer's controls page or the API, not the socket: still reported.
-    await database_sync_to_async(session_services.respond_to_mode_request)(request.pk, accept=False)
+    await database_sync_to_async(answers.respond_to_mode_request)(request.pk, accept=False)
     assert await _steps(agent_comm, 1) == [("customer_declined", "controlled")]
     await _close_all(customer, agent_comm)
 

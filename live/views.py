@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import permissions
 from cobrowse import selectors, services
 from cobrowse.models import CoBrowseSession, ControlMode, ExtensionRequest, ModeRequest, SessionKind
+from consent import answers, invitations
 from consent.models import DeliveryChannel
 from consent.views import BOUND_KEY, back_to_sharing_page, client_info, signed_in_customer
 from tickets import selectors as ticket_selectors
@@ -77,7 +78,7 @@ def start(request: HttpRequest, number: str) -> HttpResponse:
     channel = request.POST.get("channel", DeliveryChannel.COPY)
     kind = request.POST.get("kind", SessionKind.DOM)
     try:
-        started = services.start_session(
+        started = invitations.start_session(
             ticket,
             agent=request.user,
             channel=channel,
@@ -110,7 +111,7 @@ def agent_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             messages.success(request, "The co-browse session has ended.")
         elif action == "resend":
             channel = request.POST.get("channel", DeliveryChannel.COPY)
-            started = services.resend_invite(session, actor=request.user, channel=channel)
+            started = invitations.resend_invite(session, actor=request.user, channel=channel)
             return render(
                 request,
                 "cobrowse/started.html",
@@ -156,7 +157,7 @@ def _customer_session(request: HttpRequest, pk: int) -> CoBrowseSession:
 def stop_sharing(request: HttpRequest, pk: int) -> HttpResponse:
     session = _customer_session(request, pk)
     try:
-        services.revoke_session(session, customer=signed_in_customer(request), client=client_info(request))
+        answers.revoke_session(session, customer=signed_in_customer(request), client=client_info(request))
     except ValidationError as exc:
         return _message_page(request, "Nothing to stop", _errors(exc), 409)
     messages.success(request, "You stopped sharing. The agent can no longer see your screen.")
@@ -182,13 +183,13 @@ def _answer(request: HttpRequest, model: type, pk: int, respond) -> HttpResponse
 @require_POST
 @_handle_errors
 def answer_mode_request(request: HttpRequest, pk: int) -> HttpResponse:
-    return _answer(request, ModeRequest, pk, services.respond_to_mode_request)
+    return _answer(request, ModeRequest, pk, answers.respond_to_mode_request)
 
 
 @require_POST
 @_handle_errors
 def answer_extension(request: HttpRequest, pk: int) -> HttpResponse:
-    return _answer(request, ExtensionRequest, pk, services.respond_to_extension)
+    return _answer(request, ExtensionRequest, pk, answers.respond_to_extension)
 
 
 @require_POST
@@ -196,7 +197,7 @@ def answer_extension(request: HttpRequest, pk: int) -> HttpResponse:
 def lower_mode(request: HttpRequest, pk: int) -> HttpResponse:
     session = _customer_session(request, pk)
     try:
-        services.customer_lower_mode(
+        answers.customer_lower_mode(
             session,
             mode=request.POST.get("mode", ""),
             customer=signed_in_customer(request),

@@ -11,12 +11,14 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from cobrowse import consumers
 from cobrowse import services as session_services
 from cobrowse.models import ActionRequest, CoBrowseSession, ModeRequest, Participant
 from config.asgi import application
 from consent import team as consent_team
-from tests.cobrowse.test_consumers import (
+from live.consumers import base as consumer_base
+from tests.consent.helpers import team_grant
+from tests.factories import make_user
+from tests.live.test_consumers import (
     SECRETS,
     _agent,
     _full_snapshot_with_secrets,
@@ -25,8 +27,6 @@ from tests.cobrowse.test_consumers import (
     _receive_type,
     _setup,
 )
-from tests.consent.helpers import team_grant
-from tests.factories import make_user
 from tickets.models import TicketComment
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -118,7 +118,7 @@ async def test_frames_before_hello_are_refused_and_a_grant_of_another_session_is
 
 
 async def test_a_silent_socket_is_closed(monkeypatch):
-    monkeypatch.setattr(consumers, "HELLO_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(consumer_base, "HELLO_TIMEOUT_S", 0.2)
     session, _grant, _agent_user = await _setup()
     comm = await _open(session.pk)
     await _closed_with(comm, 4401)

@@ -1,0 +1,454 @@
+"""``/ws/cobrowse/<session>/customer/``: the customer's page → server redaction → the agents.
+
+Every frame is validated (:mod:`cobrowse.protocol`) and checked against the session's policy
+(:mod:`cobrowse.policy`); an invalid or refused frame gets an ``error`` reply and is dropped, the
+socket stays open. Session state lives in the database; the consumer keeps only what it needs
+between frames and learns of changes through the ``cobrowse.<session>`` group. With the customer's
+recording consent, what is relayed is also recorded (:mod:`recordings.live`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import secrets
+import time
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.core.exceptions import PermissionDenied
+
+from cobrowse import policy, protocol
+from cobrowse import services as session_services
+from cobrowse.groups import agents_group, customer_group, session_group
+from cobrowse.masking import NodeFacts, Redactor
+from cobrowse.models import SHARING_STATES
+from consent import answers
+from live import relay_state, socket_limits
+from live import services as live
+from live.consumers import base
+from live.consumers.base import EnvelopeSender, header
+
+logger = logging.getLogger(__name__)
+
+ACK_INTERVAL_S = 0.5
+PING_INTERVAL_S = 4
+PONG_DEADLINE_S = 9  # no pong for this long: the customer's socket is treated as dropped
+TOUCH_EVERY_S = 30  # activity is written to the session at most this often
+QUALITY_GOOD_MS = 200
+QUALITY_FAIR_MS = 600
+QUALITY_REFRESH_S = 12  # a steady quality is re-announced this often (a change goes out at once)
+
+
+def quality_level(rtt_ms: float | None) -> str:
+    if rtt_ms is None:
+        return "poor"
+    if rtt_ms <= QUALITY_GOOD_MS:
+        return "good"
+    return "fair" if rtt_ms <= QUALITY_FAIR_MS else "poor"
+
+
+def _action_refusal(action: dict, facts: NodeFacts | None) -> str:
+    """Refusals that need the node's facts; the mode and the never-list come from the policy."""
+    if facts is None:
+        return "that element is not on the customer's current page"
+    if action["kind"] in ("type", "autofill") and "\n" in action.get("value", ""):
+        return "typing Enter could submit a form, which is never allowed"
+    if action["kind"] in ("type", "autofill") and facts.tag not in ("input", "textarea"):
+        return "only text fields can be typed into"
+    if action["kind"] == "select" and facts.tag != "select":
+        return "only drop-down lists can be selected from"
+    return ""
+
+
+class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
+    """``/ws/cobrowse/<session>/customer/``: the customer's page, authenticated by its grant."""
+
+    session: live.LiveSession | None = None
+
+    async def connect(self) -> None:
+        self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
+        self.origin = header(self.scope, b"origin")
+        self.page_id = ""
+        self.tracker = protocol.SeqTracker()
+        self.assembler = protocol.PartAssembler()
+        self.redactor: Redactor | None = None
+        self.last_pong = time.monotonic()
+        self.rtt_ms: float | None = None
+        self.pending_ping: tuple[str, float] | None = None
+        self.quality_sent = ""
+        self.quality_sent_at = 0.0
+        self.last_touch = 0.0
+        self.touch_every = TOUCH_EVERY_S * random.uniform(0.8, 1.0)  # noqa: S311 - spreading, not secrecy
+        self.tasks: list[asyncio.Task] = []
+        self.recorder = None
+        self.seq_dirty = False
+        self.ack_due = False
+        await self.accept()
+        self.tasks.append(asyncio.create_task(self._expect_hello()))
+
+    async def _expect_hello(self) -> None:
+        await asyncio.sleep(base.HELLO_TIMEOUT_S)
+        if self.session is None:
+            await self.close(code=4401)
+
+    async def disconnect(self, code: int) -> None:
+        self.closed = True
+        for task in self.tasks:
+            task.cancel()
+        await self._stop_recording("disconnect")
+        if self.session is None:
+            return
+        await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
+        await self.channel_layer.group_discard(customer_group(self.session_id), self.channel_name)
+        with contextlib.suppress(Exception):
+            await database_sync_to_async(live.customer_disconnected)(self.session_id)
+        await self._flush_seq()
+        await relay_state.set_presence(self.session_id, "reconnecting")
+        await self.channel_layer.group_send(
+            agents_group(self.session_id), {"type": "to.agent.presence", "customer": "reconnecting"}
+        )
+
+    # --- incoming ----------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        raw = text_data if text_data is not None else bytes_data
+        if socket_limits.frame_too_large(raw):
+            await self.send_error(
+                "too_large",
+                f"frames are at most {socket_limits.CUSTOMER_FRAME_MAX} bytes: send large ones in parts",
+            )
+            await self.close(code=socket_limits.CLOSE_TOO_LARGE)
+            return
+        try:
+            message = protocol.parse_message(raw or b"", protocol.CUSTOMER)
+            if message.type == "part":
+                message = self._assemble(message)
+                if message is None:
+                    return  # more parts to come
+        except protocol.ProtocolError as exc:
+            await self.send_envelope("error", exc.as_data())
+            return
+        if self.session is None:
+            if message.type != "hello":
+                await self.send_error("not_ready", "Send hello with the session grant first.", "type")
+                return
+            await self._hello(message)
+            return
+        if message.type == "hello":
+            await self.send_error("duplicate_hello", "This socket already said hello.", "type")
+            return
+        if message.type == "stop":
+            await self._stop(message)
+            return
+        decision = policy.check(self.session, policy.ROLE_CUSTOMER, message.type)
+        if not decision.allowed:
+            await self.send_error("not_allowed", decision.reason, "type")
+            return
+        handler = getattr(self, f"_on_{message.type}")
+        await handler(message)
+        await self._maybe_touch()
+
+    def _assemble(self, part: protocol.Message) -> protocol.Message | None:
+        """A large message sent in parts: the whole one once complete (validated like any other)."""
+        if self.session is None:
+            raise protocol.ProtocolError("not_ready", "Send hello with the session grant first.", "type")
+        text = self.assembler.add(part.data)
+        if text is None:
+            return None
+        message = protocol.parse_message(text, protocol.CUSTOMER, limits=protocol.ASSEMBLED_LIMITS)
+        if message.type not in ("rrweb", "page"):
+            raise protocol.ProtocolError("bad_part", "only rrweb and page messages may come in parts", "type")
+        return message
+
+    async def _hello(self, message: protocol.Message) -> None:
+        data = message.data
+        if not await socket_limits.hello_allowed(self.scope, "customer"):
+            await self.send_error("rate_limited", "Too many connection attempts: try again in a minute.")
+            await self.close(code=socket_limits.CLOSE_RATE_LIMITED)
+            return
+        try:
+            session = await database_sync_to_async(live.session_for_customer)(
+                self.session_id, data["grant"], self.origin
+            )
+            session = await database_sync_to_async(live.customer_connected)(self.session_id)
+        except live.LiveRefused as exc:
+            await self.send_error("refused", exc.message)
+            await self.close(code=exc.code)
+            return
+        except session_services.CoBrowseError as exc:
+            await self.send_error("refused", "; ".join(exc.messages))
+            await self.close(code=4410)
+            return
+        self.session = session
+        self.last_touch = time.monotonic()  # connecting recorded activity already
+        self.grant = data["grant"]
+        self.page_id = data["page_id"]
+        self.redactor = Redactor(session.selectors)
+        last = await relay_state.last_seq(self.session_id, self.page_id)
+        self.tracker = protocol.SeqTracker(last)
+        await self.channel_layer.group_add(session_group(self.session_id), self.channel_name)
+        await self.channel_layer.group_add(customer_group(self.session_id), self.channel_name)
+        await self.send_envelope(
+            "welcome",
+            {
+                "session_id": session.id,
+                "agent_name": session.agent_name,
+                "mode": session.mode,
+                "recording": session.recording,
+                "last_seq": last,
+                "redaction_selectors": list(session.selectors),
+                "controller": session.controller_name,
+                "watching": list(session.watching),
+            },
+        )
+        await relay_state.set_presence(self.session_id, "connected")
+        if session.recording:
+            await self._start_recording()
+        # The redactor starts without node state: a fresh full snapshot gives it (and late viewers) one.
+        await self.send_envelope("snapshot_request", {"reason": "connected"})
+        await self.channel_layer.group_send(
+            agents_group(self.session_id),
+            {"type": "to.agent.presence", "customer": "connected", "url": data.get("url", "")},
+        )
+        self.tasks.append(asyncio.create_task(self._heartbeat()))
+        self.tasks.append(asyncio.create_task(self._bookkeeping()))
+
+    async def _relay(self, message: protocol.Message) -> None:
+        verdict = self.tracker.check(message.seq)
+        if verdict == "duplicate":
+            await self.send_envelope("ack", {"seq": self.tracker.last})
+            return
+        if verdict == "gap":
+            # Something between the page and here was lost: a full snapshot makes the view whole.
+            await self.send_envelope("snapshot_request", {"reason": "gap"})
+        assert self.redactor is not None
+        redacted = self.redactor.redact_message(message)
+        envelope = {"type": redacted.type, "seq": redacted.seq, "ts": redacted.ts, "data": redacted.data}
+        self._record(envelope)
+        text = protocol.encode(envelope)
+        # The channel layer refuses messages over 1 MB: big snapshots go to the agents in parts.
+        texts = (
+            [text]
+            if len(text) <= protocol.PART_BODY_MAX
+            else [protocol.encode(p) for p in protocol.split_parts(text, secrets.token_hex(8), message.seq)]
+        )
+        for chunk in texts:
+            await self.channel_layer.group_send(
+                agents_group(self.session_id), {"type": "to.agent.frame", "text": chunk}
+            )
+        self.seq_dirty = True
+        self.ack_due = True  # acknowledged cumulatively by the bookkeeping loop, not one frame each
+
+    async def _on_rrweb(self, message: protocol.Message) -> None:
+        page_id = message.data.get("page_id") or self.page_id
+        if page_id != self.page_id:
+            self.page_id = page_id
+        await self._relay(message)
+
+    async def _on_page(self, message: protocol.Message) -> None:
+        await self._relay(message)
+
+    async def _on_signal(self, message: protocol.Message) -> None:
+        await self._relay(message)
+
+    async def _on_pong(self, message: protocol.Message) -> None:
+        self.last_pong = time.monotonic()
+        if self.pending_ping and str(message.data.get("nonce")) == self.pending_ping[0]:
+            self.rtt_ms = (time.monotonic() - self.pending_ping[1]) * 1000
+            self.pending_ping = None
+            level = quality_level(self.rtt_ms)
+            quality = {"level": level, "rtt_ms": round(self.rtt_ms)}
+            now = time.monotonic()
+            # Both sides hear of a change at once, and of a steady figure only now and then.
+            if level != self.quality_sent or now - self.quality_sent_at >= QUALITY_REFRESH_S:
+                self.quality_sent, self.quality_sent_at = level, now
+                await relay_state.set_quality(self.session_id, level, quality["rtt_ms"])
+                await self.send_envelope("quality", quality)
+                await self.channel_layer.group_send(
+                    agents_group(self.session_id), {"type": "to.agent.quality", **quality}
+                )
+
+    async def _on_decision(self, message: protocol.Message) -> None:
+        request_id = str(message.data.get("request_id", ""))
+        approved = bool(message.data.get("approved"))
+        try:
+            await database_sync_to_async(live.decide_for_customer)(self.session_id, request_id, approved)
+        except live.LiveRefused as exc:
+            await self.send_error("unknown_request", exc.message, "data.request_id")
+            return
+        except session_services.CoBrowseError as exc:
+            await self.send_error("not_pending", "; ".join(exc.messages), "data.request_id")
+            return
+        await self.channel_layer.group_send(
+            agents_group(self.session_id),
+            {"type": "to.agent.decision", "request_id": request_id, "approved": approved},
+        )
+
+    async def _stop(self, message: protocol.Message) -> None:
+        with contextlib.suppress(session_services.CoBrowseError):
+            await database_sync_to_async(answers.revoke_session)(self.session_id)
+        # The session.changed broadcast ends every socket, this one included.
+
+    async def _maybe_touch(self) -> None:
+        """Record activity every ~30 s; the interval is jittered so that sockets that connected
+        together (a reconnect storm after a restart) do not write together."""
+        now = time.monotonic()
+        if now - self.last_touch < self.touch_every:
+            return
+        self.last_touch = now
+        if not await database_sync_to_async(live.record_activity)(self.session_id):
+            await self._end((await database_sync_to_async(live.current)(self.session_id)).state)
+
+    # --- sequence bookkeeping ------------------------------------------------------------------
+
+    async def _bookkeeping(self) -> None:
+        """Acknowledge what arrived (cumulative acks, at most twice a second) and persist the seq."""
+        ticks_per_flush = max(1, round(relay_state.SEQ_FLUSH_SECONDS / ACK_INTERVAL_S))
+        tick = 0
+        while True:
+            await asyncio.sleep(ACK_INTERVAL_S)
+            if self.ack_due:
+                self.ack_due = False
+                await self.send_envelope("ack", {"seq": self.tracker.last})
+            tick += 1
+            if tick % ticks_per_flush == 0:
+                await self._flush_seq()
+
+    async def _flush_seq(self) -> None:
+        if self.seq_dirty and self.page_id:
+            self.seq_dirty = False
+            try:
+                await relay_state.save_seq(self.session_id, self.page_id, self.tracker.last)
+            except Exception:  # Redis away for a moment: keep the number, try again
+                self.seq_dirty = True
+                logger.warning("could not store the relay sequence of session %s", self.session_id)
+
+    # --- liveness ----------------------------------------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(PING_INTERVAL_S)
+            if time.monotonic() - self.last_pong > PONG_DEADLINE_S:
+                await self.close(code=4408)
+                return
+            nonce = secrets.token_hex(4)
+            self.pending_ping = (nonce, time.monotonic())
+            await self.send_envelope("ping", {"nonce": nonce})
+
+    # --- from the group ----------------------------------------------------------------------
+
+    async def session_changed(self, event: dict) -> None:
+        if self.session is None:
+            return
+        if event["state"] not in SHARING_STATES:
+            await self._end(event.get("end_reason") or event["state"])
+            return
+        if not event.get("recording", True):
+            await self._stop_recording("recording_withdrawn")  # within the same second
+        changed_mode = event["mode"] != self.session.mode
+        if changed_mode:
+            self._record(
+                {"type": "mode", "seq": None, "ts": protocol.now_ms(), "data": {"mode": event["mode"]}}
+            )
+        self.session = live.LiveSession(
+            **{**self.session.__dict__, "mode": event["mode"], "state": event["state"]}
+        )
+        if changed_mode:
+            await self.send_envelope("mode", {"mode": event["mode"]})
+
+    async def _end(self, reason: str) -> None:
+        await self._stop_recording(reason)
+        await self.send_envelope("ended", {"reason": reason})
+        self.session = None
+        await self.close(code=4000)
+
+    async def customer_mode_request(self, event: dict) -> None:
+        await self.send_envelope(
+            "mode_request", {"request_id": f"mode:{event['request_id']}", "mode": event["mode"]}
+        )
+
+    async def customer_agent_action(self, event: dict) -> None:
+        """An agent's click/type/select/autofill: checked against the node, then put to the customer."""
+        if self.session is None or self.redactor is None:
+            return
+        data, user_id = event["data"], event["user_id"]
+        facts = self.redactor.node_facts(data["page_id"], data["node_id"])
+        reason = _action_refusal(data, facts)
+        action = dict(data)
+        if facts is not None:
+            action.update(
+                input_type=facts.input_type,
+                autocomplete=facts.autocomplete,
+                masked=facts.masked,
+                submits=data["kind"] == "click" and facts.submits_on_click,
+            )
+        if not reason:
+            decision = policy.check_action(self.session, action)
+            reason = "" if decision.allowed else decision.reason
+        request_id = None
+        if not reason:
+            try:
+                request_id = await database_sync_to_async(live.request_action)(
+                    self.session_id, user_id, action
+                )
+            except (live.LiveRefused, session_services.CoBrowseError, PermissionDenied) as exc:
+                reason = getattr(exc, "message", "") or "; ".join(getattr(exc, "messages", [])) or str(exc)
+        if reason:
+            await self.channel_layer.group_send(
+                agents_group(self.session_id),
+                {"type": "to.agent.refused", "reason": reason, "user_id": user_id},
+            )
+            await database_sync_to_async(live.log_activity)(
+                self.session_id, user_id, "action_refused", action=data["kind"], reason=reason
+            )
+            return
+        outgoing = {k: data[k] for k in ("kind", "node_id", "page_id", "value") if k in data}
+        outgoing["agent_name"] = self.session.agent_name
+        if request_id is None:  # full control: performed at once, still shown to the customer
+            msg_type, step = "action", "action_performed"
+            payload = {**outgoing, "request_id": f"full:{secrets.token_hex(6)}"}
+        else:
+            msg_type, step = "action_request", "action_requested"
+            payload = {**outgoing, "request_id": f"action:{request_id}"}
+        await self.send_envelope(msg_type, payload)
+        self._record({"type": msg_type, "seq": None, "ts": protocol.now_ms(), "data": payload})
+        await database_sync_to_async(live.log_activity)(self.session_id, user_id, step, action=data["kind"])
+
+    async def _on_action_result(self, message: protocol.Message) -> None:
+        await self.channel_layer.group_send(
+            agents_group(self.session_id), {"type": "to.agent.action_result", "data": message.data}
+        )
+        await database_sync_to_async(live.action_result)(
+            self.session_id, message.data["request_id"], message.data["ok"]
+        )
+
+    async def customer_frame(self, event: dict) -> None:
+        """An already validated and authorised message from the agent side."""
+        await self.send_envelope(event["msg_type"], event["data"])
+        self._record({"type": event["msg_type"], "seq": None, "ts": protocol.now_ms(), "data": event["data"]})
+
+    # --- recording (only with the customer's recording consent) -------------------------------
+
+    async def _start_recording(self) -> None:
+        from recordings.live import open_recorder
+
+        try:
+            self.recorder = await open_recorder(self.session_id)
+        except Exception:  # a storage problem must not end the customer's session
+            logger.exception("could not start recording session %s", self.session_id)
+            self.recorder = None
+
+    def _record(self, envelope: dict) -> None:
+        if self.recorder is not None:
+            self.recorder.append(envelope)
+
+    async def _stop_recording(self, reason: str) -> None:
+        recorder, self.recorder = self.recorder, None
+        if recorder is not None:
+            try:
+                await recorder.stop(reason)
+            except Exception:
+                logger.exception("could not close the recording of session %s", self.session_id)
