@@ -15,12 +15,18 @@ export const entries = {
   "tandem-recorder": "frontend/widget/recorder/index.js",
   // Guidance and control, loaded by the recorder only when a session goes beyond view only.
   "tandem-guide": "frontend/widget/guide/index.js",
+  // The agent's console page: the live view, its tools and the page around them (console/page.js).
   "tandem-console": "frontend/console/live.js",
   "tandem-console.css": "frontend/console/live.css",
   "tandem-viewer": "frontend/viewer/index.js",
   // The watch page of a member of the customer's team: the console's live view without its tools.
   "tandem-watch": "frontend/watch/index.js",
   "tandem-replay": "frontend/replay/replay.js",
+  // The desk's own pages (templates/): behaviour declared in markup, since the CSP allows no inline
+  // script. Every page; the invitation link's copy button; the managers' live Approvals badge.
+  "tandem-page": "frontend/desk/page.js",
+  "tandem-copy-link": "frontend/desk/copy_link.js",
+  "tandem-approvals-live": "frontend/desk/approvals_live.js",
 };
 
 // Gzipped size limits the customer's page pays for the widget.

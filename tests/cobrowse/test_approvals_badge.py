@@ -46,7 +46,7 @@ def test_a_manager_sees_the_number_waiting_next_to_approvals_in_one_query(ticket
     match = BADGE.search(html)
     assert match and match.group(1) == "1" and match.group(2) is None
     assert 'data-socket="/ws/manager/approvals/"' in html
-    assert "js/approvals-live" in html
+    assert "dist/tandem-approvals-live.js" in html
     assert len(queries) == 1 and "COUNT(" in queries[0].upper()
 
 

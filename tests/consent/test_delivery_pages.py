@@ -33,14 +33,14 @@ def test_the_copy_channel_page_has_a_copy_button_wired_by_a_static_script(ticket
     assert button, "no copy button"
     field = re.search(rf'<input[^>]*id="{button.group(1)}"[^>]*>', page)
     assert field and re.search(r'value="[^"]*/j/[^"]+/"', field.group(0))
-    assert '<script src="/static/js/copy-link.js" defer></script>' in page
+    assert '<script src="/static/dist/tandem-copy-link.js" defer></script>' in page
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page), "inline script"
     assert not re.search(r"\son[a-z]+=", page), "inline handler"
     assert (
         "'unsafe-inline'"
         not in response.headers["Content-Security-Policy"].split("script-src")[1].split(";")[0]
     )
-    script = (Path(settings.BASE_DIR) / "static" / "js" / "copy-link.js").read_text()
+    script = (Path(settings.BASE_DIR) / "frontend" / "desk" / "copy_link.js").read_text()
     assert "data-copy-target" in script and "clipboard" in script
 
 
