@@ -36,9 +36,11 @@ deps: pydeps assets chromium
 services:
 	scripts/ensure-services.sh postgres redis
 
-lint: pydeps
+# Python (ruff) and JavaScript (ESLint: frontend/, static/js/, eslint.config.mjs says what and why).
+lint: pydeps jsdeps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	node_modules/.bin/eslint --max-warnings 0 .
 
 test: deps services lint
 	if ls frontend/tests/*.test.mjs >/dev/null 2>&1; then node --test frontend/tests/; fi
