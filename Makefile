@@ -8,7 +8,7 @@ PYTHON ?= python3
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tandem
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint deps pydeps jsdeps assets chromium services migrate seed clean
+.PHONY: run test test-fast lint deps pydeps jsdeps assets chromium services migrate seed clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,14 +36,24 @@ deps: pydeps assets chromium
 services:
 	scripts/ensure-services.sh postgres redis
 
-lint: pydeps
+# Python (ruff) and JavaScript (ESLint: frontend/, static/js/, eslint.config.mjs says what and why).
+lint: pydeps jsdeps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	node_modules/.bin/eslint --max-warnings 0 .
 
 test: deps services lint
 	if ls frontend/tests/*.test.mjs >/dev/null 2>&1; then node --test frontend/tests/; fi
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	  $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The inner loop: lint, the front-end unit tests and the suite without the browser tests (real
+# Chromium through Playwright: most of the suite's time). Benchmarks (bench_*.py) are never collected.
+# CI runs `make test`, which runs everything.
+test-fast: pydeps assets services lint
+	node --test frontend/tests/
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+	  $(VENV)/bin/pytest -m "not browser" $(PYTEST_ARGS)
 
 migrate: pydeps
 	$(PY) manage.py migrate --noinput

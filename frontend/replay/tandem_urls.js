@@ -43,6 +43,8 @@ const CSS_ATTRIBUTES = new Set(["style", "_csstext"]); // lower case: names are 
 // Schemes that never reach a server (or never run in the sandboxed replay iframe).
 const LOCAL_SCHEME = /^\s*(data|blob|about|javascript|mailto|tel|sms):/i;
 // URLs that would run script (browsers ignore tabs and newlines inside a scheme).
+// Control characters are the point: browsers strip leading C0 controls before reading the scheme.
+// eslint-disable-next-line no-control-regex
 const SCRIPT_SCHEME = /^[\s\u0000-\u001f]*(j[\t\n\r]*a[\t\n\r]*v[\t\n\r]*a[\t\n\r]*s[\t\n\r]*c[\t\n\r]*r[\t\n\r]*i[\t\n\r]*p[\t\n\r]*t|vbscript)[\t\n\r]*:/i;
 
 // Attributes that run script, or hold a document that may: never replayed.

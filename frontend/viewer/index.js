@@ -38,6 +38,8 @@ function start(root, grant) {
   const prompt = root.querySelector("[data-testid=bv-prompt]");
   const promptText = root.querySelector("[data-testid=bv-prompt-text]");
   const promptTimer = root.querySelector("[data-testid=bv-prompt-timer]");
+  // Stop sharing / End session; the socket's "ended" message disables it too.
+  const endButton = root.querySelector("[data-end]");
 
   let socket = null;
   let seq = 0;
@@ -385,7 +387,6 @@ function start(root, grant) {
 
   // Stop sharing (the customer, with the tab grant) or End session (the agent or a manager, with
   // their login). Afterwards nothing more is drawn or sent, and the page says so.
-  const endButton = root.querySelector("[data-end]");
   function over(text) {
     finished = true;
     browser = "ended";

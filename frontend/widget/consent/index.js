@@ -44,7 +44,7 @@ async function ask({ grant, base, dist }) {
   const request = await describe(base, grant);
   if (request === null) forgetGrant();
   if (!request) return;
-  if (!document.body) await new Promise((resolve) => addEventListener("DOMContentLoaded", resolve, { once: true }));
+  if (!document.body) await new Promise((resolve) => window.addEventListener("DOMContentLoaded", resolve, { once: true }));
 
   const card = createCard({
     request,
