@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import names, permissions
+from accounts.http import AuthenticatedHttpRequest
 from accounts.models import User
 from cobrowse.models import CoBrowseSession
 from consent import inapp, ratelimit
@@ -175,7 +176,7 @@ def describe_events(events: Iterable[TicketEvent], reader: Any = None) -> list[A
 
 @require_GET
 @staff_only
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     params = request.GET.copy()
     if "status" not in params:
         params["status"] = "active"  # a fresh visit shows the work still to do
@@ -202,7 +203,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 
 def _render_agent_ticket(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     ticket: Ticket,
     *,
     update_form: TicketUpdateForm | None = None,
@@ -227,13 +228,13 @@ def _render_agent_ticket(
 
 @require_GET
 @staff_only
-def agent_ticket(request: HttpRequest, number: str) -> HttpResponse:
+def agent_ticket(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     return _render_agent_ticket(request, _ticket_or_404(request.user, number))
 
 
 @require_POST
 @staff_only
-def agent_ticket_update(request: HttpRequest, number: str) -> HttpResponse:
+def agent_ticket_update(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     ticket = _ticket_or_404(request.user, number)
     form = TicketUpdateForm(request.POST, ticket=ticket)
     if form.is_valid():
@@ -256,7 +257,7 @@ def agent_ticket_update(request: HttpRequest, number: str) -> HttpResponse:
 
 @require_POST
 @staff_only
-def agent_ticket_comment(request: HttpRequest, number: str) -> HttpResponse:
+def agent_ticket_comment(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     ticket = _ticket_or_404(request.user, number)
     form = AgentReplyForm(request.POST)
     if form.is_valid():
@@ -277,7 +278,7 @@ def agent_ticket_comment(request: HttpRequest, number: str) -> HttpResponse:
 
 @require_GET
 @portal_only
-def portal(request: HttpRequest) -> HttpResponse:
+def portal(request: AuthenticatedHttpRequest) -> HttpResponse:
     tickets = selectors.ticket_queryset(request.user).order_by("-updated_at", "-id")
     page = Paginator(tickets, PORTAL_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "tickets/portal/list.html", {"page": page, "nav": "portal"})
@@ -285,7 +286,7 @@ def portal(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @portal_only
-def portal_new_ticket(request: HttpRequest) -> HttpResponse:
+def portal_new_ticket(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = NewTicketForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -307,7 +308,11 @@ def portal_new_ticket(request: HttpRequest) -> HttpResponse:
 
 
 def _render_portal_ticket(
-    request: HttpRequest, ticket: Ticket, *, reply_form: PortalReplyForm | None = None, status: int = 200
+    request: AuthenticatedHttpRequest,
+    ticket: Ticket,
+    *,
+    reply_form: PortalReplyForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     user = request.user
     history = [
@@ -328,13 +333,13 @@ def _render_portal_ticket(
 
 @require_GET
 @portal_only
-def portal_ticket(request: HttpRequest, number: str) -> HttpResponse:
+def portal_ticket(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     return _render_portal_ticket(request, _ticket_or_404(request.user, number))
 
 
 @require_POST
 @portal_only
-def portal_ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
+def portal_ticket_reply(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     """Customers only ever post public replies: anything else in the request is ignored."""
     ticket = _ticket_or_404(request.user, number)
     form = PortalReplyForm(request.POST)
@@ -351,7 +356,7 @@ def portal_ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
 
 @require_POST
 @portal_only
-def portal_open_invitation(request: HttpRequest, number: str, session_id: int) -> HttpResponse:
+def portal_open_invitation(request: AuthenticatedHttpRequest, number: str, session_id: int) -> HttpResponse:
     """The Open button of an in-app invitation: a fresh one-time link for this customer, then to it.
 
     Links are stored hashed, so the invitation cannot show the one issued earlier; this one replaces
