@@ -41,6 +41,7 @@ lint: pydeps jsdeps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	node_modules/.bin/eslint --max-warnings 0 .
+	$(VENV)/bin/mypy
 
 test: deps services lint
 	if ls frontend/tests/*.test.mjs >/dev/null 2>&1; then node --test frontend/tests/; fi

@@ -17,7 +17,7 @@ class UserAdmin(BaseUserAdmin):
     list_display = ("username", "email", "role", "agent_level", "account", "is_active")
     list_filter = ("role", "agent_level", "is_active")
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         ("Tandem", {"fields": ("role", "agent_level", "cobrowse_certified_at", "account", "phone")}),
     )
 

@@ -7,8 +7,6 @@ access behind anyone's back and every grant is traceable to a call.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -64,7 +62,7 @@ def sync_admin_access(user: User) -> None:
 
 
 @transaction.atomic
-def role_saved(user: User, *, previous_role: str | None, actor: Any = None) -> None:
+def role_saved(user: User, *, previous_role: str | None, actor: User | None = None) -> None:
     """After a user with a possibly new role was saved: align admin access, audit a change (ids)."""
     sync_admin_access(user)
     if previous_role is not None and previous_role != user.role:
@@ -77,7 +75,7 @@ def role_saved(user: User, *, previous_role: str | None, actor: Any = None) -> N
 
 
 @transaction.atomic
-def set_role(user: User, role: str, *, actor: Any = None) -> User:
+def set_role(user: User, role: str, *, actor: User | None = None) -> User:
     """Give ``user`` another role, with the admin access that goes with it."""
     if role not in Role.values:
         raise ValidationError({"role": f"Unknown role '{role}'."})

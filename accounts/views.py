@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 
 from accounts import permissions, throttle
@@ -37,7 +38,7 @@ class ThrottledPasswordResetView(auth_views.PasswordResetView):
 class ThrottledPasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     """Invalid reset links are counted per client address, so tokens cannot be guessed at speed."""
 
-    def dispatch(self, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, *args: Any, **kwargs: Any) -> HttpResponseBase:
         request = self.request
         response = super().dispatch(*args, **kwargs)
         context = getattr(response, "context_data", None) or {}

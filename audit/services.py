@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, overload
 
-from django.db import connection, transaction
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from audit import crypto
 from audit.anchors import Anchor, AnchorStore, AnchorStoreError, get_store
 from audit.crypto import GENESIS
 from audit.models import AuditEvent, Scheme
+
+if TYPE_CHECKING:  # audit sits below accounts: the user model is an annotation here, not an import
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+
+#: Who acted: a user (``request.user`` as it comes; anonymous means no one), a label for a process
+#: acting on its own (a command's name), or no one.
+Actor: TypeAlias = "User | AnonymousUser | str | None"
 
 __all__ = ["GENESIS", "ChainProblem", "Verification", "anchor_chain", "record", "verify", "verify_chain"]
 
@@ -34,12 +44,13 @@ def _append(
     last: AuditEvent | None,
     action: str,
     *,
-    actor: Any = None,
+    actor: Actor = None,
     object_type: str = "",
     object_id: str | int = "",
-    details: dict | None = None,
+    details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    actor_obj = actor if getattr(actor, "is_authenticated", False) else None
+    # Any user model instance is signed in; AnonymousUser, a label or None leave the actor empty.
+    actor_obj = actor if isinstance(actor, AbstractBaseUser) else None
     event = AuditEvent(
         created_at=timezone.now(),
         actor=actor_obj,
@@ -61,11 +72,11 @@ def _append(
 def record(
     action: str,
     *,
-    actor: Any = None,
-    obj: Any = None,
+    actor: Actor = None,
+    obj: models.Model | None = None,
     object_type: str = "",
     object_id: str | int = "",
-    details: dict | None = None,
+    details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event. ``details`` must hold no personal data (ids, modes, reasons only)."""
     last = _lock_chain()
@@ -73,6 +84,12 @@ def record(
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or obj.pk
     return _append(last, action, actor=actor, object_type=object_type, object_id=object_id, details=details)
+
+
+@overload
+def anchor_chain(store: AnchorStore | None = None, *, only_if_new: Literal[False] = False) -> Anchor: ...
+@overload
+def anchor_chain(store: AnchorStore | None = None, *, only_if_new: bool) -> Anchor | None: ...
 
 
 @transaction.atomic

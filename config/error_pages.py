@@ -48,7 +48,7 @@ class ProductErrorPagesMiddleware:
         if isinstance(exception, Http404):
             return self._not_found(request, exception)
         if isinstance(exception, PermissionDenied):
-            response = defaults.permission_denied(request, exception)
+            response: HttpResponse = defaults.permission_denied(request, exception)
             path = request.path
             log_response("Forbidden (Permission denied): %s", path, response=response, request=request)
             return response

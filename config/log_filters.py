@@ -24,13 +24,14 @@ class OneLineFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if isinstance(record.exc_info, tuple) else None
+        status_code = getattr(record, "status_code", None)  # set by Django's request logging
         if _client_disconnected(exc):
             where = record.name if record.name != "asyncio" else "a socket task"
             record.msg, record.args = "Client disconnected before %s finished sending; ignored.", (where,)
             record.levelno, record.levelname = logging.INFO, "INFO"
             record.exc_info = record.exc_text = None
             record.stack_info = None
-        elif isinstance(getattr(record, "status_code", None), int) and record.status_code < 500:
+        elif isinstance(status_code, int) and status_code < 500:
             record.exc_info = record.exc_text = None
             record.stack_info = None
         return True

@@ -1,10 +1,10 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.views import favicon
 
-api_patterns = [
+api_patterns: list[URLPattern | URLResolver] = [
     path("", include("tickets.api_urls")),
     path("", include("live.api_urls")),
     path("", include("browser.api_urls")),

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import permissions
+from accounts.http import signed_in_user
 from audit.models import AuditEvent
 from recordings import selectors, services
 from recordings.models import Highlight, Recording
@@ -91,7 +92,7 @@ class _Base(APIView):
 
     def recording(self, request: Request, pk: int) -> Recording:
         try:
-            return selectors.get_visible_recording(request.user, pk)
+            return selectors.get_visible_recording(signed_in_user(request), pk)
         except Recording.DoesNotExist:
             raise NotFound("No such recording.") from None
 
@@ -99,7 +100,9 @@ class _Base(APIView):
 class RecordingListView(_Base):
     @extend_schema(responses=RecordingSerializer(many=True))
     def get(self, request: Request) -> Response:
-        qs = selectors.filter_recordings(selectors.visible_recordings(request.user), request.query_params)
+        qs = selectors.filter_recordings(
+            selectors.visible_recordings(signed_in_user(request)), request.query_params
+        )
         paginator = PageNumberPagination()
         paginator.page_size = 50
         page = paginator.paginate_queryset(qs, request, view=self)
@@ -116,7 +119,7 @@ class RecordingDetailView(_Base):
         recording = self.recording(request, pk)
         try:
             services.delete_by_manager(
-                recording, manager=request.user, erasure=request.query_params.get("erasure") == "1"
+                recording, manager=signed_in_user(request), erasure=request.query_params.get("erasure") == "1"
             )
         except PermissionDenied as exc:
             raise ApiPermissionDenied(str(exc)) from exc
@@ -137,7 +140,9 @@ class HighlightListView(_Base):
         serializer = HighlightSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            highlight = services.create_highlight(recording, actor=request.user, **serializer.validated_data)
+            highlight = services.create_highlight(
+                recording, actor=signed_in_user(request), **serializer.validated_data
+            )
         except ValidationError as exc:
             raise ApiValidationError(
                 exc.message_dict if hasattr(exc, "error_dict") else exc.messages

@@ -18,6 +18,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts import permissions
+from accounts.models import User
 from audit.models import AuditEvent
 from recordings.blobstore import BlobStore
 from recordings.capture import open_recording
@@ -44,7 +45,7 @@ from recordings.models import AccessRequestState, Highlight, Recording, Recordin
 _RELATED = ("session__ticket", "session__agent", "session__customer")
 
 
-def visible_recordings(user: Any, qs: QuerySet | None = None) -> QuerySet[Recording]:
+def visible_recordings(user: User, qs: QuerySet[Recording] | None = None) -> QuerySet[Recording]:
     """Managers see every recording; an agent the recordings of the sessions they led."""
     qs = (Recording.objects.all() if qs is None else qs).select_related(*_RELATED)
     if permissions.is_manager(user):
@@ -54,7 +55,7 @@ def visible_recordings(user: Any, qs: QuerySet | None = None) -> QuerySet[Record
     return qs.none()
 
 
-def get_visible_recording(user: Any, pk: Any) -> Recording:
+def get_visible_recording(user: User, pk: int | str) -> Recording:
     """The recording if the user may watch it; ``Recording.DoesNotExist`` otherwise (a 404)."""
     try:
         recording = Recording.objects.select_related(*_RELATED).get(pk=int(pk))
@@ -65,14 +66,14 @@ def get_visible_recording(user: Any, pk: Any) -> Recording:
     return recording
 
 
-def _parse_date(value: Any) -> date | None:
+def _parse_date(value: object) -> date | None:
     try:
         return date.fromisoformat(str(value)) if value else None
     except ValueError:
         return None
 
 
-def _parse_int(value: Any) -> int | None:
+def _parse_int(value: str | int | None) -> int | None:
     try:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
@@ -108,7 +109,7 @@ def filter_recordings(qs: QuerySet[Recording], params: Mapping[str, Any]) -> Que
     return qs
 
 
-def customer_recordings(user: Any) -> QuerySet[Recording]:
+def customer_recordings(user: User) -> QuerySet[Recording]:
     """Recordings of the sessions a customer shared (or of their tickets)."""
     if not (getattr(user, "is_authenticated", False) and user.is_customer):
         return Recording.objects.none()
@@ -117,14 +118,14 @@ def customer_recordings(user: Any) -> QuerySet[Recording]:
     )
 
 
-def get_customer_recording(user: Any, pk: Any) -> Recording:
+def get_customer_recording(user: User, pk: int | str) -> Recording:
     try:
         return customer_recordings(user).get(pk=int(pk))
     except (TypeError, ValueError):
         raise Recording.DoesNotExist from None
 
 
-def latest_requests(user: Any, recordings: list[Recording]) -> dict[int, RecordingAccessRequest]:
+def latest_requests(user: User, recordings: list[Recording]) -> dict[int, RecordingAccessRequest]:
     """The customer's most recent access request per recording."""
     out: dict[int, RecordingAccessRequest] = {}
     for req in RecordingAccessRequest.objects.filter(customer=user, recording__in=recordings).order_by(
@@ -150,7 +151,7 @@ def recent_access_decisions(limit: int = 20) -> QuerySet[RecordingAccessRequest]
     )
 
 
-def visible_highlights(user: Any, params: Mapping[str, Any] | None = None) -> QuerySet[Highlight]:
+def visible_highlights(user: User, params: Mapping[str, Any] | None = None) -> QuerySet[Highlight]:
     """The training library: highlights of recordings the user may watch and that still exist."""
     qs = Highlight.objects.select_related("recording__session__ticket", "created_by").filter(
         recording__in=visible_recordings(user), recording__deleted_at__isnull=True
@@ -203,7 +204,7 @@ _STEP_LABELS = {
 _ACTION_STEPS = {"action_requested", "action_approved", "action_denied", "action_performed", "action_failed"}
 
 
-def _step_label(data: dict) -> str:
+def _step_label(data: dict[str, Any]) -> str:
     step = str(data.get("step", ""))
     label = _STEP_LABELS.get(step, step.replace("_", " ").capitalize() or "Co-browse activity")
     if step == "mode_changed" and data.get("to"):

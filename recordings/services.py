@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import permissions
+from accounts.models import CustomerAccount, User
 from audit import services as audit
 from recordings import crypto
 from recordings.blobstore import BlobStore, shred_recording
@@ -38,6 +39,10 @@ from recordings.models import (
     RecordingKind,
 )
 
+if TYPE_CHECKING:  # imported where used: cobrowse's models import this app's modules as they load
+    from cobrowse.models import CoBrowseSession
+    from recordings.keys import KeyRing
+
 logger = logging.getLogger(__name__)
 
 RETENTION_LOCK_KEY = "recordings:retention-lock"
@@ -48,7 +53,7 @@ ROTATION_BATCH = 200
 # --- retention policy ----------------------------------------------------------------------------
 
 
-def retention_days(account: Any) -> int:
+def retention_days(account: CustomerAccount | None) -> int:
     """Days to keep a recording: the account's override, else shorter for regulated industries."""
     default = int(settings.RECORDING_RETENTION_DAYS)
     if account is None:
@@ -60,14 +65,14 @@ def retention_days(account: Any) -> int:
     return default
 
 
-def session_account(session: Any) -> Any:
-    account = getattr(session.ticket, "account", None)
-    if account is None and session.customer_id is not None:
+def session_account(session: CoBrowseSession) -> CustomerAccount | None:
+    account = session.ticket.account
+    if account is None and session.customer is not None:
         account = session.customer.account
     return account
 
 
-def recording_allowed(session: Any) -> bool:
+def recording_allowed(session: CoBrowseSession) -> bool:
     """The customer consented to recording and the customer's company allows it."""
     account = session_account(session)
     return bool(session.recording) and (account is None or account.recording_allowed)
@@ -199,7 +204,7 @@ def close_abandoned(now: datetime | None = None) -> int:
 # --- viewing (audit only) -----------------------------------------------------------------------
 
 
-def note_access(recording: Recording, actor: Any, action: str, **details: Any) -> None:
+def note_access(recording: Recording, actor: User, action: str, **details: Any) -> None:
     """Every view and download of recording content leaves an audit row."""
     audit.record(
         f"recording.{action}", actor=actor, obj=recording, details={"recording": recording.pk, **details}
@@ -224,7 +229,7 @@ def _clean_tags(tags: Iterable[str] | str) -> list[str]:
 def create_highlight(
     recording: Recording,
     *,
-    actor: Any,
+    actor: User,
     start_ms: int,
     end_ms: int,
     title: str,
@@ -260,7 +265,7 @@ def create_highlight(
 
 
 @transaction.atomic
-def delete_highlight(highlight: Highlight, *, actor: Any) -> None:
+def delete_highlight(highlight: Highlight, *, actor: User) -> None:
     if not (permissions.is_manager(actor) or highlight.created_by_id == actor.pk):
         raise PermissionDenied("Only its author or a manager can remove a highlight.")
     recording = highlight.recording
@@ -286,7 +291,7 @@ def access_link_days() -> int:
 
 
 @transaction.atomic
-def request_access(recording: Recording, *, customer: Any) -> RecordingAccessRequest:
+def request_access(recording: Recording, *, customer: User) -> RecordingAccessRequest:
     """The recorded customer asks for a copy; a manager decides. One open request at a time."""
     recording = Recording.objects.select_for_update().get(pk=recording.pk)
     if not permissions.is_recording_subject(customer, recording):
@@ -319,7 +324,7 @@ def customer_link_path(token: str) -> str:
 
 
 @transaction.atomic
-def decide_access_request(request_id: int, *, manager: Any, approve: bool) -> AccessDecision:
+def decide_access_request(request_id: int, *, manager: User, approve: bool) -> AccessDecision:
     if not permissions.is_manager(manager):
         raise PermissionDenied("Only managers decide on copies of recordings.")
     req = (
@@ -348,7 +353,7 @@ def decide_access_request(request_id: int, *, manager: Any, approve: bool) -> Ac
         obj=req.recording,
         details={"recording": req.recording_id, "request": req.pk},
     )
-    if link is not None and req.customer.email:
+    if link is not None and req.expires_at is not None and req.customer.email:
         email, expires = req.customer.email, req.expires_at
         transaction.on_commit(lambda: _send_link(email, link, expires))
     return AccessDecision(req, link)
@@ -371,7 +376,7 @@ class LinkGone(Exception):
     """The link was valid once but has expired, or its recording was deleted."""
 
 
-def resolve_access_link(token: str, user: Any) -> RecordingAccessRequest:
+def resolve_access_link(token: str, user: User) -> RecordingAccessRequest:
     """The approved request behind a link, for the customer it was issued to.
 
     Raises ``RecordingAccessRequest.DoesNotExist`` for an unknown token or another user (a 404) and
@@ -404,7 +409,7 @@ def expire_access_links(now: datetime | None = None) -> int:
 # --- deletion -----------------------------------------------------------------------------------
 
 
-def delete_recording(recording_id: int, *, reason: str, actor: Any = None) -> bool:
+def delete_recording(recording_id: int, *, reason: str, actor: User | None = None) -> bool:
     """Crypto-shred one recording: destroy and commit its key, then delete its blobs. Idempotent.
 
     Returns True if this call deleted it, False if it was already deleted. Must not run inside an
@@ -439,14 +444,14 @@ def delete_recording(recording_id: int, *, reason: str, actor: Any = None) -> bo
     return deleted["now"]
 
 
-def erase_for_customer(recording: Recording, *, customer: Any) -> bool:
+def erase_for_customer(recording: Recording, *, customer: User) -> bool:
     """GDPR erasure requested by the recorded customer."""
     if not permissions.is_recording_subject(customer, recording):
         raise PermissionDenied("This is not your recording.")
     return delete_recording(recording.pk, reason=DeletionReason.ERASURE, actor=customer)
 
 
-def delete_by_manager(recording: Recording, *, manager: Any, erasure: bool = False) -> bool:
+def delete_by_manager(recording: Recording, *, manager: User, erasure: bool = False) -> bool:
     if not permissions.is_manager(manager):
         raise PermissionDenied("Only managers delete recordings.")
     reason = DeletionReason.ERASURE if erasure else DeletionReason.MANAGER
@@ -495,7 +500,7 @@ def purge_expired(now: datetime | None = None) -> PurgeResult:
 
 
 def rotate_keys(
-    *, keyring: Any = None, batch: int = ROTATION_BATCH, actor: Any = None
+    *, keyring: KeyRing | None = None, batch: int = ROTATION_BATCH, actor: User | None = None
 ) -> crypto.RotationReport:
     """Re-wrap every live recording's data key under the active master key (chunks untouched)."""
     report = crypto.RotationReport()

@@ -16,18 +16,20 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import permissions
+from accounts.http import AuthenticatedHttpRequest
 from accounts.models import User
 from accounts.redirects import safe_next
 from cobrowse.models import ControlMode, EndReason
 from recordings import openings, selectors, services
 from recordings.models import Highlight, Recording, RecordingAccessRequest
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def staff_only(view: View) -> View:
@@ -35,7 +37,7 @@ def staff_only(view: View) -> View:
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not permissions.is_support_staff(request.user):
             if "pk" in kwargs:  # a recording URL: never say whether it exists
                 raise Http404("No such recording.")
@@ -48,7 +50,7 @@ def staff_only(view: View) -> View:
 def manager_only(view: View) -> View:
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not permissions.is_manager(request.user):
             if "pk" in kwargs and not permissions.is_support_staff(request.user):
                 raise Http404("No such recording.")
@@ -63,7 +65,7 @@ def manager_only(view: View) -> View:
 def customers_only(view: View) -> View:
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not (request.user.is_active and request.user.is_customer):
             raise Http404("No such page.")
         return view(request, *args, **kwargs)
@@ -75,7 +77,7 @@ def _msg(title: str, text: str) -> dict:
     return {"title": title, "text": text}
 
 
-def _staff_recording(request: HttpRequest, pk: int) -> Recording:
+def _staff_recording(request: AuthenticatedHttpRequest, pk: int) -> Recording:
     try:
         return selectors.get_visible_recording(request.user, pk)
     except Recording.DoesNotExist:
@@ -91,7 +93,7 @@ def _errors(exc: ValidationError) -> str:
 
 @require_GET
 @staff_only
-def recording_list(request: HttpRequest) -> HttpResponse:
+def recording_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     qs = selectors.filter_recordings(selectors.visible_recordings(request.user), request.GET)
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     agents = User.objects.filter(pk__in=selectors.visible_recordings(request.user).values("session__agent"))
@@ -145,7 +147,7 @@ def _replay_config(
 
 @require_GET
 @staff_only
-def recording_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def recording_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     recording = _staff_recording(request, pk)
     highlights = list(recording.highlights.select_related("created_by"))
     focus = None
@@ -173,7 +175,7 @@ def recording_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "recordings/replay.html", context)
 
 
-def _stream(recording: Recording, *, download: bool) -> HttpResponse:
+def _stream(recording: Recording, *, download: bool) -> HttpResponseBase:
     if recording.is_deleted:
         return JsonResponse({"status": {"state": "deleted"}}, status=410)
     response = StreamingHttpResponse(selectors.replay_stream(recording), content_type="application/json")
@@ -186,7 +188,7 @@ def _stream(recording: Recording, *, download: bool) -> HttpResponse:
 
 @require_GET
 @staff_only
-def recording_events(request: HttpRequest, pk: int) -> HttpResponse:
+def recording_events(request: AuthenticatedHttpRequest, pk: int) -> HttpResponseBase:
     """The decrypted events: the replay page streams them to every staff viewer of the recording;
     saving them as a file (``?download=1``) takes them out of the audited replay, so only a manager
     may, and the download is audited as such."""
@@ -226,7 +228,7 @@ def _chunk_response(recording: Recording, index: int, admit: Callable[[], None])
 
 @require_GET
 @staff_only
-def recording_index(request: HttpRequest, pk: int) -> HttpResponse:
+def recording_index(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Opening a replay: the chunk list with time ranges and sizes. Audited once per opening."""
     recording = _staff_recording(request, pk)
     token = "" if recording.is_deleted else openings.open_replay(recording, request.user, via="staff")
@@ -235,7 +237,7 @@ def recording_index(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @staff_only
-def recording_chunk(request: HttpRequest, pk: int, index: int) -> HttpResponse:
+def recording_chunk(request: AuthenticatedHttpRequest, pk: int, index: int) -> HttpResponse:
     """One decrypted chunk of an opened replay (access-checked on every request)."""
     recording = _staff_recording(request, pk)
     if recording.is_deleted:
@@ -248,7 +250,7 @@ def recording_chunk(request: HttpRequest, pk: int, index: int) -> HttpResponse:
 
 @require_POST
 @staff_only
-def recording_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def recording_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     recording = _staff_recording(request, pk)
     try:
         services.delete_by_manager(
@@ -277,7 +279,7 @@ def _ms(value: Any) -> int:
 
 @require_POST
 @staff_only
-def highlight_create(request: HttpRequest, pk: int) -> HttpResponse:
+def highlight_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     recording = _staff_recording(request, pk)
     try:
         if request.POST.get("start_ms"):
@@ -303,7 +305,7 @@ def highlight_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @staff_only
-def highlight_delete(request: HttpRequest, highlight_id: int) -> HttpResponse:
+def highlight_delete(request: AuthenticatedHttpRequest, highlight_id: int) -> HttpResponse:
     highlight = Highlight.objects.select_related("recording__session").filter(pk=highlight_id).first()
     if highlight is None or not permissions.can_view_recording(request.user, highlight.recording):
         raise Http404("No such highlight.")
@@ -316,7 +318,7 @@ def highlight_delete(request: HttpRequest, highlight_id: int) -> HttpResponse:
 
 @require_GET
 @staff_only
-def highlight_library(request: HttpRequest) -> HttpResponse:
+def highlight_library(request: AuthenticatedHttpRequest) -> HttpResponse:
     highlights = selectors.visible_highlights(request.user, request.GET)
     tags = sorted({tag for h in selectors.visible_highlights(request.user) for tag in h.tags})
     page = Paginator(highlights, 30).get_page(request.GET.get("page"))
@@ -332,7 +334,7 @@ def highlight_library(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @manager_only
-def access_requests(request: HttpRequest) -> HttpResponse:
+def access_requests(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "recordings/requests.html",
@@ -346,7 +348,7 @@ def access_requests(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @manager_only
-def access_request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
+def access_request_decide(request: AuthenticatedHttpRequest, request_id: int) -> HttpResponse:
     approve = request.POST.get("decision") == "approve"
     try:
         decision = services.decide_access_request(request_id, manager=request.user, approve=approve)
@@ -367,14 +369,14 @@ def access_request_decide(request: HttpRequest, request_id: int) -> HttpResponse
 
 @require_GET
 @customers_only
-def portal_recordings(request: HttpRequest) -> HttpResponse:
+def portal_recordings(request: AuthenticatedHttpRequest) -> HttpResponse:
     recordings = list(selectors.customer_recordings(request.user))
     latest = selectors.latest_requests(request.user, recordings)
     rows = [(recording, latest.get(recording.pk)) for recording in recordings]
     return render(request, "recordings/portal.html", {"rows": rows, "nav": "recordings"})
 
 
-def _customer_recording(request: HttpRequest, pk: int) -> Recording:
+def _customer_recording(request: AuthenticatedHttpRequest, pk: int) -> Recording:
     try:
         return selectors.get_customer_recording(request.user, pk)
     except Recording.DoesNotExist:
@@ -383,7 +385,7 @@ def _customer_recording(request: HttpRequest, pk: int) -> Recording:
 
 @require_POST
 @customers_only
-def portal_request_copy(request: HttpRequest, pk: int) -> HttpResponse:
+def portal_request_copy(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     recording = _customer_recording(request, pk)
     try:
         services.request_access(recording, customer=request.user)
@@ -396,7 +398,7 @@ def portal_request_copy(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @customers_only
-def portal_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def portal_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     recording = _customer_recording(request, pk)
     if recording.is_deleted:
         messages.info(request, "This recording was already deleted.")
@@ -406,7 +408,7 @@ def portal_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("recordings:portal")
 
 
-def _copy_request(request: HttpRequest, token: str) -> RecordingAccessRequest | HttpResponse:
+def _copy_request(request: AuthenticatedHttpRequest, token: str) -> RecordingAccessRequest | HttpResponse:
     try:
         return services.resolve_access_link(token, request.user)
     except RecordingAccessRequest.DoesNotExist:
@@ -417,7 +419,7 @@ def _copy_request(request: HttpRequest, token: str) -> RecordingAccessRequest | 
 
 @require_GET
 @login_required
-def customer_copy(request: HttpRequest, token: str) -> HttpResponse:
+def customer_copy(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
     found = _copy_request(request, token)
     if isinstance(found, HttpResponse):
         return found
@@ -444,7 +446,7 @@ def customer_copy(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_GET
 @login_required
-def customer_copy_events(request: HttpRequest, token: str) -> HttpResponse:
+def customer_copy_events(request: AuthenticatedHttpRequest, token: str) -> HttpResponseBase:
     found = _copy_request(request, token)
     if isinstance(found, HttpResponse):
         return JsonResponse({"status": {"state": "gone"}}, status=410)
@@ -461,7 +463,7 @@ def customer_copy_events(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_GET
 @login_required
-def customer_copy_index(request: HttpRequest, token: str) -> HttpResponse:
+def customer_copy_index(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
     found = _copy_request(request, token)
     if isinstance(found, HttpResponse):
         return JsonResponse({"status": {"state": "gone"}}, status=410)
@@ -471,7 +473,7 @@ def customer_copy_index(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_GET
 @login_required
-def customer_copy_chunk(request: HttpRequest, token: str, index: int) -> HttpResponse:
+def customer_copy_chunk(request: AuthenticatedHttpRequest, token: str, index: int) -> HttpResponse:
     found = _copy_request(request, token)
     if isinstance(found, HttpResponse):
         return JsonResponse({"status": {"state": "gone"}}, status=410)

@@ -33,6 +33,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts import permissions
+from accounts.http import signed_in_user
 from audit import services as audit
 from tickets import selectors, services
 from tickets.models import Category, Priority, Status, Ticket
@@ -122,7 +123,7 @@ class StandardPagination(PageNumberPagination):
 def _ticket_for(request: Request, number: str) -> Ticket:
     """The ticket named in the URL, if the caller may see it; a 404 otherwise (never a 403)."""
     try:
-        return selectors.get_ticket_by_number(request.user, number)
+        return selectors.get_ticket_by_number(signed_in_user(request), number)
     except Ticket.DoesNotExist:
         raise Http404("No such ticket.") from None
 
@@ -190,7 +191,7 @@ class TicketViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        return selectors.ticket_queryset(self.request.user)
+        return selectors.ticket_queryset(signed_in_user(self.request))
 
     def get_object(self) -> Ticket:
         ticket = _ticket_for(self.request, self.kwargs[self.lookup_field])
@@ -200,7 +201,7 @@ class TicketViewSet(
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         params = TicketFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        tickets = selectors.filter_tickets(request.user, **params.validated_data).order_by(
+        tickets = selectors.filter_tickets(signed_in_user(request), **params.validated_data).order_by(
             "-created_at", "-number"
         )
         page = self.paginate_queryset(tickets)
@@ -217,13 +218,13 @@ class TicketViewSet(
         incoming.is_valid(raise_exception=True)
         data = dict(incoming.validated_data)
         requester = data.pop("requester", request.user)
-        ticket = services.create_ticket(requester=requester, created_by=request.user, **data)
+        ticket = services.create_ticket(requester=requester, created_by=signed_in_user(request), **data)
         body = TicketSerializer(ticket, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not kwargs.get("partial"):
-            raise exceptions.MethodNotAllowed(request.method)
+            raise exceptions.MethodNotAllowed(str(request.method))
         ticket = self.get_object()
         if not isinstance(request.data, Mapping):
             raise exceptions.ValidationError(
@@ -244,7 +245,7 @@ class TicketViewSet(
             )
         incoming = TicketUpdateSerializer(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
-        ticket = services.update_ticket(ticket, actor=request.user, **incoming.validated_data)
+        ticket = services.update_ticket(ticket, actor=signed_in_user(request), **incoming.validated_data)
         return Response(TicketSerializer(ticket, context=self.get_serializer_context()).data)
 
 
@@ -287,7 +288,7 @@ class TicketCommentViewSet(_TicketChildViewSet):
     serializer_class = CommentSerializer
 
     def get_queryset(self):
-        return selectors.visible_comments(self.request.user, self.ticket())
+        return selectors.visible_comments(signed_in_user(self.request), self.ticket())
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.get_queryset())
@@ -300,7 +301,7 @@ class TicketCommentViewSet(_TicketChildViewSet):
         incoming.is_valid(raise_exception=True)
         comment = services.add_comment(
             ticket,
-            author=request.user,
+            author=signed_in_user(request),
             body=incoming.validated_data["body"],
             internal=incoming.validated_data["is_internal"],
         )
@@ -322,7 +323,7 @@ class TicketEventViewSet(_TicketChildViewSet):
     serializer_class = EventSerializer
 
     def get_queryset(self):
-        return selectors.visible_events(self.request.user, self.ticket())
+        return selectors.visible_events(signed_in_user(self.request), self.ticket())
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.get_queryset())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -83,8 +83,11 @@ class TicketUpdateForm(forms.Form):
         self.fields["status"].widget.choices = [c for c in Status.choices if c[0] in allowed]
         # The current assignee stays selectable even if no longer active, so that saving other
         # fields does not silently unassign the ticket.
-        staff = permissions.support_staff() | User.objects.filter(pk=ticket.assignee_id)
-        self.fields["assignee"].queryset = staff.order_by("first_name", "username")
+        staff = permissions.support_staff()
+        if ticket.assignee_id is not None:
+            staff |= User.objects.filter(pk=ticket.assignee_id)
+        assignee = cast(AssigneeField, self.fields["assignee"])  # the copy of the field declared above
+        assignee.queryset = staff.order_by("first_name", "username")
 
     def changes(self) -> dict[str, Any]:
         """Only the values that differ from the ticket, as keyword arguments of ``update_ticket``."""

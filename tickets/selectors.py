@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Q, QuerySet
 
 from accounts import permissions
+from accounts.models import User
 from tickets.models import Ticket, TicketComment, TicketEvent
 from tickets.permissions import visible_tickets
 
 
-def ticket_queryset(user: Any) -> QuerySet[Ticket]:
+def ticket_queryset(user: User) -> QuerySet[Ticket]:
     return visible_tickets(user).select_related("requester", "assignee", "account")
 
 
 def filter_tickets(
-    user: Any,
+    user: User,
     *,
     mine: bool = False,
     unassigned: bool = False,
@@ -50,7 +49,7 @@ def filter_tickets(
     return qs
 
 
-def get_ticket_by_number(user: Any, number: int | str) -> Ticket:
+def get_ticket_by_number(user: User, number: int | str) -> Ticket:
     """Raises ``Ticket.DoesNotExist`` for tickets the user may not see (a 404, never a 403)."""
     number = str(number).upper().removeprefix("T-")
     if not number.isdecimal():
@@ -58,14 +57,14 @@ def get_ticket_by_number(user: Any, number: int | str) -> Ticket:
     return ticket_queryset(user).get(number=int(number))
 
 
-def visible_comments(user: Any, ticket: Ticket) -> QuerySet[TicketComment]:
+def visible_comments(user: User, ticket: Ticket) -> QuerySet[TicketComment]:
     qs = ticket.comments.select_related("author")
     if not permissions.can_see_internal_notes(user):
         qs = qs.filter(is_internal=False)
     return qs
 
 
-def visible_events(user: Any, ticket: Ticket) -> QuerySet[TicketEvent]:
+def visible_events(user: User, ticket: Ticket) -> QuerySet[TicketEvent]:
     qs = ticket.events.select_related("actor")
     if not permissions.is_support_staff(user):
         qs = qs.filter(internal=False)

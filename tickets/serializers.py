@@ -6,7 +6,7 @@ the workflow by ``tickets.services``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from rest_framework import serializers
 
@@ -118,7 +118,10 @@ class TicketCreateSerializer(serializers.Serializer):
         user = _request_user(self)
         if user is not None and not permissions.is_support_staff(user):
             # A customer may only name themselves: other ids are simply unknown (no enumeration).
-            self.fields["requester"].queryset = User.objects.filter(pk=user.pk)
+            # The copy of the field declared above. drf-stubs put Manager in the type of ``queryset``,
+            # so mypy applies the manager's __get__ to the assignment; a QuerySet is what it takes.
+            requester = cast("serializers.PrimaryKeyRelatedField[User]", self.fields["requester"])
+            requester.queryset = User.objects.filter(pk=user.pk)  # type: ignore[arg-type]
 
 
 class TicketUpdateSerializer(serializers.Serializer):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import enum
+from typing import Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from accounts import permissions
@@ -159,7 +160,8 @@ def assign(ticket: Ticket, *, actor: User, assignee: User | None) -> Ticket:
 def _change_field(ticket: Ticket, *, actor: User, field: str, value: str, kind: str) -> Ticket:
     if not permissions.can_work_ticket(actor, ticket):
         raise PermissionDenied(f"Only support staff can change a ticket's {field}.")
-    choices = Ticket._meta.get_field(field).choices
+    model_field = Ticket._meta.get_field(field)
+    choices = model_field.flatchoices if isinstance(model_field, models.Field) else []
     if value not in {c[0] for c in choices}:
         raise ValidationError({field: f"Unknown {field} '{value}'."})
     locked = _locked(ticket)
@@ -180,7 +182,13 @@ def set_category(ticket: Ticket, *, actor: User, category: str) -> Ticket:
     return _change_field(ticket, actor=actor, field="category", value=category, kind=EventKind.CATEGORY)
 
 
-_UNSET = object()
+class _Unset(enum.Enum):
+    """``assignee`` left out, as opposed to ``None`` (unassign)."""
+
+    UNSET = enum.auto()
+
+
+_UNSET = _Unset.UNSET
 
 
 @transaction.atomic
@@ -191,7 +199,7 @@ def update_ticket(
     status: str | None = None,
     priority: str | None = None,
     category: str | None = None,
-    assignee: Any = _UNSET,
+    assignee: User | Literal[_Unset.UNSET] | None = _UNSET,
 ) -> Ticket:
     """Apply several changes at once, all or nothing."""
     if assignee is not _UNSET:

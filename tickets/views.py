@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import names, permissions
+from accounts.http import AuthenticatedHttpRequest
 from accounts.models import User
 from tickets import panels, selectors, services
 from tickets.forms import (
@@ -172,7 +173,7 @@ def describe_events(events: Iterable[TicketEvent], reader: Any = None) -> list[A
 
 @require_GET
 @staff_only
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     params = request.GET.copy()
     if "status" not in params:
         params["status"] = "active"  # a fresh visit shows the work still to do
@@ -199,7 +200,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 
 def _render_agent_ticket(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     ticket: Ticket,
     *,
     update_form: TicketUpdateForm | None = None,
@@ -224,13 +225,13 @@ def _render_agent_ticket(
 
 @require_GET
 @staff_only
-def agent_ticket(request: HttpRequest, number: str) -> HttpResponse:
+def agent_ticket(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     return _render_agent_ticket(request, _ticket_or_404(request.user, number))
 
 
 @require_POST
 @staff_only
-def agent_ticket_update(request: HttpRequest, number: str) -> HttpResponse:
+def agent_ticket_update(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     ticket = _ticket_or_404(request.user, number)
     form = TicketUpdateForm(request.POST, ticket=ticket)
     if form.is_valid():
@@ -253,7 +254,7 @@ def agent_ticket_update(request: HttpRequest, number: str) -> HttpResponse:
 
 @require_POST
 @staff_only
-def agent_ticket_comment(request: HttpRequest, number: str) -> HttpResponse:
+def agent_ticket_comment(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     ticket = _ticket_or_404(request.user, number)
     form = AgentReplyForm(request.POST)
     if form.is_valid():
@@ -274,7 +275,7 @@ def agent_ticket_comment(request: HttpRequest, number: str) -> HttpResponse:
 
 @require_GET
 @portal_only
-def portal(request: HttpRequest) -> HttpResponse:
+def portal(request: AuthenticatedHttpRequest) -> HttpResponse:
     tickets = selectors.ticket_queryset(request.user).order_by("-updated_at", "-id")
     page = Paginator(tickets, PORTAL_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "tickets/portal/list.html", {"page": page, "nav": "portal"})
@@ -282,7 +283,7 @@ def portal(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @portal_only
-def portal_new_ticket(request: HttpRequest) -> HttpResponse:
+def portal_new_ticket(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = NewTicketForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -304,7 +305,11 @@ def portal_new_ticket(request: HttpRequest) -> HttpResponse:
 
 
 def _render_portal_ticket(
-    request: HttpRequest, ticket: Ticket, *, reply_form: PortalReplyForm | None = None, status: int = 200
+    request: AuthenticatedHttpRequest,
+    ticket: Ticket,
+    *,
+    reply_form: PortalReplyForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     user = request.user
     history = [
@@ -325,13 +330,13 @@ def _render_portal_ticket(
 
 @require_GET
 @portal_only
-def portal_ticket(request: HttpRequest, number: str) -> HttpResponse:
+def portal_ticket(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     return _render_portal_ticket(request, _ticket_or_404(request.user, number))
 
 
 @require_POST
 @portal_only
-def portal_ticket_reply(request: HttpRequest, number: str) -> HttpResponse:
+def portal_ticket_reply(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     """Customers only ever post public replies: anything else in the request is ignored."""
     ticket = _ticket_or_404(request.user, number)
     form = PortalReplyForm(request.POST)
