@@ -6,7 +6,7 @@ from django import template
 
 from accounts import permissions
 from cobrowse import selectors, services
-from cobrowse.models import MODE_ORDER, ControlMode, SessionKind, mode_rank
+from cobrowse.models import MODE_ORDER, ControlMode, SessionKind, SessionState, mode_rank
 from consent.models import DeliveryChannel
 
 register = template.Library()
@@ -60,16 +60,25 @@ def ticket_cobrowse_panel(context, ticket):
 
 @register.inclusion_tag("cobrowse/_portal_panel.html", takes_context=True)
 def portal_cobrowse_panel(context, ticket):
-    """The screen-share controls on the customer's ticket page in the portal."""
+    """The screen-share controls on the customer's ticket page in the portal.
+
+    While the customer is invited, the panel says how the invitation reached them, so it names what
+    they can do: press Open on the in-app invitation the page shows (the ticket page's
+    ``invitations``), or open the link that came by e-mail, SMS or chat, or that the agent pastes.
+    """
     user = context.get("user")
     live = _live(ticket)
     recent = [s for s in selectors.sessions_for_ticket(ticket, limit=1) if not s.is_live]
+    invited = live is not None and live.state == SessionState.INVITED
     return {
         "ticket": ticket,
         "request": context.get("request"),
         "user": user,
         "csrf_token": context.get("csrf_token"),
         "live": live,
+        "invited_channel": live.invites.values_list("channel", flat=True).first() if invited else "",
+        "open_invitation": invited
+        and any(invite.session_id == live.pk for invite in context.get("invitations") or ()),
         "last": recent[0] if recent else None,
         "can_request": permissions.can_request_screen_share(user, ticket) and ticket.is_open and live is None,
         "mode_request": selectors.customer_mode_request(live) if live else None,

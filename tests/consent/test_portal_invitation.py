@@ -150,3 +150,24 @@ def test_pressing_open_over_and_over_is_rate_limited(
     answers = [client.post(_open_url(ticket, session)).status_code for _ in range(4)]
     assert answers == [302, 302, 302, 429]
     assert SessionInvite.objects.filter(session=session).count() == 4  # the first and three opens
+
+
+def test_a_server_side_browser_invitation_is_named_as_one(
+    ticket, customer, agent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        start(ticket, agent, channel="in_app", kind="browser", target_url="http://localhost:8001/apply")
+    client = _as(customer)
+    page = client.get(f"/portal/tickets/{ticket.number}/").content.decode()
+    card = page[page.index('data-testid="in-app-invitation"') : page.index('data-testid="open-invitation"')]
+    assert "Invitation to a shared browser" in card and "runs on our side, not on your device" in card
+    assert "your screen" not in card
+    assert "invites you to a shared browser" in client.get("/portal/").content.decode()
+
+
+def test_a_page_invitation_still_asks_to_look_at_the_screen(
+    ticket, customer, agent, django_capture_on_commit_callbacks
+):
+    _start_in_app(ticket, agent, django_capture_on_commit_callbacks)
+    page = _as(customer).get(f"/portal/tickets/{ticket.number}/").content.decode()
+    assert "Invitation to share your screen" in page and "invites you to share your screen" in page
