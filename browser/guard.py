@@ -3,7 +3,7 @@
 Whatever a client says about its own action, the runner asks the page which element would receive
 it (the selector's element, ``elementFromPoint`` for a click at x/y, the focused element for keys
 and text) and turns what it finds into facts for :func:`cobrowse.policy.never_reason`, the one place
-for the rules (DESIGN.md, "Control modes"). A refused action is never performed.
+for the rules (docs/architecture.md, "Control modes"). A refused action is never performed.
 
 What counts, walking up from the element to the nearest button, link, input or label (a label
 stands for its control):
@@ -309,7 +309,7 @@ class NavigationGuard:
     Why CDP ``Fetch`` on the *browser* target, with one pattern (``resourceType: Document``,
     request stage):
 
-    * Playwright's ``route()`` sees only the first hop of a redirect chain (FIELD-NOTES); ``Fetch``
+    * Playwright's ``route()`` sees only the first hop of a redirect chain (docs/egress.md); ``Fetch``
       pauses every hop of a chain as a request of its own.
     * A page-level CDP session reaches a popup (``window.open``, ``target=_blank``) only once
       Playwright has handed the new page over, after its first request may already have left. The

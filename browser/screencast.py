@@ -1,8 +1,9 @@
 """CDP screencast of one page: JPEG frames as Chromium paints them, acknowledged without blocking.
 
 Chromium sends the next frame only after the previous one is acknowledged, and the CDP event
-handler must not wait for anything (FIELD-NOTES, "CDP screencast"): the ack is fired with
-``ensure_future`` and the frame handed to a plain callback, which keeps only the newest one.
+handler must not wait for anything (docs/server-side-browser.md, "Screencast and frame policy"):
+the ack is fired with ``ensure_future`` and the frame handed to a plain callback, which keeps only
+the newest one.
 """
 
 from __future__ import annotations

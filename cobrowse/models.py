@@ -1,7 +1,7 @@
 """Co-browse sessions, their participants and the approvals asked for during a session.
 
 State and mode changes happen only in ``cobrowse.services``; these models hold data and the
-transition map, nothing more (DESIGN.md, "Session lifecycle" and "Control modes").
+transition map, nothing more (docs/architecture.md, "Session lifecycle" and "Control modes").
 """
 
 from __future__ import annotations

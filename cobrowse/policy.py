@@ -1,4 +1,4 @@
-"""Who may send what, in which mode (DESIGN.md, "Control modes"). The one place for these rules.
+"""Who may send what, in which mode (docs/relay.md, "Messages"). The one place for these rules.
 
 Consumers call :func:`check` for every incoming message; services call it before acting. The
 answer is a :class:`Decision`; ``needs_approval`` marks an action the customer must approve first
@@ -26,7 +26,7 @@ ROLE_VIEWER = "viewer"
 ROLE_TEAM = "team"  # a member of the customer's team: watches, nothing else, ever
 ROLES = frozenset({ROLE_CUSTOMER, ROLE_AGENT, ROLE_VIEWER, ROLE_TEAM})
 
-#: Wire protocol message types per sender (DESIGN.md, "Wire protocol").
+#: Wire protocol message types per sender (docs/relay.md, "Messages").
 CUSTOMER_MESSAGE_TYPES = frozenset({"rrweb", "page", "signal", "decision", "pong", "action_result"})
 AGENT_MESSAGE_TYPES = frozenset({"annotate", "action", "mode_request", "note", "resync", "ping", "handover"})
 #: Viewers watch: they may keep the socket alive, ask for a snapshot and write notes.

@@ -1,7 +1,7 @@
 """The co-browse wire protocol: validation of incoming messages and builders for outgoing ones.
 
 Every socket carries one JSON envelope ``{"type": str, "seq": int, "ts": int_ms, "data": {...}}``
-(DESIGN.md, "Wire protocol"). By concern: :mod:`~cobrowse.protocol.messages` (roles, types, limits,
+(docs/relay.md, "The envelope"). By concern: :mod:`~cobrowse.protocol.messages` (roles, types, limits,
 errors, sequence numbers), :mod:`~cobrowse.protocol.fields` (field checks),
 :mod:`~cobrowse.protocol.schemas` (:func:`parse_message` and the schema of every type),
 :mod:`~cobrowse.protocol.parts` (large messages in parts) and :mod:`~cobrowse.protocol.outgoing`
