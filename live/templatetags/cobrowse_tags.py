@@ -7,6 +7,7 @@ from django import template
 from accounts import permissions
 from cobrowse import selectors, services
 from cobrowse.models import MODE_ORDER, ControlMode, SessionKind, SessionState, mode_rank
+from consent import inapp
 from consent.models import DeliveryChannel
 
 register = template.Library()
@@ -63,8 +64,8 @@ def portal_cobrowse_panel(context, ticket):
     """The screen-share controls on the customer's ticket page in the portal.
 
     While the customer is invited, the panel says how the invitation reached them, so it names what
-    they can do: press Open on the in-app invitation the page shows (the ticket page's
-    ``invitations``), or open the link that came by e-mail, SMS or chat, or that the agent pastes.
+    they can do: press Open on the in-app invitation the page shows (consent's portal panel), or
+    open the link that came by e-mail, SMS or chat, or that the agent pastes.
     """
     user = context.get("user")
     live = _live(ticket)
@@ -77,8 +78,7 @@ def portal_cobrowse_panel(context, ticket):
         "csrf_token": context.get("csrf_token"),
         "live": live,
         "invited_channel": live.invites.values_list("channel", flat=True).first() if invited else "",
-        "open_invitation": invited
-        and any(invite.session_id == live.pk for invite in context.get("invitations") or ()),
+        "open_invitation": invited and inapp.pending_in_app_invites(user).filter(session=live).exists(),
         "last": recent[0] if recent else None,
         "can_request": permissions.can_request_screen_share(user, ticket) and ticket.is_open and live is None,
         "mode_request": selectors.customer_mode_request(live) if live else None,
