@@ -35,6 +35,7 @@ def create_sessions(n: int, tag: str, *, recording: bool = False) -> list[dict]:
     from django.utils.module_loading import import_string
 
     from accounts.models import CustomerAccount, User
+    from consent import grants as consent_grants
     from consent import invitations
     from consent import services as consent_services
     from tickets import services as ticket_services
@@ -77,7 +78,7 @@ def create_sessions(n: int, tag: str, *, recording: bool = False) -> list[dict]:
         outcome = consent_services.grant_consent(invite, mode="guided", recording=recording)
         # The consent screen's grant only describes the request: the page's owner allows it on the
         # page itself, which issues the tab grant the customer's socket says hello with.
-        decision = consent_services.confirm_grant(outcome.grant, allow=True, origin=CUSTOMER_ORIGIN)
+        decision = consent_grants.confirm_grant(outcome.grant, allow=True, origin=CUSTOMER_ORIGIN)
         store = SessionStore()
         store[SESSION_KEY] = str(agent.pk)
         store[BACKEND_SESSION_KEY] = backend

@@ -24,7 +24,8 @@ from cobrowse.models import (
     mode_rank,
 )
 from consent.models import ConsentKind, Decision
-from consent.services import ClientInfo, escalation_prompt, extension_prompt, record_consent
+from consent.prompts import escalation_prompt, extension_prompt
+from consent.records import ClientInfo, record_consent
 
 
 def revoke_session(

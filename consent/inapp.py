@@ -18,7 +18,8 @@ from django.utils import timezone
 from cobrowse import services as cobrowse_services
 from cobrowse.models import CoBrowseSession, SessionState
 from consent.models import DeliveryChannel, SessionInvite
-from consent.services import InviteGone, issue_invite, join_path
+from consent.services import InviteGone, issue_invite
+from consent.tokens import join_path
 
 
 def pending_in_app_invites(customer: Any) -> QuerySet[SessionInvite]:

@@ -17,7 +17,8 @@ from accounts import permissions
 from audit import services as audit
 from cobrowse import services as session_services
 from cobrowse.models import CoBrowseSession, SessionKind, SessionState
-from consent.services import issue_invite, join_path, join_url, sent_notice, shows_link_to_staff
+from consent.services import issue_invite, sent_notice, shows_link_to_staff
+from consent.tokens import join_path, join_url
 from tickets.models import Ticket
 
 

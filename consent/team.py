@@ -31,6 +31,7 @@ from cobrowse.models import (
     TeamViewerState,
 )
 from consent import delivery
+from consent.grants import GrantError, check_grant_current, extend_grant, grant_row
 from consent.models import (
     ConsentKind,
     ConsentRecord,
@@ -39,20 +40,9 @@ from consent.models import (
     TeamViewerInvite,
     ViewerGrant,
 )
-from consent.services import (
-    ClientInfo,
-    GrantError,
-    InviteGone,
-    by_token,
-    check_grant_current,
-    claim_once,
-    extend_grant,
-    grant_row,
-    hash_token,
-    link_usable,
-    new_token,
-    record_consent,
-)
+from consent.records import ClientInfo, record_consent
+from consent.services import InviteGone, by_token, claim_once, link_usable
+from consent.tokens import hash_token, new_token
 
 #: The team member's address is all we know: e-mail, or the customer copies the link to them.
 TEAM_CHANNELS: tuple[str, ...] = (DeliveryChannel.EMAIL, DeliveryChannel.COPY)

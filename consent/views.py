@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import permissions
 from accounts.redirects import safe_next
 from cobrowse.models import CoBrowseSession, SessionKind, TeamViewer
-from consent import ratelimit, services, team
+from consent import grants, prompts, ratelimit, records, services, team
 from consent.models import DeliveryChannel, SessionInvite, TeamViewerInvite
 
 WATCH_JOINED_KEY = "watch_joined"
@@ -25,8 +25,8 @@ BOUND_KEY = "cobrowse_bound"
 GRANT_HEADER = "HTTP_X_TANDEM_GRANT"
 
 
-def client_info(request: HttpRequest) -> services.ClientInfo:
-    return services.ClientInfo(
+def client_info(request: HttpRequest) -> records.ClientInfo:
+    return records.ClientInfo(
         ip=ratelimit.client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:500]
     )
 
@@ -55,7 +55,7 @@ def _asks_recording_separately(session: CoBrowseSession) -> bool:
     """A server-side browser on a third-party site: recording would keep what that site shows, so
     it is its own question (record / do not record), never a box next to the sharing choice."""
     browser = session.kind == SessionKind.BROWSER
-    return browser and services.is_third_party(session) and _recording_offered(session)
+    return browser and prompts.is_third_party(session) and _recording_offered(session)
 
 
 def _consent_page(request: HttpRequest, invite: SessionInvite, *, error: str = "", status: int = 200):
@@ -65,9 +65,9 @@ def _consent_page(request: HttpRequest, invite: SessionInvite, *, error: str = "
         "consent/consent.html",
         {
             "session": session,
-            "prompt": services.consent_prompt(session),
+            "prompt": prompts.consent_prompt(session),
             "recording_offered": _recording_offered(session),
-            "third_party": services.is_third_party(session),
+            "third_party": prompts.is_third_party(session),
             "browser_session": session.kind == SessionKind.BROWSER,
             "recording_asked_separately": _asks_recording_separately(session),
             "error": error,
@@ -290,11 +290,11 @@ def _grant_call(request: HttpRequest, pk: int, action) -> JsonResponse:
     try:
         viewer = team.verify_viewer_grant(raw)
         if viewer.session_id != pk:
-            raise services.UnknownGrant("Unknown grant.")
+            raise grants.UnknownGrant("Unknown grant.")
         return action(raw)
-    except services.UnknownGrant:
+    except grants.UnknownGrant:
         return JsonResponse({"detail": "Unknown grant."}, status=404)
-    except services.GrantError as exc:
+    except grants.GrantError as exc:
         return JsonResponse({"detail": str(exc)}, status=410)
 
 

@@ -23,7 +23,7 @@ from accounts import permissions
 from cobrowse import services
 from cobrowse.models import CoBrowseSession, ControlMode, EndReason, ModeRequest, SessionKind
 from consent import answers, invitations
-from consent import services as consent_services
+from consent import grants as consent_grants
 from consent.models import DeliveryChannel
 from consent.views import client_info
 from tickets import selectors as ticket_selectors
@@ -40,8 +40,8 @@ class GrantAuthentication(BaseAuthentication):
         if not raw:
             return None
         try:
-            session = consent_services.verify_grant(raw)
-        except consent_services.GrantError as exc:
+            session = consent_grants.verify_grant(raw)
+        except consent_grants.GrantError as exc:
             raise AuthenticationFailed(str(exc)) from exc
         return AnonymousUser(), session
 
@@ -51,15 +51,15 @@ class GrantAuthentication(BaseAuthentication):
 
 class EndedGrantAuthentication(GrantAuthentication):
     """For Stop sharing only: also the tab grant that the session's end revoked (see
-    ``consent.services.verify_grant_or_ended``), so a second Stop confirms the end instead of 401."""
+    ``consent.grants.verify_grant_or_ended``), so a second Stop confirms the end instead of 401."""
 
     def authenticate(self, request: Request):
         raw = request.META.get(GRANT_HEADER)
         if not raw:
             return None
         try:
-            session = consent_services.verify_grant_or_ended(raw)
-        except consent_services.GrantError as exc:
+            session = consent_grants.verify_grant_or_ended(raw)
+        except consent_grants.GrantError as exc:
             raise AuthenticationFailed(str(exc)) from exc
         return AnonymousUser(), session
 
@@ -382,7 +382,7 @@ class GrantRefreshView(CustomerView):
         """Push the grant's expiry out while the session is live."""
         if not isinstance(request.auth, CoBrowseSession):
             raise AuthenticationFailed("Send the grant in X-Tandem-Grant.")
-        grant = consent_services.refresh_grant(request.META[GRANT_HEADER])
+        grant = consent_grants.refresh_grant(request.META[GRANT_HEADER])
         return Response({"session": request.auth.pk, "expires_at": grant.expires_at})
 
 
@@ -406,9 +406,9 @@ def _link_grant_call(request: Request, action) -> Response:
     own_origin = f"{request.scheme}://{request.get_host()}"
     try:
         return action(raw, request.headers.get("Origin", ""), own_origin)
-    except consent_services.GrantError as exc:
+    except consent_grants.GrantError as exc:
         return Response({"detail": str(exc), "code": "grant"}, status=status.HTTP_401_UNAUTHORIZED)
-    except consent_services.PageOriginRefused as exc:
+    except consent_grants.PageOriginRefused as exc:
         return Response({"detail": str(exc), "code": "origin"}, status=status.HTTP_403_FORBIDDEN)
 
 
@@ -423,7 +423,7 @@ class GrantDescribeView(APIView):
         """What the grant asks for, in the consent screen's words, for the page's own card."""
 
         def describe(raw: str, origin: str, own_origin: str) -> Response:
-            asked = consent_services.describe_grant(raw, origin=origin, own_origin=own_origin)
+            asked = consent_grants.describe_grant(raw, origin=origin, own_origin=own_origin)
             return Response(asked.as_dict())
 
         return _link_grant_call(request, describe)
@@ -441,7 +441,7 @@ class GrantConfirmView(APIView):
         allow = data.validated_data["allow"]
 
         def confirm(raw: str, origin: str, own_origin: str) -> Response:
-            decision = consent_services.confirm_grant(
+            decision = consent_grants.confirm_grant(
                 raw, allow=allow, origin=origin, client=client_info(request), own_origin=own_origin
             )
             body = {"session": decision.session.pk, "state": decision.session.state}

@@ -19,7 +19,7 @@ from cobrowse import policy
 from cobrowse import services as session_services
 from cobrowse.models import SHARING_STATES, CoBrowseSession, ParticipantRole, SessionKind
 from consent import answers
-from consent import services as consent_services
+from consent import grants as consent_grants
 from consent import team as consent_team
 
 logger = logging.getLogger(__name__)
@@ -126,8 +126,8 @@ def _load(session_id: int) -> CoBrowseSession:
 def session_for_customer(session_id: int, raw_grant: str, origin: str) -> LiveSession:
     """Authenticate the customer's page: the grant must belong to this session, from an allowed origin."""
     try:
-        session = consent_services.verify_grant(raw_grant)
-    except consent_services.GrantError as exc:
+        session = consent_grants.verify_grant(raw_grant)
+    except consent_grants.GrantError as exc:
         raise LiveRefused(4401, str(exc)) from None
     if session.pk != session_id:
         raise LiveRefused(4403, "The grant is for another session.")
@@ -200,7 +200,7 @@ def session_for_team(session_id: int, raw_grant: str) -> TeamSeat:
     """Admit a member of the customer's team: a live viewer grant for this session, within the cap."""
     try:
         viewer = consent_team.verify_viewer_grant(raw_grant)
-    except consent_services.GrantError as exc:
+    except consent_grants.GrantError as exc:
         raise LiveRefused(4401, str(exc)) from None
     if viewer.session_id != session_id:
         raise LiveRefused(4403, "The grant is for another session.")

@@ -59,13 +59,13 @@ def admit_customer(session_id: int, raw_grant: str) -> ViewerAdmission:
     A link grant (the consent screen's, whose address anyone could have pasted) is refused with
     :class:`UnconfirmedViewer`: the viewer's card turns it into a tab grant first.
     """
-    from consent import services as consent_services
+    from consent import grants as consent_grants
 
     try:
-        granted = consent_services.verify_grant(raw_grant)
-    except consent_services.UnconfirmedGrant:
+        granted = consent_grants.verify_grant(raw_grant)
+    except consent_grants.UnconfirmedGrant:
         raise UnconfirmedViewer from None
-    except consent_services.GrantError as exc:
+    except consent_grants.GrantError as exc:
         raise LiveRefused(4401, str(exc)) from None
     if granted.pk != session_id:
         raise LiveRefused(4403, "The grant is for another session.")

@@ -14,8 +14,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.logging_filters import RedactPIIFilter, scrub
-from consent.services import join_path, new_token
 from consent.team import watch_path
+from consent.tokens import join_path, new_token
 from recordings.services import customer_link_path
 
 

@@ -12,6 +12,7 @@ from audit import services as audit_services
 from audit.models import AuditEvent
 from cobrowse import services
 from consent import answers
+from consent import records as consent_records
 from consent import services as consent_services
 from tests.consent.helpers import consent
 from tests.factories import make_ticket
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _full_flow(customer, agent, manager):
-    client = consent_services.ClientInfo(ip="203.0.113.9", user_agent="Mozilla/5.0 Chrome/156")
+    client = consent_records.ClientInfo(ip="203.0.113.9", user_agent="Mozilla/5.0 Chrome/156")
     session, _ = consent(make_ticket(customer), agent, mode="guided", client=client)
     request = services.request_mode(session, actor=agent, mode="full")
     services.decide_full_control(request, manager=manager, approve=True)

@@ -15,7 +15,7 @@ from django.test import Client
 from browser import services as browser_services
 from cobrowse.models import CoBrowseSession, EndReason, SessionState
 from config.asgi import application
-from consent import services
+from consent import grants, prompts, services, tokens
 from consent.models import ConsentKind, ConsentRecord, Decision, SessionGrant
 from tests.factories import make_account, make_ticket, make_user
 
@@ -57,10 +57,10 @@ def _post(path: str, grant: str, origin: str | None, **data):
 @pytest.mark.django_db
 def test_the_consent_screen_sends_the_viewer_a_link_grant(linked):
     session, link = linked
-    row = SessionGrant.objects.get(token_hash=services.hash_token(link))
+    row = SessionGrant.objects.get(token_hash=tokens.hash_token(link))
     assert row.confirmed_at is None and row.origin == ""
-    with pytest.raises(services.UnconfirmedGrant):
-        services.verify_grant(link)
+    with pytest.raises(grants.UnconfirmedGrant):
+        grants.verify_grant(link)
 
 
 @pytest.mark.django_db
@@ -101,7 +101,7 @@ async def test_the_viewer_socket_refuses_a_link_grant_and_admits_the_cards_tab_g
     assert "viewer's card" in error["data"]["message"]
     assert await comm.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
 
-    decision = await database_sync_to_async(services.confirm_grant)(
+    decision = await database_sync_to_async(grants.confirm_grant)(
         link, allow=True, origin=BASE, own_origin=""
     )
     comm = await _hello(session.pk, decision.grant)
@@ -120,7 +120,7 @@ def test_describe_from_the_viewer_uses_the_consent_screens_words(linked):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["agent"] == "Priya Kaur" and body["mode"] == "controlled" and body["third_party"] is True
-    assert body["prompt"] == services.consent_prompt(session)
+    assert body["prompt"] == prompts.consent_prompt(session)
     assert f"open {SITE} in a secure browser run by support" in body["prompt"]
     assert "vcc-agent" not in json.dumps(body)  # never the login name
     assert (body["allow"], body["deny"]) == ("Allow", "Deny")
@@ -159,8 +159,8 @@ def test_allow_on_the_viewers_card_gives_a_tab_grant_and_a_record(linked, origin
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["session"] == session.pk and body["grant"] and body["grant"] != link
-    assert services.verify_grant(body["grant"]).pk == session.pk
-    tab = SessionGrant.objects.get(token_hash=services.hash_token(body["grant"]))
+    assert grants.verify_grant(body["grant"]).pk == session.pk
+    tab = SessionGrant.objects.get(token_hash=tokens.hash_token(body["grant"]))
     assert tab.confirmed_at is not None and tab.origin == origin
     record = ConsentRecord.objects.get(session=session, kind=ConsentKind.DEVICE_CONFIRMATION)
     assert (record.decision, record.mode, record.origin) == (Decision.GRANTED, "controlled", origin)
@@ -233,7 +233,7 @@ async def test_a_browser_sessions_tab_grant_is_refused_on_the_page_socket():
     @database_sync_to_async
     def confirmed():
         session, link = _linked("-dom")
-        decision = services.confirm_grant(link, allow=True, origin=BASE)
+        decision = grants.confirm_grant(link, allow=True, origin=BASE)
         return session, decision.grant
 
     session, tab = await confirmed()

@@ -23,7 +23,9 @@ from playwright.async_api import async_playwright
 
 from browser.worker import BrowserHost, BrowserSessionRunner
 from cobrowse.models import CoBrowseSession, SessionState
+from consent import grants as consent_grants
 from consent import services as consent_services
+from consent import tokens as consent_tokens
 from consent.models import ConsentKind, ConsentRecord, Decision
 from tests.browser.test_e2e_browser_session import _allow_on_card, _api, _until
 from tests.browser.test_e2e_viewer_controls import Site, _login, _people
@@ -116,8 +118,8 @@ async def test_a_pasted_viewer_address_asks_before_any_socket_and_allow_starts_t
             private = await (await chromium.new_context()).new_page()
             pasted = await _agent_decides_on_the_link(private, base, created["join_url"])
             link_grant = pasted.split("#tandem=", 1)[1]
-            with pytest.raises(consent_services.UnconfirmedGrant):
-                await sync_to_async(consent_services.verify_grant)(link_grant)
+            with pytest.raises(consent_grants.UnconfirmedGrant):
+                await sync_to_async(consent_grants.verify_grant)(link_grant)
             agent = await (await chromium.new_context()).new_page()
             await _login(agent, base, agent_name)
             await agent.goto(f"{base}/browser/{session_id}/")
@@ -180,9 +182,7 @@ async def test_a_pasted_viewer_address_asks_before_any_socket_and_allow_starts_t
             assert wire.sockets == [f"{live_server_asgi.ws_url}/ws/browser/{session_id}/"]
             hello = json.loads(wire.sent[0])
             assert hello["type"] == "hello" and hello["data"]["grant"] not in ("", link_grant)
-            assert (
-                await sync_to_async(consent_services.verify_grant)(hello["data"]["grant"])
-            ).pk == session_id
+            assert (await sync_to_async(consent_grants.verify_grant)(hello["data"]["grant"])).pk == session_id
             assert wire.card_calls() == [
                 f"{base}/api/cobrowse/grants/describe/",
                 f"{base}/api/cobrowse/grants/confirm/",
@@ -255,7 +255,7 @@ def _link_grant(origin: str) -> tuple[int, str]:
 def _grant_expires_at(raw: str):
     from consent.models import SessionGrant
 
-    return SessionGrant.objects.get(token_hash=consent_services.hash_token(raw)).expires_at
+    return SessionGrant.objects.get(token_hash=consent_tokens.hash_token(raw)).expires_at
 
 
 async def test_the_viewer_keeps_its_tab_grant_alive_so_a_later_reload_still_connects(

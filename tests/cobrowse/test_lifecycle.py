@@ -16,7 +16,11 @@ from cobrowse.models import (
     SessionState,
 )
 from consent import answers, delivery, invitations
+from consent import grants as consent_grants
+from consent import prompts as consent_prompts
+from consent import records as consent_records
 from consent import services as consent_services
+from consent import tokens as consent_tokens
 from consent.models import ConsentKind, ConsentRecord, Decision, SessionGrant, SessionInvite
 from tests.consent.helpers import consent, resend, start
 from tests.factories import make_account, make_ticket, make_user
@@ -41,7 +45,7 @@ def test_start_creates_invited_session_with_hashed_token(ticket, agent):
     assert session.target_url == "http://localhost:8001/"  # the account's site_url by default
     invite = SessionInvite.objects.get(session=session)
     assert len(raw) >= 43  # 32 random bytes, url-safe base64
-    assert invite.token_hash == consent_services.hash_token(raw) and raw not in invite.token_hash
+    assert invite.token_hash == consent_tokens.hash_token(raw) and raw not in invite.token_hash
     # Nobody is listed before their socket connects: the agent joins when they open the console.
     assert not session.participants.exists()
     assert services.watching(session) == []
@@ -120,7 +124,7 @@ def test_resend_invalidates_old_link(ticket, agent):
 
 def test_consent_allow_records_everything(ticket, agent, settings):
     settings.CONSENT_CLIENT_INFO = "truncated"
-    client = consent_services.ClientInfo(ip="203.0.113.77", user_agent="Mozilla/5.0 Chrome/156.0 Safari/537")
+    client = consent_records.ClientInfo(ip="203.0.113.77", user_agent="Mozilla/5.0 Chrome/156.0 Safari/537")
     session, grant = consent(ticket, agent, mode="guided", recording=True, client=client, device=False)
     assert session.state == SessionState.CONSENTED
     assert session.mode == session.granted_mode == "guided"
@@ -129,14 +133,14 @@ def test_consent_allow_records_everything(ticket, agent, settings):
     assert (record.kind, record.decision, record.mode) == (ConsentKind.INITIAL, Decision.GRANTED, "guided")
     assert record.view and record.guidance and not record.control and not record.full_control
     assert record.recording
-    assert record.prompt_version == consent_services.PROMPT_VERSION
+    assert record.prompt_version == consent_prompts.PROMPT_VERSION
     assert f"ticket {ticket.reference}" in record.prompt_text and "not passwords" in record.prompt_text
     assert record.client_ip == "203.0.113.0" and record.user_agent == "Chrome"
     # A link grant: it describes the request to the page, and shares nothing until confirmed there.
-    assert consent_services.describe_grant(grant, origin="http://localhost:8001").session == session
-    with pytest.raises(consent_services.UnconfirmedGrant):
-        consent_services.verify_grant(grant)
-    assert SessionGrant.objects.get().token_hash == consent_services.hash_token(grant)
+    assert consent_grants.describe_grant(grant, origin="http://localhost:8001").session == session
+    with pytest.raises(consent_grants.UnconfirmedGrant):
+        consent_grants.verify_grant(grant)
+    assert SessionGrant.objects.get().token_hash == consent_tokens.hash_token(grant)
     assert _steps(ticket) == ["invited", "consented"]
 
 
@@ -146,16 +150,16 @@ def test_consent_allow_records_everything(ticket, agent, settings):
 )
 def test_client_info_policy(ticket, agent, settings, policy, ip, ua):
     settings.CONSENT_CLIENT_INFO = policy
-    client = consent_services.ClientInfo(ip="2001:db8:1:2::5", user_agent="Mozilla/5.0 Firefox/140.0")
+    client = consent_records.ClientInfo(ip="2001:db8:1:2::5", user_agent="Mozilla/5.0 Firefox/140.0")
     session, _ = consent(ticket, agent, client=client, device=False)
     record = ConsentRecord.objects.get(session=session)
     assert (record.client_ip, record.user_agent) == (ip, ua)
 
 
 def test_truncated_ipv6_is_a_48():
-    assert consent_services.truncate_ip("2001:db8:1:2::5") == "2001:db8:1::"
-    assert consent_services.truncate_ip("::ffff:198.51.100.9") == "198.51.100.0"
-    assert consent_services.truncate_ip("not-an-ip") is None
+    assert consent_records.truncate_ip("2001:db8:1:2::5") == "2001:db8:1::"
+    assert consent_records.truncate_ip("::ffff:198.51.100.9") == "198.51.100.0"
+    assert consent_records.truncate_ip("not-an-ip") is None
 
 
 def test_consent_records_are_append_only(ticket, agent):
@@ -216,8 +220,8 @@ def test_revoke_ends_at_once_and_kills_grant(ticket, agent, customer):
     session = answers.revoke_session(session, customer=customer)
     assert session.state == SessionState.REVOKED and session.end_reason == "customer_revoked"
     assert ConsentRecord.objects.filter(kind=ConsentKind.REVOCATION, decision=Decision.REVOKED).count() == 1
-    with pytest.raises(consent_services.GrantError):
-        consent_services.verify_grant(grant)
+    with pytest.raises(consent_grants.GrantError):
+        consent_grants.verify_grant(grant)
     assert _steps(ticket)[-1] == "ended"
     assert ticket.events.filter(kind=EventKind.COBROWSE).last().data["reason"] == "customer_revoked"
 
@@ -389,8 +393,8 @@ def test_end_closes_everything(ticket, agent, manager):
     request.refresh_from_db()
     assert request.state == ModeRequestState.CANCELLED
     assert not session.participants.filter(left_at__isnull=True).exists()
-    with pytest.raises(consent_services.GrantError):
-        consent_services.verify_grant(grant)
+    with pytest.raises(consent_grants.GrantError):
+        consent_grants.verify_grant(grant)
     session.refresh_from_db()
     assert session.end_reason == "agent_ended" and session.ended_by == agent
 

@@ -27,12 +27,13 @@ from cobrowse.models import (
     mode_rank,
 )
 from consent import answers, invitations
+from consent import grants as consent_grants
 from consent import services as consent_services
 from consent.models import ConsentRecord, Decision
 from tests.factories import make_ticket
 
 MODES = [m.value for m in ControlMode]
-EXPECTED = (ValidationError, PermissionDenied, consent_services.InviteGone, consent_services.GrantError)
+EXPECTED = (ValidationError, PermissionDenied, consent_services.InviteGone, consent_grants.GrantError)
 
 
 class SessionMachine(RuleBasedStateMachine):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from cobrowse import services, tasks
 from cobrowse.models import ActionRequestState, CoBrowseSession, SessionState
 from consent import answers
+from consent import grants as consent_grants
 from consent import services as consent_services
 from consent.models import ConsentKind, ConsentRecord
 from tests.consent.helpers import consent, start
@@ -68,8 +69,8 @@ def test_touch_enforces_limits_without_beat(ticket, agent):
     session, grant = consent(ticket, agent)
     _age(session, deadline_at=True)
     # No sweep ran: the next touch (or grant check) closes the session anyway.
-    with pytest.raises(consent_services.GrantError):
-        consent_services.verify_grant(grant)
+    with pytest.raises(consent_grants.GrantError):
+        consent_grants.verify_grant(grant)
     session.refresh_from_db()
     assert session.state == SessionState.TIMED_OUT
     with pytest.raises(services.CoBrowseError):

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from unittest import mock
 
+from consent import grants as consent_grants
 from consent import invitations
 from consent import services as consent_services
 from consent import team as consent_team
+from consent import tokens as consent_tokens
 
 
 def _known_token():
     """Tests play the customer, who receives the link: fix the next token so they know it (staff
     never see it for channels other than copy)."""
-    raw = consent_services.new_token()
+    raw = consent_tokens.new_token()
     return raw, mock.patch("consent.services.new_token", return_value=raw)
 
 
@@ -53,7 +55,7 @@ def page_origin(session) -> str:
 
 def confirm_on_device(session, link_grant, *, allow=True, origin=None, client=None):
     """The page's owner answers the card on the page; returns the decision (tab grant on Allow)."""
-    return consent_services.confirm_grant(
+    return consent_grants.confirm_grant(
         link_grant, allow=allow, origin=origin or page_origin(session), client=client
     )
 

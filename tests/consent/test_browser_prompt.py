@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from browser import services as browser_services
-from consent import services
+from consent import grants, prompts, services
 from tests.consent.helpers import consent, page_origin, start
 from tests.factories import make_account, make_ticket, make_user
 
@@ -27,7 +27,7 @@ def _browser_session():
 
 def test_the_browser_prompt_names_a_shared_browser_on_our_side():
     started = _browser_session()
-    prompt = services.consent_prompt(started.session)
+    prompt = prompts.consent_prompt(started.session)
     assert prompt.startswith("Agent Lena Fischer wants to open a shared browser with you")
     assert "runs on our side, not on your device" in prompt
     assert "this page" not in prompt
@@ -43,16 +43,16 @@ def test_the_consent_screen_and_the_viewer_card_say_shared_browser():
 
     invite = services.claim_invite(token)
     link = services.grant_consent(invite, mode="controlled", recording=False).grant
-    asked = services.describe_grant(link, origin=page_origin(started.session))
+    asked = grants.describe_grant(link, origin=page_origin(started.session))
     assert asked.title == "Open a shared browser with support?"
     assert asked.details[0].startswith("Allow control: the agent may click and type in the shared browser")
-    assert asked.prompt == services.consent_prompt(started.session)
+    assert asked.prompt == prompts.consent_prompt(started.session)
 
 
 def test_a_page_session_still_says_this_page(customer, agent):
     session, _ = start(make_ticket(customer), agent)
-    assert "wants to see this page" in services.consent_prompt(session)
+    assert "wants to see this page" in prompts.consent_prompt(session)
     shared, link = consent(make_ticket(customer), agent, mode="guided", device=False)
-    asked = services.describe_grant(link, origin=page_origin(shared))
+    asked = grants.describe_grant(link, origin=page_origin(shared))
     assert asked.title == "Share this page with support?"
     assert asked.details[0] == "Allow guidance: the agent may also highlight things and point at them."

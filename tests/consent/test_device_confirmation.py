@@ -11,7 +11,7 @@ from django.test import Client
 
 from cobrowse.models import CoBrowseSession, SessionState
 from config.asgi import application
-from consent import invitations, services
+from consent import grants, invitations, prompts, services, tokens
 from consent.models import ConsentKind, ConsentRecord, Decision, SessionGrant
 from tests.consent.helpers import confirm_on_device, consent
 from tests.factories import make_account, make_ticket, make_user
@@ -53,8 +53,8 @@ def _post(path: str, grant: str | None = None, origin: str | None = ORIGIN, **da
 @pytest.mark.django_db
 def test_a_link_grant_opens_no_customer_api(linked):
     session, link = linked
-    with pytest.raises(services.UnconfirmedGrant):
-        services.verify_grant(link)
+    with pytest.raises(grants.UnconfirmedGrant):
+        grants.verify_grant(link)
     for path, body in (
         ("/api/cobrowse/grants/refresh/", {}),
         (f"/api/cobrowse/sessions/{session.pk}/lower/", {"mode": "view_only"}),
@@ -111,7 +111,7 @@ def test_describe_says_who_what_and_whether_recorded_in_the_consent_screens_word
     )
     assert body["prompt"].startswith("Agent Priya Kaur wants to see this page")
     assert f"ticket {ticket.reference}" in body["prompt"]
-    assert body["prompt"] == services.consent_prompt(session)
+    assert body["prompt"] == prompts.consent_prompt(session)
     assert "priya.k" not in str(body)
     assert any(line.startswith("Allow guidance:") for line in body["details"])
     assert any("recorded" in line and "not recorded" not in line for line in body["details"])
@@ -167,10 +167,10 @@ def test_allow_on_the_page_records_its_origin_and_issues_a_tab_grant(linked, tic
     body = response.json()
     tab = body["grant"]
     assert tab and tab != link and body["session"] == session.pk and body["expires_at"]
-    assert services.verify_grant(tab) == session
-    with pytest.raises(services.UnconfirmedGrant):
-        services.verify_grant(link)  # the link grant stays a link grant
-    row = SessionGrant.objects.get(token_hash=services.hash_token(tab))
+    assert grants.verify_grant(tab) == session
+    with pytest.raises(grants.UnconfirmedGrant):
+        grants.verify_grant(link)  # the link grant stays a link grant
+    row = SessionGrant.objects.get(token_hash=tokens.hash_token(tab))
     assert row.confirmed_at is not None and row.origin == ORIGIN
 
     record = ConsentRecord.objects.get(session=session, kind=ConsentKind.DEVICE_CONFIRMATION)
@@ -181,7 +181,7 @@ def test_allow_on_the_page_records_its_origin_and_issues_a_tab_grant(linked, tic
         ORIGIN,
     )
     assert record.guidance and not record.control
-    assert record.prompt_text.startswith(services.DEVICE_TITLE) and "Agent Priya" in record.prompt_text
+    assert record.prompt_text.startswith(prompts.DEVICE_TITLE) and "Agent Priya" in record.prompt_text
     assert record.client_ip == "203.0.113.0" and record.user_agent == "Chrome"
     assert record.invite is not None
     steps = [e.data.get("step") for e in TicketEvent.objects.filter(ticket=ticket)]
@@ -215,7 +215,7 @@ def test_a_pasted_tab_grant_still_only_asks(linked):
     tab = confirm_on_device(session, link).grant
     assert _post(DESCRIBE, tab).status_code == 200
     second = _post(CONFIRM, tab, allow=True).json()["grant"]
-    assert second not in (tab, link) and services.verify_grant(second) == session
+    assert second not in (tab, link) and grants.verify_grant(second) == session
     assert ConsentRecord.objects.filter(session=session, kind=ConsentKind.DEVICE_CONFIRMATION).count() == 2
 
 
@@ -298,5 +298,5 @@ def test_the_server_side_browser_viewer_gets_a_link_grant_too(ticket, agent):
     invite = services.claim_invite(started.join_path.split("/")[2])
     outcome = services.grant_consent(invite, mode="view_only")
     assert outcome.redirect_url == f"/browser/{outcome.session.pk}/#tandem={outcome.grant}"
-    with pytest.raises(services.UnconfirmedGrant):
-        services.verify_grant(outcome.grant)
+    with pytest.raises(grants.UnconfirmedGrant):
+        grants.verify_grant(outcome.grant)

@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from cobrowse.models import CoBrowseSession, SessionState
+from consent import grants as consent_grants
 from consent import services as consent_services
 from consent.models import ConsentRecord, SessionInvite
 from tests.consent.helpers import resend, start
@@ -232,9 +233,9 @@ def test_allow_redirects_with_grant_in_fragment(client, started):
     grant = location.split("#tandem=", 1)[1]
     assert "?" not in location
     # A link grant: the page it lands on asks its owner before it can share anything.
-    assert consent_services.describe_grant(grant, origin="http://localhost:8001").session.pk == session.pk
-    with pytest.raises(consent_services.UnconfirmedGrant):
-        consent_services.verify_grant(grant)
+    assert consent_grants.describe_grant(grant, origin="http://localhost:8001").session.pk == session.pk
+    with pytest.raises(consent_grants.UnconfirmedGrant):
+        consent_grants.verify_grant(grant)
     session.refresh_from_db()
     assert session.state == SessionState.CONSENTED and session.recording
     # A reload after the decision shows the "You are sharing" page for this browser only.

@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from consent.models import SessionInvite
-from consent.services import hash_token
+from consent.tokens import hash_token
 from tests.consent.helpers import start
 from tests.factories import make_account, make_ticket, make_user
 

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from cobrowse import services
 from cobrowse.models import EndReason, SessionState
 from consent import answers
-from consent import services as consent_services
+from consent import tokens as consent_tokens
 from consent.models import ConsentKind, ConsentRecord, SessionGrant
 from tests.consent.helpers import consent
 from tests.factories import make_ticket
@@ -28,7 +28,7 @@ def _revoke(session_id: int, grant: str):
 
 
 def _row(grant: str) -> SessionGrant:
-    return SessionGrant.objects.get(token_hash=consent_services.hash_token(grant))
+    return SessionGrant.objects.get(token_hash=consent_tokens.hash_token(grant))
 
 
 def test_revoke_after_the_sockets_stop_confirms_the_end(customer, agent):

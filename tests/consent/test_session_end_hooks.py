@@ -9,6 +9,7 @@ from django.db import transaction
 from cobrowse import services as session_services
 from cobrowse.models import EndReason, SessionState, TeamViewerState
 from cobrowse.services import lifecycle
+from consent import grants as consent_grants
 from consent import services as consent_services
 from consent import team as consent_team
 from consent.models import SessionGrant, SessionInvite
@@ -33,8 +34,8 @@ def test_ending_revokes_grants_and_voids_links_and_team_seats(customer, agent):
     assert not SessionGrant.objects.filter(session=session, revoked_at__isnull=True).exists()
     viewer.refresh_from_db()
     assert viewer.state == TeamViewerState.ENDED
-    with pytest.raises(consent_services.GrantError):
-        consent_services.verify_grant(grant)
+    with pytest.raises(consent_grants.GrantError):
+        consent_grants.verify_grant(grant)
 
 
 def test_an_invitation_withdrawn_voids_its_link(customer, agent):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from cobrowse import services as session_services
 from cobrowse.models import Participant, ParticipantRole, TeamViewer, TeamViewerState
-from consent import services, team
+from consent import grants, services, team, tokens
 from consent.models import ConsentKind, ConsentRecord, Decision, TeamViewerInvite, ViewerGrant
 from tests.consent.helpers import consent, invite_team, start, team_grant
 from tests.factories import make_ticket, make_user
@@ -57,7 +57,7 @@ def test_link_is_256_bits_and_stored_only_as_sha256(shared):
     viewer, raw = invite_team(shared)
     assert len(raw) >= 43  # 32 random bytes, URL-safe base64
     link = TeamViewerInvite.objects.get(team_viewer=viewer)
-    assert link.token_hash == services.hash_token(raw) and raw not in link.token_hash
+    assert link.token_hash == tokens.hash_token(raw) and raw not in link.token_hash
     assert not TeamViewerInvite.objects.filter(token_hash=raw).exists()
 
 
@@ -157,7 +157,7 @@ def test_join_is_their_own_consent_and_gives_a_hashed_short_lived_grant(shared):
     )
     assert "You can only watch" in record.prompt_text and "sees your name" in record.prompt_text
     grant = ViewerGrant.objects.get(team_viewer=viewer)
-    assert grant.token_hash == services.hash_token(outcome.grant)
+    assert grant.token_hash == tokens.hash_token(outcome.grant)
     assert grant.expires_at <= timezone.now() + timedelta(seconds=team.VIEWER_GRANT_TTL_SECONDS)
     assert team.verify_viewer_grant(outcome.grant) == viewer
     assert "team_viewer_accepted" in _steps(shared)
@@ -167,14 +167,14 @@ def test_join_is_their_own_consent_and_gives_a_hashed_short_lived_grant(shared):
 
 def test_a_viewer_grant_never_opens_the_customers_side(shared):
     _viewer, grant = team_grant(shared)
-    with pytest.raises(services.GrantError):
-        services.verify_grant(grant)
+    with pytest.raises(grants.GrantError):
+        grants.verify_grant(grant)
 
 
 def test_an_expired_viewer_grant_is_refused(shared):
     viewer, grant = team_grant(shared)
     ViewerGrant.objects.filter(team_viewer=viewer).update(expires_at=timezone.now() - timedelta(seconds=1))
-    with pytest.raises(services.GrantError):
+    with pytest.raises(grants.GrantError):
         team.verify_viewer_grant(grant)
 
 
@@ -194,7 +194,7 @@ def test_the_customer_removes_them_grant_and_links_stop_working(shared, customer
     participant = session_services.join_team_viewer(viewer.pk)
     removed = team.remove_team_viewer(shared, viewer.pk, customer=customer)
     assert removed.state == TeamViewerState.REMOVED
-    with pytest.raises(services.GrantError):
+    with pytest.raises(grants.GrantError):
         team.verify_viewer_grant(grant)
     participant.refresh_from_db()
     assert participant.left_at is not None
@@ -209,7 +209,7 @@ def test_the_customer_removes_them_grant_and_links_stop_working(shared, customer
 def test_leave_ends_their_access(shared):
     viewer, grant = team_grant(shared)
     assert team.leave_watching(grant).state == TeamViewerState.LEFT
-    with pytest.raises(services.GrantError):
+    with pytest.raises(grants.GrantError):
         team.verify_viewer_grant(grant)
     assert "team_viewer_left" in _steps(shared)
 
@@ -218,7 +218,7 @@ def test_the_end_of_the_session_voids_links_and_grants(shared, agent):
     joined, grant = team_grant(shared, email="a@acme.example")
     waiting, raw = invite_team(shared, email="b@acme.example")
     session_services.end_session(shared, actor=agent)
-    with pytest.raises(services.GrantError):
+    with pytest.raises(grants.GrantError):
         team.verify_viewer_grant(grant)
     with pytest.raises(services.InviteGone):
         team.claim_watch_link(raw)

@@ -1,0 +1,105 @@
+"""The words a customer is shown and asked to agree to, and the version stored with each answer.
+
+Every text here is stored verbatim, with ``PROMPT_VERSION``, on the consent record it was shown for.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from cobrowse.models import CoBrowseSession, ControlMode, SessionKind
+
+PROMPT_VERSION = "2026-11.1"
+
+
+def is_third_party(session: CoBrowseSession) -> bool:
+    """A server-side browser on a site that is not this deployment."""
+    if session.kind != SessionKind.BROWSER or not session.target_url:
+        return False
+    from cobrowse.policy import origin_of
+
+    return origin_of(session.target_url) != origin_of(settings.TANDEM_BASE_URL)
+
+
+def consent_prompt(session: CoBrowseSession) -> str:
+    """The exact words shown on the consent screen; stored with every decision.
+
+    A server-side browser session shares no page of the customer's: it is a browser on support's
+    side that both see, so the words say that instead of "this page".
+    """
+    if session.kind == SessionKind.BROWSER:
+        text = (
+            f"Agent {session.agent.public_name} wants to open a shared browser with you to help you with "
+            f"ticket {session.ticket.reference}. It runs on our side, not on your device: you both see "
+            "what it shows, and nothing else on your computer is shared. They cannot see passwords, "
+            "payment details or one-time codes typed into it."
+        )
+    else:
+        text = (
+            f"Agent {session.agent.public_name} wants to see this page to help you with ticket "
+            f"{session.ticket.reference}. They can see the form fields and your progress — not passwords, "
+            "payment details or one-time codes."
+        )
+    if is_third_party(session):
+        from cobrowse.policy import origin_of
+
+        text += (
+            f" The agent will open {origin_of(session.target_url)} in a secure browser run by support; "
+            "whatever is shown on that site will be visible to them."
+        )
+    return text
+
+
+def escalation_prompt(session: CoBrowseSession, to_mode: str) -> str:
+    texts = {
+        ControlMode.VIEW_ONLY: "The agent will only watch.",
+        ControlMode.GUIDED: "The agent may highlight parts of the page and point at them.",
+        ControlMode.CONTROLLED: "The agent may click and type for you; you approve each step.",
+        ControlMode.FULL: (
+            "The agent may click and type for you without asking each time. A manager approved this. "
+            "Forms are never submitted and payments never made for you."
+        ),
+    }
+    return (
+        f"Agent {session.agent.public_name} asks for more help on ticket {session.ticket.reference}. "
+        + (texts[to_mode])
+    )
+
+
+def extension_prompt(session: CoBrowseSession, seconds: int) -> str:
+    return (
+        f"Agent {session.agent.public_name} asks to continue the session on ticket "
+        f"{session.ticket.reference} for {seconds // 60} more minutes."
+    )
+
+
+# --- the page's own card ---------------------------------------------------------------------------
+
+#: What the page's own card says about each mode: the consent screen's explanations.
+MODE_EXPLANATIONS = {
+    ControlMode.VIEW_ONLY: "View only: the agent sees this page.",
+    ControlMode.GUIDED: "Allow guidance: the agent may also highlight things and point at them.",
+    ControlMode.CONTROLLED: "Allow control: the agent may click and type for you, and you approve each step.",
+    ControlMode.FULL: "Full control: the agent may click and type for you without asking each time.",
+}
+#: The same for a server-side browser session: there is no page of the customer's, only the browser.
+BROWSER_MODE_EXPLANATIONS = {
+    ControlMode.VIEW_ONLY: "View only: the agent sees the shared browser.",
+    ControlMode.GUIDED: "Allow guidance: the agent may also point at things in the shared browser.",
+    ControlMode.CONTROLLED: (
+        "Allow control: the agent may click and type in the shared browser; while you hold it, you "
+        "approve each step."
+    ),
+    ControlMode.FULL: "Full control: the agent may click and type in the shared browser without asking.",
+}
+DEVICE_TITLE = "Share this page with support?"
+BROWSER_DEVICE_TITLE = "Open a shared browser with support?"
+DEVICE_REMINDER = (
+    "You can stop sharing at any time, and the agent never submits forms or makes payments for you."
+)
+
+
+def recording_notice(session: CoBrowseSession) -> str:
+    if session.recording:
+        return "Recording: this session is recorded and kept encrypted; you can ask for it to be deleted."
+    return "This session is not recorded."
