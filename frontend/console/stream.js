@@ -2,7 +2,7 @@
 // by a FullSnapshot; after a lost batch (a hole in the batch numbers the widget puts in a custom
 // event at the head of each batch) or on a new page, everything waits for the next full snapshot
 // and the console asks for one (`resync`).
-import { isBatchMarker } from "../shared/batch_marker.js";
+import { isBatchMarker } from "../common/batch_marker.js";
 
 const EVENT_META = 4;
 

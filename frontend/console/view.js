@@ -9,7 +9,7 @@
 // other out-of-band messages are not relayed), so lost rrweb batches are found by batch marker.
 import { Replayer } from "@rrweb/replay";
 import { createUrlGuard } from "../replay/tandem_urls.js";
-import { openSocket } from "../shared/socket.js";
+import { openSocket } from "../common/socket.js";
 import { createStreamTracker } from "./stream.js";
 
 const RESYNC_GAP_MS = 2000;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
-import { batchMarker } from "../shared/batch_marker.js";
+import { batchMarker } from "../common/batch_marker.js";
 import { Outbox } from "../widget/recorder/outbox.js";
 
 const batchOf = (message) => message.data.events[0].data.payload.batch;

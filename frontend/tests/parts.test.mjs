@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { createAssembler, framesFor } from "../shared/parts.js";
+import { createAssembler, framesFor } from "../common/parts.js";
 
 test("small messages go out whole", () => {
   const frames = framesFor({ type: "rrweb", seq: 3, ts: 1, data: { events: [] } });

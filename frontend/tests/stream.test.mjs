@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createStreamTracker } from "../console/stream.js";
-import { batchMarker } from "../shared/batch_marker.js";
+import { batchMarker } from "../common/batch_marker.js";
 
 const META = { type: 4, data: { width: 800, height: 600 } };
 const FULL = { type: 2, data: {} };

@@ -2,7 +2,7 @@
 // allowed on the page's own card, tandem-consent.js):
 // grant refresh, socket, masked rrweb recording, page context, signals and the always-visible badge.
 import { record } from "@rrweb/record";
-import { openSocket } from "../../shared/socket.js";
+import { openSocket } from "../../common/socket.js";
 import { forgetGrant } from "../grant.js";
 import { createBadge } from "./badge.js";
 import { createGuideLoader } from "./guide_loader.js";

@@ -5,8 +5,8 @@
 // not numbered in the stream, not kept, and carry the latest stream seq (never below 0).
 //
 // The agent only sees the rrweb part of the stream, so each rrweb batch starts with a batch marker
-// (shared/batch_marker.js); the server relays rrweb events whole.
-import { batchMarker } from "../../shared/batch_marker.js";
+// (common/batch_marker.js); the server relays rrweb events whole.
+import { batchMarker } from "../../common/batch_marker.js";
 
 const EVENT_FULL_SNAPSHOT = 2;
 

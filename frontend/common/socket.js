@@ -1,7 +1,7 @@
 // A WebSocket that reconnects with exponential backoff and jitter until closed on purpose, or
 // until the server closes with a 44xx code (grant refused, session over): those are final, except
 // 4408 (missed heartbeats), which is only a bad connection. Large messages go out and come in as
-// `part` frames (shared/parts.js), invisibly to the callers.
+// `part` frames (common/parts.js), invisibly to the callers.
 import { createAssembler, framesFor } from "./parts.js";
 
 export function openSocket({
