@@ -44,6 +44,9 @@ _ALNUM = re.compile(r"[0-9A-Za-z]")
 _SEPS = re.compile(SEP_CLASS)
 _MIN_SENSITIVE_LEN = 9  # the shortest pattern (a bare SSN after its label) has nine digits
 
+# Five digits with at most three separators between neighbours: every card, SSN, Aadhaar and
+# labelled number holds such a run. Digits scattered through prose ("Field 1 ... Field 2") do not.
+_DENSE_FIVE = re.compile(rf"[0-9](?:{_S1}{{0,3}}[0-9]){{4}}")
 _CARD_RUN = re.compile(rf"(?<![0-9])[0-9](?:{_SR}[0-9]){{12,}}(?![0-9])")
 _SSN = re.compile(
     rf"(?<![0-9])(?<![0-9]{_S1})([0-9]{{3}})({_S1})([0-9]{{2}})\2([0-9]{{4}})(?![0-9])(?!{_S1}[0-9])"
@@ -147,13 +150,13 @@ def find_spans(text: str) -> list[tuple[int, int]]:
     folded = fold_digits(text)
     if not _DIGIT.search(folded):
         return []
-    five = _FIVE_DIGITS.search(folded) is not None
+    five = _DENSE_FIVE.search(folded) is not None
     if not five and (len(text) < 10 or not _LETTER_DIGIT.search(folded)):
-        return []  # too few digits for most, and no letter before a digit as in a PAN or an IBAN
+        return []  # no run of five digits for most, and no letter before a digit as in a PAN or an IBAN
     spans: list[tuple[int, int]] = []
     _iban_spans(folded, spans)
     spans.extend(m.span() for m in _PAN.finditer(folded))
-    if five:  # cards, SSNs, Aadhaar and labelled numbers have five digits or more
+    if five:  # cards, SSNs, Aadhaar and labelled numbers have a run of five digits or more
         _card_spans(folded, spans)
         for match in _SSN.finditer(folded):
             if match.group(2) == "-" or _ssn_valid(match.group(1), match.group(3), match.group(4)):

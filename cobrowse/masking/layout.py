@@ -83,7 +83,10 @@ def remember_text(state: PageState, node_id: Any, text: str) -> None:
     """Keep a short text with digits (a group of a number, perhaps) and note it as touched."""
     if not is_id(node_id) or len(text) > SHORT_TEXT or not DIGIT.search(fold_digits(text)):
         return
-    if node_id not in state.digit_texts:
+    known = state.digit_texts.get(node_id)
+    if known == text:
+        return  # relayed as it was: its block reads as when it was last checked
+    if known is None:
         if len(state.digit_texts) >= _MAX_DIGIT_TEXTS:
             return
         block = block_of(state, node_id)

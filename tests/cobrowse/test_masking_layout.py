@@ -200,3 +200,28 @@ def test_a_card_typed_into_a_contenteditable_element_is_masked_as_it_is_typed():
     )
     (out,) = redactor.redact_events([_mutation(texts=[{"id": 12, "value": "Card 4111 11"}])], "p")
     assert out["data"]["texts"] == [{"id": 12, "value": f"Card {MASK}"}]
+
+
+def test_a_text_relayed_again_unchanged_does_not_reread_its_block(monkeypatch):
+    """rrweb repeats texts (a hint shown again): the block reads as when it was last checked."""
+    from cobrowse.masking import layout
+
+    calls: list[list[str]] = []
+    real = layout.redact_fragments
+
+    def counting(texts):
+        calls.append(list(texts))
+        return real(texts)
+
+    monkeypatch.setattr(layout, "redact_fragments", counting)
+    redactor = Redactor(strict=True)
+    snap = _snapshot(
+        _el(10, "div", {}, _el(20, "b", {}, _text(21, "3782")), _el(23, "b", {}, _text(24, "822463")))
+    )
+    redactor.redact_events([snap], "p")
+    calls.clear()
+    redactor.redact_events([_mutation(texts=[{"id": 24, "value": "822463"}])], "p")
+    assert calls == []
+    (out,) = redactor.redact_events([_mutation(texts=[{"id": 24, "value": "82246310005"}])], "p")
+    assert len(calls) == 1
+    assert {t["id"]: t["value"] for t in out["data"]["texts"]} == {21: MASK, 24: MASK}
