@@ -520,6 +520,30 @@ def flush_redis() -> None:
     redis.Redis.from_url(BENCH_REDIS_URL).flushdb()
 
 
+def start_profilers(procs: list[subprocess.Popen], seconds: float, out_dir: Path) -> None:
+    """Sample every server process with py-spy over the measured window (``--profile``).
+
+    py-spy reads the processes from outside (no pause, no instrumentation); it is not a project
+    dependency: ``pip install py-spy``. Each process writes collapsed stacks to ``out_dir``.
+    """
+    import shutil
+
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(VENV_BIN))
+    if spy is None:
+        print("--profile: py-spy is not installed (pip install py-spy); measuring without it", flush=True)
+        return
+    out_dir.mkdir(exist_ok=True)
+    for proc in procs:
+        command = [spy, "record", "--pid", str(proc.pid), "--duration", str(int(seconds))]
+        command += ["--nonblocking", "--format", "raw", "-o", str(out_dir / f"{proc.pid}.txt")]
+        subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    print(f"--profile: collapsed stacks of each server process go to {out_dir}", flush=True)
+
+
 # --- one point ------------------------------------------------------------------------------------
 
 
@@ -573,6 +597,8 @@ def run_point(n: int, args: argparse.Namespace, env: dict[str, str], tmp: Path) 
             c.stdin.flush()
         time.sleep(max(0.0, start - time.time()))
         ticks0 = {p.pid: cpu_ticks(p.pid) for p in procs}
+        if args.profile:
+            start_profilers(procs, args.duration, tmp / f"profile-{n}")
         pressure0 = cpu_pressure_us()
         peak_rss = {p.pid: rss_mb(p.pid) for p in procs}
         while time.time() < end:
@@ -692,6 +718,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--gc-pauses", action="store_true", help="servers log collections ≥ 5 ms; the point reports them"
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the servers with py-spy over the measured window (collapsed stacks per process)",
     )
     parser.add_argument(
         "--deflate", action="store_true", help="clients negotiate permessage-deflate, as browsers do"

@@ -9,6 +9,7 @@ customer's socket.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -412,26 +413,28 @@ def _close_team_viewer(
     cobrowse_services.announce_participants(session)
 
 
-def team_admission(participant_id: int) -> str:
-    """Why a team member's watch socket may no longer stay open, or ``""`` while it may.
+def team_admissions(participant_ids: Sequence[int]) -> dict[int, str]:
+    """Why each team member's watch socket may no longer stay open, or ``""`` while it may.
 
-    Asked by the socket on a short interval, so that a removal, an expired grant or the end of the
-    session closes it even when the broadcast saying so was lost. One query.
+    Asked for every watch socket of a process on a short interval, so that a removal, an expired
+    grant or the end of the session closes it even when the broadcast saying so was lost. One query
+    for all of them.
     """
     from django.db.models import Exists, OuterRef
 
     live_grant = ViewerGrant.objects.filter(
         team_viewer_id=OuterRef("team_viewer_id"), revoked_at__isnull=True, expires_at__gt=timezone.now()
     )
-    row = (
-        Participant.objects.filter(pk=participant_id)
+    rows = (
+        Participant.objects.filter(pk__in=list(participant_ids))
         .annotate(granted=Exists(live_grant))
-        .values_list("left_at", "session__state", "team_viewer__state", "granted")
-        .first()
+        .values_list("pk", "left_at", "session__state", "team_viewer__state", "granted")
     )
-    if row is None:
-        return "removed"
-    left_at, session_state, viewer_state, granted = row
+    found = {pk: _team_reason(*row) for pk, *row in rows}
+    return {pk: found.get(pk, "removed") for pk in participant_ids}
+
+
+def _team_reason(left_at: Any, session_state: str, viewer_state: str | None, granted: bool) -> str:
     if session_state not in SHARING_STATES:
         return "ended"
     if left_at is not None or viewer_state != TeamViewerState.ACCEPTED:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,9 @@ from cobrowse.models import SHARING_STATES, CoBrowseSession, ParticipantRole, Se
 from consent import answers
 from consent import grants as consent_grants
 from consent import team as consent_team
+
+#: A staff socket's seat, as the admission re-check asks about it: (session, user, participant).
+StaffSeat = tuple[int, int, int]
 
 logger = logging.getLogger(__name__)
 
@@ -224,24 +227,30 @@ def team_still_admitted(participant_id: int) -> bool:
     ).exists()
 
 
-def team_admission(participant_id: int) -> str:
-    """The periodic re-check of a team member's socket: ``""`` while admitted, else why not."""
-    return consent_team.team_admission(participant_id)
+def admissions(staff: Sequence[StaffSeat], team: Sequence[int]) -> tuple[list[tuple[str, int]], list[str]]:
+    """The periodic re-check of every staff and team socket of a process, in a few queries.
+
+    ``staff``: (session, user, participant) of each staff socket; the answer for each is (``""`` or
+    why not, the participant id to keep). ``team``: the participant id of each team member's watch
+    socket; the answer for each is ``""`` or why not (:func:`consent.team.team_admissions`).
+    """
+    from cobrowse.models import Participant
+
+    seats = Participant.objects.select_related("session", "user").in_bulk([seat[2] for seat in staff])
+    staff_answers = [_staff_admission(seats.get(pid), sid, uid, pid) for sid, uid, pid in staff]
+    team_answers = consent_team.team_admissions(team) if team else {}
+    return staff_answers, [team_answers[pid] for pid in team]
 
 
-def staff_admission(session_id: int, user_id: int, participant_id: int) -> tuple[str, int]:
-    """The periodic re-check of a staff socket: (``""`` or why not, the participant id to keep).
-
-    A staff member is admitted while the session is live and ``accounts.permissions`` still lets
+def _staff_admission(seat: Any, session_id: int, user_id: int, participant_id: int) -> tuple[str, int]:
+    """A staff member is admitted while the session is live and ``accounts.permissions`` still lets
     them view it (an invitation withdrawn, an account deactivated or demoted: refused). One person
     is one seat shared by their tabs; when another tab's close cleared that seat, this socket takes
     it again (within the viewer cap) instead of watching unlisted.
     """
-    from cobrowse.models import LIVE_STATES, Participant
+    from cobrowse.models import LIVE_STATES
 
-    # One query (a second only for an invited colleague: their invitation).
-    seat = Participant.objects.select_related("session", "user").filter(pk=participant_id).first()
-    if seat is None or seat.session.state not in LIVE_STATES:
+    if seat is None or seat.session_id != session_id or seat.session.state not in LIVE_STATES:
         return "ended", participant_id
     session, user = seat.session, seat.user
     if user is None or user.pk != user_id or not permissions.can_view_cobrowse_session(user, session):

@@ -10,18 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 
 from cobrowse import policy, protocol
 from cobrowse import services as session_services
 from cobrowse.groups import agents_group, customer_group, session_group
 from cobrowse.models import SHARING_STATES, SessionState
-from live import relay_state
+from live import admission, relay_state
 from live import services as live
 from live.consumers.base import EnvelopeSender
 
@@ -39,33 +37,24 @@ class AgentConsumer(EnvelopeSender, AsyncWebsocketConsumer):
     """``/ws/cobrowse/<session>/agent/``: the session's agent, or a manager or colleague viewing."""
 
     session: live.LiveSession | None = None
-    admission_task: asyncio.Task | None = None
 
-    async def _recheck_admission(self) -> None:
+    def admission_seat(self) -> live.StaffSeat | int | None:
+        """What :mod:`live.admission` re-checks for this socket (never per frame)."""
+        if self.session is None or self.participant_id is None:
+            return None
+        return (self.session_id, self.user.pk, self.participant_id)
+
+    async def admission_checked(self, reason: str, participant_id: int | None) -> None:
         """Close the socket once its admission no longer holds, even if the broadcast saying so
-        was lost. Its own timer (jittered so that sockets opened together spread their queries),
-        never per frame: the relay's hot path does not wait for it."""
-        base = settings.COBROWSE_ADMISSION_RECHECK_SECONDS
-        while True:
-            await asyncio.sleep(base * random.uniform(0.75, 1.25))  # noqa: S311 - spreading, not secrecy
-            if self.session is None or self.closed:
-                return
-            try:
-                reason = await self._admission_reason()
-            except Exception:  # a database hiccup: keep the socket, ask again next time
-                logger.warning("could not re-check the admission of a socket on session %s", self.session_id)
-                continue
-            if reason and self.session is not None and not self.closed:
-                await self.send_envelope("ended", {"reason": reason})
-                self.session = None
-                await self.close(code=ADMISSION_CLOSE_CODES.get(reason, ADMISSION_WITHDRAWN))
-                return
-
-    async def _admission_reason(self) -> str:
-        reason, self.participant_id = await database_sync_to_async(live.staff_admission)(
-            self.session_id, self.user.pk, self.participant_id
-        )
-        return reason
+        was lost; a staff member whose seat another tab's close cleared took it again."""
+        if not reason:
+            if participant_id is not None:
+                self.participant_id = participant_id
+            return
+        if self.session is not None and not self.closed:
+            await self.send_envelope("ended", {"reason": reason})
+            self.session = None
+            await self.close(code=ADMISSION_CLOSE_CODES.get(reason, ADMISSION_WITHDRAWN))
 
     async def connect(self) -> None:
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
@@ -83,7 +72,7 @@ class AgentConsumer(EnvelopeSender, AsyncWebsocketConsumer):
             return
         self.session, self.participant_id, self.role = session, participant_id, role
         self.action_times: list[float] = []
-        self.admission_task = asyncio.create_task(self._recheck_admission())
+        admission.watch(self)
         await self.channel_layer.group_add(session_group(self.session_id), self.channel_name)
         await self.channel_layer.group_add(agents_group(self.session_id), self.channel_name)
         await self.send_envelope(
@@ -110,8 +99,7 @@ class AgentConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         self.closed = True
         if self.presence_task:
             self.presence_task.cancel()
-        if self.admission_task:
-            self.admission_task.cancel()
+        admission.unwatch(self)
         await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
         await self.channel_layer.group_discard(agents_group(self.session_id), self.channel_name)
         if self.participant_id is not None:

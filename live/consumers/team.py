@@ -10,7 +10,7 @@ from channels.db import database_sync_to_async
 
 from cobrowse import policy, protocol
 from cobrowse.groups import agents_group, customer_group, session_group, team_viewer_group
-from live import relay_state, socket_limits
+from live import admission, relay_state, socket_limits
 from live import services as live
 from live.consumers import base
 from live.consumers.agent import AgentConsumer
@@ -111,11 +111,10 @@ class TeamViewerConsumer(AgentConsumer):
             customer_group(self.session_id),
             {"type": "customer.frame", "msg_type": "snapshot_request", "data": {"reason": "viewer"}},
         )
-        self.admission_task = asyncio.create_task(self._recheck_admission())
+        admission.watch(self)
 
-    async def _admission_reason(self) -> str:
-        assert self.participant_id is not None
-        return await database_sync_to_async(live.team_admission)(self.participant_id)
+    def admission_seat(self) -> int | None:
+        return self.participant_id if self.session is not None else None
 
     def _groups(self) -> list[str]:
         assert self.team_viewer_id is not None
@@ -130,8 +129,7 @@ class TeamViewerConsumer(AgentConsumer):
         self.hello_task.cancel()
         if self.presence_task:
             self.presence_task.cancel()
-        if self.admission_task:
-            self.admission_task.cancel()
+        admission.unwatch(self)
         if self.participant_id is None:
             return
         for group in self._groups():

@@ -128,10 +128,59 @@ async def test_the_re_check_is_not_per_frame(settings, monkeypatch):
 
     settings.COBROWSE_ADMISSION_RECHECK_SECONDS = 3600
     calls = []
-    monkeypatch.setattr(live, "staff_admission", lambda *a: calls.append(a) or ("", a[2]))
+    monkeypatch.setattr(live, "admissions", lambda *a: calls.append(a) or ([], []))
     session, _grant, agent, customer, agent_comm, _ = await _pair()
     for i in range(20):
         await agent_comm.send_json_to(_msg("ping", {"nonce": f"n{i}"}, i))
         await _receive_type(agent_comm, "quality")
     assert calls == []
     await _close_all(customer, agent_comm)
+
+
+# --- one batch per process -----------------------------------------------------------------------
+
+
+async def test_every_socket_of_a_process_is_re_checked_in_one_batch(quick_recheck, monkeypatch):
+    """Staff and team sockets together: one call (a few queries) per interval, not one per socket."""
+    from live import services as live
+
+    batches: list[tuple[list, list]] = []
+    real = live.admissions
+
+    def counting(staff, team):
+        batches.append((list(staff), list(team)))
+        return real(staff, team)
+
+    monkeypatch.setattr(live, "admissions", counting)
+    session, agent, customer, agent_comm, team, _viewer, _grant, _ = await _watching_pair()
+    _colleague, watching = await _colleague_watching(session, agent)
+    await asyncio.sleep(RECHECK_S * 4)
+    full = [(staff, team_ids) for staff, team_ids in batches if len(staff) == 2 and len(team_ids) == 1]
+    assert full, batches
+    assert {seat[0] for seat in full[-1][0]} == {session.pk}
+    await _close_all(customer, agent_comm, team, watching)
+
+
+async def test_a_database_hiccup_keeps_the_sockets_until_the_next_check(quick_recheck, monkeypatch):
+    from live import services as live
+
+    real, failures = live.admissions, []
+
+    def flaky(staff, team):
+        if len(failures) < 2:
+            failures.append(1)
+            raise RuntimeError("database restarting")
+        return real(staff, team)
+
+    monkeypatch.setattr(live, "admissions", flaky)
+    session, _grant, agent, customer, agent_comm, _ = await _pair()
+    await asyncio.sleep(RECHECK_S * 4)
+    assert len(failures) == 2
+    await agent_comm.send_json_to(_msg("ping", {"nonce": "n1"}, 1))
+    assert (await _receive_type(agent_comm, "quality"))["data"]["echo"] == "n1"
+    # Once the database answers again, a withdrawn admission still closes the socket.
+    await database_sync_to_async(CoBrowseSession.objects.filter(pk=session.pk).update)(
+        state=SessionState.ENDED
+    )
+    await _ended(agent_comm, "ended", 4000)
+    await customer.disconnect()
