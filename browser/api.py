@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -18,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import api_errors
 from browser import selectors, services
 from browser.serializers import (
     ActionResultSerializer,
@@ -29,7 +29,6 @@ from browser.serializers import (
 )
 from cobrowse.models import CoBrowseSession
 from tickets import selectors as ticket_selectors
-from tickets.models import Ticket
 
 _ERRORS = {
     400: OpenApiResponse(description="Invalid input; the body names the field."),
@@ -44,19 +43,10 @@ _ERRORS = {
 }
 
 
-def _refused(exc: services.BrowserError) -> Response:
-    return Response({"detail": exc.message, "code": exc.code}, status=exc.status)
-
-
-def _invalid(exc: ValidationError) -> Response:
-    if hasattr(exc, "message_dict"):
-        return Response(exc.message_dict, status=status.HTTP_400_BAD_REQUEST)
-    code = getattr(exc, "code", None) or "invalid"
-    conflict = code in {"session_exists", "illegal_transition", "ticket_closed"}
-    return Response(
-        {"detail": " ".join(exc.messages), "code": code},
-        status=status.HTTP_409_CONFLICT if conflict else status.HTTP_400_BAD_REQUEST,
-    )
+@api_errors.translate(services.BrowserError)
+def _refused(exc: services.BrowserError) -> api_errors.Refused:
+    """A browser refusal carries its own status and stable code."""
+    return api_errors.Refused(exc.message, exc.code, exc.status)
 
 
 class _AgentView(APIView):
@@ -87,19 +77,13 @@ class BrowserSessionsView(_AgentView):
         already consented to, start its browser instead (200, ``launched``). One live browser per agent."""
         data = BrowserSessionCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            ticket = ticket_selectors.get_ticket_by_number(request.user, data.validated_data["ticket"])
-        except Ticket.DoesNotExist:
-            raise Http404("No such ticket.") from None
-        try:
-            started = services.start_browser_session(
-                ticket,
-                agent=request.user,
-                start_url=data.validated_data["start_url"],
-                channel=data.validated_data["channel"],
-            )
-        except ValidationError as exc:
-            return _invalid(exc)
+        ticket = ticket_selectors.ticket_or_404(request.user, data.validated_data["ticket"])
+        started = services.start_browser_session(
+            ticket,
+            agent=request.user,
+            start_url=data.validated_data["start_url"],
+            channel=data.validated_data["channel"],
+        )
         body = _session_data(started.session, join_url=started.join_url, launched=started.launched)
         return Response(body, status=status.HTTP_200_OK if started.launched else status.HTTP_201_CREATED)
 
@@ -116,10 +100,7 @@ class ActionView(_AgentView):
         session = self.session(request, pk)
         data = ActionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            reply = services.perform_action(session, user=request.user, action=data.validated_data)
-        except services.BrowserError as exc:
-            return _refused(exc)
+        reply = services.perform_action(session, user=request.user, action=data.validated_data)
         body = {"ok": reply.ok, "action": data.validated_data["kind"], **reply.result}
         if not reply.ok:
             body["error"] = reply.error
@@ -135,10 +116,7 @@ class ScreenshotView(_AgentView):
     @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY, **_ERRORS}, summary="Screenshot (PNG)")
     def get(self, request: Request, pk: int) -> HttpResponse:
         session = self.session(request, pk)
-        try:
-            png = services.screenshot(session, user=request.user)
-        except services.BrowserError as exc:
-            return _refused(exc)
+        png = services.screenshot(session, user=request.user)
         return HttpResponse(png, content_type="image/png", headers={"Cache-Control": "no-store"})
 
 
@@ -149,10 +127,7 @@ class OutlineView(_AgentView):
     def get(self, request: Request, pk: int) -> Response:
         """URL, title, visible text (capped), links with index, inputs and buttons; redacted."""
         session = self.session(request, pk)
-        try:
-            return Response(services.page_outline(session, user=request.user))
-        except services.BrowserError as exc:
-            return _refused(exc)
+        return Response(services.page_outline(session, user=request.user))
 
 
 class StatusView(_AgentView):

@@ -229,6 +229,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": [],
+    # One translation of the services' exceptions into API errors (accounts/api_errors.py).
+    "EXCEPTION_HANDLER": "accounts.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tandem API",

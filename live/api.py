@@ -7,8 +7,7 @@ the session grant in the ``X-Tandem-Grant`` header (no cookie, so no CSRF).
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, TokenAuthentication
@@ -19,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import permissions
+from accounts import api_errors, permissions
 from cobrowse import services
 from cobrowse.models import CoBrowseSession, ControlMode, EndReason, ModeRequest, SessionKind
 from consent import answers, invitations
@@ -27,7 +26,6 @@ from consent import grants as consent_grants
 from consent.models import DeliveryChannel
 from consent.views import client_info
 from tickets import selectors as ticket_selectors
-from tickets.models import Ticket
 
 GRANT_HEADER = "HTTP_X_TANDEM_GRANT"
 
@@ -132,22 +130,6 @@ class ModeRequestSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def _refused(exc: ValidationError) -> Response:
-    code = getattr(exc, "code", None) or "invalid"
-    body = {"detail": " ".join(exc.messages), "code": code}
-    conflict = {
-        "session_exists",
-        "illegal_transition",
-        "not_live",
-        "not_pending",
-        "request_pending",
-        "not_invited",
-    }
-    return Response(
-        body, status=status.HTTP_409_CONFLICT if code in conflict else status.HTTP_400_BAD_REQUEST
-    )
-
-
 def _staff_session(request: Request, pk: int) -> CoBrowseSession:
     session = CoBrowseSession.objects.select_related("ticket").filter(pk=pk).first()
     if session is None or not permissions.can_view_cobrowse_session(request.user, session):
@@ -186,20 +168,12 @@ class TicketCoBrowseView(StaffView):
         """Start a co-browse session on a ticket: its assignee or a manager (L2+, certified L1).
 
         An agent starting on an unassigned ticket is assigned to it in the same action."""
-        try:
-            ticket = ticket_selectors.get_ticket_by_number(request.user, number)
-        except Ticket.DoesNotExist as exc:
-            raise Http404 from exc
+        ticket = ticket_selectors.ticket_or_404(request.user, number)
         if not permissions.can_start_cobrowse(request.user, ticket):
             raise DRFPermissionDenied(permissions.cobrowse_start_refusal(request.user, ticket))
         data = StartSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            started = invitations.start_session(ticket, agent=request.user, **data.validated_data)
-        except PermissionDenied as exc:
-            raise DRFPermissionDenied(str(exc)) from exc
-        except ValidationError as exc:
-            return _refused(exc)
+        started = invitations.start_session(ticket, agent=request.user, **data.validated_data)
         return Response(_started_data(started), status=status.HTTP_201_CREATED)
 
 
@@ -225,12 +199,7 @@ class RevokeView(CustomerView):
         end (200, ``already_ended``), so the page's revoke after the socket's stop is not an error."""
         session = _customer_session(request, pk)
         already = services.refresh_state(session).is_terminal
-        try:
-            session = answers.revoke_session(
-                session, customer=_customer(request), client=client_info(request)
-            )
-        except ValidationError as exc:
-            return _refused(exc)
+        session = answers.revoke_session(session, customer=_customer(request), client=client_info(request))
         body = dict(SessionSerializer(session).data)
         if already or session.end_reason != EndReason.CUSTOMER_REVOKED:
             body.update(already_ended=True, detail="The session has already ended.")
@@ -249,14 +218,9 @@ class ResendView(StaffView):
     def post(self, request: Request, pk: int) -> Response:
         data = ResendSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            started = invitations.resend_invite(
-                _staff_session(request, pk), actor=request.user, channel=data.validated_data["channel"]
-            )
-        except PermissionDenied as exc:
-            raise DRFPermissionDenied(str(exc)) from exc
-        except ValidationError as exc:
-            return _refused(exc)
+        started = invitations.resend_invite(
+            _staff_session(request, pk), actor=request.user, channel=data.validated_data["channel"]
+        )
         return Response(_started_data(started))
 
 
@@ -266,12 +230,9 @@ class ModeView(StaffView):
         """Lower the mode at once, or ask for a higher one (202 with the pending request)."""
         data = ModeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            result = services.request_mode(
-                _staff_session(request, pk), actor=request.user, mode=data.validated_data["mode"]
-            )
-        except ValidationError as exc:
-            return _refused(exc)
+        result = services.request_mode(
+            _staff_session(request, pk), actor=request.user, mode=data.validated_data["mode"]
+        )
         if isinstance(result, ModeRequest):
             return Response(ModeRequestSerializer(result).data, status=status.HTTP_202_ACCEPTED)
         return Response(SessionSerializer(result).data)
@@ -280,10 +241,7 @@ class ModeView(StaffView):
 class ExtendView(StaffView):
     @extend_schema(request=None, responses={202: None})
     def post(self, request: Request, pk: int) -> Response:
-        try:
-            extension = services.request_extension(_staff_session(request, pk), actor=request.user)
-        except ValidationError as exc:
-            return _refused(exc)
+        extension = services.request_extension(_staff_session(request, pk), actor=request.user)
         return Response({"id": extension.pk, "state": extension.state}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -303,10 +261,7 @@ class ViewersView(StaffView):
         user = User.objects.filter(username=data.validated_data["username"], is_active=True).first()
         if user is None:
             return Response({"username": ["No such user."]}, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            invitation = services.invite_viewer(session, actor=request.user, user=user)
-        except ValidationError as exc:
-            return _refused(exc)
+        invitation = services.invite_viewer(session, actor=request.user, user=user)
         return Response(
             {"session": session.pk, "viewer": user.username, "console": f"/agent/sessions/{session.pk}/"},
             status=status.HTTP_201_CREATED if invitation else status.HTTP_200_OK,
@@ -323,13 +278,7 @@ class ApprovalView(StaffView):
             raise PermissionDenied("Only managers approve full control.")
         if not ModeRequest.objects.filter(pk=pk).exists():
             raise NotFound("No such request.")
-        try:
-            result = services.decide_full_control(pk, manager=request.user, approve=self.approve)
-        except ValidationError as exc:
-            return _refused(exc)
-        except services.OwnFullControlRequest as exc:
-            # Said plainly (DRF would replace a Django PermissionDenied's text with a generic one).
-            return Response({"detail": str(exc), "code": "own_request"}, status=status.HTTP_403_FORBIDDEN)
+        result = services.decide_full_control(pk, manager=request.user, approve=self.approve)
         return Response(ModeRequestSerializer(result).data)
 
 
@@ -340,15 +289,12 @@ class CustomerLowerModeView(CustomerView):
         session = _customer_session(request, pk)
         data = ModeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            session = answers.customer_lower_mode(
-                session,
-                mode=data.validated_data["mode"],
-                customer=_customer(request),
-                client=client_info(request),
-            )
-        except ValidationError as exc:
-            return _refused(exc)
+        session = answers.customer_lower_mode(
+            session,
+            mode=data.validated_data["mode"],
+            customer=_customer(request),
+            client=client_info(request),
+        )
         return Response(SessionSerializer(session).data)
 
 
@@ -362,15 +308,12 @@ class ModeAnswerView(CustomerView):
         _customer_session(request, mode_request.session_id)
         data = AnswerSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            result = answers.respond_to_mode_request(
-                mode_request,
-                accept=data.validated_data["accept"],
-                customer=_customer(request),
-                client=client_info(request),
-            )
-        except ValidationError as exc:
-            return _refused(exc)
+        result = answers.respond_to_mode_request(
+            mode_request,
+            accept=data.validated_data["accept"],
+            customer=_customer(request),
+            client=client_info(request),
+        )
         return Response(ModeRequestSerializer(result).data)
 
 
@@ -404,12 +347,23 @@ def _link_grant_call(request: Request, action) -> Response:
     if not raw:
         return Response({"detail": "Send the grant in X-Tandem-Grant."}, status=status.HTTP_401_UNAUTHORIZED)
     own_origin = f"{request.scheme}://{request.get_host()}"
-    try:
-        return action(raw, request.headers.get("Origin", ""), own_origin)
-    except consent_grants.GrantError as exc:
-        return Response({"detail": str(exc), "code": "grant"}, status=status.HTTP_401_UNAUTHORIZED)
-    except consent_grants.PageOriginRefused as exc:
-        return Response({"detail": str(exc), "code": "origin"}, status=status.HTTP_403_FORBIDDEN)
+    return action(raw, request.headers.get("Origin", ""), own_origin)
+
+
+# How this API's own refusals read (accounts.api_errors renders everything else).
+@api_errors.translate(consent_grants.GrantError)
+def _grant_refused(exc: consent_grants.GrantError) -> api_errors.Refused:
+    return api_errors.Refused(str(exc), "grant", status.HTTP_401_UNAUTHORIZED)
+
+
+@api_errors.translate(consent_grants.PageOriginRefused)
+def _origin_refused(exc: consent_grants.PageOriginRefused) -> api_errors.Refused:
+    return api_errors.Refused(str(exc), "origin", status.HTTP_403_FORBIDDEN)
+
+
+@api_errors.translate(services.OwnFullControlRequest)
+def _own_request(exc: services.OwnFullControlRequest) -> api_errors.Refused:
+    return api_errors.Refused(str(exc), "own_request", status.HTTP_403_FORBIDDEN)
 
 
 class GrantDescribeView(APIView):

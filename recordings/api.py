@@ -7,13 +7,10 @@ The API serves no decrypted content. Unknown or forbidden recordings are 404.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import NotFound
-from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
-from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -117,12 +114,9 @@ class RecordingDetailView(_Base):
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
         recording = self.recording(request, pk)
-        try:
-            services.delete_by_manager(
-                recording, manager=signed_in_user(request), erasure=request.query_params.get("erasure") == "1"
-            )
-        except PermissionDenied as exc:
-            raise ApiPermissionDenied(str(exc)) from exc
+        services.delete_by_manager(
+            recording, manager=signed_in_user(request), erasure=request.query_params.get("erasure") == "1"
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -139,14 +133,9 @@ class HighlightListView(_Base):
         recording = self.recording(request, pk)
         serializer = HighlightSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            highlight = services.create_highlight(
-                recording, actor=signed_in_user(request), **serializer.validated_data
-            )
-        except ValidationError as exc:
-            raise ApiValidationError(
-                exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-            ) from exc
+        highlight = services.create_highlight(
+            recording, actor=signed_in_user(request), **serializer.validated_data
+        )
         return Response(HighlightSerializer(highlight).data, status=status.HTTP_201_CREATED)
 
 

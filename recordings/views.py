@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts import permissions
+from accounts import decorators, permissions
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import User
 from accounts.redirects import safe_next
@@ -32,19 +32,8 @@ from recordings.models import Highlight, Recording, RecordingAccessRequest
 View = Callable[..., HttpResponseBase]
 
 
-def staff_only(view: View) -> View:
-    """Agents and managers; customers get the support-team-only page."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not permissions.is_support_staff(request.user):
-            if "pk" in kwargs:  # a recording URL: never say whether it exists
-                raise Http404("No such recording.")
-            return render(request, "tickets/forbidden.html", status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
+#: Recording URLs never say whether a recording exists to someone who is not support staff.
+staff_only = decorators.staff_only(hide=("pk", "No such recording."))
 
 
 def manager_only(view: View) -> View:

@@ -11,9 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -32,7 +30,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from accounts import permissions
+from accounts import api_errors, permissions
 from accounts.http import signed_in_user
 from audit import services as audit
 from tickets import selectors, services
@@ -90,29 +88,12 @@ ERROR_RESPONSES: dict[int, Any] = {
 }
 
 
-def service_error_to_api(exc: Exception) -> Exception:
-    """Translate errors raised by the services into DRF errors (400 with field errors)."""
-    if isinstance(exc, services.InvalidTransition):
-        return exceptions.ValidationError(
-            {"status": exc.messages, "transition": {"from": exc.current, "to": exc.requested}}
-        )
-    if isinstance(exc, DjangoValidationError):
-        if hasattr(exc, "error_dict"):
-            detail = {
-                (api_settings.NON_FIELD_ERRORS_KEY if field == "__all__" else field): messages
-                for field, messages in exc.message_dict.items()
-            }
-        else:
-            detail = {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
-        return exceptions.ValidationError(detail)
-    return exc
-
-
-class ServiceErrorsMixin:
-    """Map the services' Django exceptions to API responses instead of a 500."""
-
-    def handle_exception(self, exc: Exception) -> Response:
-        return super().handle_exception(service_error_to_api(exc))  # type: ignore[misc]
+@api_errors.translate(services.InvalidTransition)
+def _invalid_transition(exc: services.InvalidTransition) -> exceptions.ValidationError:
+    """A status change the workflow does not allow: which one, as field errors (400)."""
+    return exceptions.ValidationError(
+        {"status": exc.messages, "transition": {"from": exc.current, "to": exc.requested}}
+    )
 
 
 class StandardPagination(PageNumberPagination):
@@ -122,10 +103,7 @@ class StandardPagination(PageNumberPagination):
 
 def _ticket_for(request: Request, number: str) -> Ticket:
     """The ticket named in the URL, if the caller may see it; a 404 otherwise (never a 403)."""
-    try:
-        return selectors.get_ticket_by_number(signed_in_user(request), number)
-    except Ticket.DoesNotExist:
-        raise Http404("No such ticket.") from None
+    return selectors.ticket_or_404(signed_in_user(request), number)
 
 
 def _staff_only_fields_present(data: Any, fields: tuple[str, ...]) -> list[str]:
@@ -175,7 +153,6 @@ def _staff_only_fields_present(data: Any, fields: tuple[str, ...]) -> list[str]:
     ),
 )
 class TicketViewSet(
-    ServiceErrorsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -249,7 +226,7 @@ class TicketViewSet(
         return Response(TicketSerializer(ticket, context=self.get_serializer_context()).data)
 
 
-class _TicketChildViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
+class _TicketChildViewSet(viewsets.GenericViewSet):
     """Base for ``/tickets/<number>/...`` collections."""
 
     pagination_class = StandardPagination

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.http import Http404
 
 from accounts import permissions
 from accounts.models import User
@@ -55,6 +56,15 @@ def get_ticket_by_number(user: User, number: int | str) -> Ticket:
     if not number.isdecimal():
         raise Ticket.DoesNotExist
     return ticket_queryset(user).get(number=int(number))
+
+
+def ticket_or_404(user: User, number: int | str) -> Ticket:
+    """The ticket for a page or an API call: one the user may not see is a 404 like one that does
+    not exist, so a number never tells whether it exists."""
+    try:
+        return get_ticket_by_number(user, number)
+    except Ticket.DoesNotExist:
+        raise Http404("No such ticket.") from None
 
 
 def visible_comments(user: User, ticket: Ticket) -> QuerySet[TicketComment]:

@@ -16,12 +16,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import names, permissions
+from accounts.decorators import staff_only
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import User
 from tickets import panels, selectors, services
@@ -43,19 +44,6 @@ View = Callable[..., HttpResponse]
 # --- access ----------------------------------------------------------------------------------
 
 
-def staff_only(view: View) -> View:
-    """Agents and managers. Anyone else signed in gets a 403 page and no ticket data."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not permissions.is_support_staff(request.user):
-            return render(request, "tickets/forbidden.html", status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
 def portal_only(view: View) -> View:
     """The customer portal. Support staff are sent to the agent pages instead."""
 
@@ -70,14 +58,6 @@ def portal_only(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def _ticket_or_404(user: Any, number: str) -> Ticket:
-    """Tickets the user may not see are indistinguishable from tickets that do not exist."""
-    try:
-        return selectors.get_ticket_by_number(user, number)
-    except Ticket.DoesNotExist:
-        raise Http404("No such ticket.") from None
 
 
 # --- activity feed ---------------------------------------------------------------------------
@@ -226,13 +206,13 @@ def _render_agent_ticket(
 @require_GET
 @staff_only
 def agent_ticket(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
-    return _render_agent_ticket(request, _ticket_or_404(request.user, number))
+    return _render_agent_ticket(request, selectors.ticket_or_404(request.user, number))
 
 
 @require_POST
 @staff_only
 def agent_ticket_update(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
-    ticket = _ticket_or_404(request.user, number)
+    ticket = selectors.ticket_or_404(request.user, number)
     form = TicketUpdateForm(request.POST, ticket=ticket)
     if form.is_valid():
         changes = form.changes()
@@ -248,14 +228,14 @@ def agent_ticket_update(request: AuthenticatedHttpRequest, number: str) -> HttpR
         else:
             messages.success(request, f"{ticket.reference} updated.")
             return redirect("tickets:agent_ticket", number=ticket.number)
-    ticket = _ticket_or_404(request.user, number)  # nothing was saved; show the current state
+    ticket = selectors.ticket_or_404(request.user, number)  # nothing was saved; show the current state
     return _render_agent_ticket(request, ticket, update_form=form, status=400)
 
 
 @require_POST
 @staff_only
 def agent_ticket_comment(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
-    ticket = _ticket_or_404(request.user, number)
+    ticket = selectors.ticket_or_404(request.user, number)
     form = AgentReplyForm(request.POST)
     if form.is_valid():
         try:
@@ -331,14 +311,14 @@ def _render_portal_ticket(
 @require_GET
 @portal_only
 def portal_ticket(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
-    return _render_portal_ticket(request, _ticket_or_404(request.user, number))
+    return _render_portal_ticket(request, selectors.ticket_or_404(request.user, number))
 
 
 @require_POST
 @portal_only
 def portal_ticket_reply(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     """Customers only ever post public replies: anything else in the request is ignored."""
-    ticket = _ticket_or_404(request.user, number)
+    ticket = selectors.ticket_or_404(request.user, number)
     form = PortalReplyForm(request.POST)
     if form.is_valid():
         try:
