@@ -36,3 +36,16 @@ def staff_only(view: View | None = None, *, hide: tuple[str, str] | None = None)
         return wrapper
 
     return decorate(view) if view is not None else decorate
+
+
+def manager_only(view: View) -> View:
+    """Managers; agents and customers signed in get the 403 page."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not permissions.is_manager(request.user):
+            return render(request, "tickets/forbidden.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper

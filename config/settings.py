@@ -536,3 +536,18 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "config.csp.TandemCSPMiddleware"
 )
 # --- end Content-Security-Policy -------------------------------------------------------------------
+
+# --- ROI calculator (/manager/roi/): the inputs no table holds; each is editable on the page -------
+# Money in the desk's currency, as decimal strings (never floats).
+ROI_DEFAULTS = {
+    "hourly_cost": env.str("ROI_HOURLY_COST", default="35"),  # an agent's loaded cost per hour
+    "licence": env.str("ROI_LICENCE", default="350"),  # the co-browse licence per month
+    "tickets_prevented_per_session": env.str("ROI_TICKETS_PREVENTED_PER_SESSION", default="1"),
+    "ticket_cost": env.str("ROI_TICKET_COST", default="15"),
+    "baseline_minutes": env.str("ROI_BASELINE_MINUTES", default="24"),  # resolving without co-browse
+    "mrr": env.str("ROI_MRR", default="0"),  # average monthly revenue of an enterprise customer
+    "uplift_pct": env.str("ROI_UPLIFT_PCT", default="0"),  # retention uplift, per cent
+    "kb_articles": env.str("ROI_KB_ARTICLES", default="0"),  # articles written from sessions
+    "kb_article_value": env.str("ROI_KB_ARTICLE_VALUE", default="0"),
+    "training_cost": env.str("ROI_TRAINING_COST", default="0"),
+}

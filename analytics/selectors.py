@@ -1,0 +1,66 @@
+"""Reads for the manager pages: figures computed from the database for a period, never typed in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Avg, DurationField, ExpressionWrapper, F, QuerySet
+
+from analytics.periods import Period
+from cobrowse.models import CoBrowseSession
+
+#: A ticket resolved this long after its session ended still counts as resolved by it.
+RESOLVED_WITHIN = timedelta(hours=24)
+
+
+def sessions_in(period: Period) -> QuerySet[CoBrowseSession]:
+    """Sessions that ran in the period: the customer's page (or browser) connected in it."""
+    return CoBrowseSession.objects.filter(started_at__gte=period.start, started_at__lt=period.end)
+
+
+@dataclass(frozen=True)
+class ProgrammeFigures:
+    sessions: int
+    avg_minutes: Decimal
+    resolved_sessions: int
+    enterprise_customers: int
+
+
+def programme_figures(period: Period) -> ProgrammeFigures:
+    """What the ROI calculator starts from, measured over the period.
+
+    Resolved sessions: sessions whose ticket was resolved after the session started and no later
+    than a day after it ended. Enterprise customers: customer accounts with a session in the period.
+    """
+    sessions = sessions_in(period)
+    duration = ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())
+    mean = sessions.filter(ended_at__isnull=False).aggregate(mean=Avg(duration))["mean"]
+    minutes = Decimal(mean.total_seconds()) / 60 if mean else Decimal(0)
+    resolved = sessions.filter(
+        ended_at__isnull=False,
+        ticket__resolved_at__gte=F("started_at"),
+        ticket__resolved_at__lte=F("ended_at") + RESOLVED_WITHIN,
+    ).count()
+    accounts = sessions.filter(ticket__account__isnull=False).values("ticket__account").distinct().count()
+    return ProgrammeFigures(
+        sessions=sessions.count(),
+        avg_minutes=minutes.quantize(Decimal("0.1")),
+        resolved_sessions=resolved,
+        enterprise_customers=accounts,
+    )
+
+
+def roi_defaults(period: Period) -> dict[str, Decimal]:
+    """Every ROI input prefilled: the period's measured figures, the rest from ``ROI_DEFAULTS``."""
+    figures = programme_figures(period)
+    defaults = {name: Decimal(value) for name, value in settings.ROI_DEFAULTS.items()}
+    defaults.update(
+        sessions=Decimal(figures.sessions),
+        avg_minutes=figures.avg_minutes,
+        resolved_sessions=Decimal(figures.resolved_sessions),
+        enterprise_customers=Decimal(figures.enterprise_customers),
+    )
+    return defaults
