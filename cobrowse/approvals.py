@@ -38,6 +38,13 @@ CUSTOMER_ALLOWED = "customer_allowed"
 CUSTOMER_DECLINED = "customer_declined"
 CANCELLED = "cancelled"
 
+#: The step of a request decided for good, by its state.
+_DECIDED_STEPS: dict[str, str] = {
+    ModeRequestState.REJECTED: MANAGER_DECLINED,
+    ModeRequestState.ACCEPTED: CUSTOMER_ALLOWED,
+    ModeRequestState.DECLINED: CUSTOMER_DECLINED,
+}
+
 
 def step_of(request: ModeRequest) -> str:
     """The step a request has just reached, read from its state (and whether a manager decided)."""
@@ -46,11 +53,7 @@ def step_of(request: ModeRequest) -> str:
         return ASKED_MANAGER
     if state == ModeRequestState.PENDING_CUSTOMER:
         return MANAGER_APPROVED if request.manager_id else ASKED_CUSTOMER
-    return {
-        ModeRequestState.REJECTED: MANAGER_DECLINED,
-        ModeRequestState.ACCEPTED: CUSTOMER_ALLOWED,
-        ModeRequestState.DECLINED: CUSTOMER_DECLINED,
-    }.get(state, CANCELLED)
+    return _DECIDED_STEPS.get(state, CANCELLED)
 
 
 def mode_request_changed(request: ModeRequest) -> None:
@@ -103,13 +106,10 @@ def manager_recipients(requester_id: int | None) -> list[str]:
     """Addresses of every active manager but the requester (who cannot approve it anyway)."""
     from accounts.models import Role, User
 
-    return list(
-        User.objects.filter(role=Role.MANAGER, is_active=True)
-        .exclude(pk=requester_id)
-        .exclude(email="")
-        .order_by("pk")
-        .values_list("email", flat=True)
-    )
+    managers = User.objects.filter(role=Role.MANAGER, is_active=True).exclude(email="")
+    if requester_id is not None:  # a request whose requester was deleted excludes no one
+        managers = managers.exclude(pk=requester_id)
+    return list(managers.order_by("pk").values_list("email", flat=True))
 
 
 def email_managers(request_id: int, session_id: int, requester_id: int | None) -> int:

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from accounts import permissions
+from accounts.models import User
 from cobrowse.models import SHARING_STATES, ControlMode, SessionState, mode_rank
 from cobrowse.protocol import ANNOTATE_KINDS
 
@@ -101,7 +102,7 @@ def never_reason(session: Any, action: Mapping[str, Any]) -> str:
     return ""
 
 
-def holder_reason(holder: Any) -> str:
+def holder_reason(holder: User | None) -> str:
     """Why this person may not guide or act on a customer's page, or ``""`` (None: not judged here)."""
     if holder is None or permissions.can_start_cobrowse(holder):
         return ""
@@ -114,7 +115,7 @@ def check(
     message_type: str,
     action: Mapping[str, Any] | None = None,
     *,
-    holder: Any = None,
+    holder: User | None = None,
 ) -> Decision:
     """May this participant send this message type (with this action) in this session, now?
 
@@ -158,7 +159,7 @@ def _check_annotation(session: Any, annotation: Mapping[str, Any] | None) -> Dec
     return Decision(True, "guidance allowed")
 
 
-def check_action(session: Any, action: Mapping[str, Any], *, holder: Any = None) -> Decision:
+def check_action(session: Any, action: Mapping[str, Any], *, holder: User | None = None) -> Decision:
     """An agent's action on the customer's page. Never-list first, then who acts, then the mode."""
     reason = never_reason(session, action) or holder_reason(holder)
     if reason:

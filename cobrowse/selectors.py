@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import permissions
+from accounts.models import User
 from cobrowse.models import (
     LIVE_STATES,
     SHARING_STATES,
@@ -37,7 +38,7 @@ def sessions_for_ticket(ticket: Ticket, limit: int = 5) -> QuerySet[CoBrowseSess
     return CoBrowseSession.objects.select_related("agent").filter(ticket=ticket)[:limit]
 
 
-def visible_sessions(user: Any) -> QuerySet[CoBrowseSession]:
+def visible_sessions(user: User | AnonymousUser) -> QuerySet[CoBrowseSession]:
     qs = CoBrowseSession.objects.select_related("ticket", "agent", "customer")
     if permissions.is_manager(user):
         return qs
@@ -81,7 +82,7 @@ def pending_extension(session: CoBrowseSession) -> ExtensionRequest | None:
     return session.extension_requests.filter(state=ExtensionRequestState.PENDING).first()
 
 
-def overdue_session_ids(now=None) -> list[int]:
+def overdue_session_ids(now: datetime | None = None) -> list[int]:
     """Sessions whose timers have run out (the sweep closes them)."""
     now = now or timezone.now()
     idle_cutoff = now - timedelta(seconds=settings.COBROWSE_INACTIVITY_TIMEOUT_SECONDS)
@@ -94,7 +95,7 @@ def overdue_session_ids(now=None) -> list[int]:
     )
 
 
-def sessions_with_overdue_actions(now=None) -> list[int]:
+def sessions_with_overdue_actions(now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     return list(
         CoBrowseSession.objects.filter(
@@ -116,7 +117,7 @@ def watch_url(session: CoBrowseSession) -> str:
     return reverse("console:live", args=[session.pk])
 
 
-def _not_overdue(now) -> Q:
+def _not_overdue(now: datetime) -> Q:
     """Live sessions whose timers have not run out: the sweep closes the others within 30 s, and
     until then a list must not offer them as live."""
     idle_cutoff = now - timedelta(seconds=settings.COBROWSE_INACTIVITY_TIMEOUT_SECONDS)
@@ -131,7 +132,7 @@ def _not_overdue(now) -> Q:
     return invited_open | sharing_open
 
 
-def active_sessions(user: Any, now=None) -> dict[str, list[CoBrowseSession]]:
+def active_sessions(user: User, now: datetime | None = None) -> dict[str, list[CoBrowseSession]]:
     """What the "Active sessions" page lists for ``user``, in at most three queries.
 
     ``own``: live and waiting sessions the user leads. ``invited``: live sessions a colleague asked

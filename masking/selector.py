@@ -76,7 +76,9 @@ class Selector:
 
 
 def _split_selector_list(text: str) -> list[str]:
-    parts, depth, quote_char, current = [], 0, "", []
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quote_char = 0, ""
     for ch in text:
         if quote_char:
             quote_char = "" if ch == quote_char else quote_char

@@ -159,9 +159,10 @@ def parse_rule(entry: str) -> HostRule:
     if wildcard:
         text = text[2:]
     host, port = _split_host_port(text, entry)
-    if port == "*":
-        port = None
-    return HostRule(host=_normalise_host(host), port=int(port) if port else None, wildcard=wildcard)
+    # "*" is any port, as is no port at all.
+    return HostRule(
+        host=_normalise_host(host), port=int(port) if port and port != "*" else None, wildcard=wildcard
+    )
 
 
 def check_url(url: str, *, policy: EgressPolicy | None = None) -> str:

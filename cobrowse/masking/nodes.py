@@ -8,7 +8,7 @@ blocked. A marking holds for the node's whole subtree (:func:`status_of`) and is
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 # rrweb 2.x EventType, IncrementalSource and serialized NodeType values.
 EV_FULL_SNAPSHOT, EV_INCREMENTAL, EV_META = 2, 3, 4
@@ -20,7 +20,7 @@ PLAIN, MASKED, BLOCKED = 0, 1, 2
 MAX_NODE_DEPTH = 250  # deeper subtrees are dropped (fail closed)
 
 
-def is_id(value: Any) -> bool:
+def is_id(value: Any) -> TypeGuard[int]:
     """An rrweb node id (an int, never a bool or a float)."""
     return type(value) is int
 

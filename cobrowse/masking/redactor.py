@@ -142,7 +142,7 @@ class Redactor(ElementRules):
         if not isinstance(data, dict):
             return redact_json(data)
         state = self._page(data.get("page_id"))
-        out = {}
+        out: dict[str, Any] = {}
         for key, value in data.items():
             if key == "url" and isinstance(value, str):
                 out[key] = redact_url(value)
@@ -255,7 +255,8 @@ class Redactor(ElementRules):
         status = inherited
         out: dict[str, Any] = {}
         inner = frags
-        block = False
+        # A block element: its own fragments (read once its subtree is done) and the enclosing ones.
+        block: tuple[list, list] | None = None
         if ntype == NODE_ELEMENT:
             tag = node.get("tagName")
             tag = tag.lower() if isinstance(tag, str) else ""
@@ -298,7 +299,8 @@ class Redactor(ElementRules):
             else:
                 if tag in CELL_TAGS:
                     frags.append(CELL_JOIN)
-                inner, block = [], True
+                inner = []
+                block = (inner, frags)
         elif ntype in (NODE_TEXT, NODE_CDATA, NODE_COMMENT):
             if status == BLOCKED:
                 return None
@@ -325,12 +327,13 @@ class Redactor(ElementRules):
                 continue  # malformed for this node type: dropped
             else:
                 out[key] = value if type(value) in SCALARS else redact_json(value)
-        if block:
-            check_fragments(state, inner)
+        if block is not None:
+            block_frags, enclosing = block
+            check_fragments(state, block_frags)
             if tag in CELL_TAGS:
-                frags.extend(inner)  # a cell is read with its row, too
+                enclosing.extend(block_frags)  # a cell is read with its row, too
             else:
-                frags.append(BOUNDARY)
+                enclosing.append(BOUNDARY)
         return out
 
     def _children(
@@ -418,7 +421,7 @@ class Redactor(ElementRules):
                     if isinstance(node, dict) and is_id(node.get("id")):
                         state.blocked.add(node["id"])
                     continue
-                frags = []
+                frags: list = []
                 node = self._node(state, add.get("node"), add.get("parentId"), inherited, 0, frags)
                 if node is None:
                     continue
@@ -518,9 +521,9 @@ class Redactor(ElementRules):
     def _field(self, state: PageState, item: Any) -> dict | None:
         if not isinstance(item, dict):
             return None
-        dom_id = item.get("id") if isinstance(item.get("id"), str) else ""
-        name = item.get("name") if isinstance(item.get("name"), str) else ""
-        ftype = item.get("type") if isinstance(item.get("type"), str) else ""
+        dom_id = v if isinstance(v := item.get("id"), str) else ""
+        name = v if isinstance(v := item.get("name"), str) else ""
+        ftype = v if isinstance(v := item.get("type"), str) else ""
         tag = "select" if ftype.startswith("select") else "textarea" if ftype == "textarea" else "input"
         attrs = {k: v for k, v in (("id", dom_id), ("name", name), ("type", ftype)) if v}
         masked = (

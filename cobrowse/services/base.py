@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from accounts.models import User
 from audit import services as audit
 from cobrowse.models import SHARING_STATES, CoBrowseSession
 from tickets.models import EventKind
@@ -20,7 +22,7 @@ class CoBrowseError(ValidationError):
 
 
 class IllegalTransition(CoBrowseError):
-    def __init__(self, current: str, requested: str):
+    def __init__(self, current: str, requested: str) -> None:
         self.current, self.requested = current, requested
         super().__init__(
             f"A co-browse session cannot go from '{current}' to '{requested}'.", code="illegal_transition"
@@ -41,7 +43,7 @@ class OwnFullControlRequest(PermissionDenied):
     """A manager tried to approve Full Control they would benefit from: another manager must."""
 
 
-def _now():
+def _now() -> datetime:
     return timezone.now()
 
 
@@ -55,17 +57,22 @@ def lock(session: CoBrowseSession | int) -> CoBrowseSession:
     )
 
 
-def _actor(actor: Any) -> Any:
-    """A user id (what a socket keeps between frames) becomes the user; anything else is kept."""
-    if isinstance(actor, int) and not isinstance(actor, bool):
-        from accounts.models import User
-
+def _actor(actor: User | int | None) -> User | None:
+    """A user id (what a socket keeps between frames) becomes the user; a user or None is kept."""
+    if isinstance(actor, bool):  # an int to Python, but no one's id
+        return None
+    if isinstance(actor, int):
         return User.objects.filter(pk=actor).first()
     return actor
 
 
 def log_event(
-    session: CoBrowseSession, step: str, *, actor: Any = None, internal: bool = False, **data: Any
+    session: CoBrowseSession,
+    step: str,
+    *,
+    actor: User | int | None = None,
+    internal: bool = False,
+    **data: Any,
 ) -> None:
     """A line on the ticket's activity for this session: the one writer of those lines.
 
@@ -83,7 +90,12 @@ def log_event(
 
 
 def log_step(
-    session: CoBrowseSession, step: str, *, actor: Any = None, internal: bool = False, **data: Any
+    session: CoBrowseSession,
+    step: str,
+    *,
+    actor: User | int | None = None,
+    internal: bool = False,
+    **data: Any,
 ) -> None:
     """One step in the session's activity feed and in the audit trail (ids and codes only)."""
     actor = _actor(actor)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from accounts import permissions
+from accounts.models import User
 from audit import services as audit
 from cobrowse import approvals, policy, signals
 from cobrowse.models import (
@@ -40,6 +41,9 @@ from cobrowse.models import (
 from cobrowse.services.base import CoBrowseError, IllegalTransition, SessionAlreadyLive, _now, lock, log_event
 from tickets.models import Ticket
 
+if TYPE_CHECKING:  # consent sits above the core: its record is an annotation here
+    from consent.models import ConsentRecord
+
 logger = logging.getLogger(__name__)
 
 # --- state machine -----------------------------------------------------------------------------
@@ -50,7 +54,7 @@ def transition(
     to_state: str,
     *,
     reason: str = "",
-    actor: Any = None,
+    actor: User | None = None,
     extra: dict[str, Any] | None = None,
 ) -> CoBrowseSession:
     """Move a locked session along the transition map; anything else raises and changes nothing."""
@@ -75,7 +79,7 @@ def transition(
     signals.session_changed(session)
     if to_state not in LIVE_STATES:
         _close_out(session, now)
-        step = {SessionState.DENIED: "denied"}.get(to_state, "ended")
+        step = "denied" if to_state == SessionState.DENIED else "ended"
         log_event(session, step, actor=actor, state=to_state, reason=reason, **(extra or {}))
         audit.record(
             "cobrowse.session_ended",
@@ -122,7 +126,7 @@ def _close_out(session: CoBrowseSession, now: datetime) -> None:
         hook(session, now)
 
 
-def overdue_reason(session: CoBrowseSession, now=None) -> tuple[str, str] | None:
+def overdue_reason(session: CoBrowseSession, now: datetime | None = None) -> tuple[str, str] | None:
     """(state, reason) the session must move to because a timer ran out, or None."""
     now = now or _now()
     if session.state == SessionState.INVITED:
@@ -206,7 +210,7 @@ def validate_target_url(ticket: Ticket, target_url: str | None) -> str:
     return url
 
 
-def open_session(ticket: Ticket, *, agent: Any, target_url: str, kind: str) -> CoBrowseSession:
+def open_session(ticket: Ticket, *, agent: User, target_url: str, kind: str) -> CoBrowseSession:
     """A new invited session on a ticket; call inside a transaction (the ticket's row stays locked).
 
     Only the ticket's assignee or a manager opens one; an agent who starts on an unassigned ticket
@@ -246,7 +250,7 @@ def open_session(ticket: Ticket, *, agent: Any, target_url: str, kind: str) -> C
         )
 
 
-def check_can_start(ticket: Ticket, *, agent: Any, kind: str) -> None:
+def check_can_start(ticket: Ticket, *, agent: User, kind: str) -> None:
     """Refuse at once what no transaction could allow: no right to start, an unknown kind, a closed
     ticket. Overdue sessions of the ticket are closed on the way, so they do not block a new one."""
     if not permissions.can_start_cobrowse(agent, ticket):
@@ -266,7 +270,9 @@ def close_overdue(ticket: Ticket) -> None:
 # --- consent, connection, end --------------------------------------------------------------------
 
 
-def apply_consent(session: CoBrowseSession, *, mode: str, recording: bool, record: Any) -> CoBrowseSession:
+def apply_consent(
+    session: CoBrowseSession, *, mode: str, recording: bool, record: ConsentRecord
+) -> CoBrowseSession:
     """Called by ``consent.services`` inside its transaction, with the session locked."""
     session = transition(session, SessionState.CONSENTED)
     now = _now()
@@ -316,7 +322,7 @@ def mark_reconnecting(session: CoBrowseSession | int) -> CoBrowseSession:
 
 
 def end_session(
-    session: CoBrowseSession | int, *, actor: Any, reason: str = EndReason.AGENT_ENDED
+    session: CoBrowseSession | int, *, actor: User, reason: str = EndReason.AGENT_ENDED
 ) -> CoBrowseSession:
     """The agent (or a manager) ends the session, or withdraws an unanswered invitation."""
     current = refresh_state(session)

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from accounts import permissions
+from accounts.models import User
 from audit import services as audit
 from cobrowse import approvals, signals
 from cobrowse.models import CoBrowseSession, ControlMode, ModeRequest, ModeRequestState, mode_rank
@@ -27,7 +28,9 @@ from cobrowse.services.lifecycle import refresh_state
 # --- control modes -----------------------------------------------------------------------------
 
 
-def set_mode(session: CoBrowseSession, mode: str, *, actor: Any, by: str, **extra: Any) -> CoBrowseSession:
+def set_mode(
+    session: CoBrowseSession, mode: str, *, actor: User | None, by: str, **extra: Any
+) -> CoBrowseSession:
     """Change a locked session's mode; ``by="customer"`` also withdraws what they had granted above it."""
     previous = session.mode
     session.mode = mode
@@ -47,7 +50,7 @@ def set_mode(session: CoBrowseSession, mode: str, *, actor: Any, by: str, **extr
     return session
 
 
-def request_mode(session: CoBrowseSession | int, *, actor: Any, mode: str) -> ModeRequest | CoBrowseSession:
+def request_mode(session: CoBrowseSession | int, *, actor: User, mode: str) -> ModeRequest | CoBrowseSession:
     """The agent asks for another mode. Lower: applied at once. Higher: a ModeRequest.
 
     ``full`` waits for a manager first; the customer is asked only after that.
@@ -106,7 +109,7 @@ def _lock_request(request: ModeRequest | int) -> tuple[ModeRequest, CoBrowseSess
     return ModeRequest.objects.select_for_update().get(pk=pk), session
 
 
-def own_request_reason(request: ModeRequest, session: CoBrowseSession, manager: Any) -> str:
+def own_request_reason(request: ModeRequest, session: CoBrowseSession, manager: User) -> str:
     """Why ``manager`` may not approve this Full Control request themselves, or ``""``.
 
     Four eyes: a manager never approves Full Control that they asked for, in a session they run,
@@ -121,7 +124,7 @@ def own_request_reason(request: ModeRequest, session: CoBrowseSession, manager: 
     return ""
 
 
-def decide_full_control(request: ModeRequest | int, *, manager: Any, approve: bool) -> ModeRequest:
+def decide_full_control(request: ModeRequest | int, *, manager: User, approve: bool) -> ModeRequest:
     """A manager approves or declines a request for full control (never their own, see
     :func:`own_request_reason`; declining one's own is allowed: it only withdraws it)."""
     if not permissions.can_approve_full_control(manager):
@@ -191,7 +194,7 @@ def apply_customer_answer(
     return request
 
 
-def control_moved(session: CoBrowseSession, *, actor: Any, to_user_id: int | None, by: str) -> None:
+def control_moved(session: CoBrowseSession, *, actor: User | None, to_user_id: int | None, by: str) -> None:
     """Inside the session's transaction, after the holder changed. Full Control was approved for
     the previous holder only: the session drops to Controlled (broadcast by the session row's
     signal), and any open request for Full Control, made for the previous holder, is cancelled."""

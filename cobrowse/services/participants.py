@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from accounts import permissions
+from accounts.models import User
 from audit import services as audit
 from cobrowse.groups import agents_group, customer_group, team_viewer_group
 from cobrowse.models import (
@@ -53,7 +54,7 @@ def _viewer_slots_taken(session: CoBrowseSession) -> int:
     )
 
 
-def join(session: CoBrowseSession | int, *, user: Any, role: str = ParticipantRole.VIEWER) -> Participant:
+def join(session: CoBrowseSession | int, *, user: User, role: str = ParticipantRole.VIEWER) -> Participant:
     """A staff member joins a live session; viewers are capped at COBROWSE_MAX_VIEWERS."""
     if role not in (ParticipantRole.VIEWER, ParticipantRole.AGENT):
         raise CoBrowseError({"role": "Customers join through consent."})
@@ -119,7 +120,7 @@ def watching(session: CoBrowseSession) -> list[dict[str, str]]:
     agent who has not opened the console is not listed, and the badge says it waits for them.
     """
     people: list[dict[str, str]] = []
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[str, int | None]] = set()
     present = (
         session.participants.filter(left_at__isnull=True)
         .exclude(role=ParticipantRole.CUSTOMER)
@@ -158,7 +159,7 @@ def announce_team_viewer_closed(
 ) -> None:
     """After the transaction: the team member's watch socket closes (only the socket holding
     ``participant_id`` when given: the others of that person stay)."""
-    event: dict = {"type": "team.closed", "reason": reason}
+    event: dict[str, Any] = {"type": "team.closed", "reason": reason}
     if participant_id is not None:
         event["participant"] = participant_id
     broadcast_on_commit(team_viewer_group(session.pk, team_viewer_id), event)
@@ -178,7 +179,7 @@ def team_viewer_disconnected(participant_id: int) -> None:
 
 
 @transaction.atomic
-def invite_viewer(session: CoBrowseSession | int, *, actor: Any, user: Any) -> ViewerInvitation:
+def invite_viewer(session: CoBrowseSession | int, *, actor: User, user: User) -> ViewerInvitation:
     """Let a colleague (another agent) watch this session; the viewer cap applies when they join."""
     locked = lock(session)
     if not permissions.can_manage_cobrowse_session(actor, locked):
@@ -208,14 +209,12 @@ class HandedOver:
     mode: str
 
 
-def hand_over(session: CoBrowseSession | int, *, actor: Any, to_user_id: int) -> HandedOver:
+def hand_over(session: CoBrowseSession | int, *, actor: User, to_user_id: int) -> HandedOver:
     """Give control to another staff participant who is watching and may co-browse themselves.
 
     In Full Control the session drops to Controlled until Full Control is approved for the new
     holder (a new request, which they or the session's agent make and another manager approves).
     """
-    from accounts.models import User
-
     refresh_state(session)
     with transaction.atomic():
         locked = lock(session)

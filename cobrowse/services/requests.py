@@ -12,6 +12,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 
 from accounts import permissions
+from accounts.models import User
 from audit import services as audit
 from cobrowse import policy
 from cobrowse.models import (
@@ -31,7 +32,7 @@ from tickets.services import record_event
 # --- extensions --------------------------------------------------------------------------------
 
 
-def request_extension(session: CoBrowseSession | int, *, actor: Any) -> ExtensionRequest:
+def request_extension(session: CoBrowseSession | int, *, actor: User) -> ExtensionRequest:
     refresh_state(session)
     with transaction.atomic():
         locked = lock(session)
@@ -80,7 +81,7 @@ def apply_extension_answer(
 def request_action(
     session: CoBrowseSession | int,
     *,
-    actor: Any,
+    actor: User,
     action: dict[str, Any],
     on_behalf_of_customer_holder: bool = False,
 ) -> ActionRequest | None:
@@ -128,7 +129,9 @@ def request_action(
         return request
 
 
-def decide_action(request: ActionRequest | int, *, approve: bool, customer: Any = None) -> ActionRequest:
+def decide_action(
+    request: ActionRequest | int, *, approve: bool, customer: User | None = None
+) -> ActionRequest:
     pk = request if isinstance(request, int) else request.pk
     session_id = ActionRequest.objects.values_list("session_id", flat=True).get(pk=pk)
     refresh_state(session_id)
@@ -157,7 +160,7 @@ def decide_action(request: ActionRequest | int, *, approve: bool, customer: Any 
 
 
 @transaction.atomic
-def request_screen_share(ticket: Ticket, *, customer: Any) -> Ticket:
+def request_screen_share(ticket: Ticket, *, customer: User) -> Ticket:
     """The customer asks for a screen share from the portal; the assignee is told."""
     if not permissions.can_request_screen_share(customer, ticket):
         raise PermissionDenied("Only the ticket's requester can ask for a screen share.")
