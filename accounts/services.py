@@ -26,6 +26,8 @@ MANAGER_CHANGES = (
     ("accounts", "add_customeraccount"),
     ("accounts", "change_customeraccount"),
     ("tickets", "change_ticket"),
+    ("tickets", "add_team"),  # escalation teams (tickets migration 0003)
+    ("tickets", "change_team"),
 )
 
 

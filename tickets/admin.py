@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from tickets.models import Ticket, TicketComment, TicketCounter, TicketEvent
+from tickets.models import Team, Ticket, TicketComment, TicketCounter, TicketEvent
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    """The teams tickets are escalated to; managers add and rename them."""
+
+    list_display = ("name", "created_at")
+    search_fields = ("name",)
 
 
 class CommentInline(admin.TabularInline):
@@ -14,8 +22,11 @@ class TicketAdmin(admin.ModelAdmin):
     change on the ticket page (``tickets.services``), which validates transitions and writes the
     ticket's history; tickets are opened there too, since their numbers come from the counter."""
 
-    list_display = ("number", "subject", "status", "priority", "category", "assignee", "created_at")
-    list_filter = ("status", "priority", "category", "channel")
+    list_display = (
+        "number", "subject", "status", "priority", "category", "escalation_level", "team", "assignee",
+        "created_at",
+    )  # fmt: skip
+    list_filter = ("status", "priority", "category", "channel", "escalation_level", "team")
     search_fields = ("subject", "number")
     raw_id_fields = ("requester", "assignee")
     readonly_fields = (
@@ -31,6 +42,8 @@ class TicketAdmin(admin.ModelAdmin):
         "resolved_at",
         "closed_at",
         "screen_share_requested_at",
+        "escalation_level",
+        "team",
     )
     inlines = [CommentInline]
 

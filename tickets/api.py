@@ -24,6 +24,7 @@ from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -40,6 +41,7 @@ from tickets.serializers import (
     CommentCreateSerializer,
     CommentSerializer,
     ErrorDetailSerializer,
+    EscalateSerializer,
     EventSerializer,
     InvalidTransitionErrorSerializer,
     TicketCreateSerializer,
@@ -223,6 +225,31 @@ class TicketViewSet(
         incoming = TicketUpdateSerializer(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
         ticket = services.update_ticket(ticket, actor=signed_in_user(request), **incoming.validated_data)
+        return Response(TicketSerializer(ticket, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        summary="Move a ticket to another level's queue and team (support staff)",
+        description=(
+            "Recorded on the ticket; the reason becomes an internal note. An assignee working below "
+            "the new level is unassigned, so the ticket waits in that level's queue."
+        ),
+        request=EscalateSerializer,
+        responses={200: TicketSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["post"])
+    def escalate(self, request: Request, number: str) -> Response:
+        ticket = self.get_object()
+        if not permissions.can_work_ticket(request.user, ticket):
+            raise exceptions.PermissionDenied("Only support staff can escalate tickets.")
+        incoming = EscalateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        ticket = services.escalate(
+            ticket,
+            actor=signed_in_user(request),
+            level=incoming.validated_data["level"],
+            team=incoming.validated_data.get("team"),
+            reason=incoming.validated_data.get("reason", ""),
+        )
         return Response(TicketSerializer(ticket, context=self.get_serializer_context()).data)
 
 

@@ -8,7 +8,7 @@ from django import forms
 
 from accounts import permissions
 from accounts.models import User
-from tickets.models import STATUS_TRANSITIONS, Category, Priority, Status, Ticket
+from tickets.models import STATUS_TRANSITIONS, Category, EscalationLevel, Priority, Status, Team, Ticket
 
 ACTIVE = "active"
 STATUS_FILTER_CHOICES = [("", "Any status"), (ACTIVE, "Active (not resolved)"), *Status.choices]
@@ -24,6 +24,12 @@ class QueueFilterForm(forms.Form):
     )
     category = forms.ChoiceField(
         label="Category", choices=[("", "Any category"), *Category.choices], required=False
+    )
+    level = forms.ChoiceField(
+        label="Level", choices=[("", "Any level"), *EscalationLevel.choices], required=False
+    )
+    team = forms.ModelChoiceField(
+        label="Team", queryset=Team.objects.all(), required=False, empty_label="Any team"
     )
     mine = forms.BooleanField(label="Assigned to me", required=False)
     unassigned = forms.BooleanField(label="Unassigned", required=False)
@@ -41,6 +47,8 @@ class QueueFilterForm(forms.Form):
             "status": data["status"] or None,
             "priority": data["priority"] or None,
             "category": data["category"] or None,
+            "level": data["level"] or None,
+            "team": data["team"].pk if data["team"] else None,
             "mine": data["mine"],
             "unassigned": data["unassigned"],
         }
@@ -99,6 +107,25 @@ class TicketUpdateForm(forms.Form):
         if (assignee.pk if assignee else None) != ticket.assignee_id:
             changes["assignee"] = assignee
         return changes
+
+
+class EscalateForm(forms.Form):
+    """Move a ticket to another level's queue and team (``services.escalate``)."""
+
+    level = forms.ChoiceField(label="Level", choices=EscalationLevel.choices)
+    team = forms.ModelChoiceField(
+        label="Team", queryset=Team.objects.all(), required=False, empty_label="No team"
+    )
+    reason = forms.CharField(
+        label="Why (internal note)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, ticket: Ticket, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"level": ticket.escalation_level, "team": ticket.team_id})
+        super().__init__(*args, **kwargs)
 
 
 class AgentReplyForm(forms.Form):

@@ -50,6 +50,27 @@ class Channel(models.TextChoices):
     IN_APP = "in_app", "In-app"
 
 
+class EscalationLevel(models.TextChoices):
+    """Where a ticket is worked: the front line, or a level it was escalated to."""
+
+    L1 = "L1", "Front line (L1)"
+    L2 = "L2", "Level 2"
+    L3 = "L3", "Level 3"
+
+
+class Team(models.Model):
+    """A group of support staff a ticket can be escalated to (billing, identity, integrations...)."""
+
+    name = models.CharField(max_length=80, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class TicketCounter(models.Model):
     """Single-row counter handing out ticket numbers under a row lock (portable, gap-free)."""
 
@@ -91,12 +112,18 @@ class Ticket(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     screen_share_requested_at = models.DateTimeField(null=True, blank=True)
+    escalation_level = models.CharField(
+        max_length=2, choices=EscalationLevel.choices, default=EscalationLevel.L1
+    )
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets")
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status", "priority"]),
             models.Index(fields=["assignee", "status"]),
+            models.Index(fields=["escalation_level", "status"]),
+            models.Index(fields=["team", "status"]),
         ]
 
     def __str__(self) -> str:
@@ -140,6 +167,7 @@ class EventKind(models.TextChoices):
     NOTE = "note", "Internal note"
     SCREEN_SHARE_REQUESTED = "screen_share_requested", "Screen share requested"
     COBROWSE = "cobrowse", "Co-browse"
+    ESCALATION = "escalation", "Escalated"
 
 
 class TicketEvent(models.Model):

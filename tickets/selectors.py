@@ -12,7 +12,7 @@ from tickets.permissions import visible_tickets
 
 
 def ticket_queryset(user: User) -> QuerySet[Ticket]:
-    return visible_tickets(user).select_related("requester", "assignee", "account")
+    return visible_tickets(user).select_related("requester", "assignee", "account", "team")
 
 
 def filter_tickets(
@@ -24,8 +24,14 @@ def filter_tickets(
     priority: str | None = None,
     category: str | None = None,
     search: str | None = None,
+    level: str | None = None,
+    team: int | None = None,
 ) -> QuerySet[Ticket]:
     qs = ticket_queryset(user)
+    if level:
+        qs = qs.filter(escalation_level=level)
+    if team:
+        qs = qs.filter(team_id=team)
     if mine:
         qs = qs.filter(assignee=user)
     if unassigned:

@@ -12,7 +12,17 @@ from rest_framework import serializers
 
 from accounts import names, permissions
 from accounts.models import CustomerAccount, User
-from tickets.models import Category, Channel, Priority, Status, Ticket, TicketComment, TicketEvent
+from tickets.models import (
+    Category,
+    Channel,
+    EscalationLevel,
+    Priority,
+    Status,
+    Team,
+    Ticket,
+    TicketComment,
+    TicketEvent,
+)
 
 #: ``status`` filter value meaning "anything not resolved or closed".
 ACTIVE = "active"
@@ -59,6 +69,9 @@ class TicketSerializer(serializers.ModelSerializer):
     requester = UserSummarySerializer(read_only=True)
     assignee = UserSummarySerializer(read_only=True, allow_null=True)
     account = AccountSummarySerializer(read_only=True, allow_null=True)
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Ticket
@@ -74,6 +87,8 @@ class TicketSerializer(serializers.ModelSerializer):
             "requester",
             "assignee",
             "account",
+            "escalation_level",
+            "team",
             "created_at",
             "updated_at",
             "first_response_at",
@@ -149,6 +164,14 @@ class TicketFilterSerializer(serializers.Serializer):
     priority = serializers.ChoiceField(choices=Priority.values, required=False, allow_blank=True)
     category = serializers.ChoiceField(choices=Category.values, required=False, allow_blank=True)
     search = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    level = serializers.ChoiceField(choices=EscalationLevel.values, required=False, allow_blank=True)
+    team = serializers.IntegerField(required=False, min_value=1, help_text="A team's id.")
+
+
+class EscalateSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(choices=EscalationLevel.values)
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False, allow_null=True)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
 class CommentSerializer(serializers.ModelSerializer):

@@ -15,8 +15,10 @@ from accounts.models import Role, User
 from tickets import permissions as ticket_permissions
 from tickets.models import (
     STATUS_TRANSITIONS,
+    EscalationLevel,
     EventKind,
     Status,
+    Team,
     Ticket,
     TicketComment,
     TicketCounter,
@@ -260,3 +262,43 @@ def add_comment(ticket: Ticket, *, author: User, body: str, internal: bool = Fal
         locked.save(update_fields=["status", "resolved_at", "updated_at"])
         record_event(locked, EventKind.STATUS, actor=author, data={"from": previous, "to": "open"})
     return comment
+
+
+_LEVEL_RANK: dict[str, int] = {EscalationLevel.L1: 1, EscalationLevel.L2: 2, EscalationLevel.L3: 3}
+
+
+@transaction.atomic
+def escalate(
+    ticket: Ticket, *, actor: User, level: str, team: Team | None = None, reason: str = ""
+) -> Ticket:
+    """Move a ticket to another level's queue (and team), or back to the front line.
+
+    The change is recorded (``escalation`` event: levels and team ids, never the reason's text;
+    the reason becomes an internal note). When the assignee works below the new level, the ticket
+    is unassigned so that it waits in that level's queue instead of staying with them.
+    """
+    if not permissions.can_work_ticket(actor, ticket):
+        raise PermissionDenied("Only support staff can escalate tickets.")
+    if level not in EscalationLevel.values:
+        raise ValidationError({"level": f"Choose one of {', '.join(EscalationLevel.values)}."})
+    locked = _locked(ticket)
+    if locked.status == Status.CLOSED:
+        raise ValidationError("This ticket is closed; open a new ticket instead.", code="ticket_closed")
+    team_id = team.pk if team else None
+    if locked.escalation_level == level and locked.team_id == team_id:
+        raise ValidationError({"level": "The ticket is already at this level and team."})
+    data = {"from": locked.escalation_level, "to": level, "from_team": locked.team_id, "to_team": team_id}
+    locked.escalation_level, locked.team = level, team
+    changed = ["escalation_level", "team", "updated_at"]
+    assignee = locked.assignee
+    below = assignee is not None and _LEVEL_RANK.get(assignee.agent_level, 0) < _LEVEL_RANK[level]
+    if assignee is not None and below and not permissions.is_manager(assignee):
+        data["unassigned"] = assignee.pk
+        locked.assignee = None
+        changed.append("assignee")
+    locked.save(update_fields=changed)
+    record_event(locked, EventKind.ESCALATION, actor=actor, data=data, internal=True)
+    reason = (reason or "").strip()
+    if reason:
+        add_comment(locked, author=actor, body=reason, internal=True)
+    return locked

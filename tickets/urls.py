@@ -13,6 +13,7 @@ urlpatterns = [
     path("agent/tickets/<str:number>/", views.agent_ticket, name="agent_ticket"),
     path("agent/tickets/<str:number>/update/", views.agent_ticket_update, name="agent_ticket_update"),
     path("agent/tickets/<str:number>/comment/", views.agent_ticket_comment, name="agent_ticket_comment"),
+    path("agent/tickets/<str:number>/escalate/", views.agent_ticket_escalate, name="agent_ticket_escalate"),
     path("portal/", views.portal, name="portal"),
     path("portal/new/", views.portal_new_ticket, name="portal_new"),
     path("portal/tickets/<str:number>/", views.portal_ticket, name="portal_ticket"),

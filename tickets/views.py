@@ -28,12 +28,23 @@ from accounts.models import User
 from tickets import panels, selectors, services
 from tickets.forms import (
     AgentReplyForm,
+    EscalateForm,
     NewTicketForm,
     PortalReplyForm,
     QueueFilterForm,
     TicketUpdateForm,
 )
-from tickets.models import Category, Channel, EventKind, Priority, Status, Ticket, TicketEvent
+from tickets.models import (
+    Category,
+    Channel,
+    EscalationLevel,
+    EventKind,
+    Priority,
+    Status,
+    Team,
+    Ticket,
+    TicketEvent,
+)
 
 QUEUE_PAGE_SIZE = 25
 PORTAL_PAGE_SIZE = 20
@@ -93,7 +104,11 @@ def describe_events(events: Iterable[TicketEvent], reader: Any = None) -> list[A
         for value in (event.data.get("from"), event.data.get("to"))
         if isinstance(value, int)
     }
+    escalations = [e.data for e in events if e.kind == EventKind.ESCALATION and isinstance(e.data, dict)]
+    user_ids |= {d["unassigned"] for d in escalations if isinstance(d.get("unassigned"), int)}
     people = {user.pk: names.name_for(user, reader) for user in User.objects.filter(pk__in=user_ids)}
+    team_ids = {d["to_team"] for d in escalations if isinstance(d.get("to_team"), int)}
+    teams = {team.pk: team.name for team in Team.objects.filter(pk__in=team_ids)} if team_ids else {}
 
     def name(pk: Any) -> str:
         return people.get(pk, "a former team member")
@@ -130,6 +145,14 @@ def describe_events(events: Iterable[TicketEvent], reader: Any = None) -> list[A
             text = "added an internal note"
         elif kind == EventKind.SCREEN_SHARE_REQUESTED:
             text = "asked for a screen share"
+        elif kind == EventKind.ESCALATION:
+            to_team = data.get("to_team")
+            team = teams.get(to_team) if isinstance(to_team, int) else None
+            levels = (_label(EscalationLevel, before), _label(EscalationLevel, after))
+            text = "moved the ticket from {} to {}".format(*levels)
+            text += f" ({team})" if team else ""
+            if data.get("unassigned"):
+                text += f" and unassigned {name(data['unassigned'])}"
         elif kind == EventKind.COBROWSE:
             detail = next((str(data[k]) for k in ("summary", "action", "state", "status") if data.get(k)), "")
             text = f"co-browse: {detail.replace('_', ' ')}" if detail else "co-browse activity"
@@ -185,6 +208,7 @@ def _render_agent_ticket(
     *,
     update_form: TicketUpdateForm | None = None,
     reply_form: AgentReplyForm | None = None,
+    escalate_form: EscalateForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     user = request.user
@@ -194,6 +218,7 @@ def _render_agent_ticket(
         "activity": describe_events(selectors.visible_events(user, ticket), user),
         "update_form": update_form or TicketUpdateForm(ticket=ticket),
         "reply_form": reply_form or AgentReplyForm(),
+        "escalate_form": escalate_form or EscalateForm(ticket=ticket),
         "other_tickets": selectors.ticket_queryset(user)
         .filter(requester=ticket.requester_id)
         .exclude(pk=ticket.pk)
@@ -230,6 +255,33 @@ def agent_ticket_update(request: AuthenticatedHttpRequest, number: str) -> HttpR
             return redirect("tickets:agent_ticket", number=ticket.number)
     ticket = selectors.ticket_or_404(request.user, number)  # nothing was saved; show the current state
     return _render_agent_ticket(request, ticket, update_form=form, status=400)
+
+
+@require_POST
+@staff_only
+def agent_ticket_escalate(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
+    ticket = selectors.ticket_or_404(request.user, number)
+    form = EscalateForm(request.POST, ticket=ticket)
+    if form.is_valid():
+        try:
+            escalated = services.escalate(
+                ticket,
+                actor=request.user,
+                level=form.cleaned_data["level"],
+                team=form.cleaned_data["team"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            where = escalated.get_escalation_level_display()
+            if escalated.team:
+                where += f", {escalated.team.name}"
+            unassigned = " and is waiting in its queue" if escalated.assignee_id is None else ""
+            messages.success(request, f"{ticket.reference} moved to {where}{unassigned}.")
+            return redirect("tickets:agent_ticket", number=ticket.number)
+    ticket = selectors.ticket_or_404(request.user, number)
+    return _render_agent_ticket(request, ticket, escalate_form=form, status=400)
 
 
 @require_POST
