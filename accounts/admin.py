@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from accounts import services
-from accounts.models import CustomerAccount, User
+from accounts.models import Certification, CustomerAccount, User
 
 #: Fields only a superuser edits: whoever edits them decides who administers Tandem.
 SUPERUSER_ONLY_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
@@ -22,7 +22,9 @@ class UserAdmin(BaseUserAdmin):
     )
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = super().get_readonly_fields(request, obj)
+        # Certification is recorded on the manager's agent page (accounts.services.certify), which
+        # keeps the record and this field in step.
+        readonly = (*super().get_readonly_fields(request, obj), "cobrowse_certified_at")
         if request.user.is_superuser:
             return readonly
         return (*readonly, *SUPERUSER_ONLY_FIELDS, "last_login", "date_joined")
@@ -49,3 +51,20 @@ class CustomerAccountAdmin(admin.ModelAdmin):
     list_display = ("name", "industry", "site_url", "recording_allowed")
     list_filter = ("industry", "recording_allowed")
     search_fields = ("name",)
+
+
+@admin.register(Certification)
+class CertificationAdmin(admin.ModelAdmin):
+    """Read-only history: certifications are recorded and revoked on the manager's agent page."""
+
+    list_display = ("agent", "certified_on", "certified_by", "revoked_at", "revoked_by")
+    list_filter = ("revoked_at",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -163,3 +163,33 @@ class User(AbstractUser):
         from accounts.names import public_name
 
         return public_name(self)
+
+
+class Certification(models.Model):
+    """One co-browse certification of an agent, and its revocation: the record behind
+    ``User.cobrowse_certified_at``, which ``accounts.services`` keeps in step with the active one."""
+
+    agent = models.ForeignKey(User, on_delete=models.CASCADE, related_name="certifications")
+    certified_on = models.DateField()
+    # Empty only on records carried over from before certifications were recorded.
+    certified_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    notes = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    revoke_reason = models.TextField(blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ["-certified_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent"], condition=models.Q(revoked_at__isnull=True), name="one_active_certification"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} certified {self.certified_on}"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

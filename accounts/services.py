@@ -1,4 +1,4 @@
-"""Writes on users: role changes, and the admin access that follows the role.
+"""Writes on users: role changes, the admin access that follows the role, certifications.
 
 Called explicitly wherever a user is created or their role changes (the admin, the demo seed,
 :func:`set_role`), never from a model signal, so a bulk update or a fixture load cannot grant
@@ -7,12 +7,15 @@ access behind anyone's back and every grant is traceable to a call.
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
+
 from django.contrib.auth.models import Group, Permission
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import Certification, Role, User
 from audit import services as audit
 
 #: The admin group of managers, created by migration ``accounts.0003_managers_group``.
@@ -87,3 +90,61 @@ def set_role(user: User, role: str, *, actor: User | None = None) -> User:
     locked.save(update_fields=["role"])
     role_saved(locked, previous_role=previous, actor=actor)
     return locked
+
+
+# --- co-browse certification ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def certify(agent: User, *, actor: User, on: date, notes: str = "") -> Certification:
+    """A manager records that an L1 agent passed co-browse certification: they may now co-browse.
+
+    ``User.cobrowse_certified_at`` (what the permission rule reads) is set from the record, here and
+    nowhere else; the audit entry holds ids and the date, never the notes.
+    """
+    if actor.role != Role.MANAGER or not actor.is_active:
+        raise PermissionDenied("Only managers record certifications.")
+    locked = User.objects.select_for_update().get(pk=agent.pk)
+    if locked.role != Role.AGENT:
+        raise ValidationError("Only agents are certified for co-browsing.", code="not_agent")
+    if on > timezone.localdate():
+        raise ValidationError({"certified_on": "A certification cannot be dated in the future."})
+    if locked.certifications.filter(revoked_at__isnull=True).exists():
+        raise ValidationError("This agent is already certified; revoke it first.", code="already_certified")
+    record = Certification.objects.create(
+        agent=locked, certified_on=on, certified_by=actor, notes=(notes or "").strip()
+    )
+    locked.cobrowse_certified_at = timezone.make_aware(datetime.combine(on, time.min))
+    locked.save(update_fields=["cobrowse_certified_at"])
+    audit.record(
+        "accounts.certified",
+        actor=actor,
+        obj=locked,
+        details={"agent": locked.pk, "certification": record.pk, "on": on.isoformat()},
+    )
+    return record
+
+
+@transaction.atomic
+def revoke_certification(agent: User, *, actor: User, reason: str) -> Certification:
+    """A manager withdraws an agent's certification: an L1 agent may no longer co-browse."""
+    if actor.role != Role.MANAGER or not actor.is_active:
+        raise PermissionDenied("Only managers revoke certifications.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the certification is revoked."})
+    locked = User.objects.select_for_update().get(pk=agent.pk)
+    record = locked.certifications.filter(revoked_at__isnull=True).first()
+    if record is None:
+        raise ValidationError("This agent holds no certification to revoke.", code="not_certified")
+    record.revoked_at, record.revoked_by, record.revoke_reason = timezone.now(), actor, reason
+    record.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+    locked.cobrowse_certified_at = None
+    locked.save(update_fields=["cobrowse_certified_at"])
+    audit.record(
+        "accounts.certification_revoked",
+        actor=actor,
+        obj=locked,
+        details={"agent": locked.pk, "certification": record.pk},
+    )
+    return record

@@ -7,8 +7,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Avg, DurationField, ExpressionWrapper, F, QuerySet
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, QuerySet
 
+from accounts import permissions
+from accounts.models import AgentLevel, Certification, Role, User
 from analytics.periods import Period
 from cobrowse.models import CoBrowseSession
 
@@ -64,3 +66,42 @@ def roi_defaults(period: Period) -> dict[str, Decimal]:
         enterprise_customers=Decimal(figures.enterprise_customers),
     )
     return defaults
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    agent: User
+    certification: Certification | None  # the active one
+    capable: bool  # may co-browse now (accounts.permissions.can_use_cobrowse)
+    pending: bool  # an L1 agent who may not co-browse until certified
+    sessions: int  # sessions they ran in the period
+
+
+def agent_rows(period: Period) -> list[AgentRow]:
+    """Every active agent with their certification and the sessions they ran in the period."""
+    agents = list(
+        User.objects.filter(role=Role.AGENT, is_active=True).order_by("agent_level", "first_name", "username")
+    )
+    active = {
+        c.agent_id: c
+        for c in Certification.objects.filter(agent__in=agents, revoked_at__isnull=True).select_related(
+            "certified_by"
+        )
+    }
+    counts = dict(
+        sessions_in(period)
+        .filter(agent__in=agents)
+        .values_list("agent")
+        .annotate(n=Count("id"))
+        .values_list("agent", "n")
+    )
+    rows = []
+    for agent in agents:
+        capable = permissions.can_use_cobrowse(agent)
+        pending = agent.agent_level == AgentLevel.L1 and not capable
+        rows.append(AgentRow(agent, active.get(agent.pk), capable, pending, counts.get(agent.pk, 0)))
+    return rows
+
+
+def certification_history(agent: User) -> list[Certification]:
+    return list(agent.certifications.select_related("certified_by", "revoked_by"))

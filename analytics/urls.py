@@ -6,4 +6,8 @@ app_name = "analytics"
 
 urlpatterns = [
     path("manager/roi/", views.roi_calculator, name="roi"),
+    path("manager/agents/", views.agents, name="agents"),
+    path("manager/agents/<int:pk>/", views.agent, name="agent"),
+    path("manager/agents/<int:pk>/certify/", views.agent_certify, name="agent_certify"),
+    path("manager/agents/<int:pk>/revoke/", views.agent_revoke, name="agent_revoke"),
 ]

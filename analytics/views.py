@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
+from accounts import services as account_services
 from accounts.decorators import manager_only
+from accounts.http import AuthenticatedHttpRequest
+from accounts.models import Role, User
 from analytics import roi, selectors
+from analytics.forms import CertifyForm, RevokeForm
 from analytics.periods import Period, PeriodError
 
 INPUT_GROUPS = [
@@ -61,3 +67,90 @@ def roi_calculator(request: HttpRequest) -> HttpResponse:
         "json_query": request.GET.urlencode(),
     }
     return render(request, "analytics/roi.html", context, status=400 if error else 200)
+
+
+# --- agents and their certification -----------------------------------------------------------------
+
+
+@manager_only
+@require_GET
+def agents(request: HttpRequest) -> HttpResponse:
+    """``/manager/agents/``: who may co-browse, who waits for certification, sessions in the period."""
+    try:
+        period = Period.parse(request.GET)
+    except PeriodError as exc:
+        return render(request, "analytics/agents.html", {"error": str(exc), "nav": "manager"}, status=400)
+    rows = selectors.agent_rows(period)
+    context = {
+        "rows": rows,
+        "period": period,
+        "pending": sum(1 for row in rows if row.pending),
+        "capable": sum(1 for row in rows if row.capable),
+        "nav": "manager",
+    }
+    return render(request, "analytics/agents.html", context)
+
+
+def _agent_or_404(pk: int) -> User:
+    return get_object_or_404(User, pk=pk, role=Role.AGENT)
+
+
+def _render_agent(
+    request: HttpRequest,
+    agent: User,
+    *,
+    certify_form: CertifyForm | None = None,
+    revoke_form: RevokeForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    history = selectors.certification_history(agent)
+    context = {
+        "agent": agent,
+        "history": history,
+        "active": next((c for c in history if c.active), None),
+        "certify_form": certify_form or CertifyForm(),
+        "revoke_form": revoke_form or RevokeForm(),
+        "nav": "manager",
+    }
+    return render(request, "analytics/agent.html", context, status=status)
+
+
+@manager_only
+@require_GET
+def agent(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_agent(request, _agent_or_404(pk))
+
+
+@manager_only
+@require_POST
+def agent_certify(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    subject = _agent_or_404(pk)
+    form = CertifyForm(request.POST)
+    if form.is_valid():
+        try:
+            data = form.cleaned_data
+            on, notes = data["certified_on"], data["notes"]
+            account_services.certify(subject, actor=request.user, on=on, notes=notes)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"{subject.display_name} is certified for co-browsing.")
+            return redirect("analytics:agent", pk=subject.pk)
+    return _render_agent(request, subject, certify_form=form, status=400)
+
+
+@manager_only
+@require_POST
+def agent_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    subject = _agent_or_404(pk)
+    form = RevokeForm(request.POST)
+    if form.is_valid():
+        try:
+            reason = form.cleaned_data["reason"]
+            account_services.revoke_certification(subject, actor=request.user, reason=reason)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"{subject.display_name}'s certification is revoked.")
+            return redirect("analytics:agent", pk=subject.pk)
+    return _render_agent(request, subject, revoke_form=form, status=400)
