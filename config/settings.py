@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "consent",
     "cobrowse",
     "recordings",
+    "outcomes",
     "live",
     "browser",
     "analytics",

@@ -25,5 +25,6 @@ urlpatterns = [
     path("", include("live.console_urls")),
     path("", include("browser.urls")),
     path("", include("recordings.urls")),
+    path("", include("outcomes.urls")),
     path("", include("analytics.urls")),
 ]

@@ -24,6 +24,7 @@ LAYERS: list[str] = [
     "cobrowse",
     "consent",
     "recordings",
+    "outcomes",
     "live",
     "browser",
     "analytics",

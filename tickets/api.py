@@ -172,6 +172,10 @@ class TicketViewSet(
     def get_queryset(self):
         return selectors.ticket_queryset(signed_in_user(self.request))
 
+    def get_serializer_context(self) -> dict[str, Any]:
+        # A single ticket carries what other apps add to it (tickets.api_fields); a list does not.
+        return {**super().get_serializer_context(), "with_extras": self.action != "list"}
+
     def get_object(self) -> Ticket:
         ticket = _ticket_for(self.request, self.kwargs[self.lookup_field])
         self.check_object_permissions(self.request, ticket)

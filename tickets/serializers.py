@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from accounts import names, permissions
 from accounts.models import CustomerAccount, User
+from tickets import api_fields
 from tickets.models import (
     Category,
     Channel,
@@ -96,6 +97,13 @@ class TicketSerializer(serializers.ModelSerializer):
             "closed_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance: Ticket) -> dict[str, Any]:
+        data = dict(super().to_representation(instance))
+        if self.context.get("with_extras"):  # one ticket at a time: lists stay one query per page
+            request = self.context.get("request")
+            data.update(api_fields.extra_fields(instance, getattr(request, "user", None)))
+        return data
 
 
 def _request_user(serializer: serializers.Serializer) -> Any:

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class OutcomesConfig(AppConfig):
+    """How each co-browse session ended for the customer: outcome, summary on the ticket, survey."""
+
+    name = "outcomes"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from outcomes import selectors
+        from tickets import api_fields
+
+        api_fields.register("cobrowse_outcomes", selectors.ticket_outcomes)

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from outcomes import views
+
+app_name = "outcomes"
+
+urlpatterns = [
+    path("agent/sessions/<int:session_id>/outcome/", views.record, name="record"),
+]
