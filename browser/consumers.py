@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 import orjson
@@ -46,13 +47,13 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
         self.seq = 0
-        self.gate = FrameGate(max_in_flight=settings.BROWSER_FRAME_MAX_IN_FLIGHT)
+        self.gate: FrameGate[dict[str, Any]] = FrameGate(max_in_flight=settings.BROWSER_FRAME_MAX_IN_FLIGHT)
         self.viewport: tuple[int, int] | None = None
         self.refusal = ""
         self.control: dict[str, Any] = {}
         self.pending: dict[int, dict[str, Any]] = {}  # approvals this (agent) socket waits for
         self.last_cursor = 0.0
-        self.tasks: list[asyncio.Task] = []
+        self.tasks: list[asyncio.Task[None]] = []
         await self.accept()
         user = self.scope.get("user")
         if permissions.is_support_staff(user):
@@ -67,7 +68,7 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
         if self.admission is None:
             await self.close(code=4401)
 
-    async def _admit(self, admitting: Any) -> None:
+    async def _admit(self, admitting: Awaitable[services.ViewerAdmission]) -> None:
         try:
             admission = await admitting
         except live.LiveRefused as exc:
@@ -125,7 +126,8 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             await self._error("invalid", "A message is an object with a type.", "type")
             return
-        data = message.get("data") if isinstance(message.get("data"), dict) else {}
+        raw_data = message.get("data")
+        data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
         kind = message["type"]
         if self.admission is None:
             if kind != "hello" or not isinstance(data.get("grant"), str) or not data["grant"]:
@@ -185,7 +187,7 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
                 "role": role,
             }
         )
-        if action["kind"] in ("click", "dblclick", "move") and self.admission.role == ParticipantRole.AGENT:
+        if action["kind"] in ("click", "dblclick", "move") and role == ParticipantRole.AGENT:
             now = time.monotonic()
             if action["kind"] != "move" or now - self.last_cursor >= CURSOR_EVERY_S:
                 self.last_cursor = now
