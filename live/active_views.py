@@ -19,6 +19,7 @@ from accounts import permissions
 from cobrowse import selectors
 from cobrowse.models import CoBrowseSession
 from live import selectors as live_selectors
+from live.relay_state import Quality
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class ActiveRow:
 
     session: CoBrowseSession
     watch_url: str
-    quality: dict | None
+    quality: Quality | None
 
 
 @login_required
