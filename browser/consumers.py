@@ -31,6 +31,7 @@ from cobrowse import services as session_services
 from cobrowse.groups import browser_control_group, browser_viewers_group, session_group
 from cobrowse.models import SHARING_STATES, ParticipantRole
 from live import services as live
+from live.consumers.base import hello_grant
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +119,9 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
         if text_data is None or len(text_data) > MAX_MESSAGE_BYTES:
             await self._error("invalid", "Send JSON text messages of at most 16 KB.")
             return
+        if self.admission is None:
+            await self._hello(text_data)
+            return
         try:
             message = orjson.loads(text_data)
         except orjson.JSONDecodeError:
@@ -129,12 +133,6 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
         raw_data = message.get("data")
         data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
         kind = message["type"]
-        if self.admission is None:
-            if kind != "hello" or not isinstance(data.get("grant"), str) or not data["grant"]:
-                await self._error("not_ready", "Send hello with the session grant first.", "data.grant")
-                return
-            await self._admit(database_sync_to_async(services.admit_customer)(self.session_id, data["grant"]))
-            return
         if kind == "ack":
             await self._ack(data.get("frame"))
         elif kind == "input":
@@ -149,6 +147,15 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
             pass  # staff pages say hello too; already admitted
         else:
             await self._error("unknown_type", f"Unknown message type '{kind[:40]}'.", "type")
+
+    async def _hello(self, raw: str) -> None:
+        """The customer's viewer page: its first frame carries only the tab grant."""
+        try:
+            grant = hello_grant(raw, ask="Send hello with the session grant first.")
+        except protocol.ProtocolError as exc:
+            await self._send("error", exc.as_data())
+            return
+        await self._admit(database_sync_to_async(services.admit_customer)(self.session_id, grant))
 
     async def _ack(self, number: Any) -> None:
         released = self.gate.ack(number if isinstance(number, int) and not isinstance(number, bool) else -1)
