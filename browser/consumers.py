@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 import orjson
@@ -30,6 +31,7 @@ from cobrowse import services as session_services
 from cobrowse.groups import browser_control_group, browser_viewers_group, session_group
 from cobrowse.models import SHARING_STATES, ParticipantRole
 from live import services as live
+from live.consumers.base import hello_grant
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +48,13 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
         self.seq = 0
-        self.gate = FrameGate(max_in_flight=settings.BROWSER_FRAME_MAX_IN_FLIGHT)
+        self.gate: FrameGate[dict[str, Any]] = FrameGate(max_in_flight=settings.BROWSER_FRAME_MAX_IN_FLIGHT)
         self.viewport: tuple[int, int] | None = None
         self.refusal = ""
         self.control: dict[str, Any] = {}
         self.pending: dict[int, dict[str, Any]] = {}  # approvals this (agent) socket waits for
         self.last_cursor = 0.0
-        self.tasks: list[asyncio.Task] = []
+        self.tasks: list[asyncio.Task[None]] = []
         await self.accept()
         user = self.scope.get("user")
         if permissions.is_support_staff(user):
@@ -67,7 +69,7 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
         if self.admission is None:
             await self.close(code=4401)
 
-    async def _admit(self, admitting: Any) -> None:
+    async def _admit(self, admitting: Awaitable[services.ViewerAdmission]) -> None:
         try:
             admission = await admitting
         except live.LiveRefused as exc:
@@ -117,6 +119,9 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
         if text_data is None or len(text_data) > MAX_MESSAGE_BYTES:
             await self._error("invalid", "Send JSON text messages of at most 16 KB.")
             return
+        if self.admission is None:
+            await self._hello(text_data)
+            return
         try:
             message = orjson.loads(text_data)
         except orjson.JSONDecodeError:
@@ -125,14 +130,9 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             await self._error("invalid", "A message is an object with a type.", "type")
             return
-        data = message.get("data") if isinstance(message.get("data"), dict) else {}
+        raw_data = message.get("data")
+        data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
         kind = message["type"]
-        if self.admission is None:
-            if kind != "hello" or not isinstance(data.get("grant"), str) or not data["grant"]:
-                await self._error("not_ready", "Send hello with the session grant first.", "data.grant")
-                return
-            await self._admit(database_sync_to_async(services.admit_customer)(self.session_id, data["grant"]))
-            return
         if kind == "ack":
             await self._ack(data.get("frame"))
         elif kind == "input":
@@ -147,6 +147,15 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
             pass  # staff pages say hello too; already admitted
         else:
             await self._error("unknown_type", f"Unknown message type '{kind[:40]}'.", "type")
+
+    async def _hello(self, raw: str) -> None:
+        """The customer's viewer page: its first frame carries only the tab grant."""
+        try:
+            grant = hello_grant(raw, ask="Send hello with the session grant first.")
+        except protocol.ProtocolError as exc:
+            await self._send("error", exc.as_data())
+            return
+        await self._admit(database_sync_to_async(services.admit_customer)(self.session_id, grant))
 
     async def _ack(self, number: Any) -> None:
         released = self.gate.ack(number if isinstance(number, int) and not isinstance(number, bool) else -1)
@@ -185,7 +194,7 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
                 "role": role,
             }
         )
-        if action["kind"] in ("click", "dblclick", "move") and self.admission.role == ParticipantRole.AGENT:
+        if action["kind"] in ("click", "dblclick", "move") and role == ParticipantRole.AGENT:
             now = time.monotonic()
             if action["kind"] != "move" or now - self.last_cursor >= CURSOR_EVERY_S:
                 self.last_cursor = now

@@ -57,6 +57,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Generic, TypeVar
 
 
 @dataclass(frozen=True)
@@ -404,8 +405,12 @@ class FramePolicy:
         return self.level
 
 
+#: What a gate holds back: whatever the viewer socket sends as one frame.
+FrameT = TypeVar("FrameT")
+
+
 @dataclass
-class FrameGate:
+class FrameGate(Generic[FrameT]):
     """Per viewer: frames are numbered 1, 2, … in the order sent; the viewer acks the last number."""
 
     max_in_flight: int = 3
@@ -413,13 +418,13 @@ class FrameGate:
     acked: int = 0
     dropped: int = 0  # held back or replaced since the last report
     dropped_total: int = 0
-    _held: object | None = None
+    _held: FrameT | None = None
 
     @property
     def in_flight(self) -> int:
         return self.sent - self.acked
 
-    def offer(self, frame: object) -> int | None:
+    def offer(self, frame: FrameT) -> int | None:
         """The number to send this frame under, or None when held back (replacing any held one)."""
         if self.in_flight >= self.max_in_flight:
             self.dropped += 1
@@ -429,7 +434,7 @@ class FrameGate:
         self.sent += 1
         return self.sent
 
-    def ack(self, number: int) -> tuple[int, object] | None:
+    def ack(self, number: int) -> tuple[int, FrameT] | None:
         """Record an acknowledgement; returns (number, frame) for a held frame that may go now."""
         if not isinstance(number, int) or not self.acked < number <= self.sent:
             return None  # stale, repeated or invented: ignore

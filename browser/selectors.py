@@ -7,11 +7,16 @@ lives only while a runner does, so it is kept in the cache, never in the databas
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 
 from cobrowse.models import SHARING_STATES, CoBrowseSession, SessionKind
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
 
 
 def runner_key(session_id: int) -> str:
@@ -26,7 +31,7 @@ def launching_key(session_id: int) -> str:
     return f"browser:{int(session_id)}:launching"
 
 
-def browser_session_for_agent(user: Any, pk: int) -> CoBrowseSession:
+def browser_session_for_agent(user: User | AnonymousUser, pk: int) -> CoBrowseSession:
     """The browser session ``pk`` when ``user`` is its agent; ``DoesNotExist`` otherwise (a 404)."""
     session = (
         CoBrowseSession.objects.select_related("ticket__account", "agent", "customer")
@@ -40,7 +45,8 @@ def browser_session_for_agent(user: Any, pk: int) -> CoBrowseSession:
 
 def runner_info(session_id: int) -> dict[str, Any] | None:
     """The live runner's registration (channel, worker), or None when no runner holds the session."""
-    return cache.get(runner_key(session_id))
+    info: dict[str, Any] | None = cache.get(runner_key(session_id))
+    return info
 
 
 def runtime_state(session_id: int) -> dict[str, Any]:

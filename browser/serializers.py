@@ -37,12 +37,11 @@ def _checked_url(value: str) -> str:
         raise serializers.ValidationError(f"This address may not be opened: {refused.reason}.") from None
 
 
-def _key(value: str) -> str:
+def _key(value: str) -> None:
     if not _KEY_RE.match(value):
         raise serializers.ValidationError(
             "Use a key name such as Enter, Tab, Shift+Tab or a single character."
         )
-    return value
 
 
 class BrowserSessionCreateSerializer(serializers.Serializer):
@@ -106,12 +105,13 @@ class ActionSerializer(serializers.Serializer):
         return _checked_url(value.strip())
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
-        kind, alias = data.get("kind"), data.get("action")
-        if kind is None and alias is None:
-            raise serializers.ValidationError({"kind": "This field is required (or give it as 'action')."})
-        if kind is not None and alias is not None and kind != alias:
+        given: str | None = data.get("kind")
+        alias: str | None = data.get("action")
+        if given is not None and alias is not None and given != alias:
             raise serializers.ValidationError({"action": "Give 'kind' or 'action', not two different ones."})
-        kind = kind or alias
+        kind = given or alias
+        if kind is None:
+            raise serializers.ValidationError({"kind": "This field is required (or give it as 'action')."})
         need: dict[str, tuple[str, ...]] = {"type": ("selector", "text"), "press": ("key",), "goto": ("url",)}
         need["wait"] = ("selector",)
         missing = {f: f"This field is required for '{kind}'." for f in need.get(kind, ()) if f not in data}
@@ -172,7 +172,8 @@ class _Input(serializers.Serializer):
     type = serializers.CharField()
     name = serializers.CharField()
     id = serializers.CharField()
-    label = serializers.CharField()
+    # DRF's metaclass takes declared fields off the class, so this never shadows Field.label.
+    label = serializers.CharField()  # type: ignore[assignment]
     placeholder = serializers.CharField()
     value = serializers.CharField(help_text="Redacted; empty for sensitive fields.")
     masked = serializers.BooleanField()

@@ -11,14 +11,16 @@ from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts import permissions
+from accounts.http import AuthenticatedHttpRequest
 from cobrowse import selectors
 from cobrowse.models import CoBrowseSession
 from live import selectors as live_selectors
+from live.relay_state import Quality
 
 
 @dataclass(frozen=True)
@@ -27,12 +29,12 @@ class ActiveRow:
 
     session: CoBrowseSession
     watch_url: str
-    quality: dict | None
+    quality: Quality | None
 
 
 @login_required
 @require_GET
-def active_sessions(request: HttpRequest) -> HttpResponse:
+def active_sessions(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not permissions.is_support_staff(request.user):
         raise PermissionDenied("Only support staff see co-browse sessions.")
     lists = selectors.active_sessions(request.user)

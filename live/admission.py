@@ -42,7 +42,7 @@ class Sweeper:
 
     def __init__(self) -> None:
         self.sockets: set[Admitted] = set()
-        self.task: asyncio.Task | None = None
+        self.task: asyncio.Task[None] | None = None
 
     def add(self, socket: Admitted) -> None:
         self.sockets.add(socket)

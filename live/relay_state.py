@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from typing import TypedDict
 
 import redis.asyncio as aioredis
 from django.conf import settings
@@ -18,6 +19,26 @@ SEQ_FLUSH_SECONDS = 1.0
 STATE_TTL_SECONDS = 6 * 3600
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
+
+
+class Quality(TypedDict):
+    """A connection quality the customer's page announced: its level and round trip."""
+
+    level: str
+    rtt_ms: int | None
+
+
+def parse_quality(stored: str | None) -> Quality | None:
+    """``"<level>:<rtt ms>"`` as stored; None for nothing (or anything else) stored."""
+    if not stored or ":" not in stored:
+        return None
+    level, _, rtt = stored.partition(":")
+    return {"level": level, "rtt_ms": int(rtt) if rtt.isdigit() else None}
+
+
+def as_text(value: bytes | str | None) -> str | None:
+    """The clients decode responses (``decode_responses=True``); redis-py's types still say bytes."""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _client() -> aioredis.Redis:
@@ -55,17 +76,13 @@ async def set_presence(session_id: int, presence: str) -> None:
 
 
 async def presence(session_id: int) -> str:
-    return await _client().get(_key(session_id, "presence")) or "disconnected"
+    return as_text(await _client().get(_key(session_id, "presence"))) or "disconnected"
 
 
 async def set_quality(session_id: int, level: str, rtt_ms: int) -> None:
     await _client().set(_key(session_id, "quality"), f"{level}:{int(rtt_ms)}", ex=STATE_TTL_SECONDS)
 
 
-async def quality(session_id: int) -> dict | None:
+async def quality(session_id: int) -> Quality | None:
     """The last quality announced for the session, for viewers who join in between."""
-    stored = await _client().get(_key(session_id, "quality"))
-    if not stored or ":" not in stored:
-        return None
-    level, _, rtt = stored.partition(":")
-    return {"level": level, "rtt_ms": int(rtt) if rtt.isdigit() else None}
+    return parse_quality(as_text(await _client().get(_key(session_id, "quality"))))

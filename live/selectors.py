@@ -7,23 +7,16 @@ import functools
 import redis
 from django.conf import settings
 
-from live.relay_state import _key  # the relay owns the key format
+from live.relay_state import Quality, _key, as_text, parse_quality  # the relay owns the format
 
 
 @functools.cache
-def _redis(url: str):
+def _redis(url: str) -> redis.Redis:
     """One synchronous client (and connection pool) per Redis URL, shared by the web threads."""
     return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1, decode_responses=True)
 
 
-def _parse_quality(stored: str | None) -> dict | None:
-    if not stored or ":" not in stored:
-        return None
-    level, _, rtt = stored.partition(":")
-    return {"level": level, "rtt_ms": int(rtt) if rtt.isdigit() else None}
-
-
-def relay_qualities(session_ids: list[int]) -> dict[int, dict]:
+def relay_qualities(session_ids: list[int]) -> dict[int, Quality]:
     """The last connection quality the relay stored for each session (one Redis round trip).
 
     Only a customer's page reports one; a session without a stored value is absent from the result,
@@ -38,7 +31,7 @@ def relay_qualities(session_ids: list[int]) -> dict[int, dict]:
         return {}
     result = {}
     for pk, stored in zip(ids, values, strict=True):
-        parsed = _parse_quality(stored)
+        parsed = parse_quality(as_text(stored))
         if parsed is not None:
             result[pk] = parsed
     return result

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 
@@ -21,6 +21,12 @@ from cobrowse.models import SHARING_STATES, CoBrowseSession, ParticipantRole, Se
 from consent import answers
 from consent import grants as consent_grants
 from consent import team as consent_team
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+    from cobrowse.models import Participant
 
 #: A staff socket's seat, as the admission re-check asks about it: (session, user, participant).
 StaffSeat = tuple[int, int, int]
@@ -57,7 +63,7 @@ class LiveSession:
     watching: tuple[dict[str, str], ...] = ()
 
 
-def usable_selectors(selectors: Any) -> tuple[str, ...]:
+def usable_selectors(selectors: Iterable[str] | None) -> tuple[str, ...]:
     """The account's selectors that the server redactor understands; the rest are skipped and logged.
 
     Accounts are validated when saved; this guards against rows written some other way, so that one
@@ -80,10 +86,11 @@ def _snapshot(session: CoBrowseSession) -> LiveSession:
     return _snapshot_with_holder(session)[0]
 
 
-def _snapshot_with_holder(session: CoBrowseSession) -> tuple[LiveSession, Any]:
+def _snapshot_with_holder(session: CoBrowseSession) -> tuple[LiveSession, User | None]:
     """The snapshot and the user holding control (already loaded for their name: no extra query)."""
     account = session.ticket.account
-    origins = {policy.origin_of(o) or o.rstrip("/").lower() for o in (account.allowed_origins or [])}
+    allowed = (account.allowed_origins if account else None) or []
+    origins = {policy.origin_of(o) or o.rstrip("/").lower() for o in allowed}
     if session.target_url:
         origins.add(policy.origin_of(session.target_url))
     controller = session_services.controller_id(session)
@@ -104,7 +111,7 @@ def _snapshot_with_holder(session: CoBrowseSession) -> tuple[LiveSession, Any]:
     return snapshot, holder
 
 
-def _user(session: CoBrowseSession, user_id: int | None) -> Any:
+def _user(session: CoBrowseSession, user_id: int | None) -> User | None:
     from accounts.models import User
 
     if user_id == session.agent_id:
@@ -168,7 +175,7 @@ def _admission() -> Iterator[None]:
         raise LiveRefused(4403, str(exc)) from None
 
 
-def session_for_staff(session_id: int, user: Any) -> tuple[LiveSession, int, str]:
+def session_for_staff(session_id: int, user: User | AnonymousUser | None) -> tuple[LiveSession, int, str]:
     """Admit an agent or viewer: returns the session, the participant id and the role."""
     if not (user and user.is_authenticated):
         raise LiveRefused(4401, "Sign in first.")
@@ -242,7 +249,9 @@ def admissions(staff: Sequence[StaffSeat], team: Sequence[int]) -> tuple[list[tu
     return staff_answers, [team_answers[pid] for pid in team]
 
 
-def _staff_admission(seat: Any, session_id: int, user_id: int, participant_id: int) -> tuple[str, int]:
+def _staff_admission(
+    seat: Participant | None, session_id: int, user_id: int, participant_id: int
+) -> tuple[str, int]:
     """A staff member is admitted while the session is live and ``accounts.permissions`` still lets
     them view it (an invitation withdrawn, an account deactivated or demoted: refused). One person
     is one seat shared by their tabs; when another tab's close cleared that seat, this socket takes
@@ -274,7 +283,7 @@ def current(session_id: int) -> LiveSession:
     return _snapshot(_load(session_id))
 
 
-def current_with_holder(session_id: int) -> tuple[LiveSession, Any]:
+def current_with_holder(session_id: int) -> tuple[LiveSession, User | None]:
     """The session as now, and the user holding control (whose rights guidance and actions need)."""
     return _snapshot_with_holder(_load(session_id))
 
@@ -334,7 +343,7 @@ def action_result(session_id: int, request_id: str, ok: bool) -> None:
     log_activity(session_id, None, step, action=request.action, request=request.pk)
 
 
-def add_note(session_id: int, user: Any, text: str) -> None:
+def add_note(session_id: int, user: User, text: str) -> None:
     """A note taken during the session goes on the ticket as an internal note."""
     from tickets import services as ticket_services
 
@@ -351,7 +360,7 @@ def controller_id(session_id: int) -> int:
     return session_services.controller_id(_load(session_id))
 
 
-def hand_over(session_id: int, actor: Any, to_user_id: int) -> session_services.HandedOver:
+def hand_over(session_id: int, actor: User, to_user_id: int) -> session_services.HandedOver:
     """Give control to another participant who is watching (see ``services.hand_over``)."""
     try:
         return session_services.hand_over(session_id, actor=actor, to_user_id=to_user_id)
@@ -375,7 +384,7 @@ def request_action(session_id: int, user_id: int, action: dict[str, Any]) -> int
     return request.pk if request is not None else None
 
 
-def log_activity(session_id: int, actor: Any, step: str, **data: Any) -> None:
+def log_activity(session_id: int, actor: User | int | None, step: str, **data: Any) -> None:
     """One line in the session's activity (ticket events, staff only) and in the audit trail.
 
     ``actor``: a user, a user id (what a socket keeps) or None (the customer's page).

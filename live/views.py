@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import permissions
+from accounts.http import AuthenticatedHttpRequest
 from cobrowse import selectors, services
 from cobrowse.models import CoBrowseSession, ControlMode, ExtensionRequest, ModeRequest, SessionKind
 from consent import answers, invitations
@@ -50,7 +51,7 @@ def _handle_errors(view: Callable) -> Callable:
     return wrapped
 
 
-def _agent_ticket(request: HttpRequest, number: str) -> Ticket:
+def _agent_ticket(request: AuthenticatedHttpRequest, number: str) -> Ticket:
     try:
         return ticket_selectors.get_ticket_by_number(request.user, number)
     except Ticket.DoesNotExist as exc:
@@ -71,7 +72,7 @@ def _portal_url(ticket: Ticket) -> str:
 @login_required
 @require_POST
 @_handle_errors
-def start(request: HttpRequest, number: str) -> HttpResponse:
+def start(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     ticket = _agent_ticket(request, number)
     if not permissions.can_start_cobrowse(request.user, ticket):
         raise PermissionDenied(permissions.cobrowse_start_refusal(request.user, ticket))
@@ -92,7 +93,7 @@ def start(request: HttpRequest, number: str) -> HttpResponse:
     )
 
 
-def _agent_session(request: HttpRequest, pk: int) -> CoBrowseSession:
+def _agent_session(request: AuthenticatedHttpRequest, pk: int) -> CoBrowseSession:
     session = CoBrowseSession.objects.select_related("ticket").get(pk=pk)
     if not permissions.can_view_cobrowse_session(request.user, session):
         raise CoBrowseSession.DoesNotExist
@@ -102,7 +103,7 @@ def _agent_session(request: HttpRequest, pk: int) -> CoBrowseSession:
 @login_required
 @require_POST
 @_handle_errors
-def agent_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def agent_action(request: AuthenticatedHttpRequest, pk: int, action: str) -> HttpResponse:
     """end / resend / mode / extend, posted from the agent's ticket panel."""
     session = _agent_session(request, pk)
     try:
@@ -164,7 +165,12 @@ def stop_sharing(request: HttpRequest, pk: int) -> HttpResponse:
     return back_to_sharing_page(request, session)
 
 
-def _answer(request: HttpRequest, model: type, pk: int, respond) -> HttpResponse:
+def _answer(
+    request: HttpRequest,
+    model: type[ModeRequest] | type[ExtensionRequest],
+    pk: int,
+    respond: Callable[..., object],
+) -> HttpResponse:
     """The customer accepts or declines a mode request or an extension, from the portal panel."""
     pending = model.objects.select_related("session").get(pk=pk)
     session = _customer_session(request, pending.session_id)
@@ -234,7 +240,7 @@ def _lower_modes(session: CoBrowseSession) -> list[tuple[str, str]]:
 @login_required
 @require_POST
 @_handle_errors
-def request_screen_share(request: HttpRequest, number: str) -> HttpResponse:
+def request_screen_share(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     try:
         ticket = ticket_selectors.get_ticket_by_number(request.user, number)
     except Ticket.DoesNotExist as exc:
@@ -252,19 +258,20 @@ def request_screen_share(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @_handle_errors
-def approvals(request: HttpRequest) -> HttpResponse:
+def approvals(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not permissions.can_approve_full_control(request.user):
         raise PermissionDenied("Only managers approve full control.")
     pending = list(selectors.pending_full_control_requests())
     for req in pending:  # the page says why, and offers no Approve button, for one's own
-        req.own_reason = services.own_request_reason(req, req.session, request.user)
+        reason = services.own_request_reason(req, req.session, request.user)
+        req.own_reason = reason  # type: ignore[attr-defined]  # read by the template only
     return render(request, "cobrowse/approvals.html", {"requests": pending, "nav": "approvals"})
 
 
 @login_required
 @require_POST
 @_handle_errors
-def decide_approval(request: HttpRequest, pk: int) -> HttpResponse:
+def decide_approval(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if not permissions.can_approve_full_control(request.user):
         raise PermissionDenied("Only managers approve full control.")
     approve = request.POST.get("decision") == "approve"

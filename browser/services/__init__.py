@@ -37,7 +37,6 @@ from browser.services.lifecycle import (
     ensure_runner,
     finish,
     load_for_runner,
-    record_browser_event,
     redaction_selectors,
     refresh,
     register_runner,
@@ -69,6 +68,7 @@ from browser.services.viewers import (
     admit_staff,
     viewer_control,
 )
+from cobrowse.services import log_event as record_browser_event
 
 __all__ = [
     "BROWSER_FAILED",

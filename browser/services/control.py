@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -24,6 +24,9 @@ from cobrowse import services as session_services
 from cobrowse.groups import browser_viewers_group
 from cobrowse.models import SHARING_STATES, CoBrowseSession, ControlMode, Participant, ParticipantRole
 from live.services import log_activity
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 #: Modes in which the agent may drive the server-side browser.
 DRIVING_MODES = frozenset({ControlMode.CONTROLLED, ControlMode.FULL})
@@ -90,7 +93,7 @@ def ask_for_control(session_id: int) -> dict[str, Any]:
 
 
 @transaction.atomic
-def set_holder(session_id: int, to: str, *, actor: Any = None, by: str) -> dict[str, Any]:
+def set_holder(session_id: int, to: str, *, actor: User | None = None, by: str) -> dict[str, Any]:
     """Hand the browser to the customer or back to the agent (``by``: who did it, for the feed)."""
     if to not in (ParticipantRole.CUSTOMER, ParticipantRole.AGENT):
         raise BrowserError(f"Unknown holder '{to}'.")
@@ -132,7 +135,7 @@ def _policy_action(action: dict[str, Any]) -> dict[str, Any]:
     return {"kind": "type" if kind in ("type", "text", "press", "key") else "click"}
 
 
-def create_approval(session_id: int, user: Any, action: dict[str, Any], target: str, reply_to: str) -> int:
+def create_approval(session_id: int, user: User, action: dict[str, Any], target: str, reply_to: str) -> int:
     """An ActionRequest for the customer's viewer; the decision goes to ``reply_to``.
 
     The customer holds the browser and the agent asks: ``cobrowse.services.request_action`` on the
@@ -183,7 +186,7 @@ def decide_approval(session_id: int, request_id: str, approved: bool) -> tuple[s
     return str(cache.get(_approval_key(decided.pk)) or ""), ok
 
 
-async def await_approval(session_id: int, user: Any, action: dict[str, Any], target: str) -> bool:
+async def await_approval(session_id: int, user: User, action: dict[str, Any], target: str) -> bool:
     """Ask the customer and wait for the answer (expiry counts as a no)."""
     layer = get_channel_layer()
     channel = await layer.new_channel("browser-approval.")

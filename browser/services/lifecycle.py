@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -25,6 +25,9 @@ from cobrowse.models import LIVE_STATES, SHARING_STATES, CoBrowseSession, EndRea
 from cobrowse.services import log_event as record_browser_event
 from live.services import log_activity
 from tickets.models import Ticket
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +46,7 @@ class BrowserStart:
     launched: bool
 
 
-def start_browser_session(ticket: Ticket, *, agent: Any, start_url: str, channel: str) -> BrowserStart:
+def start_browser_session(ticket: Ticket, *, agent: User, start_url: str, channel: str) -> BrowserStart:
     """Invite the customer to a server-side browser session on ``start_url``, or launch the browser.
 
     A ticket whose browser session the customer already consented to gets its browser started
@@ -71,14 +74,16 @@ def start_browser_session(ticket: Ticket, *, agent: Any, start_url: str, channel
     return BrowserStart(started.session, started.join_url, launched=False)
 
 
-def _end_other_browsers(agent: Any, *, keep: int | None) -> None:
+def _end_other_browsers(agent: User, *, keep: int | None) -> None:
     others = CoBrowseSession.objects.filter(kind=SessionKind.BROWSER, agent=agent, state__in=LIVE_STATES)
-    for other in others.exclude(pk=keep):
+    if keep is not None:
+        others = others.exclude(pk=keep)
+    for other in others:
         session_services.end_session(other, actor=agent, reason=EndReason.AGENT_ENDED)
         _broadcast_stop(other.pk)
 
 
-def stop_browser_session(session: CoBrowseSession, *, actor: Any) -> CoBrowseSession:
+def stop_browser_session(session: CoBrowseSession, *, actor: User) -> CoBrowseSession:
     """End the session; its runner hears ``session.changed`` and closes the browser."""
     ended = session_services.end_session(session, actor=actor, reason=EndReason.AGENT_ENDED)
     _broadcast_stop(session.pk)

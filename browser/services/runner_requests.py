@@ -13,7 +13,7 @@ import asyncio
 import math
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -25,13 +25,17 @@ from audit import services as audit
 from browser import selectors
 from browser.services.control import await_approval, check_rate, input_refusal, needs_approval
 from browser.services.errors import BrowserError, NotDriving, RunnerTimeout, RunnerUnavailable
-from browser.services.lifecycle import ensure_runner, record_browser_event
+from browser.services.lifecycle import ensure_runner
 from cobrowse import policy
 from cobrowse import services as session_services
 from cobrowse.groups import browser_control_group
 from cobrowse.masking import redact_text, redact_typed_value, redact_url
 from cobrowse.models import SHARING_STATES, CoBrowseSession, ParticipantRole
+from cobrowse.services import log_event as record_browser_event
 from live.services import log_activity
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 REPLY_CHUNK_BYTES = 512 * 1024
 
@@ -133,7 +137,7 @@ def request(
     return async_to_sync(arequest)(session_id, op, payload, timeout=timeout, actor_id=actor_id)
 
 
-def _require_driving(session: CoBrowseSession, user: Any) -> CoBrowseSession:
+def _require_driving(session: CoBrowseSession, user: User) -> CoBrowseSession:
     session = session_services.refresh_state(session)
     if session.agent_id != getattr(user, "pk", None):
         raise PermissionDenied("Only the session's agent drives its browser.")
@@ -145,7 +149,7 @@ def _require_driving(session: CoBrowseSession, user: Any) -> CoBrowseSession:
     return session
 
 
-def perform_action(session: CoBrowseSession, *, user: Any, action: dict[str, Any]) -> Reply:
+def perform_action(session: CoBrowseSession, *, user: User, action: dict[str, Any]) -> Reply:
     """Run one validated action in the session's browser; logged whatever the outcome.
 
     While the customer holds the browser in ``controlled``, the customer is asked first (Allow or
@@ -172,7 +176,7 @@ def perform_action(session: CoBrowseSession, *, user: Any, action: dict[str, Any
     return reply
 
 
-def _ask_customer(session: CoBrowseSession, user: Any, action: dict[str, Any]) -> None:
+def _ask_customer(session: CoBrowseSession, user: User, action: dict[str, Any]) -> None:
     """Checks the never-list in the page first (no prompt for what would be refused anyway)."""
     probe = request(session.pk, "probe", {k: v for k, v in action.items() if k != "text"}, actor_id=user.pk)
     if probe.ok and probe.result.get("never"):
@@ -184,7 +188,7 @@ def _ask_customer(session: CoBrowseSession, user: Any, action: dict[str, Any]) -
         raise NotDriving("The customer did not allow this action.", code="declined")
 
 
-def _log_action(session: CoBrowseSession, user: Any, action: dict[str, Any], *, outcome: str) -> None:
+def _log_action(session: CoBrowseSession, user: User, action: dict[str, Any], *, outcome: str) -> None:
     """Codes only: the kind and the outcome, never the text typed or the selector's content."""
     kind = str(action.get("kind", ""))
     record_browser_event(session, "browser_action", actor=user, action=kind, outcome=outcome)
@@ -196,7 +200,7 @@ def _log_action(session: CoBrowseSession, user: Any, action: dict[str, Any], *, 
     )
 
 
-def screenshot(session: CoBrowseSession, *, user: Any) -> bytes:
+def screenshot(session: CoBrowseSession, *, user: User) -> bytes:
     session = _require_viewing(session)
     reply = request(session.pk, "screenshot", {})
     if not reply.ok:
@@ -204,7 +208,7 @@ def screenshot(session: CoBrowseSession, *, user: Any) -> bytes:
     return reply.blob
 
 
-def page_outline(session: CoBrowseSession, *, user: Any) -> dict[str, Any]:
+def page_outline(session: CoBrowseSession, *, user: User) -> dict[str, Any]:
     """URL, title, visible text, links, inputs and buttons of the page, redacted like the DOM relay."""
     from live.services import usable_selectors
 
@@ -229,7 +233,7 @@ _SENSITIVE_TYPES = frozenset({"password", "file", "hidden"})
 
 def redact_outline(raw: dict[str, Any]) -> dict[str, Any]:
     """Redact what the page showed: text by pattern, URLs' secret parameters, sensitive field values."""
-    inputs = []
+    inputs: list[dict[str, Any]] = []
     for item in raw.get("inputs", [])[:200]:
         autocomplete = str(item.get("autocomplete", "")).lower()
         sensitive = (

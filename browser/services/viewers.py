@@ -7,13 +7,16 @@ tab grant. Admitting a viewer also makes sure the session's runner is running.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from browser.services.control import control_state, input_refusal, needs_approval
 from browser.services.lifecycle import ensure_runner
 from cobrowse import services as session_services
 from cobrowse.models import SHARING_STATES, CoBrowseSession, ParticipantRole, SessionKind
 from live.services import LiveRefused
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ def _browser_session(session_id: int) -> CoBrowseSession:
     return session
 
 
-def admit_staff(session_id: int, user: Any) -> ViewerAdmission:
+def admit_staff(session_id: int, user: User) -> ViewerAdmission:
     """The session's agent or a manager (as a viewer, within the viewer limit); starts the runner."""
     from live import services as live
 

@@ -19,6 +19,7 @@ from django.conf import settings
 from browser import guard, services
 from browser.worker.errors import NavigationRefused, NeverAllowed, TooFast, short_error
 from browser.worker.navigation import NAV_TIMEOUT_MS, SETTLE_TIMEOUT_MS
+from browser.worker.state import RunnerState
 from cobrowse.browser.urlguard import UrlRefused, check_url
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ _OUTLINE_JS = """
 """
 
 
-class ActionsMixin:
+class ActionsMixin(RunnerState):
     """Requests from the API and the actions they (and navigation input) perform."""
 
     async def _handle_request(self, message: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from browser.framepolicy import QualityLevel, Verdict
+from browser.worker.state import RunnerState
 from cobrowse.groups import browser_viewers_group
 
 logger = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ logger = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 900 * 1024  # the channel layer refuses messages over 1 MB
 
 
-class FramesMixin:
+class FramesMixin(RunnerState):
     """Frames out: publish, quality and size levels, fps."""
 
     def _on_frame(self, data: bytes, metadata: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from channels.db import database_sync_to_async
 from browser import guard, services
 from browser.egress_proxy import Refusal
 from browser.worker.errors import NeverAllowed
+from browser.worker.state import RunnerState
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ NAV_TIMEOUT_MS = 15000
 NAVIGATION_LOG_EVERY_S = 2.0
 
 
-class NavigationMixin:
+class NavigationMixin(RunnerState):
     """Page events: where the page went, whether it may be there, what the proxy refused."""
 
     def _on_navigated(self, frame: Any) -> None:

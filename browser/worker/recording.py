@@ -14,10 +14,12 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from browser.worker.state import RunnerState
+
 logger = logging.getLogger(__name__)
 
 
-class RecordingMixin:
+class RecordingMixin(RunnerState):
     """Open, append to and close the session's recorder."""
 
     async def _open_recorder(self) -> None:

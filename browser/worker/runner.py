@@ -19,6 +19,7 @@ import secrets
 import socket
 import time
 from collections import deque
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,44 +97,44 @@ class BrowserSessionRunner(FramesMixin, NavigationMixin, ViewerInputMixin, Actio
             max_bytes_per_second=self.config.max_bytes_per_second,
         )
         self.channel = ""
-        self.context: Any = None
-        self.page: Any = None
-        self.screencast: Screencast | None = None
+        self.context = None
+        self.page = None
+        self.screencast = None
         self.url = ""
         self.title = ""
         self.loading = False
         self.browser_state = "starting"
         self.recoveries = 0
         self.frame_number = 0
-        self.first_frame_at: float | None = None
+        self.first_frame_at = None
         self.started_at = time.monotonic()
         self.last_activity = time.monotonic()
-        self.last_frame_at: float | None = None
+        self.last_frame_at = None
         self.end_reason = ""
-        self._latest: tuple[bytes, dict[str, Any]] | None = None
-        self._last_published: dict[str, Any] | None = None
+        self._latest = None
+        self._last_published = None
         self._frame_ready = asyncio.Event()
         self._crashed = asyncio.Event()
         self._stop = asyncio.Event()
         self._stop_why: _Stop | None = None
         self._closing = False
         self._action_lock = asyncio.Lock()
-        self._tasks: set[asyncio.Task] = set()
-        self._sent_times: deque[float] = deque(maxlen=200)
-        self._blocked_hosts: set[str] = set()
-        self._recent_requests: dict[tuple[str, int], float] = {}
-        self._unclaimed: dict[tuple[str, int], tuple[float, str]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._sent_times = deque(maxlen=200)
+        self._blocked_hosts = set()
+        self._recent_requests = {}
+        self._unclaimed = {}
         self._last_touch = 0.0
         self._touched_activity = self.last_activity
         self._viewport = dict(self.config.viewport)
-        self.session: Any = None  # the row as loaded (account origins and selectors for the never-list)
-        self.selectors: tuple[str, ...] = ()
-        self.recorder: Any = None
-        self._action_times: deque[float] = deque()
+        self.session = None  # the row as loaded (account origins and selectors for the never-list)
+        self.selectors = ()
+        self.recorder = None
+        self._action_times = deque()
         self._recorded_seq = 0
         self._gate_token = ""  # opens the context's submit backstop (guard.submit_backstop_script)
         self.last_allowed_url = ""
-        self._navigation_logged: dict[str, float] = {}
+        self._navigation_logged = {}
         self._navigation_refusals = 0
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -325,7 +326,7 @@ class BrowserSessionRunner(FramesMixin, NavigationMixin, ViewerInputMixin, Actio
                 await self.layer.group_discard(session_group(self.session_id), self.channel)
         await self._close_recorder()
 
-    def _spawn(self, coro: Any) -> asyncio.Task:
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -18,6 +18,7 @@ from django.conf import settings
 
 from browser import guard, services
 from browser.worker.errors import NavigationRefused, NeverAllowed, TooFast, short_error
+from browser.worker.state import RunnerState
 from cobrowse.browser.urlguard import UrlRefused
 from cobrowse.models import ParticipantRole
 
@@ -29,7 +30,7 @@ GATE_CALL_TIMEOUT_S = 1.0
 GATED_INPUT_KINDS = frozenset({"click", "dblclick", "key", "text"})
 
 
-class ViewerInputMixin:
+class ViewerInputMixin(RunnerState):
     """Input and presence reports from the viewer sockets."""
 
     async def _handle_viewer(self, message: dict[str, Any]) -> None:

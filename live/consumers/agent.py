@@ -37,6 +37,7 @@ class AgentConsumer(EnvelopeSender, AsyncWebsocketConsumer):
     """``/ws/cobrowse/<session>/agent/``: the session's agent, or a manager or colleague viewing."""
 
     session: live.LiveSession | None = None
+    participant_id: int | None  # set in connect
 
     def admission_seat(self) -> live.StaffSeat | int | None:
         """What :mod:`live.admission` re-checks for this socket (never per frame)."""
@@ -60,7 +61,7 @@ class AgentConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
         self.user = self.scope.get("user")
         self.presence_task: asyncio.Task | None = None
-        self.participant_id: int | None = None
+        self.participant_id = None
         await self.accept()
         try:
             session, participant_id, role = await database_sync_to_async(live.session_for_staff)(

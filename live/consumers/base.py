@@ -4,7 +4,7 @@ message, how long a socket may wait before its first frame, and the origin heade
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from channels.consumer import get_handler_name
@@ -42,6 +42,12 @@ class EnvelopeSender:
 
     seq = 0
     closed = False
+
+    if TYPE_CHECKING:
+        # The consumer's own (Channels' AsyncWebsocketConsumer, which ships no types).
+        async def send(
+            self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+        ) -> None: ...
 
     async def send_envelope(self, msg_type: str, data: dict[str, Any]) -> None:
         if self.closed:  # frames still queued when the socket went away are dropped, not sent

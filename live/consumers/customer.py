@@ -15,6 +15,7 @@ import logging
 import random
 import secrets
 import time
+from typing import TYPE_CHECKING
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -30,6 +31,9 @@ from live import relay_state, socket_limits
 from live import services as live
 from live.consumers import base
 from live.consumers.base import EnvelopeSender, header
+
+if TYPE_CHECKING:
+    from recordings.live import SessionRecorder
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +87,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         self.last_touch = 0.0
         self.touch_every = TOUCH_EVERY_S * random.uniform(0.8, 1.0)  # noqa: S311 - spreading, not secrecy
         self.tasks: list[asyncio.Task] = []
-        self.recorder = None
+        self.recorder: SessionRecorder | None = None
         self.seq_dirty = False
         self.ack_due = False
         await self.accept()
@@ -125,9 +129,10 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         try:
             message = protocol.parse_message(raw or b"", protocol.CUSTOMER)
             if message.type == "part":
-                message = self._assemble(message)
-                if message is None:
+                assembled = self._assemble(message)
+                if assembled is None:
                     return  # more parts to come
+                message = assembled
         except protocol.ProtocolError as exc:
             await self.send_envelope("error", exc.as_data())
             return
@@ -226,6 +231,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
             await self.send_envelope("snapshot_request", {"reason": "gap"})
         assert self.redactor is not None
         redacted = self.redactor.redact_message(message)
+        assert isinstance(redacted, protocol.Message)  # a Message in, a Message out
         envelope = {"type": redacted.type, "seq": redacted.seq, "ts": redacted.ts, "data": redacted.data}
         self._record(envelope)
         text = protocol.encode(envelope)
@@ -260,12 +266,13 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
             self.rtt_ms = (time.monotonic() - self.pending_ping[1]) * 1000
             self.pending_ping = None
             level = quality_level(self.rtt_ms)
-            quality = {"level": level, "rtt_ms": round(self.rtt_ms)}
+            rtt_ms = round(self.rtt_ms)
+            quality = {"level": level, "rtt_ms": rtt_ms}
             now = time.monotonic()
             # Both sides hear of a change at once, and of a steady figure only now and then.
             if level != self.quality_sent or now - self.quality_sent_at >= QUALITY_REFRESH_S:
                 self.quality_sent, self.quality_sent_at = level, now
-                await relay_state.set_quality(self.session_id, level, quality["rtt_ms"])
+                await relay_state.set_quality(self.session_id, level, rtt_ms)
                 await self.send_envelope("quality", quality)
                 await self.channel_layer.group_send(
                     agents_group(self.session_id), {"type": "to.agent.quality", **quality}
