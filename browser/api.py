@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import api_errors
+from accounts.http import signed_in_user
 from browser import selectors, services
 from browser.serializers import (
     ActionResultSerializer,
@@ -77,10 +78,10 @@ class BrowserSessionsView(_AgentView):
         already consented to, start its browser instead (200, ``launched``). One live browser per agent."""
         data = BrowserSessionCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        ticket = ticket_selectors.ticket_or_404(request.user, data.validated_data["ticket"])
+        ticket = ticket_selectors.ticket_or_404(signed_in_user(request), data.validated_data["ticket"])
         started = services.start_browser_session(
             ticket,
-            agent=request.user,
+            agent=signed_in_user(request),
             start_url=data.validated_data["start_url"],
             channel=data.validated_data["channel"],
         )
@@ -100,11 +101,11 @@ class ActionView(_AgentView):
         session = self.session(request, pk)
         data = ActionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        reply = services.perform_action(session, user=request.user, action=data.validated_data)
+        reply = services.perform_action(session, user=signed_in_user(request), action=data.validated_data)
         body = {"ok": reply.ok, "action": data.validated_data["kind"], **reply.result}
         if not reply.ok:
             body["error"] = reply.error
-            code = reply.error.get("code")
+            code = str(reply.error.get("code", ""))
             status_code = {"url_refused": 400, "never_allowed": 409, "rate_limited": 429}.get(code, 502)
             return Response(body, status=status_code)
         if reply.blob:
@@ -116,7 +117,7 @@ class ScreenshotView(_AgentView):
     @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY, **_ERRORS}, summary="Screenshot (PNG)")
     def get(self, request: Request, pk: int) -> HttpResponse:
         session = self.session(request, pk)
-        png = services.screenshot(session, user=request.user)
+        png = services.screenshot(session, user=signed_in_user(request))
         return HttpResponse(png, content_type="image/png", headers={"Cache-Control": "no-store"})
 
 
@@ -127,7 +128,7 @@ class OutlineView(_AgentView):
     def get(self, request: Request, pk: int) -> Response:
         """URL, title, visible text (capped), links with index, inputs and buttons; redacted."""
         session = self.session(request, pk)
-        return Response(services.page_outline(session, user=request.user))
+        return Response(services.page_outline(session, user=signed_in_user(request)))
 
 
 class StatusView(_AgentView):
@@ -143,5 +144,5 @@ class StopView(_AgentView):
     )
     def post(self, request: Request, pk: int) -> Response:
         session = self.session(request, pk)
-        ended = services.stop_browser_session(session, actor=request.user)
+        ended = services.stop_browser_session(session, actor=signed_in_user(request))
         return Response(selectors.status(ended))

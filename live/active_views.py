@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts import permissions
+from accounts.decorators import staff_only
 from accounts.http import AuthenticatedHttpRequest
 from cobrowse import selectors
 from cobrowse.models import CoBrowseSession
@@ -32,11 +31,9 @@ class ActiveRow:
     quality: Quality | None
 
 
-@login_required
 @require_GET
+@staff_only
 def active_sessions(request: AuthenticatedHttpRequest) -> HttpResponse:
-    if not permissions.is_support_staff(request.user):
-        raise PermissionDenied("Only support staff see co-browse sessions.")
     lists = selectors.active_sessions(request.user)
     qualities = live_selectors.relay_qualities([s.pk for rows in lists.values() for s in rows])
 

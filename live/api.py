@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import api_errors, permissions
+from accounts.http import signed_in_user
 from cobrowse import services
 from cobrowse.models import CoBrowseSession, ControlMode, EndReason, ModeRequest, SessionKind
 from consent import answers, invitations
@@ -87,6 +88,8 @@ class SessionSerializer(serializers.ModelSerializer):
 
 
 class StartedSerializer(SessionSerializer):
+    """The schema of a started session (``_started_data`` builds the body)."""
+
     join_url = serializers.CharField(
         read_only=True,
         help_text="The customer's link, for the copy channel only; empty when it was sent to the customer.",
@@ -100,9 +103,9 @@ class StartedSerializer(SessionSerializer):
 
 def _started_data(started: invitations.StartedSession) -> dict:
     """The session, with the link only where staff may see it (the copy channel)."""
-    started.session.join_url = started.join_url
-    started.session.link_notice = started.notice
-    return StartedSerializer(started.session).data
+    data = dict(SessionSerializer(started.session).data)
+    data.update(join_url=started.join_url, link_notice=started.notice)
+    return data
 
 
 class StartSerializer(serializers.Serializer):
@@ -168,7 +171,7 @@ class TicketCoBrowseView(StaffView):
         """Start a co-browse session on a ticket: its assignee or a manager (L2+, certified L1).
 
         An agent starting on an unassigned ticket is assigned to it in the same action."""
-        ticket = ticket_selectors.ticket_or_404(request.user, number)
+        ticket = ticket_selectors.ticket_or_404(signed_in_user(request), number)
         if not permissions.can_start_cobrowse(request.user, ticket):
             raise DRFPermissionDenied(permissions.cobrowse_start_refusal(request.user, ticket))
         data = StartSerializer(data=request.data)
@@ -209,7 +212,7 @@ class RevokeView(CustomerView):
 class EndView(StaffView):
     @extend_schema(request=None, responses=SessionSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        session = services.end_session(_staff_session(request, pk), actor=request.user)
+        session = services.end_session(_staff_session(request, pk), actor=signed_in_user(request))
         return Response(SessionSerializer(session).data)
 
 
@@ -231,7 +234,7 @@ class ModeView(StaffView):
         data = ModeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.request_mode(
-            _staff_session(request, pk), actor=request.user, mode=data.validated_data["mode"]
+            _staff_session(request, pk), actor=signed_in_user(request), mode=data.validated_data["mode"]
         )
         if isinstance(result, ModeRequest):
             return Response(ModeRequestSerializer(result).data, status=status.HTTP_202_ACCEPTED)
@@ -241,7 +244,7 @@ class ModeView(StaffView):
 class ExtendView(StaffView):
     @extend_schema(request=None, responses={202: None})
     def post(self, request: Request, pk: int) -> Response:
-        extension = services.request_extension(_staff_session(request, pk), actor=request.user)
+        extension = services.request_extension(_staff_session(request, pk), actor=signed_in_user(request))
         return Response({"id": extension.pk, "state": extension.state}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -261,7 +264,7 @@ class ViewersView(StaffView):
         user = User.objects.filter(username=data.validated_data["username"], is_active=True).first()
         if user is None:
             return Response({"username": ["No such user."]}, status=status.HTTP_400_BAD_REQUEST)
-        invitation = services.invite_viewer(session, actor=request.user, user=user)
+        invitation = services.invite_viewer(session, actor=signed_in_user(request), user=user)
         return Response(
             {"session": session.pk, "viewer": user.username, "console": f"/agent/sessions/{session.pk}/"},
             status=status.HTTP_201_CREATED if invitation else status.HTTP_200_OK,
@@ -278,7 +281,7 @@ class ApprovalView(StaffView):
             raise PermissionDenied("Only managers approve full control.")
         if not ModeRequest.objects.filter(pk=pk).exists():
             raise NotFound("No such request.")
-        result = services.decide_full_control(pk, manager=request.user, approve=self.approve)
+        result = services.decide_full_control(pk, manager=signed_in_user(request), approve=self.approve)
         return Response(ModeRequestSerializer(result).data)
 
 

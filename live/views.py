@@ -51,13 +51,6 @@ def _handle_errors(view: Callable) -> Callable:
     return wrapped
 
 
-def _agent_ticket(request: AuthenticatedHttpRequest, number: str) -> Ticket:
-    try:
-        return ticket_selectors.get_ticket_by_number(request.user, number)
-    except Ticket.DoesNotExist as exc:
-        raise Http404 from exc
-
-
 def _ticket_url(ticket: Ticket) -> str:
     return reverse("tickets:agent_ticket", args=[ticket.number])
 
@@ -73,7 +66,7 @@ def _portal_url(ticket: Ticket) -> str:
 @require_POST
 @_handle_errors
 def start(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
-    ticket = _agent_ticket(request, number)
+    ticket = ticket_selectors.ticket_or_404(request.user, number)
     if not permissions.can_start_cobrowse(request.user, ticket):
         raise PermissionDenied(permissions.cobrowse_start_refusal(request.user, ticket))
     channel = request.POST.get("channel", DeliveryChannel.COPY)
@@ -241,10 +234,7 @@ def _lower_modes(session: CoBrowseSession) -> list[tuple[str, str]]:
 @require_POST
 @_handle_errors
 def request_screen_share(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
-    try:
-        ticket = ticket_selectors.get_ticket_by_number(request.user, number)
-    except Ticket.DoesNotExist as exc:
-        raise Http404 from exc
+    ticket = ticket_selectors.ticket_or_404(request.user, number)
     try:
         services.request_screen_share(ticket, customer=request.user)
         messages.success(request, "Your agent has been asked to start a screen share.")
