@@ -12,3 +12,8 @@ class OutcomesConfig(AppConfig):
         from tickets import api_fields
 
         api_fields.register("cobrowse_outcomes", selectors.ticket_outcomes)
+
+        from outcomes.views import survey_panel
+        from tickets.panels import register_portal_panel
+
+        register_portal_panel(survey_panel)

@@ -41,3 +41,21 @@ class SessionOutcome(models.Model):
 
     def __str__(self) -> str:
         return f"session {self.session_id}: {self.outcome}"
+
+
+class SurveyResponse(models.Model):
+    """The customer's one answer about a session: 1 to 5 stars and an optional comment."""
+
+    session = models.OneToOneField(CoBrowseSession, on_delete=models.CASCADE, related_name="survey_response")
+    stars = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(stars__gte=1, stars__lte=5), name="stars_1_to_5")
+        ]
+
+    def __str__(self) -> str:
+        return f"session {self.session_id}: {self.stars}★"

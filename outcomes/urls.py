@@ -6,4 +6,5 @@ app_name = "outcomes"
 
 urlpatterns = [
     path("agent/sessions/<int:session_id>/outcome/", views.record, name="record"),
+    path("survey/<str:token>/", views.survey, name="survey"),
 ]

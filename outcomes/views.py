@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods
 
+from accounts import permissions
 from accounts.decorators import staff_only
 from accounts.http import AuthenticatedHttpRequest
 from cobrowse.models import CoBrowseSession
 from outcomes import services, summary
+from outcomes import survey as survey_answers
 from outcomes.forms import OutcomeForm
-from outcomes.models import SessionOutcome
+from outcomes.models import SessionOutcome, SurveyResponse
 
 
 @require_http_methods(["GET", "POST"])
@@ -63,3 +68,64 @@ def record(request: AuthenticatedHttpRequest, session_id: int) -> HttpResponse:
         "nav": "queue",
     }
     return render(request, "outcomes/record.html", context, status=status)
+
+
+# --- the customer's survey ---------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def survey(request: HttpRequest, token: str) -> HttpResponse:
+    """``/survey/<token>/``: one question, answered once, by whoever holds the link (not staff)."""
+    try:
+        session = survey_answers.session_for_token(token)
+    except survey_answers.SurveyLinkError as exc:
+        return render(
+            request, "outcomes/survey_message.html", {"title": "Survey link", "text": str(exc)}, status=404
+        )
+    staff = permissions.is_support_staff(request.user)
+    context: dict = {"session": session, "staff": staff, "errors": {}, "values": {}}
+    if request.method == "POST":
+        values = {"stars": request.POST.get("stars", ""), "comment": request.POST.get("comment", "")}
+        try:
+            survey_answers.answer(session, stars=values["stars"], comment=values["comment"], staff=staff)
+        except PermissionDenied as exc:
+            context.update(error=str(exc))
+            return render(request, "outcomes/survey.html", context, status=403)
+        except ValidationError as exc:
+            if getattr(exc, "code", None) == "answered":
+                return render(request, "outcomes/survey_message.html", _THANKS_ALREADY, status=409)
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"form": exc.messages}
+            context.update(errors={k: " ".join(v) for k, v in errors.items()}, values=values)
+            return render(request, "outcomes/survey.html", context, status=400)
+        return render(request, "outcomes/survey_message.html", _THANKS)
+    if not survey_answers.may_answer(session):
+        answered = SurveyResponse.objects.filter(session=session).exists()
+        message = (
+            _THANKS_ALREADY
+            if answered
+            else {"title": "Not yet", "text": "The survey opens when the session is over."}
+        )
+        return render(request, "outcomes/survey_message.html", message, status=200 if answered else 409)
+    return render(request, "outcomes/survey.html", context)
+
+
+_THANKS = {"title": "Thank you", "text": "Your answer helps the support team do better."}
+_THANKS_ALREADY = {
+    "title": "Already answered",
+    "text": "This session's survey has already been answered. Thank you.",
+}
+
+
+def survey_panel(request: HttpRequest, ticket: Any) -> str:
+    """The portal ticket page: the customer's sessions on this ticket still waiting for an answer."""
+    sessions = [
+        s
+        for s in CoBrowseSession.objects.filter(ticket=ticket, started_at__isnull=False).order_by(
+            "-ended_at"
+        )[:3]
+        if survey_answers.may_answer(s) and survey_answers.is_customer_of(request.user, s)
+    ]
+    if not sessions:
+        return ""
+    links = [(s, survey_answers.survey_path(s)) for s in sessions]
+    return render_to_string("outcomes/survey_panel.html", {"links": links}, request=request)

@@ -1,0 +1,97 @@
+"""The customer's survey about a session: who may answer, the link, one answer per session.
+
+The link carries the session id signed with the project's secret (``django.core.signing``, its own
+salt) and expires: nothing is stored for it, and it cannot be forged or pointed at another session.
+The customer may also answer from the portal while signed in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from cobrowse.models import CoBrowseSession
+from outcomes.models import SurveyResponse
+from outcomes.services import ENDED_STATES
+
+SALT = "tandem.outcomes.survey"
+LINK_MAX_AGE_S = 30 * 24 * 3600
+MAX_COMMENT = 2000
+
+
+class SurveyLinkError(Exception):
+    """Unknown, tampered with or expired."""
+
+
+def survey_token(session: CoBrowseSession) -> str:
+    return signing.dumps(session.pk, salt=SALT, compress=True)
+
+
+def survey_path(session: CoBrowseSession) -> str:
+    return reverse("outcomes:survey", args=[survey_token(session)])
+
+
+def session_for_token(token: str) -> CoBrowseSession:
+    try:
+        session_id = signing.loads(token, salt=SALT, max_age=LINK_MAX_AGE_S)
+    except signing.SignatureExpired:
+        raise SurveyLinkError("This survey link has expired.") from None
+    except signing.BadSignature:
+        raise SurveyLinkError("This survey link is not valid.") from None
+    session = CoBrowseSession.objects.select_related("ticket").filter(pk=session_id).first()
+    if session is None:
+        raise SurveyLinkError("This survey link is not valid.")
+    return session
+
+
+def may_answer(session: CoBrowseSession) -> bool:
+    """A session the customer shared, now over, not yet answered."""
+    return (
+        session.state in ENDED_STATES
+        and session.started_at is not None
+        and not SurveyResponse.objects.filter(session=session).exists()
+    )
+
+
+def is_customer_of(user: Any, session: CoBrowseSession) -> bool:
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and user.pk in (session.customer_id, session.ticket.requester_id)
+    )
+
+
+def parse_answer(stars: Any, comment: Any) -> tuple[int, str]:
+    """Stars 1 to 5 and a comment of at most 2,000 characters; anything else is a field error."""
+    errors = {}
+    try:
+        value = int(str(stars).strip())
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 5:
+        errors["stars"] = "Choose from 1 to 5 stars."
+    text = str(comment or "").strip()
+    if len(text) > MAX_COMMENT:
+        errors["comment"] = f"Keep the comment under {MAX_COMMENT} characters."
+    if errors:
+        raise ValidationError(errors)
+    return value, text
+
+
+@transaction.atomic
+def answer(session: CoBrowseSession, *, stars: Any, comment: Any = "", staff: bool = False) -> SurveyResponse:
+    """Record the customer's answer. ``staff``: the caller is support staff, who may not answer for them."""
+    if staff:
+        raise PermissionDenied("Support staff cannot answer the customer's survey.")
+    value, text = parse_answer(stars, comment)
+    locked = CoBrowseSession.objects.select_for_update().get(pk=session.pk)
+    if locked.state not in ENDED_STATES or locked.started_at is None:
+        raise ValidationError("The survey opens when the session is over.", code="not_ended")
+    try:
+        with transaction.atomic():
+            return SurveyResponse.objects.create(session=locked, stars=value, comment=text)
+    except IntegrityError:
+        raise ValidationError("This session's survey has already been answered.", code="answered") from None
