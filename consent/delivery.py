@@ -186,7 +186,8 @@ def get_backend(channel: str) -> DeliveryBackend:
     paths = {**DEFAULT_BACKENDS, **getattr(settings, "CONSENT_DELIVERY_BACKENDS", {})}
     if channel not in paths:
         raise ValueError(f"Unknown delivery channel '{channel}'.")
-    return import_string(paths[channel])()
+    backend: DeliveryBackend = import_string(paths[channel])()
+    return backend
 
 
 def failure_text(channel: str, reason: str) -> str:
