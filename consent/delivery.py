@@ -24,6 +24,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from accounts import mail
+from cobrowse import services as cobrowse_services
 from cobrowse.models import CoBrowseSession
 
 logger = logging.getLogger(__name__)
@@ -263,33 +264,26 @@ def _report(context: dict[str, Any], error: Exception | None) -> None:
 
 
 def _record_outcome(context: dict[str, Any], *, failed: bool, reason: str) -> None:
-    """A staff-only ticket event: which link, which channel, sent or why not (ids and codes only)."""
+    """A staff-only line on the ticket's activity, through the session's one activity writer: which
+    link, which channel, sent or why not (ids and codes only)."""
     channel = str(context["channel"])
     if channel == "copy":
         return
-    from tickets.models import EventKind, Ticket
-    from tickets.services import record_event
-
     channel_name = CHANNEL_NAMES.get(channel, channel)
     summary = failure_text(channel, reason) if failed else f"{channel_name} sent"
     try:
-        sessions = CoBrowseSession.objects.filter(pk=context["session"])
-        ticket_id = sessions.values_list("ticket_id", flat=True).first()
-        if ticket_id is None:
+        session = CoBrowseSession.objects.select_related("ticket").filter(pk=context["session"]).first()
+        if session is None:
             return
-        record_event(
-            Ticket(pk=ticket_id),
-            EventKind.COBROWSE,
-            data={
-                "step": "invite_delivery_failed" if failed else "invite_delivered",
-                "session": context["session"],
-                "invite": context["invite"],
-                "link": context["link"],
-                "channel": channel,
-                "reason": reason,
-                "summary": summary,
-            },
+        cobrowse_services.log_event(
+            session,
+            "invite_delivery_failed" if failed else "invite_delivered",
             internal=True,
+            invite=context["invite"],
+            link=context["link"],
+            channel=channel,
+            reason=reason,
+            summary=summary,
         )
     except Exception as exc:  # the outcome is a note; it must never break the page that sent
         logger.warning(
