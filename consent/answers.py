@@ -75,8 +75,13 @@ def respond_to_mode_request(
     client: ClientInfo | None = None,
 ) -> ModeRequest:
     """The customer's answer. A yes is a new consent record; only then does the mode change."""
-    pk = request if isinstance(request, int) else request.pk
-    session_services.refresh_state(ModeRequest.objects.values_list("session_id", flat=True).get(pk=pk))
+    # The caller's row already names its session: only a bare id costs a query.
+    if isinstance(request, int):
+        pk = request
+        session_id = ModeRequest.objects.values_list("session_id", flat=True).get(pk=pk)
+    else:
+        pk, session_id = request.pk, request.session_id
+    session_services.refresh_state(session_id)
     with transaction.atomic():
         locked, session = session_services.lock_for_customer_answer(pk)
         record = record_consent(
@@ -134,8 +139,12 @@ def respond_to_extension(
     client: ClientInfo | None = None,
 ) -> ExtensionRequest:
     """The customer's answer to a request for more time; a yes moves the deadline."""
-    pk = request if isinstance(request, int) else request.pk
-    session_id = ExtensionRequest.objects.values_list("session_id", flat=True).get(pk=pk)
+    # The caller's row already names its session: only a bare id costs a query.
+    if isinstance(request, int):
+        pk = request
+        session_id = ExtensionRequest.objects.values_list("session_id", flat=True).get(pk=pk)
+    else:
+        pk, session_id = request.pk, request.session_id
     session_services.refresh_state(session_id)
     with transaction.atomic():
         locked, session = session_services.lock_extension_for_answer(pk)
