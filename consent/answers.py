@@ -7,10 +7,9 @@ the core (``cobrowse.services``): no decision without its record, no record with
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 
+from accounts.models import User
 from audit import services as audit
 from cobrowse import services as session_services
 from cobrowse.models import (
@@ -29,7 +28,7 @@ from consent.records import ClientInfo, record_consent
 
 
 def revoke_session(
-    session: CoBrowseSession | int, *, customer: Any = None, client: ClientInfo | None = None
+    session: CoBrowseSession | int, *, customer: User | None = None, client: ClientInfo | None = None
 ) -> CoBrowseSession:
     """The customer pressed Stop sharing. Ends the session at once and records the revocation.
 
@@ -69,11 +68,20 @@ def revoke_session(
 
 
 def respond_to_mode_request(
-    request: ModeRequest | int, *, accept: bool, customer: Any = None, client: ClientInfo | None = None
+    request: ModeRequest | int,
+    *,
+    accept: bool,
+    customer: User | None = None,
+    client: ClientInfo | None = None,
 ) -> ModeRequest:
     """The customer's answer. A yes is a new consent record; only then does the mode change."""
-    pk = request if isinstance(request, int) else request.pk
-    session_services.refresh_state(ModeRequest.objects.values_list("session_id", flat=True).get(pk=pk))
+    # The caller's row already names its session: only a bare id costs a query.
+    if isinstance(request, int):
+        pk = request
+        session_id = ModeRequest.objects.values_list("session_id", flat=True).get(pk=pk)
+    else:
+        pk, session_id = request.pk, request.session_id
+    session_services.refresh_state(session_id)
     with transaction.atomic():
         locked, session = session_services.lock_for_customer_answer(pk)
         record = record_consent(
@@ -95,7 +103,11 @@ def respond_to_mode_request(
 
 
 def customer_lower_mode(
-    session: CoBrowseSession | int, *, mode: str, customer: Any = None, client: ClientInfo | None = None
+    session: CoBrowseSession | int,
+    *,
+    mode: str,
+    customer: User | None = None,
+    client: ClientInfo | None = None,
 ) -> CoBrowseSession:
     """The customer takes back some control, at any time. Recorded as a consent record."""
     if mode not in ControlMode.values:
@@ -120,11 +132,19 @@ def customer_lower_mode(
 
 
 def respond_to_extension(
-    request: ExtensionRequest | int, *, accept: bool, customer: Any = None, client: ClientInfo | None = None
+    request: ExtensionRequest | int,
+    *,
+    accept: bool,
+    customer: User | None = None,
+    client: ClientInfo | None = None,
 ) -> ExtensionRequest:
     """The customer's answer to a request for more time; a yes moves the deadline."""
-    pk = request if isinstance(request, int) else request.pk
-    session_id = ExtensionRequest.objects.values_list("session_id", flat=True).get(pk=pk)
+    # The caller's row already names its session: only a bare id costs a query.
+    if isinstance(request, int):
+        pk = request
+        session_id = ExtensionRequest.objects.values_list("session_id", flat=True).get(pk=pk)
+    else:
+        pk, session_id = request.pk, request.session_id
     session_services.refresh_state(session_id)
     with transaction.atomic():
         locked, session = session_services.lock_extension_for_answer(pk)

@@ -17,3 +17,10 @@ class ConsentConfig(AppConfig):
         # close its team seats in the same transaction: the core calls these hooks under its lock.
         session_services.on_session_end(services.session_ended)
         session_services.on_session_end(team.close_team_viewers)
+
+        from accounts import mail
+        from consent import delivery
+
+        # Invitation e-mails are sent by the mail worker (below consent), which alone knows whether
+        # the mail server took them: it reports back here, and the agent sees it on the ticket.
+        mail.on_outcome(delivery.EMAIL_OUTCOME, delivery.email_outcome)

@@ -1,14 +1,15 @@
 """How a one-time link travels to the customer: a small backend per delivery channel.
 
-E-mail goes through Django's mail framework, SMS through a provider API (:mod:`consent.sms`), chat
-through a signed outgoing webhook (:mod:`consent.chat`), and an in-app notice is the invitation
-itself, shown on the customer's portal (:mod:`consent.inapp`). SMS and chat fall back to the
-development :data:`outbox` only while no provider or webhook is configured. Deployments may still
-replace a backend with ``CONSENT_DELIVERY_BACKENDS`` (channel → dotted path).
+E-mail is queued for the mail worker (:mod:`accounts.mail`, Django's mail framework), SMS goes through
+a provider API (:mod:`consent.sms`), chat through a signed outgoing webhook (:mod:`consent.chat`), and
+an in-app notice is the invitation itself, shown on the customer's portal (:mod:`consent.inapp`). SMS
+and chat fall back to the development :data:`outbox` only while no provider or webhook is configured.
+Deployments may still replace a backend with ``CONSENT_DELIVERY_BACKENDS`` (channel → dotted path).
 
 Delivery runs after the invitation's transaction commits; its outcome (sent, or why not) is a ticket
-event the agent sees on the ticket. Nothing here logs or records the link, the e-mail address or the
-phone number.
+event the agent sees on the ticket. For e-mail only the worker knows the outcome, so it records it
+(:func:`email_outcome`); until then the agent sees "Sending the link". Nothing here logs or records
+the link, the e-mail address or the phone number.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ import logging
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.utils.module_loading import import_string
+
+from accounts import mail
+from cobrowse import services as cobrowse_services
+from cobrowse.models import CoBrowseSession
 
 logger = logging.getLogger(__name__)
 
@@ -99,16 +103,31 @@ CHANNEL_NAMES = {
 }
 
 
+#: The mail worker's outcome hook for invitations (registered in ``ConsentConfig.ready``).
+EMAIL_OUTCOME = "consent.invite"
+
+
 class EmailDelivery:
+    """Queues the message for the mail worker, which sends it and then records the outcome.
+
+    ``deliver`` already runs after the invitation's commit, so the message is queued at once. Whether
+    the mail server took it is known only in the worker: it calls :func:`email_outcome`.
+    """
+
+    records_outcome = True
+
     def send(self, message: InviteMessage) -> None:
         if not message.recipient_email:
             raise DeliveryFailed("the customer has no e-mail address")
-        send_mail(
-            subject=message.subject,
-            message=message.text,
-            from_email=None,
-            recipient_list=[message.recipient_email],
+        queued = mail.queue(
+            message.subject,
+            message.text,
+            [message.recipient_email],
+            outcome=EMAIL_OUTCOME,
+            context=_outcome_context(message),
         )
+        if not queued:
+            raise DeliveryFailed("the mail queue could not be reached")
 
 
 class LoggingDelivery:
@@ -186,7 +205,8 @@ def get_backend(channel: str) -> DeliveryBackend:
     paths = {**DEFAULT_BACKENDS, **getattr(settings, "CONSENT_DELIVERY_BACKENDS", {})}
     if channel not in paths:
         raise ValueError(f"Unknown delivery channel '{channel}'.")
-    return import_string(paths[channel])()
+    backend: DeliveryBackend = import_string(paths[channel])()
+    return backend
 
 
 def failure_text(channel: str, reason: str) -> str:
@@ -194,58 +214,78 @@ def failure_text(channel: str, reason: str) -> str:
 
 
 def deliver(message: InviteMessage) -> bool:
-    """Send the link; False when the backend failed (logged without the recipient or the link).
+    """Send the link (e-mail: queue it); False when the backend failed (logged without the recipient
+    or the link).
 
     Called after the invitation is saved: a provider that is down must not turn a saved invitation
     into an error page. The outcome is recorded on the ticket for the agent, who can send again (a
-    new link replaces this one).
+    new link replaces this one); a backend that ``records_outcome`` itself (e-mail) records it later.
     """
+    context = _outcome_context(message)
     try:
-        get_backend(message.channel).send(message)
-    except DeliveryFailed as exc:
-        reason = exc.reason
+        backend = get_backend(message.channel)
+        backend.send(message)
     except Exception as exc:
-        reason = f"unexpected error ({type(exc).__name__})"
-    else:
-        _record_outcome(message, failed=False, reason="")
-        return True
-    logger.warning(
-        "invite delivery failed: session %s, channel %s, %s", message.session_id, message.channel, reason
-    )
-    _record_outcome(message, failed=True, reason=reason)
-    return False
+        _report(context, exc)
+        return False
+    if not getattr(backend, "records_outcome", False):
+        _report(context, None)
+    return True
 
 
-def _record_outcome(message: InviteMessage, *, failed: bool, reason: str) -> None:
-    """A staff-only ticket event: which link, which channel, sent or why not (ids and codes only)."""
-    if message.channel == "copy":
+def email_outcome(context: dict[str, Any], error: Exception | None) -> None:
+    """The mail worker sent an invitation's e-mail, or could not: recorded like any other channel's."""
+    _report(context, error)
+
+
+def _outcome_context(message: InviteMessage) -> dict[str, Any]:
+    """Which link went through which channel: ids and codes only, never the link or the recipient."""
+    return {
+        "session": message.session_id,
+        "invite": message.invite_id,
+        "link": message.link_kind,
+        "channel": message.channel,
+    }
+
+
+def _report(context: dict[str, Any], error: Exception | None) -> None:
+    """Log a failure (session id, channel and reason only) and record the outcome on the ticket."""
+    if error is None:
+        _record_outcome(context, failed=False, reason="")
         return
-    from cobrowse.models import CoBrowseSession
-    from tickets.models import EventKind, Ticket
-    from tickets.services import record_event
+    if isinstance(error, DeliveryFailed):
+        reason = error.reason
+    else:
+        reason = f"unexpected error ({type(error).__name__})"
+    logger.warning(
+        "invite delivery failed: session %s, channel %s, %s", context["session"], context["channel"], reason
+    )
+    _record_outcome(context, failed=True, reason=reason)
 
-    channel_name = CHANNEL_NAMES.get(message.channel, message.channel)
-    summary = failure_text(message.channel, reason) if failed else f"{channel_name} sent"
+
+def _record_outcome(context: dict[str, Any], *, failed: bool, reason: str) -> None:
+    """A staff-only line on the ticket's activity, through the session's one activity writer: which
+    link, which channel, sent or why not (ids and codes only)."""
+    channel = str(context["channel"])
+    if channel == "copy":
+        return
+    channel_name = CHANNEL_NAMES.get(channel, channel)
+    summary = failure_text(channel, reason) if failed else f"{channel_name} sent"
     try:
-        sessions = CoBrowseSession.objects.filter(pk=message.session_id)
-        ticket_id = sessions.values_list("ticket_id", flat=True).first()
-        if ticket_id is None:
+        session = CoBrowseSession.objects.select_related("ticket").filter(pk=context["session"]).first()
+        if session is None:
             return
-        record_event(
-            Ticket(pk=ticket_id),
-            EventKind.COBROWSE,
-            data={
-                "step": "invite_delivery_failed" if failed else "invite_delivered",
-                "session": message.session_id,
-                "invite": message.invite_id,
-                "link": message.link_kind,
-                "channel": message.channel,
-                "reason": reason,
-                "summary": summary,
-            },
+        cobrowse_services.log_event(
+            session,
+            "invite_delivery_failed" if failed else "invite_delivered",
             internal=True,
+            invite=context["invite"],
+            link=context["link"],
+            channel=channel,
+            reason=reason,
+            summary=summary,
         )
     except Exception as exc:  # the outcome is a note; it must never break the page that sent
         logger.warning(
-            "invite delivery outcome not recorded: session %s, %s", message.session_id, type(exc).__name__
+            "invite delivery outcome not recorded: session %s, %s", context["session"], type(exc).__name__
         )

@@ -10,17 +10,18 @@ only a tab grant passes :func:`verify_grant` (socket ``hello``, refresh, lower, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from audit import services as audit
 from cobrowse import services as cobrowse_services
 from cobrowse.models import SHARING_STATES, CoBrowseSession, ControlMode, EndReason, SessionKind, SessionState
-from consent.models import ConsentKind, ConsentRecord, Decision, SessionGrant
+from consent.models import ConsentKind, ConsentRecord, Decision, SessionGrant, ViewerGrant
 from consent.prompts import (
     BROWSER_DEVICE_TITLE,
     BROWSER_MODE_EXPLANATIONS,
@@ -76,7 +77,11 @@ def issue_grant(session: CoBrowseSession, *, confirmed: bool = False, origin: st
     return raw
 
 
-def grant_row(queryset, raw_grant: str):
+#: A bearer grant: the customer's (:class:`SessionGrant`) or a team member's (:class:`ViewerGrant`).
+Grant = TypeVar("Grant", SessionGrant, ViewerGrant)
+
+
+def grant_row(queryset: QuerySet[Grant], raw_grant: str) -> Grant:
     if not raw_grant or len(raw_grant) > 200:
         raise UnknownGrant("Unknown grant.")
     grant = queryset.filter(token_hash=hash_token(raw_grant)).first()
@@ -140,7 +145,7 @@ def verify_grant_or_ended(raw_grant: str) -> CoBrowseSession:
         return session
 
 
-def check_grant_current(grant: SessionGrant | Any) -> None:
+def check_grant_current(grant: SessionGrant | ViewerGrant) -> None:
     """A grant row (the customer's or a team member's) still works: not revoked, not expired."""
     if grant.revoked_at is not None:
         raise GrantError("The grant was revoked.")
@@ -148,7 +153,7 @@ def check_grant_current(grant: SessionGrant | Any) -> None:
         raise GrantError("The grant has expired.")
 
 
-def extend_grant(model: Any, raw_grant: str, seconds: int) -> Any:
+def extend_grant(model: type[Grant], raw_grant: str, seconds: int) -> Grant:
     """Push a verified grant's expiry out by ``seconds`` (inside the caller's transaction)."""
     grant = model.objects.select_for_update().get(token_hash=hash_token(raw_grant))
     grant.expires_at = timezone.now() + timedelta(seconds=seconds)
@@ -268,7 +273,7 @@ class DeviceDecision:
     session: CoBrowseSession
     record: ConsentRecord
     grant: str = ""
-    expires_at: Any = None
+    expires_at: datetime | None = None
 
 
 def confirm_grant(

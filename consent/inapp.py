@@ -8,13 +8,13 @@ instead the signed-in customer of the ticket presses Open, which issues a fresh 
 
 from __future__ import annotations
 
-from typing import Any
-
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from cobrowse import services as cobrowse_services
 from cobrowse.models import CoBrowseSession, SessionState
 from consent.models import DeliveryChannel, SessionInvite
@@ -22,9 +22,9 @@ from consent.services import InviteGone, issue_invite
 from consent.tokens import join_path
 
 
-def pending_in_app_invites(customer: Any) -> QuerySet[SessionInvite]:
+def pending_in_app_invites(customer: User | AnonymousUser | None) -> QuerySet[SessionInvite]:
     """The customer's in-app invitations that can still be opened, newest first."""
-    if not getattr(customer, "is_authenticated", False):
+    if customer is None or not customer.is_authenticated:
         return SessionInvite.objects.none()
     return SessionInvite.objects.filter(
         channel=DeliveryChannel.IN_APP,
@@ -46,7 +46,7 @@ def _usable_in_app_invite_exists(session: CoBrowseSession) -> bool:
     ).exists()
 
 
-def open_in_app_invite(session: CoBrowseSession | int, customer: Any) -> str:
+def open_in_app_invite(session: CoBrowseSession | int, customer: User | AnonymousUser) -> str:
     """The customer pressed Open: a fresh link for them; returns its path (``/j/<token>/``).
 
     Only the session's own customer, signed in, and only while an in-app invitation of the session
@@ -54,7 +54,7 @@ def open_in_app_invite(session: CoBrowseSession | int, customer: Any) -> str:
     """
     from accounts import permissions
 
-    if not getattr(customer, "is_authenticated", False) or permissions.is_support_staff(customer):
+    if not customer.is_authenticated or permissions.is_support_staff(customer):
         raise PermissionDenied("Only the customer can open their invitation.")
     current = cobrowse_services.refresh_state(session)
     with transaction.atomic():

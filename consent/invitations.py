@@ -8,12 +8,12 @@ staff may see of it are consent's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
 from accounts import permissions
+from accounts.models import User
 from audit import services as audit
 from cobrowse import services as session_services
 from cobrowse.models import CoBrowseSession, SessionKind, SessionState
@@ -48,7 +48,7 @@ def _started(session: CoBrowseSession, channel: str, raw: str) -> StartedSession
 def start_session(
     ticket: Ticket,
     *,
-    agent: Any,
+    agent: User,
     channel: str,
     target_url: str | None = None,
     kind: str = SessionKind.DOM,
@@ -68,7 +68,9 @@ def start_session(
 
 
 @transaction.atomic
-def _start_session(ticket: Ticket, *, agent: Any, channel: str, target_url: str, kind: str) -> StartedSession:
+def _start_session(
+    ticket: Ticket, *, agent: User, channel: str, target_url: str, kind: str
+) -> StartedSession:
     session = session_services.open_session(ticket, agent=agent, target_url=target_url, kind=kind)
     _invite, raw = issue_invite(session, channel=channel, actor=agent)
     session_services.log_event(session, "invited", actor=agent, channel=channel, kind=kind)
@@ -81,14 +83,14 @@ def _start_session(ticket: Ticket, *, agent: Any, channel: str, target_url: str,
     return _started(session, channel, raw)
 
 
-def resend_invite(session: CoBrowseSession, *, actor: Any, channel: str) -> StartedSession:
+def resend_invite(session: CoBrowseSession, *, actor: User, channel: str) -> StartedSession:
     """A fresh link for a session still waiting for consent; every undecided link stops working."""
     session_services.refresh_state(session)
     return _resend_invite(session, actor=actor, channel=channel)
 
 
 @transaction.atomic
-def _resend_invite(session: CoBrowseSession, *, actor: Any, channel: str) -> StartedSession:
+def _resend_invite(session: CoBrowseSession, *, actor: User, channel: str) -> StartedSession:
     if not permissions.can_manage_cobrowse_session(actor, session):
         raise PermissionDenied("Only the session's agent or a manager can re-send the link.")
     locked = session_services.lock(session)

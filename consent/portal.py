@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
+from accounts.http import AuthenticatedHttpRequest
 from cobrowse.models import CoBrowseSession
 from consent import inapp, ratelimit
 from consent.services import InviteGone
@@ -33,7 +34,7 @@ def invitations_panel(request: HttpRequest, ticket: Ticket) -> str:
 
 @require_POST
 @portal_only
-def portal_open_invitation(request: HttpRequest, number: str, session_id: int) -> HttpResponse:
+def portal_open_invitation(request: AuthenticatedHttpRequest, number: str, session_id: int) -> HttpResponse:
     """The Open button of an in-app invitation: a fresh one-time link for this customer, then to it.
 
     Links are stored hashed, so the invitation cannot show the one issued earlier; this one replaces

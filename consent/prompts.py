@@ -51,7 +51,7 @@ def consent_prompt(session: CoBrowseSession) -> str:
 
 
 def escalation_prompt(session: CoBrowseSession, to_mode: str) -> str:
-    texts = {
+    texts: dict[str, str] = {
         ControlMode.VIEW_ONLY: "The agent will only watch.",
         ControlMode.GUIDED: "The agent may highlight parts of the page and point at them.",
         ControlMode.CONTROLLED: "The agent may click and type for you; you approve each step.",
@@ -76,14 +76,14 @@ def extension_prompt(session: CoBrowseSession, seconds: int) -> str:
 # --- the page's own card ---------------------------------------------------------------------------
 
 #: What the page's own card says about each mode: the consent screen's explanations.
-MODE_EXPLANATIONS = {
+MODE_EXPLANATIONS: dict[str, str] = {
     ControlMode.VIEW_ONLY: "View only: the agent sees this page.",
     ControlMode.GUIDED: "Allow guidance: the agent may also highlight things and point at them.",
     ControlMode.CONTROLLED: "Allow control: the agent may click and type for you, and you approve each step.",
     ControlMode.FULL: "Full control: the agent may click and type for you without asking each time.",
 }
 #: The same for a server-side browser session: there is no page of the customer's, only the browser.
-BROWSER_MODE_EXPLANATIONS = {
+BROWSER_MODE_EXPLANATIONS: dict[str, str] = {
     ControlMode.VIEW_ONLY: "View only: the agent sees the shared browser.",
     ControlMode.GUIDED: "Allow guidance: the agent may also point at things in the shared browser.",
     ControlMode.CONTROLLED: (

@@ -8,11 +8,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.models import User
 from cobrowse.models import CoBrowseSession, ControlMode, TeamViewer
 from consent.models import ConsentRecord, Decision, SessionInvite
 from consent.prompts import PROMPT_VERSION, is_third_party
@@ -82,7 +82,7 @@ def record_consent(
     mode: str = "",
     recording: bool = False,
     invite: SessionInvite | None = None,
-    customer: Any = None,
+    customer: User | None = None,
     client: ClientInfo | None = None,
     extension_seconds: int = 0,
     team_viewer: TeamViewer | None = None,

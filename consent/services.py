@@ -10,19 +10,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from audit import services as audit
 from cobrowse import services as cobrowse_services
 from cobrowse.models import CoBrowseSession, ControlMode, EndReason, SessionKind, SessionState
 from consent import delivery
 from consent.grants import issue_grant, revoke_grants
-from consent.models import ConsentKind, ConsentRecord, Decision, DeliveryChannel, SessionInvite
+from consent.models import (
+    ConsentKind,
+    ConsentRecord,
+    Decision,
+    DeliveryChannel,
+    SessionInvite,
+    TeamViewerInvite,
+)
 from consent.prompts import PROMPT_VERSION, consent_prompt
 from consent.records import ClientInfo, record_consent
 from consent.tokens import hash_token, join_url, new_token
@@ -54,7 +63,7 @@ class StaffCannotDecide(Exception):
 # --- invites ---------------------------------------------------------------------------------------
 
 #: What the agent is told after sending a link through a channel that reaches the customer directly.
-SENT_BY = {
+SENT_BY: dict[str, str] = {
     DeliveryChannel.EMAIL: "e-mail",
     DeliveryChannel.SMS: "SMS",
     DeliveryChannel.CHAT: "chat",
@@ -77,7 +86,7 @@ def sent_notice(channel: str) -> str:
 
 
 def issue_invite(
-    session: CoBrowseSession, *, channel: str, actor: Any, send: bool = True
+    session: CoBrowseSession, *, channel: str, actor: User, send: bool = True
 ) -> tuple[SessionInvite, str]:
     """A fresh link for a locked, invited session; every undecided link of the session stops working
     (opened or not, so a link someone else already fetched cannot be decided later).
@@ -126,7 +135,11 @@ def issue_invite(
     return invite, raw
 
 
-def by_token(queryset, raw_token: str):
+#: A one-time link: the customer's (:class:`SessionInvite`) or a team member's (:class:`TeamViewerInvite`).
+Link = TypeVar("Link", SessionInvite, TeamViewerInvite)
+
+
+def by_token(queryset: QuerySet[Link], raw_token: str) -> Link:
     """The row whose ``token_hash`` matches a raw link token, or :class:`InviteNotFound`."""
     if not raw_token or len(raw_token) > 200:
         raise InviteNotFound
@@ -136,13 +149,13 @@ def by_token(queryset, raw_token: str):
     return row
 
 
-def link_usable(link: Any, now=None) -> bool:
+def link_usable(link: SessionInvite | TeamViewerInvite, now: datetime | None = None) -> bool:
     """A one-time link (the customer's or a team member's) can still be decided on."""
     now = now or timezone.now()
     return link.used_at is None and link.invalidated_at is None and link.expires_at > now
 
 
-def claim_once(model, pk: int) -> None:
+def claim_once(model: type[SessionInvite] | type[TeamViewerInvite], pk: int) -> None:
     """Mark a one-time link used; of two simultaneous claims exactly one wins, the other sees 410.
 
     The claim is one conditional UPDATE, so the database decides the winner. Only the link's own
@@ -191,7 +204,7 @@ def claim_invite(raw_token: str) -> SessionInvite:
     return open_invite(raw_token)
 
 
-def refuse_staff(session_id: int, user: Any, *, link: str) -> None:
+def refuse_staff(session_id: int, user: User, *, link: str) -> None:
     """Record that signed-in support staff opened or posted to a customer's link (ids only)."""
     audit.record(
         "consent.staff_link_refused",
@@ -202,10 +215,10 @@ def refuse_staff(session_id: int, user: Any, *, link: str) -> None:
     )
 
 
-def _refuse_staff_decision(invite: SessionInvite, customer: Any) -> None:
+def _refuse_staff_decision(invite: SessionInvite, customer: User | None) -> None:
     from accounts import permissions
 
-    if permissions.is_support_staff(customer):
+    if customer is not None and permissions.is_support_staff(customer):
         refuse_staff(invite.session_id, customer, link="join")
         raise StaffCannotDecide
 
@@ -237,7 +250,7 @@ def grant_consent(
     *,
     mode: str,
     recording: bool = False,
-    customer: Any = None,
+    customer: User | None = None,
     client: ClientInfo | None = None,
 ) -> ConsentOutcome:
     """The customer said yes on the consent screen: the link is claimed (one conditional UPDATE)
@@ -251,7 +264,7 @@ def grant_consent(
 
 @transaction.atomic
 def _grant_consent(
-    invite: SessionInvite, *, mode: str, recording: bool, customer: Any, client: ClientInfo | None
+    invite: SessionInvite, *, mode: str, recording: bool, customer: User | None, client: ClientInfo | None
 ) -> ConsentOutcome:
     session = cobrowse_services.lock(invite.session)
     _check_invite_current(invite, session)
@@ -279,7 +292,7 @@ def _grant_consent(
 
 
 def deny_consent(
-    invite: SessionInvite, *, customer: Any = None, client: ClientInfo | None = None
+    invite: SessionInvite, *, customer: User | None = None, client: ClientInfo | None = None
 ) -> ConsentOutcome:
     _refuse_staff_decision(invite, customer)
     cobrowse_services.refresh_state(invite.session)
@@ -287,7 +300,9 @@ def deny_consent(
 
 
 @transaction.atomic
-def _deny_consent(invite: SessionInvite, *, customer: Any, client: ClientInfo | None) -> ConsentOutcome:
+def _deny_consent(
+    invite: SessionInvite, *, customer: User | None, client: ClientInfo | None
+) -> ConsentOutcome:
     session = cobrowse_services.lock(invite.session)
     _check_invite_current(invite, session)
     claim_once(SessionInvite, invite.pk)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from audit import services as audit
 from cobrowse import services as cobrowse_services
 from cobrowse.models import (
@@ -56,7 +57,8 @@ def watch_path(raw_token: str) -> str:
 
 
 def watch_url(raw_token: str) -> str:
-    return settings.TANDEM_BASE_URL.rstrip("/") + watch_path(raw_token)
+    base: str = settings.TANDEM_BASE_URL
+    return base.rstrip("/") + watch_path(raw_token)
 
 
 def customer_name(session: CoBrowseSession) -> str:
@@ -125,7 +127,7 @@ def invite_team_viewer(
     name: str,
     email: str,
     channel: str = DeliveryChannel.EMAIL,
-    customer: Any = None,
+    customer: User | None = None,
     client: ClientInfo | None = None,
 ) -> TeamInvite:
     """The sharing customer lets a member of their own team watch; a one-time link goes to them.
@@ -153,7 +155,7 @@ def _invite_team_viewer(
     name: str,
     email: str,
     channel: str,
-    customer: Any,
+    customer: User | None,
     client: ClientInfo | None,
 ) -> TeamInvite:
     locked = cobrowse_services.lock(session)
@@ -364,7 +366,7 @@ def remove_team_viewer(
     session: CoBrowseSession | int,
     team_viewer_id: int,
     *,
-    customer: Any = None,
+    customer: User | None = None,
     client: ClientInfo | None = None,
 ) -> TeamViewer:
     """The sharing customer withdraws their approval: a revocation record, links and grant void,
@@ -396,7 +398,13 @@ def remove_team_viewer(
 
 
 def _close_team_viewer(
-    session: CoBrowseSession, viewer: TeamViewer, state: str, *, step: str, actor: Any = None, **data: Any
+    session: CoBrowseSession,
+    viewer: TeamViewer,
+    state: str,
+    *,
+    step: str,
+    actor: User | None = None,
+    **data: Any,
 ) -> None:
     """Inside the session's transaction: the team member may no longer watch, and is told so."""
     now = timezone.now()
@@ -430,11 +438,16 @@ def team_admissions(participant_ids: Sequence[int]) -> dict[int, str]:
         .annotate(granted=Exists(live_grant))
         .values_list("pk", "left_at", "session__state", "team_viewer__state", "granted")
     )
-    found = {pk: _team_reason(*row) for pk, *row in rows}
+    found = {
+        pk: _team_reason(left_at, session_state, viewer_state, granted)
+        for pk, left_at, session_state, viewer_state, granted in rows
+    }
     return {pk: found.get(pk, "removed") for pk in participant_ids}
 
 
-def _team_reason(left_at: Any, session_state: str, viewer_state: str | None, granted: bool) -> str:
+def _team_reason(
+    left_at: datetime | None, session_state: str, viewer_state: str | None, granted: bool
+) -> str:
     if session_state not in SHARING_STATES:
         return "ended"
     if left_at is not None or viewer_state != TeamViewerState.ACCEPTED:
@@ -444,7 +457,7 @@ def _team_reason(left_at: Any, session_state: str, viewer_state: str | None, gra
     return ""
 
 
-def close_team_viewers(session: CoBrowseSession, now) -> None:
+def close_team_viewers(session: CoBrowseSession, now: datetime) -> None:
     """The session is over: every team member's link and grant stop working (no socket notices:
     the session's own end reaches every socket)."""
     viewers = TeamViewer.objects.filter(session=session, state__in=TEAM_VIEWER_OPEN)

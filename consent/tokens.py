@@ -25,4 +25,5 @@ def join_path(raw_token: str) -> str:
 
 
 def join_url(raw_token: str) -> str:
-    return settings.TANDEM_BASE_URL.rstrip("/") + join_path(raw_token)
+    base: str = settings.TANDEM_BASE_URL
+    return base.rstrip("/") + join_path(raw_token)

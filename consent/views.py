@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import permissions
+from accounts.models import User
 from accounts.redirects import safe_next
 from cobrowse.models import CoBrowseSession, SessionKind, TeamViewer
 from consent import grants, prompts, ratelimit, records, services, team
@@ -76,9 +77,9 @@ def _consent_page(request: HttpRequest, invite: SessionInvite, *, error: str = "
     )
 
 
-def _staff_refused(request: HttpRequest, session_id: int, *, link: str) -> HttpResponse:
+def _staff_refused(request: HttpRequest, staff: User, session_id: int, *, link: str) -> HttpResponse:
     """Signed-in support staff never decide on a customer's (or team member's) link: 403, recorded."""
-    services.refuse_staff(session_id, request.user, link=link)
+    services.refuse_staff(session_id, staff, link=link)
     return render(request, "consent/staff_refused.html", status=403)
 
 
@@ -90,8 +91,8 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
     if not ratelimit.hit(request):
         return render(request, "consent/rate_limited.html", status=429)
     try:
-        if permissions.is_support_staff(request.user):
-            return _staff_refused(request, services.invite_session_id(token), link="join")
+        if request.user.is_authenticated and permissions.is_support_staff(request.user):
+            return _staff_refused(request, request.user, services.invite_session_id(token), link="join")
         invite = services.open_invite(token)
         if request.method == "POST":
             return _decide(request, invite)
@@ -105,7 +106,11 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
 def _after_decision(request: HttpRequest, session_id: int | None) -> HttpResponse:
     """A link that can no longer be decided: 410, except for a reload by the browser that decided
     while it is sharing (its "You are sharing" page)."""
-    if request.method == "GET" and session_id in request.session.get(BOUND_KEY, []):
+    if (
+        request.method == "GET"
+        and session_id is not None
+        and session_id in request.session.get(BOUND_KEY, [])
+    ):
         session = CoBrowseSession.objects.filter(pk=session_id).first()
         if session is not None and session.is_sharing:
             return HttpResponseRedirect(reverse("cobrowse:sharing", args=[session.pk]))
@@ -163,7 +168,7 @@ def back_to_sharing_page(request: HttpRequest, session: CoBrowseSession) -> Http
     return HttpResponseRedirect(target, status=303)
 
 
-def signed_in_customer(request: HttpRequest):
+def signed_in_customer(request: HttpRequest) -> User | None:
     """The customer as a user, or None for the browser that consented without signing in."""
     return request.user if request.user.is_authenticated else None
 
@@ -235,8 +240,8 @@ def watch_join(request: HttpRequest, token: str) -> HttpResponse:
     if not ratelimit.hit(request, scope="watch"):
         return render(request, "consent/rate_limited.html", status=429)
     try:
-        if permissions.is_support_staff(request.user):
-            return _staff_refused(request, team.watch_link_session_id(token), link="watch")
+        if request.user.is_authenticated and permissions.is_support_staff(request.user):
+            return _staff_refused(request, request.user, team.watch_link_session_id(token), link="watch")
         link = team.open_watch_link(token)
         if request.method != "POST":
             return _watch_consent_page(request, link)

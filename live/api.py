@@ -176,7 +176,7 @@ class TicketCoBrowseView(StaffView):
             raise DRFPermissionDenied(permissions.cobrowse_start_refusal(request.user, ticket))
         data = StartSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        started = invitations.start_session(ticket, agent=request.user, **data.validated_data)
+        started = invitations.start_session(ticket, agent=signed_in_user(request), **data.validated_data)
         return Response(_started_data(started), status=status.HTTP_201_CREATED)
 
 
@@ -222,7 +222,7 @@ class ResendView(StaffView):
         data = ResendSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         started = invitations.resend_invite(
-            _staff_session(request, pk), actor=request.user, channel=data.validated_data["channel"]
+            _staff_session(request, pk), actor=signed_in_user(request), channel=data.validated_data["channel"]
         )
         return Response(_started_data(started))
 

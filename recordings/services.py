@@ -20,12 +20,11 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import permissions
+from accounts import mail, permissions
 from accounts.models import CustomerAccount, User
 from audit import services as audit
 from recordings import crypto
@@ -354,22 +353,19 @@ def decide_access_request(request_id: int, *, manager: User, approve: bool) -> A
         details={"recording": req.recording_id, "request": req.pk},
     )
     if link is not None and req.expires_at is not None and req.customer.email:
-        email, expires = req.customer.email, req.expires_at
-        transaction.on_commit(lambda: _send_link(email, link, expires))
+        _send_link(req.customer.email, link, req.expires_at)
     return AccessDecision(req, link)
 
 
 def _send_link(email: str, link: str, expires: datetime) -> None:
-    try:
-        send_mail(
-            "Your co-browse session recording",
-            "You asked for a copy of a recorded co-browse session. You can watch it here "
-            f"(sign in first) until {timezone.localtime(expires):%d %b %Y %H:%M}:\n\n{link}\n",
-            None,
-            [email],
-        )
-    except Exception:  # the approval stands; the link can be re-sent
-        logger.warning("could not e-mail a recording link", exc_info=True)
+    """Queued for the mail worker once the decision commits; a failure there leaves the approval
+    standing (the link can be re-sent)."""
+    mail.send_after_commit(
+        "Your co-browse session recording",
+        "You asked for a copy of a recorded co-browse session. You can watch it here "
+        f"(sign in first) until {timezone.localtime(expires):%d %b %Y %H:%M}:\n\n{link}\n",
+        [email],
+    )
 
 
 class LinkGone(Exception):

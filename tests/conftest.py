@@ -30,6 +30,23 @@ def _clean_redis():
     client.close()
 
 
+@pytest.fixture(autouse=True)
+def _mail_worker_in_process(monkeypatch):
+    """E-mail is queued for the Celery worker (``accounts.mail``); no worker runs here and Celery is
+    not eager (the browser runner must stay queued), so a queued message is sent in this process at
+    once, as the worker would send it, and lands in ``mail.outbox``. Its arguments go through JSON
+    first, like a message through the broker."""
+    import json
+
+    from accounts import mail
+
+    def run(args=(), kwargs=None, **options):
+        args, kwargs = json.loads(json.dumps([args, kwargs or {}]))
+        return mail.send_email.apply(args=args, kwargs=kwargs)
+
+    monkeypatch.setattr(mail.send_email, "apply_async", run)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _release_the_test_database(django_db_setup, django_db_blocker):
     """At the end of the run, end what still holds the test database: connections of threads this

@@ -7,6 +7,7 @@ EXPECTED = {
     "cobrowse.browser.tasks.run_browser_session",
     "cobrowse.tasks.watch_browser_runners",
     "recordings.tasks.purge_expired_recordings",
+    "accounts.mail.send_email",
 }
 
 

@@ -23,6 +23,7 @@ def test_schema_lists_ticket_paths(client):
         "/api/tickets/{number}/": {"get", "patch"},
         "/api/tickets/{number}/comments/": {"get", "post"},
         "/api/tickets/{number}/events/": {"get"},
+        "/api/tickets/{number}/escalate/": {"post"},
         "/api/auth/token/": {"post"},
     }.items():
         assert route in paths, route
@@ -48,6 +49,7 @@ def test_tickets_api_schema_has_no_warnings_and_validates():
         "/api/tickets/{number}/",
         "/api/tickets/{number}/comments/",
         "/api/tickets/{number}/events/",
+        "/api/tickets/{number}/escalate/",
         "/api/auth/token/",
     }
     patch = schema["paths"]["/api/tickets/{number}/"]["patch"]
