@@ -42,10 +42,7 @@ def portal_open_invitation(request: AuthenticatedHttpRequest, number: str, sessi
     """
     if not ratelimit.hit(request, scope="invite_open"):  # each press writes a new link
         return render(request, "consent/rate_limited.html", status=429)
-    try:
-        ticket = selectors.get_ticket_by_number(request.user, number)
-    except Ticket.DoesNotExist:
-        raise Http404("No such ticket.") from None
+    ticket = selectors.ticket_or_404(request.user, number)
     session = CoBrowseSession.objects.filter(pk=session_id, ticket=ticket).first()
     if session is None:
         raise Http404("No such invitation.")

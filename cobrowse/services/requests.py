@@ -8,10 +8,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.core.mail import send_mail
 from django.db import transaction
 
-from accounts import permissions
+from accounts import mail, permissions
 from accounts.models import User
 from audit import services as audit
 from cobrowse import policy
@@ -177,7 +176,6 @@ def request_screen_share(ticket: Ticket, *, customer: User) -> Ticket:
             f"The customer on ticket {locked.reference} asked for a screen share. "
             "Open the ticket to start one."
         )
-        email = assignee.email
-        transaction.on_commit(lambda: send_mail(subject, body, None, [email], fail_silently=True))
+        mail.send_after_commit(subject, body, [assignee.email])
     audit.record("cobrowse.screen_share_requested", actor=customer, obj=locked, details={"ticket": locked.pk})
     return locked
