@@ -44,7 +44,7 @@ def manager_only(view: View) -> View:
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not permissions.is_manager(request.user):
+        if not permissions.can_view_dashboards(request.user):
             return render(request, "tickets/forbidden.html", status=403)
         return view(request, *args, **kwargs)
 

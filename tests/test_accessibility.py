@@ -9,6 +9,7 @@ import pytest
 from browser import services as browser_services
 from cobrowse import services as cobrowse_services
 from cobrowse.models import SessionState
+from outcomes import survey
 from tests.a11y import assert_accessible, serious, violations
 from tests.cobrowse.test_e2e_live import off_loop, replay_has, session_state, wait_until
 from tests.cobrowse.test_widget_browser import GRANT, FakeTandem
@@ -109,6 +110,10 @@ def test_the_manager_pages_and_a_replay(server, browser, agent, customer, manage
             ("approvals", "/manager/approvals/"),
             ("recordings", "/manager/recordings/"),
             ("active sessions (manager)", "/agent/sessions/"),
+            ("agents", "/manager/agents/"),
+            ("an agent's certification", f"/manager/agents/{agent.pk}/"),
+            ("ROI calculator", "/manager/roi/"),
+            ("session outcome", f"/agent/sessions/{recording.session_id}/outcome/"),
         ):
             page.goto(f"{base}{path}")
             page.wait_for_load_state("networkidle")
@@ -116,6 +121,13 @@ def test_the_manager_pages_and_a_replay(server, browser, agent, customer, manage
         page.goto(f"{base}/manager/recordings/{recording.pk}/")
         page.wait_for_selector("body[data-replay-ready='1']", timeout=15_000)
         assert_accessible(page, name="replay")
+    finally:
+        context.close()
+    context, page = _page(browser)  # the customer's survey, opened from its link without signing in
+    try:
+        page.goto(f"{base}{survey.survey_path(recording.session)}")
+        page.wait_for_load_state("networkidle")
+        assert_accessible(page, name="survey")
     finally:
         context.close()
 

@@ -4,6 +4,7 @@ and a long browser-session recording opens from its index, fetching only the chu
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +26,15 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 VIEWPORT = {"width": 1280, "height": 720}
+
+
+def _wait_until(page, expression: str, timeout_s: float = 5.0) -> None:
+    """Poll ``expression`` from outside the page: ``wait_for_function`` evaluates it inside, where the
+    replay page's Content-Security-Policy (no 'unsafe-eval') refuses it once it has to poll."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout_s} s: {expression}"
+        page.wait_for_timeout(50)
 
 
 @pytest.fixture
@@ -82,9 +92,8 @@ def test_dom_replay_is_scaled_to_fit_with_the_controls_in_view(server, browser, 
         page.set_viewport_size({"width": 900, "height": 720})
         expect(page.locator("#replay-player")).to_have_css("width", re.compile(r"^[1-8]\d{2}(\.\d+)?px$"))
         # The re-fit runs from ResizeObserver callbacks; under load a check can land between two.
-        page.wait_for_function(
-            "document.querySelector('.replay__controls').getBoundingClientRect().bottom <= innerHeight",
-            timeout=5_000,
+        _wait_until(
+            page, "document.querySelector('.replay__controls').getBoundingClientRect().bottom <= innerHeight"
         )
         _assert_fits(_boxes(page, "#replay-player iframe"))
         ARTIFACTS.mkdir(exist_ok=True)
