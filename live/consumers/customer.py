@@ -21,16 +21,18 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 
-from cobrowse import policy, protocol
+from cobrowse import page_signals, policy, protocol
 from cobrowse import services as session_services
 from cobrowse.groups import agents_group, customer_group, session_group
 from cobrowse.masking import NodeFacts, Redactor
+from cobrowse.masking.url import redact_url
 from cobrowse.models import SHARING_STATES
 from consent import answers
 from live import relay_state, socket_limits
 from live import services as live
 from live.consumers import base
 from live.consumers.base import EnvelopeSender, header
+from masking.patterns import redact_text
 
 if TYPE_CHECKING:
     from recordings.live import SessionRecorder
@@ -71,6 +73,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
     """``/ws/cobrowse/<session>/customer/``: the customer's page, authenticated by its grant."""
 
     session: live.LiveSession | None = None
+    page_url = ""  # the shared page, as page signals are grouped by (scheme, host, path)
 
     async def connect(self) -> None:
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
@@ -109,6 +112,10 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         await self.channel_layer.group_discard(customer_group(self.session_id), self.channel_name)
         with contextlib.suppress(Exception):
             await database_sync_to_async(live.customer_disconnected)(self.session_id)
+        if page_signals.listening():
+            cause = page_signals.Disconnect(self.session_id, code, page_signals.disconnect_cause(code))
+            with contextlib.suppress(Exception):
+                await database_sync_to_async(page_signals.report_disconnect)(cause)
         await self._flush_seq()
         await relay_state.set_presence(self.session_id, "reconnecting")
         await self.channel_layer.group_send(
@@ -191,6 +198,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         self.last_touch = time.monotonic()  # connecting recorded activity already
         self.grant = data["grant"]
         self.page_id = data["page_id"]
+        self._note_page(data.get("url"))
         self.redactor = Redactor(session.selectors)
         last = await relay_state.last_seq(self.session_id, self.page_id)
         self.tracker = protocol.SeqTracker(last)
@@ -256,9 +264,25 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
 
     async def _on_page(self, message: protocol.Message) -> None:
         await self._relay(message)
+        self._note_page(message.data.get("url"))
 
     async def _on_signal(self, message: protocol.Message) -> None:
         await self._relay(message)
+        if page_signals.listening():  # kept for friction analytics, by page and field
+            detail = message.data.get("detail")
+            signal = page_signals.PageSignal(
+                session_id=self.session_id,
+                kind=str(message.data["kind"]),
+                page_url=self.page_url,
+                field=str(message.data.get("field") or ""),
+                detail=redact_text(detail)[:200] if isinstance(detail, str) else "",
+            )
+            await database_sync_to_async(page_signals.report_signal)(signal)
+
+    def _note_page(self, url: object) -> None:
+        """The page signals are grouped by: its address without query, identifiers masked."""
+        if isinstance(url, str) and url:
+            self.page_url = page_signals.page_address(redact_url(url))
 
     async def _on_pong(self, message: protocol.Message) -> None:
         self.last_pong = time.monotonic()
