@@ -6,6 +6,8 @@ app_name = "analytics"
 
 urlpatterns = [
     path("manager/roi/", views.roi_calculator, name="roi"),
+    path("manager/forms/", views.forms, name="forms"),
+    path("manager/forms/sessions/", views.forms_sessions, name="forms_sessions"),
     path("manager/agents/", views.agents, name="agents"),
     path("manager/agents/<int:pk>/", views.agent, name="agent"),
     path("manager/agents/<int:pk>/certify/", views.agent_certify, name="agent_certify"),

@@ -12,9 +12,10 @@ from accounts import services as account_services
 from accounts.decorators import manager_only
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import Role, User
-from analytics import roi, selectors
+from analytics import friction, roi, selectors
 from analytics.forms import CertifyForm, RevokeForm
 from analytics.periods import Period, PeriodError
+from cobrowse import protocol
 
 INPUT_GROUPS = [
     ("Usage", [("sessions", "Sessions"), ("avg_minutes", "Average session minutes"),
@@ -154,3 +155,57 @@ def agent_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"{subject.display_name}'s certification is revoked.")
             return redirect("analytics:agent", pk=subject.pk)
     return _render_agent(request, subject, revoke_form=form, status=400)
+
+
+# --- form friction ----------------------------------------------------------------------------------
+
+
+@manager_only
+@require_GET
+def forms(request: HttpRequest) -> HttpResponse:
+    """``/manager/forms/``: friction by page and field, with the fields to redesign flagged."""
+    try:
+        period = Period.parse(request.GET)
+    except PeriodError as exc:
+        return render(request, "analytics/forms.html", {"error": str(exc), "nav": "manager"}, status=400)
+    rows = friction.field_rows(period)
+    context = {
+        "rows": rows,
+        "period": period,
+        "flagged": sum(1 for row in rows if row.redesign),
+        "threshold": int(friction.REDESIGN_RATE * 100),
+        "range": request.GET.urlencode(),
+        "nav": "manager",
+    }
+    return render(request, "analytics/forms.html", context)
+
+
+@manager_only
+@require_GET
+def forms_sessions(request: HttpRequest) -> HttpResponse:
+    """The signals behind one figure of the friction table, each with its session and ticket."""
+    kind = request.GET.get("kind", "")
+    page_url = request.GET.get("page", "")
+    if kind not in {*protocol.SIGNAL_KINDS, "intervention"} or not page_url:
+        return render(
+            request,
+            "analytics/forms_sessions.html",
+            {"error": "Choose a figure in the friction table.", "nav": "manager"},
+            status=400,
+        )
+    try:
+        period = Period.parse(request.GET)
+    except PeriodError as exc:
+        return render(
+            request, "analytics/forms_sessions.html", {"error": str(exc), "nav": "manager"}, status=400
+        )
+    signals = friction.sessions_behind(period, page_url, request.GET.get("field", ""), kind)[:200]
+    context = {
+        "signals": signals,
+        "kind": kind,
+        "page_url": page_url,
+        "field": request.GET.get("field", ""),
+        "period": period,
+        "nav": "manager",
+    }
+    return render(request, "analytics/forms_sessions.html", context)

@@ -113,6 +113,7 @@ def test_the_manager_pages_and_a_replay(server, browser, agent, customer, manage
             ("agents", "/manager/agents/"),
             ("an agent's certification", f"/manager/agents/{agent.pk}/"),
             ("ROI calculator", "/manager/roi/"),
+            ("form friction", "/manager/forms/"),
             ("session outcome", f"/agent/sessions/{recording.session_id}/outcome/"),
         ):
             page.goto(f"{base}{path}")

@@ -71,6 +71,9 @@ from cobrowse.masking.values import (
 from cobrowse.protocol import Message
 from masking.patterns import MASK, redact_css, redact_text, redact_typed_value
 
+#: Elements a signal's ``field`` names (the widget reports inputs, selects and text areas).
+FIELD_TAGS = frozenset({"input", "select", "textarea"})
+
 logger = logging.getLogger(__name__)
 
 
@@ -175,6 +178,22 @@ class Redactor(ElementRules):
             masked=status_of(state, node_id) != PLAIN,
             in_form=in_form,
         )
+
+    def field_key(self, page_id: Any, node_id: Any) -> str:
+        """The id (else the name) of the form field a node is, or sits in: how the widget names fields
+        in its signals, so guidance aimed at a node can be counted against the field. "" if none."""
+        key = page_id if isinstance(page_id, str) else ""
+        state = self._pages.get(key)
+        if state is None or not is_id(node_id):
+            return ""
+        current: int | None = node_id
+        seen = 0
+        while current is not None and seen <= MAX_NODE_DEPTH:
+            tag, info = state.elements.get(current, ("", {}))
+            if tag in FIELD_TAGS:
+                return str(info.get("id") or info.get("name") or "")[:256]
+            current, seen = state.parents.get(current), seen + 1
+        return ""
 
     def forget_page(self, page_id: str) -> None:
         self._pages.pop(page_id, None)

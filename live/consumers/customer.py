@@ -447,6 +447,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         await self.send_envelope(msg_type, payload)
         self._record({"type": msg_type, "seq": None, "ts": protocol.now_ms(), "data": payload})
         await database_sync_to_async(live.log_activity)(self.session_id, user_id, step, action=data["kind"])
+        await self._intervention(data, f"action:{data['kind']}")
 
     async def _on_action_result(self, message: protocol.Message) -> None:
         await self.channel_layer.group_send(
@@ -460,6 +461,19 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         """An already validated and authorised message from the agent side."""
         await self.send_envelope(event["msg_type"], event["data"])
         self._record({"type": event["msg_type"], "seq": None, "ts": protocol.now_ms(), "data": event["data"]})
+        if event["msg_type"] == "annotate":
+            await self._intervention(event["data"], str(event["data"].get("kind", "")))
+
+    async def _intervention(self, data: dict, detail: str) -> None:
+        """Guidance or an action aimed at a form field counts as an intervention on that field
+        (friction analytics): only this consumer's redactor knows which field a node is."""
+        if not page_signals.listening() or self.redactor is None or "node_id" not in data:
+            return
+        field = self.redactor.field_key(data.get("page_id"), data["node_id"])
+        if not field:
+            return
+        signal = page_signals.PageSignal(self.session_id, "intervention", self.page_url, field, detail[:200])
+        await database_sync_to_async(page_signals.report_signal)(signal)
 
     # --- recording (only with the customer's recording consent) -------------------------------
 
