@@ -5,6 +5,8 @@ from analytics import views
 app_name = "analytics"
 
 urlpatterns = [
+    path("manager/", views.manager_dashboard, name="dashboard"),
+    path("agent/performance/", views.agent_performance, name="performance"),
     path("manager/roi/", views.roi_calculator, name="roi"),
     path("manager/forms/", views.forms, name="forms"),
     path("manager/forms/sessions/", views.forms_sessions, name="forms_sessions"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -9,13 +12,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services as account_services
-from accounts.decorators import manager_only
+from accounts.decorators import manager_only, staff_only
 from accounts.http import AuthenticatedHttpRequest
-from accounts.models import Role, User
-from analytics import friction, roi, selectors
+from accounts.models import CustomerAccount, Role, User
+from analytics import dashboard, friction, roi, selectors
 from analytics.forms import CertifyForm, RevokeForm
 from analytics.periods import Period, PeriodError
 from cobrowse import protocol
+from cobrowse.models import ControlMode
+from tickets.models import Category
 
 INPUT_GROUPS = [
     ("Usage", [("sessions", "Sessions"), ("avg_minutes", "Average session minutes"),
@@ -209,3 +214,92 @@ def forms_sessions(request: HttpRequest) -> HttpResponse:
         "nav": "manager",
     }
     return render(request, "analytics/forms_sessions.html", context)
+
+
+# --- the dashboard ----------------------------------------------------------------------------------
+
+_CSV_TABLES = {
+    "modes": (["label", "sessions", "share", "avg_minutes", "resolution_rate"], "modes"),
+    "categories": (["label", "sessions", "share", "avg_minutes", "resolution_rate"], "categories"),
+    "agents": (["name", "sessions", "resolution_rate", "csat"], "agents"),
+}
+
+
+def _dashboard_response(
+    request: HttpRequest, filters: dashboard.Filters, period: Period, *, own: bool
+) -> HttpResponse:
+    figures = dashboard.build(period, filters)
+    if request.GET.get("format") == "csv":
+        table = request.GET.get("table", "")
+        if table == "summary":
+            rows: list[list[Any]] = [
+                ["sessions", figures.total],
+                ["avg_minutes", figures.avg_minutes],
+                *[[label, n] for label, n in figures.buckets],
+                ["with_outcome", figures.with_outcome],
+                ["resolved", figures.resolved],
+                ["resolved_rate", figures.resolved_rate],
+                ["csat", figures.csat],
+                ["csat_answers", figures.csat_answers],
+                ["network_disconnects", figures.network_disconnects],
+                ["disconnect_rate", figures.disconnect_rate],
+            ]
+            return _csv(f"summary-{period.first_day}-{period.last_day}.csv", ["figure", "value"], rows)
+        if table not in _CSV_TABLES:
+            return HttpResponse("Choose a table: summary, modes, categories or agents.", status=400)
+        columns, attribute = _CSV_TABLES[table]
+        data = [[row.get(c) for c in columns] for row in getattr(figures, attribute)]
+        return _csv(f"{table}-{period.first_day}-{period.last_day}.csv", columns, data)
+    context = {
+        "figures": figures,
+        "period": period,
+        "filters": filters,
+        "own": own,
+        "query": request.GET.urlencode(),
+        "agents_choice": User.objects.filter(role=Role.AGENT).order_by("first_name", "username")
+        if not own
+        else [],
+        "categories_choice": Category.choices,
+        "modes_choice": ControlMode.choices,
+        "accounts_choice": CustomerAccount.objects.order_by("name") if not own else [],
+        "nav": "manager" if not own else "performance",
+    }
+    return render(request, "analytics/dashboard.html", context)
+
+
+def _csv(filename: str, header: list[str], rows: list[list[Any]]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return response
+
+
+def _period_and_filters(request: HttpRequest) -> tuple[Period, dashboard.Filters]:
+    return Period.parse(request.GET), dashboard.Filters.parse(request.GET)
+
+
+@manager_only
+@require_GET
+def manager_dashboard(request: HttpRequest) -> HttpResponse:
+    """``/manager/``: the programme's figures for a period and filters."""
+    try:
+        period, filters = _period_and_filters(request)
+    except ValueError as exc:  # PeriodError is a ValueError
+        return render(request, "analytics/dashboard.html", {"error": str(exc), "nav": "manager"}, status=400)
+    return _dashboard_response(request, filters, period, own=False)
+
+
+@staff_only
+@require_GET
+def agent_performance(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """``/agent/performance/``: an agent's own figures (the agent filter is always themselves)."""
+    try:
+        period, filters = _period_and_filters(request)
+    except ValueError as exc:
+        return render(
+            request, "analytics/dashboard.html", {"error": str(exc), "nav": "performance"}, status=400
+        )
+    own = dashboard.Filters(agent=request.user.pk, category=filters.category, mode=filters.mode)
+    return _dashboard_response(request, own, period, own=True)

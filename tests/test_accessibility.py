@@ -114,6 +114,7 @@ def test_the_manager_pages_and_a_replay(server, browser, agent, customer, manage
             ("an agent's certification", f"/manager/agents/{agent.pk}/"),
             ("ROI calculator", "/manager/roi/"),
             ("form friction", "/manager/forms/"),
+            ("programme dashboard", "/manager/"),
             ("session outcome", f"/agent/sessions/{recording.session_id}/outcome/"),
         ):
             page.goto(f"{base}{path}")
