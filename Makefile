@@ -60,7 +60,7 @@ migrate: pydeps
 	$(PY) manage.py migrate --noinput
 
 seed: migrate
-	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py seed_demo --if-empty --history 90
 
 # The demo runs with DEBUG on (development keys, plain HTTP on 127.0.0.1); DEBUG is off otherwise,
 # and then config/settings.py refuses the development keys. DJANGO_DEBUG=false make run overrides.

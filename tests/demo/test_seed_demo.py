@@ -120,3 +120,39 @@ def test_demo_customers_can_receive_sms_invitations():
     _seed()
     phones = User.objects.filter(role="customer").values_list("phone", flat=True)
     assert phones and all(E164.match(phone) for phone in phones)
+
+
+def test_history_gives_every_manager_page_something_to_say():
+    from django.core.management.base import CommandError
+    from django.test import Client
+
+    from analytics import dashboard, friction
+    from analytics.models import PageSignal
+    from analytics.periods import Period
+    from cobrowse.models import CoBrowseSession
+    from outcomes.models import SessionOutcome, SurveyResponse
+    from tickets import services
+
+    out = _seed("--history", "7")
+    sessions = CoBrowseSession.objects.count()
+    assert f"History: {sessions} session(s) over 7 days." in out and sessions > 100
+    assert SessionOutcome.objects.count() == sessions and SurveyResponse.objects.exists()
+    assert PageSignal.objects.filter(kind="intervention").exists()
+    figures = dashboard.build(Period.default(), dashboard.Filters())
+    assert figures.total == sessions and figures.resolved_rate and figures.csat
+    assert any(row.redesign for row in friction.field_rows(Period.default()))
+    # Seeded once; new tickets keep numbering after the imported block.
+    assert "History exists." in _seed("--history", "7")
+    assert CoBrowseSession.objects.count() == sessions
+    highest = Ticket.objects.order_by("-number").first().number
+    fresh = services.create_ticket(
+        requester=User.objects.get(username="customer1"), subject="s", description="d"
+    )
+    assert fresh.number == highest + 1
+    # The certified demo agent has a certification record behind the date.
+    assert User.objects.get(username="agent1c").certifications.count() == 1
+    manager = Client()
+    manager.force_login(User.objects.get(username="manager"))
+    assert 'data-figure="sessions">' + str(sessions) in manager.get("/manager/").content.decode()
+    with pytest.raises(CommandError):
+        _seed("--history", "9999")

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import AgentLevel, CustomerAccount, Industry, Role, User
+from demo.history import seed_history
 from tickets import services
 from tickets.models import Category, Channel, Priority, Status, Ticket
 
@@ -395,8 +396,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-empty", action="store_true", help="Do nothing when the database already has users."
         )
+        parser.add_argument(
+            "--history",
+            type=int,
+            default=0,
+            metavar="DAYS",
+            help="Also add this many days of co-browse history (sessions, outcomes, surveys, signals).",
+        )
 
-    def handle(self, *args: Any, if_empty: bool = False, **options: Any) -> None:
+    def handle(self, *args: Any, if_empty: bool = False, history: int = 0, **options: Any) -> None:
         if if_empty and User.objects.exists():
             self.stdout.write("Users exist already; demo data not seeded.")
             return
@@ -404,6 +412,16 @@ class Command(BaseCommand):
             accounts = self._accounts()
             users, created_users = self._users(accounts)
             created_tickets = self._tickets(users)
+            self._certifications(users)
+        if history < 0 or history > 730:
+            raise CommandError("--history takes 0 to 730 days.")
+        if history:
+            agents = [users[name] for name in ("agent1c", "agent2", "agent3")]
+            customers = [users[name] for name in ("customer1", "customer2", "patient1")]
+            seeded = seed_history(history, agents, customers)
+            self.stdout.write(
+                f"History: {seeded} session(s) over {history} days." if seeded else "History exists."
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {created_users} user(s) and {created_tickets} ticket(s) created "
@@ -441,6 +459,18 @@ class Command(BaseCommand):
                 created_count += 1
             users[spec.username] = user
         return users, created_count
+
+    def _certifications(self, users: dict[str, User]) -> None:
+        """Certified demo agents get their record, as a manager would have recorded it."""
+        manager = users["manager"]
+        for spec in DEMO_USERS:
+            agent = users[spec.username]
+            if spec.certified and not agent.certifications.exists():
+                User.objects.filter(pk=agent.pk).update(cobrowse_certified_at=None)
+                agent.refresh_from_db()
+                account_services.certify(
+                    agent, actor=manager, on=timezone.localdate(), notes="Demo certification."
+                )
 
     def _tickets(self, users: dict[str, User]) -> int:
         created = 0

@@ -1,0 +1,181 @@
+"""Months of believable co-browse history for the demo, so every manager page has something to say.
+
+Rows are written in bulk (a few thousand sessions in seconds, on SQLite as on PostgreSQL), spread
+over the demo's agents, customers, categories and working hours, with outcomes, survey answers,
+friction signals on the demo loan form (the IBAN field needs help in about four sessions in ten:
+the friction page flags it) and the odd network drop. The random generator is seeded: the same
+history every time. Each ticket says it is seeded history.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from analytics.models import Disconnect, PageSignal
+from cobrowse.models import CoBrowseSession, ControlMode, EndReason, SessionState
+from outcomes.models import Outcome, SessionOutcome, SurveyResponse
+from tickets import services as ticket_services
+from tickets.models import Category, Channel, Status, Ticket
+
+SESSIONS_PER_DAY = 33
+PAGE = "http://localhost:8001/apply"
+FIELDS = {"iban": 0.42, "employer": 0.18, "income": 0.12, "postcode": 0.06}  # intervention odds
+CATEGORIES = [
+    (Category.ACCOUNT_CONFIGURATION, 5), (Category.INTEGRATION_SETUP, 3), (Category.DEBUGGING_ERRORS, 4),
+    (Category.PRODUCT_ONBOARDING, 4), (Category.SSO_AUTHENTICATION, 2), (Category.REPORT_CONFIGURATION, 2),
+    (Category.BILLING, 3),
+]  # fmt: skip
+MODES = [
+    (ControlMode.VIEW_ONLY, 30),
+    (ControlMode.GUIDED, 45),
+    (ControlMode.CONTROLLED, 20),
+    (ControlMode.FULL, 5),
+]
+SUBJECTS: dict[str, str] = {
+    Category.ACCOUNT_CONFIGURATION: "Cannot find where to change my account settings",
+    Category.INTEGRATION_SETUP: "The bank connection step keeps failing",
+    Category.DEBUGGING_ERRORS: "An error message I do not understand",
+    Category.PRODUCT_ONBOARDING: "First time using the application form",
+    Category.SSO_AUTHENTICATION: "Signing in with my company account",
+    Category.REPORT_CONFIGURATION: "The statement report shows the wrong month",
+    Category.BILLING: "A charge on my statement I do not recognise",
+}
+
+
+def _pick(rng: random.Random, weighted: Sequence[tuple[str, int]]) -> str:
+    return rng.choices([v for v, _ in weighted], weights=[w for _, w in weighted])[0]
+
+
+@transaction.atomic
+def seed_history(days: int, agents: list[User], customers: list[User]) -> int:
+    """``days`` of history ending yesterday; returns the number of sessions created (0 if seeded)."""
+    if days <= 0 or not agents or not customers:
+        return 0
+    if Ticket.objects.filter(description__startswith="[seeded history]").exists():
+        return 0
+    rng = random.Random(20261204)  # noqa: S311 - demo data, not secrets
+    today = timezone.localdate()
+    plan: list[tuple[datetime, int]] = []
+    for back in range(days, 0, -1):
+        day = today - timedelta(days=back)
+        count = SESSIONS_PER_DAY // 3 if day.weekday() >= 5 else SESSIONS_PER_DAY + rng.randint(-6, 6)
+        for _ in range(max(count, 0)):
+            minutes = rng.randint(8 * 60, 18 * 60)
+            start = timezone.make_aware(datetime.combine(day, time.min)) + timedelta(minutes=minutes)
+            length_s = int(min(max(rng.lognormvariate(6.3, 0.6), 90), 45 * 60))
+            plan.append((start, length_s))
+    numbers = ticket_services.reserve_numbers(len(plan))
+    tickets, sessions = [], []
+    for number in numbers:
+        customer = rng.choice(customers)
+        category = _pick(rng, CATEGORIES)
+        tickets.append(
+            Ticket(
+                number=number,
+                subject=SUBJECTS[category],
+                description="[seeded history] A co-browse session from the demo's history.",
+                requester=customer,
+                account=customer.account,
+                assignee=None,
+                status=Status.CLOSED,
+                category=category,
+                channel=rng.choice([Channel.WEB, Channel.CHAT, Channel.PHONE, Channel.EMAIL]),
+            )
+        )
+    Ticket.objects.bulk_create(tickets, batch_size=500)
+    tickets = list(Ticket.objects.filter(number__in=numbers).order_by("number"))
+    for ticket, (start, length_s) in zip(tickets, plan, strict=True):
+        end = start + timedelta(seconds=length_s)
+        ticket.created_at = start - timedelta(minutes=rng.randint(5, 240))
+        ticket.updated_at = ticket.closed_at = ticket.resolved_at = end + timedelta(hours=1)
+        ticket.first_response_at = start
+        ticket.assignee = rng.choice(agents)
+        sessions.append(
+            CoBrowseSession(
+                ticket=ticket,
+                agent=ticket.assignee,
+                customer=ticket.requester,
+                state=SessionState.ENDED,
+                mode=_pick(rng, MODES),
+                granted_mode=ControlMode.GUIDED,
+                consented_at=start,
+                started_at=start,
+                last_activity_at=end,
+                ended_at=end,
+                end_reason=EndReason.AGENT_ENDED,
+            )
+        )
+    Ticket.objects.bulk_update(
+        tickets,
+        ["created_at", "updated_at", "closed_at", "resolved_at", "first_response_at", "assignee"],
+        500,
+    )
+    CoBrowseSession.objects.bulk_create(sessions, batch_size=500)
+    _seed_outcomes_and_signals(rng, sessions)
+    return len(sessions)
+
+
+def _seed_outcomes_and_signals(rng: random.Random, sessions: list[CoBrowseSession]) -> None:
+    outcomes, answers, signals, drops = [], [], [], []
+    for session in sessions:
+        roll = rng.random()
+        outcome = Outcome.RESOLVED if roll < 0.66 else Outcome.FOLLOW_UP if roll < 0.9 else Outcome.ESCALATED
+        outcomes.append(
+            SessionOutcome(
+                session=session,
+                outcome=outcome,
+                summary="Seeded history.",
+                recorded_by=session.agent,
+                next_step="Call back" if outcome == Outcome.FOLLOW_UP else "",
+                follow_up_owner=session.agent if outcome == Outcome.FOLLOW_UP else None,
+                escalated_to="L2" if outcome == Outcome.ESCALATED else "",
+            )
+        )
+        if rng.random() < 0.42:
+            good = outcome == Outcome.RESOLVED
+            stars = rng.choices([5, 4, 3, 2, 1], weights=[6, 3, 1, 0.5, 0.3] if good else [1, 2, 3, 2, 1])[0]
+            answers.append(SurveyResponse(session=session, stars=stars))
+        for name, odds in FIELDS.items():
+            if rng.random() < odds + 0.15:
+                signals.append(PageSignal(session=session, kind="stall", page_url=PAGE, field=name))
+            if rng.random() < odds * 0.8:
+                signals.append(
+                    PageSignal(session=session, kind="validation_error", page_url=PAGE, field=name)
+                )
+            if rng.random() < odds:
+                signals.append(PageSignal(session=session, kind="intervention", page_url=PAGE, field=name))
+        if rng.random() < 0.08:
+            signals.append(PageSignal(session=session, kind="exit_intent", page_url=PAGE))
+        if rng.random() < 0.035:
+            drops.append(Disconnect(session=session, code=1006, cause="network"))
+    SessionOutcome.objects.bulk_create(outcomes, batch_size=500)
+    # Only resolved sessions leave their ticket resolved; the others wait for the next step.
+    unresolved = {o.session.ticket_id: o.outcome for o in outcomes if o.outcome != Outcome.RESOLVED}
+    Ticket.objects.filter(pk__in=[k for k, v in unresolved.items() if v == Outcome.FOLLOW_UP]).update(
+        status=Status.PENDING, resolved_at=None, closed_at=None
+    )
+    Ticket.objects.filter(pk__in=[k for k, v in unresolved.items() if v == Outcome.ESCALATED]).update(
+        status=Status.OPEN, resolved_at=None, closed_at=None, escalation_level="L2", assignee=None
+    )
+    SurveyResponse.objects.bulk_create(answers, batch_size=500)
+    PageSignal.objects.bulk_create(signals, batch_size=1000)
+    Disconnect.objects.bulk_create(drops, batch_size=500)
+    # Timestamps the bulk writes set to now: move each to its session's time.
+    when = {s.pk: s.started_at or timezone.now() for s in sessions}
+    for outcome_row in outcomes:
+        outcome_row.recorded_at = when[outcome_row.session_id] + timedelta(minutes=30)
+    SessionOutcome.objects.bulk_update(outcomes, ["recorded_at"], batch_size=500)
+    for answer in answers:
+        answer.created_at = when[answer.session_id] + timedelta(minutes=30)
+    SurveyResponse.objects.bulk_update(answers, ["created_at"], batch_size=500)
+    for signal_rows in (signals, drops):
+        for row in signal_rows:
+            row.created_at = when[row.session_id] + timedelta(seconds=rng.randint(30, 600))
+    PageSignal.objects.bulk_update(signals, ["created_at"], batch_size=1000)
+    Disconnect.objects.bulk_update(drops, ["created_at"], batch_size=500)
