@@ -24,8 +24,7 @@ from django.db.models import (
     QuerySet,
 )
 
-from accounts import permissions
-from accounts.models import AgentLevel, Role, User
+from analytics import selectors
 from analytics.models import Disconnect
 from analytics.periods import Period
 from cobrowse.models import CoBrowseSession, ControlMode
@@ -62,7 +61,7 @@ class Filters:
 
 
 def sessions(period: Period, filters: Filters) -> QuerySet[CoBrowseSession]:
-    qs = CoBrowseSession.objects.filter(started_at__gte=period.start, started_at__lt=period.end)
+    qs = selectors.sessions_in(period)
     if filters.agent:
         qs = qs.filter(agent_id=filters.agent)
     if filters.category:
@@ -145,11 +144,9 @@ def build(period: Period, filters: Filters) -> Dashboard:
     d.modes = _grouped(qs, "mode", dict(ControlMode.choices), d.total)
     d.categories = _grouped(qs, "ticket__category", dict(Category.choices), d.total)
     d.agents = _agents(qs)
-    agents = list(User.objects.filter(role=Role.AGENT, is_active=True))
-    d.capable_agents = sum(1 for a in agents if permissions.can_use_cobrowse(a))
-    d.pending_certification = sum(
-        1 for a in agents if a.agent_level == AgentLevel.L1 and not permissions.can_use_cobrowse(a)
-    )
+    agents = selectors.agent_rows(period)  # the agents page's rules for "capable" and "pending"
+    d.capable_agents = sum(1 for row in agents if row.capable)
+    d.pending_certification = sum(1 for row in agents if row.pending)
     d.active_agents = len({row["agent_id"] for row in d.agents})
     lost = Disconnect.objects.filter(session__in=qs).aggregate(
         all=Count("id"), network=Count("id", filter=Q(cause="network"))

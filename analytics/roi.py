@@ -14,6 +14,7 @@ from typing import Any
 CENT = Decimal("0.01")
 MINUTES_PER_HOUR = Decimal(60)
 MONTHS_PER_YEAR = Decimal(12)
+MULTIPLE_FORMULA = "net monthly ÷ monthly cost (none when the cost is zero)"
 
 
 class RoiInputError(ValueError):
@@ -93,7 +94,10 @@ def calculate(i: RoiInputs) -> list[RoiLine]:
     benefits = tickets_value + time_value + mrr_protected + kb_value
     net = benefits - monthly_cost
     annual = net * MONTHS_PER_YEAR
-    multiple = net / monthly_cost if monthly_cost else None
+    multiple = net / monthly_cost if monthly_cost else None  # no cost, no multiple
+    multiple_line: list[RoiLine] = []
+    if multiple is not None:
+        multiple_line.append(RoiLine("multiple", "Multiple", multiple, MULTIPLE_FORMULA, "times"))
     lines = [
         RoiLine("monthly_cost", "Monthly cost", monthly_cost,
                 "licence + sessions × average minutes ÷ 60 × hourly cost", "money"),
@@ -110,23 +114,19 @@ def calculate(i: RoiInputs) -> list[RoiLine]:
         RoiLine("total_benefits", "Total benefits", benefits,
                 "tickets prevented + value of hours saved + MRR protected + knowledge-base value", "money"),
         RoiLine("net_monthly", "Net monthly", net, "total benefits − monthly cost", "money"),
-        RoiLine("multiple", "Multiple", multiple if multiple is not None else Decimal(0),
-                "net monthly ÷ monthly cost (none when the cost is zero)", "times"),
+        *multiple_line,
         RoiLine("annual_net", "Annual net", annual, "net monthly × 12", "money"),
         RoiLine("annual_net_after_training", "Annual net after training", annual - i.training_cost,
                 "annual net − one-time training cost", "money"),
     ]  # fmt: skip
-    out = [RoiLine(line.name, line.label, _money(line.value), line.formula, line.unit) for line in lines]
-    if multiple is None:
-        out = [line for line in out if line.name != "multiple"]
-    return out
+    return [RoiLine(line.name, line.label, _money(line.value), line.formula, line.unit) for line in lines]
 
 
 def as_json(inputs: RoiInputs, lines: list[RoiLine]) -> dict[str, Any]:
     """Numbers as strings of exact decimals (a float would lose cents)."""
     return {
         "inputs": {name: str(getattr(inputs, name)) for name in RoiInputs.names()},
+        "multiple": None,  # no cost, no multiple
         **{line.name: str(line.value) for line in lines},
-        **({} if any(line.name == "multiple" for line in lines) else {"multiple": None}),
         "formulas": {line.name: line.formula for line in lines},
     }

@@ -36,6 +36,11 @@ INPUT_GROUPS = [
 ]  # fmt: skip
 
 
+def _refused(request: HttpRequest, template: str, message: str, *, nav: str = "manager") -> HttpResponse:
+    """A page's period or filters did not parse: the page itself, saying why (400)."""
+    return render(request, template, {"error": message, "nav": nav}, status=400)
+
+
 @manager_only
 @require_GET
 def roi_calculator(request: HttpRequest) -> HttpResponse:
@@ -85,7 +90,7 @@ def agents(request: HttpRequest) -> HttpResponse:
     try:
         period = Period.parse(request.GET)
     except PeriodError as exc:
-        return render(request, "analytics/agents.html", {"error": str(exc), "nav": "manager"}, status=400)
+        return _refused(request, "analytics/agents.html", str(exc))
     rows = selectors.agent_rows(period)
     context = {
         "rows": rows,
@@ -172,7 +177,7 @@ def forms(request: HttpRequest) -> HttpResponse:
     try:
         period = Period.parse(request.GET)
     except PeriodError as exc:
-        return render(request, "analytics/forms.html", {"error": str(exc), "nav": "manager"}, status=400)
+        return _refused(request, "analytics/forms.html", str(exc))
     rows = friction.field_rows(period)
     context = {
         "rows": rows,
@@ -192,18 +197,11 @@ def forms_sessions(request: HttpRequest) -> HttpResponse:
     kind = request.GET.get("kind", "")
     page_url = request.GET.get("page", "")
     if kind not in {*protocol.SIGNAL_KINDS, "intervention"} or not page_url:
-        return render(
-            request,
-            "analytics/forms_sessions.html",
-            {"error": "Choose a figure in the friction table.", "nav": "manager"},
-            status=400,
-        )
+        return _refused(request, "analytics/forms_sessions.html", "Choose a figure in the friction table.")
     try:
         period = Period.parse(request.GET)
     except PeriodError as exc:
-        return render(
-            request, "analytics/forms_sessions.html", {"error": str(exc), "nav": "manager"}, status=400
-        )
+        return _refused(request, "analytics/forms_sessions.html", str(exc))
     signals = friction.sessions_behind(period, page_url, request.GET.get("field", ""), kind)[:200]
     context = {
         "signals": signals,
@@ -287,7 +285,7 @@ def manager_dashboard(request: HttpRequest) -> HttpResponse:
     try:
         period, filters = _period_and_filters(request)
     except ValueError as exc:  # PeriodError is a ValueError
-        return render(request, "analytics/dashboard.html", {"error": str(exc), "nav": "manager"}, status=400)
+        return _refused(request, "analytics/dashboard.html", str(exc))
     return _dashboard_response(request, filters, period, own=False)
 
 
@@ -298,8 +296,6 @@ def agent_performance(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         period, filters = _period_and_filters(request)
     except ValueError as exc:
-        return render(
-            request, "analytics/dashboard.html", {"error": str(exc), "nav": "performance"}, status=400
-        )
+        return _refused(request, "analytics/dashboard.html", str(exc), nav="performance")
     own = dashboard.Filters(agent=request.user.pk, category=filters.category, mode=filters.mode)
     return _dashboard_response(request, own, period, own=True)
