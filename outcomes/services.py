@@ -23,13 +23,9 @@ def can_record(user: User, session: CoBrowseSession) -> bool:
     return permissions.can_manage_cobrowse_session(user, session)
 
 
-def needs_outcome(session: CoBrowseSession) -> bool:
-    """Over, shared at some point, and no outcome yet."""
-    return (
-        session.state in ENDED_STATES
-        and session.started_at is not None
-        and not SessionOutcome.objects.filter(session=session).exists()
-    )
+def is_over(session: CoBrowseSession) -> bool:
+    """The customer shared a page and the session has ended: it has an outcome and a survey."""
+    return session.state in ENDED_STATES and session.started_at is not None
 
 
 @transaction.atomic
@@ -50,7 +46,7 @@ def record_outcome(
     locked = CoBrowseSession.objects.select_for_update().get(pk=session.pk)
     if not can_record(actor, locked):
         raise PermissionDenied("Only the session's agent or a manager records its outcome.")
-    if locked.state not in ENDED_STATES or locked.started_at is None:
+    if not is_over(locked):
         raise ValidationError("Record the outcome once the session has ended.", code="not_ended")
     if SessionOutcome.objects.filter(session=locked).exists():
         raise ValidationError("This session's outcome is already recorded.", code="outcome_exists")

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from cobrowse.models import CoBrowseSession
 from outcomes.models import SurveyResponse
-from outcomes.services import ENDED_STATES
+from outcomes.services import is_over
 
 SALT = "tandem.outcomes.survey"
 LINK_MAX_AGE_S = 30 * 24 * 3600
@@ -50,11 +50,7 @@ def session_for_token(token: str) -> CoBrowseSession:
 
 def may_answer(session: CoBrowseSession) -> bool:
     """A session the customer shared, now over, not yet answered."""
-    return (
-        session.state in ENDED_STATES
-        and session.started_at is not None
-        and not SurveyResponse.objects.filter(session=session).exists()
-    )
+    return is_over(session) and not SurveyResponse.objects.filter(session=session).exists()
 
 
 def is_customer_of(user: Any, session: CoBrowseSession) -> bool:
@@ -88,7 +84,7 @@ def answer(session: CoBrowseSession, *, stars: Any, comment: Any = "", staff: bo
         raise PermissionDenied("Support staff cannot answer the customer's survey.")
     value, text = parse_answer(stars, comment)
     locked = CoBrowseSession.objects.select_for_update().get(pk=session.pk)
-    if locked.state not in ENDED_STATES or locked.started_at is None:
+    if not is_over(locked):
         raise ValidationError("The survey opens when the session is over.", code="not_ended")
     try:
         with transaction.atomic():

@@ -64,7 +64,7 @@ def record(request: AuthenticatedHttpRequest, session_id: int) -> HttpResponse:
         "annotations": sorted(facts.annotations.items()),
         "approved": facts.actions.get("approved", 0),
         "denied": facts.actions.get("denied", 0),
-        "ended": session.state in services.ENDED_STATES and session.started_at is not None,
+        "ended": services.is_over(session),
         "nav": "queue",
     }
     return render(request, "outcomes/record.html", context, status=status)
