@@ -36,8 +36,8 @@ class InvalidTransition(ValidationError):
         )
 
 
-def _next_number() -> int:
-    """Hand out the next ticket number; the counter row is locked until the transaction ends."""
+def _take_numbers(count: int) -> range:
+    """Hand out the next ``count`` ticket numbers; the counter row is locked until the transaction ends."""
     start = settings.TANDEM_TICKET_NUMBER_START - 1
     counter = TicketCounter.objects.select_for_update().filter(name="ticket").first()
     if counter is None:
@@ -47,22 +47,17 @@ def _next_number() -> int:
         except IntegrityError:
             pass  # another transaction created it first
         counter = TicketCounter.objects.select_for_update().get(name="ticket")
-    counter.last_number += 1
+    first = counter.last_number + 1
+    counter.last_number += count
     counter.save(update_fields=["last_number"])
-    return counter.last_number
+    return range(first, first + count)
 
 
 @transaction.atomic
 def reserve_numbers(count: int) -> range:
     """Ticket numbers for a bulk import (demo history, a migration from another desk): one block
     from the same counter, so imported tickets never collide with tickets opened meanwhile."""
-    if count <= 0:
-        return range(0)
-    first = _next_number()
-    counter = TicketCounter.objects.select_for_update().get(name="ticket")
-    counter.last_number = first + count - 1
-    counter.save(update_fields=["last_number"])
-    return range(first, first + count)
+    return _take_numbers(count) if count > 0 else range(0)
 
 
 def record_event(
@@ -99,7 +94,7 @@ def create_ticket(
     if assignee is not None and not permissions.is_support_staff(assignee):
         raise ValidationError({"assignee": "Tickets can only be assigned to agents or managers."})
     ticket = Ticket(
-        number=_next_number(),
+        number=_take_numbers(1).start,
         subject=subject.strip(),
         description=description.strip(),
         requester=requester,
