@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from celery import shared_task
@@ -108,9 +109,8 @@ def send_after_commit(
     from_email: str | None = None,
 ) -> None:
     """Queue the message once the current transaction commits (at once outside a transaction)."""
-    addresses = list(recipients)
-
-    def _queue() -> None:
-        queue(subject, body, addresses, outcome=outcome, context=context, from_email=from_email)
-
-    transaction.on_commit(_queue)
+    transaction.on_commit(
+        partial(
+            queue, subject, body, list(recipients), outcome=outcome, context=context, from_email=from_email
+        )
+    )
