@@ -232,6 +232,8 @@ def _dashboard_response(
         if table == "summary":
             rows: list[list[Any]] = [
                 ["sessions", figures.total],
+                ["agent_initiated", figures.agent_initiated],
+                ["customer_initiated", figures.customer_initiated],
                 ["avg_minutes", figures.avg_minutes],
                 *[[label, n] for label, n in figures.buckets],
                 ["with_outcome", figures.with_outcome],
@@ -241,10 +243,28 @@ def _dashboard_response(
                 ["csat_answers", figures.csat_answers],
                 ["network_disconnects", figures.network_disconnects],
                 ["disconnect_rate", figures.disconnect_rate],
+                ["rtt_p50_ms", figures.quality.p50_ms],
+                ["rtt_p99_ms", figures.quality.p99_ms],
+                *[[f"quality_{level}_pct", share] for level, share in figures.quality.mix],
+                ["resyncs", figures.quality.resyncs],
+                ["lost_ranges", figures.quality.gaps],
+                ["lost_events", figures.quality.lost_events],
+                ["recordings", figures.quality.recordings],
+                ["recording_consented", figures.quality.recording_consented],
             ]
             return _csv(f"summary-{period.first_day}-{period.last_day}.csv", ["figure", "value"], rows)
+        if table == "contact":
+            sides = [("with_cobrowse", figures.contact.with_cobrowse), ("without", figures.contact.without)]
+            return _csv(
+                f"contact-{period.first_day}-{period.last_day}.csv",
+                ["side", "tickets", "first_contact", "fcr_rate", "follow_ups", "follow_ups_per_ticket"],
+                [
+                    [name, c.tickets, c.first_contact, c.fcr_rate, c.follow_ups, c.follow_ups_per_ticket]
+                    for name, c in sides
+                ],
+            )
         if table not in _CSV_TABLES:
-            return HttpResponse("Choose a table: summary, modes, categories or agents.", status=400)
+            return HttpResponse("Choose a table: summary, contact, modes, categories or agents.", status=400)
         columns, attribute = _CSV_TABLES[table]
         data = [[row.get(c) for c in columns] for row in getattr(figures, attribute)]
         return _csv(f"{table}-{period.first_day}-{period.last_day}.csv", columns, data)
