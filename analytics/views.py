@@ -15,7 +15,7 @@ from accounts import services as account_services
 from accounts.decorators import manager_only, staff_only
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import CustomerAccount, Role, User
-from analytics import dashboard, friction, roi, selectors
+from analytics import charts, dashboard, friction, roi, selectors
 from analytics.forms import CertifyForm, RevokeForm
 from analytics.periods import Period, PeriodError
 from cobrowse import protocol
@@ -270,6 +270,7 @@ def _dashboard_response(
         return _csv(f"{table}-{period.first_day}-{period.last_day}.csv", columns, data)
     context = {
         "figures": figures,
+        "charts": charts.series(period, filters),  # the same filters: an agent's own sessions only
         "period": period,
         "filters": filters,
         "own": own,
