@@ -5,6 +5,10 @@ end of its first session the customer shared and, without, the first public repl
 Follow-up messages are the requester's public replies after that contact; a ticket is resolved at
 first contact when there are none. Tickets resolved without any contact are left out: they say
 nothing about either way of helping. The mode filter narrows the co-browse side only.
+
+CSAT, per ticket: with co-browse, the mean of its shared sessions' survey answers; without, the
+requester's answer to the survey sent when the ticket was resolved (``tickets.satisfaction``; a
+ticket with a shared session is not asked twice).
 """
 
 from __future__ import annotations
@@ -13,12 +17,25 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Subquery, Sum, When
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    Exists,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce
 
 from accounts.models import Role
 from analytics.periods import Period
 from cobrowse.models import CoBrowseSession
+from outcomes.models import SurveyResponse
 from tickets.models import Ticket, TicketComment
 
 if TYPE_CHECKING:
@@ -30,6 +47,14 @@ class ContactFigures:
     tickets: int = 0
     first_contact: int = 0  # resolved with no follow-up message
     follow_ups: int = 0
+    csat_sum: Decimal = Decimal(0)  # sum of per-ticket stars
+    csat_answers: int = 0  # tickets with an answer
+
+    @property
+    def csat(self) -> Decimal | None:
+        if not self.csat_answers:
+            return None
+        return (self.csat_sum / self.csat_answers).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
     @property
     def fcr_rate(self) -> Decimal | None:
@@ -69,6 +94,16 @@ def compare(period: Period, filters: Filters) -> Comparison:
         .order_by("created_at")
         .values("created_at")[:1]
     )
+    answered = SurveyResponse.objects.filter(session__ticket=OuterRef("pk"), session__started_at__isnull=False)
+    if filters.mode:
+        answered = answered.filter(session__mode=filters.mode)
+    session_stars = (
+        answered
+        .order_by()
+        .values("session__ticket")
+        .annotate(mean=Avg("stars"))
+        .values("mean")
+    )
     follow_ups = (
         TicketComment.objects.filter(
             ticket=OuterRef("pk"),
@@ -90,15 +125,31 @@ def compare(period: Period, filters: Filters) -> Comparison:
             ),
         )
         .filter(contact_at__isnull=False)
-        .annotate(follow_ups=Coalesce(Subquery(follow_ups, output_field=IntegerField()), 0))
+        .annotate(
+            follow_ups=Coalesce(Subquery(follow_ups, output_field=IntegerField()), 0),
+            stars=Case(
+                When(cobrowse=True, then=Subquery(session_stars, output_field=FloatField())),
+                default=Cast("satisfaction__stars", FloatField()),
+            ),
+        )
         .order_by()
         .values("cobrowse")
         .annotate(
-            tickets=Count("id"), first_contact=Count("id", filter=Q(follow_ups=0)), messages=Sum("follow_ups")
+            tickets=Count("id"),
+            first_contact=Count("id", filter=Q(follow_ups=0)),
+            messages=Sum("follow_ups"),
+            stars_sum=Sum("stars"),
+            answers=Count("stars"),
         )
     )
     found = {
-        bool(row["cobrowse"]): ContactFigures(row["tickets"], row["first_contact"], row["messages"] or 0)
+        bool(row["cobrowse"]): ContactFigures(
+            row["tickets"],
+            row["first_contact"],
+            row["messages"] or 0,
+            Decimal(str(row["stars_sum"] or 0)),
+            row["answers"],
+        )
         for row in rows
     }
     none = ContactFigures()

@@ -223,6 +223,11 @@ _CSV_TABLES = {
 }
 
 
+_CONTACT_COLUMNS = [
+    "tickets", "first_contact", "fcr_rate", "follow_ups", "follow_ups_per_ticket", "csat", "csat_answers",
+]  # fmt: skip
+
+
 def _dashboard_response(
     request: HttpRequest, filters: dashboard.Filters, period: Period, *, own: bool
 ) -> HttpResponse:
@@ -255,13 +260,9 @@ def _dashboard_response(
             return _csv(f"summary-{period.first_day}-{period.last_day}.csv", ["figure", "value"], rows)
         if table == "contact":
             sides = [("with_cobrowse", figures.contact.with_cobrowse), ("without", figures.contact.without)]
+            rows = [[name, *(getattr(side, c) for c in _CONTACT_COLUMNS)] for name, side in sides]
             return _csv(
-                f"contact-{period.first_day}-{period.last_day}.csv",
-                ["side", "tickets", "first_contact", "fcr_rate", "follow_ups", "follow_ups_per_ticket"],
-                [
-                    [name, c.tickets, c.first_contact, c.fcr_rate, c.follow_ups, c.follow_ups_per_ticket]
-                    for name, c in sides
-                ],
+                f"contact-{period.first_day}-{period.last_day}.csv", ["side", *_CONTACT_COLUMNS], rows
             )
         if table not in _CSV_TABLES:
             return HttpResponse("Choose a table: summary, contact, modes, categories or agents.", status=400)

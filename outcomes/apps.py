@@ -17,3 +17,7 @@ class OutcomesConfig(AppConfig):
         from tickets.panels import register_portal_panel
 
         register_portal_panel(survey_panel)
+
+        from tickets import satisfaction
+
+        satisfaction.skip_when(selectors.shared_a_session)  # one survey about the same help

@@ -99,3 +99,19 @@ def test_on_the_dashboard_and_in_its_csv(tickets, manager):
     body = client.get("/manager/?format=csv&table=contact").content.decode()
     rows = list(csv.reader(io.StringIO(body)))
     assert rows[0][0] == "side" and rows[1][:3] == ["with_cobrowse", "2", "1"] and rows[2][1] == "2"
+
+
+def test_csat_with_co_browse_and_without(tickets, customer, agent):
+    from outcomes.models import SurveyResponse
+    from tickets.models import SatisfactionAnswer
+
+    a, b, c, d = tickets
+    SurveyResponse.objects.create(session=a.cobrowse_sessions.get(), stars=5)
+    SurveyResponse.objects.create(session=b.cobrowse_sessions.get(), stars=4)
+    SatisfactionAnswer.objects.create(ticket=c, stars=2)
+    result = contact.compare(Period.default(), dashboard.Filters())
+    assert (result.with_cobrowse.csat, result.with_cobrowse.csat_answers) == (Decimal("4.50"), 2)
+    assert (result.without.csat, result.without.csat_answers) == (Decimal("2.00"), 1)
+    assert contact.compare(Period.default(), dashboard.Filters(mode="guided")).with_cobrowse.csat == Decimal(
+        "5.00"
+    )
