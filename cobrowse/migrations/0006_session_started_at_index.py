@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cobrowse', '0004_team_viewers'),
+        ('cobrowse', '0005_session_initiator'),
         ('tickets', '0003_managers_manage_teams'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
