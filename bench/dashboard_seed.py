@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from accounts.models import AgentLevel, Certification, CustomerAccount, Role, User
 from analytics.models import Disconnect, PageSignal
-from cobrowse.models import CoBrowseSession, ControlMode, EndReason, SessionState
+from cobrowse.models import CoBrowseSession, ControlMode, EndReason, Initiator, SessionState
 from outcomes.models import Outcome, SessionOutcome, SurveyResponse
 from tickets.models import Category, Channel, Status, Ticket, TicketCounter
 
@@ -385,6 +385,7 @@ def session_rows(world: World) -> Iterator[Sequence[Any]]:
             s.customer_id,
             s.agent_id if s.state == SessionState.ENDED else None,
             s.ticket_id,
+            Initiator.CUSTOMER if rng.random() < 0.2 else Initiator.AGENT,
         )
 
 
@@ -503,6 +504,7 @@ SESSION_COLUMNS = (
     "customer_id",
     "ended_by_id",
     "ticket_id",
+    "initiated_by",
 )
 
 #: Loaded in this order. A per-session table is one more (model, columns, rows) entry.
