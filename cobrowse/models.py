@@ -157,7 +157,11 @@ class CoBrowseSession(models.Model):
                 name="cobrowse_one_live_session_per_ticket",
             ),
         ]
-        indexes = [models.Index(fields=["state"])]
+        indexes = [
+            models.Index(fields=["state"]),
+            # The manager pages select a period's sessions by their first connection.
+            models.Index(fields=["started_at"], name="cobrowse_started_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"co-browse #{self.pk} ({self.state})"
