@@ -58,7 +58,7 @@ def _per_day(period: Period, filters: dashboard.Filters) -> dict[str, Any]:
         dashboard.sessions(period, filters)
         .annotate(day=TruncDate("started_at", tzinfo=timezone.get_current_timezone()))
         .values("day")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("pk"))
         .order_by("day")
     )
     counts = {row["day"]: row["n"] for row in rows}
@@ -84,7 +84,7 @@ def _per_day(period: Period, filters: dashboard.Filters) -> dict[str, Any]:
 
 
 def _modes(period: Period, filters: dashboard.Filters) -> dict[str, Any]:
-    rows = dashboard.sessions(period, filters).values("mode").annotate(n=Count("id"))
+    rows = dashboard.sessions(period, filters).values("mode").annotate(n=Count("pk"))
     counts = {row["mode"]: row["n"] for row in rows}
     labels = dict(ControlMode.choices)
     keys = [mode for mode in MODE_ORDER if mode in labels]
@@ -115,7 +115,7 @@ def _durations(period: Period, filters: dashboard.Filters) -> dict[str, Any]:
         .annotate(duration=_DURATION)
         .annotate(bucket=Case(*whens, output_field=IntegerField()))
         .values("bucket")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("pk"))
     )
     counts = {row["bucket"]: row["n"] for row in rows}
     labels = [label for label, _lo, _hi in dashboard.BUCKETS]
@@ -134,10 +134,10 @@ def _csat(period: Period, filters: dashboard.Filters) -> dict[str, Any]:
     trunc = TruncDate("started_at", tzinfo=tz) if daily else TruncWeek("started_at", tzinfo=tz)
     rows = (
         dashboard.sessions(period, filters)
-        .filter(survey_response__isnull=False)
+        .filter(stars__isnull=False)
         .annotate(slot=trunc)
         .values("slot")
-        .annotate(mean=Avg("survey_response__stars"), answers=Count("survey_response"))
+        .annotate(mean=Avg("stars"), answers=Count("stars"))
         .order_by("slot")
     )
     found = {_local_date(row["slot"]): (row["mean"], row["answers"]) for row in rows}

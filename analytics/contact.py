@@ -17,26 +17,10 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import (
-    Avg,
-    Case,
-    Count,
-    Exists,
-    FloatField,
-    IntegerField,
-    OuterRef,
-    Q,
-    Subquery,
-    Sum,
-    When,
-)
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Count, Q, Sum
 
-from accounts.models import Role
+from analytics.models import TicketFact
 from analytics.periods import Period
-from cobrowse.models import CoBrowseSession
-from outcomes.models import SurveyResponse
-from tickets.models import Ticket, TicketComment
 
 if TYPE_CHECKING:
     from analytics.dashboard import Filters
@@ -76,67 +60,25 @@ class Comparison:
 
 
 def compare(period: Period, filters: Filters) -> Comparison:
-    tickets = Ticket.objects.filter(resolved_at__gte=period.start, resolved_at__lt=period.end)
+    """Both sides over ``TicketFact`` (``analytics.rollup`` computes each ticket's contact,
+    follow-ups and stars from the raw rows)."""
+    facts = TicketFact.objects.filter(
+        resolved_at__gte=period.start, resolved_at__lt=period.end, contact_at__isnull=False
+    )
     if filters.agent:
-        tickets = tickets.filter(assignee_id=filters.agent)
+        facts = facts.filter(assignee_id=filters.agent)
     if filters.category:
-        tickets = tickets.filter(category=filters.category)
+        facts = facts.filter(category=filters.category)
     if filters.account:
-        tickets = tickets.filter(account_id=filters.account)
-    shared = CoBrowseSession.objects.filter(ticket=OuterRef("pk"), started_at__isnull=False)
+        facts = facts.filter(account_id=filters.account)
     if filters.mode:
-        shared = shared.filter(mode=filters.mode)
-    first_session_end = shared.filter(ended_at__isnull=False).order_by("ended_at").values("ended_at")[:1]
-    first_reply = (
-        TicketComment.objects.filter(
-            ticket=OuterRef("pk"), is_internal=False, author__role__in=[Role.AGENT, Role.MANAGER]
-        )
-        .order_by("created_at")
-        .values("created_at")[:1]
-    )
-    answered = SurveyResponse.objects.filter(session__ticket=OuterRef("pk"), session__started_at__isnull=False)
-    if filters.mode:
-        answered = answered.filter(session__mode=filters.mode)
-    session_stars = (
-        answered
-        .order_by()
-        .values("session__ticket")
-        .annotate(mean=Avg("stars"))
-        .values("mean")
-    )
-    follow_ups = (
-        TicketComment.objects.filter(
-            ticket=OuterRef("pk"),
-            is_internal=False,
-            author=OuterRef("requester"),
-            created_at__gt=OuterRef("contact_at"),
-        )
-        .order_by()
-        .values("ticket")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
+        facts = facts.filter(Q(cobrowse=False) | Q(modes__contains=f",{filters.mode},"))
     rows = (
-        tickets.annotate(
-            cobrowse=Exists(shared),
-            contact_at=Case(
-                When(cobrowse=True, then=Subquery(first_session_end)),
-                default=Subquery(first_reply),
-            ),
-        )
-        .filter(contact_at__isnull=False)
-        .annotate(
-            follow_ups=Coalesce(Subquery(follow_ups, output_field=IntegerField()), 0),
-            stars=Case(
-                When(cobrowse=True, then=Subquery(session_stars, output_field=FloatField())),
-                default=Cast("satisfaction__stars", FloatField()),
-            ),
-        )
-        .order_by()
+        facts.order_by()
         .values("cobrowse")
         .annotate(
-            tickets=Count("id"),
-            first_contact=Count("id", filter=Q(follow_ups=0)),
+            tickets=Count("pk"),
+            first_contact=Count("pk", filter=Q(follow_ups=0)),
             messages=Sum("follow_ups"),
             stars_sum=Sum("stars"),
             answers=Count("stars"),

@@ -28,8 +28,9 @@ from django.db.models import (
 )
 
 from analytics import contact, quality, selectors
+from analytics.models import SessionFact
 from analytics.periods import Period
-from cobrowse.models import CoBrowseSession, ControlMode, Initiator
+from cobrowse.models import ControlMode, Initiator
 from tickets.models import Category
 
 DISCONNECT_TARGET = quality.DISCONNECT_TARGET_PCT / 100
@@ -62,14 +63,15 @@ class Filters:
         return cls(agent=number("agent"), category=category, account=number("account"), mode=mode)
 
 
-def sessions(period: Period, filters: Filters) -> QuerySet[CoBrowseSession]:
-    qs = selectors.sessions_in(period)
+def sessions(period: Period, filters: Filters) -> QuerySet[SessionFact]:
+    """The period's sessions under the filters, as facts (``analytics.rollup``): one narrow table."""
+    qs = SessionFact.objects.filter(started_at__gte=period.start, started_at__lt=period.end)
     if filters.agent:
         qs = qs.filter(agent_id=filters.agent)
     if filters.category:
-        qs = qs.filter(ticket__category=filters.category)
+        qs = qs.filter(category=filters.category)
     if filters.account:
-        qs = qs.filter(ticket__account_id=filters.account)
+        qs = qs.filter(account_id=filters.account)
     if filters.mode:
         qs = qs.filter(mode=filters.mode)
     return qs
@@ -91,8 +93,8 @@ def _csat(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-_RESOLVED = Count("id", filter=Q(outcome__outcome="resolved"))
-_WITH_OUTCOME = Count("id", filter=Q(outcome__isnull=False))
+_RESOLVED = Count("pk", filter=Q(outcome="resolved"))
+_WITH_OUTCOME = Count("pk", filter=~Q(outcome=""))
 
 
 @dataclass
@@ -128,7 +130,7 @@ def build(period: Period, filters: Filters) -> Dashboard:
     d = Dashboard()
     bucket_cases = {
         f"bucket_{i}": Count(
-            "id",
+            "pk",
             filter=Q(ended_at__isnull=False)
             & Q(**({"duration__gte": timedelta(minutes=lo)} if lo else {}))
             & Q(**({"duration__lt": timedelta(minutes=hi)} if hi else {})),
@@ -136,13 +138,13 @@ def build(period: Period, filters: Filters) -> Dashboard:
         for i, (_label, lo, hi) in enumerate(BUCKETS)
     }
     totals = qs.annotate(duration=_DURATION).aggregate(
-        total=Count("id"),
-        customer_initiated=Count("id", filter=Q(initiated_by=Initiator.CUSTOMER)),
+        total=Count("pk"),
+        customer_initiated=Count("pk", filter=Q(initiated_by=Initiator.CUSTOMER)),
         mean=Avg("duration", filter=Q(ended_at__isnull=False)),
         with_outcome=_WITH_OUTCOME,
         resolved=_RESOLVED,
-        csat=Avg("survey_response__stars"),
-        csat_answers=Count("survey_response"),
+        csat=Avg("stars"),
+        csat_answers=Count("stars"),
         **bucket_cases,
     )
     d.total, d.avg_minutes = totals["total"], _minutes(totals["mean"])
@@ -153,7 +155,7 @@ def build(period: Period, filters: Filters) -> Dashboard:
     d.resolved_rate = _rate(d.resolved, d.with_outcome)
     d.csat, d.csat_answers = _csat(totals["csat"]), totals["csat_answers"]
     d.modes = _grouped(qs, "mode", dict(ControlMode.choices), d.total)
-    d.categories = _grouped(qs, "ticket__category", dict(Category.choices), d.total)
+    d.categories = _grouped(qs, "category", dict(Category.choices), d.total)
     d.agents = _agents(qs)
     agents = selectors.agent_rows(period)  # the agents page's rules for "capable" and "pending"
     d.capable_agents = sum(1 for row in agents if row.capable)
@@ -166,14 +168,12 @@ def build(period: Period, filters: Filters) -> Dashboard:
     return d
 
 
-def _grouped(
-    qs: QuerySet[CoBrowseSession], key: str, labels: dict[str, str], total: int
-) -> list[dict[str, Any]]:
+def _grouped(qs: QuerySet[SessionFact], key: str, labels: dict[str, str], total: int) -> list[dict[str, Any]]:
     rows = (
         qs.annotate(duration=_DURATION)
         .values(key)
         .annotate(
-            sessions=Count("id"),
+            sessions=Count("pk"),
             mean=Avg("duration", filter=Q(ended_at__isnull=False)),
             resolved=_RESOLVED,
             with_outcome=_WITH_OUTCOME,
@@ -193,14 +193,14 @@ def _grouped(
     ]
 
 
-def _agents(qs: QuerySet[CoBrowseSession]) -> list[dict[str, Any]]:
+def _agents(qs: QuerySet[SessionFact]) -> list[dict[str, Any]]:
     rows = (
         qs.values("agent_id", "agent__first_name", "agent__last_name", "agent__username")
         .annotate(
-            sessions=Count("id"),
+            sessions=Count("pk"),
             resolved=_RESOLVED,
             with_outcome=_WITH_OUTCOME,
-            csat=Avg("survey_response__stars"),
+            csat=Avg("stars"),
         )
         .order_by("-sessions", "agent_id")
     )

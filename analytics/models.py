@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from cobrowse.models import CoBrowseSession
@@ -86,3 +87,67 @@ class SessionQuality(models.Model):
 
     def __str__(self) -> str:
         return f"quality of session {self.session_id}"
+
+
+class SessionFact(models.Model):
+    """A session as the manager pages aggregate it, one narrow row per session that started.
+
+    Its own columns, its ticket's category and account, its recorded outcome and the customer's
+    survey answer, so a year of sessions is one range scan of one table (no joins to outcomes,
+    answers and tickets at every page view). Derived data: ``analytics.rollup`` keeps it from the
+    raw rows on every write that changes them, refreshes recent rows on a timer, and rebuilds it
+    all after a bulk import (``python manage.py rebuild_analytics``).
+    """
+
+    session = models.OneToOneField(
+        CoBrowseSession, on_delete=models.CASCADE, primary_key=True, related_name="fact"
+    )
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True)
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    mode = models.CharField(max_length=12)
+    initiated_by = models.CharField(max_length=10)
+    recording = models.BooleanField(default=False)
+    category = models.CharField(max_length=30)
+    account = models.ForeignKey(
+        "accounts.CustomerAccount", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    outcome = models.CharField(max_length=12, blank=True, help_text="Empty: none recorded yet.")
+    stars = models.PositiveSmallIntegerField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["started_at"], name="fact_started_idx"),
+            models.Index(fields=["agent", "started_at"], name="fact_agent_started_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"facts of session {self.session_id}"
+
+
+class TicketFact(models.Model):
+    """A resolved ticket as first-contact resolution reads it (``analytics.contact``), kept by
+    ``analytics.rollup`` like :class:`SessionFact`; a ticket that is no longer resolved has none."""
+
+    ticket = models.OneToOneField(
+        "tickets.Ticket", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField()
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    category = models.CharField(max_length=30)
+    account = models.ForeignKey(
+        "accounts.CustomerAccount", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cobrowse = models.BooleanField(help_text="The requester shared a page in one of its sessions.")
+    modes = models.CharField(max_length=80, blank=True, help_text='Modes of those sessions: ",guided,".')
+    contact_at = models.DateTimeField(null=True)
+    follow_ups = models.PositiveIntegerField(default=0)
+    stars = models.FloatField(null=True, help_text="Per ticket: the sessions' mean, or the ticket survey.")
+
+    class Meta:
+        indexes = [models.Index(fields=["resolved_at"], name="ticketfact_resolved_idx")]
+
+    def __str__(self) -> str:
+        return f"facts of ticket {self.ticket_id}"

@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 
-from analytics.models import Disconnect, SessionQuality
+from analytics.models import Disconnect, SessionFact, SessionQuality
 from cobrowse import page_signals
 from cobrowse.models import CoBrowseSession
 from recordings.models import Recording
@@ -68,12 +68,12 @@ class QualityFigures:
     recording_bytes: int = 0
 
 
-def period_figures(sessions: QuerySet[CoBrowseSession]) -> QualityFigures:
+def period_figures(sessions: QuerySet[SessionFact]) -> QualityFigures:
     """The period's live quality over the given (already filtered) sessions."""
     f = QualityFigures()
-    counts = sessions.aggregate(total=Count("id"), consented=Count("id", filter=Q(recording=True)))
+    counts = sessions.aggregate(total=Count("pk"), consented=Count("pk", filter=Q(recording=True)))
     f.sessions, f.recording_consented = counts["total"], counts["consented"]
-    rows = SessionQuality.objects.filter(session__in=sessions)
+    rows = SessionQuality.objects.filter(session_id__in=sessions.values("pk"))
     sums = rows.aggregate(
         measured=Count("session_id"),
         connections=Sum("connections"),
@@ -91,13 +91,13 @@ def period_figures(sessions: QuerySet[CoBrowseSession]) -> QualityFigures:
     f.resyncs, f.gaps, f.lost_events = sums["resyncs"] or 0, sums["gaps"] or 0, sums["lost_events"] or 0
     f.sessions_with_gaps = sums["with_gaps"]
     f.reconnects = (sums["connections"] or 0) - f.measured
-    lost = Disconnect.objects.filter(session__in=sessions).aggregate(
+    lost = Disconnect.objects.filter(session_id__in=sessions.values("pk")).aggregate(
         all=Count("id"), network=Count("id", filter=Q(cause="network"))
     )
     f.disconnects, f.network_disconnects = lost["all"], lost["network"]
     f.disconnect_rate = _share(f.network_disconnects, f.sessions)
     f.disconnect_flag = f.disconnect_rate is not None and f.disconnect_rate > DISCONNECT_TARGET_PCT
-    stored = Recording.objects.filter(session__in=sessions).aggregate(
+    stored = Recording.objects.filter(session_id__in=sessions.values("pk")).aggregate(
         n=Count("session_id"),
         complete=Count("session_id", filter=Q(complete=True)),
         bytes=Sum("bytes_stored"),
@@ -118,10 +118,11 @@ class SessionRow:
     recorded: bool
 
 
-def session_rows(sessions: QuerySet[CoBrowseSession]) -> QuerySet[CoBrowseSession]:
+def session_rows(sessions: QuerySet[SessionFact]) -> QuerySet[CoBrowseSession]:
     """The sessions worst first: most events lost, most resyncs, most poor heartbeats, newest."""
     return (
-        sessions.select_related("ticket", "agent", "quality", "session_recording")
+        CoBrowseSession.objects.filter(pk__in=sessions.values("pk"))
+        .select_related("ticket", "agent", "quality", "session_recording")
         .annotate(network_drops=Count("disconnects", filter=Q(disconnects__cause="network")))
         .order_by(
             *(F(f"quality__{name}").desc(nulls_last=True) for name in ("lost_events", "resyncs", "poor")),

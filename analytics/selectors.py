@@ -6,18 +6,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, QuerySet
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
 
 from accounts import permissions
 from accounts.models import AgentLevel, Certification, Role, User
+from analytics.models import SessionFact
 from analytics.periods import Period
-from cobrowse.models import CoBrowseSession
 from outcomes.models import Outcome
 
 
-def sessions_in(period: Period) -> QuerySet[CoBrowseSession]:
-    """Sessions that ran in the period: the customer's page (or browser) connected in it."""
-    return CoBrowseSession.objects.filter(started_at__gte=period.start, started_at__lt=period.end)
+def sessions_in(period: Period) -> QuerySet[SessionFact]:
+    """Sessions that ran in the period (the customer's page or browser connected in it), as facts."""
+    return SessionFact.objects.filter(started_at__gte=period.start, started_at__lt=period.end)
 
 
 @dataclass(frozen=True)
@@ -35,17 +35,20 @@ def programme_figures(period: Period) -> ProgrammeFigures:
     them (a session without a recorded outcome is not counted). Enterprise customers: customer
     accounts with a session in the period.
     """
-    sessions = sessions_in(period)
     duration = ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())
-    mean = sessions.filter(ended_at__isnull=False).aggregate(mean=Avg(duration))["mean"]
+    figures = sessions_in(period).aggregate(
+        n=Count("pk"),
+        mean=Avg(duration, filter=Q(ended_at__isnull=False)),
+        resolved=Count("pk", filter=Q(outcome=Outcome.RESOLVED)),
+        accounts=Count("account", distinct=True),
+    )
+    mean = figures["mean"]
     minutes = Decimal(mean.total_seconds()) / 60 if mean else Decimal(0)
-    resolved = sessions.filter(outcome__outcome=Outcome.RESOLVED).count()
-    accounts = sessions.filter(ticket__account__isnull=False).values("ticket__account").distinct().count()
     return ProgrammeFigures(
-        sessions=sessions.count(),
+        sessions=figures["n"],
         avg_minutes=minutes.quantize(Decimal("0.1")),
-        resolved_sessions=resolved,
-        enterprise_customers=accounts,
+        resolved_sessions=figures["resolved"],
+        enterprise_customers=figures["accounts"],
     )
 
 
@@ -86,7 +89,7 @@ def agent_rows(period: Period) -> list[AgentRow]:
         sessions_in(period)
         .filter(agent__in=agents)
         .values_list("agent")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("pk"))
         .values_list("agent", "n")
     )
     rows = []

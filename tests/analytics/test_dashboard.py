@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from analytics import dashboard
+from analytics import dashboard, rollup
 from analytics.models import Disconnect
 from analytics.periods import Period
 from cobrowse.models import CoBrowseSession, SessionState
@@ -133,6 +133,7 @@ def test_customer_initiated_sessions_answer_the_customers_request(customer, agen
     CoBrowseSession.objects.filter(pk__in=[first.pk, second.pk]).update(
         state=SessionState.ENDED, started_at=timezone.now() - timedelta(hours=1), ended_at=timezone.now()
     )
+    rollup.refresh_sessions([first.pk, second.pk])  # QuerySet.update bypasses the write hooks
     f = dashboard.build(Period.default(), dashboard.Filters())
     assert (f.total, f.agent_initiated, f.customer_initiated) == (2, 1, 1)
     client = Client()
