@@ -9,10 +9,12 @@ import pytest
 
 from cobrowse.models import SessionState
 from outcomes.models import SurveyResponse
+from tests.a11y import assert_accessible
 from tests.cobrowse.test_e2e_live import off_loop, session_state, wait_until
 from tests.consent.helpers import start
 from tests.factories import make_account, make_ticket, make_user
 from tests.live_server import KEEP_BADGE_ROOT, answer_consent_card, login
+from tests.test_accessibility import OPEN_WIDGET_ROOTS
 
 pytestmark = [
     pytest.mark.browser,
@@ -43,6 +45,7 @@ def test_the_customer_rates_the_session_in_the_end_card(live_server_asgi, demo_s
     agent_ctx = browser.new_context(viewport={"width": 1440, "height": 960})
     try:
         customer_ctx.add_init_script(KEEP_BADGE_ROOT)
+        customer_ctx.add_init_script(OPEN_WIDGET_ROOTS)  # test-only: axe can check inside the card
         shopper = customer_ctx.new_page()
         shopper.goto(f"{base}/j/{token}/")
         shopper.click("button[value=view_only]")
@@ -79,6 +82,7 @@ def test_the_customer_rates_the_session_in_the_end_card(live_server_asgi, demo_s
         shopper.fill("#full-name", "Ada")  # the page is still usable
         assert shopper.input_value("#full-name") == "Ada"
         shopper.screenshot(path=str(ARTIFACTS / "survey-end-card.png"))
+        assert_accessible(shopper, "[data-tandem=survey]", name="widget end card")
 
         # --- keyboard: the star group is one stop, the arrows choose; then the comment and Send -----
         card(shopper, "root.querySelector('input[value=\"1\"]').focus()")
@@ -102,6 +106,7 @@ def test_the_customer_rates_the_session_in_the_end_card(live_server_asgi, demo_s
         answer = SurveyResponse.objects.get(session_id=session.pk)
         assert (answer.stars, answer.comment) == (4, "Quick and clear")
         shopper.screenshot(path=str(ARTIFACTS / "survey-end-card-thanks.png"))
+        assert_accessible(shopper, "[data-tandem=survey]", name="widget end card, answered")
 
         assert card(shopper, "root.activeElement && root.activeElement.textContent") == "Close"
         shopper.keyboard.press("Enter")
