@@ -11,3 +11,4 @@ class AnalyticsConfig(AppConfig):
 
         page_signals.on_signal(services.keep_signal)
         page_signals.on_disconnect(services.keep_disconnect)
+        page_signals.on_quality(services.keep_quality)

@@ -4,7 +4,10 @@ A session counts in the period when its customer's page (or server-side browser)
 it. Duration runs from that first connection to the end. "Resolved" is the outcome the agent recorded
 (outcomes.SessionOutcome); a session without a recorded outcome is "no outcome yet" and is left out
 of resolution rates, so a rate never counts a missing answer as a failure. CSAT is the mean of the
-customers' survey answers (outcomes.SurveyResponse).
+customers' survey answers (outcomes.SurveyResponse). A session is customer-initiated when it
+answered the customer's own request for a screen share. First-contact resolution and follow-up
+messages compare tickets with and without co-browse (analytics.contact); live quality and
+recordings come from analytics.quality.
 """
 
 from __future__ import annotations
@@ -24,13 +27,12 @@ from django.db.models import (
     QuerySet,
 )
 
-from analytics import selectors
-from analytics.models import Disconnect
+from analytics import contact, quality, selectors
 from analytics.periods import Period
-from cobrowse.models import CoBrowseSession, ControlMode
+from cobrowse.models import CoBrowseSession, ControlMode, Initiator
 from tickets.models import Category
 
-DISCONNECT_TARGET = Decimal("0.05")
+DISCONNECT_TARGET = quality.DISCONNECT_TARGET_PCT / 100
 BUCKETS = (("< 5 min", 0, 5), ("5–10 min", 5, 10), ("10–20 min", 10, 20), ("> 20 min", 20, None))  # noqa: RUF001
 _DURATION = ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())
 
@@ -96,6 +98,8 @@ _WITH_OUTCOME = Count("id", filter=Q(outcome__isnull=False))
 @dataclass
 class Dashboard:
     total: int = 0
+    agent_initiated: int = 0
+    customer_initiated: int = 0
     avg_minutes: Decimal | None = None
     buckets: list[tuple[str, int]] = field(default_factory=list)
     with_outcome: int = 0
@@ -113,6 +117,10 @@ class Dashboard:
     network_disconnects: int = 0
     disconnect_rate: Decimal | None = None
     disconnect_flag: bool = False
+    quality: quality.QualityFigures = field(default_factory=quality.QualityFigures)
+    contact: contact.Comparison = field(
+        default_factory=lambda: contact.Comparison(contact.ContactFigures(), contact.ContactFigures())
+    )
 
 
 def build(period: Period, filters: Filters) -> Dashboard:
@@ -129,6 +137,7 @@ def build(period: Period, filters: Filters) -> Dashboard:
     }
     totals = qs.annotate(duration=_DURATION).aggregate(
         total=Count("id"),
+        customer_initiated=Count("id", filter=Q(initiated_by=Initiator.CUSTOMER)),
         mean=Avg("duration", filter=Q(ended_at__isnull=False)),
         with_outcome=_WITH_OUTCOME,
         resolved=_RESOLVED,
@@ -137,6 +146,8 @@ def build(period: Period, filters: Filters) -> Dashboard:
         **bucket_cases,
     )
     d.total, d.avg_minutes = totals["total"], _minutes(totals["mean"])
+    d.customer_initiated = totals["customer_initiated"]
+    d.agent_initiated = d.total - d.customer_initiated
     d.buckets = [(label, totals[f"bucket_{i}"]) for i, (label, _, _) in enumerate(BUCKETS)]
     d.with_outcome, d.resolved = totals["with_outcome"], totals["resolved"]
     d.resolved_rate = _rate(d.resolved, d.with_outcome)
@@ -148,13 +159,10 @@ def build(period: Period, filters: Filters) -> Dashboard:
     d.capable_agents = sum(1 for row in agents if row.capable)
     d.pending_certification = sum(1 for row in agents if row.pending)
     d.active_agents = len({row["agent_id"] for row in d.agents})
-    lost = Disconnect.objects.filter(session__in=qs).aggregate(
-        all=Count("id"), network=Count("id", filter=Q(cause="network"))
-    )
-    d.disconnects, d.network_disconnects = lost["all"], lost["network"]
-    rate = _rate(d.network_disconnects, d.total)
-    d.disconnect_rate = rate
-    d.disconnect_flag = rate is not None and rate > DISCONNECT_TARGET * 100
+    d.quality = quality.period_figures(qs)
+    d.disconnects, d.network_disconnects = d.quality.disconnects, d.quality.network_disconnects
+    d.disconnect_rate, d.disconnect_flag = d.quality.disconnect_rate, d.quality.disconnect_flag
+    d.contact = contact.compare(period, filters)
     return d
 
 

@@ -9,12 +9,10 @@ the page reported no more stalls or validation errors on it.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from analytics.models import PageSignal
 from analytics.periods import Period
@@ -91,30 +89,25 @@ def field_rows(period: Period) -> list[FieldRow]:
 
 def _completed_after_intervention(signals: QuerySet[PageSignal]) -> dict[tuple[str, str], int]:
     """Per (page, field): sessions with no stall or validation error on it after their first
-    intervention on it. Reads only the interventions and the trouble on intervened fields."""
-    first: dict[tuple[str, str, int], datetime] = {}
-    for page, field, session, at in (
-        signals.filter(kind="intervention")
-        .exclude(field="")
-        .order_by("created_at")
-        .values_list("page_url", "field", "session_id", "created_at")
-    ):
-        first.setdefault((page, field, session), at)
-    if not first:
-        return {}
-    troubled: set[tuple[str, str, int]] = set()
-    sessions = {key[2] for key in first}
-    for page, field, session, at in signals.filter(kind__in=TROUBLE, session_id__in=sessions).values_list(
-        "page_url", "field", "session_id", "created_at"
-    ):
-        since = first.get((page, field, session))
-        if since is not None and at > since:
-            troubled.add((page, field, session))
-    out: dict[tuple[str, str], int] = defaultdict(int)
-    for key in first:
-        if key not in troubled:
-            out[(key[0], key[1])] += 1
-    return dict(out)
+    intervention on it. Counted in the database: a session had trouble after its first intervention
+    exactly when some trouble follows some intervention, so completed = intervened - troubled."""
+    interventions = signals.filter(kind="intervention").exclude(field="")
+    trouble_after = signals.filter(
+        session_id=OuterRef("session_id"),
+        page_url=OuterRef("page_url"),
+        field=OuterRef("field"),
+        kind__in=TROUBLE,
+        created_at__gt=OuterRef("created_at"),
+    )
+    rows = (
+        interventions.values("page_url", "field")
+        .annotate(
+            intervened=Count("session", distinct=True),
+            troubled=Count("session", distinct=True, filter=Exists(trouble_after)),
+        )
+        .values_list("page_url", "field", "intervened", "troubled")
+    )
+    return {(page, field): intervened - troubled for page, field, intervened, troubled in rows}
 
 
 def sessions_behind(period: Period, page_url: str, field: str, kind: str) -> QuerySet[PageSignal]:

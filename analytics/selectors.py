@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -13,9 +12,7 @@ from accounts import permissions
 from accounts.models import AgentLevel, Certification, Role, User
 from analytics.periods import Period
 from cobrowse.models import CoBrowseSession
-
-#: A ticket resolved this long after its session ended still counts as resolved by it.
-RESOLVED_WITHIN = timedelta(hours=24)
+from outcomes.models import Outcome
 
 
 def sessions_in(period: Period) -> QuerySet[CoBrowseSession]:
@@ -34,18 +31,15 @@ class ProgrammeFigures:
 def programme_figures(period: Period) -> ProgrammeFigures:
     """What the ROI calculator starts from, measured over the period.
 
-    Resolved sessions: sessions whose ticket was resolved after the session started and no later
-    than a day after it ended. Enterprise customers: customer accounts with a session in the period.
+    Resolved sessions: sessions whose agent recorded the outcome "resolved", as the dashboard counts
+    them (a session without a recorded outcome is not counted). Enterprise customers: customer
+    accounts with a session in the period.
     """
     sessions = sessions_in(period)
     duration = ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())
     mean = sessions.filter(ended_at__isnull=False).aggregate(mean=Avg(duration))["mean"]
     minutes = Decimal(mean.total_seconds()) / 60 if mean else Decimal(0)
-    resolved = sessions.filter(
-        ended_at__isnull=False,
-        ticket__resolved_at__gte=F("started_at"),
-        ticket__resolved_at__lte=F("ended_at") + RESOLVED_WITHIN,
-    ).count()
+    resolved = sessions.filter(outcome__outcome=Outcome.RESOLVED).count()
     accounts = sessions.filter(ticket__account__isnull=False).values("ticket__account").distinct().count()
     return ProgrammeFigures(
         sessions=sessions.count(),

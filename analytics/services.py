@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from analytics.models import Disconnect, PageSignal
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from analytics.models import Disconnect, PageSignal, SessionQuality
 from cobrowse import page_signals
 
 
@@ -19,4 +23,21 @@ def keep_signal(signal: page_signals.PageSignal) -> PageSignal:
 def keep_disconnect(disconnect: page_signals.Disconnect) -> Disconnect:
     return Disconnect.objects.create(
         session_id=disconnect.session_id, code=disconnect.code, cause=disconnect.cause
+    )
+
+
+def keep_quality(report: page_signals.ConnectionQuality) -> None:
+    """Add one closed connection's counts to its session's row (two sockets may close at once)."""
+    if len(report.rtt_buckets) != len(SessionQuality.RTT_FIELDS):
+        raise ValueError("The round-trip histogram does not match RTT_BOUNDS_MS.")
+    SessionQuality.objects.get_or_create(session_id=report.session_id)
+    counts = dict(zip(SessionQuality.RTT_FIELDS, report.rtt_buckets, strict=True))
+    counts.update(zip(page_signals.QUALITY_LEVELS, report.levels, strict=True))
+    counts.update(gaps=report.gaps, lost_events=report.lost_events, resyncs=report.resyncs)
+    SessionQuality.objects.filter(session_id=report.session_id).update(
+        connections=F("connections") + 1,
+        connected_seconds=F("connected_seconds") + report.seconds,
+        rtt_max_ms=Greatest("rtt_max_ms", Value(report.rtt_max_ms)),
+        updated_at=timezone.now(),
+        **{name: F(name) + value for name, value in counts.items()},
     )

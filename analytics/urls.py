@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analytics import views
+from analytics import quality_views, views
 
 app_name = "analytics"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("manager/", views.manager_dashboard, name="dashboard"),
     path("agent/performance/", views.agent_performance, name="performance"),
     path("manager/roi/", views.roi_calculator, name="roi"),
+    path("manager/quality/", quality_views.live_quality, name="quality"),
     path("manager/forms/", views.forms, name="forms"),
     path("manager/forms/sessions/", views.forms_sessions, name="forms_sessions"),
     path("manager/agents/", views.agents, name="agents"),

@@ -15,7 +15,7 @@ from accounts import services as account_services
 from accounts.decorators import manager_only, staff_only
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import CustomerAccount, Role, User
-from analytics import dashboard, friction, roi, selectors
+from analytics import charts, dashboard, friction, roi, selectors
 from analytics.forms import CertifyForm, RevokeForm
 from analytics.periods import Period, PeriodError
 from cobrowse import protocol
@@ -223,6 +223,11 @@ _CSV_TABLES = {
 }
 
 
+_CONTACT_COLUMNS = [
+    "tickets", "first_contact", "fcr_rate", "follow_ups", "follow_ups_per_ticket", "csat", "csat_answers",
+]  # fmt: skip
+
+
 def _dashboard_response(
     request: HttpRequest, filters: dashboard.Filters, period: Period, *, own: bool
 ) -> HttpResponse:
@@ -232,6 +237,8 @@ def _dashboard_response(
         if table == "summary":
             rows: list[list[Any]] = [
                 ["sessions", figures.total],
+                ["agent_initiated", figures.agent_initiated],
+                ["customer_initiated", figures.customer_initiated],
                 ["avg_minutes", figures.avg_minutes],
                 *[[label, n] for label, n in figures.buckets],
                 ["with_outcome", figures.with_outcome],
@@ -241,15 +248,30 @@ def _dashboard_response(
                 ["csat_answers", figures.csat_answers],
                 ["network_disconnects", figures.network_disconnects],
                 ["disconnect_rate", figures.disconnect_rate],
+                ["rtt_p50_ms", figures.quality.p50_ms],
+                ["rtt_p99_ms", figures.quality.p99_ms],
+                *[[f"quality_{level}_pct", share] for level, share in figures.quality.mix],
+                ["resyncs", figures.quality.resyncs],
+                ["lost_ranges", figures.quality.gaps],
+                ["lost_events", figures.quality.lost_events],
+                ["recordings", figures.quality.recordings],
+                ["recording_consented", figures.quality.recording_consented],
             ]
             return _csv(f"summary-{period.first_day}-{period.last_day}.csv", ["figure", "value"], rows)
+        if table == "contact":
+            sides = [("with_cobrowse", figures.contact.with_cobrowse), ("without", figures.contact.without)]
+            rows = [[name, *(getattr(side, c) for c in _CONTACT_COLUMNS)] for name, side in sides]
+            return _csv(
+                f"contact-{period.first_day}-{period.last_day}.csv", ["side", *_CONTACT_COLUMNS], rows
+            )
         if table not in _CSV_TABLES:
-            return HttpResponse("Choose a table: summary, modes, categories or agents.", status=400)
+            return HttpResponse("Choose a table: summary, contact, modes, categories or agents.", status=400)
         columns, attribute = _CSV_TABLES[table]
         data = [[row.get(c) for c in columns] for row in getattr(figures, attribute)]
         return _csv(f"{table}-{period.first_day}-{period.last_day}.csv", columns, data)
     context = {
         "figures": figures,
+        "charts": charts.series(period, filters),  # the same filters: an agent's own sessions only
         "period": period,
         "filters": filters,
         "own": own,

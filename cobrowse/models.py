@@ -84,6 +84,13 @@ STATE_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+class Initiator(models.TextChoices):
+    """Who asked for the session: the agent offered it, or the customer asked for it first."""
+
+    AGENT = "agent", "Agent"
+    CUSTOMER = "customer", "Customer"
+
+
 class EndReason(models.TextChoices):
     AGENT_ENDED = "agent_ended", "The agent ended the session"
     CUSTOMER_REVOKED = "customer_revoked", "The customer stopped sharing"
@@ -120,6 +127,12 @@ class CoBrowseSession(models.Model):
         help_text="The highest mode the customer has consented to (empty before consent).",
     )
     recording = models.BooleanField(default=False, help_text="The customer consented to recording.")
+    initiated_by = models.CharField(
+        max_length=10,
+        choices=Initiator.choices,
+        default=Initiator.AGENT,
+        help_text="Customer: the agent answered the customer's own request for a screen share.",
+    )
     target_url = models.URLField(max_length=500, blank=True, help_text="Empty: the Tandem page itself.")
     end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
     ended_by = models.ForeignKey(
@@ -144,7 +157,11 @@ class CoBrowseSession(models.Model):
                 name="cobrowse_one_live_session_per_ticket",
             ),
         ]
-        indexes = [models.Index(fields=["state"])]
+        indexes = [
+            models.Index(fields=["state"]),
+            # The manager pages select a period's sessions by their first connection.
+            models.Index(fields=["started_at"], name="cobrowse_started_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"co-browse #{self.pk} ({self.state})"

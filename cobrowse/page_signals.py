@@ -1,5 +1,5 @@
-"""What the relay learns about the customer's page — friction signals and disconnects — handed to
-whoever keeps them.
+"""What the relay learns about the customer's page — friction signals, disconnects and the quality
+of each connection — handed to whoever keeps them.
 
 The relay (``live``) sits above this app and the analytics app above the relay: the relay reports
 here and analytics subscribes in its ``AppConfig.ready()``, so neither imports the other. Reports
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 logger = logging.getLogger(__name__)
@@ -49,8 +50,32 @@ class Disconnect:
     cause: str
 
 
+#: Upper bounds (ms) of the round-trip histogram of a connection; one more bucket holds the rest.
+RTT_BOUNDS_MS = (25, 50, 100, 200, 400, 800, 1600)
+QUALITY_LEVELS = ("good", "fair", "poor")
+
+
+@dataclass(frozen=True)
+class ConnectionQuality:
+    """What one customer socket measured, reported when it closes.
+
+    Round trips are the relay's heartbeat (server → page → server), one every few seconds, kept as
+    a histogram so that a session's and a period's percentiles can be added up from connections.
+    """
+
+    session_id: int
+    seconds: float  # how long the socket was up after the page said hello
+    rtt_buckets: tuple[int, ...]  # len(RTT_BOUNDS_MS) + 1 counts
+    rtt_max_ms: int
+    levels: tuple[int, int, int]  # heartbeats measured good, fair, poor
+    gaps: int  # sequence ranges lost between the page and the server
+    lost_events: int  # sequence numbers in those ranges
+    resyncs: int  # full snapshots asked for to repair the view (after a gap or by the agent)
+
+
 _signal_handlers: list[Callable[[PageSignal], object]] = []
 _disconnect_handlers: list[Callable[[Disconnect], object]] = []
+_quality_handlers: list[Callable[[ConnectionQuality], object]] = []
 
 
 def on_signal(handler: Callable[[PageSignal], object]) -> None:
@@ -63,9 +88,14 @@ def on_disconnect(handler: Callable[[Disconnect], object]) -> None:
         _disconnect_handlers.append(handler)
 
 
+def on_quality(handler: Callable[[ConnectionQuality], object]) -> None:
+    if handler not in _quality_handlers:
+        _quality_handlers.append(handler)
+
+
 def listening() -> bool:
     """Whether anyone keeps signals (the relay then skips the database hop altogether)."""
-    return bool(_signal_handlers or _disconnect_handlers)
+    return bool(_signal_handlers or _disconnect_handlers or _quality_handlers)
 
 
 def page_address(url: str) -> str:
@@ -82,19 +112,21 @@ def disconnect_cause(code: int | None) -> str:
     return DISCONNECT_CAUSES.get(code, "other")
 
 
-def report_signal(signal: PageSignal) -> None:
-    for handler in list(_signal_handlers):
+def _deliver(handlers: list[Callable[[Any], object]], report: Any, what: str) -> None:
+    for handler in list(handlers):
         try:
-            handler(signal)
+            handler(report)
         except Exception:
-            logger.warning("a page-signal subscriber failed (session %s)", signal.session_id, exc_info=True)
+            logger.warning("a %s subscriber failed (session %s)", what, report.session_id, exc_info=True)
+
+
+def report_signal(signal: PageSignal) -> None:
+    _deliver(_signal_handlers, signal, "page-signal")
 
 
 def report_disconnect(disconnect: Disconnect) -> None:
-    for handler in list(_disconnect_handlers):
-        try:
-            handler(disconnect)
-        except Exception:
-            logger.warning(
-                "a disconnect subscriber failed (session %s)", disconnect.session_id, exc_info=True
-            )
+    _deliver(_disconnect_handlers, disconnect, "disconnect")
+
+
+def report_quality(quality: ConnectionQuality) -> None:
+    _deliver(_quality_handlers, quality, "connection-quality")

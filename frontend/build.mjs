@@ -29,6 +29,8 @@ export const entries = {
   "tandem-page": "frontend/desk/page.js",
   "tandem-copy-link": "frontend/desk/copy_link.js",
   "tandem-approvals-live": "frontend/desk/approvals_live.js",
+  // The manager dashboard's and an agent's performance page's charts (Chart.js, parts registered).
+  "tandem-charts": "frontend/analytics/charts.js",
 };
 
 // Gzipped size limits the customer's page pays for the widget.

@@ -18,6 +18,10 @@ class OutcomesConfig(AppConfig):
 
         register_portal_panel(survey_panel)
 
+        from tickets import satisfaction
+
+        satisfaction.skip_when(selectors.shared_a_session)  # one survey about the same help
+
         from cobrowse import cors
         from cobrowse import services as session_services
         from outcomes import survey_mail

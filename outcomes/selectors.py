@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from accounts import permissions
+from cobrowse.models import CoBrowseSession
 from outcomes.models import SessionOutcome
 from tickets.models import Ticket
 
@@ -28,3 +29,8 @@ def ticket_outcomes(ticket: Ticket, reader: Any) -> list[dict[str, Any]] | None:
         }
         for row in rows.order_by("recorded_at")
     ]
+
+
+def shared_a_session(ticket: Ticket) -> bool:
+    """The requester shared a page in a session of this ticket, so its survey asked about the help."""
+    return CoBrowseSession.objects.filter(ticket=ticket, started_at__isnull=False).exists()

@@ -18,10 +18,10 @@ from django.urls import reverse
 from cobrowse.models import CoBrowseSession
 from outcomes.models import SurveyResponse
 from outcomes.services import is_over
+from tickets.satisfaction import parse_answer
 
 SALT = "tandem.outcomes.survey"
 LINK_MAX_AGE_S = 30 * 24 * 3600
-MAX_COMMENT = 2000
 
 
 class SurveyLinkError(Exception):
@@ -78,23 +78,6 @@ def is_customer_of(user: Any, session: CoBrowseSession) -> bool:
         getattr(user, "is_authenticated", False)
         and user.pk in (session.customer_id, session.ticket.requester_id)
     )
-
-
-def parse_answer(stars: Any, comment: Any) -> tuple[int, str]:
-    """Stars 1 to 5 and a comment of at most 2,000 characters; anything else is a field error."""
-    errors = {}
-    try:
-        value = int(str(stars).strip())
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 5:
-        errors["stars"] = "Choose from 1 to 5 stars."
-    text = str(comment or "").strip()
-    if len(text) > MAX_COMMENT:
-        errors["comment"] = f"Keep the comment under {MAX_COMMENT} characters."
-    if errors:
-        raise ValidationError(errors)
-    return value, text
 
 
 @transaction.atomic

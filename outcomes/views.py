@@ -81,25 +81,29 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
     try:
         session = survey_answers.session_for_token(token)
     except survey_answers.SurveyLinkError as exc:
-        return render(
-            request, "outcomes/survey_message.html", {"title": "Survey link", "text": str(exc)}, status=404
-        )
+        return render(request, "surveys/message.html", {"title": "Survey link", "text": str(exc)}, status=404)
     staff = permissions.is_support_staff(request.user)
-    context: dict = {"session": session, "staff": staff, "errors": {}, "values": {}}
+    context: dict = {
+        "heading": "How did the co-browse session go?",
+        "about": f"About {session.ticket.reference} · {session.ticket.subject}.",
+        "staff": staff,
+        "errors": {},
+        "values": {},
+    }
     if request.method == "POST":
         values = {"stars": request.POST.get("stars", ""), "comment": request.POST.get("comment", "")}
         try:
             survey_answers.answer(session, stars=values["stars"], comment=values["comment"], staff=staff)
         except PermissionDenied as exc:
             context.update(error=str(exc))
-            return render(request, "outcomes/survey.html", context, status=403)
+            return render(request, "surveys/form.html", context, status=403)
         except ValidationError as exc:
             if getattr(exc, "code", None) == "answered":
-                return render(request, "outcomes/survey_message.html", _THANKS_ALREADY, status=409)
+                return render(request, "surveys/message.html", _THANKS_ALREADY, status=409)
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"form": exc.messages}
             context.update(errors={k: " ".join(v) for k, v in errors.items()}, values=values)
-            return render(request, "outcomes/survey.html", context, status=400)
-        return render(request, "outcomes/survey_message.html", _THANKS)
+            return render(request, "surveys/form.html", context, status=400)
+        return render(request, "surveys/message.html", _THANKS)
     if not survey_answers.may_answer(session):
         answered = SurveyResponse.objects.filter(session=session).exists()
         message = (
@@ -107,8 +111,8 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
             if answered
             else {"title": "Not yet", "text": "The survey opens when the session is over."}
         )
-        return render(request, "outcomes/survey_message.html", message, status=200 if answered else 409)
-    return render(request, "outcomes/survey.html", context)
+        return render(request, "surveys/message.html", message, status=200 if answered else 409)
+    return render(request, "surveys/form.html", context)
 
 
 # The token in the URL is the capability (as from the e-mail): no cookie is needed or used, so no

@@ -112,6 +112,9 @@ class Ticket(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     screen_share_requested_at = models.DateTimeField(null=True, blank=True)
+    satisfaction_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the requester was asked how the ticket was handled."
+    )
     escalation_level = models.CharField(
         max_length=2, choices=EscalationLevel.choices, default=EscalationLevel.L1
     )
@@ -192,3 +195,25 @@ class TicketEvent(models.Model):
         if self.pk is not None:
             raise ValueError("Ticket events are append-only.")
         super().save(*args, **kwargs)
+
+
+class SatisfactionAnswer(models.Model):
+    """The requester's one answer about how their ticket was handled: 1 to 5 stars and a comment.
+
+    Asked once, when the ticket is first resolved, unless another survey already asked about the
+    same help (a co-browse session's: ``tickets.satisfaction.skip_when``)."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="satisfaction")
+    stars = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(stars__gte=1, stars__lte=5), name="satisfaction_stars_1_to_5"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.stars}★"

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts import permissions
 from accounts.models import Role, User
 from tickets import permissions as ticket_permissions
+from tickets import satisfaction
 from tickets.models import (
     STATUS_TRANSITIONS,
     EscalationLevel,
@@ -130,7 +131,7 @@ def change_status(ticket: Ticket, *, actor: User, status: str) -> Ticket:
         return locked
     if status not in STATUS_TRANSITIONS[locked.status]:
         raise InvalidTransition(locked.status, status)
-    previous = locked.status
+    previous, was_resolved = locked.status, locked.resolved_at is not None
     now = timezone.now()
     locked.status = status
     if status == Status.RESOLVED:
@@ -142,6 +143,8 @@ def change_status(ticket: Ticket, *, actor: User, status: str) -> Ticket:
         locked.resolved_at = None
     locked.save(update_fields=["status", "resolved_at", "closed_at", "updated_at"])
     record_event(locked, EventKind.STATUS, actor=actor, data={"from": previous, "to": status})
+    if locked.resolved_at is not None and not was_resolved:
+        satisfaction.ask_after_resolution(locked)
     return locked
 
 

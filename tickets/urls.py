@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tickets import views
+from tickets import satisfaction_views, views
 
 app_name = "tickets"
 
@@ -18,4 +18,5 @@ urlpatterns = [
     path("portal/new/", views.portal_new_ticket, name="portal_new"),
     path("portal/tickets/<str:number>/", views.portal_ticket, name="portal_ticket"),
     path("portal/tickets/<str:number>/reply/", views.portal_ticket_reply, name="portal_ticket_reply"),
+    path("satisfaction/<str:token>/", satisfaction_views.answer, name="satisfaction"),
 ]

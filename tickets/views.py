@@ -25,7 +25,7 @@ from accounts import names, permissions
 from accounts.decorators import staff_only
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import User
-from tickets import panels, selectors, services
+from tickets import panels, satisfaction, selectors, services
 from tickets.forms import (
     AgentReplyForm,
     EscalateForm,
@@ -355,6 +355,8 @@ def _render_portal_ticket(
         "history": history,
         "panels": panels.portal_panels(request, ticket),
         "reply_form": reply_form or PortalReplyForm(),
+        # Asked by e-mail and not answered yet: the same question where the customer already is.
+        "satisfaction_url": satisfaction.open_question(ticket),
         "nav": "portal",
     }
     return render(request, "tickets/portal/ticket.html", context, status=status)

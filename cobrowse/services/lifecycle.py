@@ -31,6 +31,7 @@ from cobrowse.models import (
     EndReason,
     ExtensionRequest,
     ExtensionRequestState,
+    Initiator,
     ModeRequest,
     ModeRequestState,
     Participant,
@@ -236,6 +237,12 @@ def open_session(ticket: Ticket, *, agent: User, target_url: str, kind: str) -> 
             obj=locked_ticket,
             details={"ticket": locked_ticket.pk, "assignee": agent.pk},
         )
+    # The customer asked for a screen share first: this session answers that request, which is
+    # then no longer pending.
+    initiated_by = Initiator.CUSTOMER if locked_ticket.screen_share_requested_at else Initiator.AGENT
+    if locked_ticket.screen_share_requested_at:
+        locked_ticket.screen_share_requested_at = None
+        locked_ticket.save(update_fields=["screen_share_requested_at", "updated_at"])
     with transaction.atomic():
         # No participant row for the agent yet: a row is a connected socket (``join`` on the
         # console's or viewer's socket, ``leave`` on its close), so the badge's "Watching" is
@@ -247,6 +254,7 @@ def open_session(ticket: Ticket, *, agent: User, target_url: str, kind: str) -> 
             customer=locked_ticket.requester,
             kind=kind,
             target_url=target_url,
+            initiated_by=initiated_by,
         )
 
 

@@ -32,6 +32,7 @@ from live import relay_state, socket_limits
 from live import services as live
 from live.consumers import base
 from live.consumers.base import EnvelopeSender, header
+from live.quality_meter import QualityMeter
 from masking.patterns import redact_text
 from outcomes import survey
 
@@ -94,6 +95,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         self.recorder: SessionRecorder | None = None
         self.seq_dirty = False
         self.ack_due = False
+        self.meter: QualityMeter | None = None  # from the page's hello on
         await self.accept()
         self.tasks.append(asyncio.create_task(self._expect_hello()))
 
@@ -107,6 +109,9 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         for task in self.tasks:
             task.cancel()
         await self._stop_recording("disconnect")
+        if self.meter is not None and page_signals.listening():  # also after the session ended
+            with contextlib.suppress(Exception):
+                await database_sync_to_async(page_signals.report_quality)(self.meter.report())
         if self.session is None:
             return
         await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
@@ -203,6 +208,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         self.redactor = Redactor(session.selectors)
         last = await relay_state.last_seq(self.session_id, self.page_id)
         self.tracker = protocol.SeqTracker(last)
+        self.meter = QualityMeter(self.session_id)
         await self.channel_layer.group_add(session_group(self.session_id), self.channel_name)
         await self.channel_layer.group_add(customer_group(self.session_id), self.channel_name)
         await self.send_envelope(
@@ -231,12 +237,15 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         self.tasks.append(asyncio.create_task(self._bookkeeping()))
 
     async def _relay(self, message: protocol.Message) -> None:
+        previous = self.tracker.last
         verdict = self.tracker.check(message.seq)
         if verdict == "duplicate":
             await self.send_envelope("ack", {"seq": self.tracker.last})
             return
         if verdict == "gap":
             # Something between the page and here was lost: a full snapshot makes the view whole.
+            if self.meter is not None:
+                self.meter.gap(message.seq - previous - 1)
             await self.send_envelope("snapshot_request", {"reason": "gap"})
         assert self.redactor is not None
         redacted = self.redactor.redact_message(message)
@@ -292,6 +301,8 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
             self.pending_ping = None
             level = quality_level(self.rtt_ms)
             rtt_ms = round(self.rtt_ms)
+            if self.meter is not None:
+                self.meter.round_trip(self.rtt_ms, level)
             quality = {"level": level, "rtt_ms": rtt_ms}
             now = time.monotonic()
             # Both sides hear of a change at once, and of a steady figure only now and then.
@@ -470,6 +481,8 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
     async def customer_frame(self, event: dict) -> None:
         """An already validated and authorised message from the agent side."""
         await self.send_envelope(event["msg_type"], event["data"])
+        if event["msg_type"] == "snapshot_request" and event["data"].get("reason") == "resync" and self.meter:
+            self.meter.resync()  # the agent saw something wrong (a viewer joining is not a repair)
         self._record({"type": event["msg_type"], "seq": None, "ts": protocol.now_ms(), "data": event["data"]})
         if event["msg_type"] == "annotate":
             await self._intervention(event["data"], str(event["data"].get("kind", "")))

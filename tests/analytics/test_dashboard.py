@@ -113,3 +113,29 @@ def test_agents_see_their_own_figures_only(known, agent, agent_l3):
     customer = Client()
     customer.force_login(make_user("shopper"))
     assert customer.get("/agent/performance/").status_code == 403
+
+
+def test_customer_initiated_sessions_answer_the_customers_request(customer, agent, manager):
+    """Starting a session on a ticket whose customer asked for a screen share answers that request."""
+    from cobrowse.services.lifecycle import open_session
+    from cobrowse.services.requests import request_screen_share
+
+    asked, offered = make_ticket(customer, assignee=agent), make_ticket(customer, assignee=agent)
+    request_screen_share(asked, customer=customer)
+    first = open_session(asked, agent=agent, target_url="", kind="dom")
+    second = open_session(offered, agent=agent, target_url="", kind="dom")
+    asked.refresh_from_db()
+    assert (first.initiated_by, second.initiated_by, asked.screen_share_requested_at) == (
+        "customer",
+        "agent",
+        None,
+    )
+    CoBrowseSession.objects.filter(pk__in=[first.pk, second.pk]).update(
+        state=SessionState.ENDED, started_at=timezone.now() - timedelta(hours=1), ended_at=timezone.now()
+    )
+    f = dashboard.build(Period.default(), dashboard.Filters())
+    assert (f.total, f.agent_initiated, f.customer_initiated) == (2, 1, 1)
+    client = Client()
+    client.force_login(manager)
+    page = client.get("/manager/").content.decode()
+    assert 'data-figure="customer_initiated">1<' in page

@@ -15,6 +15,7 @@ from django.utils import timezone
 from analytics import roi, selectors
 from analytics.periods import Period, PeriodError
 from cobrowse.models import CoBrowseSession, SessionState
+from outcomes.models import SessionOutcome
 from tests.factories import make_account, make_ticket, make_user
 
 EXAMPLE = {
@@ -152,10 +153,12 @@ def test_inputs_are_prefilled_from_measured_figures(manager, settings):
     agent = make_user("agent", role="agent")
     acme, other = make_account(), make_account("Other Bank")
     now = timezone.now()
-    resolved = make_ticket(make_user("c1", account=acme))
-    _session(resolved, agent, now - timedelta(hours=3), 10)
-    type(resolved).objects.filter(pk=resolved.pk).update(resolved_at=now - timedelta(hours=2))
-    _session(make_ticket(make_user("c2", account=other)), agent, now - timedelta(hours=5), 20)
+    resolved = _session(make_ticket(make_user("c1", account=acme)), agent, now - timedelta(hours=3), 10)
+    SessionOutcome.objects.create(session=resolved, outcome="resolved", summary="-", recorded_by=agent)
+    # A ticket resolved after its session is not the session's doing unless the agent says so.
+    follow_up = _session(make_ticket(make_user("c2", account=other)), agent, now - timedelta(hours=5), 20)
+    SessionOutcome.objects.create(session=follow_up, outcome="follow_up", summary="-", recorded_by=agent)
+    type(follow_up.ticket).objects.filter(pk=follow_up.ticket_id).update(resolved_at=now - timedelta(hours=2))
     _session(make_ticket(make_user("c3", account=acme)), agent, now - timedelta(minutes=5), None)
     _session(make_ticket(make_user("c4")), agent, now - timedelta(days=40), 30)  # before the period
     body = _client(manager).get("/manager/roi/", {"format": "json"}).json()
