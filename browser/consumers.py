@@ -32,6 +32,7 @@ from cobrowse.groups import browser_control_group, browser_viewers_group, sessio
 from cobrowse.models import SHARING_STATES, ParticipantRole
 from live import services as live
 from live.consumers.base import hello_grant
+from outcomes import survey
 
 logger = logging.getLogger(__name__)
 
@@ -339,7 +340,12 @@ class BrowserViewerConsumer(AsyncWebsocketConsumer):
 
     async def session_changed(self, event: dict[str, Any]) -> None:
         if event.get("state") not in SHARING_STATES:
-            await self._send("ended", {"reason": event.get("end_reason") or event.get("state")})
+            ended: dict[str, Any] = {"reason": event.get("end_reason") or event.get("state")}
+            if self.admission is not None and self.admission.role == ParticipantRole.CUSTOMER:
+                url = await database_sync_to_async(survey.offered_url)(self.session_id)
+                if url:  # the customer's viewer links to the survey
+                    ended["survey"] = {"url": url}
+            await self._send("ended", ended)
             await self.close(code=4000)
             return
         await self._refresh_control()

@@ -1,13 +1,17 @@
-"""Cross-origin access for the widget's few HTTP calls (grant refresh, Stop sharing).
+"""Cross-origin access for the widget's few HTTP calls (grant refresh, Stop sharing, the survey).
 
 The widget runs on the customer's own site and calls ``/api/cobrowse/...`` with an
 ``X-Tandem-Grant`` header. Only origins that some customer account lists (or the deployment's
 ``TANDEM_WIDGET_ORIGINS``) get CORS headers; no cookies are ever allowed cross-origin, so the
-grant header is the only credential these calls carry.
+grant header (or a capability in the URL) is the only credential these calls carry.
+
+Apps above the core whose URLs the widget also calls register them with :func:`allow_widget_path`
+from their ``AppConfig.ready`` (the survey's answer, in outcomes): this module never names them.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -17,6 +21,17 @@ from django.http import HttpRequest, HttpResponse
 WIDGET_PATH_PREFIX = "/api/cobrowse/"
 _CACHE_KEY = "cors:widget-origins"
 _CACHE_SECONDS = 60
+_extra_paths: list[re.Pattern[str]] = []
+
+
+def allow_widget_path(pattern: str) -> None:
+    """Let the widget call paths matching ``pattern`` (a regular expression, matched in full)."""
+    if all(p.pattern != pattern for p in _extra_paths):
+        _extra_paths.append(re.compile(pattern))
+
+
+def is_widget_path(path: str) -> bool:
+    return path.startswith(WIDGET_PATH_PREFIX) or any(p.fullmatch(path) for p in _extra_paths)
 
 
 def widget_origins() -> frozenset[str]:
@@ -42,11 +57,7 @@ class WidgetCorsMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         origin = request.headers.get("Origin", "")
-        applies = (
-            request.path.startswith(WIDGET_PATH_PREFIX)
-            and origin
-            and origin.rstrip("/").lower() in widget_origins()
-        )
+        applies = is_widget_path(request.path) and origin and origin.rstrip("/").lower() in widget_origins()
         if applies and request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             response = HttpResponse(status=204)
             response["Access-Control-Allow-Methods"] = "POST, OPTIONS"

@@ -15,6 +15,8 @@ export const entries = {
   "tandem-recorder": "frontend/widget/recorder/index.js",
   // Guidance and control, loaded by the recorder only when a session goes beyond view only.
   "tandem-guide": "frontend/widget/guide/index.js",
+  // The end card ("How did this session go?"), loaded by the recorder only when a session ends.
+  "tandem-survey": "frontend/widget/survey/index.js",
   // The agent's console page: the live view, its tools and the page around them (console/page.js).
   "tandem-console": "frontend/console/live.js",
   "tandem-console.css": "frontend/console/live.css",
@@ -37,6 +39,7 @@ export const budgetsGzipped = {
   "tandem-consent.js": 3 * 1024,
   "tandem-recorder.js": 30 * 1024,
   "tandem-guide.js": 8 * 1024,
+  "tandem-survey.js": 3 * 1024,
 };
 
 // --- masking: widget weight -----------------------------------------------------------------

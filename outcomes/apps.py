@@ -21,3 +21,12 @@ class OutcomesConfig(AppConfig):
         from tickets import satisfaction
 
         satisfaction.skip_when(selectors.shared_a_session)  # one survey about the same help
+
+        from cobrowse import cors
+        from cobrowse import services as session_services
+        from outcomes import survey_mail
+
+        # The widget's end card answers cross-origin, from the customer's site.
+        cors.allow_widget_path(r"/survey/[^/]+/answer/")
+        # The core cannot import outcomes: it calls this in the transaction that ends a session.
+        session_services.on_session_end(survey_mail.session_ended)

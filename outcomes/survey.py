@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -27,6 +28,10 @@ class SurveyLinkError(Exception):
     """Unknown, tampered with or expired."""
 
 
+class SurveyLinkExpired(SurveyLinkError):
+    """Genuine, but older than :data:`LINK_MAX_AGE_S` (a 410 where the difference matters)."""
+
+
 def survey_token(session: CoBrowseSession) -> str:
     return signing.dumps(session.pk, salt=SALT, compress=True)
 
@@ -35,11 +40,26 @@ def survey_path(session: CoBrowseSession) -> str:
     return reverse("outcomes:survey", args=[survey_token(session)])
 
 
+def survey_url(session: CoBrowseSession) -> str:
+    """The link as the customer gets it (widget, e-mail): absolute, on the public base URL."""
+    base: str = settings.TANDEM_BASE_URL
+    return base.rstrip("/") + survey_path(session)
+
+
+def offered_url(session_id: int) -> str | None:
+    """The survey link to show when a session's sockets learn it ended, or None when it may not
+    be answered (never shared, not over, already answered)."""
+    session = CoBrowseSession.objects.filter(pk=session_id).first()
+    if session is None or not may_answer(session):
+        return None
+    return survey_url(session)
+
+
 def session_for_token(token: str) -> CoBrowseSession:
     try:
         session_id = signing.loads(token, salt=SALT, max_age=LINK_MAX_AGE_S)
     except signing.SignatureExpired:
-        raise SurveyLinkError("This survey link has expired.") from None
+        raise SurveyLinkExpired("This survey link has expired.") from None
     except signing.BadSignature:
         raise SurveyLinkError("This survey link is not valid.") from None
     session = CoBrowseSession.objects.select_related("ticket").filter(pk=session_id).first()

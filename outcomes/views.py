@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import permissions
 from accounts.decorators import staff_only
@@ -111,6 +113,50 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         )
         return render(request, "surveys/message.html", message, status=200 if answered else 409)
     return render(request, "surveys/form.html", context)
+
+
+# The token in the URL is the capability (as from the e-mail): no cookie is needed or used, so no
+# CSRF token either. The widget calls this cross-origin (CORS registered in OutcomesConfig.ready).
+@csrf_exempt
+@require_POST
+def survey_answer(request: HttpRequest, token: str) -> JsonResponse:
+    """``POST /survey/<token>/answer/`` with ``{"stars": 1-5, "comment": "..."}``: the end card's answer."""
+    if request.content_type != "application/json":
+        return _refused("Send the answer as application/json.", "unsupported_media_type", 415)
+    try:
+        session = survey_answers.session_for_token(token)
+    except survey_answers.SurveyLinkExpired as exc:
+        return _refused(str(exc), "expired", 410)
+    except survey_answers.SurveyLinkError as exc:
+        return _refused(str(exc), "not_found", 404)
+    try:
+        body = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        return _refused('Send a JSON object: {"stars": 1-5, "comment": "..."}.', "invalid_json", 400)
+    comment = body.get("comment") or ""
+    if not isinstance(comment, str):
+        return JsonResponse({"comment": ["The comment must be text."]}, status=400)
+    try:
+        survey_answers.answer(
+            session,
+            stars=body.get("stars"),
+            comment=comment,
+            staff=permissions.is_support_staff(request.user),
+        )
+    except PermissionDenied as exc:
+        return _refused(str(exc), "staff", 403)
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            return JsonResponse(exc.message_dict, status=400)
+        code = exc.code or "invalid"
+        return _refused(" ".join(exc.messages), code, 409 if code in ("answered", "not_ended") else 400)
+    return JsonResponse({"detail": _THANKS["text"]}, status=201)
+
+
+def _refused(detail: str, code: str, status: int) -> JsonResponse:
+    return JsonResponse({"detail": detail, "code": code}, status=status)
 
 
 _THANKS = {"title": "Thank you", "text": "Your answer helps the support team do better."}

@@ -26,12 +26,15 @@ CHROMIUM_ARGS = [
 ]
 
 # Test-only handle on the widget badge's closed shadow root (it stays closed for the page itself),
-# so a test can read the badge and click where Stop sharing is drawn, like a person would.
+# so a test can read the badge and click where Stop sharing is drawn, like a person would. The end
+# card's root (the survey) is kept the same way.
 KEEP_BADGE_ROOT = """
 const attach = Element.prototype.attachShadow;
 Element.prototype.attachShadow = function (init) {
   const root = attach.call(this, init);
-  if (this.getAttribute && this.getAttribute("data-tandem") === "badge") window.__badgeRoot = root;
+  const kind = this.getAttribute && this.getAttribute("data-tandem");
+  if (kind === "badge") window.__badgeRoot = root;
+  if (kind === "survey") window.__surveyRoot = root;
   return root;
 };
 """

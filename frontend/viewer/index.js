@@ -75,6 +75,14 @@ function start(root, grant) {
     statusEl.dataset.kind = kind || "";
   }
 
+  // The customer's viewer: a link to the one-question survey, once the session is over.
+  function offerSurvey(url) {
+    const survey = root.querySelector("[data-testid=bv-survey]");
+    if (!survey || !/^https?:\/\//.test(url)) return;
+    survey.querySelector("a").href = url;
+    survey.hidden = false;
+  }
+
   function notice(text) {
     noticeEl.textContent = text;
     noticeEl.hidden = !text;
@@ -196,6 +204,7 @@ function start(root, grant) {
         browser = "ended";
         setStatus("The session has ended.", "error");
         if (endButton) endButton.disabled = true;
+        if (data.survey && data.survey.url) offerSurvey(data.survey.url);
         break;
       default:
         break;

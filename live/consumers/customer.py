@@ -34,6 +34,7 @@ from live.consumers import base
 from live.consumers.base import EnvelopeSender, header
 from live.quality_meter import QualityMeter
 from masking.patterns import redact_text
+from outcomes import survey
 
 if TYPE_CHECKING:
     from recordings.live import SessionRecorder
@@ -403,7 +404,16 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
 
     async def _end(self, reason: str) -> None:
         await self._stop_recording(reason)
-        await self.send_envelope("ended", {"reason": reason})
+        ended: dict[str, object] = {"reason": reason}
+        # The customer shared this page and the session is over: the widget's end card asks how it went.
+        try:
+            url = await database_sync_to_async(survey.offered_url)(self.session_id)
+        except Exception:  # a failed lookup must not keep the socket from saying it ended
+            url = None
+            logger.warning("no survey link for session %s", self.session_id, exc_info=True)
+        if url:
+            ended["survey"] = {"url": url}
+        await self.send_envelope("ended", ended)
         self.session = None
         await self.close(code=4000)
 

@@ -106,5 +106,6 @@ export function createBadge({ doc = document, agentName, mode, onStop, onLower }
     setHolder,
     setWatching,
     end,
+    remove: () => host.remove(),
   };
 }

@@ -1,6 +1,7 @@
 // Loads tandem-guide.js (overlay, prompts, agent actions) the first time the session needs it and
 // hands it every guidance message in arrival order. Kept out of tandem-recorder.js: most sessions
 // stay view-only and the recorder has a strict size budget.
+import { loadChunk } from "./chunk.js";
 
 export function createGuideLoader({ src, context, onError = () => {} }) {
   let loading = null;
@@ -8,22 +9,13 @@ export function createGuideLoader({ src, context, onError = () => {} }) {
 
   function load() {
     if (!loading) {
-      loading = new Promise((resolve, reject) => {
-        const script = document.createElement("script");
-        script.src = src;
-        script.async = true;
-        script.onload = () => {
-          script.remove();
-          if (window.TandemGuide) resolve(window.TandemGuide.create(context()));
-          else reject(new Error("tandem-guide.js did not start"));
-        };
-        script.onerror = () => {
-          script.remove();
+      loading = loadChunk(src, "TandemGuide").then(
+        (guide) => guide.create(context()),
+        (error) => {
           loading = null; // try again with the next message
-          reject(new Error("tandem-guide.js could not be loaded"));
-        };
-        document.head.appendChild(script);
-      });
+          throw error;
+        },
+      );
     }
     return loading;
   }

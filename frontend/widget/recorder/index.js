@@ -5,6 +5,7 @@ import { record } from "@rrweb/record";
 import { openSocket } from "../../common/socket.js";
 import { forgetGrant } from "../grant.js";
 import { createBadge } from "./badge.js";
+import { loadChunk } from "./chunk.js";
 import { createGuideLoader } from "./guide_loader.js";
 import { lowerMode, refreshGrant, revokeSession } from "./grant_api.js";
 import { BLOCKED, maskFieldValue, maskPatterns, maskText, maskUrl, maskedSelector } from "./masking.js";
@@ -13,6 +14,7 @@ import { watchPage } from "./page_context.js";
 import { createScrubber } from "./scrub.js";
 
 const RETRY_MS = 15000;
+const ENDED_TEXT = "Sharing has ended — nothing more is sent";
 
 function randomId() {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
@@ -103,10 +105,21 @@ function share({ grant, base, sessionId, refreshInMs }) {
     action: toGuide("action"),
     mode_request: toGuide("mode_request"),
     error: (data) => console.warn(`Tandem: ${data.code}: ${data.message}`),
-    ended: () => teardown(),
+    ended: (data) => {
+      teardown();
+      if (data.survey && data.survey.url) offerSurvey(data.survey.url);
+    },
   };
 
-  function teardown(text = "Sharing has ended — nothing more is sent") {
+  // The end card (its own chunk) takes the badge's place and asks how the session went.
+  function offerSurvey(url) {
+    loadChunk(`${base}/static/dist/tandem-survey.js`, "TandemSurvey").then((survey) => {
+      survey.show({ url, base, ended: ENDED_TEXT });
+      if (badge) badge.remove();
+    }, console.warn);
+  }
+
+  function teardown(text = ENDED_TEXT) {
     if (ended) return;
     ended = true;
     clearTimeout(refreshTimer);
