@@ -50,17 +50,6 @@ def page_overrides(view_name: str) -> dict[str, list[str]] | None:
     if view_name == "consent:join":
         # Consenting redirects the form post to the customer's own page (form-action applies to it).
         return {"form-action": _sources("'self'", *replay)}
-    if view_name == "analytics:report":
-        # The monthly report is one standalone page (it is also printed and mailed): its own inline
-        # styles and inline SVG charts, nothing to fetch and no script.
-        return {
-            "default-src": ["'none'"],
-            "style-src": ["'unsafe-inline'"],
-            "img-src": ["data:"],
-            "script-src": ["'none'"],
-            "connect-src": ["'none'"],
-            "font-src": ["'none'"],
-        }
     if view_name == "api-docs":
         # Swagger UI (static files, its script split out) sets inline styles.
         return {"style-src": ["'self'", "'unsafe-inline'"]}
