@@ -4,9 +4,11 @@ on the network, and beat's task mails it to the managers as an attachment."""
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import threading
+import time
 from datetime import date
 
 import pytest
@@ -15,6 +17,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from analytics import pdf, tasks
+from tests.browser.test_launch_sandbox import browser_user, chromium_processes  # noqa: F401 - a fixture
 from tests.factories import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -36,6 +39,34 @@ def test_the_command_writes_a_pdf(db, tmp_path):
     assert document.startswith(b"%PDF-") and document.rstrip().endswith(b"%%EOF")
     assert _title(document) == b"Co-browse monthly report, October 2026"
     assert _pages(document) >= 2  # volume and charts, then the rest: the whole page, not a stub
+
+
+def test_the_reports_chromium_is_the_workers_sandboxed_unprivileged_one(browser_user):  # noqa: F811
+    """Read from /proc while it prints: the browser user's (or ours, not root), sandbox on."""
+    seen: dict[tuple[int, str], tuple[str, ...]] = {}
+    seccomp: set[int] = set()
+    printing = threading.Event()
+
+    def watch() -> None:
+        while not printing.is_set():
+            for proc in chromium_processes():
+                seen[(proc.pid, proc.kind)] = (str(proc.uids[0]), " ".join(proc.argv))
+                if proc.kind == "renderer":
+                    seccomp.add(proc.seccomp)
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        assert pdf.render("<title>t</title><p>sandboxed</p>").startswith(b"%PDF-")
+    finally:
+        printing.set()
+        watcher.join()
+    expected = str(browser_user.pw_uid if browser_user else os.getuid())
+    assert any(kind == "browser" for _, kind in seen), seen
+    assert {uid for uid, _ in seen.values()} == {expected}
+    assert not any("--no-sandbox" in argv for _, argv in seen.values())
+    assert 2 in seccomp  # page code ran under seccomp-bpf
 
 
 def test_the_printed_page_reaches_nothing(db):
