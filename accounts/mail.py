@@ -15,23 +15,29 @@ it after sending. Lower apps never import the higher ones that way.
 
 The queued message (subject, body, recipients) sits in the broker until a worker takes it, links in
 the body included: the broker is as private as the database. Logs name neither recipients nor bodies.
+Attachments travel the same way, base64 in the message: meant for a report of a few hundred KB, not
+for bulk files.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
 from celery import shared_task
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
 #: What a sender does once its message was sent (``error`` None) or failed: ``(context, error)``.
 OutcomeHandler = Callable[[dict[str, Any], Exception | None], None]
+
+#: A file attached to a message: ``(filename, content as base64, MIME type)`` (JSON for the broker).
+Attachment = tuple[str, str, str]
 
 _outcome_handlers: dict[str, OutcomeHandler] = {}
 
@@ -49,6 +55,7 @@ def send_email(
     outcome: str = "",
     context: dict[str, Any] | None = None,
     from_email: str | None = None,
+    attachments: list[Attachment] | None = None,
 ) -> bool:
     """Send one message through Django's mail framework; True when the mail server took it.
 
@@ -57,7 +64,10 @@ def send_email(
     """
     error: Exception | None = None
     try:
-        send_mail(subject, body, from_email, recipients)
+        message = EmailMessage(subject, body, from_email, recipients)
+        for filename, content, mimetype in attachments or []:
+            message.attach(filename, base64.b64decode(content), mimetype)
+        message.send()
     except Exception as exc:
         error = exc
         logger.warning("e-mail not sent (%s): %s", outcome or "no outcome", type(exc).__name__)
@@ -81,15 +91,17 @@ def queue(
     outcome: str = "",
     context: dict[str, Any] | None = None,
     from_email: str | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> bool:
     """Hand the message to the worker now; False (logged) when the broker could not take it.
 
     Never raises: a message that cannot be queued must not fail the change that caused it. The
     task's shown arguments (worker events, monitoring) leave out the addresses and the text.
     """
+    args = [subject, body, list(recipients), outcome, dict(context or {}), from_email, list(attachments)]
     try:
         send_email.apply_async(
-            args=[subject, body, list(recipients), outcome, dict(context or {}), from_email],
+            args=args,
             argsrepr=f"(outcome={outcome!r}, recipients={len(recipients)})",
             kwargsrepr="{}",
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -10,6 +11,8 @@ from django.utils import timezone
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366 * 3
+FIRST_MONTH = date(2000, 1, 1)  # no desk reports on earlier months; keeps dates far from year 1
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 
 class PeriodError(ValueError):
@@ -57,3 +60,36 @@ class Period:
         if (last - first).days >= MAX_DAYS:
             raise PeriodError(f"A period is at most {MAX_DAYS} days.")
         return cls(first, last)
+
+    @classmethod
+    def month(cls, value: str, today: date | None = None) -> Period:
+        """The calendar month ``YYYY-MM``: its first to its last day, in the desk's time zone.
+
+        Refused: another format, a month that does not exist, before 2000, or one that has not
+        started yet (a report on it would be empty, not wrong, but nobody means that).
+        """
+        match = _MONTH.fullmatch(value.strip())
+        if match is None or not 1 <= int(match[2]) <= 12:
+            raise PeriodError("A month is written YYYY-MM, for example 2026-10.")
+        first = date(int(match[1]), int(match[2]), 1)
+        if first < FIRST_MONTH:
+            raise PeriodError(f"Months start from {FIRST_MONTH:%Y-%m}.")
+        if first > (today or timezone.localdate()):
+            raise PeriodError(f"{first:%Y-%m} has not started yet.")
+        following = (first + timedelta(days=31)).replace(day=1)
+        return cls(first, following - timedelta(days=1))
+
+    @classmethod
+    def last_month(cls, today: date | None = None) -> Period:
+        """The calendar month before today's (the desk's today)."""
+        end = (today or timezone.localdate()).replace(day=1) - timedelta(days=1)
+        return cls(end.replace(day=1), end)
+
+    def previous_month(self) -> Period:
+        """The calendar month before the one this period starts in."""
+        return Period.last_month(self.first_day)
+
+    @property
+    def label(self) -> str:
+        """``YYYY-MM`` of the month the period starts in (a month's name in URLs and files)."""
+        return f"{self.first_day:%Y-%m}"

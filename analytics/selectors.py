@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models import (
+    Avg,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.functions import TruncDate
 
 from accounts import permissions
 from accounts.models import AgentLevel, Certification, Role, User
-from analytics.models import SessionFact
+from analytics.models import Disconnect, SessionFact
 from analytics.periods import Period
 from outcomes.models import Outcome
 
@@ -102,3 +115,89 @@ def agent_rows(period: Period) -> list[AgentRow]:
 
 def certification_history(agent: User) -> list[Certification]:
     return list(agent.certifications.select_related("certified_by", "revoked_by"))
+
+
+# --- the monthly report ------------------------------------------------------------------------------
+
+#: Disconnect causes that are a normal end, not a connection failure (cobrowse.page_signals).
+NORMAL_CLOSES = ("closed", "page_left", "ended")
+
+
+def daily_sessions(period: Period) -> list[tuple[date, int]]:
+    """Sessions per day of the period (the desk's days), every day listed, zero included."""
+    counts = dict(
+        sessions_in(period)
+        .annotate(day=TruncDate("started_at"))
+        .values_list("day")
+        .annotate(n=Count("pk"))
+        .values_list("day", "n")
+    )
+    days = (period.first_day + timedelta(days=i) for i in range(period.days))
+    return [(day, counts.get(day, 0)) for day in days]
+
+
+@dataclass(frozen=True)
+class Cohort:
+    sessions: int
+    with_outcome: int
+    resolved: int
+    csat_total: int  # sum of the survey stars
+    csat_answers: int
+
+
+def sessions_by_certification(period: Period) -> dict[bool, Cohort]:
+    """The period's sessions split by whether their agent held a co-browse certification then.
+
+    Held: a certification record dated on or before the session's day (the desk's) and not revoked
+    before the session started, so a later revocation does not rewrite history.
+    """
+    held = Certification.objects.filter(agent=OuterRef("agent"), certified_on__lte=OuterRef("day")).filter(
+        Q(revoked_at__isnull=True) | Q(revoked_at__gt=OuterRef("started_at"))
+    )
+    rows = (
+        sessions_in(period)
+        .annotate(day=TruncDate("started_at"))
+        .annotate(certified=Exists(held))
+        .values("certified")
+        .annotate(
+            sessions=Count("pk"),
+            with_outcome=Count("pk", filter=~Q(outcome="")),
+            resolved=Count("pk", filter=Q(outcome="resolved")),
+            csat_total=Sum("stars"),
+            csat_answers=Count("stars"),
+        )
+    )
+    found = {
+        bool(row["certified"]): Cohort(
+            row["sessions"], row["with_outcome"], row["resolved"], row["csat_total"] or 0, row["csat_answers"]
+        )
+        for row in rows
+    }
+    return {held_it: found.get(held_it, Cohort(0, 0, 0, 0, 0)) for held_it in (True, False)}
+
+
+def certified_in(period: Period) -> int:
+    """Certifications dated in the period (revoked since or not)."""
+    return Certification.objects.filter(
+        certified_on__gte=period.first_day, certified_on__lte=period.last_day
+    ).count()
+
+
+def failure_causes(period: Period) -> list[tuple[str, int]]:
+    """Connection failures of the period's sessions by cause, most frequent first (normal ends left
+    out: see ``NORMAL_CLOSES``)."""
+    rows = (
+        Disconnect.objects.filter(session_id__in=sessions_in(period).values("pk"))
+        .exclude(cause__in=NORMAL_CLOSES)
+        .values_list("cause")
+        .annotate(n=Count("id"))
+        .order_by("-n", "cause")
+        .values_list("cause", "n")
+    )
+    return list(rows)
+
+
+def report_recipients() -> list[str]:
+    """Addresses the monthly report is mailed to: every active manager who has one."""
+    managers = User.objects.filter(role=Role.MANAGER, is_active=True).exclude(email="").order_by("pk")
+    return list(managers.values_list("email", flat=True))

@@ -1,12 +1,20 @@
-"""Writes of the analytics app: what the relay reports, kept for the manager pages."""
+"""Writes of the analytics app: what the relay reports, kept for the manager pages; the monthly
+report, mailed."""
 
 from __future__ import annotations
 
+import base64
+
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
+from django.template.loader import render_to_string
 from django.utils import timezone
 
+from accounts import mail
+from analytics import pdf, selectors
+from analytics import report as reports
 from analytics.models import Disconnect, PageSignal, SessionQuality
+from analytics.periods import Period
 from cobrowse import page_signals
 
 
@@ -41,3 +49,20 @@ def keep_quality(report: page_signals.ConnectionQuality) -> None:
         updated_at=timezone.now(),
         **{name: F(name) + value for name, value in counts.items()},
     )
+
+
+def email_report(month: Period) -> int:
+    """Mail the month's report to the managers, the PDF attached and a summary in the body.
+
+    Returns how many managers it was addressed to (0: nobody to send it to, nothing rendered).
+    Raises ``pdf.PdfError`` when Chromium cannot print it: a report without its PDF is not sent.
+    """
+    recipients = selectors.report_recipients()
+    if not recipients:
+        return 0
+    monthly = reports.monthly(month)
+    document = pdf.render(reports.html(monthly))
+    body = render_to_string("analytics/report_email.txt", {"report": monthly})
+    attachment = (f"{monthly.filename_stem}.pdf", base64.b64encode(document).decode(), "application/pdf")
+    mail.queue(monthly.title, body, recipients, attachments=[attachment])
+    return len(recipients)

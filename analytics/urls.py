@@ -9,6 +9,7 @@ urlpatterns = [
     path("agent/performance/", views.agent_performance, name="performance"),
     path("manager/roi/", views.roi_calculator, name="roi"),
     path("manager/quality/", quality_views.live_quality, name="quality"),
+    path("manager/report/", views.monthly_report, name="report"),
     path("manager/forms/", views.forms, name="forms"),
     path("manager/forms/sessions/", views.forms_sessions, name="forms_sessions"),
     path("manager/agents/", views.agents, name="agents"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 from typing import Any
 
 from django.contrib import messages
@@ -15,12 +16,14 @@ from accounts import services as account_services
 from accounts.decorators import manager_only, staff_only
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import CustomerAccount, Role, User
-from analytics import charts, dashboard, friction, roi, selectors
+from analytics import charts, dashboard, friction, pdf, report, roi, selectors
 from analytics.forms import CertifyForm, RevokeForm
 from analytics.periods import Period, PeriodError
 from cobrowse import protocol
 from cobrowse.models import ControlMode
 from tickets.models import Category
+
+logger = logging.getLogger(__name__)
 
 INPUT_GROUPS = [
     ("Usage", [("sessions", "Sessions"), ("avg_minutes", "Average session minutes"),
@@ -321,3 +324,37 @@ def agent_performance(request: AuthenticatedHttpRequest) -> HttpResponse:
         return _refused(request, "analytics/dashboard.html", str(exc), nav="performance")
     own = dashboard.Filters(agent=request.user.pk, category=filters.category, mode=filters.mode)
     return _dashboard_response(request, own, period, own=True)
+
+
+# --- the monthly report -----------------------------------------------------------------------------
+
+
+@manager_only
+@require_GET
+def monthly_report(request: HttpRequest) -> HttpResponse:
+    """``/manager/report/?month=YYYY-MM[&format=pdf]``: the monthly report as its page or its PDF
+    (default last month). The PDF is printed here, by Chromium, while the manager waits."""
+    raw, fmt = request.GET.get("month", "").strip(), request.GET.get("format") or "html"
+    error = "" if fmt in report.FORMATS else "Choose a format: html or pdf."
+    month = None
+    if not error:
+        try:
+            month = Period.month(raw) if raw else Period.last_month()
+        except PeriodError as exc:
+            error = str(exc)
+    if month is None:
+        context = {"error": error, "web": True, "month_value": raw[:7]}
+        return render(request, "analytics/report.html", context, status=400)
+    monthly = report.monthly(month)
+    if fmt == "pdf":
+        try:
+            content = report.document(monthly, "pdf")
+        except pdf.PdfError as exc:
+            logger.error("monthly report %s: no PDF: %s", month.label, exc)
+            message = "The PDF could not be printed just now: try again, or print the report's page."
+            return HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+        response = HttpResponse(content, content_type=report.FORMATS["pdf"])
+        response["Content-Disposition"] = f'attachment; filename="{monthly.filename_stem}.pdf"'
+        return response
+    context = {**report.context(monthly), "web": True, "month_value": month.label}
+    return render(request, "analytics/report.html", context)

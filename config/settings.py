@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -551,4 +552,28 @@ ROI_DEFAULTS = {
     "kb_articles": env.str("ROI_KB_ARTICLES", default="0"),  # articles written from sessions
     "kb_article_value": env.str("ROI_KB_ARTICLE_VALUE", default="0"),
     "training_cost": env.str("ROI_TRAINING_COST", default="0"),
+}
+
+# --- Monthly report (analytics/report.py; `manage.py cobrowse_report`, /manager/report/) ----------
+# Targets the report marks met or missed, as decimal strings: the share of sessions with a recorded
+# outcome resolved in session (per cent, at least) and the mean CSAT (stars out of 5, at least). The
+# network disconnect rate's target is the dashboard's (at most 5 %, analytics.dashboard).
+REPORT_TARGETS = {
+    "resolution_rate": env.str("REPORT_TARGET_RESOLUTION_RATE", default="70"),
+    "csat": env.str("REPORT_TARGET_CSAT", default="4.2"),
+}
+# Beat's clock is the desk's, so "06:00 on the 1st" is the desk's morning, not UTC's (the other
+# entries are intervals, which no time zone changes).
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE["analytics-monthly-report"] = {
+    "task": "analytics.tasks.email_monthly_report",
+    "schedule": crontab(minute=0, hour=6, day_of_month=1),  # no expiry: a late report is still wanted
+}
+# --- end monthly report ----------------------------------------------------------------------------
+
+# The manager pages' facts (analytics.rollup) are kept on write; this pass repairs what bypassed it.
+CELERY_BEAT_SCHEDULE["analytics-refresh-facts"] = {
+    "task": "analytics.tasks.refresh_facts",
+    "schedule": 3600.0,
+    "options": {"expires": 3000},
 }

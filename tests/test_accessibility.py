@@ -115,6 +115,7 @@ def test_the_manager_pages_and_a_replay(server, browser, agent, customer, manage
             ("ROI calculator", "/manager/roi/"),
             ("form friction", "/manager/forms/"),
             ("programme dashboard", "/manager/"),
+            ("monthly report", "/manager/report/"),
             ("session outcome", f"/agent/sessions/{recording.session_id}/outcome/"),
         ):
             page.goto(f"{base}{path}")

@@ -8,6 +8,7 @@ EXPECTED = {
     "cobrowse.tasks.watch_browser_runners",
     "recordings.tasks.purge_expired_recordings",
     "accounts.mail.send_email",
+    "analytics.tasks.email_monthly_report",
 }
 
 
@@ -33,3 +34,13 @@ def test_only_the_session_runner_goes_to_the_browser_workers():
     assert sorted(name for name, queue in queues.items() if queue == "browsers") == [
         "cobrowse.browser.tasks.run_browser_session"
     ]
+
+
+def test_the_monthly_report_goes_out_at_six_on_the_first_desk_time():
+    from django.conf import settings
+
+    entry = settings.CELERY_BEAT_SCHEDULE["analytics-monthly-report"]
+    schedule = entry["schedule"]
+    assert entry["task"] == "analytics.tasks.email_monthly_report"
+    assert (schedule.minute, schedule.hour, schedule.day_of_month) == ({0}, {6}, {1})
+    assert settings.CELERY_TIMEZONE == settings.TIME_ZONE
