@@ -10,7 +10,7 @@ GROUP = "Managers"
 CODENAMES = ("view_team", "add_team", "change_team")
 
 
-def grant(apps, schema_editor):
+def grant(apps, schema_editor, codenames=CODENAMES):
     from django.contrib.auth.management import create_permissions
 
     alias = schema_editor.connection.alias
@@ -23,19 +23,19 @@ def grant(apps, schema_editor):
     group = Group.objects.using(alias).filter(name=GROUP).first()
     if group is not None:
         wanted = Permission.objects.using(alias).filter(
-            content_type__app_label="tickets", codename__in=CODENAMES
+            content_type__app_label="tickets", codename__in=codenames
         )
         group.permissions.add(*wanted)
 
 
-def revoke(apps, schema_editor):
+def revoke(apps, schema_editor, codenames=CODENAMES):
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     alias = schema_editor.connection.alias
     group = Group.objects.using(alias).filter(name=GROUP).first()
     if group is not None:
         group.permissions.remove(
-            *Permission.objects.using(alias).filter(content_type__app_label="tickets", codename__in=CODENAMES)
+            *Permission.objects.using(alias).filter(content_type__app_label="tickets", codename__in=codenames)
         )
 
 
