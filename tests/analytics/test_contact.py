@@ -116,3 +116,13 @@ def test_csat_with_co_browse_and_without(tickets, customer, agent):
     assert contact.compare(Period.default(), dashboard.Filters(mode="guided")).with_cobrowse.csat == Decimal(
         "5.00"
     )
+
+
+def test_no_follow_ups_shows_zero_not_a_dash(db, customer, agent, manager):
+    ticket = _resolved(customer, assignee=agent)
+    _shared(ticket, agent, NOW - timedelta(days=2))
+    rollup.rebuild()
+    client = Client()
+    client.force_login(manager)
+    page = client.get("/manager/").content.decode()
+    assert 'data-figure="follow_ups_with">0.00<' in page and 'data-figure="fcr_with">100.0 %<' in page
