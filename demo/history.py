@@ -10,7 +10,6 @@ history every time. Each ticket says it is seeded history.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
 from django.db import transaction
@@ -19,37 +18,20 @@ from django.utils import timezone
 from accounts.models import User
 from analytics.models import Disconnect, PageSignal
 from cobrowse.models import CoBrowseSession, ControlMode, EndReason, SessionState
+from demo import topics
 from outcomes.models import Outcome, SessionOutcome, SurveyResponse
 from tickets import services as ticket_services
-from tickets.models import Category, Channel, Status, Ticket
+from tickets.models import Status, Ticket
 
 SESSIONS_PER_DAY = 33
 PAGE = "http://localhost:8001/apply"
 FIELDS = {"iban": 0.42, "employer": 0.18, "income": 0.12, "postcode": 0.06}  # intervention odds
-CATEGORIES = [
-    (Category.ACCOUNT_CONFIGURATION, 5), (Category.INTEGRATION_SETUP, 3), (Category.DEBUGGING_ERRORS, 4),
-    (Category.PRODUCT_ONBOARDING, 4), (Category.SSO_AUTHENTICATION, 2), (Category.REPORT_CONFIGURATION, 2),
-    (Category.BILLING, 3),
-]  # fmt: skip
 MODES = [
     (ControlMode.VIEW_ONLY, 30),
     (ControlMode.GUIDED, 45),
     (ControlMode.CONTROLLED, 20),
     (ControlMode.FULL, 5),
 ]
-SUBJECTS: dict[str, str] = {
-    Category.ACCOUNT_CONFIGURATION: "Cannot find where to change my account settings",
-    Category.INTEGRATION_SETUP: "The bank connection step keeps failing",
-    Category.DEBUGGING_ERRORS: "An error message I do not understand",
-    Category.PRODUCT_ONBOARDING: "First time using the application form",
-    Category.SSO_AUTHENTICATION: "Signing in with my company account",
-    Category.REPORT_CONFIGURATION: "The statement report shows the wrong month",
-    Category.BILLING: "A charge on my statement I do not recognise",
-}
-
-
-def _pick(rng: random.Random, weighted: Sequence[tuple[str, int]]) -> str:
-    return rng.choices([v for v, _ in weighted], weights=[w for _, w in weighted])[0]
 
 
 @transaction.atomic
@@ -74,18 +56,18 @@ def seed_history(days: int, agents: list[User], customers: list[User]) -> int:
     tickets, sessions = [], []
     for number in numbers:
         customer = rng.choice(customers)
-        category = _pick(rng, CATEGORIES)
+        category = topics.pick(rng, topics.CATEGORIES)
         tickets.append(
             Ticket(
                 number=number,
-                subject=SUBJECTS[category],
+                subject=topics.SUBJECTS[category],
                 description="[seeded history] A co-browse session from the demo's history.",
                 requester=customer,
                 account=customer.account,
                 assignee=None,
                 status=Status.CLOSED,
                 category=category,
-                channel=rng.choice([Channel.WEB, Channel.CHAT, Channel.PHONE, Channel.EMAIL]),
+                channel=rng.choice(topics.CHANNELS),
             )
         )
     Ticket.objects.bulk_create(tickets, batch_size=500)
@@ -100,9 +82,9 @@ def seed_history(days: int, agents: list[User], customers: list[User]) -> int:
             CoBrowseSession(
                 ticket=ticket,
                 agent=ticket.assignee,
-                customer=ticket.requester,
+                customer_id=ticket.requester_id,  # the ticket was read back without it
                 state=SessionState.ENDED,
-                mode=_pick(rng, MODES),
+                mode=topics.pick(rng, MODES),
                 granted_mode=ControlMode.GUIDED,
                 consented_at=start,
                 started_at=start,
