@@ -3,7 +3,8 @@
 Rows are written in bulk (a few thousand sessions in seconds, on SQLite as on PostgreSQL), spread
 over the demo's agents, customers, categories and working hours, with outcomes, survey answers,
 friction signals on the demo loan form (the IBAN field needs help in about four sessions in ten:
-the friction page flags it) and the odd network drop. The random generator is seeded: the same
+the friction page flags it), the odd network drop, connection quality (demo.history_quality) and
+about one session in five the customer asked for. The random generators are seeded: the same
 history every time. Each ticket says it is seeded history.
 """
 
@@ -17,8 +18,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from analytics.models import Disconnect, PageSignal
-from cobrowse.models import CoBrowseSession, ControlMode, EndReason, SessionState
+from cobrowse.models import CoBrowseSession, ControlMode, EndReason, Initiator, SessionState
 from demo import topics
+from demo.history_quality import seed_quality
 from outcomes.models import Outcome, SessionOutcome, SurveyResponse
 from tickets import services as ticket_services
 from tickets.models import Status, Ticket
@@ -32,6 +34,7 @@ MODES = [
     (ControlMode.CONTROLLED, 20),
     (ControlMode.FULL, 5),
 ]
+CUSTOMER_INITIATED_ODDS = 0.22  # the customer asked for a screen share before the agent offered one
 
 
 @transaction.atomic
@@ -42,6 +45,8 @@ def seed_history(days: int, agents: list[User], customers: list[User]) -> int:
     if Ticket.objects.filter(description__startswith="[seeded history]").exists():
         return 0
     rng = random.Random(20261204)  # noqa: S311 - demo data, not secrets
+    # The later additions draw from their own generators, so the figures above them stay put.
+    initiators, quality_rng = (random.Random(20261204 + i) for i in (1, 2))  # noqa: S311
     today = timezone.localdate()
     plan: list[tuple[datetime, int]] = []
     for back in range(days, 0, -1):
@@ -91,6 +96,9 @@ def seed_history(days: int, agents: list[User], customers: list[User]) -> int:
                 last_activity_at=end,
                 ended_at=end,
                 end_reason=EndReason.AGENT_ENDED,
+                initiated_by=Initiator.CUSTOMER
+                if initiators.random() < CUSTOMER_INITIATED_ODDS
+                else Initiator.AGENT,
             )
         )
     Ticket.objects.bulk_update(
@@ -99,11 +107,15 @@ def seed_history(days: int, agents: list[User], customers: list[User]) -> int:
         500,
     )
     CoBrowseSession.objects.bulk_create(sessions, batch_size=500)
-    _seed_outcomes_and_signals(rng, sessions)
+    _, dropped = _seed_outcomes_and_signals(rng, sessions)
+    seed_quality(quality_rng, sessions, dropped)
     return len(sessions)
 
 
-def _seed_outcomes_and_signals(rng: random.Random, sessions: list[CoBrowseSession]) -> None:
+def _seed_outcomes_and_signals(
+    rng: random.Random, sessions: list[CoBrowseSession]
+) -> tuple[dict[int, str], set[int]]:
+    """Returns each session's outcome and the sessions whose page dropped off the network."""
     outcomes, answers, signals, drops = [], [], [], []
     for session in sessions:
         roll = rng.random()
@@ -161,3 +173,4 @@ def _seed_outcomes_and_signals(rng: random.Random, sessions: list[CoBrowseSessio
             row.created_at = when[row.session_id] + timedelta(seconds=rng.randint(30, 600))
     PageSignal.objects.bulk_update(signals, ["created_at"], batch_size=1000)
     Disconnect.objects.bulk_update(drops, ["created_at"], batch_size=500)
+    return {o.session_id: o.outcome for o in outcomes}, {d.session_id for d in drops}
