@@ -3,9 +3,10 @@
 Rows are written in bulk (a few thousand sessions in seconds, on SQLite as on PostgreSQL), spread
 over the demo's agents, customers, categories and working hours, with outcomes, survey answers,
 friction signals on the demo loan form (the IBAN field needs help in about four sessions in ten:
-the friction page flags it), the odd network drop, connection quality (demo.history_quality) and
-about one session in five the customer asked for. The random generators are seeded: the same
-history every time. Each ticket says it is seeded history.
+the friction page flags it), the odd network drop, connection quality (demo.history_quality), about
+one session in five the customer asked for, and the messages first-contact resolution counts, with
+tickets answered without co-browse to compare against (demo.history_contact). The random generators
+are seeded: the same history every time. Each ticket says it is seeded history.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from accounts.models import User
 from analytics.models import Disconnect, PageSignal
 from cobrowse.models import CoBrowseSession, ControlMode, EndReason, Initiator, SessionState
 from demo import topics
+from demo.history_contact import seed_contact_history
 from demo.history_quality import seed_quality
 from outcomes.models import Outcome, SessionOutcome, SurveyResponse
 from tickets import services as ticket_services
@@ -46,7 +48,7 @@ def seed_history(days: int, agents: list[User], customers: list[User]) -> int:
         return 0
     rng = random.Random(20261204)  # noqa: S311 - demo data, not secrets
     # The later additions draw from their own generators, so the figures above them stay put.
-    initiators, quality_rng = (random.Random(20261204 + i) for i in (1, 2))  # noqa: S311
+    initiators, quality_rng, contact_rng = (random.Random(20261204 + i) for i in (1, 2, 3))  # noqa: S311
     today = timezone.localdate()
     plan: list[tuple[datetime, int]] = []
     for back in range(days, 0, -1):
@@ -107,8 +109,9 @@ def seed_history(days: int, agents: list[User], customers: list[User]) -> int:
         500,
     )
     CoBrowseSession.objects.bulk_create(sessions, batch_size=500)
-    _, dropped = _seed_outcomes_and_signals(rng, sessions)
+    outcomes, dropped = _seed_outcomes_and_signals(rng, sessions)
     seed_quality(quality_rng, sessions, dropped)
+    seed_contact_history(contact_rng, sessions, outcomes, agents, customers)
     return len(sessions)
 
 

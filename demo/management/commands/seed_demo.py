@@ -402,7 +402,8 @@ class Command(BaseCommand):
             type=int,
             default=0,
             metavar="DAYS",
-            help="Also add this many days of co-browse history (sessions, outcomes, surveys, signals).",
+            help="Also add this many days of history: co-browse sessions with outcomes, surveys, "
+            "signals and connection quality, their messages, and tickets answered without co-browse.",
         )
 
     def handle(self, *args: Any, if_empty: bool = False, history: int = 0, **options: Any) -> None:
