@@ -60,7 +60,7 @@ def seed_history(days: int, agents: list[User], customers: list[User]) -> int:
             length_s = int(min(max(rng.lognormvariate(6.3, 0.6), 90), 45 * 60))
             plan.append((start, length_s))
     numbers = ticket_services.reserve_numbers(len(plan))
-    tickets, sessions = [], []
+    tickets = []
     for number in numbers:
         customer = rng.choice(customers)
         category = topics.pick(rng, topics.CATEGORIES)
@@ -77,21 +77,29 @@ def seed_history(days: int, agents: list[User], customers: list[User]) -> int:
                 channel=rng.choice(topics.CHANNELS),
             )
         )
-    Ticket.objects.bulk_create(tickets, batch_size=500)
-    tickets = list(Ticket.objects.filter(number__in=numbers).order_by("number"))
+    # Drawn before the insert, so that only the two automatic timestamps need writing after it.
+    opened, modes = [], []
     for ticket, (start, length_s) in zip(tickets, plan, strict=True):
-        end = start + timedelta(seconds=length_s)
-        ticket.created_at = start - timedelta(minutes=rng.randint(5, 240))
-        ticket.updated_at = ticket.closed_at = ticket.resolved_at = end + timedelta(hours=1)
+        opened.append(start - timedelta(minutes=rng.randint(5, 240)))
+        ticket.closed_at = ticket.resolved_at = start + timedelta(seconds=length_s, hours=1)
         ticket.first_response_at = start
         ticket.assignee = rng.choice(agents)
+        modes.append(topics.pick(rng, MODES))
+    Ticket.objects.bulk_create(tickets, batch_size=500)
+    drafts, tickets = tickets, list(Ticket.objects.filter(number__in=numbers).order_by("number"))
+    sessions = []
+    for ticket, draft, (start, length_s), created, mode in zip(
+        tickets, drafts, plan, opened, modes, strict=True
+    ):
+        end = start + timedelta(seconds=length_s)
+        ticket.created_at, ticket.updated_at = created, end + timedelta(hours=1)  # resolved then
         sessions.append(
             CoBrowseSession(
                 ticket=ticket,
-                agent=ticket.assignee,
-                customer_id=ticket.requester_id,  # the ticket was read back without it
+                agent=draft.assignee,  # the ticket was read back without its users
+                customer=draft.requester,
                 state=SessionState.ENDED,
-                mode=topics.pick(rng, MODES),
+                mode=mode,
                 granted_mode=ControlMode.GUIDED,
                 consented_at=start,
                 started_at=start,
@@ -103,11 +111,7 @@ def seed_history(days: int, agents: list[User], customers: list[User]) -> int:
                 else Initiator.AGENT,
             )
         )
-    Ticket.objects.bulk_update(
-        tickets,
-        ["created_at", "updated_at", "closed_at", "resolved_at", "first_response_at", "assignee"],
-        500,
-    )
+    Ticket.objects.bulk_update(tickets, ["created_at", "updated_at"], batch_size=500)
     CoBrowseSession.objects.bulk_create(sessions, batch_size=500)
     outcomes, dropped = _seed_outcomes_and_signals(rng, sessions)
     seed_quality(quality_rng, sessions, dropped)

@@ -123,9 +123,20 @@ def _without_cobrowse(
         for _ in range(round(count * WITHOUT_PER_SESSION))
     ]
     numbers = ticket_services.reserve_numbers(len(opened_at))
-    tickets = []
-    for number in numbers:
-        customer, category = rng.choice(customers), topics.pick(rng, topics.CATEGORIES)
+    # Everything but the two automatic timestamps is known before the insert: one narrow update.
+    tickets, threads = [], []
+    for number, opened in zip(numbers, opened_at, strict=True):
+        customer, agent = rng.choice(customers), rng.choice(agents)
+        category = topics.pick(rng, topics.CATEGORIES)
+        at = first_reply = opened + timedelta(minutes=rng.randint(10, 6 * 60))
+        thread = [(customer.pk, topics.OPENINGS[category], opened), (agent.pk, rng.choice(REPLIES), at)]
+        for _ in range(topics.pick(rng, WITHOUT_FOLLOW_UPS)):
+            at += timedelta(minutes=rng.randint(60, 20 * 60))
+            thread.append((customer.pk, rng.choice(FOLLOW_UPS), at))
+            at += timedelta(minutes=rng.randint(10, 4 * 60))
+            thread.append((agent.pk, rng.choice(REPLIES), at))
+        resolved = at + timedelta(minutes=30)
+        done = resolved <= messages.now  # otherwise still being worked on
         tickets.append(
             Ticket(
                 number=number,
@@ -133,32 +144,20 @@ def _without_cobrowse(
                 description="[seeded history] A ticket answered by message, without co-browse.",
                 requester=customer,
                 account=customer.account,
-                assignee=rng.choice(agents),
-                status=Status.CLOSED,
+                assignee=agent,
+                status=Status.CLOSED if done else Status.PENDING,
                 category=category,
                 channel=rng.choice(topics.CHANNELS),
+                first_response_at=first_reply,
+                resolved_at=resolved if done else None,
+                closed_at=resolved if done else None,
             )
         )
+        threads.append(thread)
     Ticket.objects.bulk_create(tickets, batch_size=500)
     tickets = list(Ticket.objects.filter(number__in=numbers).order_by("number"))
-    for ticket, opened in zip(tickets, opened_at, strict=True):
-        agent = ticket.assignee_id
-        assert agent is not None  # every seeded ticket has its agent
-        messages.add(ticket, ticket.requester_id, topics.OPENINGS[ticket.category], opened)
-        at = ticket.first_response_at = opened + timedelta(minutes=rng.randint(10, 6 * 60))
-        messages.add(ticket, agent, rng.choice(REPLIES), at)
-        for _ in range(topics.pick(rng, WITHOUT_FOLLOW_UPS)):
-            at += timedelta(minutes=rng.randint(60, 20 * 60))
-            messages.add(ticket, ticket.requester_id, rng.choice(FOLLOW_UPS), at)
-            at += timedelta(minutes=rng.randint(10, 4 * 60))
-            messages.add(ticket, agent, rng.choice(REPLIES), at)
-        ticket.created_at = opened
-        ticket.updated_at = ticket.resolved_at = ticket.closed_at = at + timedelta(minutes=30)
-        if ticket.resolved_at > messages.now:  # still being worked on
-            ticket.status, ticket.resolved_at, ticket.closed_at = Status.PENDING, None, None
-            ticket.updated_at = messages.now
-    Ticket.objects.bulk_update(
-        tickets,
-        ["created_at", "updated_at", "first_response_at", "resolved_at", "closed_at", "status"],
-        batch_size=500,
-    )
+    for ticket, thread in zip(tickets, threads, strict=True):
+        ticket.created_at, ticket.updated_at = thread[0][2], ticket.resolved_at or messages.now
+        for author_id, body, at in thread:
+            messages.add(ticket, author_id, body, at)
+    Ticket.objects.bulk_update(tickets, ["created_at", "updated_at"], batch_size=500)
