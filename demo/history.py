@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from analytics import rollup
 from analytics.models import Disconnect, PageSignal
 from cobrowse.models import CoBrowseSession, ControlMode, EndReason, Initiator, SessionState
 from demo import topics
@@ -116,6 +117,7 @@ def seed_history(days: int, agents: list[User], customers: list[User]) -> int:
     outcomes, dropped = _seed_outcomes_and_signals(rng, sessions)
     seed_quality(quality_rng, sessions, dropped)
     seed_contact_history(contact_rng, sessions, outcomes, agents, customers)
+    rollup.rebuild()  # written in bulk, past the write hooks: the manager pages' facts from scratch
     return len(sessions)
 
 
