@@ -3,53 +3,41 @@
 Rows are written in bulk (a few thousand sessions in seconds, on SQLite as on PostgreSQL), spread
 over the demo's agents, customers, categories and working hours, with outcomes, survey answers,
 friction signals on the demo loan form (the IBAN field needs help in about four sessions in ten:
-the friction page flags it) and the odd network drop. The random generator is seeded: the same
-history every time. Each ticket says it is seeded history.
+the friction page flags it), the odd network drop, connection quality (demo.history_quality), about
+one session in five the customer asked for, and the messages first-contact resolution counts, with
+tickets answered without co-browse to compare against (demo.history_contact). The random generators
+are seeded: the same history every time. Each ticket says it is seeded history.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from analytics import rollup
 from analytics.models import Disconnect, PageSignal
-from cobrowse.models import CoBrowseSession, ControlMode, EndReason, SessionState
+from cobrowse.models import CoBrowseSession, ControlMode, EndReason, Initiator, SessionState
+from demo import topics
+from demo.history_contact import seed_contact_history
+from demo.history_quality import seed_quality
 from outcomes.models import Outcome, SessionOutcome, SurveyResponse
 from tickets import services as ticket_services
-from tickets.models import Category, Channel, Status, Ticket
+from tickets.models import Status, Ticket
 
 SESSIONS_PER_DAY = 33
 PAGE = "http://localhost:8001/apply"
 FIELDS = {"iban": 0.42, "employer": 0.18, "income": 0.12, "postcode": 0.06}  # intervention odds
-CATEGORIES = [
-    (Category.ACCOUNT_CONFIGURATION, 5), (Category.INTEGRATION_SETUP, 3), (Category.DEBUGGING_ERRORS, 4),
-    (Category.PRODUCT_ONBOARDING, 4), (Category.SSO_AUTHENTICATION, 2), (Category.REPORT_CONFIGURATION, 2),
-    (Category.BILLING, 3),
-]  # fmt: skip
 MODES = [
     (ControlMode.VIEW_ONLY, 30),
     (ControlMode.GUIDED, 45),
     (ControlMode.CONTROLLED, 20),
     (ControlMode.FULL, 5),
 ]
-SUBJECTS: dict[str, str] = {
-    Category.ACCOUNT_CONFIGURATION: "Cannot find where to change my account settings",
-    Category.INTEGRATION_SETUP: "The bank connection step keeps failing",
-    Category.DEBUGGING_ERRORS: "An error message I do not understand",
-    Category.PRODUCT_ONBOARDING: "First time using the application form",
-    Category.SSO_AUTHENTICATION: "Signing in with my company account",
-    Category.REPORT_CONFIGURATION: "The statement report shows the wrong month",
-    Category.BILLING: "A charge on my statement I do not recognise",
-}
-
-
-def _pick(rng: random.Random, weighted: Sequence[tuple[str, int]]) -> str:
-    return rng.choices([v for v, _ in weighted], weights=[w for _, w in weighted])[0]
+CUSTOMER_INITIATED_ODDS = 0.22  # the customer asked for a screen share before the agent offered one
 
 
 @transaction.atomic
@@ -60,6 +48,8 @@ def seed_history(days: int, agents: list[User], customers: list[User]) -> int:
     if Ticket.objects.filter(description__startswith="[seeded history]").exists():
         return 0
     rng = random.Random(20261204)  # noqa: S311 - demo data, not secrets
+    # The later additions draw from their own generators, so the figures above them stay put.
+    initiators, quality_rng, contact_rng = (random.Random(20261204 + i) for i in (1, 2, 3))  # noqa: S311
     today = timezone.localdate()
     plan: list[tuple[datetime, int]] = []
     for back in range(days, 0, -1):
@@ -71,57 +61,70 @@ def seed_history(days: int, agents: list[User], customers: list[User]) -> int:
             length_s = int(min(max(rng.lognormvariate(6.3, 0.6), 90), 45 * 60))
             plan.append((start, length_s))
     numbers = ticket_services.reserve_numbers(len(plan))
-    tickets, sessions = [], []
+    tickets = []
     for number in numbers:
         customer = rng.choice(customers)
-        category = _pick(rng, CATEGORIES)
+        category = topics.pick(rng, topics.CATEGORIES)
         tickets.append(
             Ticket(
                 number=number,
-                subject=SUBJECTS[category],
+                subject=topics.SUBJECTS[category],
                 description="[seeded history] A co-browse session from the demo's history.",
                 requester=customer,
                 account=customer.account,
                 assignee=None,
                 status=Status.CLOSED,
                 category=category,
-                channel=rng.choice([Channel.WEB, Channel.CHAT, Channel.PHONE, Channel.EMAIL]),
+                channel=rng.choice(topics.CHANNELS),
             )
         )
-    Ticket.objects.bulk_create(tickets, batch_size=500)
-    tickets = list(Ticket.objects.filter(number__in=numbers).order_by("number"))
+    # Drawn before the insert, so that only the two automatic timestamps need writing after it.
+    opened, modes = [], []
     for ticket, (start, length_s) in zip(tickets, plan, strict=True):
-        end = start + timedelta(seconds=length_s)
-        ticket.created_at = start - timedelta(minutes=rng.randint(5, 240))
-        ticket.updated_at = ticket.closed_at = ticket.resolved_at = end + timedelta(hours=1)
+        opened.append(start - timedelta(minutes=rng.randint(5, 240)))
+        ticket.closed_at = ticket.resolved_at = start + timedelta(seconds=length_s, hours=1)
         ticket.first_response_at = start
         ticket.assignee = rng.choice(agents)
+        modes.append(topics.pick(rng, MODES))
+    Ticket.objects.bulk_create(tickets, batch_size=500)
+    drafts, tickets = tickets, list(Ticket.objects.filter(number__in=numbers).order_by("number"))
+    sessions = []
+    for ticket, draft, (start, length_s), created, mode in zip(
+        tickets, drafts, plan, opened, modes, strict=True
+    ):
+        end = start + timedelta(seconds=length_s)
+        ticket.created_at, ticket.updated_at = created, end + timedelta(hours=1)  # resolved then
         sessions.append(
             CoBrowseSession(
                 ticket=ticket,
-                agent=ticket.assignee,
-                customer=ticket.requester,
+                agent=draft.assignee,  # the ticket was read back without its users
+                customer=draft.requester,
                 state=SessionState.ENDED,
-                mode=_pick(rng, MODES),
+                mode=mode,
                 granted_mode=ControlMode.GUIDED,
                 consented_at=start,
                 started_at=start,
                 last_activity_at=end,
                 ended_at=end,
                 end_reason=EndReason.AGENT_ENDED,
+                initiated_by=Initiator.CUSTOMER
+                if initiators.random() < CUSTOMER_INITIATED_ODDS
+                else Initiator.AGENT,
             )
         )
-    Ticket.objects.bulk_update(
-        tickets,
-        ["created_at", "updated_at", "closed_at", "resolved_at", "first_response_at", "assignee"],
-        500,
-    )
+    Ticket.objects.bulk_update(tickets, ["created_at", "updated_at"], batch_size=500)
     CoBrowseSession.objects.bulk_create(sessions, batch_size=500)
-    _seed_outcomes_and_signals(rng, sessions)
+    outcomes, dropped = _seed_outcomes_and_signals(rng, sessions)
+    seed_quality(quality_rng, sessions, dropped)
+    seed_contact_history(contact_rng, sessions, outcomes, agents, customers)
+    rollup.rebuild()  # written in bulk, past the write hooks: the manager pages' facts from scratch
     return len(sessions)
 
 
-def _seed_outcomes_and_signals(rng: random.Random, sessions: list[CoBrowseSession]) -> None:
+def _seed_outcomes_and_signals(
+    rng: random.Random, sessions: list[CoBrowseSession]
+) -> tuple[dict[int, str], set[int]]:
+    """Returns each session's outcome and the sessions whose page dropped off the network."""
     outcomes, answers, signals, drops = [], [], [], []
     for session in sessions:
         roll = rng.random()
@@ -179,3 +182,4 @@ def _seed_outcomes_and_signals(rng: random.Random, sessions: list[CoBrowseSessio
             row.created_at = when[row.session_id] + timedelta(seconds=rng.randint(30, 600))
     PageSignal.objects.bulk_update(signals, ["created_at"], batch_size=1000)
     Disconnect.objects.bulk_update(drops, ["created_at"], batch_size=500)
+    return {o.session_id: o.outcome for o in outcomes}, {d.session_id for d in drops}
