@@ -21,11 +21,12 @@ from cobrowse.models import CoBrowseSession
 from demo import topics
 from outcomes.models import Outcome
 from tickets import services as ticket_services
-from tickets.models import Status, Ticket, TicketComment
+from tickets.models import SatisfactionAnswer, Status, Ticket, TicketComment
 
 RESOLVED_FOLLOW_UP_ODDS = 0.15  # a resolved session's customer writes once more
 RESOLVED_LATER_ODDS = 0.6  # a follow-up outcome's ticket is resolved after the call back
 WITHOUT_PER_SESSION = 0.8  # tickets without co-browse per co-browse session, day by day
+SURVEY_ANSWER_ODDS = 0.35  # requesters who answer the ticket survey
 WITHOUT_FOLLOW_UPS = [(0, 50), (1, 28), (2, 14), (3, 8)]  # messages after the first reply
 FOLLOW_UPS = [
     "I tried again and it still does not work.",
@@ -161,3 +162,25 @@ def _without_cobrowse(
         for author_id, body, at in thread:
             messages.add(ticket, author_id, body, at)
     Ticket.objects.bulk_update(tickets, ["created_at", "updated_at"], batch_size=500)
+    _ticket_survey(tickets, threads)
+
+
+def _ticket_survey(tickets: list[Ticket], threads: list[list[tuple[int, str, datetime]]]) -> None:
+    """About a third of the requesters answer the survey sent at resolution; a thread that needed
+    follow-ups rates lower. Its own generator: the rows above stay what they were."""
+    rng = random.Random(20261205)  # noqa: S311 - demo data, not secrets
+    answers = []
+    for ticket, thread in zip(tickets, threads, strict=True):
+        if ticket.resolved_at is None:
+            continue
+        ticket.satisfaction_requested_at = ticket.resolved_at
+        if rng.random() < SURVEY_ANSWER_ODDS:
+            smooth = len(thread) <= 2  # the first reply settled it
+            weights = [4, 4, 2, 0.5, 0.3] if smooth else [1, 2, 3, 2, 1]
+            answers.append(SatisfactionAnswer(ticket=ticket, stars=rng.choices([5, 4, 3, 2, 1], weights)[0]))
+    Ticket.objects.bulk_update(tickets, ["satisfaction_requested_at"], batch_size=500)
+    SatisfactionAnswer.objects.bulk_create(answers, batch_size=500)
+    for answer in answers:
+        assert answer.ticket.resolved_at is not None
+        answer.created_at = answer.ticket.resolved_at + timedelta(hours=rng.randint(1, 30))
+    SatisfactionAnswer.objects.bulk_update(answers, ["created_at"], batch_size=500)

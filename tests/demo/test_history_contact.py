@@ -86,3 +86,13 @@ def test_seeding_again_adds_no_tickets_or_messages():
     counts = (Ticket.objects.count(), TicketComment.objects.count())
     assert "History exists." in _seed()
     assert (Ticket.objects.count(), TicketComment.objects.count()) == counts
+
+
+def test_tickets_without_co_browse_have_survey_answers():
+    from tickets.models import SatisfactionAnswer
+
+    _seed()
+    answers = SatisfactionAnswer.objects.filter(ticket__cobrowse_sessions__isnull=True)
+    assert answers.exists() and not SatisfactionAnswer.objects.filter(ticket__cobrowse_sessions__isnull=False)
+    assert all(a.created_at > a.ticket.resolved_at for a in answers.select_related("ticket"))
+    assert contact.compare(Period.default(), dashboard.Filters()).without.csat is not None
