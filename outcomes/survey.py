@@ -11,14 +11,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from cobrowse.models import CoBrowseSession
 from outcomes.models import SurveyResponse
 from outcomes.services import is_over
-from tickets.satisfaction import parse_answer
+from tickets import surveys
 
 SALT = "tandem.outcomes.survey"
 LINK_MAX_AGE_S = 30 * 24 * 3600
@@ -80,17 +78,22 @@ def is_customer_of(user: Any, session: CoBrowseSession) -> bool:
     )
 
 
-@transaction.atomic
+def survey(session: CoBrowseSession) -> surveys.Survey[SurveyResponse]:
+    return surveys.Survey(
+        heading="How did the co-browse session go?",
+        about=f"About {session.ticket.reference} · {session.ticket.subject}.",
+        already="This session's survey has already been answered.",
+        not_open="The survey opens when the session is over.",
+        not_open_code="not_ended",
+        is_answered=lambda: SurveyResponse.objects.filter(session=session).exists(),
+        is_open=lambda: is_over(CoBrowseSession.objects.get(pk=session.pk)),
+        lock=lambda: CoBrowseSession.objects.select_for_update().get(pk=session.pk),
+        create=lambda stars, comment: SurveyResponse.objects.create(
+            session=session, stars=stars, comment=comment
+        ),
+    )
+
+
 def answer(session: CoBrowseSession, *, stars: Any, comment: Any = "", staff: bool = False) -> SurveyResponse:
     """Record the customer's answer. ``staff``: the caller is support staff, who may not answer for them."""
-    if staff:
-        raise PermissionDenied("Support staff cannot answer the customer's survey.")
-    value, text = parse_answer(stars, comment)
-    locked = CoBrowseSession.objects.select_for_update().get(pk=session.pk)
-    if not is_over(locked):
-        raise ValidationError("The survey opens when the session is over.", code="not_ended")
-    try:
-        with transaction.atomic():
-            return SurveyResponse.objects.create(session=locked, stars=value, comment=text)
-    except IntegrityError:
-        raise ValidationError("This session's survey has already been answered.", code="answered") from None
+    return surveys.record(survey(session), stars=stars, comment=comment, staff=staff)

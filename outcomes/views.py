@@ -20,7 +20,8 @@ from cobrowse.models import CoBrowseSession
 from outcomes import services, summary
 from outcomes import survey as survey_answers
 from outcomes.forms import OutcomeForm
-from outcomes.models import SessionOutcome, SurveyResponse
+from outcomes.models import SessionOutcome
+from tickets import surveys
 
 
 @require_http_methods(["GET", "POST"])
@@ -81,38 +82,8 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
     try:
         session = survey_answers.session_for_token(token)
     except survey_answers.SurveyLinkError as exc:
-        return render(request, "surveys/message.html", {"title": "Survey link", "text": str(exc)}, status=404)
-    staff = permissions.is_support_staff(request.user)
-    context: dict = {
-        "heading": "How did the co-browse session go?",
-        "about": f"About {session.ticket.reference} · {session.ticket.subject}.",
-        "staff": staff,
-        "errors": {},
-        "values": {},
-    }
-    if request.method == "POST":
-        values = {"stars": request.POST.get("stars", ""), "comment": request.POST.get("comment", "")}
-        try:
-            survey_answers.answer(session, stars=values["stars"], comment=values["comment"], staff=staff)
-        except PermissionDenied as exc:
-            context.update(error=str(exc))
-            return render(request, "surveys/form.html", context, status=403)
-        except ValidationError as exc:
-            if getattr(exc, "code", None) == "answered":
-                return render(request, "surveys/message.html", _THANKS_ALREADY, status=409)
-            errors = exc.message_dict if hasattr(exc, "error_dict") else {"form": exc.messages}
-            context.update(errors={k: " ".join(v) for k, v in errors.items()}, values=values)
-            return render(request, "surveys/form.html", context, status=400)
-        return render(request, "surveys/message.html", _THANKS)
-    if not survey_answers.may_answer(session):
-        answered = SurveyResponse.objects.filter(session=session).exists()
-        message = (
-            _THANKS_ALREADY
-            if answered
-            else {"title": "Not yet", "text": "The survey opens when the session is over."}
-        )
-        return render(request, "surveys/message.html", message, status=200 if answered else 409)
-    return render(request, "surveys/form.html", context)
+        return surveys.message(request, "Survey link", str(exc), 404)
+    return surveys.page(request, survey_answers.survey(session))
 
 
 # The token in the URL is the capability (as from the e-mail): no cookie is needed or used, so no
@@ -152,18 +123,11 @@ def survey_answer(request: HttpRequest, token: str) -> JsonResponse:
             return JsonResponse(exc.message_dict, status=400)
         code = exc.code or "invalid"
         return _refused(" ".join(exc.messages), code, 409 if code in ("answered", "not_ended") else 400)
-    return JsonResponse({"detail": _THANKS["text"]}, status=201)
+    return JsonResponse({"detail": surveys.THANKS["text"]}, status=201)
 
 
 def _refused(detail: str, code: str, status: int) -> JsonResponse:
     return JsonResponse({"detail": detail, "code": code}, status=status)
-
-
-_THANKS = {"title": "Thank you", "text": "Your answer helps the support team do better."}
-_THANKS_ALREADY = {
-    "title": "Already answered",
-    "text": "This session's survey has already been answered. Thank you.",
-}
 
 
 def survey_panel(request: HttpRequest, ticket: Any) -> str:

@@ -13,17 +13,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import mail
+from tickets import surveys
 from tickets.models import SatisfactionAnswer, Status, Ticket
 
 SALT = "tandem.tickets.satisfaction"
 LINK_MAX_AGE_S = 30 * 24 * 3600
-MAX_COMMENT = 2000
 
 _skip_rules: list[Callable[[Ticket], bool]] = []
 
@@ -40,24 +38,6 @@ def skip_when(rule: Callable[[Ticket], bool]) -> None:
     """Register a rule that says this ticket's requester was already asked (from ``ready()``)."""
     if rule not in _skip_rules:
         _skip_rules.append(rule)
-
-
-def parse_answer(stars: Any, comment: Any) -> tuple[int, str]:
-    """Stars 1 to 5 and a comment of at most 2,000 characters; anything else is a field error.
-    The one rule for every survey the desk sends."""
-    errors = {}
-    try:
-        value = int(str(stars).strip())
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 5:
-        errors["stars"] = "Choose from 1 to 5 stars."
-    text = str(comment or "").strip()
-    if len(text) > MAX_COMMENT:
-        errors["comment"] = f"Keep the comment under {MAX_COMMENT} characters."
-    if errors:
-        raise ValidationError(errors)
-    return value, text
 
 
 def token(ticket: Ticket) -> str:
@@ -102,20 +82,25 @@ def open_question(ticket: Ticket) -> str:
     return path(ticket)
 
 
-@transaction.atomic
+def survey(ticket: Ticket) -> surveys.Survey[SatisfactionAnswer]:
+    return surveys.Survey(
+        heading="How did we handle your ticket?",
+        about=f"About {ticket.reference} · {ticket.subject}.",
+        already="This ticket's survey has already been answered.",
+        not_open="The survey opens when the ticket is resolved.",
+        not_open_code="not_resolved",
+        is_answered=lambda: answered(ticket),
+        is_open=lambda: is_resolved(Ticket.objects.get(pk=ticket.pk)),
+        lock=lambda: Ticket.objects.select_for_update().get(pk=ticket.pk),
+        create=lambda stars, comment: SatisfactionAnswer.objects.create(
+            ticket=ticket, stars=stars, comment=comment
+        ),
+    )
+
+
 def answer(ticket: Ticket, *, stars: Any, comment: Any = "", staff: bool = False) -> SatisfactionAnswer:
     """Record the requester's answer. ``staff``: the caller is support staff, who may not answer."""
-    if staff:
-        raise PermissionDenied("Support staff cannot answer the customer's survey.")
-    value, text = parse_answer(stars, comment)
-    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    if not is_resolved(locked):
-        raise ValidationError("The survey opens when the ticket is resolved.", code="not_resolved")
-    try:
-        with transaction.atomic():
-            return SatisfactionAnswer.objects.create(ticket=locked, stars=value, comment=text)
-    except IntegrityError:
-        raise ValidationError("This ticket's survey has already been answered.", code="answered") from None
+    return surveys.record(survey(ticket), stars=stars, comment=comment, staff=staff)
 
 
 def ask_after_resolution(ticket: Ticket) -> bool:

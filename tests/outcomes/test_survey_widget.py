@@ -167,7 +167,7 @@ def test_cors_headers_for_an_allowed_origin_and_none_for_others(session, setting
 def test_offered_url_is_absolute_and_only_while_it_may_be_answered(session, settings):
     settings.TANDEM_BASE_URL = "https://desk.example/"
     url = survey.offered_url(session.pk)
-    assert url == f"https://desk.example{survey.survey_path(session)}"
+    assert url.startswith("https://desk.example/survey/")  # the token itself carries its second
     assert survey.session_for_token(url.rstrip("/").rsplit("/", 1)[1]) == session
     CoBrowseSession.objects.filter(pk=session.pk).update(started_at=None)  # never shared
     assert survey.offered_url(session.pk) is None
