@@ -686,6 +686,11 @@ SESSION_COLUMNS = (
     "initiated_by",
 )
 
+QUALITY_COLUMNS = (
+    "session_id", "connections", "connected_seconds", *SessionQuality.RTT_FIELDS, "rtt_max_ms",
+    "good", "fair", "poor", "gaps", "lost_events", "resyncs", "updated_at",
+)  # fmt: skip
+
 #: Loaded in this order. A per-session table is one more (model, columns, rows) entry.
 TABLES: list[Table] = [
     Table(Ticket, TICKET_COLUMNS, ticket_rows),
@@ -711,18 +716,9 @@ TABLES: list[Table] = [
     Table(SurveyResponse, ("id", "stars", "comment", "created_at", "session_id"), survey_rows),
     Table(PageSignal, ("id", "kind", "page_url", "field", "detail", "created_at", "session_id"), signal_rows),
     Table(Disconnect, ("id", "code", "cause", "created_at", "session_id"), disconnect_rows),
-    Table(
-        SessionQuality,
-        ("session_id", "connections", "connected_seconds", *SessionQuality.RTT_FIELDS, "rtt_max_ms",
-         "good", "fair", "poor", "gaps", "lost_events", "resyncs", "updated_at"),
-        quality_rows,
-    ),  # fmt: skip
-    Table(
-        TicketComment, ("id", "ticket_id", "author_id", "body", "is_internal", "created_at"), comment_rows
-    ),
-    Table(
-        SatisfactionAnswer, ("id", "ticket_id", "stars", "comment", "created_at"), satisfaction_rows
-    ),
+    Table(SessionQuality, QUALITY_COLUMNS, quality_rows),
+    Table(TicketComment, ("id", "ticket_id", "author_id", "body", "is_internal", "created_at"), comment_rows),
+    Table(SatisfactionAnswer, ("id", "ticket_id", "stars", "comment", "created_at"), satisfaction_rows),
 ]
 
 
