@@ -127,7 +127,9 @@ class Dashboard:
 
 
 #: What one GROUP BY (mode, category, agent) pass keeps per group; totals and every table add them up.
-_PARTS = ("sessions", "customer", "ended", "duration_sum", "with_outcome", "resolved", "stars_sum", "answers")
+_SUMMED = (
+    "sessions", "customer", "ended", "duration_sum", "with_outcome", "resolved", "stars_sum", "answers",
+)  # fmt: skip
 
 
 def _group_aggregates() -> dict[str, Any]:
@@ -174,15 +176,37 @@ def _stars_mean(part: dict[str, Any]) -> float | None:
     return part["stars_sum"] / part["answers"] if part["answers"] else None
 
 
-def build(period: Period, filters: Filters) -> Dashboard:
+#: The parts of :func:`build`: session figures and tables, agents' certification, live quality and
+#: disconnects, first-contact resolution. A CSV of one table needs one part, not the whole page.
+PARTS = frozenset({"sessions", "certification", "quality", "contact"})
+
+
+def build(period: Period, filters: Filters, parts: frozenset[str] = PARTS) -> Dashboard:
     """Every session figure from one pass over the period's facts, grouped by (mode, category,
-    agent) — at most a few thousand groups — then added up here for the totals and each table."""
+    agent) — at most a few thousand groups — then added up here for the totals and each table.
+    Figures of the parts not asked for keep their empty defaults."""
     qs = sessions(period, filters)
     d = Dashboard()
+    if "sessions" in parts:
+        _session_figures(d, qs)
+    if "certification" in parts:
+        agents = selectors.agent_rows(None)  # the agents page's rules for "capable" and "pending"
+        d.capable_agents = sum(1 for row in agents if row.capable)
+        d.pending_certification = sum(1 for row in agents if row.pending)
+    if "quality" in parts:
+        d.quality = quality.period_figures(qs)
+        d.disconnects, d.network_disconnects = d.quality.disconnects, d.quality.network_disconnects
+        d.disconnect_rate, d.disconnect_flag = d.quality.disconnect_rate, d.quality.disconnect_flag
+    if "contact" in parts:
+        d.contact = contact.compare(period, filters)
+    return d
+
+
+def _session_figures(d: Dashboard, qs: QuerySet[SessionFact]) -> None:
     buckets = tuple(f"bucket_{i}" for i in range(len(BUCKETS)))
     grouped = qs.annotate(duration=_DURATION).values("mode", "category", "agent_id")
     groups: list[dict[str, Any]] = [dict(row) for row in grouped.annotate(**_group_aggregates()).order_by()]
-    totals = _add(groups, _PARTS + buckets)
+    totals = _add(groups, _SUMMED + buckets)
     d.total, d.avg_minutes = totals["sessions"], _minutes(_mean(totals))
     d.customer_initiated = totals["customer"]
     d.agent_initiated = d.total - d.customer_initiated
@@ -193,15 +217,7 @@ def build(period: Period, filters: Filters) -> Dashboard:
     d.modes = _grouped(groups, "mode", dict(ControlMode.choices), d.total)
     d.categories = _grouped(groups, "category", dict(Category.choices), d.total)
     d.agents = _agents(groups)
-    agents = selectors.agent_rows(period)  # the agents page's rules for "capable" and "pending"
-    d.capable_agents = sum(1 for row in agents if row.capable)
-    d.pending_certification = sum(1 for row in agents if row.pending)
     d.active_agents = len({row["agent_id"] for row in d.agents})
-    d.quality = quality.period_figures(qs)
-    d.disconnects, d.network_disconnects = d.quality.disconnects, d.quality.network_disconnects
-    d.disconnect_rate, d.disconnect_flag = d.quality.disconnect_rate, d.quality.disconnect_flag
-    d.contact = contact.compare(period, filters)
-    return d
 
 
 def _by(groups: list[dict[str, Any]], key: str) -> list[tuple[Any, dict[str, Any]]]:
@@ -209,7 +225,7 @@ def _by(groups: list[dict[str, Any]], key: str) -> list[tuple[Any, dict[str, Any
     keyed: dict[Any, list[dict[str, Any]]] = {}
     for row in groups:
         keyed.setdefault(row[key], []).append(row)
-    added = [(value, _add(rows, _PARTS)) for value, rows in keyed.items()]
+    added = [(value, _add(rows, _SUMMED)) for value, rows in keyed.items()]
     return sorted(added, key=lambda pair: (-pair[1]["sessions"], pair[0]))
 
 
