@@ -11,11 +11,11 @@ holds its figures, ``rows`` for the table that stands in for the picture.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Avg, Case, Count, DurationField, ExpressionWrapper, F, IntegerField, Q, When
-from django.db.models.functions import TruncDate, TruncWeek
+from django.db.models import Case, Count, DurationField, ExpressionWrapper, F, IntegerField, Q, Sum, When
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from analytics import dashboard
@@ -29,13 +29,43 @@ _DURATION = ExpressionWrapper(F("ended_at") - F("started_at"), output_field=Dura
 
 
 def series(period: Period, filters: dashboard.Filters) -> dict[str, Any]:
-    """Sessions per day, mode mix, length buckets and the CSAT trend for the period and filters."""
+    """Sessions per day, mode mix, length buckets and the CSAT trend for the period and filters.
+
+    All four from one pass over the period's facts grouped by (desk day, mode, length bucket): at
+    most a few thousand rows, added up here per series (a year is ~590,000 sessions at the scale of
+    ``bench/dashboard.py``; four passes cost four scans)."""
+    rows = _rows(period, filters)
     return {
-        "days": _per_day(period, filters),
-        "modes": _modes(period, filters),
-        "durations": _durations(period, filters),
-        "csat": _csat(period, filters),
+        "days": _per_day(period, rows),
+        "modes": _modes(rows),
+        "durations": _durations(rows),
+        "csat": _csat(period, rows),
     }
+
+
+def _rows(period: Period, filters: dashboard.Filters) -> list[dict[str, Any]]:
+    """Sessions and survey answers per (desk day, final mode, length bucket); the bucket is None
+    for a session that has not ended."""
+    whens = [
+        When(
+            Q(**({"duration__gte": timedelta(minutes=lo)} if lo else {}))
+            & Q(**({"duration__lt": timedelta(minutes=hi)} if hi else {})),
+            then=i,
+        )
+        for i, (_label, lo, hi) in enumerate(dashboard.BUCKETS)
+    ]
+    grouped = (
+        dashboard.sessions(period, filters)
+        .annotate(duration=_DURATION)
+        .annotate(
+            day=TruncDate("started_at", tzinfo=timezone.get_current_timezone()),
+            bucket=Case(When(ended_at__isnull=True, then=None), *whens, output_field=IntegerField()),
+        )
+        .values("day", "mode", "bucket")
+        .annotate(n=Count("pk"), stars_sum=Sum("stars"), answers=Count("stars"))
+        .order_by()
+    )
+    return [dict(row) for row in grouped]
 
 
 def _short(day: date) -> str:
@@ -46,22 +76,10 @@ def _long(day: date) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
-def _local_date(value: date | datetime) -> date:
-    """A truncated value as the desk's date (TruncWeek returns an aware datetime)."""
-    if isinstance(value, datetime):
-        return timezone.localtime(value).date()
-    return value
-
-
-def _per_day(period: Period, filters: dashboard.Filters) -> dict[str, Any]:
-    rows = (
-        dashboard.sessions(period, filters)
-        .annotate(day=TruncDate("started_at", tzinfo=timezone.get_current_timezone()))
-        .values("day")
-        .annotate(n=Count("pk"))
-        .order_by("day")
-    )
-    counts = {row["day"]: row["n"] for row in rows}
+def _per_day(period: Period, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    counts: dict[date, int] = {}
+    for row in rows:
+        counts[row["day"]] = counts.get(row["day"], 0) + row["n"]
     days = [period.first_day + timedelta(days=i) for i in range(period.days)]
     values = [counts.get(day, 0) for day in days]
     total = sum(values)
@@ -83,9 +101,10 @@ def _per_day(period: Period, filters: dashboard.Filters) -> dict[str, Any]:
     }
 
 
-def _modes(period: Period, filters: dashboard.Filters) -> dict[str, Any]:
-    rows = dashboard.sessions(period, filters).values("mode").annotate(n=Count("pk"))
-    counts = {row["mode"]: row["n"] for row in rows}
+def _modes(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["mode"]] = counts.get(row["mode"], 0) + row["n"]
     labels = dict(ControlMode.choices)
     keys = [mode for mode in MODE_ORDER if mode in labels]
     values = [counts.get(mode, 0) for mode in keys]
@@ -100,24 +119,11 @@ def _modes(period: Period, filters: dashboard.Filters) -> dict[str, Any]:
     }
 
 
-def _durations(period: Period, filters: dashboard.Filters) -> dict[str, Any]:
-    whens = [
-        When(
-            Q(**({"duration__gte": timedelta(minutes=lo)} if lo else {}))
-            & Q(**({"duration__lt": timedelta(minutes=hi)} if hi else {})),
-            then=i,
-        )
-        for i, (_label, lo, hi) in enumerate(dashboard.BUCKETS)
-    ]
-    rows = (
-        dashboard.sessions(period, filters)
-        .filter(ended_at__isnull=False)
-        .annotate(duration=_DURATION)
-        .annotate(bucket=Case(*whens, output_field=IntegerField()))
-        .values("bucket")
-        .annotate(n=Count("pk"))
-    )
-    counts = {row["bucket"]: row["n"] for row in rows}
+def _durations(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    counts: dict[int, int] = {}
+    for row in rows:
+        if row["bucket"] is not None:
+            counts[row["bucket"]] = counts.get(row["bucket"], 0) + row["n"]
     labels = [label for label, _lo, _hi in dashboard.BUCKETS]
     values = [counts.get(i, 0) for i in range(len(labels))]
     parts = ", ".join(f"{label}: {n}" for label, n in zip(labels, values, strict=True))
@@ -128,19 +134,16 @@ def _durations(period: Period, filters: dashboard.Filters) -> dict[str, Any]:
     }
 
 
-def _csat(period: Period, filters: dashboard.Filters) -> dict[str, Any]:
+def _csat(period: Period, rows: list[dict[str, Any]]) -> dict[str, Any]:
     daily = period.days <= CSAT_DAILY_UP_TO
-    tz = timezone.get_current_timezone()
-    trunc = TruncDate("started_at", tzinfo=tz) if daily else TruncWeek("started_at", tzinfo=tz)
-    rows = (
-        dashboard.sessions(period, filters)
-        .filter(stars__isnull=False)
-        .annotate(slot=trunc)
-        .values("slot")
-        .annotate(mean=Avg("stars"), answers=Count("stars"))
-        .order_by("slot")
-    )
-    found = {_local_date(row["slot"]): (row["mean"], row["answers"]) for row in rows}
+    sums: dict[date, tuple[int, int]] = {}  # slot (the day, or the Monday of its week): stars, answers
+    for row in rows:
+        if not row["answers"]:
+            continue
+        slot = row["day"] if daily else row["day"] - timedelta(days=row["day"].weekday())
+        stars, n = sums.get(slot, (0, 0))
+        sums[slot] = (stars + row["stars_sum"], n + row["answers"])
+    found = {slot: (stars / n, n) for slot, (stars, n) in sums.items()}
     step = timedelta(days=1 if daily else 7)
     slot = period.first_day if daily else period.first_day - timedelta(days=period.first_day.weekday())
     slots: list[date] = []

@@ -18,15 +18,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import (
-    Avg,
     Count,
     DurationField,
     ExpressionWrapper,
     F,
     Q,
     QuerySet,
+    Sum,
 )
 
+from accounts.models import User
 from analytics import contact, quality, selectors
 from analytics.models import SessionFact
 from analytics.periods import Period
@@ -125,9 +126,13 @@ class Dashboard:
     )
 
 
-def build(period: Period, filters: Filters) -> Dashboard:
-    qs = sessions(period, filters)
-    d = Dashboard()
+#: What one GROUP BY (mode, category, agent) pass keeps per group; totals and every table add them up.
+_SUMMED = (
+    "sessions", "customer", "ended", "duration_sum", "with_outcome", "resolved", "stars_sum", "answers",
+)  # fmt: skip
+
+
+def _group_aggregates() -> dict[str, Any]:
     bucket_cases = {
         f"bucket_{i}": Count(
             "pk",
@@ -137,80 +142,124 @@ def build(period: Period, filters: Filters) -> Dashboard:
         )
         for i, (_label, lo, hi) in enumerate(BUCKETS)
     }
-    totals = qs.annotate(duration=_DURATION).aggregate(
-        total=Count("pk"),
-        customer_initiated=Count("pk", filter=Q(initiated_by=Initiator.CUSTOMER)),
-        mean=Avg("duration", filter=Q(ended_at__isnull=False)),
-        with_outcome=_WITH_OUTCOME,
-        resolved=_RESOLVED,
-        csat=Avg("stars"),
-        csat_answers=Count("stars"),
+    return {
+        "sessions": Count("pk"),
+        "customer": Count("pk", filter=Q(initiated_by=Initiator.CUSTOMER)),
+        "ended": Count("pk", filter=Q(ended_at__isnull=False)),
+        "duration_sum": Sum("duration", filter=Q(ended_at__isnull=False)),
+        "with_outcome": _WITH_OUTCOME,
+        "resolved": _RESOLVED,
+        "stars_sum": Sum("stars"),
+        "answers": Count("stars"),
         **bucket_cases,
+    }
+
+
+def _add(rows: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, Any]:
+    """The sum of the groups' parts (a missing duration or star sum stays None, as SQL's would)."""
+    out: dict[str, Any] = {}
+    for name in names:
+        values = [row[name] for row in rows if row[name] is not None]
+        out[name] = sum(values[1:], values[0]) if values else None
+    for name in ("sessions", "customer", "ended", "with_outcome", "resolved", "answers"):
+        out[name] = out.get(name) or 0
+    return out
+
+
+def _mean(part: dict[str, Any]) -> timedelta | None:
+    return (
+        part["duration_sum"] / part["ended"] if part["ended"] and part["duration_sum"] is not None else None
     )
-    d.total, d.avg_minutes = totals["total"], _minutes(totals["mean"])
-    d.customer_initiated = totals["customer_initiated"]
-    d.agent_initiated = d.total - d.customer_initiated
-    d.buckets = [(label, totals[f"bucket_{i}"]) for i, (label, _, _) in enumerate(BUCKETS)]
-    d.with_outcome, d.resolved = totals["with_outcome"], totals["resolved"]
-    d.resolved_rate = _rate(d.resolved, d.with_outcome)
-    d.csat, d.csat_answers = _csat(totals["csat"]), totals["csat_answers"]
-    d.modes = _grouped(qs, "mode", dict(ControlMode.choices), d.total)
-    d.categories = _grouped(qs, "category", dict(Category.choices), d.total)
-    d.agents = _agents(qs)
-    agents = selectors.agent_rows(period)  # the agents page's rules for "capable" and "pending"
-    d.capable_agents = sum(1 for row in agents if row.capable)
-    d.pending_certification = sum(1 for row in agents if row.pending)
-    d.active_agents = len({row["agent_id"] for row in d.agents})
-    d.quality = quality.period_figures(qs)
-    d.disconnects, d.network_disconnects = d.quality.disconnects, d.quality.network_disconnects
-    d.disconnect_rate, d.disconnect_flag = d.quality.disconnect_rate, d.quality.disconnect_flag
-    d.contact = contact.compare(period, filters)
+
+
+def _stars_mean(part: dict[str, Any]) -> float | None:
+    return part["stars_sum"] / part["answers"] if part["answers"] else None
+
+
+#: The parts of :func:`build`: session figures and tables, agents' certification, live quality and
+#: disconnects, first-contact resolution. A CSV of one table needs one part, not the whole page.
+PARTS = frozenset({"sessions", "certification", "quality", "contact"})
+
+
+def build(period: Period, filters: Filters, parts: frozenset[str] = PARTS) -> Dashboard:
+    """Every session figure from one pass over the period's facts, grouped by (mode, category,
+    agent) — at most a few thousand groups — then added up here for the totals and each table.
+    Figures of the parts not asked for keep their empty defaults."""
+    qs = sessions(period, filters)
+    d = Dashboard()
+    if "sessions" in parts:
+        _session_figures(d, qs)
+    if "certification" in parts:
+        agents = selectors.agent_rows(None)  # the agents page's rules for "capable" and "pending"
+        d.capable_agents = sum(1 for row in agents if row.capable)
+        d.pending_certification = sum(1 for row in agents if row.pending)
+    if "quality" in parts:
+        d.quality = quality.period_figures(qs)
+        d.disconnects, d.network_disconnects = d.quality.disconnects, d.quality.network_disconnects
+        d.disconnect_rate, d.disconnect_flag = d.quality.disconnect_rate, d.quality.disconnect_flag
+    if "contact" in parts:
+        d.contact = contact.compare(period, filters)
     return d
 
 
-def _grouped(qs: QuerySet[SessionFact], key: str, labels: dict[str, str], total: int) -> list[dict[str, Any]]:
-    rows = (
-        qs.annotate(duration=_DURATION)
-        .values(key)
-        .annotate(
-            sessions=Count("pk"),
-            mean=Avg("duration", filter=Q(ended_at__isnull=False)),
-            resolved=_RESOLVED,
-            with_outcome=_WITH_OUTCOME,
-        )
-        .order_by("-sessions", key)
-    )
+def _session_figures(d: Dashboard, qs: QuerySet[SessionFact]) -> None:
+    buckets = tuple(f"bucket_{i}" for i in range(len(BUCKETS)))
+    grouped = qs.annotate(duration=_DURATION).values("mode", "category", "agent_id")
+    groups: list[dict[str, Any]] = [dict(row) for row in grouped.annotate(**_group_aggregates()).order_by()]
+    totals = _add(groups, _SUMMED + buckets)
+    d.total, d.avg_minutes = totals["sessions"], _minutes(_mean(totals))
+    d.customer_initiated = totals["customer"]
+    d.agent_initiated = d.total - d.customer_initiated
+    d.buckets = [(label, totals[f"bucket_{i}"] or 0) for i, (label, _, _) in enumerate(BUCKETS)]
+    d.with_outcome, d.resolved = totals["with_outcome"], totals["resolved"]
+    d.resolved_rate = _rate(d.resolved, d.with_outcome)
+    d.csat, d.csat_answers = _csat(_stars_mean(totals)), totals["answers"]
+    d.modes = _grouped(groups, "mode", dict(ControlMode.choices), d.total)
+    d.categories = _grouped(groups, "category", dict(Category.choices), d.total)
+    d.agents = _agents(groups)
+    d.active_agents = len({row["agent_id"] for row in d.agents})
+
+
+def _by(groups: list[dict[str, Any]], key: str) -> list[tuple[Any, dict[str, Any]]]:
+    """The groups added up per ``key``, most sessions first (ties by key)."""
+    keyed: dict[Any, list[dict[str, Any]]] = {}
+    for row in groups:
+        keyed.setdefault(row[key], []).append(row)
+    added = [(value, _add(rows, _SUMMED)) for value, rows in keyed.items()]
+    return sorted(added, key=lambda pair: (-pair[1]["sessions"], pair[0]))
+
+
+def _grouped(
+    groups: list[dict[str, Any]], key: str, labels: dict[str, str], total: int
+) -> list[dict[str, Any]]:
     return [
         {
-            "key": row[key],
-            "label": labels.get(row[key], row[key]),
-            "sessions": row["sessions"],
-            "share": _rate(row["sessions"], total),
-            "avg_minutes": _minutes(row["mean"]),
-            "resolution_rate": _rate(row["resolved"], row["with_outcome"]),
+            "key": value,
+            "label": labels.get(value, value),
+            "sessions": part["sessions"],
+            "share": _rate(part["sessions"], total),
+            "avg_minutes": _minutes(_mean(part)),
+            "resolution_rate": _rate(part["resolved"], part["with_outcome"]),
         }
-        for row in rows
+        for value, part in _by(groups, key)
     ]
 
 
-def _agents(qs: QuerySet[SessionFact]) -> list[dict[str, Any]]:
-    rows = (
-        qs.values("agent_id", "agent__first_name", "agent__last_name", "agent__username")
-        .annotate(
-            sessions=Count("pk"),
-            resolved=_RESOLVED,
-            with_outcome=_WITH_OUTCOME,
-            csat=Avg("stars"),
+def _agents(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = _by(groups, "agent_id")
+    names = {
+        user.pk: f"{user.first_name} {user.last_name}".strip() or user.username
+        for user in User.objects.filter(pk__in=[agent_id for agent_id, _ in rows]).only(
+            "first_name", "last_name", "username"
         )
-        .order_by("-sessions", "agent_id")
-    )
+    }
     return [
         {
-            "agent_id": row["agent_id"],
-            "name": f"{row['agent__first_name']} {row['agent__last_name']}".strip() or row["agent__username"],
-            "sessions": row["sessions"],
-            "resolution_rate": _rate(row["resolved"], row["with_outcome"]),
-            "csat": _csat(row["csat"]),
+            "agent_id": agent_id,
+            "name": names.get(agent_id, ""),
+            "sessions": part["sessions"],
+            "resolution_rate": _rate(part["resolved"], part["with_outcome"]),
+            "csat": _csat(_stars_mean(part)),
         }
-        for row in rows
+        for agent_id, part in rows
     ]

@@ -15,19 +15,24 @@ from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     Avg,
     Case,
+    CharField,
     Count,
     Exists,
+    F,
     FloatField,
     IntegerField,
+    Model,
     OuterRef,
+    QuerySet,
     Subquery,
+    Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.db.models.signals import post_save
 from django.utils import timezone
 
@@ -61,29 +66,37 @@ def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
 # --- sessions --------------------------------------------------------------------------------------
 
 
+#: Each fact column and where it comes from, for both ways of computing the facts (row by row on
+#: write, one ``INSERT ... SELECT`` in :func:`rebuild` on PostgreSQL).
+_SESSION_SOURCE: dict[str, Any] = {
+    "session_id": F("pk"),
+    "started_at": F("started_at"),
+    "ended_at": F("ended_at"),
+    "agent_id": F("agent_id"),
+    "mode": F("mode"),
+    "initiated_by": F("initiated_by"),
+    "recording": F("recording"),
+    "category": F("ticket__category"),
+    "account_id": F("ticket__account_id"),
+    "outcome": Coalesce(F("outcome__outcome"), Value("")),
+    "stars": F("survey_response__stars"),
+}
+
+
+def _session_source() -> QuerySet[CoBrowseSession, Any]:
+    """The facts of every session that started, as ``src_<column>`` values."""
+    return CoBrowseSession.objects.filter(started_at__isnull=False).values(
+        **{f"src_{column}": expression for column, expression in _SESSION_SOURCE.items()}
+    )
+
+
 def refresh_sessions(ids: Iterable[int]) -> int:
     """Recompute the facts of these sessions (those that never started have none)."""
     done = 0
     for batch in _chunks(ids):
-        rows = CoBrowseSession.objects.filter(pk__in=batch, started_at__isnull=False).values(
-            "pk", "started_at", "ended_at", "agent_id", "mode", "initiated_by", "recording",
-            "ticket__category", "ticket__account_id", "outcome__outcome", "survey_response__stars",
-        )  # fmt: skip
         facts = [
-            SessionFact(
-                session_id=row["pk"],
-                started_at=row["started_at"] or timezone.now(),  # never None: filtered above
-                ended_at=row["ended_at"],
-                agent_id=row["agent_id"],
-                mode=row["mode"],
-                initiated_by=row["initiated_by"],
-                recording=row["recording"],
-                category=row["ticket__category"],
-                account_id=row["ticket__account_id"],
-                outcome=row["outcome__outcome"] or "",
-                stars=row["survey_response__stars"],
-            )
-            for row in rows
+            SessionFact(**{column: row[f"src_{column}"] for column in _SESSION_SOURCE})
+            for row in _session_source().filter(pk__in=batch)
         ]
         SessionFact.objects.bulk_create(
             facts,
@@ -98,8 +111,9 @@ def refresh_sessions(ids: Iterable[int]) -> int:
 # --- tickets ---------------------------------------------------------------------------------------
 
 
-def _ticket_rows(batch: list[int]) -> list[dict[str, Any]]:
-    """The first-contact figures of resolved tickets (the definitions: ``analytics.contact``)."""
+def _ticket_source() -> QuerySet[Ticket]:
+    """Resolved tickets annotated with their first-contact figures (the definitions:
+    ``analytics.contact``): ``cobrowse``, ``contact_at``, ``follow_up_count`` and ``stars``."""
     shared = CoBrowseSession.objects.filter(ticket=OuterRef("pk"), started_at__isnull=False)
     first_session_end = shared.filter(ended_at__isnull=False).order_by("ended_at").values("ended_at")[:1]
     first_reply = (
@@ -128,9 +142,8 @@ def _ticket_rows(batch: list[int]) -> list[dict[str, Any]]:
         .annotate(mean=Avg("stars"))
         .values("mean")
     )
-    rows: list[dict[str, Any]] = [
-        dict(row)
-        for row in Ticket.objects.filter(pk__in=batch, resolved_at__isnull=False)
+    return (
+        Ticket.objects.filter(resolved_at__isnull=False)
         .annotate(cobrowse=Exists(shared))
         .annotate(
             contact_at=Case(
@@ -144,17 +157,18 @@ def _ticket_rows(batch: list[int]) -> list[dict[str, Any]]:
                 default=Cast("satisfaction__stars", FloatField()),
             ),
         )
-        .values(
-            "pk",
-            "resolved_at",
-            "assignee_id",
-            "category",
-            "account_id",
-            "cobrowse",
-            "contact_at",
-            "follow_up_count",
-            "stars",
-        )
+    )
+
+
+_TICKET_VALUES = (
+    "pk", "resolved_at", "assignee_id", "category", "account_id", "cobrowse", "contact_at",
+    "follow_up_count", "stars",
+)  # fmt: skip
+
+
+def _ticket_rows(batch: list[int]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = [
+        dict(row) for row in _ticket_source().filter(pk__in=batch).values(*_TICKET_VALUES)
     ]
     modes: dict[int, set[str]] = {}
     for ticket_id, mode in CoBrowseSession.objects.filter(
@@ -201,15 +215,22 @@ def refresh_tickets(ids: Iterable[int]) -> int:
 
 
 def rebuild() -> tuple[int, int]:
-    """Every fact from the raw rows (after a bulk import or a restore): (sessions, tickets)."""
+    """Every fact from the raw rows (after a bulk import or a restore): (sessions, tickets).
+
+    On PostgreSQL one ``INSERT ... SELECT`` per table (the same source expressions as the row-by-row
+    path, a minute or two at a million sessions instead of thousands of chunked round trips); the
+    chunked path elsewhere."""
     SessionFact.objects.exclude(session__started_at__isnull=False).delete()
+    TicketFact.objects.filter(ticket__resolved_at__isnull=True).delete()
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            return _insert_sessions(), _insert_tickets()
     sessions = refresh_sessions(
         CoBrowseSession.objects.filter(started_at__isnull=False)
         .order_by("pk")
         .values_list("pk", flat=True)
         .iterator()
     )
-    TicketFact.objects.filter(ticket__resolved_at__isnull=True).delete()
     tickets = refresh_tickets(
         Ticket.objects.filter(resolved_at__isnull=False)
         .order_by("pk")
@@ -217,6 +238,72 @@ def rebuild() -> tuple[int, int]:
         .iterator()
     )
     return sessions, tickets
+
+
+def _upsert(model: type[Model], key: str, source: QuerySet[Any, Any], columns: Iterable[str]) -> int:
+    """``INSERT INTO model (columns) SELECT src_<column> FROM (source) ON CONFLICT (key) DO UPDATE``.
+
+    Every name is a model's own (quoted); the values travel as the compiled query's parameters."""
+    quote = connection.ops.quote_name
+    columns = list(columns)
+    sql, params = source.query.sql_with_params()
+    names = ", ".join(quote(c) for c in columns)
+    picked = ", ".join(quote(f"src_{c}") for c in columns)
+    updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c != key)
+    statement = " ".join(
+        [
+            f"INSERT INTO {quote(model._meta.db_table)} ({names})",
+            f"SELECT {picked} FROM ({sql}) AS src",  # noqa: S608 - names quoted, values as params
+            f"ON CONFLICT ({quote(key)}) DO UPDATE SET {updates}",
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.rowcount
+
+
+def _insert_sessions() -> int:
+    return _upsert(SessionFact, "session_id", _session_source().order_by(), _SESSION_SOURCE)
+
+
+def _insert_tickets() -> int:
+    from django.contrib.postgres.aggregates import StringAgg  # this path runs on PostgreSQL only
+
+    modes = (
+        CoBrowseSession.objects.filter(ticket=OuterRef("pk"), started_at__isnull=False)
+        .order_by()
+        .values("ticket")
+        .annotate(joined=StringAgg("mode", ",", distinct=True, order_by="mode"))
+        .values("joined")
+    )
+    source = (
+        _ticket_source()
+        .order_by()
+        .values(
+            src_ticket_id=F("pk"),
+            src_resolved_at=F("resolved_at"),
+            src_assignee_id=F("assignee_id"),
+            src_category=F("category"),
+            src_account_id=F("account_id"),
+            src_cobrowse=F("cobrowse"),
+            src_modes=Case(
+                When(
+                    cobrowse=True,
+                    then=Concat(Value(","), Subquery(modes), Value(","), output_field=CharField()),
+                ),
+                default=Value(""),
+                output_field=CharField(),
+            ),
+            src_contact_at=F("contact_at"),
+            src_follow_ups=F("follow_up_count"),
+            src_stars=F("stars"),
+        )
+    )
+    columns = (
+        "ticket_id", "resolved_at", "assignee_id", "category", "account_id", "cobrowse", "modes",
+        "contact_at", "follow_ups", "stars",
+    )  # fmt: skip
+    return _upsert(TicketFact, "ticket_id", source, columns)
 
 
 def refresh_recent() -> tuple[int, int]:

@@ -87,8 +87,10 @@ class AgentRow:
     sessions: int  # sessions they ran in the period
 
 
-def agent_rows(period: Period) -> list[AgentRow]:
-    """Every active agent with their certification and the sessions they ran in the period."""
+def agent_rows(period: Period | None) -> list[AgentRow]:
+    """Every active agent with their certification and the sessions they ran in the period
+    (``None``: no period, every count 0 — for a caller that wants the certification states alone
+    without counting a year of sessions)."""
     agents = list(
         User.objects.filter(role=Role.AGENT, is_active=True).order_by("agent_level", "first_name", "username")
     )
@@ -98,13 +100,15 @@ def agent_rows(period: Period) -> list[AgentRow]:
             "certified_by"
         )
     }
-    counts = dict(
-        sessions_in(period)
-        .filter(agent__in=agents)
-        .values_list("agent")
-        .annotate(n=Count("pk"))
-        .values_list("agent", "n")
-    )
+    counts: dict[int, int] = {}
+    if period is not None:
+        counts = dict(
+            sessions_in(period)
+            .filter(agent__in=agents)
+            .values_list("agent")
+            .annotate(n=Count("pk"))
+            .values_list("agent", "n")
+        )
     rows = []
     for agent in agents:
         capable = permissions.can_use_cobrowse(agent)

@@ -7,7 +7,9 @@ Run from the repository root (Redis for the cache and the login session):
 
 Uses its own database (``--database-url``, default ``tandem_bench_dashboard`` on the local server):
 without ``--reuse`` it is dropped, created, migrated and seeded (:mod:`bench.dashboard_seed`); with
-``--reuse`` an already seeded database is kept as it is. Then ``VACUUM ANALYZE``, and each page is
+``--reuse`` an already seeded database is kept as it is. COPY bypasses the write hooks that keep the
+manager pages' facts, so ``analytics.rollup.rebuild()`` runs after seeding (and with ``--reuse`` when
+the session facts do not match the started sessions), timed. Then ``VACUUM ANALYZE``, and each page is
 requested through Django's test client in this process, logged in as a manager (the agent's own page
 as an agent): 2 warm-up requests, then ``--requests`` timed ones; prints median and p95 per page.
 ``--explain`` prints ``EXPLAIN (ANALYZE, BUFFERS)`` of every query the 30- and 365-day dashboards run
@@ -33,7 +35,8 @@ sys.path[0] = str(ROOT)  # this file is bench/dashboard.py: keep it from shadowi
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tandem_bench_dashboard"
 SEEDED_TABLES = (
     "tickets_ticket", "cobrowse_cobrowsesession", "outcomes_sessionoutcome", "outcomes_surveyresponse",
-    "analytics_pagesignal", "analytics_disconnect",
+    "analytics_pagesignal", "analytics_disconnect", "analytics_sessionquality", "tickets_ticketcomment",
+    "tickets_satisfactionanswer", "analytics_sessionfact", "analytics_ticketfact",
 )  # fmt: skip
 
 
@@ -99,6 +102,9 @@ def pages(today: Any, agent_id: int) -> list[Page]:
         Page("forms 365 d", f"/manager/forms/?{year}", 1000),
         Page("roi 30 d", "/manager/roi/", 300),
         Page("roi 365 d", f"/manager/roi/?{year}", 1000),
+        Page("quality 30 d", "/manager/quality/", 300),
+        Page("quality 365 d", f"/manager/quality/?{year}", 1000),
+        Page("report last month", "/manager/report/", 1000),
         Page("agents 30 d", "/manager/agents/", 300),
         Page("agent performance 30 d (agent)", "/agent/performance/", 300, as_agent=True),
         Page("agent performance 365 d (agent)", f"/agent/performance/?{year}", 1000, as_agent=True),
@@ -176,6 +182,8 @@ def main() -> None:
     from django.utils import timezone
 
     from accounts.models import Role, User
+    from analytics import rollup
+    from analytics.models import SessionFact
     from bench import dashboard_seed
     from cobrowse.models import CoBrowseSession
 
@@ -188,6 +196,13 @@ def main() -> None:
         spec = dashboard_seed.Spec(sessions=args.sessions)
         dashboard_seed.seed(spec, report=lambda line: print(f"  {line}", flush=True))
         print(f"seeded {args.sessions:,} sessions in {time.perf_counter() - started:.0f} s")
+    started_sessions = CoBrowseSession.objects.filter(started_at__isnull=False).count()
+    if not args.reuse or SessionFact.objects.count() != started_sessions:
+        print(f"VACUUM ANALYZE in {_vacuum_analyze():.1f} s (before the rebuild)", flush=True)
+        started = time.perf_counter()
+        facts = rollup.rebuild()
+        print(f"rollup.rebuild(): {facts[0]:,} session facts, {facts[1]:,} ticket facts "
+              f"in {time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
     print(f"VACUUM ANALYZE in {_vacuum_analyze():.1f} s")
     print(f"\n{'table':28} {'rows':>12} {'heap':>10} {'indexes':>10}")
     for name, rows, heap, indexes in _sizes():

@@ -28,10 +28,18 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from accounts.models import AgentLevel, Certification, CustomerAccount, Role, User
-from analytics.models import Disconnect, PageSignal
+from analytics.models import Disconnect, PageSignal, SessionQuality
 from cobrowse.models import CoBrowseSession, ControlMode, EndReason, Initiator, SessionState
 from outcomes.models import Outcome, SessionOutcome, SurveyResponse
-from tickets.models import Category, Channel, Status, Ticket, TicketCounter
+from tickets.models import (
+    Category,
+    Channel,
+    SatisfactionAnswer,
+    Status,
+    Ticket,
+    TicketComment,
+    TicketCounter,
+)
 
 PREFIX = "bench-"  # usernames and account names of seeded people
 DAY = 86_400.0
@@ -50,6 +58,10 @@ class Spec:
     survey_share: float = 0.35
     signals_per_session: float = 3.0
     disconnect_share: float = 0.05
+    plain_per_session: float = 0.3  # resolved tickets without co-browse: ~300,000 for 1M sessions
+    plain_follow_up_share: float = 0.5  # of those, the requester wrote again after the first reply
+    cobrowse_follow_up_share: float = 0.25  # of co-browse tickets, the requester wrote after a session
+    ticket_survey_share: float = 0.3  # of tickets without co-browse, answered the ticket survey
     seed: int = 20261210
 
 
@@ -158,6 +170,21 @@ class Planned(NamedTuple):
     outcome: str  # "" when none was recorded
 
 
+class PlainTicket(NamedTuple):
+    """A ticket resolved by replies alone: opened, answered, maybe followed up, resolved."""
+
+    id: int
+    requester_id: int
+    account_id: int
+    agent_id: int
+    category: str
+    channel: str
+    created_at: datetime
+    replied_at: datetime  # the agent's first public reply: the ticket's contact
+    follow_ups: tuple[datetime, ...]  # the requester's messages after that reply
+    resolved_at: datetime
+
+
 @dataclass
 class World:
     """The people and the planned sessions every :class:`Table` draws its rows from."""
@@ -172,6 +199,9 @@ class World:
     sessions: list[Planned] = field(default_factory=list)
     #: requester, account, agent, category, channel
     tickets: list[tuple[int, int, int, str, str]] = field(default_factory=list)
+    #: when each co-browse ticket was opened (index: ticket id - 1), filled by :func:`ticket_rows`
+    opened: list[datetime] = field(default_factory=list)
+    plain: list[PlainTicket] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -253,12 +283,12 @@ def _pages(rng: random.Random) -> list[tuple[str, list[tuple[str, float]]]]:
 # --- the plan ---------------------------------------------------------------------------------------
 
 
-def _starts(spec: Spec, rng: random.Random, now: datetime) -> list[datetime]:
-    """Start times over ``spec.days`` with density 1 + 2t (t from 0 at the start to 1 now): the
+def _starts(spec: Spec, rng: random.Random, now: datetime, n: int) -> list[datetime]:
+    """``n`` start times over ``spec.days`` with density 1 + 2t (t from 0 at the start to 1 now): the
     desk grew threefold. Working hours on weekdays mostly; weekends a third as busy."""
     first = now - timedelta(days=spec.days)
     out = []
-    while len(out) < spec.sessions:
+    while len(out) < n:
         u = rng.random()
         t = (-1 + math.sqrt(1 + 8 * u)) / 2  # inverse of the CDF (t + t^2) / 2
         day = first + timedelta(days=math.floor(t * spec.days))
@@ -284,7 +314,7 @@ def plan(world: World) -> None:
     world.tickets = [
         (*loyal.pick(rng), busy.pick(rng), CATEGORIES.pick(rng), CHANNELS.pick(rng)) for _ in range(n_tickets)
     ]
-    starts = _starts(spec, rng, world.now)
+    starts = _starts(spec, rng, world.now, spec.sessions)
     sessions = []
     for i, invited in enumerate(starts):
         ticket = i * n_tickets // spec.sessions
@@ -317,6 +347,40 @@ def plan(world: World) -> None:
             )
         )
     world.sessions = sessions
+    world.plain = _plain_tickets(world, busy, loyal, n_tickets)
+
+
+def _plain_tickets(world: World, busy: Weighted, loyal: Weighted, after: int) -> list[PlainTicket]:
+    """Resolved tickets without co-browse, numbered after the co-browse ones, over the same years:
+    a first reply within hours, for ``plain_follow_up_share`` one or two requester messages after
+    it, then the resolution."""
+    spec, rng = world.spec, world.rng
+    out = []
+    for i, opened in enumerate(_starts(spec, rng, world.now, round(spec.sessions * spec.plain_per_session))):
+        requester, account = loyal.pick(rng)
+        replied = opened + timedelta(minutes=min(rng.lognormvariate(4.5, 1.0), 72 * 60))
+        follow_ups: list[datetime] = []
+        if rng.random() < spec.plain_follow_up_share:
+            at = replied
+            for _ in range(rng.randint(1, 2)):
+                at += timedelta(minutes=rng.uniform(10, 24 * 60))
+                follow_ups.append(at)
+        resolved = (follow_ups[-1] if follow_ups else replied) + timedelta(hours=rng.uniform(0.1, 30))
+        out.append(
+            PlainTicket(
+                after + i + 1,
+                requester,
+                account,
+                busy.pick(rng),
+                CATEGORIES.pick(rng),
+                CHANNELS.pick(rng),
+                opened,
+                replied,
+                tuple(follow_ups),
+                resolved,
+            )
+        )
+    return out
 
 
 # --- the tables ---------------------------------------------------------------------------------------
@@ -329,6 +393,7 @@ def ticket_rows(world: World) -> Iterator[Sequence[Any]]:
         requester, account, assignee, category, channel = world.tickets[ticket_id - 1]
         first, last = runs[0], runs[-1]
         created = first.invited_at - timedelta(minutes=rng.randint(5, 240))
+        world.opened.append(created)
         finished = last.ended_at or last.invited_at
         resolved = closed = None
         status = Status.PENDING if last.outcome == Outcome.FOLLOW_UP else Status.OPEN
@@ -357,6 +422,29 @@ def ticket_rows(world: World) -> Iterator[Sequence[Any]]:
             assignee,
             requester,
             escalation,
+            None,
+        )
+    for t in world.plain:
+        status = Status.CLOSED if t.resolved_at < world.now - timedelta(days=3) else Status.RESOLVED
+        yield (
+            t.id,
+            100_000 + t.id,
+            f"Seeded {t.category.replace('_', ' ')} request",
+            "[bench] A request answered by replies alone.",
+            status,
+            "normal",
+            t.category,
+            t.channel,
+            t.created_at,
+            t.resolved_at,
+            t.replied_at,
+            t.resolved_at,
+            t.resolved_at if status == Status.CLOSED else None,
+            None,
+            t.account_id,
+            t.agent_id,
+            t.requester_id,
+            "L1",
             None,
         )
 
@@ -463,6 +551,97 @@ def disconnect_rows(world: World) -> Iterator[Sequence[Any]]:
             yield next(ids), code, cause, at, s.id
 
 
+def comment_rows(world: World) -> Iterator[Sequence[Any]]:
+    """Public replies: every ticket opens with the requester's message; a co-browse ticket sometimes
+    gets an agent's reply before its first invite and, for ``cobrowse_follow_up_share``, one or two
+    requester messages after its last session; a ticket without co-browse gets the agent's first
+    reply and its planned follow-ups."""
+    rng, spec = world.rng, world.spec
+    ids = itertools.count(1)
+    for ticket_id, group in itertools.groupby(world.sessions, key=lambda s: s.ticket_id):
+        runs = list(group)
+        requester, _account, assignee, _category, _channel = world.tickets[ticket_id - 1]
+        opened = world.opened[ticket_id - 1]
+        yield next(ids), ticket_id, requester, "[bench] Opening message.", False, opened
+        if rng.random() < 0.3:
+            at = opened + (runs[0].invited_at - opened) * rng.random()
+            yield next(ids), ticket_id, assignee, "[bench] Reply before the invite.", False, at
+        ends = [s.ended_at for s in runs if s.started_at and s.ended_at]
+        if ends and rng.random() < spec.cobrowse_follow_up_share:
+            at = max(ends)
+            for _ in range(rng.randint(1, 2)):
+                at += timedelta(minutes=rng.uniform(5, 24 * 60))
+                yield next(ids), ticket_id, requester, "[bench] Follow-up message.", False, at
+    for t in world.plain:
+        yield next(ids), t.id, t.requester_id, "[bench] Opening message.", False, t.created_at
+        yield next(ids), t.id, t.agent_id, "[bench] First reply.", False, t.replied_at
+        for at in t.follow_ups:
+            yield next(ids), t.id, t.requester_id, "[bench] Follow-up message.", False, at
+
+
+#: Stars of the ticket survey, by whether the requester had to write again.
+TICKET_STARS = {
+    False: Weighted([(5, 5), (4, 3), (3, 1.2), (2, 0.5), (1, 0.3)]),
+    True: Weighted([(5, 1.5), (4, 2.5), (3, 2.5), (2, 1.5), (1, 1)]),
+}
+
+
+def satisfaction_rows(world: World) -> Iterator[Sequence[Any]]:
+    """The ticket survey's answers, for ``ticket_survey_share`` of the tickets without co-browse."""
+    rng = world.rng
+    ids = itertools.count(1)
+    for t in world.plain:
+        if rng.random() < world.spec.ticket_survey_share:
+            at = t.resolved_at + timedelta(minutes=rng.randint(2, 600))
+            yield next(ids), t.id, TICKET_STARS[bool(t.follow_ups)].pick(rng), "", at
+
+
+#: Network profiles of a session: the round-trip histogram's shape (weights per bucket of
+#: ``RTT_BOUNDS_MS`` and over) and the profile's share. Most sessions are on good networks.
+PROFILES = Weighted(
+    [
+        ((30, 40, 20, 7, 2, 0.7, 0.2, 0.1), 70),  # office or home broadband
+        ((3, 12, 35, 30, 14, 4, 1.5, 0.5), 22),  # mobile or a distant region
+        ((0, 2, 8, 20, 30, 22, 12, 6), 8),  # a poor link
+    ]
+)
+#: Seconds between the relay's heartbeats.
+HEARTBEAT_S = 5
+BUCKET_TOPS = (*(25, 50, 100, 200, 400, 800, 1600), 3000)
+
+
+def quality_rows(world: World) -> Iterator[Sequence[Any]]:
+    """One row per session that started: heartbeats every few seconds of the connected time, spread
+    over the histogram by the session's network profile; good <= 200 ms, fair <= 600 ms, poor above
+    (``live.consumers.customer``), so the histogram adds up to good + fair + poor."""
+    rng = world.rng
+    for s in world.sessions:
+        if s.started_at is None or s.ended_at is None:
+            continue
+        weights = PROFILES.pick(rng)
+        drops = 1 if rng.random() < 0.9 else rng.randint(2, 4)
+        seconds = (s.ended_at - s.started_at).total_seconds() * rng.uniform(0.9, 1.0)
+        beats = max(1, int(seconds / HEARTBEAT_S))
+        total = sum(weights)
+        buckets = [int(beats * w / total * rng.uniform(0.7, 1.3)) for w in weights]
+        buckets[weights.index(max(weights))] += max(0, beats - sum(buckets))
+        top = max(i for i, n in enumerate(buckets) if n)
+        low = 0 if top == 0 else BUCKET_TOPS[top - 1] + 1
+        rtt_max = rng.randint(low, BUCKET_TOPS[top])
+        between = buckets[5]  # 401-800 ms: fair up to 600, poor above
+        fair_part = round(between * rng.uniform(0.4, 0.6))
+        good = sum(buckets[:4])
+        fair = buckets[4] + fair_part
+        poor = between - fair_part + buckets[6] + buckets[7]
+        gaps = 0 if rng.random() < 0.85 else rng.randint(1, 3 + 3 * (weights[0] == 0))
+        lost = sum(rng.randint(1, 40) for _ in range(gaps))
+        resyncs = gaps + (1 if rng.random() < 0.05 else 0)
+        yield (
+            s.id, drops, round(seconds, 1), *buckets, rtt_max, good, fair, poor, gaps, lost, resyncs,
+            s.ended_at,
+        )  # fmt: skip
+
+
 TICKET_COLUMNS = (
     "id",
     "number",
@@ -507,6 +686,11 @@ SESSION_COLUMNS = (
     "initiated_by",
 )
 
+QUALITY_COLUMNS = (
+    "session_id", "connections", "connected_seconds", *SessionQuality.RTT_FIELDS, "rtt_max_ms",
+    "good", "fair", "poor", "gaps", "lost_events", "resyncs", "updated_at",
+)  # fmt: skip
+
 #: Loaded in this order. A per-session table is one more (model, columns, rows) entry.
 TABLES: list[Table] = [
     Table(Ticket, TICKET_COLUMNS, ticket_rows),
@@ -532,6 +716,9 @@ TABLES: list[Table] = [
     Table(SurveyResponse, ("id", "stars", "comment", "created_at", "session_id"), survey_rows),
     Table(PageSignal, ("id", "kind", "page_url", "field", "detail", "created_at", "session_id"), signal_rows),
     Table(Disconnect, ("id", "code", "cause", "created_at", "session_id"), disconnect_rows),
+    Table(SessionQuality, QUALITY_COLUMNS, quality_rows),
+    Table(TicketComment, ("id", "ticket_id", "author_id", "body", "is_internal", "created_at"), comment_rows),
+    Table(SatisfactionAnswer, ("id", "ticket_id", "stars", "comment", "created_at"), satisfaction_rows),
 ]
 
 
@@ -573,6 +760,6 @@ def seed(spec: Spec, *, report: Callable[[str], None] = lambda _line: None) -> d
                 cursor.execute(sql)
             cursor.execute("SET LOCAL session_replication_role = origin")
         TicketCounter.objects.update_or_create(
-            name="ticket", defaults={"last_number": 100_000 + len(world.tickets)}
+            name="ticket", defaults={"last_number": 100_000 + len(world.tickets) + len(world.plain)}
         )
     return counts
