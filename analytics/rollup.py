@@ -333,28 +333,40 @@ def _changed(update_fields: Any, watched: frozenset[str]) -> bool:
     return update_fields is None or bool(set(update_fields) & watched)
 
 
+def _resolved_ticket(**lookup: Any) -> int | None:
+    """The ticket's id when it is resolved (only resolved tickets have facts), else None."""
+    return Ticket.objects.filter(resolved_at__isnull=False, **lookup).values_list("pk", flat=True).first()
+
+
 def _session_saved(sender: Any, instance: CoBrowseSession, update_fields: Any = None, **_: Any) -> None:
     if instance.started_at is None or not _changed(update_fields, _SESSION_FIELDS):
         return
     _safely(refresh_sessions, [instance.pk])
-    _safely(refresh_tickets, [instance.ticket_id])  # its ticket's co-browse side may have changed
+    ticket_id = _resolved_ticket(pk=instance.ticket_id)
+    if ticket_id is not None:  # its co-browse side may have changed
+        _safely(refresh_tickets, [ticket_id])
 
 
 def _session_child_saved(sender: Any, instance: SessionOutcome | SurveyResponse, **_: Any) -> None:
     _safely(refresh_sessions, [instance.session_id])
-    ticket_id = (
-        CoBrowseSession.objects.filter(pk=instance.session_id).values_list("ticket_id", flat=True).first()
-    )
+    ticket_id = _resolved_ticket(cobrowse_sessions=instance.session_id)
     if ticket_id is not None:
         _safely(refresh_tickets, [ticket_id])
 
 
-def _ticket_saved(sender: Any, instance: Ticket, update_fields: Any = None, **_: Any) -> None:
+def _ticket_saved(
+    sender: Any, instance: Ticket, created: bool = False, update_fields: Any = None, **_: Any
+) -> None:
     if not _changed(update_fields, _TICKET_FIELDS):
         return
-    _safely(refresh_tickets, [instance.pk])
+    if instance.resolved_at is not None:
+        _safely(refresh_tickets, [instance.pk])
+    elif not created:  # reopened: no longer counted as resolved
+        _safely(lambda ids: TicketFact.objects.filter(ticket_id__in=ids).delete(), [instance.pk])
+    if created or (update_fields is not None and not {"category", "account"} & set(update_fields)):
+        return  # the sessions' facts carry the ticket's category and account, nothing else of it
     started = list(instance.cobrowse_sessions.filter(started_at__isnull=False).values_list("pk", flat=True))
-    if started:  # category and account live on the ticket
+    if started:
         _safely(refresh_sessions, started)
 
 
