@@ -66,7 +66,7 @@ class Filters:
 
 def sessions(period: Period, filters: Filters) -> QuerySet[SessionFact]:
     """The period's sessions under the filters, as facts (``analytics.rollup``): one narrow table."""
-    qs = SessionFact.objects.filter(started_at__gte=period.start, started_at__lt=period.end)
+    qs = selectors.sessions_in(period)
     if filters.agent:
         qs = qs.filter(agent_id=filters.agent)
     if filters.category:
@@ -116,14 +116,23 @@ class Dashboard:
     capable_agents: int = 0
     active_agents: int = 0
     pending_certification: int = 0
-    disconnects: int = 0
-    network_disconnects: int = 0
-    disconnect_rate: Decimal | None = None
-    disconnect_flag: bool = False
     quality: quality.QualityFigures = field(default_factory=quality.QualityFigures)
     contact: contact.Comparison = field(
         default_factory=lambda: contact.Comparison(contact.ContactFigures(), contact.ContactFigures())
     )
+
+    # The disconnect figures are the live quality's, read where the summary shows them.
+    @property
+    def network_disconnects(self) -> int:
+        return self.quality.network_disconnects
+
+    @property
+    def disconnect_rate(self) -> Decimal | None:
+        return self.quality.disconnect_rate
+
+    @property
+    def disconnect_flag(self) -> bool:
+        return self.quality.disconnect_flag
 
 
 #: What one GROUP BY (mode, category, agent) pass keeps per group; totals and every table add them up.
@@ -195,8 +204,6 @@ def build(period: Period, filters: Filters, parts: frozenset[str] = PARTS) -> Da
         d.pending_certification = sum(1 for row in agents if row.pending)
     if "quality" in parts:
         d.quality = quality.period_figures(qs)
-        d.disconnects, d.network_disconnects = d.quality.disconnects, d.quality.network_disconnects
-        d.disconnect_rate, d.disconnect_flag = d.quality.disconnect_rate, d.quality.disconnect_flag
     if "contact" in parts:
         d.contact = contact.compare(period, filters)
     return d
