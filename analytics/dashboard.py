@@ -192,27 +192,31 @@ PARTS = frozenset({"sessions", "certification", "quality", "contact"})
 
 def build(period: Period, filters: Filters, parts: frozenset[str] = PARTS) -> Dashboard:
     """Every session figure from one pass over the period's facts, grouped by (mode, category,
-    agent) — at most a few thousand groups — then added up here for the totals and each table.
+    agent) — at most a few thousand groups — then added up here for the totals and each table (live
+    quality too, when both are asked for).
     Figures of the parts not asked for keep their empty defaults."""
     qs = sessions(period, filters)
     d = Dashboard()
     if "sessions" in parts:
-        _session_figures(d, qs)
+        _session_figures(d, qs, with_quality="quality" in parts)
     if "certification" in parts:
         agents = selectors.agent_rows(None)  # the agents page's rules for "capable" and "pending"
         d.capable_agents = sum(1 for row in agents if row.capable)
         d.pending_certification = sum(1 for row in agents if row.pending)
-    if "quality" in parts:
+    if "quality" in parts and "sessions" not in parts:
         d.quality = quality.period_figures(qs)
     if "contact" in parts:
         d.contact = contact.compare(period, filters)
     return d
 
 
-def _session_figures(d: Dashboard, qs: QuerySet[SessionFact]) -> None:
+def _session_figures(d: Dashboard, qs: QuerySet[SessionFact], *, with_quality: bool) -> None:
     buckets = tuple(f"bucket_{i}" for i in range(len(BUCKETS)))
     grouped = qs.annotate(duration=_DURATION).values("mode", "category", "agent_id")
-    groups: list[dict[str, Any]] = [dict(row) for row in grouped.annotate(**_group_aggregates()).order_by()]
+    aggregates = {**_group_aggregates(), **(quality.AGGREGATES if with_quality else {})}
+    groups: list[dict[str, Any]] = [dict(row) for row in grouped.annotate(**aggregates).order_by()]
+    if with_quality:  # the same pass: live quality adds up over the groups
+        d.quality = quality.figures_from(quality.combine(groups))
     totals = _add(groups, _SUMMED + buckets)
     d.total, d.avg_minutes = totals["sessions"], _minutes(_mean(totals))
     d.customer_initiated = totals["customer"]

@@ -114,6 +114,36 @@ class SessionFact(models.Model):
     )
     outcome = models.CharField(max_length=12, blank=True, help_text="Empty: none recorded yet.")
     stars = models.PositiveSmallIntegerField(null=True)
+    # Live quality, copied from the session's SessionQuality row (all null when no customer socket
+    # reported: a null takes no room, and sums skip it), its disconnects and its recording, so the
+    # quality page and the dashboard read one table for a period instead of joining three.
+    connections = models.PositiveIntegerField(null=True)
+    rtt_le_25 = models.PositiveIntegerField(null=True)
+    rtt_le_50 = models.PositiveIntegerField(null=True)
+    rtt_le_100 = models.PositiveIntegerField(null=True)
+    rtt_le_200 = models.PositiveIntegerField(null=True)
+    rtt_le_400 = models.PositiveIntegerField(null=True)
+    rtt_le_800 = models.PositiveIntegerField(null=True)
+    rtt_le_1600 = models.PositiveIntegerField(null=True)
+    rtt_over_1600 = models.PositiveIntegerField(null=True)
+    rtt_max_ms = models.PositiveIntegerField(null=True)
+    good = models.PositiveIntegerField(null=True)
+    fair = models.PositiveIntegerField(null=True)
+    poor = models.PositiveIntegerField(null=True)
+    gaps = models.PositiveIntegerField(null=True)
+    lost_events = models.PositiveIntegerField(null=True)
+    resyncs = models.PositiveIntegerField(null=True)
+    disconnects = models.PositiveIntegerField(null=True, help_text="Every cause; null: none.")
+    network_drops = models.PositiveIntegerField(null=True, help_text="Cause network; null: none.")
+    recorded = models.BooleanField(null=True, help_text="A recording was stored; null: none.")
+    recording_complete = models.BooleanField(null=True)
+    recording_bytes = models.PositiveBigIntegerField(null=True)
+
+    #: The columns copied from ``SessionQuality`` (same names there).
+    QUALITY_FIELDS = (
+        "connections", *SessionQuality.RTT_FIELDS, "rtt_max_ms", "good", "fair", "poor", "gaps",
+        "lost_events", "resyncs",
+    )  # fmt: skip
 
     class Meta:
         indexes = [
@@ -151,3 +181,40 @@ class TicketFact(models.Model):
 
     def __str__(self) -> str:
         return f"facts of ticket {self.ticket_id}"
+
+
+class FrictionDay(models.Model):
+    """Form friction of the sessions that started on one desk day, per page and field.
+
+    Each session counts on the day it started (desk time zone), so the distinct-session counts of
+    several days add up exactly. The page's own row (``field`` empty) holds the sessions with any
+    signal on the page and its exit intents; a field's row the rest. Kept by ``analytics.friction``
+    (the timer recomputes recent days; ``rebuild_analytics`` all of them)."""
+
+    day = models.DateField()
+    page_url = models.CharField(max_length=500)
+    field = models.CharField(max_length=256, blank=True)
+    page_sessions = models.PositiveIntegerField(default=0)
+    exit_intents = models.PositiveIntegerField(default=0)
+    stalled_sessions = models.PositiveIntegerField(default=0)
+    validation_errors = models.PositiveIntegerField(default=0)
+    intervened_sessions = models.PositiveIntegerField(default=0)
+    completed_after_intervention = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "page_url", "field"], name="friction_day_page_field")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.page_url} {self.field or '(page)'}"
+
+
+class FrictionDayDone(models.Model):
+    """A day whose :class:`FrictionDay` rows are computed (a day without signals has none)."""
+
+    day = models.DateField(primary_key=True)
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"friction of {self.day} computed {self.computed_at:%Y-%m-%d %H:%M}"

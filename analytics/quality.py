@@ -9,17 +9,16 @@ the largest round trip measured. Quality mix is the share of heartbeats at each 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from django.db.models import Count, F, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 
-from analytics.models import Disconnect, SessionFact, SessionQuality
+from analytics.models import SessionFact, SessionQuality
 from cobrowse import page_signals
 from cobrowse.models import CoBrowseSession
-from recordings.models import Recording
 
 #: Disconnects over this share of sessions are flagged (network drops per session).
 DISCONNECT_TARGET_PCT = Decimal(5)
@@ -69,55 +68,69 @@ class QualityFigures:
     recording_bytes: int = 0
 
 
+_SUMMED = (*SessionFact.QUALITY_FIELDS, "disconnects", "network_drops", "recording_bytes")
+
+#: What :func:`figures_from` needs, as aggregates over facts. Every one adds up across groups
+#: (sums and counts; ``max`` takes the largest), so the dashboard asks for them in its own grouped
+#: pass over the period instead of scanning it once more (:func:`combine`).
+AGGREGATES: dict[str, Any] = {
+    "total": Count("pk"),
+    "consented": Count("pk", filter=Q(recording=True)),
+    "measured": Count("connections"),  # null: no customer socket reported
+    "max": Max("rtt_max_ms"),
+    "with_gaps": Count("pk", filter=Q(gaps__gt=0)),
+    "recordings": Count("recorded"),
+    "complete": Count("pk", filter=Q(recording_complete=True)),
+    **{f"sum_{name}": Sum(name) for name in _SUMMED},
+}
+
+
+def combine(groups: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The :data:`AGGREGATES` of several groups added up into the whole's."""
+    out: dict[str, Any] = dict.fromkeys(AGGREGATES)
+    for row in groups:
+        for name in AGGREGATES:
+            value = row[name]
+            if value is None:
+                continue
+            current = out[name]
+            out[name] = (
+                value if current is None else max(current, value) if name == "max" else current + value
+            )
+    return out
+
+
 def period_figures(sessions: QuerySet[SessionFact]) -> QualityFigures:
-    """The period's live quality over the given (already filtered) sessions."""
+    """The period's live quality over the given (already filtered) sessions: one pass over their
+    facts, which carry each session's quality, disconnects and recording (``analytics.rollup``)."""
+    return figures_from(sessions.aggregate(**AGGREGATES))
+
+
+def figures_from(sums: dict[str, Any]) -> QualityFigures:
     f = QualityFigures()
-    counts = sessions.aggregate(
-        total=Count("pk"), consented=Count("pk", filter=Q(recording=True)), first=Min("pk"), last=Max("pk")
-    )
-    f.sessions, f.recording_consented = counts["total"], counts["consented"]
-    # The period's session ids lie between its first and last: a redundant bound that lets the
-    # per-session tables be read by a range of their session index instead of scanned whole.
-    ids = Q(session_id__in=sessions.values("pk"), session_id__gte=counts["first"] or 0)
-    ids &= Q(session_id__lte=counts["last"] or 0)
-    rows = SessionQuality.objects.filter(ids)
-    sums = rows.aggregate(
-        measured=Count("session_id"),
-        connections=Sum("connections"),
-        max_ms=Max("rtt_max_ms"),
-        with_gaps=Count("session_id", filter=Q(gaps__gt=0)),
-        **{name: Sum(name) for name in (*SessionQuality.RTT_FIELDS, "good", "fair", "poor")},
-        **{name: Sum(name) for name in ("gaps", "lost_events", "resyncs")},
-    )
-    buckets = [sums[name] or 0 for name in SessionQuality.RTT_FIELDS]
-    f.measured, f.max_ms = sums["measured"], sums["max_ms"] or 0
+    total = {name: sums[f"sum_{name}"] or 0 for name in _SUMMED}
+    f.sessions, f.recording_consented = sums["total"] or 0, sums["consented"] or 0
+    buckets = [total[name] for name in SessionQuality.RTT_FIELDS]
+    f.measured, f.max_ms = sums["measured"] or 0, sums["max"] or 0
     f.heartbeats = sum(buckets)
     f.p50_ms, f.p99_ms = percentile(buckets, 0.5, f.max_ms), percentile(buckets, 0.99, f.max_ms)
-    levels = {name: sums[name] or 0 for name in page_signals.QUALITY_LEVELS}
+    levels = {name: total[name] for name in page_signals.QUALITY_LEVELS}
     f.mix = [(name, _share(n, sum(levels.values()))) for name, n in levels.items()]
-    f.resyncs, f.gaps, f.lost_events = sums["resyncs"] or 0, sums["gaps"] or 0, sums["lost_events"] or 0
-    f.sessions_with_gaps = sums["with_gaps"]
-    f.reconnects = (sums["connections"] or 0) - f.measured
-    lost = Disconnect.objects.filter(ids).aggregate(
-        all=Count("id"), network=Count("id", filter=Q(cause="network"))
-    )
-    f.disconnects, f.network_disconnects = lost["all"], lost["network"]
+    f.resyncs, f.gaps, f.lost_events = total["resyncs"], total["gaps"], total["lost_events"]
+    f.sessions_with_gaps = sums["with_gaps"] or 0
+    f.reconnects = total["connections"] - f.measured
+    f.disconnects, f.network_disconnects = total["disconnects"], total["network_drops"]
     f.disconnect_rate = _share(f.network_disconnects, f.sessions)
     f.disconnect_flag = f.disconnect_rate is not None and f.disconnect_rate > DISCONNECT_TARGET_PCT
-    stored = Recording.objects.filter(ids).aggregate(
-        n=Count("session_id"),
-        complete=Count("session_id", filter=Q(complete=True)),
-        bytes=Sum("bytes_stored"),
-    )
-    f.recordings, f.recordings_complete = stored["n"], stored["complete"]
-    f.recording_bytes = stored["bytes"] or 0
+    f.recordings, f.recordings_complete = sums["recordings"] or 0, sums["complete"] or 0
+    f.recording_bytes = total["recording_bytes"]
     return f
 
 
 @dataclass(frozen=True)
 class SessionRow:
     session: CoBrowseSession
-    quality: SessionQuality | None
+    quality: SessionFact | None  # the session's facts, when a customer socket reported quality
     p50_ms: int | None
     p99_ms: int | None
     mix: dict[str, Decimal | None]
@@ -125,43 +138,39 @@ class SessionRow:
     recorded: bool
 
 
-def session_rows(sessions: QuerySet[SessionFact]) -> QuerySet[CoBrowseSession]:
-    """The sessions worst first: most events lost, most resyncs, most poor heartbeats, newest."""
-    drops = (
-        Disconnect.objects.filter(session=OuterRef("pk"), cause="network")
-        .order_by()
-        .values("session")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    # A subquery rather than a join and GROUP BY: PostgreSQL counts the drops of the 50 sessions
-    # shown (after the sort and limit), and the paginator's count needs no grouping.
-    return (
-        CoBrowseSession.objects.filter(pk__in=sessions.values("pk"))
-        .select_related("ticket", "agent", "quality", "session_recording")
-        .annotate(network_drops=Coalesce(Subquery(drops, output_field=IntegerField()), 0))
-        .order_by(
-            *(F(f"quality__{name}").desc(nulls_last=True) for name in ("lost_events", "resyncs", "poor")),
-            "-started_at",
-            "-id",
-        )
+def session_rows(sessions: QuerySet[SessionFact]) -> QuerySet[SessionFact]:
+    """The sessions worst first: most events lost, most resyncs, most poor heartbeats, newest.
+
+    Facts only: sort a page's worth first, then load those sessions (:func:`rows_for`), so the
+    database sorts a year of narrow rows rather than joining every one to its ticket and agent."""
+    return sessions.order_by(
+        *(F(name).desc(nulls_last=True) for name in ("lost_events", "resyncs", "poor")),
+        "-started_at",
+        "-pk",
     )
 
 
-def session_row(session: CoBrowseSession) -> SessionRow:
-    """One session's figures (``session`` from :func:`session_rows`)."""
-    quality: SessionQuality | None = getattr(session, "quality", None)
-    recorded = hasattr(session, "session_recording")
-    if quality is None:
-        return SessionRow(session, None, None, None, {}, getattr(session, "network_drops", 0), recorded)
-    buckets = [getattr(quality, name) for name in SessionQuality.RTT_FIELDS]
-    levels = {name: getattr(quality, name) for name in page_signals.QUALITY_LEVELS}
+def rows_for(facts: QuerySet[SessionFact]) -> list[SessionRow]:
+    """The rows of a slice of :func:`session_rows` (a page), in its order."""
+    ids = list(facts.values_list("pk", flat=True))
+    loaded = SessionFact.objects.select_related("session__ticket", "session__agent").in_bulk(ids)
+    return [session_row(loaded[pk]) for pk in ids]
+
+
+def session_row(fact: SessionFact) -> SessionRow:
+    """One session's figures (``fact`` from :func:`session_rows`)."""
+    drops, recorded = fact.network_drops or 0, bool(fact.recorded)
+    if fact.connections is None:
+        return SessionRow(fact.session, None, None, None, {}, drops, recorded)
+    buckets = [getattr(fact, name) or 0 for name in SessionQuality.RTT_FIELDS]
+    levels = {name: getattr(fact, name) or 0 for name in page_signals.QUALITY_LEVELS}
+    max_ms = fact.rtt_max_ms or 0
     return SessionRow(
-        session=session,
-        quality=quality,
-        p50_ms=percentile(buckets, 0.5, quality.rtt_max_ms),
-        p99_ms=percentile(buckets, 0.99, quality.rtt_max_ms),
+        session=fact.session,
+        quality=fact,
+        p50_ms=percentile(buckets, 0.5, max_ms),
+        p99_ms=percentile(buckets, 0.99, max_ms),
         mix={name: _share(n, sum(levels.values())) for name, n in levels.items()},
-        disconnects=getattr(session, "network_drops", 0),
+        disconnects=drops,
         recorded=recorded,
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_GET
 from accounts.decorators import manager_only
 from accounts.models import CustomerAccount, Role, User
 from analytics import dashboard, quality
+from analytics.models import SessionFact
 from analytics.periods import Period
 from analytics.views import _csv, _refused
 from cobrowse.models import ControlMode
@@ -48,14 +50,18 @@ def live_quality(request: HttpRequest) -> HttpResponse:
     sessions = dashboard.sessions(period, filters)
     ordered = quality.session_rows(sessions)
     if request.GET.get("format") == "csv":
-        rows = [_csv_row(quality.session_row(s)) for s in ordered.iterator(chunk_size=2000)]
+        every = ordered.select_related("session__ticket", "session__agent").iterator(chunk_size=2000)
+        rows = [_csv_row(quality.session_row(s)) for s in every]
         return _csv(f"live-quality-{period.first_day}-{period.last_day}.csv", CSV_COLUMNS, rows)
-    page = Paginator(ordered, PAGE_SIZE).get_page(request.GET.get("page"))
+    figures = quality.period_figures(sessions)
+    paginator = Paginator(ordered, PAGE_SIZE)
+    paginator.count = figures.sessions  # the same sessions, already counted
+    page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
-        "figures": quality.period_figures(sessions),
-        "rows": [quality.session_row(s) for s in page.object_list],
+        "figures": figures,
+        "rows": quality.rows_for(cast(QuerySet[SessionFact], page.object_list)),
         "page": page,
         "period": period,
         "filters": filters,

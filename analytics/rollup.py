@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import (
     Avg,
+    BooleanField,
     Case,
     CharField,
     Count,
@@ -37,9 +38,10 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 
 from accounts.models import Role
-from analytics.models import SessionFact, TicketFact
+from analytics.models import Disconnect, SessionFact, SessionQuality, TicketFact
 from cobrowse.models import CoBrowseSession
 from outcomes.models import SessionOutcome, SurveyResponse
+from recordings.models import Recording
 from tickets.models import SatisfactionAnswer, Ticket, TicketComment
 
 logger = logging.getLogger(__name__)
@@ -66,6 +68,17 @@ def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
 # --- sessions --------------------------------------------------------------------------------------
 
 
+def _disconnects(**lookup: str) -> QuerySet[Disconnect, Any]:
+    """How many disconnects the outer session had (null when none)."""
+    return (
+        Disconnect.objects.filter(session=OuterRef("pk"), **lookup)
+        .order_by()
+        .values("session")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+
+
 #: Each fact column and where it comes from, for both ways of computing the facts (row by row on
 #: write, one ``INSERT ... SELECT`` in :func:`rebuild` on PostgreSQL).
 _SESSION_SOURCE: dict[str, Any] = {
@@ -80,6 +93,14 @@ _SESSION_SOURCE: dict[str, Any] = {
     "account_id": F("ticket__account_id"),
     "outcome": Coalesce(F("outcome__outcome"), Value("")),
     "stars": F("survey_response__stars"),
+    **{name: F(f"quality__{name}") for name in SessionFact.QUALITY_FIELDS},
+    "disconnects": Subquery(_disconnects(), output_field=IntegerField()),
+    "network_drops": Subquery(_disconnects(cause="network"), output_field=IntegerField()),
+    "recorded": Case(
+        When(session_recording__isnull=False, then=Value(True)), default=None, output_field=BooleanField()
+    ),
+    "recording_complete": F("session_recording__complete"),
+    "recording_bytes": F("session_recording__bytes_stored"),
 }
 
 
@@ -329,6 +350,12 @@ def _safely(refresh: Any, ids: list[int]) -> None:
         logger.warning("refreshing the analytics facts failed; the timer will repair them", exc_info=True)
 
 
+def session_changed(session_id: int) -> None:
+    """Refresh one session's facts after a write the ``post_save`` receivers do not see (the
+    relay's quality counts are added with ``QuerySet.update``)."""
+    _safely(refresh_sessions, [session_id])
+
+
 def _changed(update_fields: Any, watched: frozenset[str]) -> bool:
     return update_fields is None or bool(set(update_fields) & watched)
 
@@ -379,7 +406,25 @@ def _ticket_child_saved(sender: Any, instance: TicketComment | SatisfactionAnswe
         _safely(refresh_tickets, [instance.ticket_id])
 
 
+_RECORDING_FIELDS = frozenset({"complete", "ended_at", "deleted_at"})
+
+
+def _recording_saved(
+    sender: Any, instance: Recording, created: bool = False, update_fields: Any = None, **_: Any
+) -> None:
+    # Progress saves (bytes so far) are left to the timer and to the recording's final save.
+    if created or _changed(update_fields, _RECORDING_FIELDS):
+        _safely(refresh_sessions, [instance.session_id])
+
+
+def _quality_saved(sender: Any, instance: SessionQuality | Disconnect, **_: Any) -> None:
+    _safely(refresh_sessions, [instance.session_id])
+
+
 def connect() -> None:
+    post_save.connect(_quality_saved, sender=SessionQuality, dispatch_uid="analytics.facts.quality")
+    post_save.connect(_quality_saved, sender=Disconnect, dispatch_uid="analytics.facts.disconnect")
+    post_save.connect(_recording_saved, sender=Recording, dispatch_uid="analytics.facts.recording")
     post_save.connect(_session_saved, sender=CoBrowseSession, dispatch_uid="analytics.facts.session")
     post_save.connect(_session_child_saved, sender=SessionOutcome, dispatch_uid="analytics.facts.outcome")
     post_save.connect(_session_child_saved, sender=SurveyResponse, dispatch_uid="analytics.facts.answer")

@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts import mail
-from analytics import pdf, selectors
+from analytics import pdf, rollup, selectors
 from analytics import report as reports
 from analytics.models import Disconnect, PageSignal, SessionQuality
 from analytics.periods import Period
@@ -38,7 +38,7 @@ def keep_quality(report: page_signals.ConnectionQuality) -> None:
     """Add one closed connection's counts to its session's row (two sockets may close at once)."""
     if len(report.rtt_buckets) != len(SessionQuality.RTT_FIELDS):
         raise ValueError("The round-trip histogram does not match RTT_BOUNDS_MS.")
-    SessionQuality.objects.get_or_create(session_id=report.session_id)
+    SessionQuality.objects.get_or_create(session_id=report.session_id)  # F() below: no post_save
     counts = dict(zip(SessionQuality.RTT_FIELDS, report.rtt_buckets, strict=True))
     counts.update(zip(page_signals.QUALITY_LEVELS, report.levels, strict=True))
     counts.update(gaps=report.gaps, lost_events=report.lost_events, resyncs=report.resyncs)
@@ -49,6 +49,7 @@ def keep_quality(report: page_signals.ConnectionQuality) -> None:
         updated_at=timezone.now(),
         **{name: F(name) + value for name, value in counts.items()},
     )
+    rollup.session_changed(report.session_id)
 
 
 def email_report(month: Period) -> int:

@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from analytics import rollup, services
+from analytics import friction, rollup, services
 from analytics.periods import Period
 
 logger = logging.getLogger(__name__)
@@ -25,6 +25,8 @@ def email_monthly_report() -> int:
 
 
 @shared_task(name="analytics.tasks.refresh_facts", ignore_result=True, time_limit=600, soft_time_limit=570)
-def refresh_facts() -> tuple[int, int]:
-    """The manager pages' facts of the last days, recomputed (writes that bypassed ``save()``)."""
-    return rollup.refresh_recent()
+def refresh_facts() -> tuple[int, int, int]:
+    """The manager pages' facts of the last days, recomputed (writes that bypassed ``save()``), and
+    the form-friction rows of the days that settled."""
+    sessions, tickets = rollup.refresh_recent()
+    return sessions, tickets, friction.refresh_recent()

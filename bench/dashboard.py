@@ -9,7 +9,8 @@ Uses its own database (``--database-url``, default ``tandem_bench_dashboard`` on
 without ``--reuse`` it is dropped, created, migrated and seeded (:mod:`bench.dashboard_seed`); with
 ``--reuse`` an already seeded database is kept as it is. COPY bypasses the write hooks that keep the
 manager pages' facts, so ``analytics.rollup.rebuild()`` runs after seeding (and with ``--reuse`` when
-the session facts do not match the started sessions), timed. Then ``VACUUM ANALYZE``, and each page is
+the session facts do not match the started sessions), timed, and ``analytics.friction.rebuild()``
+(the form-friction days; with ``--reuse`` when none are computed). Then ``VACUUM ANALYZE``, and each page is
 requested through Django's test client in this process, logged in as a manager (the agent's own page
 as an agent): 2 warm-up requests, then ``--requests`` timed ones; prints median and p95 per page.
 ``--explain`` prints ``EXPLAIN (ANALYZE, BUFFERS)`` of every query the 30- and 365-day dashboards run
@@ -182,8 +183,8 @@ def main() -> None:
     from django.utils import timezone
 
     from accounts.models import Role, User
-    from analytics import rollup
-    from analytics.models import SessionFact
+    from analytics import friction, rollup
+    from analytics.models import FrictionDayDone, SessionFact
     from bench import dashboard_seed
     from cobrowse.models import CoBrowseSession
 
@@ -203,6 +204,10 @@ def main() -> None:
         facts = rollup.rebuild()
         print(f"rollup.rebuild(): {facts[0]:,} session facts, {facts[1]:,} ticket facts "
               f"in {time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
+    if not args.reuse or not FrictionDayDone.objects.exists():
+        started = time.perf_counter()
+        rows = friction.rebuild()
+        print(f"friction.rebuild(): {rows:,} rows in {time.perf_counter() - started:.0f} s", flush=True)
     print(f"VACUUM ANALYZE in {_vacuum_analyze():.1f} s")
     print(f"\n{'table':28} {'rows':>12} {'heap':>10} {'indexes':>10}")
     for name, rows, heap, indexes in _sizes():

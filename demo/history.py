@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from analytics import rollup
+from analytics import friction, rollup
 from analytics.models import Disconnect, PageSignal
 from cobrowse.models import CoBrowseSession, ControlMode, EndReason, Initiator, SessionState
 from demo import topics
@@ -118,6 +118,7 @@ def seed_history(days: int, agents: list[User], customers: list[User]) -> int:
     seed_quality(quality_rng, sessions, dropped)
     seed_contact_history(contact_rng, sessions, outcomes, agents, customers)
     rollup.rebuild()  # written in bulk, past the write hooks: the manager pages' facts from scratch
+    friction.rebuild()
     return len(sessions)
 
 

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from analytics import friction
-from analytics.models import PageSignal
+from analytics.models import FrictionDay, FrictionDayDone, PageSignal
 from analytics.periods import Period
 from cobrowse.models import CoBrowseSession, SessionState
 from tests.factories import make_ticket, make_user
@@ -22,11 +22,12 @@ PAGE = "https://shop.example/apply"
 OTHER = "https://shop.example/pay"
 
 
-def _sessions(n, customer, agent):
+def _sessions(n, customer, agent, *, started_minutes_ago=120):
     ticket = make_ticket(customer)
+    started = timezone.now() - timedelta(minutes=started_minutes_ago)
     return [
         CoBrowseSession.objects.create(
-            ticket=ticket, agent=agent, customer=customer, state=SessionState.ENDED
+            ticket=ticket, agent=agent, customer=customer, state=SessionState.ENDED, started_at=started
         )
         for _ in range(n)
     ]
@@ -42,8 +43,9 @@ def known(db, customer, agent):
     """Ten sessions on the apply page. IBAN: interventions in four (40 %: flagged), one of which
     errs again afterwards; stalls in five; three validation errors. Name: interventions in three
     (30 %: not flagged, the flag is above 30 %). Two exit intents on the page; one old session."""
-    sessions = _sessions(11, customer, agent)
-    on_page, old = sessions[:10], sessions[10]
+    on_page = _sessions(10, customer, agent)
+    old = _sessions(1, customer, agent, started_minutes_ago=60 * 24 * 40 + 10)[0]
+    sessions = [*on_page, old]
     for s in on_page:
         _signal(s, "idle", minutes_ago=90)
     for s in on_page[:5]:
@@ -70,6 +72,37 @@ def test_each_figure_against_known_answers(known):
     assert (name.intervened_sessions, name.completed_after_intervention) == (3, 3)
     assert name.intervention_rate == Decimal("0.300") and not name.redesign
     assert list(rows) == ["iban", "name"]  # worst first
+
+
+def _figures(period):
+    return {(r.page_url, r.field): r for r in friction.field_rows(period)}
+
+
+def test_stored_days_and_raw_signals_give_the_same_figures(known, customer, agent):
+    """Days older than the recent ones are read from FrictionDay once computed; a session counts on
+    the day it started, so a session reporting across midnight is counted once in a longer period."""
+    today = timezone.localdate()
+    # A session that started 10 days ago and reported on two days: one page session, not two.
+    crossing = _sessions(1, customer, agent, started_minutes_ago=60 * 24 * 10)[0]
+    _signal(crossing, "stall", "iban", minutes_ago=60 * 24 * 10 - 5)
+    _signal(crossing, "stall", "iban", minutes_ago=60 * 24 * 9)
+    month = Period(today - timedelta(days=29), today)
+    raw = _figures(month)
+    assert raw[(PAGE, "iban")].page_sessions == 11 and raw[(PAGE, "iban")].stalled_sessions == 6
+    assert friction.rebuild() > 0
+    assert FrictionDay.objects.filter(day=today - timedelta(days=10), field="iban").get().stalled_sessions == 1
+    assert not FrictionDayDone.objects.filter(day=today).exists()  # today is never stored
+    assert _figures(month) == raw
+    # A stored day is what the page reads: change the stored row and the page follows it.
+    FrictionDay.objects.filter(day=today - timedelta(days=10), field="iban").update(stalled_sessions=5)
+    assert _figures(month)[(PAGE, "iban")].stalled_sessions == 10
+    # The timer: the recent days are recomputed, a lost older day is backfilled.
+    FrictionDayDone.objects.filter(day=today - timedelta(days=10)).delete()
+    friction.refresh_recent()
+    assert FrictionDayDone.objects.filter(day=today - timedelta(days=10)).exists()
+    assert _figures(month) == raw
+    old_day = timezone.localdate(known[-1].started_at)
+    assert _figures(Period(old_day, old_day))[(PAGE, "iban")].intervened_sessions == 1
 
 
 def test_the_page_flags_and_links_to_the_sessions_behind(known, manager):

@@ -119,6 +119,12 @@ def test_the_period_figures_against_known_answers(measured):
         2, 1, Decimal("33.3"), True,
     )  # fmt: skip
     assert (f.recording_consented, f.recordings, f.recordings_complete, f.recording_bytes) == (1, 1, 1, 2048)
+    # The dashboard adds the same figures up over its (mode, category, agent) groups in one pass.
+    from analytics import dashboard
+    from analytics.models import SessionFact
+
+    SessionFact.objects.filter(pk=measured[1].pk).update(mode="controlled")  # two groups, not one
+    assert dashboard.build(Period.default(), Filters()).quality == f
 
 
 def test_sessions_worst_first_with_their_own_percentiles(measured):

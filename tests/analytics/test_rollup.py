@@ -3,15 +3,19 @@ them, rebuilt identically from scratch, repaired by the timer, never breaking a 
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
-from analytics import rollup
+from analytics import rollup, services
 from analytics.models import SessionFact, TicketFact
+from cobrowse import page_signals
 from cobrowse.models import CoBrowseSession, SessionState
 from outcomes.models import SessionOutcome, SurveyResponse
+from recordings.models import Recording
 from tests.factories import make_ticket
 from tickets import services as ticket_services
 from tickets.models import SatisfactionAnswer, Status, TicketComment
@@ -97,3 +101,61 @@ def test_a_failing_refresh_never_breaks_the_write(customer, agent, monkeypatch, 
     )  # fmt: skip
     assert CoBrowseSession.objects.filter(pk=session.pk).exists()
     assert "the timer will repair them" in caplog.text
+
+
+def _quality(session_id: int, **counts: int) -> page_signals.ConnectionQuality:
+    return page_signals.ConnectionQuality(
+        session_id=session_id,
+        seconds=60.0,
+        rtt_buckets=(10, 4, 0, 0, 0, 0, 1, 0),
+        rtt_max_ms=1200,
+        levels=(12, 2, 1),
+        gaps=counts.get("gaps", 0),
+        lost_events=counts.get("lost_events", 0),
+        resyncs=counts.get("resyncs", 0),
+    )
+
+
+def test_quality_disconnects_and_recording_reach_the_facts(customer, agent):
+    """The relay adds quality with F() updates (no post_save): its service refreshes the facts; a
+    disconnect and the recording's first and final saves do too; a rebuild and the upgrade's
+    set-based copy give the same columns."""
+    now = timezone.now()
+    session = CoBrowseSession.objects.create(
+        ticket=make_ticket(customer, assignee=agent), agent=agent, customer=customer,
+        state=SessionState.ACTIVE, recording=True, started_at=now - timedelta(minutes=5),
+    )  # fmt: skip
+    fact = SessionFact.objects.get(pk=session.pk)
+    assert (fact.connections, fact.disconnects, fact.network_drops, fact.recorded) == (None,) * 4
+    services.keep_quality(_quality(session.pk, gaps=1, lost_events=4, resyncs=1))
+    services.keep_quality(_quality(session.pk, resyncs=2))
+    services.keep_disconnect(page_signals.Disconnect(session_id=session.pk, code=1006, cause="network"))
+    services.keep_disconnect(page_signals.Disconnect(session_id=session.pk, code=1000, cause="closed"))
+    fact.refresh_from_db()
+    assert (fact.connections, fact.rtt_le_25, fact.rtt_le_1600, fact.rtt_max_ms) == (2, 20, 2, 1200)
+    assert (fact.good, fact.fair, fact.poor) == (24, 4, 2)
+    assert (fact.gaps, fact.lost_events, fact.resyncs) == (1, 4, 3)
+    assert (fact.disconnects, fact.network_drops) == (2, 1)
+    recording = Recording.objects.create(
+        session=session, started_at=now, retention_until=now + timedelta(days=30)
+    )
+    fact.refresh_from_db()
+    assert (fact.recorded, fact.recording_complete, fact.recording_bytes) == (True, False, 0)
+    recording.bytes_stored, recording.complete = 5000, True
+    recording.save(update_fields=["bytes_stored", "complete"])
+    fact.refresh_from_db()
+    assert (fact.recording_complete, fact.recording_bytes) == (True, 5000)
+    kept = _snapshot()
+    SessionFact.objects.all().delete()
+    rollup.rebuild()
+    assert _snapshot() == kept
+    # The upgrade fills the new columns of facts that existed before them.
+    SessionFact.objects.update(
+        **{name: None for name in SessionFact.QUALITY_FIELDS},
+        disconnects=None, network_drops=None, recorded=None, recording_complete=None,
+        recording_bytes=None,
+    )  # fmt: skip
+    upgrade = importlib.import_module("analytics.migrations.0004_session_fact_quality")
+    with connection.schema_editor() as editor:
+        upgrade.copy_quality(None, editor)
+    assert _snapshot() == kept

@@ -7,12 +7,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from analytics import rollup
+from analytics import friction, rollup
 
 
 class Command(BaseCommand):
     help = (
-        "Recompute the manager pages' facts (analytics.SessionFact, analytics.TicketFact) from the "
+        "Recompute the manager pages' facts (analytics.SessionFact, analytics.TicketFact, "
+        "analytics.FrictionDay) from the "
         "sessions, outcomes, survey answers, tickets and comments: after a bulk import, a restore, "
         "or the upgrade that introduced them."
     )
@@ -23,3 +24,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{sessions} session facts and {tickets} ticket facts in {time.monotonic() - started:.1f} s."
         )
+        started = time.monotonic()
+        rows = friction.rebuild()
+        elapsed = time.monotonic() - started
+        self.stdout.write(f"{rows} form-friction rows (page and field per day) in {elapsed:.1f} s.")
