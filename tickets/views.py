@@ -31,7 +31,7 @@ from tickets.forms import (
     EscalateForm,
     NewTicketForm,
     PortalReplyForm,
-    QueueFilterForm,
+    TicketFilterForm,
     TicketUpdateForm,
 )
 from tickets.models import (
@@ -180,7 +180,7 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     params = request.GET.copy()
     if "status" not in params:
         params["status"] = "active"  # a fresh visit shows the work still to do
-    form = QueueFilterForm(params)
+    form = TicketFilterForm(params)
     status = 200
     if form.is_valid():
         tickets = selectors.filter_tickets(request.user, **form.filters()).order_by("-updated_at", "-id")
