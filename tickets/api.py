@@ -36,6 +36,7 @@ from accounts import api_errors, permissions
 from accounts.http import signed_in_user
 from audit import services as audit
 from tickets import selectors, services
+from tickets.api_pagination import TicketCursorPagination
 from tickets.forms import FlagField, TicketFilterForm
 from tickets.models import Ticket
 from tickets.serializers import (
@@ -102,6 +103,8 @@ def _invalid_transition(exc: services.InvalidTransition) -> exceptions.Validatio
 
 
 class StandardPagination(PageNumberPagination):
+    """A ticket's comments and events: a few dozen rows at most, so page numbers and a count."""
+
     page_size_query_param = "page_size"
     max_page_size = 100
 
@@ -120,7 +123,11 @@ def _staff_only_fields_present(data: Any, fields: tuple[str, ...]) -> list[str]:
 @extend_schema_view(
     list=extend_schema(
         summary="List tickets",
-        description="Tickets visible to the caller (customers: their own), newest first.",
+        description=(
+            "Tickets visible to the caller (customers: their own), newest first by `created_at`. "
+            "Paged by cursor: follow `next` until it is null. There is no `count` and no `page` "
+            "parameter. An invalid filter, `page_size` or `cursor` is a 400 naming it."
+        ),
         parameters=FILTER_PARAMETERS,
         responses={200: TicketSerializer(many=True), 400: ERROR_RESPONSES[400], 403: ERROR_RESPONSES[403]},
     ),
@@ -167,7 +174,7 @@ class TicketViewSet(
     """Tickets visible to the caller, addressed by number (`1042`) or reference (`T-1042`)."""
 
     serializer_class = TicketSerializer
-    pagination_class = StandardPagination
+    pagination_class = TicketCursorPagination
     lookup_field = "number"
     lookup_value_regex = TICKET_REF_REGEX
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -189,9 +196,7 @@ class TicketViewSet(
         if not filters.is_valid():
             errors = {name: [str(text) for text in texts] for name, texts in filters.errors.items()}
             raise exceptions.ValidationError(errors)
-        tickets = selectors.filter_tickets(signed_in_user(request), **filters.filters()).order_by(
-            "-created_at", "-number"
-        )
+        tickets = selectors.filter_tickets(signed_in_user(request), **filters.filters())
         page = self.paginate_queryset(tickets)
         context = self.get_serializer_context()
         return self.get_paginated_response(TicketSerializer(page, many=True, context=context).data)
