@@ -7,9 +7,10 @@ Thin views: parse the request, ask ``accounts.permissions`` who may act, call
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
+from django import forms as django_forms
 from django.conf import settings
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
@@ -35,9 +36,10 @@ from accounts import api_errors, permissions
 from accounts.http import signed_in_user
 from audit import services as audit
 from tickets import selectors, services
-from tickets.models import Category, Priority, Status, Ticket
+from tickets.api_pagination import TicketCursorPagination
+from tickets.forms import FlagField, TicketFilterForm
+from tickets.models import Ticket
 from tickets.serializers import (
-    ACTIVE,
     CommentCreateSerializer,
     CommentSerializer,
     ErrorDetailSerializer,
@@ -45,7 +47,6 @@ from tickets.serializers import (
     EventSerializer,
     InvalidTransitionErrorSerializer,
     TicketCreateSerializer,
-    TicketFilterSerializer,
     TicketSerializer,
     TicketUpdateSerializer,
 )
@@ -61,27 +62,30 @@ TICKET_REF_PARAMETER = OpenApiParameter(
     pattern=rf"^{TICKET_REF_REGEX}$",
 )
 
-FILTER_PARAMETERS = [
-    OpenApiParameter(
-        "mine", OpenApiTypes.BOOL, description="Only tickets assigned to the caller.", default=False
-    ),
-    OpenApiParameter(
-        "unassigned", OpenApiTypes.BOOL, description="Only tickets without an assignee.", default=False
-    ),
-    OpenApiParameter(
-        "status",
-        OpenApiTypes.STR,
-        enum=[ACTIVE, *Status.values],
-        description="A status, or `active` for anything not resolved or closed.",
-    ),
-    OpenApiParameter("priority", OpenApiTypes.STR, enum=Priority.values),
-    OpenApiParameter("category", OpenApiTypes.STR, enum=Category.values),
-    OpenApiParameter(
-        "search",
-        OpenApiTypes.STR,
-        description="Subject, description or number (`1042` / `T-1042`); staff also match the requester.",
-    ),
-]
+#: The list's search text is ``search`` here (``q`` on the queue page): the same filter.
+SEARCH_PARAM = "search"
+
+
+def _filter_parameters() -> list[OpenApiParameter]:
+    """The list's filters as documented parameters, read from the one definition of them."""
+    parameters = []
+    for name, field in TicketFilterForm(search_param=SEARCH_PARAM).fields.items():
+        description = str(field.help_text)
+        if isinstance(field, FlagField):
+            parameters.append(
+                OpenApiParameter(name, OpenApiTypes.BOOL, description=description, default=False)
+            )
+        elif isinstance(field, django_forms.ModelChoiceField):
+            parameters.append(OpenApiParameter(name, OpenApiTypes.INT, description=description))
+        elif isinstance(field, django_forms.ChoiceField):
+            values = [value for value, _ in cast(Iterable[tuple[str, Any]], field.choices) if value]
+            parameters.append(OpenApiParameter(name, OpenApiTypes.STR, enum=values, description=description))
+        else:
+            parameters.append(OpenApiParameter(name, OpenApiTypes.STR, description=description))
+    return parameters
+
+
+FILTER_PARAMETERS = _filter_parameters()
 
 ERROR_RESPONSES: dict[int, Any] = {
     400: OpenApiResponse(description="Invalid input: field errors keyed by field name."),
@@ -99,6 +103,8 @@ def _invalid_transition(exc: services.InvalidTransition) -> exceptions.Validatio
 
 
 class StandardPagination(PageNumberPagination):
+    """A ticket's comments and events: a few dozen rows at most, so page numbers and a count."""
+
     page_size_query_param = "page_size"
     max_page_size = 100
 
@@ -117,7 +123,11 @@ def _staff_only_fields_present(data: Any, fields: tuple[str, ...]) -> list[str]:
 @extend_schema_view(
     list=extend_schema(
         summary="List tickets",
-        description="Tickets visible to the caller (customers: their own), newest first.",
+        description=(
+            "Tickets visible to the caller (customers: their own), newest first by `created_at`. "
+            "Paged by cursor: follow `next` until it is null. There is no `count` and no `page` "
+            "parameter. An invalid filter, `page_size` or `cursor` is a 400 naming it."
+        ),
         parameters=FILTER_PARAMETERS,
         responses={200: TicketSerializer(many=True), 400: ERROR_RESPONSES[400], 403: ERROR_RESPONSES[403]},
     ),
@@ -164,7 +174,7 @@ class TicketViewSet(
     """Tickets visible to the caller, addressed by number (`1042`) or reference (`T-1042`)."""
 
     serializer_class = TicketSerializer
-    pagination_class = StandardPagination
+    pagination_class = TicketCursorPagination
     lookup_field = "number"
     lookup_value_regex = TICKET_REF_REGEX
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -182,11 +192,11 @@ class TicketViewSet(
         return ticket
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        params = TicketFilterSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        tickets = selectors.filter_tickets(signed_in_user(request), **params.validated_data).order_by(
-            "-created_at", "-number"
-        )
+        filters = TicketFilterForm(request.query_params, search_param=SEARCH_PARAM)
+        if not filters.is_valid():
+            errors = {name: [str(text) for text in texts] for name, texts in filters.errors.items()}
+            raise exceptions.ValidationError(errors)
+        tickets = selectors.filter_tickets(signed_in_user(request), **filters.filters())
         page = self.paginate_queryset(tickets)
         context = self.get_serializer_context()
         return self.get_paginated_response(TicketSerializer(page, many=True, context=context).data)

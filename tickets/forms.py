@@ -14,11 +14,66 @@ ACTIVE = "active"
 STATUS_FILTER_CHOICES = [("", "Any status"), (ACTIVE, "Active (not resolved)"), *Status.choices]
 
 
-class QueueFilterForm(forms.Form):
-    """The queue's GET filters. Field names match ``tickets.selectors.filter_tickets``."""
+class FlagInput(forms.CheckboxInput):
+    """A checkbox whose submitted text reaches the field as is, so that ``mine=perhaps`` is an error
+    rather than "checked" (Django's checkbox treats any text but "false" as ticked)."""
 
-    q = forms.CharField(label="Search", required=False, max_length=200)
-    status = forms.ChoiceField(label="Status", choices=STATUS_FILTER_CHOICES, required=False)
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        return data.get(name)
+
+
+class FlagField(forms.Field):
+    """A yes/no filter. The page's checkbox sends "on"; API clients send true/false, 1/0, yes/no."""
+
+    widget = FlagInput
+    TRUE = frozenset({"true", "1", "yes", "on"})
+    FALSE = frozenset({"false", "0", "no", "off", ""})
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> bool:
+        if value is None or isinstance(value, bool):
+            return bool(value)
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+    def prepare_value(self, value: Any) -> bool:
+        try:
+            return self.to_python(value)
+        except forms.ValidationError:
+            return False
+
+
+class TicketFilterForm(forms.Form):
+    """The one definition of the ticket list filters: the agent queue's GET form and the query
+    parameters of ``GET /api/tickets/`` (``tickets.api``), so both accept and refuse the same values
+    and give the same tickets. Field names match ``tickets.selectors.filter_tickets``, except the
+    search text: ``q`` on the page, ``search`` on the API (``search_param``); both names predate
+    this form and are in links and clients.
+
+    The queue shows active tickets when no status is given (a page's choice, made by the view);
+    the API lists every status unless asked.
+    """
+
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        help_text="Subject, description or number (`1042` / `T-1042`); staff also match the requester.",
+    )
+    status = forms.ChoiceField(
+        label="Status",
+        choices=STATUS_FILTER_CHOICES,
+        required=False,
+        help_text="A status, or `active` for anything not resolved or closed.",
+    )
     priority = forms.ChoiceField(
         label="Priority", choices=[("", "Any priority"), *Priority.choices], required=False
     )
@@ -26,24 +81,35 @@ class QueueFilterForm(forms.Form):
         label="Category", choices=[("", "Any category"), *Category.choices], required=False
     )
     level = forms.ChoiceField(
-        label="Level", choices=[("", "Any level"), *EscalationLevel.choices], required=False
+        label="Level",
+        choices=[("", "Any level"), *EscalationLevel.choices],
+        required=False,
+        help_text="Escalation level.",
     )
     team = forms.ModelChoiceField(
-        label="Team", queryset=Team.objects.all(), required=False, empty_label="Any team"
+        label="Team",
+        queryset=Team.objects.all(),
+        required=False,
+        empty_label="Any team",
+        help_text="A team's id.",
     )
-    mine = forms.BooleanField(label="Assigned to me", required=False)
-    unassigned = forms.BooleanField(label="Unassigned", required=False)
+    mine = FlagField(label="Assigned to me", help_text="Only tickets assigned to the caller.")
+    unassigned = FlagField(label="Unassigned", help_text="Only tickets without an assignee.")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, search_param: str = "q", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["q"].widget.attrs.update(
+        self.search_param = search_param
+        if search_param != "q":
+            self.fields = {(search_param if name == "q" else name): f for name, f in self.fields.items()}
+        self.fields[search_param].widget.attrs.update(
             {"placeholder": "T-1001, subject, requester…", "type": "search", "autocomplete": "off"}
         )
 
     def filters(self) -> dict[str, Any]:
+        """The cleaned filters as keyword arguments of ``selectors.filter_tickets``."""
         data = self.cleaned_data
         return {
-            "search": data["q"] or None,
+            "search": data[self.search_param] or None,
             "status": data["status"] or None,
             "priority": data["priority"] or None,
             "category": data["category"] or None,

@@ -25,9 +25,6 @@ from tickets.models import (
     TicketEvent,
 )
 
-#: ``status`` filter value meaning "anything not resolved or closed".
-ACTIVE = "active"
-
 
 class UserSummarySerializer(serializers.ModelSerializer):
     """A person as the reader may see them (accounts/names.py): customers get a public name and no
@@ -161,19 +158,6 @@ class TicketUpdateSerializer(serializers.Serializer):
         allow_null=True,
         help_text="An agent or manager; null unassigns.",
     )
-
-
-class TicketFilterSerializer(serializers.Serializer):
-    """Query parameters of the ticket list."""
-
-    mine = serializers.BooleanField(required=False, default=False)
-    unassigned = serializers.BooleanField(required=False, default=False)
-    status = serializers.ChoiceField(choices=[ACTIVE, *Status.values], required=False, allow_blank=True)
-    priority = serializers.ChoiceField(choices=Priority.values, required=False, allow_blank=True)
-    category = serializers.ChoiceField(choices=Category.values, required=False, allow_blank=True)
-    search = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    level = serializers.ChoiceField(choices=EscalationLevel.values, required=False, allow_blank=True)
-    team = serializers.IntegerField(required=False, min_value=1, help_text="A team's id.")
 
 
 class EscalateSerializer(serializers.Serializer):

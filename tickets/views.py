@@ -15,8 +15,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -31,7 +30,7 @@ from tickets.forms import (
     EscalateForm,
     NewTicketForm,
     PortalReplyForm,
-    QueueFilterForm,
+    TicketFilterForm,
     TicketUpdateForm,
 )
 from tickets.models import (
@@ -45,9 +44,15 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
+from tickets.pagination import CURSOR_PARAM, Keyset, KeysetPage, bounded_count, link_query
 
 QUEUE_PAGE_SIZE = 25
 PORTAL_PAGE_SIZE = 20
+
+# Most recently changed first. ``updated_at`` moves on every edit, so a ticket edited while someone
+# pages may jump to the top (missed or seen twice): fine for a work queue, where the change is news.
+QUEUE_KEYSET = Keyset("updated_at", "id", salt="tickets.queue")
+PORTAL_KEYSET = Keyset("updated_at", "id", salt="tickets.portal")
 
 View = Callable[..., HttpResponse]
 
@@ -180,13 +185,14 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     params = request.GET.copy()
     if "status" not in params:
         params["status"] = "active"  # a fresh visit shows the work still to do
-    form = QueueFilterForm(params)
+    form = TicketFilterForm(params)
     status = 200
     if form.is_valid():
-        tickets = selectors.filter_tickets(request.user, **form.filters()).order_by("-updated_at", "-id")
+        tickets = selectors.filter_tickets(request.user, **form.filters())
     else:
         tickets, status = Ticket.objects.none(), 400
-    page = Paginator(tickets, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = QUEUE_KEYSET.page_for_link(tickets, request.GET.get(CURSOR_PARAM), QUEUE_PAGE_SIZE)
+    total, more = bounded_count(tickets, page)
     keep = params.copy()
     keep.pop("page", None)
     counts = {
@@ -197,9 +203,25 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "tickets/agent/queue.html",
-        {"form": form, "page": page, "querystring": keep.urlencode(), "counts": counts, "nav": "queue"},
+        {
+            "form": form,
+            "page": page,
+            "links": _page_links(keep, page),
+            "total": total,
+            "total_is_more": more,
+            "counts": counts,
+            "nav": "queue",
+        },
         status=status,
     )
+
+
+def _page_links(params: QueryDict, page: KeysetPage[Ticket]) -> dict[str, str | None]:
+    """Query strings of the "Newer" and "Older" links, keeping the list's filters."""
+    return {
+        "previous": link_query(params, page.previous_cursor) if page.previous_cursor else None,
+        "next": link_query(params, page.next_cursor) if page.next_cursor else None,
+    }
 
 
 def _render_agent_ticket(
@@ -308,9 +330,10 @@ def agent_ticket_comment(request: AuthenticatedHttpRequest, number: str) -> Http
 @require_GET
 @portal_only
 def portal(request: AuthenticatedHttpRequest) -> HttpResponse:
-    tickets = selectors.ticket_queryset(request.user).order_by("-updated_at", "-id")
-    page = Paginator(tickets, PORTAL_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "tickets/portal/list.html", {"page": page, "nav": "portal"})
+    tickets = selectors.ticket_queryset(request.user)
+    page = PORTAL_KEYSET.page_for_link(tickets, request.GET.get(CURSOR_PARAM), PORTAL_PAGE_SIZE)
+    links = _page_links(request.GET, page)
+    return render(request, "tickets/portal/list.html", {"page": page, "links": links, "nav": "portal"})
 
 
 @require_http_methods(["GET", "POST"])

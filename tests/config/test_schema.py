@@ -29,7 +29,8 @@ def test_schema_lists_ticket_paths(client):
         assert route in paths, route
         assert methods <= set(paths[route]), route
     filters = {p["name"] for p in paths["/api/tickets/"]["get"]["parameters"]}
-    assert {"mine", "unassigned", "status", "priority", "category", "search", "page"} <= filters
+    assert {"mine", "unassigned", "status", "priority", "category", "level", "team", "search"} <= filters
+    assert {"cursor", "page_size"} <= filters and "page" not in filters
     status = next(p for p in paths["/api/tickets/"]["get"]["parameters"] if p["name"] == "status")
     assert "active" in status["schema"]["enum"]
     lookup = paths["/api/tickets/{number}/"]["get"]["parameters"][0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -204,12 +206,19 @@ def test_queue_paginates_and_keeps_filters(client, agent, customer):
     response, html = _queue(client, priority="low")
     assert response.status_code == 200
     assert html.count('class="queue__row') == 25
-    assert "Page 1 of 2" in html
-    assert "priority=low" in html and "page=2" in html
-    response, html = _queue(client, priority="low", page="2")
+    assert "27 tickets match these filters" in html
+    assert "Showing 1\u201325" in html
+    older = re.search(r'href="\?([^"]+)" rel="next"', html).group(1).replace("&amp;", "&")
+    assert "priority=low" in older and "cursor=" in older
+    response = client.get(reverse("tickets:queue") + "?" + older)
+    html = response.content.decode()
     assert html.count('class="queue__row') == 2
-    response, html = _queue(client, priority="low", page="not-a-page")
-    assert response.status_code == 200
+    assert "Showing 26\u201327" in html and 'rel="prev"' in html and 'rel="next"' not in html
+    # An old page-numbered link, or a cursor that is not one, shows the first page.
+    for params in ({"page": "2"}, {"page": "not-a-page"}, {"cursor": "not-a-cursor"}):
+        response, html = _queue(client, priority="low", **params)
+        assert response.status_code == 200
+        assert html.count('class="queue__row') == 25 and "Showing 1\u201325" in html
 
 
 # --- agent forms -----------------------------------------------------------------------------
