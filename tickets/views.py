@@ -189,11 +189,7 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = Paginator(tickets, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     keep = params.copy()
     keep.pop("page", None)
-    counts = {
-        "active": selectors.filter_tickets(request.user, status="active").count(),
-        "mine": selectors.filter_tickets(request.user, status="active", mine=True).count(),
-        "unassigned": selectors.filter_tickets(request.user, status="active", unassigned=True).count(),
-    }
+    counts = selectors.queue_counts(request.user)
     return render(
         request,
         "tickets/agent/queue.html",
