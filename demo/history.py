@@ -25,6 +25,7 @@ from demo import topics
 from demo.history_contact import seed_contact_history
 from demo.history_quality import seed_quality
 from outcomes.models import Outcome, SessionOutcome, SurveyResponse
+from tickets import counts as queue_counts
 from tickets import services as ticket_services
 from tickets.models import Status, Ticket
 
@@ -119,6 +120,7 @@ def seed_history(days: int, agents: list[User], customers: list[User]) -> int:
     seed_contact_history(contact_rng, sessions, outcomes, agents, customers)
     rollup.rebuild()  # written in bulk, past the write hooks: the manager pages' facts from scratch
     friction.rebuild()
+    queue_counts.rebuild()  # the same for the queue's counters (tickets.counts)
     return len(sessions)
 
 

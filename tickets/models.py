@@ -14,6 +14,15 @@ class Status(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
+#: Statuses whose work is done; every other status is "active" (the queue's default view).
+DONE_STATUSES: tuple[str, ...] = (Status.RESOLVED, Status.CLOSED)
+ACTIVE_STATUSES: tuple[str, ...] = tuple(s for s in Status.values if s not in DONE_STATUSES)
+
+#: The active set as the queue filters it (``exclude(status__in=DONE_STATUSES)``): the partial
+#: indexes below carry this exact predicate, so that PostgreSQL can match the query to them.
+ACTIVE = ~models.Q(status__in=DONE_STATUSES)
+
+
 #: Allowed status changes. ``closed`` is final; a resolved ticket may be reopened.
 STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
     Status.NEW: frozenset({Status.OPEN, Status.PENDING, Status.RESOLVED, Status.CLOSED}),
@@ -81,12 +90,38 @@ class TicketCounter(models.Model):
         return f"{self.name}: {self.last_number}"
 
 
+class QueueCount(models.Model):
+    """How many tickets have one status and one assignee: the queue's navigation figures (active,
+    mine, unassigned) read a few of these rows instead of counting the tickets table.
+
+    Kept by ``tickets.counts`` in the transaction of every change of a ticket's status or assignee;
+    ``manage.py rebuild_desk_indexes`` recomputes them from the tickets. ``assignee_key`` is the
+    assignee's id, 0 for unassigned (a NULL would not be unique), and no foreign key: deleting a
+    user folds their rows into the unassigned ones (``tickets.counts.assignee_deleted``).
+    """
+
+    status = models.CharField(max_length=10, choices=Status.choices)
+    assignee_key = models.PositiveBigIntegerField(default=0)
+    tickets = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["status", "assignee_key"], name="queue_count_one_row_per_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status}/{self.assignee_key or 'unassigned'}: {self.tickets}"
+
+
 class Ticket(models.Model):
     number = models.PositiveIntegerField(unique=True, editable=False)
     subject = models.CharField(max_length=200)
     description = models.TextField()
     requester = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_tickets"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="requested_tickets",
+        db_index=False,  # led by the requester indexes in Meta
     )
     account = models.ForeignKey(
         "accounts.CustomerAccount",
@@ -101,6 +136,7 @@ class Ticket(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="assigned_tickets",
+        db_index=False,  # led by the (assignee, status) index in Meta
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
@@ -118,15 +154,50 @@ class Ticket(models.Model):
     escalation_level = models.CharField(
         max_length=2, choices=EscalationLevel.choices, default=EscalationLevel.L1
     )
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets")
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        db_index=False,  # led by the (team, status) index in Meta
+    )
 
     class Meta:
         ordering = ["-created_at"]
+        # Each index is written on every insert and, since ``updated_at`` changes with every save,
+        # on every update: each one below names the list it serves. The partial ones hold only the
+        # active tickets (a few percent of the table), so they stay small and cheap to write.
         indexes = [
+            # Queue filtered by a status (its page count too: ``status = ...``).
             models.Index(fields=["status", "priority"]),
+            # Queue "mine" with any status; the assignee's foreign key (SET_NULL on user delete).
             models.Index(fields=["assignee", "status"]),
+            # Queue filtered by level / team, and the count of those pages; the team's foreign key.
             models.Index(fields=["escalation_level", "status"]),
             models.Index(fields=["team", "status"]),
+            # Queue, default view (active, newest change first) and its page count; its status,
+            # priority, category, level and team filters walk it too.
+            models.Index(fields=["-updated_at", "-id"], condition=ACTIVE, name="ticket_active_updated_idx"),
+            # Queue "mine" (active): the navigation's second link and its page count.
+            models.Index(
+                fields=["assignee", "-updated_at", "-id"], condition=ACTIVE, name="ticket_mine_active_idx"
+            ),
+            # Queue "unassigned" (active): the navigation's third link and its page count.
+            models.Index(
+                fields=["-updated_at", "-id"],
+                condition=ACTIVE & models.Q(assignee__isnull=True),
+                name="ticket_unassigned_active_idx",
+            ),
+            # Queue with any status, or a done one (resolved, closed); analytics' "changed since".
+            models.Index(fields=["-updated_at", "-id"], name="ticket_updated_idx"),
+            # API list for support staff (newest first).
+            models.Index(fields=["-created_at", "-number"], name="ticket_created_idx"),
+            # API list for a customer; the ticket page's "other tickets from this requester"; the
+            # requester's foreign key (PROTECT on user delete).
+            models.Index(fields=["requester", "-created_at", "-number"], name="ticket_requester_created_idx"),
+            # Portal: the customer's own tickets, last changed first.
+            models.Index(fields=["requester", "-updated_at", "-id"], name="ticket_requester_updated_idx"),
         ]
 
     def __str__(self) -> str:
@@ -138,13 +209,15 @@ class Ticket(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status not in (Status.RESOLVED, Status.CLOSED)
+        return self.status not in DONE_STATUSES
 
 
 class TicketComment(models.Model):
     """A public reply (the customer sees it) or an internal note (support staff only)."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="comments", db_index=False
+    )  # led by the thread index in Meta
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ticket_comments"
     )
@@ -154,6 +227,8 @@ class TicketComment(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # A ticket's thread in order (ticket page, portal, API), without a sort; the foreign key.
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="ticket_comment_thread_idx")]
 
     def __str__(self) -> str:
         kind = "note" if self.is_internal else "reply"
@@ -176,7 +251,9 @@ class EventKind(models.TextChoices):
 class TicketEvent(models.Model):
     """Append-only activity of a ticket. ``data`` holds codes and ids, never free-form PII."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="events", db_index=False
+    )  # led by the activity index in Meta
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -187,6 +264,8 @@ class TicketEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # A ticket's activity in order (ticket page, portal history, API), without a sort.
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="ticket_event_thread_idx")]
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.kind}"

@@ -7,6 +7,7 @@ from django.http import Http404
 
 from accounts import permissions
 from accounts.models import User
+from tickets import counts
 from tickets.models import Ticket, TicketComment, TicketEvent
 from tickets.permissions import visible_tickets
 
@@ -54,6 +55,19 @@ def filter_tickets(
             query |= Q(requester__username__icontains=term) | Q(requester__email__icontains=term)
         qs = qs.filter(query)
     return qs
+
+
+def queue_counts(user: User) -> dict[str, int]:
+    """The queue's navigation figures (active, mine, unassigned): read from the counters that the
+    services keep (``tickets.counts``), not counted from the tickets table on every page."""
+    if permissions.is_support_staff(user):
+        return counts.active_counts(user.pk)
+    active = filter_tickets(user, status="active")  # not a queue reader: their own tickets, if any
+    return {
+        "active": active.count(),
+        "mine": active.filter(assignee=user).count(),
+        "unassigned": active.filter(assignee__isnull=True).count(),
+    }
 
 
 def get_ticket_by_number(user: User, number: int | str) -> Ticket:

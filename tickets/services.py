@@ -1,4 +1,8 @@
-"""Ticket workflows. Every write to a ticket goes through here."""
+"""Ticket workflows. Every write to a ticket goes through here.
+
+Each change of a ticket's status or assignee also moves the ticket between the queue's counters
+(``tickets.counts.moved``) in the same transaction.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,8 @@ from django.utils import timezone
 
 from accounts import permissions
 from accounts.models import Role, User
+from tickets import counts, satisfaction
 from tickets import permissions as ticket_permissions
-from tickets import satisfaction
 from tickets.models import (
     STATUS_TRANSITIONS,
     EscalationLevel,
@@ -110,6 +114,7 @@ def create_ticket(
         ticket.channel = channel
     ticket.full_clean()
     ticket.save()
+    counts.moved(None, counts.key_of(ticket))
     record_event(ticket, EventKind.CREATED, actor=created_by, data={"channel": ticket.channel})
     if assignee is not None:
         record_event(ticket, EventKind.ASSIGNMENT, actor=created_by, data={"to": assignee.pk})
@@ -132,6 +137,7 @@ def change_status(ticket: Ticket, *, actor: User, status: str) -> Ticket:
     if status not in STATUS_TRANSITIONS[locked.status]:
         raise InvalidTransition(locked.status, status)
     previous, was_resolved = locked.status, locked.resolved_at is not None
+    counted = counts.key_of(locked)
     now = timezone.now()
     locked.status = status
     if status == Status.RESOLVED:
@@ -142,6 +148,7 @@ def change_status(ticket: Ticket, *, actor: User, status: str) -> Ticket:
     elif status == Status.OPEN and previous == Status.RESOLVED:
         locked.resolved_at = None
     locked.save(update_fields=["status", "resolved_at", "closed_at", "updated_at"])
+    counts.moved(counted, counts.key_of(locked))
     record_event(locked, EventKind.STATUS, actor=actor, data={"from": previous, "to": status})
     if locked.resolved_at is not None and not was_resolved:
         satisfaction.ask_after_resolution(locked)
@@ -157,9 +164,10 @@ def assign(ticket: Ticket, *, actor: User, assignee: User | None) -> Ticket:
     locked = _locked(ticket)
     if locked.assignee_id == (assignee.pk if assignee else None):
         return locked
-    previous = locked.assignee_id
+    previous, counted = locked.assignee_id, counts.key_of(locked)
     locked.assignee = assignee
     locked.save(update_fields=["assignee", "updated_at"])
+    counts.moved(counted, counts.key_of(locked))
     record_event(
         locked,
         EventKind.ASSIGNMENT,
@@ -214,15 +222,16 @@ def update_ticket(
     category: str | None = None,
     assignee: User | Literal[_Unset.UNSET] | None = _UNSET,
 ) -> Ticket:
-    """Apply several changes at once, all or nothing."""
-    if assignee is not _UNSET:
-        ticket = assign(ticket, actor=actor, assignee=assignee)
-    if priority is not None:
-        ticket = set_priority(ticket, actor=actor, priority=priority)
-    if category is not None:
-        ticket = set_category(ticket, actor=actor, category=category)
-    if status is not None:
-        ticket = change_status(ticket, actor=actor, status=status)
+    """Apply several changes at once, all or nothing (the counters too: netted, in one batch)."""
+    with counts.batch():
+        if assignee is not _UNSET:
+            ticket = assign(ticket, actor=actor, assignee=assignee)
+        if priority is not None:
+            ticket = set_priority(ticket, actor=actor, priority=priority)
+        if category is not None:
+            ticket = set_category(ticket, actor=actor, category=category)
+        if status is not None:
+            ticket = change_status(ticket, actor=actor, status=status)
     return ticket
 
 
@@ -254,7 +263,7 @@ def add_comment(ticket: Ticket, *, author: User, body: str, internal: bool = Fal
     )
     if internal:
         return comment
-    now = timezone.now()
+    now, counted = timezone.now(), counts.key_of(locked)
     if permissions.is_support_staff(author):
         changed = []
         if locked.first_response_at is None:
@@ -272,6 +281,7 @@ def add_comment(ticket: Ticket, *, author: User, body: str, internal: bool = Fal
         locked.resolved_at = None
         locked.save(update_fields=["status", "resolved_at", "updated_at"])
         record_event(locked, EventKind.STATUS, actor=author, data={"from": previous, "to": "open"})
+    counts.moved(counted, counts.key_of(locked))
     return comment
 
 
@@ -299,6 +309,7 @@ def escalate(
     if locked.escalation_level == level and locked.team_id == team_id:
         raise ValidationError({"level": "The ticket is already at this level and team."})
     data = {"from": locked.escalation_level, "to": level, "from_team": locked.team_id, "to_team": team_id}
+    counted = counts.key_of(locked)
     locked.escalation_level, locked.team = level, team
     changed = ["escalation_level", "team", "updated_at"]
     assignee = locked.assignee
@@ -308,6 +319,7 @@ def escalate(
         locked.assignee = None
         changed.append("assignee")
     locked.save(update_fields=changed)
+    counts.moved(counted, counts.key_of(locked))
     record_event(locked, EventKind.ESCALATION, actor=actor, data=data, internal=True)
     reason = (reason or "").strip()
     if reason:

@@ -195,11 +195,7 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     total, more = bounded_count(tickets, page)
     keep = params.copy()
     keep.pop("page", None)
-    counts = {
-        "active": selectors.filter_tickets(request.user, status="active").count(),
-        "mine": selectors.filter_tickets(request.user, status="active", mine=True).count(),
-        "unassigned": selectors.filter_tickets(request.user, status="active", unassigned=True).count(),
-    }
+    counts = selectors.queue_counts(request.user)
     return render(
         request,
         "tickets/agent/queue.html",
