@@ -9,15 +9,17 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import (
     Avg,
+    BooleanField,
+    Case,
     Count,
     DurationField,
-    Exists,
     ExpressionWrapper,
     F,
-    OuterRef,
     Q,
     QuerySet,
     Sum,
+    Value,
+    When,
 )
 from django.db.models.functions import TruncDate
 
@@ -155,13 +157,23 @@ def sessions_by_certification(period: Period) -> dict[bool, Cohort]:
     Held: a certification record dated on or before the session's day (the desk's) and not revoked
     before the session started, so a later revocation does not rewrite history.
     """
-    held = Certification.objects.filter(agent=OuterRef("agent"), certified_on__lte=OuterRef("day")).filter(
-        Q(revoked_at__isnull=True) | Q(revoked_at__gt=OuterRef("started_at"))
+    # Each record is a span of time: from the midnight (desk time) opening its day to its revocation.
+    # A session is certified when its start falls in a span of its agent's: one CASE over the
+    # records (a few per agent), evaluated per row, instead of a subquery per session.
+    spans = Q()
+    for agent_id, certified_on, revoked_at in Certification.objects.filter(
+        certified_on__lte=period.last_day
+    ).values_list("agent_id", "certified_on", "revoked_at"):
+        span = Q(agent_id=agent_id, started_at__gte=Period(certified_on, certified_on).start)
+        spans |= span & Q(started_at__lt=revoked_at) if revoked_at else span
+    certified = (
+        Case(When(spans, then=Value(True)), default=Value(False), output_field=BooleanField())
+        if spans
+        else Value(False, output_field=BooleanField())
     )
     rows = (
         sessions_in(period)
-        .annotate(day=TruncDate("started_at"))
-        .annotate(certified=Exists(held))
+        .annotate(certified=certified)
         .values("certified")
         .annotate(
             sessions=Count("pk"),
@@ -170,6 +182,7 @@ def sessions_by_certification(period: Period) -> dict[bool, Cohort]:
             csat_total=Sum("stars"),
             csat_answers=Count("stars"),
         )
+        .order_by()
     )
     found = {
         bool(row["certified"]): Cohort(
