@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -140,11 +142,12 @@ def _rebuild(skip: bool) -> None:
 
 def cast() -> Cast:
     """The agent with the most active tickets, the requester with the most tickets and their latest
-    ticket, and the busiest team: the same roles on the demo and on the seeded desk."""
-    from django.db.models import Count
+    answered ticket (a conversation to show), and the busiest team: the same roles on the demo and on
+    the seeded desk."""
+    from django.db.models import Count, Exists, OuterRef
 
     from accounts.models import Role
-    from tickets.models import Status, Team, Ticket
+    from tickets.models import Status, Team, Ticket, TicketComment
 
     active = Ticket.objects.exclude(status__in=[Status.RESOLVED, Status.CLOSED])
     agent = (
@@ -164,9 +167,12 @@ def cast() -> Cast:
     )
     if agent is None or customer is None:
         raise SystemExit("No active assigned ticket or no ticket at all: is the database seeded?")
-    ticket = Ticket.objects.filter(requester=customer).order_by("-created_at", "-id").values_list("number")
+    theirs = Ticket.objects.filter(requester=customer).order_by("-created_at", "-id")
+    answered = theirs.filter(Exists(TicketComment.objects.filter(ticket=OuterRef("pk"))))
+    ticket = answered.values_list("number").first() or theirs.values_list("number").first()
+    assert ticket is not None  # the customer was found through their tickets
     team = Team.objects.annotate(n=Count("tickets")).order_by("-n", "pk").values_list("pk", flat=True).first()
-    return Cast(agent, customer, ticket[0][0], team)
+    return Cast(agent, customer, ticket[0], team)
 
 
 def pages(c: Cast) -> list[Page]:
@@ -348,6 +354,8 @@ def main() -> None:
     import django
 
     django.setup()
+    logging.getLogger("axes").setLevel(logging.WARNING)  # one sign-in line per client otherwise
+    warnings.filterwarnings("ignore", message="No directory at")  # no collectstatic needed here
     from django.core.management import call_command
     from django.test import Client
     from django.test.utils import setup_test_environment

@@ -150,6 +150,7 @@ def test_every_page_the_bench_times_answers_on_the_seeded_desk(seeded):
     cast = desk.cast()
     assert Ticket.objects.filter(requester=cast.customer).count() == SPEC.heavy_tickets
     assert cast.team is not None
+    assert TicketComment.objects.filter(ticket__number=cast.ticket).exists()
     clients = {"agent": Client(), "customer": Client()}
     clients["agent"].force_login(User.objects.get(pk=cast.agent))
     clients["customer"].force_login(User.objects.get(pk=cast.customer))
