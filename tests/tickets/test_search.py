@@ -87,11 +87,21 @@ def test_stemming(desk, agent):
 def test_beginnings_of_words(desk, agent):
     assert found(agent, "paym") == sorted(t.number for t in desk)
     assert found(agent, "declin") == [desk[0].number]
-    # Typed past the stored stem ("configur"): still found.
-    assert found(agent, "configura") == [desk[1].number]
-    assert found(agent, "configuratio") == [desk[1].number]
+    assert found(agent, "config") == [desk[1].number]
+    # Past the stored stem ("configur") nothing matches, rather than shorter words ("config").
+    assert found(agent, "configura") == []
     # Too short to be a beginning: only the whole word.
     assert found(agent, "pa") == []
+
+
+@on_postgresql
+@pytest.mark.parametrize("few", [1, 2, 3, 1000])
+def test_few_or_many_matches_give_the_same_tickets(desk, agent, monkeypatch, few):
+    """Up to ``FEW`` matches become a list of ids, more stay a condition: the same tickets either way."""
+    monkeypatch.setattr(search, "FEW", few)
+    assert found(agent, "payment") == sorted(t.number for t in desk)
+    assert found(agent, "declined") == [desk[0].number]
+    assert selectors.filter_tickets(agent, search="payment", status="new").count() == 2
 
 
 @on_postgresql
