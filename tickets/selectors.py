@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts import permissions
 from accounts.models import User
 from tickets import counts
+from tickets import search as search_tickets
 from tickets.models import Ticket, TicketComment, TicketEvent
 from tickets.permissions import visible_tickets
 
@@ -46,14 +47,7 @@ def filter_tickets(
     if category:
         qs = qs.filter(category=category)
     if search:
-        term = search.strip()
-        query = Q(subject__icontains=term) | Q(description__icontains=term)
-        number = term.upper().removeprefix("T-")
-        if number.isdecimal():
-            query |= Q(number=int(number))
-        if permissions.is_support_staff(user):
-            query |= Q(requester__username__icontains=term) | Q(requester__email__icontains=term)
-        qs = qs.filter(query)
+        qs = search_tickets.filter_search(qs, user, search)
     return qs
 
 

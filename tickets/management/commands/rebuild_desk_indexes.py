@@ -13,12 +13,18 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from tickets import counts
+from tickets import counts, search
 from tickets.models import QueueCount, Ticket, TicketComment, TicketEvent
 
 
 def _queue_counts() -> str:
     return str(counts.rebuild())
+
+
+def _search_vectors() -> str:
+    if connection.vendor != "postgresql":
+        return "not used on this database"
+    return f"{search.rebuild()} tickets' search vectors rewritten"
 
 
 def _statistics() -> str:
@@ -33,14 +39,16 @@ def _statistics() -> str:
 #: (name, step) in the order they run.
 STEPS: list[tuple[str, Callable[[], str]]] = [
     ("queue counts", _queue_counts),
+    ("search vectors", _search_vectors),
     ("statistics", _statistics),
 ]
 
 
 class Command(BaseCommand):
     help = (
-        "Recompute the desk's derived data from the tickets (the queue's counters, the planner's "
-        "statistics): after a bulk import, a restore, or a write that bypassed tickets.services."
+        "Recompute the desk's derived data from the tickets (the queue's counters, the search "
+        "vectors, the planner's statistics): after a bulk import, a restore, or a write that "
+        "bypassed tickets.services."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
