@@ -4,8 +4,11 @@ times answering on it."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, F, Q
 from django.test import Client
@@ -45,7 +48,10 @@ REFERENCES = [
 def seeded():
     if connection.vendor != "postgresql":
         pytest.skip("the bench seeds PostgreSQL with COPY")
-    return desk_seed.seed(SPEC)
+    seeded = desk_seed.seed(SPEC)
+    # COPY ran without triggers: what they keep is rebuilt, as the bench does.
+    call_command("rebuild_desk_indexes", stdout=io.StringIO())
+    return seeded
 
 
 def _orphans(table: str, column: str, target: str) -> int:
@@ -161,17 +167,17 @@ def test_every_page_the_bench_times_answers_on_the_seeded_desk(seeded):
     ticket = clients["agent"].get(f"/agent/tickets/{cast.ticket}/")
     assert "opened the ticket via" in ticket.content.decode()
     found = clients["agent"].get("/agent/", {"status": "", "q": desk_seed.RARE_WORD})
-    assert 1 <= found.context["page"].paginator.count <= 15
+    assert 1 <= len(found.context["page"].rows) <= 15
 
 
-def test_a_deep_page_jumps_when_pages_are_numbered_and_follows_api_links(seeded):
+def test_a_deep_page_follows_the_lists_next_links(seeded):
     cast = desk.cast()
     client = Client()
     client.force_login(User.objects.get(pk=cast.agent))
     queue = next(p for p in desk.pages(cast) if p.label == "queue deep page")
     url, how = desk.deep_url(queue, client)
-    assert url == "/agent/?status=active&page=200"
+    assert "next links" in how and url.startswith("/agent/?status=active&cursor=")
     api = next(p for p in desk.pages(cast) if p.label == "api deep page (agent)")
     url, how = desk.deep_url(api, client)
     assert how == "20 next links"
-    assert url.endswith("/api/tickets/?page=21")
+    assert "/api/tickets/?cursor=" in url
