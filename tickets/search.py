@@ -114,6 +114,22 @@ def filter_search(qs: QuerySet[Ticket], user: User, term: str) -> QuerySet[Ticke
     return qs.filter(pk__in=few) if len(few) <= FEW else matches
 
 
+def best_matches(qs: QuerySet[Ticket], user: User, term: str, limit: int = 5) -> list[Ticket]:
+    """The ``limit`` best matches of ``term`` in ``qs`` by :func:`ranked` (the ticket the number
+    names first), shown above a list that is in recency order; empty when the term matches more
+    than ``FEW`` tickets (too common to rank within a page view) or nothing."""
+    terms = parse(term)
+    if not terms.text:
+        return []
+    matched = filter_search(qs, user, term)
+    if connections[qs.db].vendor == "postgresql":
+        ids = list(matched.order_by().values_list("pk", flat=True)[: FEW + 1])
+        if len(ids) > FEW:
+            return []
+        matched = qs.filter(pk__in=ids)
+    return list(ranked(matched, user, term)[:limit])
+
+
 def ranked(qs: QuerySet[Ticket], user: User, term: str) -> QuerySet[Ticket]:
     """``qs`` (already filtered by :func:`filter_search`) best match first: the ticket the number
     names, then by text rank (subject above description above replies and notes), then the most

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -62,6 +64,16 @@ def queue_counts(user: User) -> dict[str, int]:
         "mine": active.filter(assignee=user).count(),
         "unassigned": active.filter(assignee__isnull=True).count(),
     }
+
+
+def best_matches(user: User, filters: dict[str, Any], limit: int = 5) -> list[Ticket]:
+    """The best matches of the search in ``filters`` among the tickets the other filters select,
+    ranked (``tickets.search.best_matches``); empty without a search."""
+    term = filters.get("search")
+    if not term:
+        return []
+    others = filter_tickets(user, **{**filters, "search": None})
+    return search_tickets.best_matches(others, user, term, limit)
 
 
 def get_ticket_by_number(user: User, number: int | str) -> Ticket:

@@ -193,6 +193,10 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
         tickets, status = Ticket.objects.none(), 400
     page = QUEUE_KEYSET.page_for_link(tickets, request.GET.get(CURSOR_PARAM), QUEUE_PAGE_SIZE)
     total, more = bounded_count(tickets, page)
+    # The list pages in recency order; above its first page, a search shows its best matches.
+    best: list[Ticket] = []
+    if status == 200 and page.start == 0 and (more or total > 1) and form.cleaned_data.get("q"):
+        best = selectors.best_matches(request.user, form.filters())
     keep = params.copy()
     keep.pop("page", None)
     counts = selectors.queue_counts(request.user)
@@ -205,6 +209,7 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
             "links": _page_links(keep, page),
             "total": total,
             "total_is_more": more,
+            "best": best,
             "counts": counts,
             "nav": "queue",
         },

@@ -322,3 +322,30 @@ def test_substring_search_used_without_postgresql(desk, agent, customer):
 def test_unknown_user_kind_sees_nothing(desk):
     stranger = make_user("nobody", role="customer", is_active=False)
     assert found(stranger, "payment") == []
+
+
+# --- the queue's best matches ---------------------------------------------------------------------
+
+
+@on_postgresql
+def test_the_queue_shows_the_best_matches_above_its_recency_list(desk, agent, client):
+    """The list stays newest first (keyset pages); above its first page, the best matches by rank."""
+    subject_hit, description_hit, reply_hit = desk
+    client.force_login(agent)
+    page = client.get(reverse("tickets:queue"), {"q": "payment", "status": ""})
+    assert [t.number for t in page.context["page"].rows] == [
+        reply_hit.number, description_hit.number, subject_hit.number,
+    ]  # fmt: skip
+    assert [t.number for t in page.context["best"]] == [
+        subject_hit.number, description_hit.number, reply_hit.number,
+    ]  # fmt: skip
+    assert 'data-testid="best-matches"' in page.content.decode()
+    # One match, or no search: nothing to rank.
+    assert client.get(reverse("tickets:queue"), {"q": "checkout refused", "status": ""}).context["best"] == []
+    assert client.get(reverse("tickets:queue"), {"status": ""}).context["best"] == []
+
+
+def test_too_many_matches_are_not_ranked(desk, agent, monkeypatch):
+    monkeypatch.setattr(search, "FEW", 1)
+    best = selectors.best_matches(agent, {"search": "payment", "status": None})
+    assert best == [] if connection.vendor == "postgresql" else len(best) == 3
