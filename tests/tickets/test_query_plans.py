@@ -8,7 +8,8 @@ order (queue, portal, API, the ticket page's other tickets) must also have an in
 order, with sorts priced out too (``enable_sort = off``): a ``Sort`` left in the plan would sort
 every matching ticket to show 25. The queries follow the code, not a copy of it.
 
-The search (``q=`` / ``search=``) gets its own index with the search vectors and is checked there.
+Searches (``q=`` / ``search=``) are checked separately: they find tickets through the search
+vectors' GIN indexes and the number, then page the matches like any list.
 """
 
 from __future__ import annotations
@@ -166,3 +167,24 @@ def test_the_check_catches_a_list_without_an_index(desk):
     assert "Seq Scan on tickets_ticket" in plan, plan
     plan = _explain("SELECT id FROM tickets_ticket ORDER BY first_response_at DESC LIMIT 25", sorts=False)
     assert "Sort" in plan, plan
+
+
+def test_searches_use_the_number_and_the_search_vectors(desk):
+    """Every query a search runs (the bounded probe through the GIN indexes, the list, the best
+    matches) finds its tickets by an index, whatever the word: subject, reply, beginning, number."""
+    number = desk.ticket.number
+    searches = [
+        ("queue, subject word", desk.agent, "/agent/?status=&q=ticket"),
+        ("queue, reply word", desk.agent, "/agent/?status=active&q=looking"),
+        ("queue, beginning of a word", desk.agent, "/agent/?status=&q=tick"),
+        ("queue, number", desk.agent, f"/agent/?status=&q=T-{number}"),
+        ("API, staff", desk.agent, "/api/tickets/?search=looking"),
+        ("API, customer", desk.customer, "/api/tickets/?search=ticket"),
+    ]
+    failures = []
+    for what, user, address in searches:
+        for sql in _queries(user, address):
+            scans = re.findall(r"Seq Scan on (tickets_\w+)", _explain(sql))
+            if scans:
+                failures.append(f"{what} ({address}): Seq Scan on {', '.join(scans)}\n  {sql}")
+    assert not failures, "\n\n".join(failures)
