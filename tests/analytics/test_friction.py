@@ -90,7 +90,9 @@ def test_stored_days_and_raw_signals_give_the_same_figures(known, customer, agen
     raw = _figures(month)
     assert raw[(PAGE, "iban")].page_sessions == 11 and raw[(PAGE, "iban")].stalled_sessions == 6
     assert friction.rebuild() > 0
-    assert FrictionDay.objects.filter(day=today - timedelta(days=10), field="iban").get().stalled_sessions == 1
+    assert (
+        FrictionDay.objects.filter(day=today - timedelta(days=10), field="iban").get().stalled_sessions == 1
+    )
     assert not FrictionDayDone.objects.filter(day=today).exists()  # today is never stored
     assert _figures(month) == raw
     # A stored day is what the page reads: change the stored row and the page follows it.
