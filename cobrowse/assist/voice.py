@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from cobrowse.models import CallUtterance, VoiceCall
 
@@ -24,9 +23,11 @@ MAX_UTTERANCES = 50
 
 @dataclass(frozen=True)
 class CallState:
-    active: bool
-    #: ``{"speaker", "text", "at"}`` (ISO 8601), oldest first; identifiers already masked.
-    transcript_last_30s: list[dict[str, Any]] = field(default_factory=list)
+    """A session's call: whether one is on, and its last utterances, oldest first."""
+
+    active: bool = False
+    #: ``{"speaker", "text", "at"}`` (ISO 8601); identifiers already masked.
+    transcript_last_30s: list[dict[str, str]] = field(default_factory=list)
 
 
 def call_state(session_id: int) -> CallState:
