@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from accounts import services
-from accounts.models import Certification, CustomerAccount, User
+from accounts.forms import CustomerProfileForm
+from accounts.models import Certification, CustomerAccount, CustomerProfile, Role, User
 
 #: Fields only a superuser edits: whoever edits them decides who administers Tandem.
 SUPERUSER_ONLY_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
@@ -68,3 +69,36 @@ class CertificationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class CustomerProfileAdminForm(CustomerProfileForm):
+    """The portal's form plus the customer it belongs to (customers only)."""
+
+    class Meta(CustomerProfileForm.Meta):
+        fields = ["user", *CustomerProfileForm.Meta.fields]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "user" in self.fields:
+            self.fields["user"].queryset = User.objects.filter(role=Role.CUSTOMER)  # type: ignore[attr-defined]
+
+
+@admin.register(CustomerProfile)
+class CustomerProfileAdmin(admin.ModelAdmin):
+    """Staff correct a customer's data on file. Saved through ``accounts.services`` (validated like the
+    portal, audited by field name). Nothing personal in the list: the customer and the date only."""
+
+    form = CustomerProfileAdminForm
+    list_display = ("user", "updated_at")
+    search_fields = ("user__username", "user__email")
+    raw_id_fields = ("user",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("user",) if obj is not None else ()
+
+    def save_model(self, request, obj, form, change) -> None:
+        customer = obj.user if obj.user_id else form.cleaned_data["user"]
+        profile, _created, _changed = services.save_customer_profile(
+            customer, form.profile_values(), actor=request.user, source="admin"
+        )
+        obj.pk = profile.pk

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
@@ -193,3 +196,104 @@ class Certification(models.Model):
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+#: Keys of a profile's extra items: short machine names, so they read as field hints (``known_pin``).
+PROFILE_EXTRA_KEY = re.compile(r"^[a-z0-9_]{1,40}$")
+PROFILE_EXTRA_MAX_ITEMS = 30
+PROFILE_EXTRA_MAX_VALUE = 200
+#: The named fields' keys in ``accounts.profile.crm_data``: an extra item may not shadow one.
+PROFILE_KEYS = ("address", "city", "postal_code", "phone", "date_of_birth")
+
+
+def validate_profile_extra(value: object) -> None:
+    """A flat object of at most 30 string items, keys ``[a-z0-9_]{1,40}``, values up to 200 characters.
+
+    Kept flat and small on purpose: the items are offered to the assistant as data on file, one field
+    each, and anything nested or long would not fit a form field anyway.
+    """
+    from django.core.exceptions import ValidationError
+
+    if not isinstance(value, dict):
+        raise ValidationError("Other details must be a set of name: value items.", code="invalid")
+    if len(value) > PROFILE_EXTRA_MAX_ITEMS:
+        raise ValidationError(f"At most {PROFILE_EXTRA_MAX_ITEMS} other details.", code="too_many")
+    for key, item in value.items():
+        if not isinstance(key, str) or not PROFILE_EXTRA_KEY.match(key):
+            raise ValidationError(
+                f'"{str(key)[:40]}" is not a valid name: use 1 to 40 lower-case letters, digits or _.',
+                code="bad_key",
+            )
+        if key in PROFILE_KEYS:
+            raise ValidationError(f'"{key}" has its own field; use that instead.', code="reserved_key")
+        if not isinstance(item, str):
+            raise ValidationError(f'The value of "{key}" must be text.', code="bad_value")
+        if len(item) > PROFILE_EXTRA_MAX_VALUE:
+            raise ValidationError(
+                f'The value of "{key}" is longer than {PROFILE_EXTRA_MAX_VALUE} characters.', code="too_long"
+            )
+
+
+def validate_date_of_birth(value: date) -> None:
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    if value > timezone.localdate():
+        raise ValidationError("The date of birth cannot be in the future.", code="future")
+    if value.year < 1900:
+        raise ValidationError("Enter a date of birth after 1900.", code="too_old")
+
+
+class CustomerProfile(models.Model):
+    """What a customer keeps on file with support, so the assistant can offer it back.
+
+    One per customer. Personal data: it is shown to its owner and to staff in the admin, offered to
+    the assistant (``accounts.profile.crm_data``) and never written to logs or the audit trail.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile")
+    address_line1 = models.CharField("address line 1", max_length=200, blank=True)
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(
+        "postal / PIN code",
+        max_length=12,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9][A-Za-z0-9 -]{1,10}[A-Za-z0-9]$",
+                "Enter a postal or PIN code: letters, digits, spaces or hyphens (3 to 12 characters).",
+            )
+        ],
+    )
+    phone = models.CharField(
+        max_length=32,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^\+?[0-9][0-9 ()-]{4,30}$",
+                "Enter a phone number: digits, spaces, hyphens or brackets, optionally starting with +.",
+            )
+        ],
+    )
+    date_of_birth = models.DateField(null=True, blank=True, validators=[validate_date_of_birth])
+    extra = models.JSONField(
+        "other details",
+        default=dict,
+        blank=True,
+        validators=[validate_profile_extra],
+        help_text='Other items on file, e.g. {"known_pin": "560001"}.',
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "customer profile"
+
+    def __str__(self) -> str:
+        return f"profile of user {self.user_id}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.user_id is not None and self.user.role != Role.CUSTOMER:
+            raise ValidationError({"user": "Only customers have a profile on file."})

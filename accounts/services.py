@@ -1,4 +1,5 @@
-"""Writes on users: role changes, the admin access that follows the role, certifications.
+"""Writes on users: role changes, the admin access that follows the role, certifications, the
+customer's data on file.
 
 Called explicitly wherever a user is created or their role changes (the admin, the demo seed,
 :func:`set_role`), never from a model signal, so a bulk update or a fixture load cannot grant
@@ -15,7 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Certification, Role, User
+from accounts.models import Certification, CustomerProfile, Role, User
 from audit import services as audit
 
 #: The admin group of managers, created by migration ``accounts.0003_managers_group``.
@@ -31,6 +32,8 @@ MANAGER_CHANGES = (
     ("tickets", "change_ticket"),
     ("tickets", "add_team"),  # escalation teams (tickets migration 0003)
     ("tickets", "change_team"),
+    ("accounts", "add_customerprofile"),  # data on file (accounts migration 0006)
+    ("accounts", "change_customerprofile"),
 )
 
 
@@ -148,3 +151,50 @@ def revoke_certification(agent: User, *, actor: User, reason: str) -> Certificat
         details={"agent": locked.pk, "certification": record.pk},
     )
     return record
+
+
+# --- data on file --------------------------------------------------------------------------------
+
+#: The profile's editable fields, in the order the portal, the admin and the import show them.
+PROFILE_FIELDS = ("address_line1", "address_line2", "city", "postal_code", "phone", "date_of_birth", "extra")
+
+
+@transaction.atomic
+def save_customer_profile(
+    customer: User,
+    values: dict[str, object],
+    *,
+    actor: User | None,
+    source: str,
+    record: bool = True,
+) -> tuple[CustomerProfile, bool, list[str]]:
+    """Create or update a customer's profile from ``values`` (a subset of :data:`PROFILE_FIELDS`).
+
+    Validated as a whole (``full_clean``), so the portal, the admin and the import refuse the same
+    input. Returns (profile, created, changed field names). The audit entry names the fields that
+    changed and who changed them, never a value: the values are personal data.
+    """
+    unknown = sorted(set(values) - set(PROFILE_FIELDS))
+    if unknown:
+        raise ValidationError(f"Unknown profile fields: {', '.join(unknown)}.", code="unknown_field")
+    if customer.role != Role.CUSTOMER:
+        raise ValidationError("Only customers have a profile on file.", code="not_customer")
+    profile = CustomerProfile.objects.select_for_update().filter(user=customer).first()
+    created = profile is None
+    if profile is None:
+        profile = CustomerProfile(user=customer)
+    changed = [name for name in PROFILE_FIELDS if name in values and getattr(profile, name) != values[name]]
+    for name in changed:
+        setattr(profile, name, values[name])
+    if not created and not changed:
+        return profile, False, []
+    profile.full_clean()
+    profile.save()
+    if record:
+        audit.record(
+            "accounts.profile_saved",
+            actor=actor,
+            obj=profile,
+            details={"user": customer.pk, "created": created, "fields": changed, "source": source},
+        )
+    return profile, created, changed

@@ -1,4 +1,4 @@
-"""Login, logout, password reset and the landing page."""
+"""Login, logout, password reset, the landing page and the customer's "Your details" page."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from accounts import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("portal/details/", views.your_details, name="your_details"),
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

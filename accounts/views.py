@@ -1,18 +1,25 @@
-"""Sign-in pages, the throttled password reset and the role-based landing redirect."""
+"""Sign-in pages, the throttled password reset, the role-based landing redirect and the customer's
+"Your details" page."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordResetForm
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.template import loader
+from django.views.decorators.http import require_http_methods
 
-from accounts import mail, permissions, throttle
+from accounts import mail, permissions, services, throttle
+from accounts.forms import CustomerProfileForm
+from accounts.http import AuthenticatedHttpRequest
+from accounts.models import CustomerProfile
 
 
 @login_required
@@ -21,6 +28,33 @@ def home(request: HttpRequest) -> HttpResponse:
     if permissions.is_support_staff(request.user):
         return redirect("tickets:queue")
     return redirect("tickets:portal")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def your_details(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The signed-in customer's own data on file; nobody else's is reachable here (no id in the URL).
+
+    Support staff edit profiles in the admin, so they are sent to their landing page.
+    """
+    if not permissions.is_customer(request.user):
+        return redirect("home")
+    profile = CustomerProfile.objects.filter(user=request.user).first()
+    form = CustomerProfileForm(request.POST or None, instance=profile)
+    context = {"form": form, "nav": "details"}
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.save_customer_profile(
+                    request.user, form.profile_values(), actor=request.user, source="portal"
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, "Your details are saved.")
+                return redirect("your_details")
+        return render(request, "accounts/your_details.html", context, status=400)
+    return render(request, "accounts/your_details.html", context)
 
 
 class QueuedPasswordResetForm(PasswordResetForm):

@@ -101,6 +101,7 @@ class EndReason(models.TextChoices):
     CANCELLED = "cancelled", "The invitation was withdrawn"
     BROWSER_FAILED = "browser_failed", "The server-side browser could not be started"
     BROWSER_LOST = "browser_lost", "The server-side browser stopped and could not be recovered"
+    CALL_ENDED = "call_ended", "The phone call linked to the session ended"
 
 
 class CoBrowseSession(models.Model):
@@ -386,3 +387,60 @@ class ActionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"action request #{self.pk} {self.action} ({self.state})"
+
+
+# --- voice: a phone call alongside the session (cobrowse/services/voice.py, docs/voice.md) ---------
+
+
+class VoiceCall(models.Model):
+    """A telephony call linked to a session, as the integration reports it (start, end).
+
+    ``call_id`` is the telephony system's own id, unique per session, so repeated events are
+    idempotent. The session has an active call while one of its calls has no ``ended_at``.
+    """
+
+    session = models.ForeignKey(CoBrowseSession, on_delete=models.CASCADE, related_name="voice_calls")
+    call_id = models.CharField(max_length=100)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "call_id"], name="cobrowse_voice_call_once_per_session"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"voice call #{self.pk} in session #{self.session_id}"
+
+
+class Speaker(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    AGENT = "agent", "Agent"
+
+
+#: The longest utterance kept; a longer one is refused (400), never cut silently.
+UTTERANCE_MAX_CHARS = 2000
+
+
+class CallUtterance(models.Model):
+    """One transcribed utterance of a session's call, identifiers masked before it is stored.
+
+    Personal data: deleted by the daily retention pass ``VOICE_TRANSCRIPT_RETENTION_DAYS`` after
+    the session ended (``cobrowse.services.voice.purge_transcripts``).
+    """
+
+    session = models.ForeignKey(CoBrowseSession, on_delete=models.CASCADE, related_name="utterances")
+    speaker = models.CharField(max_length=10, choices=Speaker.choices)
+    text = models.TextField(max_length=UTTERANCE_MAX_CHARS)
+    spoken_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["spoken_at", "id"]
+        # The assistant reads a session's latest utterances (cobrowse.assist.voice.call_state).
+        indexes = [models.Index(fields=["session", "spoken_at"], name="cobrowse_utterance_time_idx")]
+
+    def __str__(self) -> str:
+        return f"utterance #{self.pk} in session #{self.session_id}"

@@ -373,6 +373,16 @@ CHAT_WEBHOOK_SECRET = env("CHAT_WEBHOOK_SECRET", default="")
 CHAT_WEBHOOK_TIMEOUT_SECONDS = env.float("CHAT_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 # --- end invitation delivery ---
 
+# --- Voice: the telephony integration's call events (live/voice_api.py, docs/voice.md) ---
+# Shared secret(s) signing each request (HMAC-SHA256); comma-separated so a secret can be rotated.
+# Unset: the transcript endpoint refuses every request (403).
+VOICE_WEBHOOK_SECRET = env("VOICE_WEBHOOK_SECRET", default="")
+# Transcript requests per integration user and session (DRF rate, e.g. "600/min").
+VOICE_TRANSCRIPT_RATE = env("VOICE_TRANSCRIPT_RATE", default="600/min")
+# Days after a session ended before its transcript is deleted by the daily retention pass.
+VOICE_TRANSCRIPT_RETENTION_DAYS = env.int("VOICE_TRANSCRIPT_RETENTION_DAYS", default=30)
+# --- end voice ---
+
 # Recordings (docs/recordings.md).
 # RECORDING_KEYS: comma-separated "key_id:base64url(32 random bytes)" master keys (docs/recordings-crypto.md).
 # The first wraps new recordings' data keys, all of them unwrap. The default is the published

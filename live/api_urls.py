@@ -1,6 +1,6 @@
 from django.urls import path
 
-from live import api
+from live import api, voice_api
 
 urlpatterns = [
     path("tickets/<str:number>/cobrowse/", api.TicketCoBrowseView.as_view(), name="api-ticket-cobrowse"),
@@ -12,6 +12,11 @@ urlpatterns = [
     path("cobrowse/sessions/<int:pk>/resend/", api.ResendView.as_view(), name="api-cobrowse-resend"),
     path("cobrowse/sessions/<int:pk>/mode/", api.ModeView.as_view(), name="api-cobrowse-mode"),
     path("cobrowse/sessions/<int:pk>/extend/", api.ExtendView.as_view(), name="api-cobrowse-extend"),
+    path(
+        "cobrowse/sessions/<int:pk>/transcript/",
+        voice_api.TranscriptView.as_view(),
+        name="api-cobrowse-transcript",
+    ),
     path(
         "cobrowse/mode-requests/<int:pk>/approve/",
         api.ApprovalView.as_view(approve=True),

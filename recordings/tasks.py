@@ -1,4 +1,5 @@
-"""Daily recording upkeep (Celery beat): shred recordings past retention, close abandoned ones."""
+"""Daily recording upkeep (Celery beat): shred recordings past retention, close abandoned ones, and
+delete call transcripts past theirs (``cobrowse.services.voice``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 
 from celery import shared_task
 
+from cobrowse.services import voice
 from recordings import services
 
 logger = logging.getLogger(__name__)
@@ -20,4 +22,7 @@ def purge_expired_recordings() -> dict:
         logger.warning(
             "retention: %s recording(s) could not be deleted: %s", len(result.failed), result.failed
         )
+    transcripts = voice.purge_transcripts()
+    if transcripts:
+        logger.info("retention: %s call utterance(s) deleted", transcripts)
     return {"ran": result.ran, "deleted": len(result.deleted), "failed": len(result.failed), "closed": closed}
