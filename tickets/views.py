@@ -195,7 +195,8 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     total, more = bounded_count(tickets, page)
     # The list pages in recency order; above its first page, a search shows its best matches.
     best: list[Ticket] = []
-    if status == 200 and page.start == 0 and (more or total > 1) and form.cleaned_data.get("q"):
+    # ``total`` is exact up to 1,000: more matches than that are too many to rank (search.FEW).
+    if status == 200 and page.start == 0 and not more and total > 1 and form.cleaned_data.get("q"):
         best = selectors.best_matches(request.user, form.filters())
     keep = params.copy()
     keep.pop("page", None)
