@@ -1,0 +1,6 @@
+"""The co-browse assistant: the shared session context and the proposals made from it.
+
+:mod:`~cobrowse.assist.context` keeps each session's latest page (the relay reports it) and builds
+the context the web session and a voice channel share. Nothing here applies a proposal: that
+follows the session's mode and approvals wherever it is shown (docs/assistant.md).
+"""
