@@ -383,6 +383,22 @@ VOICE_TRANSCRIPT_RATE = env("VOICE_TRANSCRIPT_RATE", default="600/min")
 VOICE_TRANSCRIPT_RETENTION_DAYS = env.int("VOICE_TRANSCRIPT_RETENTION_DAYS", default=30)
 # --- end voice ---
 
+# --- The co-browse assistant (cobrowse/assist/, docs/assistant.md) ---
+# "rules" (the default RuleBasedProvider), "openai" (any OpenAI-compatible chat completions API,
+# falling back to the rules on any error) or the dotted path of a provider class.
+ASSIST_PROVIDER = env("ASSIST_PROVIDER", default="rules")
+ASSIST_LLM_URL = env("ASSIST_LLM_URL", default="")
+ASSIST_LLM_MODEL = env("ASSIST_LLM_MODEL", default="")
+ASSIST_LLM_API_KEY = env("ASSIST_LLM_API_KEY", default="")
+ASSIST_LLM_TIMEOUT_SECONDS = env.float("ASSIST_LLM_TIMEOUT_SECONDS", default=3.0)
+# How long a session's latest page context is kept after its last page message.
+ASSIST_CONTEXT_TTL_SECONDS = env.int("ASSIST_CONTEXT_TTL_SECONDS", default=60 * 60)
+# The rules' trigger thresholds (the issue's defaults; the widget's own are configured per site).
+ASSIST_STALL_THRESHOLD_MS = env.int("ASSIST_STALL_THRESHOLD_MS", default=20_000)
+ASSIST_ERROR_THRESHOLD_MS = env.int("ASSIST_ERROR_THRESHOLD_MS", default=10_000)
+ASSIST_IDLE_THRESHOLD_MS = env.int("ASSIST_IDLE_THRESHOLD_MS", default=45_000)
+# --- end assistant ---
+
 # Recordings (docs/recordings.md).
 # RECORDING_KEYS: comma-separated "key_id:base64url(32 random bytes)" master keys (docs/recordings-crypto.md).
 # The first wraps new recordings' data keys, all of them unwrap. The default is the published

@@ -23,6 +23,7 @@ from django.core.exceptions import PermissionDenied
 
 from cobrowse import page_signals, policy, protocol
 from cobrowse import services as session_services
+from cobrowse.assist import context as assist_context
 from cobrowse.groups import agents_group, customer_group, session_group
 from cobrowse.masking import NodeFacts, Redactor
 from cobrowse.masking.url import redact_url
@@ -236,12 +237,12 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         self.tasks.append(asyncio.create_task(self._heartbeat()))
         self.tasks.append(asyncio.create_task(self._bookkeeping()))
 
-    async def _relay(self, message: protocol.Message) -> None:
+    async def _relay(self, message: protocol.Message) -> protocol.Message | None:
         previous = self.tracker.last
         verdict = self.tracker.check(message.seq)
         if verdict == "duplicate":
             await self.send_envelope("ack", {"seq": self.tracker.last})
-            return
+            return None
         if verdict == "gap":
             # Something between the page and here was lost: a full snapshot makes the view whole.
             if self.meter is not None:
@@ -265,6 +266,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
             )
         self.seq_dirty = True
         self.ack_due = True  # acknowledged cumulatively by the bookkeeping loop, not one frame each
+        return redacted
 
     async def _on_rrweb(self, message: protocol.Message) -> None:
         page_id = message.data.get("page_id") or self.page_id
@@ -273,8 +275,10 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         await self._relay(message)
 
     async def _on_page(self, message: protocol.Message) -> None:
-        await self._relay(message)
+        redacted = await self._relay(message)
         self._note_page(message.data.get("url"))
+        if redacted is not None:  # the assistant's context: the page as the agents saw it
+            await assist_context.page_seen(self.session_id, redacted.data)
 
     async def _on_signal(self, message: protocol.Message) -> None:
         await self._relay(message)
