@@ -31,6 +31,8 @@ MANAGER_CHANGES = (
     ("tickets", "change_ticket"),
     ("tickets", "add_team"),  # escalation teams (tickets migration 0003)
     ("tickets", "change_team"),
+    ("accounts", "add_sitekey"),  # widget site keys: made and rotated in the admin (0006_site_keys)
+    ("accounts", "change_sitekey"),
 )
 
 
