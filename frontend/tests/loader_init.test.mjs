@@ -9,7 +9,7 @@ let errors;
 let fetches;
 let identifyStatus;
 
-function fakePage(queued) {
+function fakePage(queued, storedGrant = null) {
   appended = [];
   errors = [];
   fetches = [];
@@ -22,7 +22,7 @@ function fakePage(queued) {
   };
   globalThis.location = { hash: "", pathname: "/", search: "" };
   globalThis.history = { state: null, replaceState() {} };
-  globalThis.sessionStorage = { getItem: () => null, setItem() {}, removeItem() {} };
+  globalThis.sessionStorage = { getItem: (key) => (key === "tandem.grant" ? storedGrant : null), setItem() {}, removeItem() {} };
   globalThis.fetch = async (url, init) => {
     fetches.push({ url, body: JSON.parse(init.body) });
     return { ok: identifyStatus === 200, status: identifyStatus };
@@ -31,8 +31,8 @@ function fakePage(queued) {
 }
 
 let n = 0;
-async function loadLoader(queued) {
-  fakePage(queued);
+async function loadLoader(queued, storedGrant) {
+  fakePage(queued, storedGrant);
   await import(`../widget/loader.js?page=${n++}`);
   return globalThis.window.Tandem;
 }
@@ -79,6 +79,13 @@ describe("Tandem.init", () => {
     await settle();
     assert.deepEqual(errors, ["Tandem.init: bad signature; help stays off"]);
     assert.deepEqual(appended, []);
+  });
+
+  it("a tab already sharing (a grant) gets no help triggers: only its consent card", async () => {
+    await loadLoader([{ site: "acme", help: true, user: { id: "u", signature: "ab" } }], "g1");
+    await settle();
+    assert.deepEqual(fetches, []);
+    assert.deepEqual(appended.map((el) => el.src), ["https://tandem.example/static/dist/tandem-consent.js"]);
   });
 
   it("calls queued before the loader arrived are replayed; a second init is refused", async () => {

@@ -88,7 +88,8 @@ const Tandem = (window.Tandem = {
       return false;
     }
     Tandem.options = Object.freeze({ ...o });
-    if (o.help && script) startHelp(Tandem.options);
+    // A tab already sharing has an agent with it: no prompts then, and nothing more to load.
+    if (o.help && script && !grant) startHelp(Tandem.options);
     return true;
   },
 });
