@@ -172,3 +172,9 @@ def test_the_admin_refuses_a_malformed_site_id(client):
     )
     assert response.status_code == 200
     assert not SiteKey.objects.exists()
+
+
+def test_a_secret_whose_master_key_was_dropped_is_refused_not_a_500(client, issued):
+    with override_settings(RECORDING_KEYS=["other:" + "B" * 43]):
+        body = {"site": "acme-home-loans", "user_id": "u-42", "signature": sign(issued.secret, "u-42")}
+        assert identify(client, body).status_code == 403
