@@ -1,9 +1,12 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 
-from accounts import services
+from accounts import services, site_keys
 from accounts.forms import CustomerProfileForm
-from accounts.models import Certification, CustomerAccount, CustomerProfile, Role, User
+from accounts.models import Certification, CustomerAccount, CustomerProfile, Role, SiteKey, User
 
 #: Fields only a superuser edits: whoever edits them decides who administers Tandem.
 SUPERUSER_ONLY_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
@@ -102,3 +105,68 @@ class CustomerProfileAdmin(admin.ModelAdmin):
             customer, form.profile_values(), actor=request.user, source="admin"
         )
         obj.pk = profile.pk
+
+
+# --- site keys: made and rotated here, each new secret shown once (accounts/site_keys.py) --------
+
+
+class SiteKeyForm(forms.ModelForm):
+    class Meta:
+        model = SiteKey
+        fields = ("account", "site")
+
+    def clean_site(self) -> str:
+        return site_keys.validate_site(self.cleaned_data.get("site", ""))
+
+
+@admin.register(SiteKey)
+class SiteKeyAdmin(admin.ModelAdmin):
+    """The secret is shown once, on the page that answers its creation or rotation (never stored in
+    clear, never in a message cookie); afterwards only the master key it is sealed under shows."""
+
+    form = SiteKeyForm
+    list_display = ("site", "account", "created_at", "rotated_at")
+    search_fields = ("site", "account__name")
+    readonly_fields = ("created_at", "rotated_at", "sealed_under")
+    actions = ["rotate_secret"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A site id in use is in the customer's pages: changing it would break them all.
+        return (*self.readonly_fields, "account", "site") if obj is not None else self.readonly_fields
+
+    @admin.display(description="sealed under master key")
+    def sealed_under(self, obj: SiteKey) -> str:
+        return site_keys.sealed_key_id(obj.current_secret) if obj.pk else ""
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            return  # nothing of a saved key is editable here
+        issued = site_keys.create_site_key(obj.account, obj.site, actor=request.user)
+        for field in SiteKey._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(issued.site_key, field.attname))
+        obj._state = issued.site_key._state
+        request._issued_site_secrets = [issued]
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._show_secrets(request, getattr(request, "_issued_site_secrets", []), "Site key created")
+
+    @admin.action(description="Rotate the secret (the previous one keeps working until the next rotation)")
+    def rotate_secret(self, request, queryset):
+        if not self.has_change_permission(request):
+            return None
+        issued = [site_keys.rotate_site_key(key, actor=request.user) for key in queryset]
+        return self._show_secrets(request, issued, "Site secret rotated")
+
+    def _show_secrets(self, request, issued, title: str) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "issued": issued,
+            "opts": self.model._meta,
+        }
+        response = TemplateResponse(request, "admin/accounts/sitekey/secret.html", context)
+        add_never_cache_headers(response)
+        return response

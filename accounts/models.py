@@ -297,3 +297,32 @@ class CustomerProfile(models.Model):
 
         if self.user_id is not None and self.user.role != Role.CUSTOMER:
             raise ValidationError({"user": "Only customers have a profile on file."})
+
+
+# --- site keys: the widget's Tandem.init signatures (accounts/site_keys.py) ----------------------
+
+
+class SiteKey(models.Model):
+    """A customer account's widget site id and its signing secrets (current and previous).
+
+    The customer's backend signs each user id with the secret (HMAC-SHA256), so the server must be
+    able to compute the same HMAC: the secrets cannot be hashed. They are stored sealed (AES-GCM
+    under a key derived from the deployment's ``RECORDING_KEYS``; ``accounts.site_keys``), never in
+    clear, and shown once, when made. The previous secret keeps verifying after a rotation, so pages
+    deployed with the old one keep working until the next rotation.
+    """
+
+    account = models.OneToOneField(CustomerAccount, on_delete=models.CASCADE, related_name="site_key")
+    site = models.SlugField(
+        max_length=64, unique=True, help_text="The public site id the page passes to Tandem.init({site})."
+    )
+    current_secret = models.BinaryField(editable=False)
+    previous_secret = models.BinaryField(editable=False, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["site"]
+
+    def __str__(self) -> str:
+        return self.site

@@ -34,6 +34,8 @@ MANAGER_CHANGES = (
     ("tickets", "change_team"),
     ("accounts", "add_customerprofile"),  # data on file (accounts migration 0006)
     ("accounts", "change_customerprofile"),
+    ("accounts", "add_sitekey"),  # widget site keys: made and rotated in the admin (0007_site_keys)
+    ("accounts", "change_sitekey"),
 )
 
 

@@ -1,4 +1,5 @@
-"""Cross-origin access for the widget's few HTTP calls (grant refresh, Stop sharing, the survey).
+"""Cross-origin access for the widget's few HTTP calls (grant refresh, Stop sharing, the survey,
+the signature check of ``Tandem.init`` under ``/api/widget/``).
 
 The widget runs on the customer's own site and calls ``/api/cobrowse/...`` with an
 ``X-Tandem-Grant`` header. Only origins that some customer account lists (or the deployment's
@@ -18,7 +19,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
-WIDGET_PATH_PREFIX = "/api/cobrowse/"
+#: The widget's own namespaces: the session API and the calls made before any session (identify).
+WIDGET_PATH_PREFIXES = ("/api/cobrowse/", "/api/widget/")
 _CACHE_KEY = "cors:widget-origins"
 _CACHE_SECONDS = 60
 _extra_paths: list[re.Pattern[str]] = []
@@ -31,7 +33,7 @@ def allow_widget_path(pattern: str) -> None:
 
 
 def is_widget_path(path: str) -> bool:
-    return path.startswith(WIDGET_PATH_PREFIX) or any(p.fullmatch(path) for p in _extra_paths)
+    return path.startswith(WIDGET_PATH_PREFIXES) or any(p.fullmatch(path) for p in _extra_paths)
 
 
 def widget_origins() -> frozenset[str]:

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from config.views import favicon
 
 api_patterns: list[URLPattern | URLResolver] = [
+    path("", include("accounts.api_urls")),
     path("", include("tickets.api_urls")),
     path("", include("live.api_urls")),
     path("", include("browser.api_urls")),

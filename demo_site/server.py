@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import json
 import mimetypes
 import string
 import threading
@@ -22,6 +23,9 @@ ROOT = Path(__file__).resolve().parent
 PAGES_DIR = ROOT / "pages"
 STATIC_DIR = ROOT / "static"
 SITE_KEY = "acme-home-loans"
+#: What every page passes to ``Tandem.init`` (docs/widget-sdk.md): help triggers on, no signed-in
+#: user (the demo's visitors are anonymous; a site with logins adds ``user: {id, signature}``).
+DEFAULT_INIT: dict = {"site": SITE_KEY, "help": True}
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,16 @@ def loader_snippet(tandem_url: str) -> str:
     return f'<script async src="{src}" data-tandem-site="{SITE_KEY}"></script>'
 
 
+def init_snippet(options: dict) -> str:
+    """The site's ``Tandem.init`` call: queued by a two-line stub until the async loader runs it."""
+    # "<" escaped so that no value can close the script element.
+    payload = json.dumps(options, separators=(",", ":")).replace("<", "\\u003c")
+    return (
+        "<script>window.Tandem=window.Tandem||{q:[],init:function(o){this.q.push(o)}};"
+        f"Tandem.init({payload});</script>"
+    )
+
+
 def _stepper(step: int) -> str:
     if not step:
         return ""
@@ -63,15 +77,19 @@ def _stepper(step: int) -> str:
     return f'<ol class="stepper" aria-label="Application progress">{"".join(items)}</ol>'
 
 
-def render_pages(tandem_url: str) -> dict[str, bytes]:
-    """Every page, rendered once: the layout around each fragment, with the loader snippet."""
+def render_pages(tandem_url: str, tandem_init: dict | None = None) -> dict[str, bytes]:
+    """Every page, rendered once: the layout around each fragment, with the loader snippet and the
+    site's ``Tandem.init`` call (``tandem_init``, by default :data:`DEFAULT_INIT`)."""
+    snippet = (
+        init_snippet(DEFAULT_INIT if tandem_init is None else tandem_init) + "\n" + loader_snippet(tandem_url)
+    )
     layout = string.Template((PAGES_DIR / "_layout.html").read_text(encoding="utf-8"))
     rendered = {}
     for route, page in ROUTES.items():
         body = (PAGES_DIR / page.template).read_text(encoding="utf-8")
         rendered[route] = layout.substitute(
             title=html.escape(page.title),
-            loader=loader_snippet(tandem_url),
+            loader=snippet,
             stepper=_stepper(page.step),
             body=body,
         ).encode("utf-8")
@@ -150,11 +168,15 @@ class DemoHandler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
 
-def make_server(host: str, port: int, tandem_url: str, *, quiet: bool = False) -> ThreadingHTTPServer:
+def make_server(
+    host: str, port: int, tandem_url: str, *, quiet: bool = False, tandem_init: dict | None = None
+) -> ThreadingHTTPServer:
     """A ready (bound, not yet serving) server; ``port=0`` picks a free port."""
     if not tandem_url.startswith(("http://", "https://")):
         raise ValueError("--tandem-url must be an http or https URL")
-    handler = type("BoundDemoHandler", (DemoHandler,), {"pages": render_pages(tandem_url), "quiet": quiet})
+    handler = type(
+        "BoundDemoHandler", (DemoHandler,), {"pages": render_pages(tandem_url, tandem_init), "quiet": quiet}
+    )
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server

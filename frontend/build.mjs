@@ -17,6 +17,8 @@ export const entries = {
   "tandem-guide": "frontend/widget/guide/index.js",
   // The end card ("How did this session go?"), loaded by the recorder only when a session ends.
   "tandem-survey": "frontend/widget/survey/index.js",
+  // Help triggers (stall, errors, rage clicks, ...), loaded only after Tandem.init({help: true}).
+  "tandem-triggers": "frontend/widget/triggers/index.js",
   // The agent's console page: the live view, its tools and the page around them (console/page.js).
   "tandem-console": "frontend/console/live.js",
   "tandem-console.css": "frontend/console/live.css",
@@ -40,6 +42,7 @@ export const budgetsGzipped = {
   "tandem-recorder.js": 30 * 1024,
   "tandem-guide.js": 8 * 1024,
   "tandem-survey.js": 3 * 1024,
+  "tandem-triggers.js": 3 * 1024,
 };
 
 // --- masking: widget weight -----------------------------------------------------------------

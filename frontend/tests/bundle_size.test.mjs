@@ -13,3 +13,9 @@ it("the consent card is a chunk of its own, loaded lazily and within its budget"
   assert.ok(bundles["tandem-consent.js"]?.budget, "tandem-consent.js has a budget");
   assert.ok(bundles["tandem-loader.js"].gzipped <= 2 * 1024);
 });
+
+it("the help triggers are a chunk of their own, within their budget", async () => {
+  const bundles = Object.fromEntries((await measureBundles()).map((b) => [b.file, b]));
+  assert.equal(bundles["tandem-triggers.js"]?.budget, 3 * 1024);
+  assert.ok(bundles["tandem-triggers.js"].gzipped <= 3 * 1024);
+});

@@ -3,7 +3,12 @@
 // sessionStorage by an earlier page of the same tab. Even then it sends nothing of the page: unless
 // this tab's owner already allowed sharing on the page's own card, it loads only that card
 // (tandem-consent.js), which asks them first; the recorder comes after Allow.
+//
+// Tandem.init(options) (docs/widget-sdk.md) only checks and keeps the site's options for the chunks
+// (window.Tandem.options); with {help: true} it checks the user's signature, when given, and then
+// loads the help triggers (tandem-triggers.js). Without Tandem.init nothing changes.
 import { CONFIRMED_KEY, GRANT_KEY } from "./grant.js";
+import { checkOptions } from "./init_options.js";
 
 const HASH_GRANT = /(^#|&)tandem=([^&]*)/;
 
@@ -40,18 +45,59 @@ const grant = fromHash || read(GRANT_KEY);
 // An address can be pasted by anyone: a grant from it always asks, even one a tab had confirmed.
 const confirmed = !fromHash && !!grant && read(CONFIRMED_KEY) === grant;
 
-if (script && grant) {
-  const src = script.src;
-  const dist = src.slice(0, src.lastIndexOf("/") + 1);
-  // ".../static/dist/tandem-loader.js" → the Tandem base (keeps any path prefix it is mounted under).
-  const base = src.replace(/\/static\/dist\/[^/]*$/, "");
+const src = script ? script.src : "";
+const dist = src.slice(0, src.lastIndexOf("/") + 1);
+// ".../static/dist/tandem-loader.js" → the Tandem base (keeps any path prefix it is mounted under).
+const base = src.replace(/\/static\/dist\/[^/]*$/, "");
+
+function load(name, then) {
   const chunk = document.createElement("script");
-  chunk.src = `${dist}tandem-${confirmed ? "recorder" : "consent"}.js`;
+  chunk.src = `${dist}tandem-${name}.js`;
   chunk.async = true;
   chunk.referrerPolicy = "no-referrer";
   chunk.onload = () => {
     chunk.remove();
-    (confirmed ? window.TandemRecorder.start : window.TandemConsent.ask)({ grant, base, dist });
+    then();
   };
   document.head.appendChild(chunk);
+}
+
+// Help is offered only to the user the site vouches for: the signature is checked first.
+async function startHelp(o) {
+  if (o.user) {
+    const r = await fetch(`${base}/api/widget/identify/`, {
+      method: "POST",
+      credentials: "omit",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ site: o.site, user_id: String(o.user.id), signature: o.user.signature }),
+    }).catch(() => 0);
+    if (!r || !r.ok) {
+      console.error(`Tandem.init: ${r && r.status === 403 ? "bad signature" : `identify failed (${r ? r.status : "offline"})`}; help stays off`);
+      return;
+    }
+  }
+  load("triggers", () => window.TandemTriggers.start(o));
+}
+
+const queued = (window.Tandem && window.Tandem.q) || [];
+const Tandem = (window.Tandem = {
+  init(o) {
+    const problem = Tandem.options ? "called twice" : checkOptions(o);
+    if (problem) {
+      console.error(`Tandem.init: ${problem}; nothing was started`);
+      return false;
+    }
+    Tandem.options = Object.freeze({ ...o });
+    // A tab already sharing has an agent with it: no prompts then, and nothing more to load.
+    if (o.help && script && !grant) startHelp(Tandem.options);
+    return true;
+  },
+});
+// Calls made before this script arrived (the snippet's stub keeps them in Tandem.q).
+queued.forEach((o) => Tandem.init(o));
+
+if (script && grant) {
+  load(confirmed ? "recorder" : "consent", () =>
+    (confirmed ? window.TandemRecorder.start : window.TandemConsent.ask)({ grant, base, dist }),
+  );
 }

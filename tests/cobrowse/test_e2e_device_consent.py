@@ -170,7 +170,11 @@ def test_a_pasted_address_asks_the_customer_and_nothing_leaves_before_allow(
         third_wire = Wire(third)
         third.goto(f"{demo_site}/apply/personal")
         third.wait_for_timeout(800)
-        assert [urlsplit(r.url).path for r in third_wire.to(base)] == ["/static/dist/tandem-loader.js"]
+        # The demo site calls Tandem.init({help: true}): its help triggers load, and send nothing.
+        assert [urlsplit(r.url).path for r in third_wire.to(base)] == [
+            "/static/dist/tandem-loader.js",
+            "/static/dist/tandem-triggers.js",
+        ]
         assert third_wire.sockets == []
     finally:
         customer_ctx.close()
@@ -198,13 +202,15 @@ def test_deny_on_the_page_records_it_ends_the_session_and_sends_nothing(live_ser
         assert (record.decision, record.mode, record.origin) == (Decision.DENIED, "", demo_site)
         _assert_calls_carry_no_page(wire, base)
         paths = [urlsplit(r.url).path for r in wire.to(base)]
-        # The reload found no grant: only the loader again, nothing else.
+        # The reload found no grant: only the loader again and the demo site's help triggers
+        # (Tandem.init({help: true}), which send nothing; no session call.
         assert paths == [
             "/static/dist/tandem-loader.js",
             "/static/dist/tandem-consent.js",
             "/api/cobrowse/grants/describe/",
             "/api/cobrowse/grants/confirm/",
             "/static/dist/tandem-loader.js",
+            "/static/dist/tandem-triggers.js",
         ]
         assert wire.sockets == [] and wire.frames == []
         assert shopper.evaluate("sessionStorage.getItem('tandem.grant')") is None

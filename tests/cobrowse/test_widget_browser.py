@@ -440,6 +440,10 @@ def test_ended_clears_the_grant_and_a_new_page_starts_a_new_stream(browser, site
 
 def test_page_context_reports_validation_errors_rage_clicks_and_exit_intent(browser, site):
     context, page, server = open_shared_page(browser, site)
+    # Exit intent counts only between 30 % and 90 % complete: at 0 % it is dropped, at one of the
+    # three required fields (33 %) it is reported.
+    page.evaluate("document.dispatchEvent(new MouseEvent('mouseout', {clientY: -5, bubbles: true}))")
+    page.fill("#name", "Ada")
     page.type("#email", "ada@", delay=10)
     page.evaluate(
         """() => {
@@ -461,6 +465,7 @@ def test_page_context_reports_validation_errors_rage_clicks_and_exit_intent(brow
         lambda: signal("validation_error") and signal("rage_click") and signal("exit_intent"),
         message="signals",
     )
+    assert signal("exit_intent") == [{"kind": "exit_intent", "detail": "33 % complete"}]
     assert signal("validation_error")[0] == {
         "kind": "validation_error",
         "field": "email",

@@ -6,6 +6,8 @@ import { CONFIRMED_KEY, GRANT_KEY, forgetGrant } from "../grant.js";
 import { confirmGrant, describeGrant } from "./api.js";
 import { createCard } from "./card.js";
 
+// What the site passed to Tandem.init (the loader keeps it frozen), or {} without it.
+const site = () => (window.Tandem && window.Tandem.options) || {};
 const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function remember(tabGrant) {
@@ -47,7 +49,9 @@ async function ask({ grant, base, dist }) {
   if (!document.body) await new Promise((resolve) => window.addEventListener("DOMContentLoaded", resolve, { once: true }));
 
   const card = createCard({
-    request,
+    // The site's consentPrompt words the heading only: who asks, what is shared, the mode and
+    // recording are still the server's, and Allow is still required.
+    request: { ...request, title: site().consentPrompt || request.title },
     onAnswer: async (allow) => {
       card.busy(true);
       let result;
@@ -65,6 +69,7 @@ async function ask({ grant, base, dist }) {
         remember(result.grant);
         card.remove();
         startRecorder({ grant: result.grant, base, dist });
+        if (site().onConsent) site().onConsent();
       } else {
         forgetGrant();
         card.finish("Nothing from this page was shared.");

@@ -5,7 +5,7 @@
 import { elementFacts, perform, targetWords } from "./facts.js";
 import { createOverlay } from "./overlay.js";
 import { createPrompts } from "./prompts.js";
-import { refusalReason } from "./rules.js";
+import { refusalReason, siteRefusal } from "./rules.js";
 import {
   actionDoneText,
   actionRequestText,
@@ -54,7 +54,9 @@ function create(ctx) {
   // Checks, performs and reports one action; returns the action_result data.
   function attempt(data, requestId) {
     const target = resolve(data);
-    const reason = refusalReason(data.kind, elementFacts(target, ctx.maskSelector), data.value || "");
+    const reason =
+      siteRefusal(data.kind, ctx.allowedActions) ||
+      refusalReason(data.kind, elementFacts(target, ctx.maskSelector), data.value || "");
     const result = reason ? { ok: false, detail: reason } : perform(target, data.kind, data.value || "");
     ctx.send("action_result", { request_id: requestId, ok: result.ok, detail: result.detail.slice(0, 200) });
     return { ...result, target };
@@ -71,7 +73,8 @@ function create(ctx) {
     const early =
       RANK[mode] < RANK.controlled
         ? "actions need control mode"
-        : refusalReason(data.kind, elementFacts(resolve(data), ctx.maskSelector), data.value || "");
+        : siteRefusal(data.kind, ctx.allowedActions) ||
+          refusalReason(data.kind, elementFacts(resolve(data), ctx.maskSelector), data.value || "");
     if (early) {
       ctx.send("decision", { request_id: requestId, approved: false });
       ctx.send("action_result", { request_id: requestId, ok: false, detail: early });

@@ -30,3 +30,9 @@ export function refusalReason(kind, facts, value = "") {
   }
   return "";
 }
+
+// Tandem.init's allowedActions: a site may only NARROW what the mode allows, refused here before
+// anything is asked or done. The server stays the authority on what the mode allows at all.
+export function siteRefusal(kind, allowedActions) {
+  return Array.isArray(allowedActions) && !allowedActions.includes(kind) ? `this site does not allow '${kind}' actions` : "";
+}

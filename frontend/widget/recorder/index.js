@@ -14,6 +14,8 @@ import { watchPage } from "./page_context.js";
 import { createScrubber } from "./scrub.js";
 
 const RETRY_MS = 15000;
+// What the site passed to Tandem.init (the loader keeps it frozen), or {} without it.
+const site = () => (window.Tandem && window.Tandem.options) || {};
 const ENDED_TEXT = "Sharing has ended — nothing more is sent";
 
 function randomId() {
@@ -42,6 +44,7 @@ function share({ grant, base, sessionId, refreshInMs }) {
       agentName,
       maskSelector,
       mode,
+      allowedActions: site().allowedActions,
       send: (type, data) => outbox.sendOutOfBand(type, data),
     }),
     onError: (error) => console.warn(`Tandem: ${error.message}`),
@@ -49,7 +52,8 @@ function share({ grant, base, sessionId, refreshInMs }) {
   const toGuide = (type) => (data) => guide.deliver(type, data);
 
   function beginSharing(welcome) {
-    const selector = maskedSelector(welcome.redaction_selectors || []);
+    // The site's own maskedFields add to the account's selectors (never remove any).
+    const selector = maskedSelector([...(welcome.redaction_selectors || []), ...(site().maskedFields || [])]);
     maskSelector = selector;
     const scrub = createScrubber((id) => record.mirror.getNode(id), selector, (node) => record.mirror.getId(node));
     badge = createBadge({
@@ -74,6 +78,7 @@ function share({ grant, base, sessionId, refreshInMs }) {
     stopWatching = watchPage({
       pageId,
       selector,
+      stallMs: site().stallThresholdMs,
       onContext: (context) => outbox.send("page", context),
       onSignal: (signal) => outbox.send("signal", signal),
     });
@@ -130,6 +135,7 @@ function share({ grant, base, sessionId, refreshInMs }) {
     socket.close();
     if (badge) badge.end(text);
     forgetGrant();
+    if (site().onEnd) site().onEnd();
   }
 
   function stopSharing() {

@@ -7,8 +7,11 @@ const FIELDS = "input, select, textarea";
 const NOT_FIELDS = new Set(["hidden", "submit", "button", "reset", "image"]);
 const THROTTLE_MS = 500;
 const HEARTBEAT_MS = 5000;
-const STALL_MS = 30000;
+// The help triggers' defaults (triggers/rules.js): a stall after 20 s (or the site's
+// stallThresholdMs), exit intent only when the form is between 30 % and 90 % complete.
+export const STALL_MS = 20000;
 const EXIT_INTENT_GAP_MS = 10000;
+export const EXIT_GATE = [30, 90];
 
 function cleanText(text, limit = 160) {
   return maskPatterns((text || "").replace(/\s+/g, " ").trim()).slice(0, limit);
@@ -126,7 +129,7 @@ function scrollDepthNow(win) {
 
 // Watches the page and calls onContext(pageData) on change (throttled, plus a heartbeat for
 // stalled_ms) and onSignal(signalData) for friction. Returns a stop function.
-export function watchPage({ win = window, pageId, selector, onContext, onSignal }) {
+export function watchPage({ win = window, pageId, selector, onContext, onSignal, stallMs = STALL_MS }) {
   const doc = win.document;
   const touched = new WeakSet();
   const isRageClick = createRageClickDetector();
@@ -233,8 +236,10 @@ export function watchPage({ win = window, pageId, selector, onContext, onSignal 
       if (e.relatedTarget || e.clientY > 0) return;
       const now = Date.now();
       if (now - lastExitIntent < EXIT_INTENT_GAP_MS) return;
+      const { completion } = describeForm(doc, selector, touched);
+      if (completion < EXIT_GATE[0] || completion > EXIT_GATE[1]) return;
       lastExitIntent = now;
-      onSignal({ kind: "exit_intent" });
+      onSignal({ kind: "exit_intent", detail: `${completion} % complete` });
     },
   };
   for (const [type, listener] of Object.entries(listeners)) {
@@ -252,7 +257,7 @@ export function watchPage({ win = window, pageId, selector, onContext, onSignal 
   });
 
   const heartbeat = setInterval(() => {
-    if (!stallReported && Date.now() - lastActivity >= STALL_MS) {
+    if (!stallReported && Date.now() - lastActivity >= stallMs) {
       stallReported = true;
       onSignal({ kind: "stall", detail: `no activity for ${Math.round((Date.now() - lastActivity) / 1000)} s` });
     }
