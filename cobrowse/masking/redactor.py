@@ -195,6 +195,22 @@ class Redactor(ElementRules):
             current, seen = state.parents.get(current), seen + 1
         return ""
 
+    def node_for_field(self, page_id: Any, field: str) -> int | None:
+        """The node of the form field with this id (else name), the reverse of :meth:`field_key`:
+        the assistant aims a prompt at a field it knows only by the id the page reported."""
+        state = self._pages.get(page_id if isinstance(page_id, str) else "")
+        if state is None or not field:
+            return None
+        by_name = None
+        for node_id, (tag, info) in state.elements.items():
+            if tag not in FIELD_TAGS:
+                continue
+            if info.get("id") == field:
+                return node_id
+            if by_name is None and info.get("name") == field:
+                by_name = node_id
+        return by_name
+
     def forget_page(self, page_id: str) -> None:
         self._pages.pop(page_id, None)
 

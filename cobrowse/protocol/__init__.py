@@ -4,14 +4,16 @@ Every socket carries one JSON envelope ``{"type": str, "seq": int, "ts": int_ms,
 (docs/relay.md, "The envelope"). By concern: :mod:`~cobrowse.protocol.messages` (roles, types, limits,
 errors, sequence numbers), :mod:`~cobrowse.protocol.fields` (field checks),
 :mod:`~cobrowse.protocol.schemas` (:func:`parse_message` and the schema of every type),
-:mod:`~cobrowse.protocol.parts` (large messages in parts) and :mod:`~cobrowse.protocol.outgoing`
-(envelopes the server sends). Callers use the names re-exported here (``protocol.parse_message``).
+:mod:`~cobrowse.protocol.parts` (large messages in parts), :mod:`~cobrowse.protocol.outgoing`
+(envelopes the server sends) and :mod:`~cobrowse.protocol.assist` (the assistant's proposals, to
+staff). Callers use the names re-exported here (``protocol.parse_message``).
 
 Pure functions; no Django, no database.
 """
 
 from __future__ import annotations
 
+from cobrowse.protocol.assist import ASSIST_KINDS, MAX_ASSIST_PROPOSALS, assist_data
 from cobrowse.protocol.messages import (
     ACTION_KINDS,
     ACTION_NEEDS_VALUE,
@@ -56,11 +58,13 @@ __all__ = [
     "ANNOTATE_KINDS",
     "ANNOTATE_NEEDS_NODE",
     "ASSEMBLED_LIMITS",
+    "ASSIST_KINDS",
     "CUSTOMER",
     "DEFAULT_LIMITS",
     "FIELD_STATUSES",
     "MAX_ACTION_VALUE",
     "MAX_ASSEMBLED",
+    "MAX_ASSIST_PROPOSALS",
     "MAX_EVENTS",
     "MAX_FIELDS",
     "MAX_NOTE",
@@ -84,6 +88,7 @@ __all__ = [
     "PartAssembler",
     "ProtocolError",
     "SeqTracker",
+    "assist_data",
     "encode",
     "envelope",
     "now_ms",

@@ -1,6 +1,7 @@
 // The live console page around the live view: session state, activity feed, form panel, who is
 // watching, and the agent's controls (mode requests, notes, invitations, End). Configured by the
 // page's {{ console_config|json_script:"console-config" }}; the words come from page_text.js.
+import { createAssistPanel } from "./assist_panel.js";
 import { createTools } from "./tools.js";
 import { mount } from "./view.js";
 import {
@@ -109,6 +110,8 @@ export function startConsolePage(configElement) {
   let startedAt = config.started_at ? Date.parse(config.started_at) : null;
   let ended = !config.live;
   let live = null;
+  let mode = config.mode;
+  let assistant = null; // the Assistant panel, once the live view is mounted
 
   const showWatching = (people, announce) => {
     const { text, lines } = watchers(people, announce);
@@ -116,7 +119,8 @@ export function startConsolePage(configElement) {
     lines.forEach(say);
   };
 
-  function setMode(mode) {
+  function setMode(next) {
+    mode = next;
     $("console-mode").textContent = config.mode_labels[mode] || mode;
     document.querySelectorAll("[data-mode]").forEach((button) => {
       button.disabled = modeButtonDisabled(button.dataset.mode, mode, config.mode_order, ended);
@@ -152,6 +156,7 @@ export function startConsolePage(configElement) {
       $("console-url").textContent = data.url || "";
       say(pageChange(data));
       renderFields(data);
+      if (assistant) assistant.page(data);
     },
     presence: (data) => {
       setPresence(data.customer, presenceText(data.customer));
@@ -182,13 +187,19 @@ export function startConsolePage(configElement) {
       disableControls();
     },
     ended: (data) => showEnded(endReasonText(data.reason, config.end_reasons)),
+    assist: (data) => {
+      if (assistant) assistant.show(data);
+    },
   };
-  const feedOnly = ["signal", "mode_request", "decision", "action_result", "assist", "error"];
+  const feedOnly = ["signal", "mode_request", "decision", "action_result", "error"];
   const types = new Set([...Object.keys(updates), ...feedOnly]);
   for (const type of types) {
     container.addEventListener(`tandem:${type}`, (event) => {
       const data = event.detail || {};
       if (updates[type]) updates[type](data);
+      if (assistant && (type === "error" || type === "decision" || type === "action_result")) {
+        assistant.answer(type, data);
+      }
       say(feedLine(type, data, config.mode_labels));
     });
   }
@@ -263,6 +274,8 @@ export function startConsolePage(configElement) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   live = mount(container, { url: `${scheme}//${location.host}${config.socket_path}` });
   window.tandemLive = live;
+  const assistRoot = $("assist-panel");
+  if (assistRoot) assistant = createAssistPanel({ root: assistRoot, live, getMode: () => mode, feed });
   const toolbar = $("console-tools");
   if (toolbar) createTools({ live, stage: container.querySelector(".tandem-live__stage"), toolbar, feed });
   tick();

@@ -1,6 +1,7 @@
 // What the live console page says around the live view: the state badges, the form panel and the
 // activity feed's lines for each server message (re-emitted by view.js as tandem:<type> events).
 // No DOM here, so node's test runner checks every word the agent reads; page.js puts them on the page.
+import { situation } from "./assist.js";
 import { requestStepText } from "./requests.js";
 
 export const PRESENCE = {
@@ -140,7 +141,12 @@ const LINES = {
       ? { kind: "action", text: `Done on the customer's page: ${data.detail || "ok"}` }
       : { kind: "error", text: `Not done: ${data.detail || "refused"}` },
   control: (data) => ({ kind: "control", text: `${data.holder} now has control` }),
-  assist: (data) => ({ kind: "assist", text: data.text || data.message || "Suggestion" }),
+  assist: (data) => {
+    if (!Array.isArray(data.proposals)) return { kind: "assist", text: data.text || data.message || "Suggestion" };
+    const count = data.proposals.length;
+    const why = situation(data.context_summary || {});
+    return { kind: "assist", text: `Assistant: ${count} suggestion${count === 1 ? "" : "s"}${why ? ` (${why})` : ""}` };
+  },
   error: (data) => ({
     kind: "error",
     text: data.code === "not_allowed" ? `Refused: ${data.message}` : data.message || data.code || "Error",

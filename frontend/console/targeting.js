@@ -29,3 +29,17 @@ export function pickInReplay(replayer, clientX, clientY) {
   const nodeId = element ? replayer.getMirror().getId(element) : -1;
   return { ...point, element, nodeId };
 }
+
+// The node id of a form field of the replayed page, by the id (else the name) the customer's page
+// reported it under (`page` messages, the assistant's proposals); null when the replay has none.
+export function nodeForField(replayer, fieldId) {
+  const doc = replayer && replayer.iframe && replayer.iframe.contentDocument;
+  if (!doc || !fieldId) return null;
+  const escaped = typeof CSS !== "undefined" && CSS.escape ? CSS.escape(fieldId) : String(fieldId).replace(/["\\]/g, "\\$&");
+  const element =
+    doc.getElementById(fieldId) ||
+    doc.querySelector(`input[name="${escaped}"], select[name="${escaped}"], textarea[name="${escaped}"]`);
+  if (!element) return null;
+  const id = replayer.getMirror().getId(element);
+  return id >= 0 ? id : null;
+}

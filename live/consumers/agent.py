@@ -17,6 +17,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from cobrowse import policy, protocol
 from cobrowse import services as session_services
+from cobrowse.assist import dispatch as assist_dispatch
 from cobrowse.groups import agents_group, customer_group, session_group
 from cobrowse.models import SHARING_STATES, SessionState
 from live import admission, relay_state
@@ -31,6 +32,9 @@ DISCONNECTED_AFTER_S = 8  # "reconnecting" turns into "disconnected" after this 
 #: Close codes when a periodic admission re-check fails (the session's end keeps 4000).
 ADMISSION_CLOSE_CODES = {"ended": 4000, "viewer_limit": 4409}
 ADMISSION_WITHDRAWN = 4403
+#: Who hears the assistant's proposals: staff (the agent, managers and colleagues viewing); never a
+#: member of the customer's team (``team``), whose socket shares the agents' group.
+ASSIST_ROLES = frozenset({"agent", "viewer"})
 
 
 class AgentConsumer(EnvelopeSender, AsyncWebsocketConsumer):
@@ -95,6 +99,16 @@ class AgentConsumer(EnvelopeSender, AsyncWebsocketConsumer):
             customer_group(self.session_id),
             {"type": "customer.frame", "msg_type": "snapshot_request", "data": {"reason": "viewer"}},
         )
+        await self._last_assist()
+
+    async def _last_assist(self) -> None:
+        """A console that (re)connects starts from the proposals last sent for the session."""
+        if self.role not in ASSIST_ROLES:
+            return
+        with contextlib.suppress(Exception):  # the cache away: the next proposals still come
+            last = await database_sync_to_async(assist_dispatch.last_sent)(self.session_id)
+            if last:
+                await self.send_envelope("assist", last)
 
     async def disconnect(self, code: int) -> None:
         self.closed = True
@@ -236,6 +250,10 @@ class AgentConsumer(EnvelopeSender, AsyncWebsocketConsumer):
     async def to_agent_refused(self, event: dict) -> None:
         if event.get("user_id") in (None, self.user.pk):
             await self.send_error("not_allowed", event["reason"], "data")
+
+    async def to_agent_assist(self, event: dict) -> None:
+        if self.role in ASSIST_ROLES:
+            await self.send_envelope("assist", event["data"])
 
     async def to_agent_action_result(self, event: dict) -> None:
         await self.send_envelope("action_result", event["data"])

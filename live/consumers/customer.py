@@ -24,6 +24,7 @@ from django.core.exceptions import PermissionDenied
 from cobrowse import page_signals, policy, protocol
 from cobrowse import services as session_services
 from cobrowse.assist import context as assist_context
+from cobrowse.assist import dispatch as assist_dispatch
 from cobrowse.groups import agents_group, customer_group, session_group
 from cobrowse.masking import NodeFacts, Redactor
 from cobrowse.masking.url import redact_url
@@ -72,6 +73,17 @@ def _action_refusal(action: dict, facts: NodeFacts | None) -> str:
     return ""
 
 
+class _AssistState:
+    """The assistant's bookkeeping per socket: the last rule key, the pending run and trigger."""
+
+    def __init__(self) -> None:
+        self.key: tuple | None = None
+        self.focus: str | None = None
+        self.trigger: str | None = None
+        self.task: asyncio.Task | None = None
+        self.last_at = float("-inf")
+
+
 class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
     """``/ws/cobrowse/<session>/customer/``: the customer's page, authenticated by its grant."""
 
@@ -97,6 +109,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         self.seq_dirty = False
         self.ack_due = False
         self.meter: QualityMeter | None = None  # from the page's hello on
+        self.assist = _AssistState()
         await self.accept()
         self.tasks.append(asyncio.create_task(self._expect_hello()))
 
@@ -279,9 +292,12 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         self._note_page(message.data.get("url"))
         if redacted is not None:  # the assistant's context: the page as the agents saw it
             await assist_context.page_seen(self.session_id, redacted.data)
+            self._assist_page(redacted.data)
 
     async def _on_signal(self, message: protocol.Message) -> None:
         await self._relay(message)
+        kind = str(message.data["kind"])
+        self._assist_soon(kind if kind in assist_dispatch.SIGNAL_TRIGGERS else None)
         if page_signals.listening():  # kept for friction analytics, by page and field
             detail = message.data.get("detail")
             signal = page_signals.PageSignal(
@@ -501,6 +517,69 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
             return
         signal = page_signals.PageSignal(self.session_id, "intervention", self.page_url, field, detail[:200])
         await database_sync_to_async(page_signals.report_signal)(signal)
+
+    # --- the assistant: proposals for the agents, prompts when none is here ---------------------
+
+    def _assist_page(self, page: dict) -> None:
+        """A page the rules react to differently than the last one asks for proposals."""
+        self.assist.focus = page.get("focused") if isinstance(page.get("focused"), str) else None
+        key = assist_dispatch.rule_key(page)
+        changed = key is not None and key != self.assist.key
+        self.assist.key = key
+        if changed:
+            self._assist_soon(None)
+
+    def _assist_soon(self, trigger: str | None) -> None:
+        """At most one evaluation per PROPOSE_EVERY_S from this socket: a change inside the window
+        is evaluated at its end (with the latest page), never dropped."""
+        if trigger:
+            self.assist.trigger = trigger
+        if self.assist.task is not None and not self.assist.task.done():
+            return
+        delay = max(0.0, self.assist.last_at + assist_dispatch.PROPOSE_EVERY_S - time.monotonic())
+        self.assist.task = asyncio.create_task(self._assist_run(delay))
+        self.tasks = [task for task in self.tasks if not task.done()] + [self.assist.task]
+
+    async def _assist_run(self, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        self.assist.last_at = time.monotonic()
+        trigger, self.assist.trigger = self.assist.trigger, None
+        if self.session is None:
+            return
+        guidance = policy.check(self.session, policy.ROLE_AGENT, "annotate", {"kind": "text"}).allowed
+        try:
+            # Off the event loop and off the shared sync thread: a language model may take seconds.
+            outcome = await database_sync_to_async(assist_dispatch.evaluate, thread_sensitive=False)(
+                self.session_id, trigger=trigger, guidance_allowed=guidance
+            )
+        except Exception:  # the assistant is never a reason to disturb the session
+            logger.warning("the assistant failed for session %s", self.session_id, exc_info=True)
+            return
+        if outcome.assist is not None:
+            await self.channel_layer.group_send(
+                agents_group(self.session_id), {"type": "to.agent.assist", "data": outcome.assist}
+            )
+        if outcome.prompt is not None and self.session is not None:
+            await self._assist_prompt(outcome.prompt)
+
+    async def _assist_prompt(self, prompt: assist_dispatch.CustomerPrompt) -> None:
+        """No agent here: the prompt goes to the page as the guidance text an agent would send."""
+        data: dict = {"kind": "text", "page_id": self.page_id, "text": prompt.text}
+        node_id = (
+            self.redactor.node_for_field(self.page_id, prompt.field or self.assist.focus or "")
+            if self.redactor is not None
+            else None
+        )
+        if node_id is not None:
+            data["node_id"] = node_id
+        else:  # no field to point at: the top of the page
+            data.update(x=24, y=24)
+        await self.send_envelope("annotate", data)
+        self._record({"type": "annotate", "seq": None, "ts": protocol.now_ms(), "data": data})
+        await database_sync_to_async(live.log_activity)(
+            self.session_id, None, "assist_prompt", trigger=prompt.trigger or ""
+        )
 
     # --- recording (only with the customer's recording consent) -------------------------------
 
