@@ -361,3 +361,19 @@ def test_the_wait_is_configurable(client, issued, customer, settings):
     created(client, issued)
     help_request = HelpRequest.objects.get()
     assert (help_request.expires_at - help_request.created_at).total_seconds() == pytest.approx(30, abs=2)
+
+
+def test_the_ticket_pages_render_the_request_and_the_customer_does_not_see_the_staff_note(
+    client, issued, customer, agent
+):
+    created(client, issued)
+    ticket = HelpRequest.objects.get().ticket
+    event = TicketEvent.objects.get(ticket=ticket, kind="help_requested")
+    assert event.internal and event.data == {"help_request": HelpRequest.objects.get().pk}
+    staff = Client()
+    staff.force_login(agent)
+    assert staff.get(f"/agent/tickets/{ticket.number}/").status_code == 200
+    portal = Client()
+    portal.force_login(customer)
+    page = portal.get(f"/portal/tickets/{ticket.number}/")
+    assert page.status_code == 200 and "help_requested" not in page.content.decode()
