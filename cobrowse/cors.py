@@ -62,7 +62,7 @@ class WidgetCorsMiddleware:
         applies = is_widget_path(request.path) and origin and origin.rstrip("/").lower() in widget_origins()
         if applies and request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             response = HttpResponse(status=204)
-            response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+            response["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
             response["Access-Control-Allow-Headers"] = "Content-Type, X-Tandem-Grant"
             response["Access-Control-Max-Age"] = "600"
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from celery import shared_task
 from django.core.cache import cache
@@ -14,6 +15,16 @@ logger = logging.getLogger(__name__)
 
 SWEEP_LOCK_KEY = "cobrowse:sweep-lock"
 SWEEP_LOCK_SECONDS = 25
+
+#: Passes of apps above the core that run with each sweep (their timers), registered in ``ready()``.
+_sweep_passes: list[Callable[[], int]] = []
+
+
+def on_sweep(sweep_pass: Callable[[], int]) -> Callable[[], int]:
+    """Run ``sweep_pass`` with every session sweep; a failing pass is logged and skipped."""
+    if sweep_pass not in _sweep_passes:
+        _sweep_passes.append(sweep_pass)
+    return sweep_pass
 
 
 @shared_task(time_limit=60, soft_time_limit=50, ignore_result=True)
@@ -40,6 +51,13 @@ def sweep_sessions() -> int:
                 refresh_session(session_id)
             except Exception:  # one bad row must not stop the sweep
                 logger.exception("co-browse sweep failed for session %s", session_id)
+        for sweep_pass in _sweep_passes:
+            try:
+                sweep_pass()
+            except Exception:
+                logger.exception(
+                    "co-browse sweep pass %s failed", getattr(sweep_pass, "__name__", sweep_pass)
+                )
         return len(ids)
     finally:
         cache.delete(SWEEP_LOCK_KEY)

@@ -352,6 +352,10 @@ COBROWSE_ACTION_GRACE_SECONDS = 5
 COBROWSE_GRANT_TTL_SECONDS = env.int("COBROWSE_GRANT_TTL_SECONDS", default=10 * 60)
 COBROWSE_MAX_VIEWERS = 3
 COBROWSE_JOIN_RATE_LIMIT = env("COBROWSE_JOIN_RATE_LIMIT", default="20/m")
+# Widget-initiated help: how long a request waits for an agent before a call-back is asked on its
+# ticket, and the calls per client address of the help endpoints (docs/widget-sdk.md).
+HELP_REQUEST_WAIT_SECONDS = env.int("HELP_REQUEST_WAIT_SECONDS", default=180)
+HELP_REQUEST_RATE_LIMIT = env("HELP_REQUEST_RATE_LIMIT", default="60/m")
 # Live sockets' own limits: staff and team-member sockets re-check their admission this often
 # (jittered +-25 %), even if a broadcast was lost; `hello` attempts per client address on the
 # customer and watch sockets (count/period, like COBROWSE_JOIN_RATE_LIMIT).

@@ -24,3 +24,10 @@ class ConsentConfig(AppConfig):
         # Invitation e-mails are sent by the mail worker (below consent), which alone knows whether
         # the mail server took them: it reports back here, and the agent sees it on the ticket.
         mail.on_outcome(delivery.EMAIL_OUTCOME, delivery.email_outcome)
+
+        from cobrowse import tasks as cobrowse_tasks
+        from consent import help_requests
+
+        # Help requests nobody took in time are closed (a call-back asked on the ticket) by the
+        # session sweep as well as whenever they are touched.
+        cobrowse_tasks.on_sweep(help_requests.expire_overdue)

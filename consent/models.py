@@ -168,3 +168,65 @@ class ViewerGrant(models.Model):
 
     def __str__(self) -> str:
         return f"viewer grant #{self.pk} for team viewer #{self.team_viewer_id}"
+
+
+class HelpRequestState(models.TextChoices):
+    WAITING = "waiting", "Waiting for an agent"
+    TAKEN = "taken", "Taken by an agent"
+    EXPIRED = "expired", "Nobody took it in time"
+    CANCELLED = "cancelled", "Cancelled by the customer"
+
+
+class HelpRequest(models.Model):
+    """A customer's own "Get help" from a page with the widget, with the consent they gave there.
+
+    The customer allowed sharing on the page before any agent was known, so the decision (mode,
+    recording, the words shown) is kept here and written as the session's ``ConsentRecord`` when an
+    agent takes the request. The status token is stored as its sha256 digest, like every token.
+    """
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    account = models.ForeignKey("accounts.CustomerAccount", on_delete=models.PROTECT, related_name="+")
+    site_user_id = models.CharField(max_length=256, help_text="The id the site signed (Tandem.init user.id).")
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.PROTECT, related_name="help_requests")
+    page_url = models.URLField(max_length=500, help_text="Without query string or fragment.")
+    page_title = models.CharField(max_length=200, blank=True)
+    trigger = models.CharField(max_length=20, blank=True, help_text="The prompt's trigger, if one led here.")
+    stall_field = models.CharField(max_length=200, blank=True, help_text="The field's id, never its value.")
+    completion = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Form completion, %.")
+    origin = models.CharField(max_length=300, help_text="The page's origin the customer allowed sharing on.")
+    mode = models.CharField(max_length=12)
+    recording = models.BooleanField(default=False)
+    prompt_text = models.TextField(help_text="Everything the card showed, as stored on the consent record.")
+    prompt_version = models.CharField(max_length=20)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    state = models.CharField(
+        max_length=10, choices=HelpRequestState.choices, default=HelpRequestState.WAITING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    taken_at = models.DateTimeField(null=True, blank=True)
+    session = models.ForeignKey(
+        "cobrowse.CoBrowseSession", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="Expired or cancelled.")
+    callback_requested = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        # The queue's panel lists the waiting requests, oldest first; the sweep finds overdue ones.
+        indexes = [
+            models.Index(
+                fields=["expires_at", "created_at"],
+                condition=models.Q(state="waiting"),
+                name="consent_help_waiting_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"help request #{self.pk} ({self.state}) on ticket #{self.ticket_id}"

@@ -11,6 +11,11 @@ from cobrowse.models import CoBrowseSession, ControlMode, SessionKind
 
 PROMPT_VERSION = "2026-11.1"
 
+#: What an agent sees of a shared page: the same sentence on the consent screen and the help card.
+PAGE_VISIBILITY = (
+    "They can see the form fields and your progress — not passwords, payment details or one-time codes."
+)
+
 
 def is_third_party(session: CoBrowseSession) -> bool:
     """A server-side browser on a site that is not this deployment."""
@@ -37,8 +42,7 @@ def consent_prompt(session: CoBrowseSession) -> str:
     else:
         text = (
             f"Agent {session.agent.public_name} wants to see this page to help you with ticket "
-            f"{session.ticket.reference}. They can see the form fields and your progress — not passwords, "
-            "payment details or one-time codes."
+            f"{session.ticket.reference}. {PAGE_VISIBILITY}"
         )
     if is_third_party(session):
         from cobrowse.policy import origin_of
@@ -100,6 +104,24 @@ DEVICE_REMINDER = (
 
 
 def recording_notice(session: CoBrowseSession) -> str:
-    if session.recording:
+    return recording_text(session.recording)
+
+
+def recording_text(recording: bool) -> str:
+    """The recording line of a card, for a session or a help request not yet taken."""
+    if recording:
         return "Recording: this session is recorded and kept encrypted; you can ask for it to be deleted."
     return "This session is not recorded."
+
+
+# --- the customer asks for help from the page itself (no agent yet) ------------------------------
+
+#: The choice of recording on the help card: the consent screen's checkbox, word for word.
+RECORDING_CHOICE = "Also record this session (kept encrypted; you can ask for it to be deleted)."
+
+
+def help_prompt(ticket_reference: str = "") -> str:
+    """The consent screen's prompt for a request no agent has taken yet: the next one who is free
+    sees the page, and sees of it exactly what the consent screen says."""
+    about = f" with ticket {ticket_reference}" if ticket_reference else ""
+    return f"The next available support agent will see this page to help you{about}. {PAGE_VISIBILITY}"

@@ -20,9 +20,12 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), _PERIODS[(period or "m")[0].lower()]
 
 
-def hit(request: HttpRequest, scope: str = "join") -> bool:
-    """Count one request; False once the client is over the limit for the current window."""
-    limit, period = parse_rate(settings.COBROWSE_JOIN_RATE_LIMIT)
+def hit(request: HttpRequest, scope: str = "join", rate: str = "") -> bool:
+    """Count one request; False once the client is over the limit for the current window.
+
+    ``rate`` ("count/period") defaults to ``COBROWSE_JOIN_RATE_LIMIT``.
+    """
+    limit, period = parse_rate(rate or settings.COBROWSE_JOIN_RATE_LIMIT)
     # The address is hashed so that the cache holds no raw client addresses.
     digest = hashlib.sha256(client_ip(request).encode()).hexdigest()[:32]
     key = f"ratelimit:{scope}:{digest}"

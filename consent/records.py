@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.utils import timezone
@@ -87,15 +88,22 @@ def record_consent(
     extension_seconds: int = 0,
     team_viewer: TeamViewer | None = None,
     origin: str = "",
+    decided_at: datetime | None = None,
+    kept_client: tuple[str | None, str] | None = None,
 ) -> ConsentRecord:
-    """Append one consent record. The flags spell out what ``mode`` means."""
+    """Append one consent record. The flags spell out what ``mode`` means.
+
+    ``decided_at`` and ``kept_client`` (client information already reduced by
+    :func:`stored_client_info`) are for a decision made before its session existed: a help request
+    the customer allowed on the page, recorded when an agent takes it.
+    """
     from cobrowse.models import mode_rank
     from cobrowse.policy import origin_of
 
     granted = decision == Decision.GRANTED and bool(mode)
     rank = mode_rank(mode) if mode else -1
     third_party = is_third_party(session)
-    ip, user_agent = stored_client_info(client)
+    ip, user_agent = kept_client if kept_client is not None else stored_client_info(client)
     return ConsentRecord.objects.create(
         session=session,
         invite=invite,
@@ -115,7 +123,7 @@ def record_consent(
         origin=origin,
         prompt_text=prompt_text,
         prompt_version=PROMPT_VERSION,
-        decided_at=timezone.now(),
+        decided_at=decided_at or timezone.now(),
         client_ip=ip,
         user_agent=user_agent,
     )

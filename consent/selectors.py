@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils import timezone
+
+from accounts import permissions
+from accounts.models import User
 from cobrowse.models import CoBrowseSession
-from consent.models import DeliveryChannel, SessionInvite
+from consent.models import DeliveryChannel, HelpRequest, HelpRequestState, SessionInvite
 from consent.services import sent_notice
 from tickets.models import EventKind, TicketEvent
 
@@ -48,3 +52,14 @@ def delivery_status(session: CoBrowseSession) -> DeliveryStatus | None:
     if event.data.get("step") == "invite_delivery_failed":
         return DeliveryStatus(channel, label, "failed", event.created_at, event.data.get("summary", ""))
     return DeliveryStatus(channel, label, "sent", event.created_at, sent_notice(channel))
+
+
+def waiting_help_requests(user: User, *, limit: int = 20) -> list[HelpRequest]:
+    """Help requests waiting for an agent, oldest first, for staff who may co-browse (else none).
+
+    Overdue ones are left out here: the sweep (or the next touch) closes them and asks for a call-back.
+    """
+    if not permissions.can_use_cobrowse(user):
+        return []
+    waiting = HelpRequest.objects.filter(state=HelpRequestState.WAITING, expires_at__gt=timezone.now())
+    return list(waiting.select_related("ticket", "account").order_by("created_at", "id")[:limit])

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from consent import portal, views
+from consent import help_api, help_views, portal, views
 
 app_name = "consent"
 
@@ -21,4 +21,9 @@ urlpatterns = [
         portal.portal_open_invitation,
         name="portal_open_invitation",
     ),
+    # The widget's help calls (CORS: cobrowse.cors answers for /api/widget/).
+    path("api/widget/help/", help_api.HelpRequestsView.as_view(), name="api-widget-help"),
+    path("api/widget/help/words/", help_api.HelpWordsView.as_view(), name="api-widget-help-words"),
+    path("api/widget/help/<str:token>/", help_api.HelpRequestView.as_view(), name="api-widget-help-request"),
+    path("agent/help/<int:pk>/take/", help_views.take_help_request, name="take_help_request"),
 ]

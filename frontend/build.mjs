@@ -19,6 +19,8 @@ export const entries = {
   "tandem-survey": "frontend/widget/survey/index.js",
   // Help triggers (stall, errors, rage clicks, ...), loaded only after Tandem.init({help: true}).
   "tandem-triggers": "frontend/widget/triggers/index.js",
+  // The help card and request (Get help → consent on the page → waiting → the agent joins).
+  "tandem-help": "frontend/widget/help/index.js",
   // The agent's console page: the live view, its tools and the page around them (console/page.js).
   "tandem-console": "frontend/console/live.js",
   "tandem-console.css": "frontend/console/live.css",
@@ -43,6 +45,7 @@ export const budgetsGzipped = {
   "tandem-guide.js": 8 * 1024,
   "tandem-survey.js": 3 * 1024,
   "tandem-triggers.js": 3 * 1024,
+  "tandem-help.js": 4 * 1024,
 };
 
 // --- masking: widget weight -----------------------------------------------------------------

@@ -19,3 +19,9 @@ it("the help triggers are a chunk of their own, within their budget", async () =
   assert.equal(bundles["tandem-triggers.js"]?.budget, 3 * 1024);
   assert.ok(bundles["tandem-triggers.js"].gzipped <= 3 * 1024);
 });
+
+it("the help card is a chunk of its own, within its budget", async () => {
+  const bundles = Object.fromEntries((await measureBundles()).map((b) => [b.file, b]));
+  assert.equal(bundles["tandem-help.js"]?.budget, 4 * 1024);
+  assert.ok(bundles["tandem-help.js"].gzipped <= 4 * 1024);
+});

@@ -8,17 +8,20 @@ let appended;
 let errors;
 let fetches;
 let identifyStatus;
+let listeners;
 
 function fakePage(queued, storedGrant = null) {
   appended = [];
   errors = [];
   fetches = [];
+  listeners = {};
   const head = { appendChild: (el) => appended.push(el) };
   globalThis.window = queued ? { Tandem: { q: queued } } : {};
   globalThis.document = {
     currentScript: { src: "https://tandem.example/static/dist/tandem-loader.js" },
     head,
     createElement: () => ({ remove() {} }),
+    addEventListener: (type, fn) => (listeners[type] = fn),
   };
   globalThis.location = { hash: "", pathname: "/", search: "" };
   globalThis.history = { state: null, replaceState() {} };
@@ -70,6 +73,31 @@ describe("Tandem.init", () => {
     ]);
     assert.deepEqual(appended.map((el) => el.src), ["https://tandem.example/static/dist/tandem-triggers.js"]);
     assert.ok(Object.isFrozen(Tandem.options));
+  });
+
+  it("Get help loads the help chunk once and hands it the prompt's details", async () => {
+    const Tandem = await loadLoader();
+    Tandem.init({ site: "acme", help: true, user: { id: 42, signature: "ab" } });
+    await settle();
+    const detail = { trigger: "stall", field: "pin", completion: 40 };
+    listeners["tandem:help-requested"]({ detail });
+    const chunk = appended.at(-1);
+    assert.equal(chunk.src, "https://tandem.example/static/dist/tandem-help.js");
+    const asked = [];
+    globalThis.window.TandemHelp = { request: (...args) => asked.push(args) };
+    chunk.onload();
+    listeners["tandem:help-requested"]({ detail });
+    assert.equal(appended.length, 2, "triggers and help, each loaded once");
+    assert.equal(asked.length, 2);
+    assert.deepEqual(asked[0][1], detail);
+    assert.equal(asked[0][0].site, "acme");
+  });
+
+  it("help without a user offers the prompts but no help card", async () => {
+    const Tandem = await loadLoader();
+    Tandem.init({ site: "acme", help: true });
+    await settle();
+    assert.equal(listeners["tandem:help-requested"], undefined);
   });
 
   it("a bad signature is a console error and help stays off", async () => {

@@ -77,6 +77,13 @@ async function startHelp(o) {
     }
   }
   load("triggers", () => window.TandemTriggers.start(o));
+  // Get help on a prompt: the help card and request (needs the signed user).
+  if (o.user) {
+    document.addEventListener("tandem:help-requested", (e) => {
+      const go = () => window.TandemHelp.request(o, e.detail, { base, dist });
+      window.TandemHelp ? go() : load("help", go);
+    });
+  }
 }
 
 const queued = (window.Tandem && window.Tandem.q) || [];

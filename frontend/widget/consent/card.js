@@ -4,7 +4,7 @@
 // and Shift+Tab cycle its buttons), Escape answers Deny (nothing is shared), Enter or Space press
 // the focused button.
 
-const STYLE = `
+export const STYLE = `
 :host { all: initial; }
 .backdrop { position: fixed; inset: 0; z-index: 2147483647; display: flex; align-items: center;
   justify-content: center; background: rgba(15, 23, 32, .55); font: 15px/1.45 system-ui, sans-serif; }
