@@ -1,7 +1,8 @@
 // tandem-triggers.js: loaded by the loader only when the site called Tandem.init({help: true}).
 // Watches the page for trouble (rules.js) and offers help with a small prompt. Everything runs in
 // the page: nothing is sent anywhere. "Get help" only tells the page (a `tandem:help-requested`
-// DOM event and options.onHelpRequested); what happens next is the site's and a later piece's.
+// DOM event and options.onHelpRequested); the loader answers that event with the help chunk
+// (tandem-help.js: the in-page consent card and the request an agent takes).
 import { createPrompt } from "./prompt.js";
 import { completionOf, errorOf, fieldId, hasValue, isField } from "./progress.js";
 import { createTriggers } from "./rules.js";
