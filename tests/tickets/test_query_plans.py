@@ -106,10 +106,19 @@ def _pages(desk: Desk) -> list[tuple[str, object, str]]:
     ]
 
 
-def _explain(sql: str, *, sorts: bool = True) -> str:
+#: Indexes that only order the whole table. On a few rows, with statistics an earlier test left
+#: behind (ANALYZE's row counts outlive a rolled-back transaction), the planner may walk one of them
+#: and filter instead of using the list's own index; the check of a list's own index is made without
+#: them (dropped inside the explain's savepoint, so they come back at once).
+ORDER_ONLY = ("ticket_created_idx", "ticket_updated_idx")
+
+
+def _explain(sql: str, *, sorts: bool = True, without: tuple[str, ...] = ()) -> str:
     """The plan with sequential scans (and, unless ``sorts``, sorts) priced out: what remains of
     them has no index to replace it."""
     with transaction.atomic(), connection.cursor() as cursor:
+        for index in without:
+            cursor.execute(f"DROP INDEX {index}")
         cursor.execute("SET LOCAL enable_seqscan = off")
         if not sorts:
             cursor.execute("SET LOCAL enable_sort = off")
@@ -147,8 +156,11 @@ def test_no_desk_query_reads_a_whole_tickets_table(desk):
                 failures.append(f"{what} ({address}): Seq Scan on {', '.join(scans)}\n  {sql}\n{plan}")
             elif ordered and re.search(r"\bSort\b", plan):
                 failures.append(f"{what} ({address}): no index walks this order\n  {sql}\n{plan}")
-            elif ordered and what in WALKS and f"using {WALKS[what]} on tickets_ticket" not in plan:
-                failures.append(f"{what} ({address}): does not walk {WALKS[what]}\n  {sql}\n{plan}")
+            elif ordered and what in WALKS:
+                others = tuple(index for index in ORDER_ONLY if index != WALKS[what])
+                plan = _explain(sql, sorts=False, without=others)
+                if f"using {WALKS[what]} on tickets_ticket" not in plan:
+                    failures.append(f"{what} ({address}): does not walk {WALKS[what]}\n  {sql}\n{plan}")
     assert not failures, "\n\n".join(failures)
     assert ordered_lists >= 18  # the lists above, and the ticket page's other tickets
 
