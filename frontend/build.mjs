@@ -36,6 +36,8 @@ export const entries = {
   "tandem-charts": "frontend/analytics/charts.js",
   // The React wrapper (frontend/react/): an ES module for a site's own React build.
   "tandem-react": "frontend/react/index.js",
+  // The demo site's React page (/react): the wrapper with React bundled in, as a site's build would.
+  "demo-react": "demo_site/react/app.js",
 };
 
 // Entries built as ES modules, with these imports left to the app that bundles them.
