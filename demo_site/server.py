@@ -22,6 +22,10 @@ from urllib.parse import unquote, urlsplit
 ROOT = Path(__file__).resolve().parent
 PAGES_DIR = ROOT / "pages"
 STATIC_DIR = ROOT / "static"
+#: The React page's bundle (``demo_site/react/app.js`` with React in it), built by frontend/build.mjs.
+REACT_BUNDLE = ROOT.parent / "static" / "dist" / "demo-react.js"
+REACT_ROUTE = "/react"
+REACT_BUNDLE_ROUTE = "/react/app.js"
 SITE_KEY = "acme-home-loans"
 #: What every page passes to ``Tandem.init`` (docs/widget-sdk.md): help triggers on, no signed-in
 #: user (the demo's visitors are anonymous; a site with logins adds ``user: {id, signature}``).
@@ -66,6 +70,21 @@ def init_snippet(options: dict) -> str:
     )
 
 
+def react_options_script(tandem_url: str, options: dict) -> str:
+    """The React page's provider options: ``Tandem.init``'s plus where the loader is, as JSON data
+    (the provider, not a snippet, calls ``Tandem.init`` and loads the loader)."""
+    loader = f"{tandem_url.rstrip('/')}/static/dist/tandem-loader.js"
+    payload = json.dumps({**options, "loaderSrc": loader}, separators=(",", ":")).replace("<", "\\u003c")
+    return f'<script type="application/json" id="tandem-options">{payload}</script>'
+
+
+def react_policy(tandem_url: str) -> str:
+    """The React page's Content-Security-Policy: scripts from the site and Tandem only, nothing
+    inline, no eval. The provider, the React bundle and the widget need no more."""
+    parts = urlsplit(tandem_url)
+    return f"script-src 'self' {parts.scheme}://{parts.netloc}; object-src 'none'; base-uri 'none'"
+
+
 def _stepper(step: int) -> str:
     if not step:
         return ""
@@ -93,6 +112,14 @@ def render_pages(tandem_url: str, tandem_init: dict | None = None) -> dict[str, 
             stepper=_stepper(page.step),
             body=body,
         ).encode("utf-8")
+    # The React page: no snippet, its bundle starts the widget through <TandemProvider>.
+    body = (PAGES_DIR / "react.html").read_text(encoding="utf-8")
+    rendered[REACT_ROUTE] = layout.substitute(
+        title="Ask about your application",
+        loader=f'<script defer src="{REACT_BUNDLE_ROUTE}"></script>',
+        stepper="",
+        body=body + react_options_script(tandem_url, DEFAULT_INIT if tandem_init is None else tandem_init),
+    ).encode("utf-8")
     return rendered
 
 
@@ -110,6 +137,8 @@ def resolve_static(path: str) -> Path | None:
 class DemoHandler(BaseHTTPRequestHandler):
     server_version = "AcmeHomeLoans/1.0"
     pages: dict[str, bytes] = {}
+    #: A Content-Security-Policy per route, for the pages that set one (the React page).
+    policies: dict[str, str] = {}
     quiet = False
 
     def do_GET(self) -> None:
@@ -123,7 +152,12 @@ class DemoHandler(BaseHTTPRequestHandler):
         if path != "/" and path.endswith("/"):
             path = path.rstrip("/")
         if path in self.pages:
-            self._send(HTTPStatus.OK, self.pages[path], "text/html; charset=utf-8", head=head)
+            policy = self.policies.get(path)
+            self._send(HTTPStatus.OK, self.pages[path], "text/html; charset=utf-8", head=head, policy=policy)
+            return
+        if path == REACT_BUNDLE_ROUTE and REACT_BUNDLE.is_file():
+            kind = "application/javascript; charset=utf-8"
+            self._send(HTTPStatus.OK, REACT_BUNDLE.read_bytes(), kind, head=head, cache="no-store")
             return
         if path == "/favicon.ico":
             # Asked for by browsers and tools whatever the pages' <link rel=icon> says.
@@ -150,10 +184,13 @@ class DemoHandler(BaseHTTPRequestHandler):
         head: bool,
         cache: str = "no-store",
         location: str | None = None,
+        policy: str | None = None,
     ) -> None:
         self.send_response(status)
         if location:
             self.send_header("Location", location)
+        if policy:
+            self.send_header("Content-Security-Policy", policy)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", cache)
@@ -175,7 +212,13 @@ def make_server(
     if not tandem_url.startswith(("http://", "https://")):
         raise ValueError("--tandem-url must be an http or https URL")
     handler = type(
-        "BoundDemoHandler", (DemoHandler,), {"pages": render_pages(tandem_url, tandem_init), "quiet": quiet}
+        "BoundDemoHandler",
+        (DemoHandler,),
+        {
+            "pages": render_pages(tandem_url, tandem_init),
+            "policies": {REACT_ROUTE: react_policy(tandem_url)},
+            "quiet": quiet,
+        },
     )
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True

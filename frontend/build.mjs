@@ -1,5 +1,6 @@
 // Bundle every entry point under frontend/ into static/dist/ (IIFE, ES2018, minified).
 // A .css entry is bundled as CSS (its @imports inlined) into static/dist/<name>.css.
+// The React wrapper is the one ES module: React stays an import, the host app's own (esmEntries).
 import { build } from "esbuild";
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -35,7 +36,14 @@ export const entries = {
   "tandem-approvals-live": "frontend/desk/approvals_live.js",
   // The manager dashboard's and an agent's performance page's charts (Chart.js, parts registered).
   "tandem-charts": "frontend/analytics/charts.js",
+  // The React wrapper (frontend/react/): an ES module for a site's own React build.
+  "tandem-react": "frontend/react/index.js",
+  // The demo site's React page (/react): the wrapper with React bundled in, as a site's build would.
+  "demo-react": "demo_site/react/app.js",
 };
+
+// Entries built as ES modules, with these imports left to the app that bundles them.
+export const esmEntries = { "tandem-react": ["react", "react-dom"] };
 
 // Gzipped size limits the customer's page pays for the widget.
 export const budgetsGzipped = {
@@ -46,6 +54,8 @@ export const budgetsGzipped = {
   "tandem-survey.js": 3 * 1024,
   "tandem-triggers.js": 3 * 1024,
   "tandem-help.js": 4 * 1024,
+  // What the wrapper adds to a React app, React itself not counted.
+  "tandem-react.js": 4 * 1024,
 };
 
 // --- masking: widget weight -----------------------------------------------------------------
@@ -72,13 +82,17 @@ const dropCanvasRecording = {
 
 function options(name, src) {
   const isCss = src.endsWith(".css");
+  const external = esmEntries[name];
   return {
     plugins: name === "tandem-recorder" ? [dropCanvasRecording] : [],
     absWorkingDir: root,
     entryPoints: [src],
     bundle: true,
     minify: true,
-    format: isCss ? undefined : "iife",
+    format: isCss ? undefined : external ? "esm" : "iife",
+    external,
+    // React bundled in (the demo page) must be its production build.
+    define: { "process.env.NODE_ENV": '"production"' },
     target: "es2018",
     outfile: `static/dist/${isCss ? name : `${name}.js`}`,
     logLevel: "warning",

@@ -9,12 +9,14 @@ let errors;
 let fetches;
 let identifyStatus;
 let listeners;
+let dispatched;
 
 function fakePage(queued, storedGrant = null) {
   appended = [];
   errors = [];
   fetches = [];
   listeners = {};
+  dispatched = [];
   const head = { appendChild: (el) => appended.push(el) };
   globalThis.window = queued ? { Tandem: { q: queued } } : {};
   globalThis.document = {
@@ -22,6 +24,7 @@ function fakePage(queued, storedGrant = null) {
     head,
     createElement: () => ({ remove() {} }),
     addEventListener: (type, fn) => (listeners[type] = fn),
+    dispatchEvent: (event) => dispatched.push({ type: event.type, detail: event.detail }),
   };
   globalThis.location = { hash: "", pathname: "/", search: "" };
   globalThis.history = { state: null, replaceState() {} };
@@ -107,6 +110,17 @@ describe("Tandem.init", () => {
     await settle();
     assert.deepEqual(errors, ["Tandem.init: bad signature; help stays off"]);
     assert.deepEqual(appended, []);
+    // ... and the page hears it too (frontend/widget/events.js), e.g. the React wrapper's state.
+    assert.deepEqual(dispatched, [{ type: "tandem:state", detail: { state: "error", error: "bad signature; help stays off" } }]);
+  });
+
+  it("an identify call that fails says so, as an error state with its status", async () => {
+    identifyStatus = 500;
+    const Tandem = await loadLoader();
+    Tandem.init({ site: "acme", help: true, user: { id: "u", signature: "ab" } });
+    await settle();
+    assert.deepEqual(errors, ["Tandem.init: identify failed (500); help stays off"]);
+    assert.equal(dispatched[0].detail.error, "identify failed (500); help stays off");
   });
 
   it("a tab already sharing (a grant) gets no help triggers: only its consent card", async () => {

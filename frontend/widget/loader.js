@@ -7,6 +7,7 @@
 // Tandem.init(options) (docs/widget-sdk.md) only checks and keeps the site's options for the chunks
 // (window.Tandem.options); with {help: true} it checks the user's signature, when given, and then
 // loads the help triggers (tandem-triggers.js). Without Tandem.init nothing changes.
+import { emitState } from "./events.js";
 import { CONFIRMED_KEY, GRANT_KEY } from "./grant.js";
 import { checkOptions } from "./init_options.js";
 
@@ -72,7 +73,9 @@ async function startHelp(o) {
       body: JSON.stringify({ site: o.site, user_id: String(o.user.id), signature: o.user.signature }),
     }).catch(() => 0);
     if (!r || !r.ok) {
-      console.error(`Tandem.init: ${r && r.status === 403 ? "bad signature" : `identify failed (${r ? r.status : "offline"})`}; help stays off`);
+      const error = `${r && r.status === 403 ? "bad signature" : `identify failed (${r ? r.status : "offline"})`}; help stays off`;
+      console.error(`Tandem.init: ${error}`);
+      emitState("error", { error });
       return;
     }
   }

@@ -11,7 +11,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from demo_site.server import PAGES_DIR, ROUTES, loader_snippet, make_server
+from demo_site.server import (
+    PAGES_DIR,
+    REACT_BUNDLE,
+    ROUTES,
+    loader_snippet,
+    make_server,
+    react_options_script,
+)
 from tests.demo_site.conftest import TANDEM_URL
 
 SNIPPET = (
@@ -151,3 +158,38 @@ def test_every_pattern_is_a_valid_html_pattern():
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+def test_the_react_page_starts_the_widget_itself_under_a_script_policy(demo_url):
+    status, headers, body = fetch(demo_url, "/react/")
+    page = body.decode()
+    assert status == 200
+    # No snippet: the page's bundle calls Tandem.init through <TandemProvider> and adds the loader.
+    assert SNIPPET not in page and "Tandem.init(" not in page
+    assert '<script defer src="/react/app.js"></script>' in page
+    options = json.loads(
+        re.search(r'<script type="application/json" id="tandem-options">(.*?)</script>', page).group(1)
+    )
+    assert options == {
+        "site": "acme-home-loans",
+        "help": True,
+        "loaderSrc": "http://tandem.test:8123/static/dist/tandem-loader.js",
+    }
+    assert headers["content-security-policy"] == (
+        "script-src 'self' http://tandem.test:8123; object-src 'none'; base-uri 'none'"
+    )
+    # The other pages keep their inline init stub, so they carry no such policy.
+    assert "content-security-policy" not in fetch(demo_url, "/apply/address")[1]
+
+
+def test_the_react_options_cannot_close_their_script_element():
+    tag = react_options_script("http://x", {"site": "</script><script>alert(1)</script>"})
+    assert tag.count("</script>") == 1 and "\\u003c/script>" in tag
+
+
+def test_the_react_bundle_is_served_when_built(demo_url):
+    status, headers, body = fetch(demo_url, "/react/app.js")
+    if not REACT_BUNDLE.is_file():
+        assert status == 404
+        return
+    assert status == 200 and "javascript" in headers["content-type"] and b"tandem-options" in body

@@ -23,6 +23,7 @@ button.deny { background: #fff; color: #1d2733; border-color: #6b7785; }
 button:disabled { opacity: .6; cursor: default; }
 button:focus-visible { outline: 3px solid #7fb3ff; outline-offset: 2px; }
 [hidden] { display: none; }
+@media (pointer: coarse) { button { min-height: 44px; } }
 `;
 
 export function createCard({ doc = document, request, onAnswer }) {

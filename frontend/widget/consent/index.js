@@ -3,6 +3,7 @@
 // which mode, whether it is recorded) and sends nothing of the page. Only after Allow does it load
 // the recorder, with the tab grant the server issues for this page; Deny ends the session.
 import { CONFIRMED_KEY, GRANT_KEY, forgetGrant } from "../grant.js";
+import { emitState } from "../events.js";
 import { confirmGrant, describeGrant } from "./api.js";
 import { createCard } from "./card.js";
 
@@ -65,17 +66,21 @@ async function ask({ grant, base, dist }) {
       if (!result || (allow && !result.grant)) {
         forgetGrant();
         card.finish("This request is no longer valid. Nothing was shared.");
+        emitState("ended", { reason: "invalid" });
       } else if (allow) {
         remember(result.grant);
         card.remove();
         startRecorder({ grant: result.grant, base, dist });
+        emitState("sharing");
         if (site().onConsent) site().onConsent();
       } else {
         forgetGrant();
         card.finish("Nothing from this page was shared.");
+        emitState("ended", { reason: "denied" });
       }
     },
   });
+  emitState("asking");
 }
 
 window.TandemConsent = { ask };

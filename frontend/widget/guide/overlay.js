@@ -12,7 +12,7 @@ const STYLE = `
 .arrow { width: 64px; height: 64px; transform-origin: 100% 50%; }
 .arrow svg { width: 64px; height: 64px; display: block; }
 .text, .pointer span { font: 600 14px/1.3 system-ui, sans-serif; color: #fff; background: #6b2bd9;
-  padding: 6px 10px; border-radius: 8px; max-width: 320px; box-shadow: 0 2px 10px rgba(0,0,0,.3); }
+  padding: 6px 10px; border-radius: 8px; max-width: min(320px, calc(100vw - 28px)); box-shadow: 0 2px 10px rgba(0,0,0,.3); }
 .pointer { z-index: 3; width: 0; height: 0; transition: left 60ms linear, top 60ms linear; }
 .pointer i { position: absolute; left: -9px; top: -9px; width: 18px; height: 18px; border-radius: 50%;
   background: #ff3d7f; border: 3px solid #fff; box-shadow: 0 0 0 2px #ff3d7f, 0 2px 8px rgba(0,0,0,.4); }
@@ -53,7 +53,8 @@ export function createOverlay(doc = document) {
         box.style.transform = fromAbove ? "rotate(90deg)" : "";
       } else if (kind === "text") {
         const below = r.bottom + 60 < view.innerHeight;
-        box.style.left = `${Math.max(4, r.left)}px`;
+        // Within the screen, also for a field near the right edge of a phone.
+        box.style.left = `${Math.max(4, Math.min(r.left, view.innerWidth - box.offsetWidth - 4))}px`;
         box.style.top = below ? `${r.bottom + 8}px` : "";
         box.style.bottom = below ? "" : `${view.innerHeight - r.top + 8}px`;
       } else {

@@ -18,6 +18,9 @@ button { font: inherit; font-weight: 600; border: 0; border-radius: 6px; padding
 .allow { background: #15803d; color: #fff; } /* white on it: 5:1 (WCAG 1.4.3) */
 .deny { background: #fff; color: #1d2733; }
 button:focus-visible { outline: 3px solid #7fb3ff; outline-offset: 2px; }
+@media (pointer: coarse) { button { min-height: 44px; } }
+/* A phone's badge is tall (its text wraps): the requests go to the top, clear of it. */
+@media (max-width: 480px) { .stack { top: 16px; bottom: auto; } }
 `;
 
 export const ASK_TIMEOUT_MS = 30000;

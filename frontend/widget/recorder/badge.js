@@ -6,7 +6,8 @@ const STYLE = `
 :host { all: initial; }
 .badge { position: fixed; right: 16px; bottom: 16px; z-index: 2147483647; display: flex; gap: 10px;
   align-items: center; padding: 10px 14px; border-radius: 10px; background: #1d2733; color: #fff;
-  font: 14px/1.3 system-ui, sans-serif; box-shadow: 0 4px 16px rgba(0,0,0,.3); }
+  font: 14px/1.3 system-ui, sans-serif; box-shadow: 0 4px 16px rgba(0,0,0,.3);
+  box-sizing: border-box; max-width: calc(100vw - 32px); }
 .dot { width: 10px; height: 10px; border-radius: 50%; background: #9aa5b1; flex: none; }
 .dot[data-level=good] { background: #2fb170; }
 .dot[data-level=fair] { background: #e2a72e; }
@@ -16,6 +17,7 @@ const STYLE = `
 button { font: inherit; font-weight: 600; color: #1d2733; background: #fff; border: 0; border-radius: 6px;
   padding: 6px 10px; cursor: pointer; }
 button:focus-visible { outline: 3px solid #7fb3ff; outline-offset: 2px; }
+@media (pointer: coarse) { button { min-height: 44px; } }
 `;
 
 const MODE_LABELS = {

@@ -3,6 +3,7 @@
 // grant refresh, socket, masked rrweb recording, page context, signals and the always-visible badge.
 import { record } from "@rrweb/record";
 import { openSocket } from "../../common/socket.js";
+import { emitState } from "../events.js";
 import { forgetGrant } from "../grant.js";
 import { createBadge } from "./badge.js";
 import { loadChunk } from "./chunk.js";
@@ -135,6 +136,8 @@ function share({ grant, base, sessionId, refreshInMs }) {
     socket.close();
     if (badge) badge.end(text);
     forgetGrant();
+    document.removeEventListener("tandem:stop", stopSharing);
+    emitState("ended");
     if (site().onEnd) site().onEnd();
   }
 
@@ -172,6 +175,9 @@ function share({ grant, base, sessionId, refreshInMs }) {
     onFinalClose: () => teardown(),
   });
   keepGrantAlive(refreshInMs);
+  // The page's own way to stop (frontend/widget/events.js), the same as the badge's button.
+  document.addEventListener("tandem:stop", stopSharing);
+  emitState("sharing");
 }
 
 // Learns the session from the grant (retrying while Tandem is unreachable), then shares.

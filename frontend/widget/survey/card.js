@@ -28,6 +28,7 @@ button { font: inherit; font-weight: 600; color: #1d2733; background: #fff; bord
 button.quiet { background: #3a4757; color: #fff; }
 button:disabled { opacity: .6; cursor: default; }
 button:focus-visible, textarea:focus-visible { outline: 3px solid #7fb3ff; outline-offset: 2px; }
+@media (pointer: coarse) { button { min-height: 44px; } }
 [hidden] { display: none !important; }
 `;
 

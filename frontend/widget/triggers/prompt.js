@@ -3,11 +3,12 @@
 // reachable with Tab, dismissed by its close button or Escape. One at a time: a new one replaces it.
 const STYLE = `:host{all:initial}
 .card{position:fixed;left:16px;bottom:16px;z-index:2147483646;box-sizing:border-box;width:min(320px,calc(100vw - 32px));
-padding:12px 40px 12px 14px;border-radius:10px;background:#1d2733;color:#fff;font:14px/1.4 system-ui,sans-serif}
+padding:12px 50px 12px 14px;border-radius:10px;background:#1d2733;color:#fff;font:14px/1.4 system-ui,sans-serif}
 p{margin:0 0 8px}
 button{font:inherit;font-weight:600;border:0;border-radius:6px;padding:6px 10px;cursor:pointer}
 .close{position:absolute;top:6px;right:6px;padding:2px 8px;background:none;color:#fff;font-size:18px}
-button:focus-visible{outline:3px solid #7fb3ff;outline-offset:2px}`;
+button:focus-visible{outline:3px solid #7fb3ff;outline-offset:2px}
+@media (pointer:coarse){button{min-height:44px;min-width:44px}}`;
 
 // onHelp(): the customer asked for help from this prompt.
 export function createPrompt({ doc = document, text, onHelp, onClose = () => {} }) {
