@@ -3,6 +3,7 @@
 // nothing of the page is sent before Allow, and then only its address, title, the stalled field's id
 // and the completion. Once an agent takes the request, the tab joins with the grant it is given,
 // exactly as after the consent card's Allow (the recorder, with a confirmed tab grant).
+import { emitState } from "../events.js";
 import { CONFIRMED_KEY, GRANT_KEY } from "../grant.js";
 import * as api from "./api.js";
 import { createHelpCard } from "./card.js";
@@ -67,9 +68,11 @@ async function request(options, detail = {}, { base, dist }) {
       } else if (state === "closed") {
         card.remove();
         open = false;
+        emitState("ended", { reason: "denied" });
       } else if (state !== "cancelling") {
         card.show(message);
         open = false;
+        emitState("ended", { reason: state });
       }
     },
   });
@@ -84,6 +87,7 @@ async function request(options, detail = {}, { base, dist }) {
     onDeny: () => flow.deny(),
     onCancel: () => flow.cancel(),
   });
+  emitState("asking"); // the recorder says "sharing" once an agent took it and the page joined
 }
 
 window.TandemHelp = { request };
