@@ -160,15 +160,36 @@ def customer_prompt(prompt: Mapping[str, Any], proposals: list[dict[str, Any]]) 
 
 
 def evaluate(session_id: int, *, trigger: str | None = None, guidance_allowed: bool = False) -> Outcome:
-    """Ask the provider for the session's current context; what to send (sync: run it in a thread).
+    """Ask the provider for the session's current context; what to send (sync, in one thread).
 
     ``guidance_allowed``: the session's mode lets a guidance text reach the page (the relay asks
-    :mod:`cobrowse.policy`, which knows the mode it holds).
+    :mod:`cobrowse.policy`, which knows the mode it holds). The relay runs the same three steps
+    itself, the provider's call in a thread of its own (:func:`prepare`, :func:`decide`).
     """
-    if not cache.add(_key(session_id, "rate"), 1, timeout=PROPOSE_EVERY_S):
+    context = prepare(session_id, trigger=trigger)
+    if context is None:
         return Outcome()
-    context = session_context(session_id, trigger=trigger if trigger in TRIGGERS else None)
-    proposals = safe_proposals(propose(context), context)
+    return decide(session_id, context, propose(context), trigger=trigger, guidance_allowed=guidance_allowed)
+
+
+def prepare(session_id: int, *, trigger: str | None = None) -> dict[str, Any] | None:
+    """The context to ask about, or None inside the session's rate window (database and cache)."""
+    if not cache.add(_key(session_id, "rate"), 1, timeout=PROPOSE_EVERY_S):
+        return None
+    return dict(session_context(session_id, trigger=trigger if trigger in TRIGGERS else None))
+
+
+def decide(
+    session_id: int,
+    context: Mapping[str, Any],
+    raw: Any,
+    *,
+    trigger: str | None = None,
+    guidance_allowed: bool = False,
+) -> Outcome:
+    """What to send for the provider's answer ``raw``: new proposals for the staff, and a prompt for
+    the customer when nobody is there (database and cache; the provider is not called here)."""
+    proposals = safe_proposals(raw, context)
     if not proposals:
         return Outcome()
     try:

@@ -52,3 +52,23 @@ class Migration(migrations.Migration):
             },
         ),
     ]
+
+
+def managers_view_help_requests(apps, schema_editor):
+    """Managers view every consent model (``accounts.services.MANAGER_VIEW_APPS``): this one too."""
+    from django.contrib.auth.management import create_permissions
+
+    alias = schema_editor.connection.alias
+    app_config = apps.get_app_config("consent")
+    app_config.models_module = True  # permissions otherwise appear only after every migration
+    create_permissions(app_config, apps=apps, verbosity=0, using=alias)
+    app_config.models_module = None
+    group = apps.get_model("auth", "Group").objects.using(alias).filter(name="Managers").first()
+    if group is not None:
+        Permission = apps.get_model("auth", "Permission")
+        group.permissions.add(
+            *Permission.objects.using(alias).filter(content_type__app_label="consent", codename="view_helprequest")
+        )
+
+
+Migration.operations.append(migrations.RunPython(managers_view_help_requests, migrations.RunPython.noop))

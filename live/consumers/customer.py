@@ -25,6 +25,7 @@ from cobrowse import page_signals, policy, protocol
 from cobrowse import services as session_services
 from cobrowse.assist import context as assist_context
 from cobrowse.assist import dispatch as assist_dispatch
+from cobrowse.assist.providers import propose
 from cobrowse.groups import agents_group, customer_group, session_group
 from cobrowse.masking import NodeFacts, Redactor
 from cobrowse.masking.url import redact_url
@@ -549,9 +550,15 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
             return
         guidance = policy.check(self.session, policy.ROLE_AGENT, "annotate", {"kind": "text"}).allowed
         try:
-            # Off the event loop and off the shared sync thread: a language model may take seconds.
-            outcome = await database_sync_to_async(assist_dispatch.evaluate, thread_sensitive=False)(
-                self.session_id, trigger=trigger, guidance_allowed=guidance
+            # The database and the cache on the shared sync thread, like every other read here; the
+            # provider in a thread of its own, holding no connection: a language model may take
+            # seconds and must not hold up the other sockets' database work.
+            context = await database_sync_to_async(assist_dispatch.prepare)(self.session_id, trigger=trigger)
+            if context is None:
+                return
+            raw = await asyncio.to_thread(propose, context)
+            outcome = await database_sync_to_async(assist_dispatch.decide)(
+                self.session_id, context, raw, trigger=trigger, guidance_allowed=guidance
             )
         except Exception:  # the assistant is never a reason to disturb the session
             logger.warning("the assistant failed for session %s", self.session_id, exc_info=True)
