@@ -13,26 +13,25 @@ function and one more entry. Foreign keys are not checked while loading (``sessi
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import math
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.core.management.color import no_style
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import AgentLevel, Certification, CustomerAccount, Role, User
 from analytics.models import Disconnect, PageSignal, SessionQuality
+from bench.seeding import CATEGORIES, DAY, Table, Weighted, copy_rows
 from cobrowse.models import CoBrowseSession, ControlMode, EndReason, Initiator, SessionState
 from outcomes.models import Outcome, SessionOutcome, SurveyResponse
 from tickets.models import (
-    Category,
     Channel,
     SatisfactionAnswer,
     Status,
@@ -42,7 +41,6 @@ from tickets.models import (
 )
 
 PREFIX = "bench-"  # usernames and account names of seeded people
-DAY = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -65,30 +63,6 @@ class Spec:
     seed: int = 20261210
 
 
-class Weighted:
-    """A fast weighted pick (one ``random()`` and a bisect instead of ``random.choices``)."""
-
-    def __init__(self, pairs: Sequence[tuple[Any, float]]) -> None:
-        self.values = [v for v, _ in pairs]
-        self.cumulative = list(itertools.accumulate(w for _, w in pairs))
-        self.total = self.cumulative[-1]
-
-    def pick(self, rng: random.Random) -> Any:
-        return self.values[bisect.bisect_right(self.cumulative, rng.random() * self.total)]
-
-
-CATEGORIES = Weighted(
-    [
-        (Category.ACCOUNT_CONFIGURATION, 5),
-        (Category.INTEGRATION_SETUP, 3),
-        (Category.DEBUGGING_ERRORS, 4),
-        (Category.PRODUCT_ONBOARDING, 4),
-        (Category.SSO_AUTHENTICATION, 2),
-        (Category.REPORT_CONFIGURATION, 2),
-        (Category.BILLING, 3),
-        (Category.OTHER, 1),
-    ]
-)
 CHANNELS = Weighted([(Channel.WEB, 4), (Channel.CHAT, 3), (Channel.PHONE, 2), (Channel.EMAIL, 2)])
 MODES = Weighted(
     [
@@ -202,13 +176,6 @@ class World:
     #: when each co-browse ticket was opened (index: ticket id - 1), filled by :func:`ticket_rows`
     opened: list[datetime] = field(default_factory=list)
     plain: list[PlainTicket] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Table:
-    model: type[models.Model]
-    columns: tuple[str, ...]
-    rows: Callable[[World], Iterable[Sequence[Any]]]
 
 
 # --- the people (ORM; a few hundred rows) -------------------------------------------------------------
@@ -720,20 +687,6 @@ TABLES: list[Table] = [
     Table(TicketComment, ("id", "ticket_id", "author_id", "body", "is_internal", "created_at"), comment_rows),
     Table(SatisfactionAnswer, ("id", "ticket_id", "stars", "comment", "created_at"), satisfaction_rows),
 ]
-
-
-def copy_rows(table: Table, world: World) -> int:
-    """Stream one table's rows with COPY; returns how many."""
-    name = table.model._meta.db_table
-    columns = ", ".join(connection.ops.quote_name(c) for c in table.columns)
-    n = 0
-    with connection.cursor() as cursor:
-        raw = cursor.cursor  # psycopg's own cursor
-        with raw.copy(f"COPY {connection.ops.quote_name(name)} ({columns}) FROM STDIN") as copy:
-            for row in table.rows(world):
-                copy.write_row(row)
-                n += 1
-    return n
 
 
 def seed(spec: Spec, *, report: Callable[[str], None] = lambda _line: None) -> dict[str, int]:

@@ -18,13 +18,12 @@ marker words are planted where a search needs them (:data:`RARE_WORD`, :data:`CO
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import json
 import math
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -32,10 +31,11 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.color import no_style
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import AgentLevel, CustomerAccount, Role, User
+from bench.seeding import CATEGORIES, DAY, Table, Weighted, copy_rows
 from tickets.models import (
     Category,
     Channel,
@@ -52,7 +52,6 @@ from tickets.models import (
 
 PREFIX = "desk-"  # usernames and account names of seeded people
 PASSWORD = "desk-bench"  # only the people the bench signs in as get it (see :func:`_people`)
-DAY = 86_400.0
 HOUR = 3_600.0
 
 #: In ~50 descriptions at 1M tickets: a search that matches almost nothing.
@@ -81,30 +80,6 @@ class Spec:
     seed: int = 20261204
 
 
-class Weighted:
-    """A fast weighted pick (one ``random()`` and a bisect instead of ``random.choices``)."""
-
-    def __init__(self, pairs: Sequence[tuple[Any, float]]) -> None:
-        self.values = [v for v, _ in pairs]
-        self.cumulative = list(itertools.accumulate(w for _, w in pairs))
-        self.total = self.cumulative[-1]
-
-    def pick(self, rng: random.Random) -> Any:
-        return self.values[bisect.bisect_right(self.cumulative, rng.random() * self.total)]
-
-
-CATEGORIES = Weighted(
-    [
-        (Category.ACCOUNT_CONFIGURATION, 5),
-        (Category.INTEGRATION_SETUP, 3),
-        (Category.DEBUGGING_ERRORS, 4),
-        (Category.PRODUCT_ONBOARDING, 4),
-        (Category.SSO_AUTHENTICATION, 2),
-        (Category.REPORT_CONFIGURATION, 2),
-        (Category.BILLING, 3),
-        (Category.OTHER, 1),
-    ]
-)
 CHANNELS = Weighted(
     [(Channel.WEB, 4), (Channel.EMAIL, 3), (Channel.CHAT, 3), (Channel.PHONE, 1.5), (Channel.IN_APP, 1)]
 )
@@ -232,13 +207,6 @@ class World:
     heavy: int  # user id of the requester with the most tickets
     teams: list[int]
     tickets: list[Planned] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Table:
-    model: type[models.Model]
-    columns: tuple[str, ...]
-    rows: Callable[[World], Iterable[Sequence[Any]]]
 
 
 def _people(spec: Spec, rng: random.Random) -> tuple[dict[str, list[int]], list[int], list[tuple[int, int]]]:
@@ -491,20 +459,6 @@ TABLES: list[Table] = [
     Table(TicketComment, ("id", "ticket_id", "author_id", "body", "is_internal", "created_at"), comment_rows),
     Table(TicketEvent, ("id", "ticket_id", "actor_id", "kind", "data", "internal", "created_at"), event_rows),
 ]
-
-
-def copy_rows(table: Table, world: World) -> int:
-    """Stream one table's rows with COPY; returns how many."""
-    name = table.model._meta.db_table
-    columns = ", ".join(connection.ops.quote_name(c) for c in table.columns)
-    n = 0
-    with connection.cursor() as cursor:
-        raw = cursor.cursor  # psycopg's own cursor
-        with raw.copy(f"COPY {connection.ops.quote_name(name)} ({columns}) FROM STDIN") as copy:
-            for row in table.rows(world):
-                copy.write_row(row)
-                n += 1
-    return n
 
 
 def seed(spec: Spec, *, report: Callable[[str], None] = lambda _line: None) -> dict[str, int]:
