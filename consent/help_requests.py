@@ -42,7 +42,7 @@ from consent.records import ClientInfo, record_consent, stored_client_info
 from consent.services import CONSENT_CHOICES
 from consent.tokens import hash_token, new_token
 from tickets import services as ticket_services
-from tickets.models import ACTIVE, Channel, Ticket
+from tickets.models import ACTIVE, Channel, EventKind, Ticket
 
 DEFAULT_WAIT_SECONDS = 180
 #: How often the widget asks where its request stands.
@@ -338,7 +338,11 @@ def create(ask: Ask, *, origin: str, client: ClientInfo | None = None) -> Create
             expires_at=timezone.now() + timedelta(seconds=wait_seconds()),
         )
         ticket_services.record_event(
-            ticket, "help_requested", actor=customer, data={"help_request": help_request.pk}, internal=True
+            ticket,
+            EventKind.HELP_REQUESTED,
+            actor=customer,
+            data={"help_request": help_request.pk},
+            internal=True,
         )
         audit.record(
             "consent.help_requested",

@@ -246,6 +246,7 @@ class EventKind(models.TextChoices):
     SCREEN_SHARE_REQUESTED = "screen_share_requested", "Screen share requested"
     COBROWSE = "cobrowse", "Co-browse"
     ESCALATION = "escalation", "Escalated"
+    HELP_REQUESTED = "help_requested", "Asked for help from the page"
 
 
 class TicketEvent(models.Model):

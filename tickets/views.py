@@ -150,6 +150,8 @@ def describe_events(events: Iterable[TicketEvent], reader: Any = None) -> list[A
             text = "added an internal note"
         elif kind == EventKind.SCREEN_SHARE_REQUESTED:
             text = "asked for a screen share"
+        elif kind == EventKind.HELP_REQUESTED:
+            text = "asked for help from the page (Get help)"
         elif kind == EventKind.ESCALATION:
             to_team = data.get("to_team")
             team = teams.get(to_team) if isinstance(to_team, int) else None

@@ -372,8 +372,11 @@ def test_the_ticket_pages_render_the_request_and_the_customer_does_not_see_the_s
     assert event.internal and event.data == {"help_request": HelpRequest.objects.get().pk}
     staff = Client()
     staff.force_login(agent)
-    assert staff.get(f"/agent/tickets/{ticket.number}/").status_code == 200
+    staff_page = staff.get(f"/agent/tickets/{ticket.number}/")
+    assert staff_page.status_code == 200
+    assert "asked for help from the page (Get help)" in staff_page.content.decode()
     portal = Client()
     portal.force_login(customer)
     page = portal.get(f"/portal/tickets/{ticket.number}/")
-    assert page.status_code == 200 and "help_requested" not in page.content.decode()
+    text = page.content.decode()
+    assert page.status_code == 200 and "help_requested" not in text and "asked for help" not in text
