@@ -11,6 +11,7 @@ import { Replayer } from "@rrweb/replay";
 import { createUrlGuard } from "../replay/tandem_urls.js";
 import { openSocket } from "../common/socket.js";
 import { createStreamTracker } from "./stream.js";
+import { viewportText } from "./viewport.js";
 
 const RESYNC_GAP_MS = 2000;
 const FORWARDED = [
@@ -50,13 +51,15 @@ function buildView(container) {
   const title = element("strong", "tandem-live__title");
   const url = element("span", "tandem-live__url");
   const quality = element("span", "tandem-live__quality");
+  const viewport = element("span", "tandem-live__viewport");
+  viewport.dataset.testid = "console-viewport";
   page.append(title, url);
-  bar.append(presence, page, quality);
+  bar.append(presence, page, viewport, quality);
   const stage = element("div", "tandem-live__stage");
   const notice = element("p", "tandem-live__notice", "Waiting for the customer's page…");
   stage.append(notice);
   container.replaceChildren(bar, stage);
-  return { presence, title, url, quality, stage, notice };
+  return { presence, title, url, quality, viewport, stage, notice };
 }
 
 // `hello`: a function returning the data of a first `hello` frame (a grant-authenticated socket),
@@ -94,6 +97,7 @@ export function mount(container, { url, hello = null }) {
     const scale = Math.min(width / size.width, height ? height / size.height : Infinity) || 1;
     replayer.wrapper.style.transform = `scale(${scale})`;
     replayer.wrapper.style.transformOrigin = "top left";
+    view.viewport.textContent = viewportText(size, scale);
   }
 
   function startReplay() {

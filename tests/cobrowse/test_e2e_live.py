@@ -155,6 +155,15 @@ def test_live_flow_from_consent_to_stop_sharing(live_server_asgi, demo_site, bro
         timings["replay_ready_s"] = wait_until(
             agent, lambda: replay_value(agent, "#full-name") is not None, message="the replayed page"
         )
+        # The agent is told the customer's window size and the scale the replay is drawn at.
+        wait_until(
+            agent,
+            lambda: (agent.text_content("[data-testid=console-viewport]") or "").startswith(
+                "Customer's window: 1280 × 800 px · shown at "  # noqa: RUF001
+            ),
+            message="the customer's window size",
+            seen=lambda: agent.text_content("[data-testid=console-viewport]"),
+        )
 
         # --- what the customer types shows up for the agent --------------------------------------
         shopper.click("#full-name")
