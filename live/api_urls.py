@@ -17,6 +17,7 @@ urlpatterns = [
         voice_api.TranscriptView.as_view(),
         name="api-cobrowse-transcript",
     ),
+    path("cobrowse/sessions/<int:pk>/assist/", voice_api.AssistView.as_view(), name="api-cobrowse-assist"),
     path(
         "cobrowse/mode-requests/<int:pk>/approve/",
         api.ApprovalView.as_view(approve=True),

@@ -27,6 +27,9 @@ from rest_framework.views import APIView
 from accounts import api_errors, permissions
 from accounts.http import signed_in_user
 from cobrowse import voice_signature
+from cobrowse.assist import context as assist_context
+from cobrowse.assist import dispatch as assist_dispatch
+from cobrowse.assist.providers import propose
 from cobrowse.models import UTTERANCE_MAX_CHARS, CoBrowseSession, Speaker
 from cobrowse.services import voice
 
@@ -196,3 +199,62 @@ class TranscriptView(APIView):
             "session_ended": result.session_ended,
         }
         return Response(TranscriptResultSerializer(body).data)
+
+
+class AssistResultSerializer(serializers.Serializer):
+    session = serializers.IntegerField()
+    active_call = serializers.BooleanField()
+    speech = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What the voice channel may say to the customer, first first.",
+    )
+    proposals = serializers.ListField(
+        child=serializers.DictField(), help_text="Every proposal, as the agents' console shows them."
+    )
+
+
+class AssistView(APIView):
+    """The voice channel's side of the shared context: what the assistant proposes now."""
+
+    authentication_classes = [TokenAuthentication]
+    permission_classes = [IsAuthenticated, SignedByIntegration, SupportStaff]
+    throttle_classes = [TranscriptThrottle]
+
+    @extend_schema(
+        summary="The assistant's proposals for a session, for the voice channel",
+        description=(
+            "The proposals the assistant makes from the session's shared context now (the page as "
+            "the agents see it, data on file, the call), with the `speech` ones — text for the voice "
+            "channel to say — listed apart. Masked fields never carry a value. Authenticated like "
+            "the transcript endpoint: the API token, and the signature of the empty body "
+            '(`"<timestamp>."`) under VOICE_WEBHOOK_SECRET.'
+        ),
+        parameters=[
+            OpenApiParameter(voice_signature.SIGNATURE_HEADER, location="header", required=True, type=str),
+            OpenApiParameter(voice_signature.TIMESTAMP_HEADER, location="header", required=True, type=int),
+        ],
+        responses={
+            200: AssistResultSerializer,
+            401: OpenApiResponse(
+                ErrorSerializer, description="No token, or a missing, wrong or stale signature."
+            ),
+            403: OpenApiResponse(
+                ErrorSerializer, description="Not a support-staff user, or voice not configured."
+            ),
+            404: OpenApiResponse(ErrorSerializer, description="No such session visible to the user."),
+        },
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        user = signed_in_user(request)
+        session = CoBrowseSession.objects.filter(pk=pk).first()
+        if session is None or not permissions.can_view_cobrowse_session(user, session):
+            raise NotFound("No such co-browse session.")
+        context = assist_context.session_context(session.pk)
+        proposals = assist_dispatch.safe_proposals(propose(context), context)
+        body = {
+            "session": session.pk,
+            "active_call": bool(context["user"].get("active_call")),
+            "speech": [p["text"] for p in proposals if p["kind"] == "speech"],
+            "proposals": proposals,
+        }
+        return Response(AssistResultSerializer(body).data)

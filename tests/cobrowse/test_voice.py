@@ -13,6 +13,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.models import CustomerProfile
 from audit.models import AuditEvent
 from cobrowse import voice_signature
 from cobrowse.assist.voice import CallState, call_state
@@ -469,3 +470,44 @@ def test_the_public_schema_lists_the_endpoint(client):
     headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
     assert headers == {"X-Tandem-Signature", "X-Tandem-Timestamp"}
     assert {"200", "400", "401", "403", "404"} <= set(operation["responses"])
+
+
+# --- the voice channel reads the assistant's proposals -------------------------------------------
+
+
+def _get_assist(session_id, *, user=None, sign=True):
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    stamp = int(time.time())
+    headers = {}
+    if sign:
+        headers["HTTP_X_TANDEM_TIMESTAMP"] = str(stamp)
+        headers["HTTP_X_TANDEM_SIGNATURE"] = voice_signature.sign(SECRET, stamp, b"")
+    return client.get(f"/api/cobrowse/sessions/{session_id}/assist/", **headers)
+
+
+def test_during_a_call_the_voice_channel_gets_the_assistants_words(dom_session, agent, customer):
+    from cobrowse.assist import store
+    from tests.cobrowse.assist.pages import loan_page
+
+    CustomerProfile.objects.create(user=customer, postal_code="560001")
+    store.save_page_sync(dom_session.pk, loan_page(stalled_ms=25_000))
+    quiet = _get_assist(dom_session.pk, user=agent)
+    assert quiet.status_code == 200, quiet.content
+    assert quiet.json()["active_call"] is False and quiet.json()["speech"] == []
+    autofill = next(p for p in quiet.json()["proposals"] if p["kind"] == "autofill")
+    assert (autofill["field"], autofill["value"]) == ("property_pin_code", "560001")
+    _post(dom_session.pk, {"event": "call_started", "call_id": "CA-9"}, user=agent)
+    on_call = _get_assist(dom_session.pk, user=agent).json()
+    assert on_call["active_call"] is True
+    assert on_call["speech"] == ["We have your Property PIN code on file. Fill it in for you?"]
+    assert "password" not in str(on_call)  # the masked field: never a value, never proposed
+
+
+def test_the_assist_read_is_signed_staff_only_and_scoped(dom_session, agent, customer, agent_l3):
+    assert _get_assist(dom_session.pk, user=agent, sign=False).status_code == 401
+    assert _get_assist(dom_session.pk).status_code == 401
+    assert _get_assist(dom_session.pk, user=customer).status_code == 403
+    assert _get_assist(dom_session.pk, user=agent_l3).status_code == 404
+    assert _get_assist(999_999, user=agent).status_code == 404
