@@ -3,7 +3,8 @@
 The consent card fits the width (no sideways scroll) with buttons at least 44 px tall that a tap
 reaches; the badge stays on screen and its Stop sharing works by tap; a help prompt fits and a tap
 dismisses it, another tap on Get help asks; a guidance label stays within the screen and an agent's
-request sits clear of the badge and is answered by tap. Taps go through the touchscreen at the middle of each
+request sits clear of the badge and is answered by tap; the help card and its waiting card fit, and
+Allow and Cancel work by tap. Taps go through the touchscreen at the middle of each
 button, and the test checks that the button is what is under that point."""
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from accounts import site_keys
 from cobrowse.models import SessionState
+from consent.models import HelpRequest
 from demo_site.server import SITE_KEY, make_server, serve_in_thread
 from tests.cobrowse.test_e2e_device_consent import KEEP_CARD_ROOT, _agent_decides_on_the_link, _setup
 from tests.cobrowse.test_e2e_live import session_state, wait_until
@@ -30,7 +33,10 @@ from tests.cobrowse.test_widget_guidance_browser import (
     to_customer,
 )
 from tests.cobrowse.test_widget_guidance_browser import PAGE as GUIDANCE_PAGE
+from tests.demo_site.test_e2e_help_request import OPEN_ROOTS as HELP_ROOTS
+from tests.demo_site.test_e2e_help_request import sign
 from tests.demo_site.test_e2e_help_triggers import OPEN_PROMPT
+from tests.factories import make_account, make_user
 from tests.live_server import CONSENT_CARD_FOCUSED, KEEP_BADGE_ROOT, answer_consent_card
 
 pytestmark = [
@@ -226,3 +232,55 @@ def test_guidance_and_an_agent_request_on_a_phone(browser, widget_site):
         assert page.input_value("#name") == "Ada"
     finally:
         context.close()
+
+
+def test_the_help_card_on_a_phone_fits_and_answers_taps(browser, live_server_asgi):
+    """Get help on a phone: the help card and its "Waiting for an agent…" card fit the screen, with
+    buttons a thumb can hit; Allow and Cancel work by tap."""
+    account = make_account("Acme Home Loans", allowed_origins=[])
+    issued = site_keys.create_site_key(account, SITE_KEY)
+    make_user("cust-7", account=account)
+    init = {
+        "site": SITE_KEY,
+        "help": True,
+        "stallThresholdMs": 1000,
+        "user": {"id": "cust-7", "signature": sign(issued.secret, "cust-7")},
+    }
+    server = make_server("localhost", 0, live_server_asgi.url, quiet=True, tandem_init=init)
+    serve_in_thread(server)
+    site = f"http://localhost:{server.server_address[1]}"
+    account.allowed_origins = [site]
+    account.save(update_fields=["allowed_origins"])
+    context, page, errors = phone(browser, HELP_ROOTS)
+    try:
+        page.goto(f"{site}/apply/address")
+        page.wait_for_function("() => !!window.TandemTriggers", timeout=10000)
+        page.tap("#pin-code")
+        page.wait_for_selector("[data-tandem=help-prompt]", state="attached", timeout=10000)
+        page.wait_for_function("() => window.__prompt && window.__prompt.querySelector('.help')")
+        tap(page, "__prompt", ".help")
+
+        page.wait_for_selector("[data-tandem=help]", state="attached", timeout=10000)
+        page.wait_for_function("() => window.__help && window.__help.querySelector('.allow').textContent")
+        card = box(page, "__help", ".card")
+        assert card["left"] >= 0 and card["right"] <= 375 and card["bottom"] <= 667, card
+        assert page.evaluate(NO_SIDEWAYS_SCROLL)
+        assert_tappable(page, "__help", ".deny")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "phone-help-card.png"))
+        tap(page, "__help", ".allow")
+
+        page.wait_for_function(
+            "() => window.__help.querySelector('.status .text').textContent === 'Waiting for an agent…'",
+            timeout=10000,
+        )
+        status = box(page, "__help", ".status")
+        assert status["left"] >= 0 and status["right"] <= 375 and status["bottom"] <= 667, status
+        assert HelpRequest.objects.get().state == "waiting"
+        tap(page, "__help", ".cancel")
+        wait_until(page, lambda: HelpRequest.objects.get().state == "cancelled", message="cancelled")
+        assert errors == []
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()
