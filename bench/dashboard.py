@@ -29,10 +29,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)  # this file is bench/dashboard.py: keep it from shadowing the app
+
+from bench import benchdb  # noqa: E402 - after the path fix above
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tandem_bench_dashboard"
 SEEDED_TABLES = (
     "tickets_ticket", "cobrowse_cobrowsesession", "outcomes_sessionoutcome", "outcomes_surveyresponse",
@@ -47,22 +49,6 @@ class Page:
     url: str
     target_ms: int
     as_agent: bool = False
-
-
-def _database(url: str, *, fresh: bool) -> None:
-    """Drop and create the bench's own database (never one whose name lacks "bench")."""
-    import psycopg
-
-    name = urlsplit(url).path.lstrip("/")
-    if "bench" not in name:
-        raise SystemExit(f"Refusing to drop {name!r}: the bench database's name must contain 'bench'.")
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and fresh:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        if not exists or fresh:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _sizes() -> list[tuple[str, int, str, str]]:
@@ -112,12 +98,6 @@ def pages(today: Any, agent_id: int) -> list[Page]:
     ]
 
 
-def _p95(samples: list[float]) -> float:
-    if len(samples) < 2:
-        return samples[0]
-    return statistics.quantiles(samples, n=20, method="inclusive")[18]
-
-
 def time_pages(
     chosen: list[Page], clients: dict[bool, Any], requests: int
 ) -> list[tuple[Page, float, float]]:
@@ -133,7 +113,7 @@ def time_pages(
             started = time.perf_counter()
             client.get(page.url)
             samples.append((time.perf_counter() - started) * 1000)
-        median, p95 = statistics.median(samples), _p95(samples)
+        median, p95 = statistics.median(samples), benchdb.p95(samples)
         verdict = "ok" if p95 <= page.target_ms else "MISSED"
         print(f"{page.label:34} {median:9.0f} {p95:9.0f} {page.target_ms:8} {verdict}", flush=True)
         results.append((page, median, p95))
@@ -172,7 +152,7 @@ def main() -> None:
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DJANGO_DEBUG", "true")  # a development secret key; DEBUG goes off below
-    _database(args.database_url, fresh=not args.reuse)
+    benchdb.database(args.database_url, fresh=not args.reuse)
 
     import django
 

@@ -45,6 +45,9 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 if __name__ == "__main__":
     sys.path[0] = str(ROOT)  # run as bench/desk.py: keep this directory from shadowing the app
+
+from bench import benchdb  # noqa: E402 - after the path fix above
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tandem_bench_desk"
 DEMO_URL = "postgres://postgres@127.0.0.1:5432/tandem_bench_desk_demo"
 #: Tables listed with their sizes and analysed: the people, and every table of the tickets app (so
@@ -72,22 +75,6 @@ class Cast:
     customer: int
     ticket: int  # number of the customer's latest ticket
     team: int | None
-
-
-def _database(url: str, *, fresh: bool) -> None:
-    """Drop and create the bench's own database (never one whose name lacks "bench")."""
-    import psycopg
-
-    name = urlsplit(url).path.lstrip("/")
-    if "bench" not in name:
-        raise SystemExit(f"Refusing to drop {name!r}: the bench database's name must contain 'bench'.")
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and fresh:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        if not exists or fresh:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _tables() -> list[str]:
@@ -252,12 +239,6 @@ def deep_url(page: Page, client: Any) -> tuple[str, str]:
     return url, f"{FOLLOW_HTML} next links"
 
 
-def _p95(samples: list[float]) -> float:
-    if len(samples) < 2:
-        return samples[0]
-    return statistics.quantiles(samples, n=20, method="inclusive")[18]
-
-
 def time_pages(
     chosen: list[Page],
     clients: dict[str, Any],
@@ -282,7 +263,7 @@ def time_pages(
         if len(samples) < requests:
             how = f"{how}; " if how else ""
             how += f"{len(samples)} requests: over the {budget:.0f} s budget"
-        median, p95 = statistics.median(samples), _p95(samples)
+        median, p95 = statistics.median(samples), benchdb.p95(samples)
         verdict = "ok" if p95 <= page.target_ms else "MISSED"
         demo = baseline.get(page.label)
         ratio = f"{p95 / demo[1]:8.1f}x" if demo else f"{'':9}"
@@ -349,7 +330,7 @@ def main() -> None:
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DJANGO_DEBUG", "true")  # a development secret key; DEBUG goes off below
-    _database(args.database_url, fresh=not args.reuse)
+    benchdb.database(args.database_url, fresh=not args.reuse)
 
     import django
 
