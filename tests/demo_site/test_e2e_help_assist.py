@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from accounts import site_keys
 from accounts.models import CustomerProfile
 from cobrowse.models import CoBrowseSession, SessionState
 from consent.models import HelpRequest
-from demo_site.server import SITE_KEY, make_server, serve_in_thread
 from tests.cobrowse.test_e2e_guidance import answer, prompts
 from tests.cobrowse.test_e2e_live import session_state, wait_until
-from tests.demo_site.test_e2e_help_request import sign
-from tests.factories import make_account, make_user
+from tests.demo_site.test_e2e_help_request import signed_help_demo
+from tests.factories import make_user
 from tests.live_server import login
 
 pytestmark = [
@@ -51,25 +49,9 @@ def quick_stall(settings):
 @pytest.fixture
 def help_demo(quick_stall, live_server_asgi):
     """The demo site calling Tandem.init with help and a signed customer who has a PIN code on file."""
-    account = make_account("Acme Home Loans", allowed_origins=[])
-    issued = site_keys.create_site_key(account, SITE_KEY)
-    customer = make_user("cust-7", account=account)
-    CustomerProfile.objects.create(user=customer, postal_code=PIN, city="Bengaluru")
-    init = {
-        "site": SITE_KEY,
-        "help": True,
-        "stallThresholdMs": 1500,
-        "user": {"id": "cust-7", "signature": sign(issued.secret, "cust-7")},
-    }
-    server = make_server("localhost", 0, live_server_asgi.url, quiet=True, tandem_init=init)
-    serve_in_thread(server)
-    url = f"http://localhost:{server.server_address[1]}"
-    account.allowed_origins = [url]
-    account.site_url = url + "/"
-    account.save(update_fields=["allowed_origins", "site_url"])
-    yield url
-    server.shutdown()
-    server.server_close()
+    with signed_help_demo(live_server_asgi.url) as (url, customer):
+        CustomerProfile.objects.create(user=customer, postal_code=PIN, city="Bengaluru")
+        yield url
 
 
 def _in_root(page, root: str, script: str):

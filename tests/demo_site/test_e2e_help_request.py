@@ -5,9 +5,12 @@ the grant it was given."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -44,26 +47,36 @@ def sign(secret: str, user_id: str) -> str:
     return hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
 
 
-@pytest.fixture
-def help_demo(live_server_asgi):
+@contextlib.contextmanager
+def signed_help_demo(tandem_url: str, *, stall_ms: int = 1500) -> Iterator[tuple[str, Any]]:
+    """The demo site calling Tandem.init with help and customer "cust-7" signed with a fresh site key
+    of its account (whose allowed origin and site it is): yields (the site's URL, the customer)."""
     account = make_account("Acme Home Loans", allowed_origins=[])
     issued = site_keys.create_site_key(account, SITE_KEY)
-    make_user("cust-7", account=account)
+    customer = make_user("cust-7", account=account)
     init = {
         "site": SITE_KEY,
         "help": True,
-        "stallThresholdMs": 1500,
+        "stallThresholdMs": stall_ms,
         "user": {"id": "cust-7", "signature": sign(issued.secret, "cust-7")},
     }
-    server = make_server("localhost", 0, live_server_asgi.url, quiet=True, tandem_init=init)
+    server = make_server("localhost", 0, tandem_url, quiet=True, tandem_init=init)
     serve_in_thread(server)
     url = f"http://localhost:{server.server_address[1]}"
     account.allowed_origins = [url]
     account.site_url = url + "/"
     account.save(update_fields=["allowed_origins", "site_url"])
-    yield url
-    server.shutdown()
-    server.server_close()
+    try:
+        yield url, customer
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def help_demo(live_server_asgi):
+    with signed_help_demo(live_server_asgi.url) as (url, _customer):
+        yield url
 
 
 def _wait_for(check, timeout: float = 15.0):

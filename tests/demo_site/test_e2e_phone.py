@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from accounts import site_keys
 from cobrowse.models import SessionState
 from consent.models import HelpRequest
 from demo_site.server import SITE_KEY, make_server, serve_in_thread
@@ -34,9 +33,8 @@ from tests.cobrowse.test_widget_guidance_browser import (
 )
 from tests.cobrowse.test_widget_guidance_browser import PAGE as GUIDANCE_PAGE
 from tests.demo_site.test_e2e_help_request import OPEN_ROOTS as HELP_ROOTS
-from tests.demo_site.test_e2e_help_request import sign
+from tests.demo_site.test_e2e_help_request import signed_help_demo
 from tests.demo_site.test_e2e_help_triggers import OPEN_PROMPT
-from tests.factories import make_account, make_user
 from tests.live_server import CONSENT_CARD_FOCUSED, KEEP_BADGE_ROOT, answer_consent_card
 
 pytestmark = [
@@ -234,23 +232,16 @@ def test_guidance_and_an_agent_request_on_a_phone(browser, widget_site):
         context.close()
 
 
-def test_the_help_card_on_a_phone_fits_and_answers_taps(browser, live_server_asgi):
+@pytest.fixture
+def signed_help_site(live_server_asgi):
+    with signed_help_demo(live_server_asgi.url, stall_ms=1000) as (url, _customer):
+        yield url
+
+
+def test_the_help_card_on_a_phone_fits_and_answers_taps(browser, signed_help_site):
     """Get help on a phone: the help card and its "Waiting for an agent…" card fit the screen, with
     buttons a thumb can hit; Allow and Cancel work by tap."""
-    account = make_account("Acme Home Loans", allowed_origins=[])
-    issued = site_keys.create_site_key(account, SITE_KEY)
-    make_user("cust-7", account=account)
-    init = {
-        "site": SITE_KEY,
-        "help": True,
-        "stallThresholdMs": 1000,
-        "user": {"id": "cust-7", "signature": sign(issued.secret, "cust-7")},
-    }
-    server = make_server("localhost", 0, live_server_asgi.url, quiet=True, tandem_init=init)
-    serve_in_thread(server)
-    site = f"http://localhost:{server.server_address[1]}"
-    account.allowed_origins = [site]
-    account.save(update_fields=["allowed_origins"])
+    site = signed_help_site
     context, page, errors = phone(browser, HELP_ROOTS)
     try:
         page.goto(f"{site}/apply/address")
@@ -282,5 +273,3 @@ def test_the_help_card_on_a_phone_fits_and_answers_taps(browser, live_server_asg
         assert errors == []
     finally:
         context.close()
-        server.shutdown()
-        server.server_close()
