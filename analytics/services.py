@@ -38,10 +38,17 @@ def keep_quality(report: page_signals.ConnectionQuality) -> None:
     """Add one closed connection's counts to its session's row (two sockets may close at once)."""
     if len(report.rtt_buckets) != len(SessionQuality.RTT_FIELDS):
         raise ValueError("The round-trip histogram does not match RTT_BOUNDS_MS.")
-    SessionQuality.objects.get_or_create(session_id=report.session_id)  # F() below: no post_save
     counts = dict(zip(SessionQuality.RTT_FIELDS, report.rtt_buckets, strict=True))
     counts.update(zip(page_signals.QUALITY_LEVELS, report.levels, strict=True))
     counts.update(gaps=report.gaps, lost_events=report.lost_events, resyncs=report.resyncs)
+    first = {"connections": 1, "connected_seconds": report.seconds, "rtt_max_ms": report.rtt_max_ms}
+    # The session's first connection creates the row with its counts (its post_save refreshes the
+    # session's facts); a later one adds to it with F() (no post_save: the facts are refreshed here).
+    _row, created = SessionQuality.objects.get_or_create(
+        session_id=report.session_id, defaults={**first, **counts}
+    )
+    if created:
+        return
     SessionQuality.objects.filter(session_id=report.session_id).update(
         connections=F("connections") + 1,
         connected_seconds=F("connected_seconds") + report.seconds,
