@@ -175,6 +175,24 @@ STORAGES: dict[str, dict[str, Any]] = {
 }
 # Uploaded and generated files (recording blobs) live outside the web root.
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+# Recording blobs in an S3 bucket (or an S3-compatible API) instead of MEDIA_ROOT: see
+# docs/recordings.md#recordings-on-s3. Credentials come from the usual AWS variables or role.
+RECORDINGS_S3_BUCKET = env("RECORDINGS_S3_BUCKET", default="")
+if RECORDINGS_S3_BUCKET:
+    from recordings.s3 import s3_storage
+
+    STORAGES["recordings"] = s3_storage(
+        bucket=RECORDINGS_S3_BUCKET,
+        endpoint_url=env("RECORDINGS_S3_ENDPOINT_URL", default=""),
+        region=env("RECORDINGS_S3_REGION", default=env("AWS_DEFAULT_REGION", default="")),
+        prefix=env("RECORDINGS_S3_PREFIX", default=""),
+        sse=env("RECORDINGS_S3_SSE", default=""),
+        kms_key_id=env("RECORDINGS_S3_SSE_KMS_KEY_ID", default=""),
+        addressing_style=env("RECORDINGS_S3_ADDRESSING_STYLE", default=""),
+        connect_timeout=env.float("RECORDINGS_S3_CONNECT_TIMEOUT", default=5.0),
+        read_timeout=env.float("RECORDINGS_S3_READ_TIMEOUT", default=20.0),
+        max_attempts=env.int("RECORDINGS_S3_MAX_ATTEMPTS", default=3),
+    )
 WHITENOISE_USE_FINDERS = _DEV_DEFAULTS
 
 # --- Redis: channel layer, cache (rate limits, locks), Celery broker -------------------------

@@ -274,6 +274,10 @@ async def open_recorder(session_id: int) -> SessionRecorder | None:
         await cache.adelete(_writer_lock_key(recording.pk))
         logger.warning("recording %s: cannot resume: %s", recording.pk, exc)
         return None
+    except Exception as exc:  # storage unreachable: not recording now, the next open resumes it
+        await cache.adelete(_writer_lock_key(recording.pk))
+        logger.warning("recording %s: storage unavailable, not resuming now: %r", recording.pk, exc)
+        return None
     recorder = SessionRecorder(
         session_id,
         recording.pk,

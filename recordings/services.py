@@ -46,6 +46,9 @@ logger = logging.getLogger(__name__)
 
 RETENTION_LOCK_KEY = "recordings:retention-lock"
 RETENTION_LOCK_SECONDS = 60 * 60
+# Recordings shredded this recently have their blobs deleted again by each retention run: a deletion
+# whose storage was unreachable left them behind (unreadable, their key is gone, but still stored).
+LEFTOVER_SWEEP_DAYS = 7
 ROTATION_BATCH = 200
 
 
@@ -409,15 +412,18 @@ def delete_recording(recording_id: int, *, reason: str, actor: User | None = Non
     """Crypto-shred one recording: destroy and commit its key, then delete its blobs. Idempotent.
 
     Returns True if this call deleted it, False if it was already deleted. Must not run inside an
-    outer transaction that could roll the key destruction back after the blobs are gone.
+    outer transaction that could roll the key destruction back after the blobs are gone. Once the
+    key is destroyed the recording is deleted: if its storage then fails (an object store that is
+    down), the blobs stay behind, unreadable, and the next retention runs remove them.
     """
     if reason not in DeletionReason.values:
         raise ValueError(f"unknown deletion reason {reason!r}")
-    deleted = {"now": False}
+    deleted = {"now": False, "key_gone": False}
 
     def destroy_key() -> None:
         with transaction.atomic():
             recording = Recording.objects.select_for_update().get(pk=recording_id)
+            deleted["key_gone"] = True
             if recording.deleted_at is not None:
                 return
             recording.wrapped_key = b""
@@ -436,7 +442,14 @@ def delete_recording(recording_id: int, *, reason: str, actor: User | None = Non
             )
             deleted["now"] = True
 
-    shred_recording(recording_id, destroy_key)
+    try:
+        shred_recording(recording_id, destroy_key)
+    except Exception:
+        if not deleted["key_gone"]:
+            raise
+        logger.warning(
+            "recording %s: key destroyed, its blobs could not be deleted yet", recording_id, exc_info=True
+        )
     return deleted["now"]
 
 
@@ -485,11 +498,30 @@ def purge_expired(now: datetime | None = None) -> PurgeResult:
             except Exception:
                 logger.exception("retention: could not delete recording %s", pk)
                 result.failed.append(pk)
+        remove_leftover_blobs(now)
         expire_access_links(now)
     finally:
         if cache.get(RETENTION_LOCK_KEY) == token:
             cache.delete(RETENTION_LOCK_KEY)
     return result
+
+
+def remove_leftover_blobs(now: datetime | None = None) -> int:
+    """Delete again the blobs of recordings shredded in the last ``LEFTOVER_SWEEP_DAYS``; returns how
+    many were still stored. One listing per recording; a storage still failing is logged and skipped."""
+    since = (now or timezone.now()) - timedelta(days=LEFTOVER_SWEEP_DAYS)
+    store = BlobStore()
+    removed = 0
+    for pk in Recording.objects.filter(deleted_at__gte=since).order_by("pk").values_list("pk", flat=True):
+        try:
+            count = store.delete_recording(pk)
+        except Exception:
+            logger.warning("retention: blobs of shredded recording %s not deleted yet", pk, exc_info=True)
+            continue
+        if count:
+            logger.info("retention: %s leftover blob(s) of shredded recording %s deleted", count, pk)
+        removed += count
+    return removed
 
 
 # --- key rotation -------------------------------------------------------------------------------
