@@ -93,6 +93,9 @@ MIDDLEWARE = [
     # The product's 403/404/500 pages with DEBUG on too (config/error_pages.py); after Common, so
     # APPEND_SLASH still redirects.
     "config.error_pages.ProductErrorPagesMiddleware",
+    # After the product error pages, so that it sees a view's exception first: an unreachable
+    # database is a 503 (config/unavailable.py).
+    "config.unavailable.DatabaseUnavailableMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -133,6 +136,10 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and env.bool("DB_POOL",
         "max_size": env.int("DB_POOL_MAX_SIZE", default=8),
         "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
     }
+    # With a pool, Django's health checks are the pool's ``check``: a connection is tried before it
+    # is handed out, so after a database restart the pool's broken connections are dropped instead
+    # of failing one request each (docs/faults.md).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=True)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file-backed test database so that live-server (forked uvicorn) tests share it.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
