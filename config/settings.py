@@ -187,6 +187,9 @@ WHITENOISE_USE_FINDERS = _DEV_DEFAULTS
 # --- Redis: channel layer, cache (rate limits, locks), Celery broker -------------------------
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
+# The channel layer's Redis servers, comma-separated; the first (or only) one by default is REDIS_URL.
+CHANNEL_LAYER_REDIS_URLS: list[str] = env.list("CHANNEL_LAYER_REDIS_URLS", default=[REDIS_URL])
+
 CHANNEL_LAYERS = {
     "default": {
         # The pub/sub layer relays ~2x faster than the core layer here and never drops silently
@@ -194,7 +197,10 @@ CHANNEL_LAYERS = {
         # with redis-py 8 (its 5 s default kills consumers that idle).
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+            # One Redis, or several: each channel and group lives on one of them, chosen by a
+            # consistent hash of its name (channels-redis ``_get_shard``); every web process must
+            # list the same URLs in the same order (docs/faults.md).
+            "hosts": [{"address": url, "socket_timeout": None} for url in CHANNEL_LAYER_REDIS_URLS],
             # Pub/sub channel names ignore the Redis database number: separate deployments
             # (and parallel test runs) sharing one Redis need their own prefix.
             "prefix": env("CHANNEL_LAYER_PREFIX", default="tandem"),
