@@ -66,6 +66,8 @@ class EnvelopeSender:
             self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
         ) -> None: ...
 
+        async def close(self, code: int | bool | None = None, reason: str | None = None) -> None: ...
+
     async def send_envelope(self, msg_type: str, data: dict[str, Any]) -> None:
         if self.closed:  # frames still queued when the socket went away are dropped, not sent
             return
