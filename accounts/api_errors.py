@@ -11,6 +11,8 @@ propagate instead of each app shaping its own errors. The shapes:
   registered with :func:`translate`) → ``{"detail", "code"}`` with that status;
 - Django's ``PermissionDenied`` → 403 ``{"detail"}`` with its own message (DRF alone would replace
   it with a generic one), plus its ``code`` when it has one;
+- an unreachable database (``OperationalError``, ``InterfaceError``: restarting, failing over) →
+  503 ``{"detail", "code": "unavailable"}``, as pages outside DRF answer (config/unavailable.py);
 Everything else is DRF's default handler (its own exceptions, ``Http404``).
 """
 
@@ -20,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.response import Response
@@ -62,7 +65,12 @@ def translate(exc_type: type[BaseException]) -> Callable[[Translator], Translato
     return register
 
 
+UNAVAILABLE = "The service is temporarily unavailable: try again in a moment."
+
+
 def to_api_exception(exc: BaseException) -> BaseException:
+    if isinstance(exc, OperationalError | InterfaceError):
+        return Refused(UNAVAILABLE, "unavailable", status.HTTP_503_SERVICE_UNAVAILABLE)
     for klass in type(exc).__mro__:
         if klass in _translators:
             return _translators[klass](exc)

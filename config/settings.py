@@ -93,6 +93,9 @@ MIDDLEWARE = [
     # The product's 403/404/500 pages with DEBUG on too (config/error_pages.py); after Common, so
     # APPEND_SLASH still redirects.
     "config.error_pages.ProductErrorPagesMiddleware",
+    # After the product error pages, so that it sees a view's exception first: an unreachable
+    # database is a 503 (config/unavailable.py).
+    "config.unavailable.DatabaseUnavailableMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -133,6 +136,10 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and env.bool("DB_POOL",
         "max_size": env.int("DB_POOL_MAX_SIZE", default=8),
         "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
     }
+    # With a pool, Django's health checks are the pool's ``check``: a connection is tried before it
+    # is handed out, so after a database restart the pool's broken connections are dropped instead
+    # of failing one request each (docs/faults.md).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=True)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file-backed test database so that live-server (forked uvicorn) tests share it.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
@@ -198,6 +205,9 @@ WHITENOISE_USE_FINDERS = _DEV_DEFAULTS
 # --- Redis: channel layer, cache (rate limits, locks), Celery broker -------------------------
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
+# The channel layer's Redis servers, comma-separated; the first (or only) one by default is REDIS_URL.
+CHANNEL_LAYER_REDIS_URLS: list[str] = env.list("CHANNEL_LAYER_REDIS_URLS", default=[REDIS_URL])
+
 CHANNEL_LAYERS = {
     "default": {
         # The pub/sub layer relays ~2x faster than the core layer here and never drops silently
@@ -205,7 +215,10 @@ CHANNEL_LAYERS = {
         # with redis-py 8 (its 5 s default kills consumers that idle).
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+            # One Redis, or several: each channel and group lives on one of them, chosen by a
+            # consistent hash of its name (channels-redis ``_get_shard``); every web process must
+            # list the same URLs in the same order (docs/faults.md).
+            "hosts": [{"address": url, "socket_timeout": None} for url in CHANNEL_LAYER_REDIS_URLS],
             # Pub/sub channel names ignore the Redis database number: separate deployments
             # (and parallel test runs) sharing one Redis need their own prefix.
             "prefix": env("CHANNEL_LAYER_PREFIX", default="tandem"),

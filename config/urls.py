@@ -29,3 +29,6 @@ urlpatterns = [
     path("", include("outcomes.urls")),
     path("", include("analytics.urls")),
 ]
+
+# An unreachable database is a 503, anything else the product's 500 (config/unavailable.py).
+handler500 = "config.unavailable.server_error"

@@ -13,6 +13,11 @@ for the same session shares the first recorder.
 ``stop("disconnect")`` while the session is still sharing with recording consent only suspends the
 recording (no final chunk): the customer's reconnect resumes it at the next chunk. Any other reason
 (ended, revoked, consent withdrawn) writes the final chunk and closes the recording for good.
+
+A resumed recording that went without events for longer than ``GAP_MARK_SECONDS`` (the customer's
+socket lost, Redis or a web node restarted) starts again with a ``gap`` event ``{from, to, seconds}``
+(milliseconds since the epoch), so the replay's timeline says where nothing could be recorded
+instead of joining the two sides as if they were one.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import contextlib
 import logging
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from channels.db import database_sync_to_async
 from django.core.cache import cache
@@ -50,6 +55,7 @@ FLUSH_CHECK_SECONDS = 0.5
 PROGRESS_EVERY_SECONDS = 30.0
 WRITER_LOCK_SECONDS = 120
 MIN_FRAME_INTERVAL_MS = 500  # browser sessions: at most two frames a second
+GAP_MARK_SECONDS = 2.0  # a page navigation's reconnect is usually shorter and is not marked
 
 _recorders: dict[int, SessionRecorder] = {}
 
@@ -127,6 +133,17 @@ class SessionRecorder:
         self._last_frame_at = at
         data = {"jpeg": base64.b64encode(jpeg_bytes).decode("ascii")}
         self._put({"type": "frame", "seq": None, "ts": int(ts), "at": at, "data": data}, at)
+
+    def mark_gap(self, since: datetime | None) -> None:
+        """Say on the timeline that nothing was recorded from ``since`` (the last event kept) to now."""
+        if since is None or self._stopped:
+            return
+        at = _now_ms()
+        start = int(since.timestamp() * 1000)
+        if at - start < GAP_MARK_SECONDS * 1000:
+            return
+        data = {"from": start, "to": at, "seconds": round((at - start) / 1000, 1)}
+        self._put({"type": "gap", "seq": None, "ts": None, "at": at, "data": data}, at)
 
     def _put(self, event: dict, at: int) -> None:
         try:
@@ -270,6 +287,7 @@ async def open_recorder(session_id: int) -> SessionRecorder | None:
             chunk_base = 0
         else:
             writer, chunk_base = await asyncio.to_thread(_resume, recording.pk, bytes(recording.wrapped_key))
+        resumed = target.data_key is None
     except (ResumeError, RecordingCryptoError) as exc:
         await cache.adelete(_writer_lock_key(recording.pk))
         logger.warning("recording %s: cannot resume: %s", recording.pk, exc)
@@ -293,4 +311,7 @@ async def open_recorder(session_id: int) -> SessionRecorder | None:
         current._refs += 1
         return current
     _recorders[session_id] = recorder
+    if resumed:
+        # The last event kept so far: duration_ms is counted from started_at up to it.
+        recorder.mark_gap(recording.started_at + timedelta(milliseconds=recording.duration_ms))
     return recorder

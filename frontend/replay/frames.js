@@ -3,10 +3,10 @@
 // and the agent's actions as markers on the timeline and entries in the activity list.
 import { chunkAt } from "./chunks.js";
 import { keepFitted } from "./fit.js";
-import { fmt } from "./util.js";
+import { fmt, gapLabel } from "./util.js";
 
 const ACTION_SHOW_MS = 2500;
-const STEP_TYPES = ["action", "action_request", "annotate", "mode", "control"];
+const STEP_TYPES = ["action", "action_request", "annotate", "mode", "control", "gap"];
 
 function short(text, max = 60) {
   const s = String(text || "");
@@ -73,6 +73,7 @@ export function describeStep(type, data) {
   if (type === "annotate") return "Agent annotation";
   if (type === "mode") return `Mode: ${String(data.mode || "").replace("_", " ")}`;
   if (type === "control") return "Control changed";
+  if (type === "gap") return gapLabel(data);
   return type;
 }
 

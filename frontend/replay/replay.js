@@ -9,7 +9,7 @@ import { keepFitted } from "./fit.js";
 import { playFrames } from "./frames.js";
 import { createUrlGuard } from "./tandem_urls.js";
 import "./replay.css";
-import { fmt } from "./util.js";
+import { fmt, gapLabel } from "./util.js";
 
 const ANNOTATION_SHOW_MS = 2500;
 const CUSTOM = 5;
@@ -34,6 +34,7 @@ function describe(kind, data) {
   if (kind === "action") return `Agent action: ${data.kind || "action"}`;
   if (kind === "action_request") return "Agent asked to act";
   if (kind === "mode") return `Mode: ${String(data.mode || "").replace("_", " ")}`;
+  if (kind === "gap") return gapLabel(data);
   return kind;
 }
 
@@ -60,7 +61,7 @@ export function toReplay(chunks) {
       const ts = typeof env.at === "number" ? env.at + (skew || 0) : env.ts;
       if (typeof ts !== "number") continue;
       events.push({ type: CUSTOM, timestamp: ts, data: { tag: env.type, payload: data } });
-      if (["annotate", "action", "action_request", "mode"].includes(env.type)) {
+      if (["annotate", "action", "action_request", "mode", "gap"].includes(env.type)) {
         marks.push({ ts, kind: env.type, data, label: describe(env.type, data) });
       }
     }

@@ -7,3 +7,9 @@ export function fmt(ms) {
   const sec = String(s % 60).padStart(2, "0");
   return h ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
 }
+
+// A hole in a recording (its ``gap`` event): the connection was lost, or a server restarted.
+export function gapLabel(data) {
+  const seconds = Number(data && data.seconds);
+  return Number.isFinite(seconds) ? `Not recorded for ${seconds} s (connection lost)` : "Not recorded (connection lost)";
+}

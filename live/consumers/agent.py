@@ -14,6 +14,7 @@ import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import DatabaseError
 
 from cobrowse import policy, protocol
 from cobrowse import services as session_services
@@ -133,9 +134,13 @@ class AgentConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         # Re-read the state (and the holder's current rights) for anything that acts on the page.
         holder = self.user
         if message.type in ("annotate", "action", "mode_request", "handover"):
-            self.session, current_holder = await database_sync_to_async(live.current_with_holder)(
-                self.session_id
-            )
+            try:
+                self.session, current_holder = await database_sync_to_async(live.current_with_holder)(
+                    self.session_id
+                )
+            except DatabaseError:  # rights cannot be checked: refused, and the socket stays open
+                await self.send_error("unavailable", "The database is unavailable: try again in a moment.")
+                return
             if self.session.controller_id == self.user.pk:
                 holder = current_holder  # fresh from the database: rights withdrawn count at once
         # Whoever holds control (the agent unless it was handed over) may guide and act, with

@@ -8,11 +8,18 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from cobrowse import protocol
 
 logger = logging.getLogger(__name__)
 
+
+#: Close code of a socket whose Redis (channel layer, cache, relay state) failed under it: "service
+#: restart", on which the pages reconnect; their hello then brings a fresh snapshot (docs/faults.md).
+CLOSE_REDIS_LOST = 1012
 
 #: How long a socket authenticated by its first frame (``hello``) may stay silent before it closes.
 HELLO_TIMEOUT_S = 10
@@ -38,7 +45,17 @@ class EnvelopeSender:
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        try:
+            await handler(message)
+        except (RedisConnectionError, RedisTimeoutError):
+            # Redis went away under this socket. What it relayed meanwhile is lost (pub/sub keeps
+            # nothing), so the socket does not carry on as if nothing happened: it closes with a
+            # code the pages reconnect on, and their reconnect resynchronises. The layer itself
+            # re-subscribes its groups once Redis is back (redis-py's pub/sub on reconnect).
+            if message["type"] == "websocket.disconnect":
+                raise StopConsumer from None  # going anyway: what it could not tidy expires
+            logger.warning("Redis unreachable: closing a %s socket to reconnect", type(self).__name__)
+            await self.close(code=CLOSE_REDIS_LOST)
 
     seq = 0
     closed = False
@@ -48,6 +65,8 @@ class EnvelopeSender:
         async def send(
             self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
         ) -> None: ...
+
+        async def close(self, code: int | bool | None = None, reason: str | None = None) -> None: ...
 
     async def send_envelope(self, msg_type: str, data: dict[str, Any]) -> None:
         if self.closed:  # frames still queued when the socket went away are dropped, not sent

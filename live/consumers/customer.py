@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError
 
 from cobrowse import page_signals, policy, protocol
 from cobrowse import services as session_services
@@ -363,7 +364,12 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         if now - self.last_touch < self.touch_every:
             return
         self.last_touch = now
-        if not await database_sync_to_async(live.record_activity)(self.session_id):
+        try:
+            sharing = await database_sync_to_async(live.record_activity)(self.session_id)
+        except DatabaseError:  # the database is away (restarting): the relay goes on without it
+            logger.warning("could not record activity of session %s", self.session_id)
+            return
+        if not sharing:
             await self._end((await database_sync_to_async(live.current)(self.session_id)).state)
 
     # --- sequence bookkeeping ------------------------------------------------------------------
