@@ -519,7 +519,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         self.session = live.LiveSession(
             **{**self.session.__dict__, "mode": event["mode"], "state": event["state"]}
         )
-        if changed_mode:
+        if changed_mode and self.sharing:  # a dormant tab's page has no guidance to change
             await self.send_envelope("mode", {"mode": event["mode"]})
 
     async def _end(self, reason: str) -> None:

@@ -8,8 +8,10 @@ import asyncio
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
+from cobrowse.groups import session_group
 from cobrowse.models import CoBrowseSession, SessionState
 from config.asgi import application
 from live import relay_state
@@ -75,6 +77,18 @@ async def test_a_second_tab_with_the_same_grant_is_dormant_and_relays_nothing():
     await first.send_json_to(_msg("signal", {"kind": "stall"}, 1))
     assert (await _receive_type(console, "signal"))["data"]["kind"] == "stall"
     assert await relay_state.seat_holder(session.pk) is not None
+    for comm in (first, second, console):
+        await comm.disconnect()
+
+
+async def test_a_dormant_tab_hears_the_end_but_no_mode_change():
+    session, grant, first, second, _, console = await _two_tabs()
+    changed = {"type": "session.changed", "session_id": session.pk, "state": "active", "mode": "controlled"}
+    await get_channel_layer().group_send(session_group(session.pk), changed)
+    assert (await _receive_type(first, "mode"))["data"]["mode"] == "controlled"
+    await get_channel_layer().group_send(session_group(session.pk), {**changed, "state": "ended"})
+    ended = await second.receive_json_from(timeout=5)  # the next frame: no mode change before it
+    assert (ended["type"], ended["data"]) == ("ended", {"reason": "ended"})
     for comm in (first, second, console):
         await comm.disconnect()
 

@@ -91,6 +91,7 @@ function share({ grant, base, sessionId, refreshInMs, tabId }) {
     welcome(data) {
       // Another tab shares this session: this one asks "Share this tab instead?" (tandem-seat.js).
       if (data.dormant) return askSeat(data.agent_name);
+      cancelSeat();
       agentName = data.agent_name || agentName;
       mode = data.mode || mode;
       const historyMissing = outbox.resume(Number.isInteger(data.last_seq) ? data.last_seq : -1);
@@ -138,14 +139,18 @@ function share({ grant, base, sessionId, refreshInMs, tabId }) {
     asking = true;
     loadChunk(`${base}/static/dist/tandem-seat.js`, "TandemSeat")
       .then((seat) => seat.ask(name))
-      .then((yes) => (yes ? outbox.sendOutOfBand("take_seat", {}) : teardown("", true)), console.warn)
+      .then((yes) => (yes ? outbox.sendOutOfBand("take_seat", {}) : yes === false && teardown("", true)), console.warn)
       .then(() => (asking = false));
+  }
+  function cancelSeat() {
+    if (asking && window.TandemSeat) window.TandemSeat.cancel();
   }
 
   // keep: the session goes on (in another tab), so the tab keeps its grant and nothing says "ended".
   function teardown(text = ENDED_TEXT, keep) {
     if (ended) return;
     ended = true;
+    cancelSeat();
     clearTimeout(refreshTimer);
     if (stopRecording) stopRecording();
     if (stopWatching) stopWatching();

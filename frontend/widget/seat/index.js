@@ -1,30 +1,26 @@
 // tandem-seat.js: loaded by the recorder when the server admits this tab dormant, because another
 // tab of the browser shares the same session (one tab shares at a time, docs/relay.md). It asks
 // "Share this tab instead?" with the consent card's dialog (closed shadow root, focus kept, Escape
-// answers no) and resolves to the answer; the recorder sends take_seat on yes.
+// answers no) and resolves to the answer; the recorder sends take_seat on yes, and cancels the
+// question when it no longer applies.
 import { createCard } from "../consent/card.js";
+import { seatQuestion } from "./question.js";
 
-export function seatQuestion(agentName) {
-  const who = String(agentName || "your support agent").slice(0, 60);
-  return {
-    title: "Share this tab instead?",
-    prompt: `Another tab is sharing with ${who}. Share this tab instead? The other tab stops sharing.`,
-    allow: "Share this tab",
-    deny: "Not now",
-  };
-}
+let cancel = () => {};
 
+// Resolves to true (share this tab), false (not now) or null (cancelled: the question no longer
+// applies, the session ended or this tab was given the seat anyway).
 function ask(agentName) {
   return new Promise((resolve) => {
-    const card = createCard({
-      kind: "seat",
-      request: seatQuestion(agentName),
-      onAnswer: (yes) => {
-        card.remove();
-        resolve(yes);
-      },
-    });
+    let card = null;
+    const answer = (value) => {
+      cancel = () => {};
+      card.remove();
+      resolve(value);
+    };
+    card = createCard({ kind: "seat", request: seatQuestion(agentName), onAnswer: answer });
+    cancel = () => answer(null);
   });
 }
 
-window.TandemSeat = { ask };
+window.TandemSeat = { ask, cancel: () => cancel() };
