@@ -407,6 +407,8 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         if self.pending_ping and str(message.data.get("nonce")) == self.pending_ping[0]:
             self.rtt_ms = (time.monotonic() - self.pending_ping[1]) * 1000
             self.pending_ping = None
+            if not self.sharing:  # a tab that does not share is not the customer's connection
+                return
             level = quality_level(self.rtt_ms)
             rtt_ms = round(self.rtt_ms)
             if self.meter is not None:

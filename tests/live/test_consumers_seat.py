@@ -93,6 +93,19 @@ async def test_a_dormant_tab_hears_the_end_but_no_mode_change():
         await comm.disconnect()
 
 
+async def test_a_dormant_tab_answers_pings_without_being_the_customers_connection(monkeypatch):
+    from live.consumers import customer
+
+    monkeypatch.setattr(customer, "PING_INTERVAL_S", 0.2)
+    session, grant, first, second, _, console = await _two_tabs()
+    ping = await _receive_type(second, "ping")
+    await second.send_json_to(_msg("pong", {"nonce": ping["data"]["nonce"]}, 1))
+    await console.receive_nothing(timeout=0.5)  # no quality from a tab that does not share
+    assert await relay_state.quality(session.pk) is None
+    for comm in (first, second, console):
+        await comm.disconnect()
+
+
 async def test_take_seat_moves_sharing_and_the_old_tab_hears_seat_moved():
     session, grant, first, second, _, console = await _two_tabs()
     await second.send_json_to(_msg("take_seat", {}, 1))
@@ -212,12 +225,14 @@ async def test_take_seat_from_the_holder_or_before_hello_is_an_error():
         await comm.disconnect()
 
 
-@pytest.mark.parametrize("tab_id", ["short", "has space in it", "x" * 65, 12345678, "tab;drop-table"])
-async def test_a_bad_tab_id_is_an_error_and_the_socket_stays_unadmitted(tab_id):
+async def test_a_bad_tab_id_is_an_error_and_the_socket_stays_unadmitted():
     session, grant, agent = await _setup()
-    comm = await _open(session.pk, grant, tab_id, "page-a")
-    error = (await _receive_type(comm, "error"))["data"]
-    assert error["field"] == "data.tab_id"
-    assert error["code"] in ("bad_value", "too_long", "wrong_type")
+    for tab_id in ("short", "has space in it", "x" * 65, 12345678, "tab;drop-table"):
+        comm = await _open(session.pk, grant, tab_id, "page-a")
+        error = (await _receive_type(comm, "error"))["data"]
+        assert error["field"] == "data.tab_id", tab_id
+        assert error["code"] in ("bad_value", "too_long", "wrong_type")
+        await comm.send_json_to(_msg("take_seat", {}, 1))
+        assert (await _receive_type(comm, "error"))["data"]["code"] == "not_ready"
+        await comm.disconnect()
     assert await relay_state.seat_holder(session.pk) is None
-    await comm.disconnect()
