@@ -16,6 +16,8 @@ export const entries = {
   "tandem-recorder": "frontend/widget/recorder/index.js",
   // Guidance and control, loaded by the recorder only when a session goes beyond view only.
   "tandem-guide": "frontend/widget/guide/index.js",
+  // "Share this tab instead?", loaded by the recorder only when another tab of the browser shares.
+  "tandem-seat": "frontend/widget/seat/index.js",
   // The end card ("How did this session go?"), loaded by the recorder only when a session ends.
   "tandem-survey": "frontend/widget/survey/index.js",
   // Help triggers (stall, errors, rage clicks, ...), loaded only after Tandem.init({help: true}).
@@ -52,6 +54,7 @@ export const budgetsGzipped = {
   "tandem-recorder.js": 30 * 1024,
   "tandem-guide.js": 8 * 1024,
   "tandem-survey.js": 3 * 1024,
+  "tandem-seat.js": 3 * 1024,
   "tandem-triggers.js": 3 * 1024,
   "tandem-help.js": 4 * 1024,
   // What the wrapper adds to a React app, React itself not counted.

@@ -86,3 +86,93 @@ async def set_quality(session_id: int, level: str, rtt_ms: int) -> None:
 async def quality(session_id: int) -> Quality | None:
     """The last quality announced for the session, for viewers who join in between."""
     return parse_quality(as_text(await _client().get(_key(session_id, "quality"))))
+
+
+# --- the seat: which customer socket shares ---------------------------------------------------------
+#
+# Two tabs of one browser can hold the same grant (a duplicated tab, a link opened from the page),
+# and one tab's next page says hello before its old page's close is handled. The seat says which
+# socket shares: "<tab id> <channel name>", renewed by that socket's heartbeat, so a holder that died
+# without a close (a killed server) frees it within SEAT_TTL_MS. Each operation is one Lua script:
+# two hellos racing cannot both win.
+
+SEAT_TTL_MS = 15_000  # several heartbeats (PING_INTERVAL_S): a live holder never lets it lapse
+
+# KEYS[1] seat; ARGV: tab id ("" = a page without one: takes the seat), channel, ttl ms.
+# Returns {won, previous channel or ""}: a free seat, the same tab or no tab id wins.
+_CLAIM = """
+local held = redis.call('GET', KEYS[1])
+if held then
+  local tab, channel = string.match(held, '^(%S*) (%S+)$')
+  if ARGV[1] ~= '' and tab ~= ARGV[1] then return {0, channel} end
+  redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'PX', ARGV[3])
+  if channel == ARGV[2] then return {1, ''} end
+  return {1, channel}
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'PX', ARGV[3])
+return {1, ''}
+"""
+
+# Takes the seat whoever holds it; returns the previous holder's channel or "".
+_TAKE = """
+local held = redis.call('GET', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'PX', ARGV[3])
+if not held then return '' end
+local channel = string.match(held, ' (%S+)$')
+if channel == ARGV[2] then return '' end
+return channel
+"""
+
+# The holder's heartbeat: renews its seat (or takes it back if it lapsed with nobody else on it).
+# Returns 1 while this channel holds the seat, 0 once another does.
+_RENEW = """
+local held = redis.call('GET', KEYS[1])
+if held and string.match(held, ' (%S+)$') ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+
+# A socket closes: frees the seat if it is this channel's. Returns 1 unless another channel holds it.
+_RELEASE = """
+local held = redis.call('GET', KEYS[1])
+if not held then return 1 end
+if string.match(held, ' (%S+)$') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+"""
+
+
+class SeatClaim(TypedDict):
+    """The answer to a hello: whether this socket shares, and whose socket it replaced."""
+
+    won: bool
+    previous: str
+
+
+async def claim_seat(session_id: int, tab_id: str, channel: str) -> SeatClaim:
+    """A hello: the seat if it is free, already this tab's, or ``tab_id`` is empty."""
+    won, previous = await _client().eval(_CLAIM, 1, _key(session_id, "seat"), tab_id, channel, SEAT_TTL_MS)
+    return {"won": bool(won), "previous": as_text(previous) or ""}
+
+
+async def take_seat(session_id: int, tab_id: str, channel: str) -> str:
+    """The customer chose to share this tab instead: the previous holder's channel (or "")."""
+    previous = await _client().eval(_TAKE, 1, _key(session_id, "seat"), tab_id, channel, SEAT_TTL_MS)
+    return as_text(previous) or ""
+
+
+async def renew_seat(session_id: int, tab_id: str, channel: str) -> bool:
+    """False once another socket holds the seat."""
+    return bool(await _client().eval(_RENEW, 1, _key(session_id, "seat"), tab_id, channel, SEAT_TTL_MS))
+
+
+async def release_seat(session_id: int, channel: str) -> bool:
+    """Frees the seat if this channel holds it; False when another socket holds it (its close must
+    not disturb the session)."""
+    return bool(await _client().eval(_RELEASE, 1, _key(session_id, "seat"), channel))
+
+
+async def seat_holder(session_id: int) -> str | None:
+    """The holder's channel name, or None for a free seat."""
+    held = as_text(await _client().get(_key(session_id, "seat")))
+    return held.rpartition(" ")[2] if held else None

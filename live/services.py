@@ -162,6 +162,11 @@ def customer_disconnected(session_id: int) -> None:
         session_services.mark_reconnecting(session.pk)
 
 
+def customer_moved_tab(session_id: int) -> None:
+    """The customer shares another tab of their browser instead: one line in the activity."""
+    log_activity(session_id, None, "seat_moved")
+
+
 @contextlib.contextmanager
 def _admission() -> Iterator[None]:
     """Joining a session's seats (staff or team member): refusals as socket close codes."""

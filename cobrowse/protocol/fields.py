@@ -94,6 +94,18 @@ def check_page_id(value: Any, path: str) -> str:
     return text
 
 
+_TAB_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+def check_tab_id(value: Any, path: str) -> str:
+    """The widget's tab id: 8 to 64 letters, digits, ``-`` or ``_`` (it is stored beside a channel
+    name in the relay's seat, so nothing else may appear in it)."""
+    text = check_str(value, path, max_len=64, min_len=1)
+    if not _TAB_ID.fullmatch(text):
+        raise ProtocolError("bad_value", f"{path} must be 8 to 64 letters, digits, - or _", path)
+    return text
+
+
 def check_url(value: Any, path: str) -> str:
     text = check_str(value, path, max_len=MAX_URL, min_len=1)
     if not text.lower().startswith(("http://", "https://")):

@@ -42,6 +42,7 @@ SERVER_TO_CUSTOMER = frozenset(
         "ended",
         "control",
         "participants",
+        "seat_moved",
     }
 )
 SERVER_TO_AGENT = frozenset(

@@ -24,6 +24,7 @@ from cobrowse.protocol.fields import (
     check_number,
     check_page_id,
     check_str,
+    check_tab_id,
     check_token,
     check_url,
     get_value,
@@ -64,6 +65,9 @@ def _hello(d: dict) -> dict:
         ),
         "url": check_url(get_value(d, "url", "data.url"), "data.url"),
         "title": check_str(get_value(d, "title", "data.title"), "data.title", max_len=MAX_TITLE),
+        # Which tab of the browser speaks (the widget's tab id): one tab shares at a time. A page
+        # without one (a widget from before seats) takes the seat as pages always did.
+        "tab_id": check_tab_id(d["tab_id"], "data.tab_id") if d.get("tab_id") is not None else "",
     }
 
 
@@ -170,6 +174,11 @@ def _stop(d: dict) -> dict:
     return {"reason": check_str(get_value(d, "reason", "data.reason"), "data.reason", max_len=200)}
 
 
+def _take_seat(d: dict) -> dict:
+    """A dormant tab's "Share this tab instead?" answered yes: nothing more to say."""
+    return {}
+
+
 def _action_result(d: dict) -> dict:
     return {
         "request_id": check_str(get_value(d, "request_id", "data.request_id"), "data.request_id", max_len=64),
@@ -260,6 +269,7 @@ SCHEMAS: dict[str, dict[str, Callable[[dict], dict]]] = {
         "stop": _stop,
         "action_result": _action_result,
         "part": _part,
+        "take_seat": _take_seat,
     },
     AGENT: {
         "annotate": _annotate,

@@ -5,6 +5,12 @@ Every frame is validated (:mod:`cobrowse.protocol`) and checked against the sess
 socket stays open. Session state lives in the database; the consumer keeps only what it needs
 between frames and learns of changes through the ``cobrowse.<session>`` group. With the customer's
 recording consent, what is relayed is also recorded (:mod:`recordings.live`).
+
+One tab shares at a time: the socket holding the session's seat (:mod:`live.relay_state`). A hello
+from another tab of the same browser (the grant travels with a duplicated tab) is admitted
+*dormant*: nothing is relayed or recorded, it is not the customer's presence, and its close changes
+nothing; ``take_seat`` moves the seat to it and the old holder is told ``seat_moved``. Only the
+holder's close marks the session reconnecting.
 """
 
 from __future__ import annotations
@@ -52,6 +58,10 @@ TOUCH_EVERY_S = 30  # activity is written to the session at most this often
 QUALITY_GOOD_MS = 200
 QUALITY_FAIR_MS = 600
 QUALITY_REFRESH_S = 12  # a steady quality is re-announced this often (a change goes out at once)
+#: The agents' feed line (a presence frame) when the customer shares another tab instead.
+MOVED_TEXT = "The customer moved sharing to another tab"
+#: What a dormant socket may send besides ``take_seat``: it answers pings and may stop the session.
+DORMANT_TYPES = frozenset({"pong", "stop"})
 
 
 def quality_level(rtt_ms: float | None) -> str:
@@ -91,6 +101,9 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
 
     session: live.LiveSession | None = None
     page_url = ""  # the shared page, as page signals are grouped by (scheme, host, path)
+    sharing = False  # this socket holds the session's seat: it relays, records and is the presence
+    tab_id = ""
+    hello_url = ""
 
     async def connect(self) -> None:
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
@@ -132,6 +145,15 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
             return
         await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
         await self.channel_layer.group_discard(customer_group(self.session_id), self.channel_name)
+        if not self.sharing:  # dormant, or its seat moved to another tab: the session is not ours
+            return
+        self.sharing = False
+        try:
+            ours = await relay_state.release_seat(self.session_id, self.channel_name)
+        except Exception:  # Redis away: a holder's close is still a disconnect
+            ours = True
+        if not ours:  # another socket took the seat a moment ago (this tab's next page, say)
+            return
         with contextlib.suppress(Exception):
             await database_sync_to_async(live.customer_disconnected)(self.session_id)
         if page_signals.listening():
@@ -177,6 +199,12 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         if message.type == "stop":
             await self._stop(message)
             return
+        if message.type == "take_seat":
+            await self._take_seat()
+            return
+        if not self.sharing and message.type not in DORMANT_TYPES:
+            await self.send_error("dormant", "This tab is not sharing: send take_seat to share it.", "type")
+            return
         decision = policy.check(self.session, policy.ROLE_CUSTOMER, message.type)
         if not decision.allowed:
             await self.send_error("not_allowed", decision.reason, "type")
@@ -207,7 +235,6 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
             session = await database_sync_to_async(live.session_for_customer)(
                 self.session_id, data["grant"], self.origin
             )
-            session = await database_sync_to_async(live.customer_connected)(self.session_id)
         except live.LiveRefused as exc:
             await self.send_error("refused", exc.message)
             await self.close(code=exc.code)
@@ -216,11 +243,60 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
             await self.send_error("refused", "; ".join(exc.messages))
             await self.close(code=4410)
             return
-        self.session = session
-        self.last_touch = time.monotonic()  # connecting recorded activity already
         self.grant = data["grant"]
         self.page_id = data["page_id"]
-        self._note_page(data.get("url"))
+        self.tab_id = data["tab_id"]
+        self.hello_url = data.get("url", "")
+        claim = await relay_state.claim_seat(self.session_id, self.tab_id, self.channel_name)
+        if not claim["won"]:
+            # Another tab shares: this one waits, and its page asks "Share this tab instead?".
+            self.session = session
+            await self.channel_layer.group_add(session_group(self.session_id), self.channel_name)
+            await self.send_envelope(
+                "welcome",
+                {
+                    "session_id": session.id,
+                    "agent_name": session.agent_name,
+                    "mode": session.mode,
+                    "dormant": True,
+                },
+            )
+            self.tasks.append(asyncio.create_task(self._heartbeat()))
+            return
+        if claim["previous"]:  # this tab's earlier socket (its previous page) is replaced
+            await self.channel_layer.send(claim["previous"], {"type": "customer.seat_moved"})
+        if await self._share():
+            self.tasks.append(asyncio.create_task(self._heartbeat()))
+
+    async def _take_seat(self) -> None:
+        """The customer chose to share this tab instead of the one sharing now."""
+        if self.sharing:
+            await self.send_error("already_sharing", "This tab already shares.", "type")
+            return
+        previous = await relay_state.take_seat(self.session_id, self.tab_id, self.channel_name)
+        if previous:
+            await self.channel_layer.send(previous, {"type": "customer.seat_moved"})
+            with contextlib.suppress(Exception):
+                await database_sync_to_async(live.customer_moved_tab)(self.session_id)
+            await self.channel_layer.group_send(
+                agents_group(self.session_id), {"type": "to.agent.presence", "customer": MOVED_TEXT}
+            )
+        await self._share()
+
+    async def _share(self) -> bool:
+        """This socket holds the seat: the session is active and the page's frames are relayed."""
+        try:
+            session = await database_sync_to_async(live.customer_connected)(self.session_id)
+        except session_services.CoBrowseError as exc:
+            with contextlib.suppress(Exception):
+                await relay_state.release_seat(self.session_id, self.channel_name)
+            await self.send_error("refused", "; ".join(exc.messages))
+            await self.close(code=4410)
+            return False
+        self.session = session
+        self.sharing = True
+        self.last_touch = time.monotonic()  # connecting recorded activity already
+        self._note_page(self.hello_url)
         self.redactor = Redactor(session.selectors)
         last = await relay_state.last_seq(self.session_id, self.page_id)
         self.tracker = protocol.SeqTracker(last)
@@ -238,6 +314,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
                 "redaction_selectors": list(session.selectors),
                 "controller": session.controller_name,
                 "watching": list(session.watching),
+                "dormant": False,
             },
         )
         await relay_state.set_presence(self.session_id, "connected")
@@ -247,10 +324,20 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         await self.send_envelope("snapshot_request", {"reason": "connected"})
         await self.channel_layer.group_send(
             agents_group(self.session_id),
-            {"type": "to.agent.presence", "customer": "connected", "url": data.get("url", "")},
+            {"type": "to.agent.presence", "customer": "connected", "url": self.hello_url},
         )
-        self.tasks.append(asyncio.create_task(self._heartbeat()))
         self.tasks.append(asyncio.create_task(self._bookkeeping()))
+        return True
+
+    async def customer_seat_moved(self, event: dict) -> None:
+        """Another socket holds the seat now: stop relaying and recording, tell the page."""
+        if not self.sharing:
+            return
+        self.sharing = False
+        self.seq_dirty = False  # the new holder's page keeps the relay's sequence from now on
+        await self._stop_recording("seat_moved")
+        await self.channel_layer.group_discard(customer_group(self.session_id), self.channel_name)
+        await self.send_envelope("seat_moved", {})
 
     async def _relay(self, message: protocol.Message) -> protocol.Message | None:
         previous = self.tracker.last
@@ -321,6 +408,8 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         if self.pending_ping and str(message.data.get("nonce")) == self.pending_ping[0]:
             self.rtt_ms = (time.monotonic() - self.pending_ping[1]) * 1000
             self.pending_ping = None
+            if not self.sharing:  # a tab that does not share is not the customer's connection
+                return
             level = quality_level(self.rtt_ms)
             rtt_ms = round(self.rtt_ms)
             if self.meter is not None:
@@ -407,6 +496,18 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
             nonce = secrets.token_hex(4)
             self.pending_ping = (nonce, time.monotonic())
             await self.send_envelope("ping", {"nonce": nonce})
+            if self.sharing:
+                await self._renew_seat()
+
+    async def _renew_seat(self) -> None:
+        """The holder keeps its seat alive; one taken without a word (a lost message) is let go."""
+        try:
+            held = await relay_state.renew_seat(self.session_id, self.tab_id, self.channel_name)
+        except Exception:  # Redis away for a moment: the seat lasts SEAT_TTL_MS, try again
+            logger.warning("could not renew the seat of session %s", self.session_id)
+            return
+        if not held:
+            await self.customer_seat_moved({})
 
     # --- from the group ----------------------------------------------------------------------
 
@@ -426,18 +527,22 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         self.session = live.LiveSession(
             **{**self.session.__dict__, "mode": event["mode"], "state": event["state"]}
         )
-        if changed_mode:
+        if changed_mode and self.sharing:  # a dormant tab's page has no guidance to change
             await self.send_envelope("mode", {"mode": event["mode"]})
 
     async def _end(self, reason: str) -> None:
         await self._stop_recording(reason)
         ended: dict[str, object] = {"reason": reason}
+        url = None
         # The customer shared this page and the session is over: the widget's end card asks how it went.
-        try:
-            url = await database_sync_to_async(survey.offered_url)(self.session_id)
-        except Exception:  # a failed lookup must not keep the socket from saying it ended
-            url = None
-            logger.warning("no survey link for session %s", self.session_id, exc_info=True)
+        if self.sharing:
+            self.sharing = False
+            with contextlib.suppress(Exception):
+                await relay_state.release_seat(self.session_id, self.channel_name)
+            try:
+                url = await database_sync_to_async(survey.offered_url)(self.session_id)
+            except Exception:  # a failed lookup must not keep the socket from saying it ended
+                logger.warning("no survey link for session %s", self.session_id, exc_info=True)
         if url:
             ended["survey"] = {"url": url}
         await self.send_envelope("ended", ended)

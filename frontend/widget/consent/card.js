@@ -26,10 +26,11 @@ button:focus-visible { outline: 3px solid #7fb3ff; outline-offset: 2px; }
 @media (pointer: coarse) { button { min-height: 44px; } }
 `;
 
-export function createCard({ doc = document, request, onAnswer }) {
+// kind: the host's data-tandem (the seat card, tandem-seat.js, asks with the same card).
+export function createCard({ doc = document, request, onAnswer, kind = "consent" }) {
   const host = doc.createElement("div");
   host.className = "rr-block";
-  host.setAttribute("data-tandem", "consent");
+  host.setAttribute("data-tandem", kind);
   const root = host.attachShadow({ mode: "closed" });
   root.innerHTML = `<style>${STYLE}</style>
 <div class="backdrop">

@@ -13,6 +13,7 @@ import { BLOCKED, maskFieldValue, maskPatterns, maskText, maskUrl, maskedSelecto
 import { Outbox } from "./outbox.js";
 import { watchPage } from "./page_context.js";
 import { createScrubber } from "./scrub.js";
+import { claimTabId } from "./tab_id.js";
 
 const RETRY_MS = 15000;
 // What the site passed to Tandem.init (the loader keeps it frozen), or {} without it.
@@ -24,7 +25,7 @@ function randomId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-function share({ grant, base, sessionId, refreshInMs }) {
+function share({ grant, base, sessionId, refreshInMs, tabId }) {
   const pageId = randomId();
   let socket = null;
   let badge = null;
@@ -35,6 +36,7 @@ function share({ grant, base, sessionId, refreshInMs }) {
   let mode = "view_only";
   let agentName = "";
   let maskSelector = "";
+  let asking = false;
 
   const outbox = new Outbox({ pageId, transmit: (message) => socket && socket.send(message) });
   const guide = createGuideLoader({
@@ -87,6 +89,9 @@ function share({ grant, base, sessionId, refreshInMs }) {
 
   const handlers = {
     welcome(data) {
+      // Another tab shares this session: this one asks "Share this tab instead?" (tandem-seat.js).
+      if (data.dormant) return askSeat(data.agent_name);
+      cancelSeat();
       agentName = data.agent_name || agentName;
       mode = data.mode || mode;
       const historyMissing = outbox.resume(Number.isInteger(data.last_seq) ? data.last_seq : -1);
@@ -111,6 +116,8 @@ function share({ grant, base, sessionId, refreshInMs }) {
     action: toGuide("action"),
     mode_request: toGuide("mode_request"),
     error: (data) => console.warn(`Tandem: ${data.code}: ${data.message}`),
+    // The customer shares another tab now: this one stops; the session goes on there.
+    seat_moved: () => teardown("Sharing moved to another tab", true),
     ended: (data) => {
       teardown();
       if (data.survey && data.survey.url) offerSurvey(data.survey.url);
@@ -125,9 +132,25 @@ function share({ grant, base, sessionId, refreshInMs }) {
     }, console.warn);
   }
 
-  function teardown(text = ENDED_TEXT) {
+  // Yes sends take_seat (the server's welcome then starts sharing); no closes this tab's socket
+  // and nothing runs until its next page load asks again.
+  function askSeat(name) {
+    if (asking) return;
+    asking = true;
+    loadChunk(`${base}/static/dist/tandem-seat.js`, "TandemSeat")
+      .then((seat) => seat.ask(name))
+      .then((yes) => (yes ? outbox.sendOutOfBand("take_seat", {}) : yes === false && teardown("", true)), console.warn)
+      .then(() => (asking = false));
+  }
+  function cancelSeat() {
+    if (asking && window.TandemSeat) window.TandemSeat.cancel();
+  }
+
+  // keep: the session goes on (in another tab), so the tab keeps its grant and nothing says "ended".
+  function teardown(text = ENDED_TEXT, keep) {
     if (ended) return;
     ended = true;
+    cancelSeat();
     clearTimeout(refreshTimer);
     if (stopRecording) stopRecording();
     if (stopWatching) stopWatching();
@@ -135,8 +158,9 @@ function share({ grant, base, sessionId, refreshInMs }) {
     outbox.close();
     socket.close();
     if (badge) badge.end(text);
-    forgetGrant();
     document.removeEventListener("tandem:stop", stopSharing);
+    if (keep) return;
+    forgetGrant();
     emitState("ended");
     if (site().onEnd) site().onEnd();
   }
@@ -162,6 +186,7 @@ function share({ grant, base, sessionId, refreshInMs }) {
     onOpen: () =>
       outbox.sendOutOfBand("hello", {
         grant,
+        tab_id: tabId,
         page_id: pageId,
         last_acked_seq: outbox.lastAckedSeq,
         url: maskUrl(location.href),
@@ -182,6 +207,18 @@ function share({ grant, base, sessionId, refreshInMs }) {
 
 // Learns the session from the grant (retrying while Tandem is unreachable), then shares.
 async function start({ grant, base }) {
+  let channel = null;
+  try {
+    channel = new BroadcastChannel("tandem.tabs");
+  } catch {
+    // No BroadcastChannel: the stored tab id is used as it is.
+  }
+  const tabId = claimTabId({
+    storage: () => sessionStorage,
+    channel,
+    newId: randomId,
+    onHide: (close) => window.addEventListener("pagehide", (e) => e.persisted || close()),
+  });
   for (let attempt = 0; ; attempt++) {
     try {
       const session = await refreshGrant(base, grant);
@@ -189,7 +226,7 @@ async function start({ grant, base }) {
         forgetGrant();
         return;
       }
-      share({ grant, base, ...session });
+      share({ grant, base, ...session, tabId: await tabId });
       return;
     } catch {
       await new Promise((resolve) => setTimeout(resolve, Math.min(RETRY_MS, 1000 * 2 ** attempt)));
