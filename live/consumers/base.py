@@ -16,6 +16,9 @@ from cobrowse import protocol
 
 logger = logging.getLogger(__name__)
 
+#: What a call to Redis raises when the server is away or does not answer in time.
+REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError)
+
 
 #: Close code of a socket whose Redis (channel layer, cache, relay state) failed under it: "service
 #: restart", on which the pages reconnect; their hello then brings a fresh snapshot (docs/faults.md).
@@ -47,7 +50,7 @@ class EnvelopeSender:
             raise ValueError(f"No handler for message type {message['type']}")
         try:
             await handler(message)
-        except (RedisConnectionError, RedisTimeoutError):
+        except REDIS_ERRORS:
             # Redis went away under this socket. What it relayed meanwhile is lost (pub/sub keeps
             # nothing), so the socket does not carry on as if nothing happened: it closes with a
             # code the pages reconnect on, and their reconnect resynchronises. The layer itself

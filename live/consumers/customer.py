@@ -143,8 +143,11 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
                 await database_sync_to_async(page_signals.report_quality)(self.meter.report())
         if self.session is None:
             return
-        await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
-        await self.channel_layer.group_discard(customer_group(self.session_id), self.channel_name)
+        # With Redis away the groups cannot be left (their subscriptions go with the connection);
+        # the session must still learn that its page is gone, so the database write below runs.
+        with contextlib.suppress(*base.REDIS_ERRORS):
+            await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
+            await self.channel_layer.group_discard(customer_group(self.session_id), self.channel_name)
         if not self.sharing:  # dormant, or its seat moved to another tab: the session is not ours
             return
         self.sharing = False

@@ -50,3 +50,22 @@ async def test_an_agent_connected_before_the_customer_is_listed_in_the_welcome()
     assert welcome["data"]["watching"] == [PRIYA]
     await console.disconnect()
     await customer.disconnect()
+
+
+async def test_a_page_closing_while_redis_is_away_still_marks_the_session_reconnecting(monkeypatch):
+    """Leaving the groups needs Redis; telling the session its page is gone does not."""
+    from channels.layers import get_channel_layer
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    session, grant, _agent_user = await _setup()
+    customer = await _customer(session.pk, grant)
+    await _receive_type(customer, "welcome")
+    layer = get_channel_layer()
+
+    async def away(*args, **kwargs):
+        raise RedisConnectionError("Connection refused")
+
+    monkeypatch.setattr(layer, "group_discard", away)
+    await customer.disconnect()
+    state = await database_sync_to_async(lambda: CoBrowseSession.objects.get(pk=session.pk).state)()
+    assert state == "reconnecting"
