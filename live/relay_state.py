@@ -2,8 +2,11 @@
 
 The relay's hot path must not queue behind Django's single sync thread: each customer frame used
 to write its sequence number through ``database_sync_to_async`` and the cache, ~0.8 ms of wall time
-on one shared thread per process. Here the consumer keeps the number in memory and writes it at
-most every ``SEQ_FLUSH_SECONDS`` (and on disconnect) without leaving the event loop.
+on one shared thread per process. Here the consumer writes it through an asyncio client without
+leaving the event loop, once per relayed frame and before relaying it: a web node killed outright
+runs no disconnect handler, and a number written later (say once a second) would be behind what the
+agents already have, so the page's next hello would resend, and the agents apply again, frames
+relayed in that last second.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from typing import TypedDict
 import redis.asyncio as aioredis
 from django.conf import settings
 
-SEQ_FLUSH_SECONDS = 1.0
 STATE_TTL_SECONDS = 6 * 3600
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
@@ -64,6 +66,7 @@ async def last_seq(session_id: int, page_id: str) -> int:
 
 
 async def save_seq(session_id: int, page_id: str, seq: int) -> None:
+    """The last seq accepted from this page load (one round trip; the two fields change together)."""
     key = _key(session_id, "seq")
     async with _client().pipeline(transaction=True) as pipe:
         pipe.hset(key, mapping={"page_id": page_id, "seq": seq})
