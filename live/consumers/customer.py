@@ -108,6 +108,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         self.tasks: list[asyncio.Task] = []
         self.recorder: SessionRecorder | None = None
         self.seq_dirty = False
+        self.seq_expiry_at = float("-inf")  # the first save of this socket sets the expiry
         self.ack_due = False
         self.meter: QualityMeter | None = None  # from the page's hello on
         self.assist = _AssistState()
@@ -387,7 +388,12 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         if not self.page_id:
             return
         try:
-            await relay_state.save_seq(self.session_id, self.page_id, seq)
+            now = time.monotonic()
+            if now - self.seq_expiry_at < relay_state.SEQ_EXPIRY_REFRESH_SECONDS:
+                await relay_state.note_seq(self.session_id, self.page_id, seq)
+            else:
+                await relay_state.save_seq(self.session_id, self.page_id, seq)
+                self.seq_expiry_at = now
             self.seq_dirty = False
         except Exception:  # Redis away for a moment: keep the number, the bookkeeping loop retries
             self.seq_dirty = True

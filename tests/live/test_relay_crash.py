@@ -19,6 +19,12 @@ async def test_what_the_agents_received_is_stored_before_any_disconnect():
         assert (await _receive_type(agent_comm, "signal"))["seq"] == seq
     # The first node is gone without a word: no disconnect, no periodic flush has run yet.
     assert await relay_state.last_seq(session.pk, "p1") == 3
+    # Written one command per frame, the number still expires with the rest of the relay's state.
+    assert (
+        0
+        < await relay_state._client().ttl(relay_state._key(session.pk, "seq"))
+        <= relay_state.STATE_TTL_SECONDS
+    )
     other_node = await _customer(session.pk, grant)
     assert (await _receive_type(other_node, "welcome"))["data"]["last_seq"] == 3
     # The page resends 3 (unacknowledged) and 4: only 4 reaches the agents.
