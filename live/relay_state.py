@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from django.conf import settings
 
 STATE_TTL_SECONDS = 6 * 3600
+PRESENCE_LEASE_SECONDS = 12  # three of the customer socket's 4 s pings
 SEQ_EXPIRY_REFRESH_SECONDS = 60  # how often a socket renews the seq's expiry while it relays
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
@@ -81,8 +82,11 @@ async def note_seq(session_id: int, page_id: str, seq: int) -> None:
     await _client().hset(_key(session_id, "seq"), mapping={"page_id": page_id, "seq": seq})
 
 
-async def set_presence(session_id: int, presence: str) -> None:
-    await _client().set(_key(session_id, "presence"), presence, ex=STATE_TTL_SECONDS)
+async def set_presence(session_id: int, presence: str, ttl: int = STATE_TTL_SECONDS) -> None:
+    """The customer's presence as staff are told it; "connected" is a lease of
+    :data:`PRESENCE_LEASE_SECONDS` that the customer's socket renews with every ping, so the
+    presence of a page whose web node died (no disconnect handler ran) lapses instead of staying."""
+    await _client().set(_key(session_id, "presence"), presence, ex=ttl)
 
 
 async def presence(session_id: int) -> str:

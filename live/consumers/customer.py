@@ -240,7 +240,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
                 "watching": list(session.watching),
             },
         )
-        await relay_state.set_presence(self.session_id, "connected")
+        await relay_state.set_presence(self.session_id, "connected", relay_state.PRESENCE_LEASE_SECONDS)
         if session.recording:
             await self._start_recording()
         # The redactor starts without node state: a fresh full snapshot gives it (and late viewers) one.
@@ -414,6 +414,12 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
             nonce = secrets.token_hex(4)
             self.pending_ping = (nonce, time.monotonic())
             await self.send_envelope("ping", {"nonce": nonce})
+            try:  # the page still answers: renew its presence lease (relay_state.set_presence)
+                await relay_state.set_presence(
+                    self.session_id, "connected", relay_state.PRESENCE_LEASE_SECONDS
+                )
+            except Exception:
+                logger.warning("could not renew the presence of session %s", self.session_id)
 
     # --- from the group ----------------------------------------------------------------------
 

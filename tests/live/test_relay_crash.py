@@ -35,3 +35,41 @@ async def test_what_the_agents_received_is_stored_before_any_disconnect():
     await other_node.disconnect()
     await customer.disconnect()
     await agent_comm.disconnect()
+
+
+async def test_a_page_whose_node_died_is_reported_reconnecting_once_its_lease_lapses(monkeypatch):
+    from live.consumers import agent as agent_consumer
+
+    monkeypatch.setattr(agent_consumer, "PRESENCE_CHECK_S", 0.2)
+    monkeypatch.setattr(agent_consumer, "DISCONNECTED_AFTER_S", 0.5)
+    session, grant, agent, customer, agent_comm, _ = await _pair()
+    key = relay_state._key(session.pk, "presence")
+    assert await relay_state.presence(session.pk) == "connected"
+    assert 0 < await relay_state._client().ttl(key) <= relay_state.PRESENCE_LEASE_SECONDS
+    # The node is gone without a disconnect: nobody renews the lease and it lapses.
+    await relay_state._client().delete(key)
+    assert (await _receive_type(agent_comm, "presence"))["data"]["customer"] == "reconnecting"
+    assert (await _receive_type(agent_comm, "presence"))["data"]["customer"] == "disconnected"
+    # The page back on another node: connected again, and the lease taken afresh.
+    other_node = await _customer(session.pk, grant)
+    await _receive_type(other_node, "welcome")
+    assert (await _receive_type(agent_comm, "presence"))["data"]["customer"] == "connected"
+    assert await relay_state.presence(session.pk) == "connected"
+    await other_node.disconnect()
+    await customer.disconnect()
+    await agent_comm.disconnect()
+
+
+async def test_a_live_page_renews_its_presence_lease_with_every_ping(monkeypatch):
+    from live.consumers import customer as customer_consumer
+
+    monkeypatch.setattr(relay_state, "PRESENCE_LEASE_SECONDS", 1)
+    monkeypatch.setattr(customer_consumer, "PING_INTERVAL_S", 0.3)
+    session, grant, agent, customer, agent_comm, _ = await _pair()
+    for _ in range(3):  # 3 x 0.6 s: well past one lease, still connected
+        ping = await _receive_type(customer, "ping")
+        await customer.send_json_to(_msg("pong", {"nonce": ping["data"]["nonce"]}, 0))
+        await _receive_type(customer, "ping")
+        assert await relay_state.presence(session.pk) == "connected"
+    await customer.disconnect()
+    await agent_comm.disconnect()
