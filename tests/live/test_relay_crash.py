@@ -73,3 +73,15 @@ async def test_a_live_page_renews_its_presence_lease_with_every_ping(monkeypatch
         assert await relay_state.presence(session.pk) == "connected"
     await customer.disconnect()
     await agent_comm.disconnect()
+
+
+async def test_the_customers_team_hears_of_a_lapsed_lease_too(monkeypatch):
+    from live.consumers import agent as agent_consumer
+    from tests.live.test_consumers_team import _close_all, _watching_pair
+
+    monkeypatch.setattr(agent_consumer, "PRESENCE_CHECK_S", 0.2)
+    session, agent, customer, agent_comm, team, *_rest, welcome = await _watching_pair()
+    assert welcome["data"]["customer"] == "connected"
+    await relay_state._client().delete(relay_state._key(session.pk, "presence"))
+    assert (await _receive_type(team, "presence"))["data"]["customer"] == "reconnecting"
+    await _close_all(team, customer, agent_comm)
