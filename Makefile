@@ -8,7 +8,7 @@ PYTHON ?= python3
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tandem
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-fast lint audit deps pydeps jsdeps assets chromium services migrate seed clean
+.PHONY: run cluster test test-fast lint audit deps pydeps jsdeps assets chromium services migrate seed clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -82,6 +82,21 @@ run: deps
 	$(PY) manage.py collectstatic --noinput -v 0
 	@$(PY) manage.py demo_banner
 	$(VENV)/bin/honcho start -f Procfile
+
+# `make run` behind nginx: nginx on 127.0.0.1:8080 balancing two web nodes (8101, 8102) round robin,
+# the workers, beat and the demo site pointed at :8080 (docs/cluster.md).
+cluster: export DJANGO_DEBUG ?= true
+cluster: export TANDEM_BASE_URL ?= http://127.0.0.1:8080
+cluster: export FORWARDED_ALLOW_IPS ?= 127.0.0.1
+cluster: deps
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
+	  (apt-get update -qq && (apt-get install -y -qq nginx-light || apt-get install -y -qq nginx))
+	scripts/ensure-services.sh redis $(if $(findstring postgres,$(DATABASE_URL)),postgres,)
+	$(MAKE) --no-print-directory seed
+	mkdir -p var/nginx
+	$(PY) manage.py collectstatic --noinput -v 0
+	@$(PY) manage.py demo_banner
+	$(VENV)/bin/honcho start -f Procfile.cluster
 
 clean:
 	rm -rf $(VENV) node_modules static/dist staticfiles .test-db.sqlite3

@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 ACTIONS_PER_SECOND = 10
 RESYNC_EVERY_S = 2.0  # full snapshots a viewer may ask the customer's page for
 DISCONNECTED_AFTER_S = 8  # "reconnecting" turns into "disconnected" after this long
+#: How often a staff socket that believes the customer connected checks the presence lease: a page
+#: whose web node died outright says nothing, its lease (relay_state.set_presence) lapses instead.
+PRESENCE_CHECK_S = 4
 #: Close codes when a periodic admission re-check fails (the session's end keeps 4000).
 ADMISSION_CLOSE_CODES = {"ended": 4000, "viewer_limit": 4409}
 ADMISSION_WITHDRAWN = 4403
@@ -66,6 +69,8 @@ class AgentConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
         self.user = self.scope.get("user")
         self.presence_task: asyncio.Task | None = None
+        self.lease_task: asyncio.Task | None = None
+        self.customer_presence = ""
         self.participant_id = None
         await self.accept()
         try:
@@ -81,6 +86,8 @@ class AgentConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         admission.watch(self)
         await self.channel_layer.group_add(session_group(self.session_id), self.channel_name)
         await self.channel_layer.group_add(agents_group(self.session_id), self.channel_name)
+        self.customer_presence = await relay_state.presence(self.session_id)
+        self.lease_task = asyncio.create_task(self._watch_presence_lease())
         await self.send_envelope(
             "welcome",
             {
@@ -88,7 +95,7 @@ class AgentConsumer(EnvelopeSender, AsyncWebsocketConsumer):
                 "mode": session.mode,
                 "state": session.state,
                 "role": role,
-                "customer": await relay_state.presence(self.session_id),
+                "customer": self.customer_presence,
                 "quality": await relay_state.quality(self.session_id),
                 "controller": session.controller_name,
                 "agent_name": session.agent_name,
@@ -113,8 +120,9 @@ class AgentConsumer(EnvelopeSender, AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.closed = True
-        if self.presence_task:
-            self.presence_task.cancel()
+        for task in (self.presence_task, self.lease_task):
+            if task:
+                task.cancel()
         admission.unwatch(self)
         await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
         await self.channel_layer.group_discard(agents_group(self.session_id), self.channel_name)
@@ -232,6 +240,7 @@ class AgentConsumer(EnvelopeSender, AsyncWebsocketConsumer):
 
     async def to_agent_presence(self, event: dict) -> None:
         customer = event["customer"]
+        self.customer_presence = customer
         await self.send_envelope("presence", {"customer": customer})
         if self.presence_task:
             self.presence_task.cancel()
@@ -241,7 +250,22 @@ class AgentConsumer(EnvelopeSender, AsyncWebsocketConsumer):
 
     async def _disconnected_later(self) -> None:
         await asyncio.sleep(DISCONNECTED_AFTER_S)
+        self.customer_presence = "disconnected"
         await self.send_envelope("presence", {"customer": "disconnected"})
+
+    async def _watch_presence_lease(self) -> None:
+        """Tell this socket "reconnecting" when the customer's presence lease lapsed unannounced."""
+        while True:
+            await asyncio.sleep(PRESENCE_CHECK_S)
+            if self.customer_presence != "connected":
+                continue
+            try:
+                lapsed = await relay_state.presence(self.session_id) != "connected"
+            except Exception:  # Redis away for a moment: check again next time
+                logger.warning("could not read the presence of session %s", self.session_id)
+                continue
+            if lapsed and self.customer_presence == "connected":
+                await self.to_agent_presence({"customer": "reconnecting"})
 
     async def to_agent_quality(self, event: dict) -> None:
         await self.send_envelope("quality", {"level": event["level"], "rtt_ms": event["rtt_ms"]})

@@ -122,6 +122,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         self.tasks: list[asyncio.Task] = []
         self.recorder: SessionRecorder | None = None
         self.seq_dirty = False
+        self.seq_expiry_at = float("-inf")  # the first save of this socket sets the expiry
         self.ack_due = False
         self.meter: QualityMeter | None = None  # from the page's hello on
         self.assist = _AssistState()
@@ -320,7 +321,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
                 "dormant": False,
             },
         )
-        await relay_state.set_presence(self.session_id, "connected")
+        await relay_state.set_presence(self.session_id, "connected", relay_state.PRESENCE_LEASE_SECONDS)
         if session.recording:
             await self._start_recording()
         # The redactor starts without node state: a fresh full snapshot gives it (and late viewers) one.
@@ -359,6 +360,11 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         envelope = {"type": redacted.type, "seq": redacted.seq, "ts": redacted.ts, "data": redacted.data}
         self._record(envelope)
         text = protocol.encode(envelope)
+        # Stored before the agents can have it: a node killed after relaying (no disconnect handler
+        # runs) must not leave an older number for the page's next hello, or the page would resend
+        # frames the agents already applied. Killed between the two, the frame is lost instead, and
+        # the console's batch counter finds the hole and asks for a snapshot.
+        await self._save_seq(message.seq)
         # The channel layer refuses messages over 1 MB: big snapshots go to the agents in parts.
         texts = (
             [text]
@@ -369,7 +375,6 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
             await self.channel_layer.group_send(
                 agents_group(self.session_id), {"type": "to.agent.frame", "text": chunk}
             )
-        self.seq_dirty = True
         self.ack_due = True  # acknowledged cumulatively by the bookkeeping loop, not one frame each
         return redacted
 
@@ -467,26 +472,34 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
     # --- sequence bookkeeping ------------------------------------------------------------------
 
     async def _bookkeeping(self) -> None:
-        """Acknowledge what arrived (cumulative acks, at most twice a second) and persist the seq."""
-        ticks_per_flush = max(1, round(relay_state.SEQ_FLUSH_SECONDS / ACK_INTERVAL_S))
-        tick = 0
+        """Acknowledge what arrived (cumulative acks, at most twice a second); retry a seq that
+        could not be stored when it was relayed."""
         while True:
             await asyncio.sleep(ACK_INTERVAL_S)
             if self.ack_due:
                 self.ack_due = False
                 await self.send_envelope("ack", {"seq": self.tracker.last})
-            tick += 1
-            if tick % ticks_per_flush == 0:
-                await self._flush_seq()
+            await self._flush_seq()
+
+    async def _save_seq(self, seq: int) -> None:
+        """The page's last accepted seq into Redis now (one asyncio round trip, off the sync thread)."""
+        if not self.page_id:
+            return
+        try:
+            now = time.monotonic()
+            if now - self.seq_expiry_at < relay_state.SEQ_EXPIRY_REFRESH_SECONDS:
+                await relay_state.note_seq(self.session_id, self.page_id, seq)
+            else:
+                await relay_state.save_seq(self.session_id, self.page_id, seq)
+                self.seq_expiry_at = now
+            self.seq_dirty = False
+        except Exception:  # Redis away for a moment: keep the number, the bookkeeping loop retries
+            self.seq_dirty = True
+            logger.warning("could not store the relay sequence of session %s", self.session_id)
 
     async def _flush_seq(self) -> None:
-        if self.seq_dirty and self.page_id:
-            self.seq_dirty = False
-            try:
-                await relay_state.save_seq(self.session_id, self.page_id, self.tracker.last)
-            except Exception:  # Redis away for a moment: keep the number, try again
-                self.seq_dirty = True
-                logger.warning("could not store the relay sequence of session %s", self.session_id)
+        if self.seq_dirty:
+            await self._save_seq(self.tracker.last)
 
     # --- liveness ----------------------------------------------------------------------------
 
@@ -500,6 +513,12 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
             self.pending_ping = (nonce, time.monotonic())
             await self.send_envelope("ping", {"nonce": nonce})
             if self.sharing:
+                try:  # the page still answers: renew its presence lease (relay_state.set_presence)
+                    await relay_state.set_presence(
+                        self.session_id, "connected", relay_state.PRESENCE_LEASE_SECONDS
+                    )
+                except Exception:
+                    logger.warning("could not renew the presence of session %s", self.session_id)
                 await self._renew_seat()
 
     async def _renew_seat(self) -> None:

@@ -35,6 +35,8 @@ class TeamViewerConsumer(AgentConsumer):
         self.user = None
         self.role = policy.ROLE_TEAM
         self.presence_task = None
+        self.lease_task = None
+        self.customer_presence = ""
         self.participant_id = None
         await self.accept()
         self.hello_task = asyncio.create_task(self._expect_hello())
@@ -91,6 +93,8 @@ class TeamViewerConsumer(AgentConsumer):
             self.session = None
             await self.close(code=4403)
             return
+        self.customer_presence = await relay_state.presence(self.session_id)
+        self.lease_task = asyncio.create_task(self._watch_presence_lease())
         await self.send_envelope(
             "welcome",
             {
@@ -101,7 +105,7 @@ class TeamViewerConsumer(AgentConsumer):
                 "name": seat.name,
                 "customer_name": seat.customer_name,
                 "agent_name": seat.session.agent_name,
-                "customer": await relay_state.presence(self.session_id),
+                "customer": self.customer_presence,
                 "quality": await relay_state.quality(self.session_id),
                 "controller": seat.session.controller_name,
                 "watching": list(seat.session.watching),
@@ -127,8 +131,9 @@ class TeamViewerConsumer(AgentConsumer):
     async def disconnect(self, code: int) -> None:
         self.closed = True
         self.hello_task.cancel()
-        if self.presence_task:
-            self.presence_task.cancel()
+        for task in (self.presence_task, self.lease_task):
+            if task:
+                task.cancel()
         admission.unwatch(self)
         if self.participant_id is None:
             return
