@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 
 from accounts import permissions
 from accounts.models import User
@@ -89,7 +90,8 @@ def switch_to_browser(session: CoBrowseSession, *, actor: User) -> StartedSessio
     """End the dropping session and invite the customer to a server-side browser on the same page,
     over the same channel: the ticket panel's own start, with the session's page and channel.
 
-    Everything that could refuse the new session is checked before the old one ends.
+    Everything that could refuse the new session is checked before the old one ends, and the two
+    happen in one transaction.
     """
     from cobrowse.browser.urlguard import UrlRefused, check_url
     from cobrowse.models import SessionKind as Kind
@@ -110,6 +112,9 @@ def switch_to_browser(session: CoBrowseSession, *, actor: User) -> StartedSessio
             f"This address may not be opened: {refused.reason}.", code="url_refused"
         ) from None
     channel = session_channel(session)
-    cobrowse_services.log_step(session, "switched_to_browser", actor=actor, channel=channel)
-    cobrowse_services.end_session(session, actor=actor, reason=EndReason.AGENT_ENDED)
-    return start_session(session.ticket, agent=actor, channel=channel, target_url=target, kind=Kind.BROWSER)
+    with transaction.atomic():  # both or neither: a refused start leaves the page session as it was
+        cobrowse_services.log_step(session, "switched_to_browser", actor=actor, channel=channel)
+        cobrowse_services.end_session(session, actor=actor, reason=EndReason.AGENT_ENDED)
+        return start_session(
+            session.ticket, agent=actor, channel=channel, target_url=target, kind=Kind.BROWSER
+        )

@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import permissions
+from accounts.http import AuthenticatedHttpRequest
 from cobrowse import selectors
 from cobrowse import services as session_services
 from cobrowse.models import MODE_ORDER, CoBrowseSession, ControlMode, EndReason
@@ -147,7 +148,7 @@ def _invitation_sent(request: HttpRequest, started: StartedSession) -> HttpRespo
 @login_required
 @require_POST
 @_refusals
-def fresh_link(request: HttpRequest, session: CoBrowseSession) -> HttpResponse:
+def fresh_link(request: AuthenticatedHttpRequest, session: CoBrowseSession) -> HttpResponse:
     """Send a fresh link over the session's channel (its page lost the connection long enough)."""
     return _invitation_sent(request, resume.send_fresh_link(session, actor=request.user))
 
@@ -155,7 +156,7 @@ def fresh_link(request: HttpRequest, session: CoBrowseSession) -> HttpResponse:
 @login_required
 @require_POST
 @_refusals
-def callback(request: HttpRequest, session: CoBrowseSession) -> HttpResponse:
+def callback(request: AuthenticatedHttpRequest, session: CoBrowseSession) -> HttpResponse:
     """The connection keeps dropping: ask for a call-back on the ticket."""
     created = alternatives.request_callback(session, actor=request.user)
     text = "A call-back is requested on the ticket." if created else "A call-back was already requested."
@@ -168,6 +169,6 @@ def callback(request: HttpRequest, session: CoBrowseSession) -> HttpResponse:
 @login_required
 @require_POST
 @_refusals
-def browser(request: HttpRequest, session: CoBrowseSession) -> HttpResponse:
+def browser(request: AuthenticatedHttpRequest, session: CoBrowseSession) -> HttpResponse:
     """The connection keeps dropping: end this session, invite to a server-side browser instead."""
     return _invitation_sent(request, alternatives.switch_to_browser(session, actor=request.user))

@@ -197,7 +197,11 @@ def _resume_url(session):
 def test_the_portal_offers_resume_sharing_only_while_the_page_is_gone(dropped, ticket, customer):
     session, _tab = dropped
     portal = f"/portal/tickets/{ticket.number}/"
-    assert 'data-testid="resume-sharing"' in _as(customer).get(portal).content.decode()
+    page = _as(customer).get(portal)
+    assert 'data-testid="resume-sharing"' in page.content.decode()
+    # The form's redirect ends on the customer's own page: form-action allows it (config/csp.py).
+    form_action = page["Content-Security-Policy"].split("form-action", 1)[1].split(";", 1)[0].split()
+    assert form_action[:2] == ["'self'", "https:"]
     sharing = _as(customer).get(f"/cobrowse/sessions/{session.pk}/").content.decode()
     assert 'data-testid="resume-sharing"' in sharing
     session_services.mark_active(session.pk)
