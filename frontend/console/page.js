@@ -182,9 +182,12 @@ function createRecovery(config, csrf) {
 
   return {
     check,
+    // The session ended: no offer is left, but a sent link or notice stays readable.
     hide() {
       clearTimeout(timer);
-      root.hidden = true;
+      $("fresh-link-box").hidden = true;
+      $("alternatives-card").hidden = true;
+      root.hidden = !$("recovery-result").textContent;
     },
   };
 }
@@ -225,7 +228,7 @@ export function startConsolePage(configElement) {
     $("console-ended").hidden = false;
     document.body.classList.add("console-is-ended");
     disableControls();
-    if (!$("recovery-result")?.textContent) recovery.hide();
+    recovery.hide();
     if (!wasEnded) say(endedLine(reason));
   }
 
