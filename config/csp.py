@@ -32,6 +32,11 @@ STRICT_VIEWS = frozenset(
 )
 
 
+# Pages whose form posts end on the customer's own page: the consent screen, and the portal ticket
+# and "You are sharing" pages with Resume sharing.
+REDIRECTING_FORMS = frozenset({"consent:join", "tickets:portal_ticket", "cobrowse:sharing"})
+
+
 def _sources(*values: str) -> list[str]:
     return list(dict.fromkeys(v for v in values if v))
 
@@ -47,8 +52,9 @@ def page_overrides(view_name: str) -> dict[str, list[str]] | None:
             "font-src": _sources("'self'", "data:", *replay),
             "media-src": _sources("data:", *replay),
         }
-    if view_name == "consent:join":
-        # Consenting redirects the form post to the customer's own page (form-action applies to it).
+    if view_name in REDIRECTING_FORMS:
+        # Consenting, and Resume sharing, redirect the form post to the customer's own page
+        # (form-action applies to it).
         return {"form-action": _sources("'self'", *replay)}
     if view_name == "api-docs":
         # Swagger UI (static files, its script split out) sets inline styles.

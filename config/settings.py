@@ -383,6 +383,10 @@ COBROWSE_ACTION_GRACE_SECONDS = 5
 COBROWSE_GRANT_TTL_SECONDS = env.int("COBROWSE_GRANT_TTL_SECONDS", default=10 * 60)
 COBROWSE_MAX_VIEWERS = 3
 COBROWSE_JOIN_RATE_LIMIT = env("COBROWSE_JOIN_RATE_LIMIT", default="20/m")
+# A page disconnected this long (from the session's move to reconnecting) may get a fresh link from
+# its agent, at most this often per session (count/period).
+COBROWSE_FRESH_LINK_AFTER_SECONDS = env.int("COBROWSE_FRESH_LINK_AFTER_SECONDS", default=30)
+COBROWSE_FRESH_LINK_RATE_LIMIT = env("COBROWSE_FRESH_LINK_RATE_LIMIT", default="4/h")
 # Widget-initiated help: how long a request waits for an agent before a call-back is asked on its
 # ticket, and the calls per client address of the help endpoints (docs/widget-sdk.md).
 HELP_REQUEST_WAIT_SECONDS = env.int("HELP_REQUEST_WAIT_SECONDS", default=180)

@@ -31,3 +31,10 @@ class ConsentConfig(AppConfig):
         # Help requests nobody took in time are closed (a call-back asked on the ticket) by the
         # session sweep as well as whenever they are touched.
         cobrowse_tasks.on_sweep(help_requests.expire_overdue)
+
+        from cobrowse import page_signals
+        from consent import alternatives
+
+        # A connection that keeps dropping makes the console suggest alternatives: the relay's
+        # disconnect reports (below consent) are counted here as well as kept by analytics.
+        page_signals.on_disconnect(alternatives.note_disconnect)

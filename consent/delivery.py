@@ -59,6 +59,19 @@ class InviteMessage:
 
 
 @dataclass(frozen=True)
+class ResumeInviteMessage(InviteMessage):
+    """A fresh link for a running session whose page lost its connection (same channel, same rules)."""
+
+    @property
+    def text(self) -> str:
+        return (
+            f"Your screen sharing with {self.agent_name} for ticket {self.ticket_reference} lost its "
+            f"connection. Open this link to continue sharing on this device: {self.link}\n"
+            "The link works once and expires soon."
+        )
+
+
+@dataclass(frozen=True)
 class WatchInviteMessage(InviteMessage):
     """A one-time link for a member of the customer's team, sent because the customer asked."""
 

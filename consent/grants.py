@@ -28,6 +28,7 @@ from consent.prompts import (
     DEVICE_REMINDER,
     DEVICE_TITLE,
     MODE_EXPLANATIONS,
+    RESUME_TITLE,
     consent_prompt,
     is_third_party,
     recording_notice,
@@ -219,6 +220,7 @@ class DeviceRequest:
     title: str
     prompt: str
     details: tuple[str, ...]
+    resume: bool = False  # the session runs and lost its page: the card asks to resume it
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -230,6 +232,7 @@ class DeviceRequest:
             "title": self.title,
             "prompt": self.prompt,
             "details": list(self.details),
+            "resume": self.resume,
             "allow": "Allow",
             "deny": "Deny",
         }
@@ -241,20 +244,28 @@ class DeviceRequest:
 
 
 def _device_request(session: CoBrowseSession) -> DeviceRequest:
+    """The card's words; a page session that lost its page (``reconnecting``) is asked to resume,
+    with the same terms (``consent.resume``)."""
     browser = session.kind == SessionKind.BROWSER
+    resume = not browser and session.state == SessionState.RECONNECTING
+    if resume:
+        title = RESUME_TITLE.format(agent=session.agent.public_name)
+    else:
+        title = BROWSER_DEVICE_TITLE if browser else DEVICE_TITLE
     return DeviceRequest(
         session=session,
         agent=session.agent.public_name,
         mode=session.mode,
         recording=session.recording,
         third_party=is_third_party(session),
-        title=BROWSER_DEVICE_TITLE if browser else DEVICE_TITLE,
+        title=title,
         prompt=consent_prompt(session),
         details=(
             (BROWSER_MODE_EXPLANATIONS if browser else MODE_EXPLANATIONS)[session.mode],
             recording_notice(session),
             DEVICE_REMINDER,
         ),
+        resume=resume,
     )
 
 

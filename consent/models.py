@@ -47,6 +47,7 @@ class ConsentKind(models.TextChoices):
     TEAM_VIEWER = "team_viewer", "A member of the customer's team may watch"
     VIEWER_JOIN = "viewer_join", "The team member's own decision to watch"
     DEVICE_CONFIRMATION = "device_confirmation", "Confirmed on the page that will be shared"
+    RESUME = "resume", "Continued sharing after the page lost its connection"
 
 
 class Decision(models.TextChoices):

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedHttpRequest
 from cobrowse.models import CoBrowseSession
-from consent import inapp, ratelimit
+from consent import inapp, ratelimit, resume
 from consent.services import InviteGone
 from tickets import selectors
 from tickets.models import Ticket
@@ -54,3 +54,26 @@ def portal_open_invitation(request: AuthenticatedHttpRequest, number: str, sessi
         messages.error(request, "This invitation can no longer be opened. Ask your agent to send a new one.")
         return redirect("tickets:portal_ticket", number=ticket.number)
     return redirect(path)
+
+
+@require_POST
+@portal_only
+def portal_resume_sharing(request: AuthenticatedHttpRequest, number: str, session_id: int) -> HttpResponse:
+    """Resume sharing: a link grant for the session's page, then to that page, whose card asks again.
+
+    Only the ticket's requester, for their session whose page lost its connection; anything else is
+    a 404 (a session of someone else's ticket is not revealed).
+    """
+    if not ratelimit.hit(request, scope="resume"):  # each press issues a grant
+        return render(request, "consent/rate_limited.html", status=429)
+    ticket = selectors.ticket_or_404(request.user, number)
+    session = CoBrowseSession.objects.filter(pk=session_id, ticket=ticket).select_related("ticket").first()
+    if session is None or session.customer_id != request.user.pk:
+        raise Http404("No such session.")
+    try:
+        address = resume.resume_grant(session, customer=request.user)
+    except PermissionDenied:
+        # Back meanwhile, or ended: the ticket page says which.
+        messages.info(request, "This session no longer needs resuming.")
+        return redirect("tickets:portal_ticket", number=ticket.number)
+    return redirect(address)

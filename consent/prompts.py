@@ -98,9 +98,30 @@ BROWSER_MODE_EXPLANATIONS: dict[str, str] = {
 }
 DEVICE_TITLE = "Share this page with support?"
 BROWSER_DEVICE_TITLE = "Open a shared browser with support?"
+#: The card's heading when a session that lost its page is picked up again on a page.
+RESUME_TITLE = "Resume sharing with {agent}?"
 DEVICE_REMINDER = (
     "You can stop sharing at any time, and the agent never submits forms or makes payments for you."
 )
+
+
+def resume_intro(session: CoBrowseSession) -> str:
+    """The fresh link's screen: the session runs and its page lost the connection."""
+    return (
+        f"Your screen sharing with agent {session.agent.public_name} for ticket {session.ticket.reference} "
+        "is still running, but the page you shared lost its connection. Continue sharing on this device "
+        "with what you already agreed to:"
+    )
+
+
+def resume_terms(session: CoBrowseSession) -> tuple[str, str]:
+    """The terms already consented to, said in full (the mode, recording): never widened."""
+    return MODE_EXPLANATIONS[session.mode], recording_notice(session)
+
+
+def resume_prompt(session: CoBrowseSession) -> str:
+    """Everything the fresh link's screen says, as stored with the customer's answer."""
+    return " ".join([resume_intro(session), *resume_terms(session)])
 
 
 def recording_notice(session: CoBrowseSession) -> str:

@@ -25,10 +25,15 @@ def hit(request: HttpRequest, scope: str = "join", rate: str = "") -> bool:
 
     ``rate`` ("count/period") defaults to ``COBROWSE_JOIN_RATE_LIMIT``.
     """
-    limit, period = parse_rate(rate or settings.COBROWSE_JOIN_RATE_LIMIT)
     # The address is hashed so that the cache holds no raw client addresses.
     digest = hashlib.sha256(client_ip(request).encode()).hexdigest()[:32]
-    key = f"ratelimit:{scope}:{digest}"
+    return hit_key(f"{scope}:{digest}", rate or settings.COBROWSE_JOIN_RATE_LIMIT)
+
+
+def hit_key(name: str, rate: str) -> bool:
+    """Count one use of ``name`` (a scope and an id, never personal data); False once over ``rate``."""
+    limit, period = parse_rate(rate)
+    key = f"ratelimit:{name}"
     cache.add(key, 0, timeout=period)
     try:
         count = cache.incr(key)

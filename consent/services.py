@@ -86,14 +86,15 @@ def sent_notice(channel: str) -> str:
 
 
 def issue_invite(
-    session: CoBrowseSession, *, channel: str, actor: User, send: bool = True
+    session: CoBrowseSession, *, channel: str, actor: User, send: bool = True, resume: bool = False
 ) -> tuple[SessionInvite, str]:
     """A fresh link for a locked, invited session; every undecided link of the session stops working
     (opened or not, so a link someone else already fetched cannot be decided later).
 
     ``send=False`` when the link goes straight to the customer who asked for it (the portal's Open
     button) instead of through the channel. Call inside the transaction that holds the session's
-    row lock.
+    row lock. ``resume``: a fresh link for a running session whose page lost its connection
+    (``consent.resume``): the message says so.
     """
     if channel not in DeliveryChannel.values:
         raise ValidationError({"channel": f"Unknown delivery channel '{channel}'."})
@@ -113,7 +114,8 @@ def issue_invite(
     session.invite_expires_at = expires_at
     session.save(update_fields=["invite_expires_at"])
     customer = session.customer
-    message = delivery.InviteMessage(
+    message_class = delivery.ResumeInviteMessage if resume else delivery.InviteMessage
+    message = message_class(
         channel=channel,
         session_id=session.pk,
         ticket_reference=session.ticket.reference,
@@ -189,7 +191,8 @@ def open_invite(raw_token: str) -> SessionInvite:
     """
     invite = _invite_for(raw_token)
     session = cobrowse_services.refresh_state(invite.session)
-    if not link_usable(invite) or session.state != SessionState.INVITED:
+    # A reconnecting session's usable link is a fresh link (``consent.resume``): its own screen.
+    if not link_usable(invite) or session.state not in (SessionState.INVITED, SessionState.RECONNECTING):
         raise InviteGone(invite.session_id)
     invite.session = session
     return invite

@@ -21,6 +21,11 @@ urlpatterns = [
         portal.portal_open_invitation,
         name="portal_open_invitation",
     ),
+    path(
+        "portal/tickets/<str:number>/cobrowse/<int:session_id>/resume/",
+        portal.portal_resume_sharing,
+        name="portal_resume_sharing",
+    ),
     # The widget's help calls (CORS: cobrowse.cors answers for /api/widget/).
     path("api/widget/help/", help_api.HelpRequestsView.as_view(), name="api-widget-help"),
     path("api/widget/help/words/", help_api.HelpWordsView.as_view(), name="api-widget-help-words"),

@@ -18,7 +18,7 @@ from accounts import permissions
 from accounts.models import User
 from accounts.redirects import safe_next
 from cobrowse.models import CoBrowseSession, SessionKind, TeamViewer
-from consent import grants, prompts, ratelimit, records, services, team
+from consent import grants, prompts, ratelimit, records, resume, services, team
 from consent.models import DeliveryChannel, SessionInvite, TeamViewerInvite
 
 WATCH_JOINED_KEY = "watch_joined"
@@ -94,6 +94,10 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         if request.user.is_authenticated and permissions.is_support_staff(request.user):
             return _staff_refused(request, request.user, services.invite_session_id(token), link="join")
         invite = services.open_invite(token)
+        if resume.resumable(invite.session):
+            return (
+                _resume_decide(request, invite) if request.method == "POST" else _resume_page(request, invite)
+            )
         if request.method == "POST":
             return _decide(request, invite)
         return _consent_page(request, invite)
@@ -145,6 +149,41 @@ def _decide(request: HttpRequest, invite: SessionInvite) -> HttpResponse:
     return HttpResponseRedirect(
         reverse("cobrowse:sharing", args=[outcome.session.pk]) + f"#tandem={outcome.grant}"
     )
+
+
+def _resume_page(request: HttpRequest, invite: SessionInvite, *, status: int = 200) -> HttpResponse:
+    """A fresh link's screen: the session runs; continue on this device with the same terms."""
+    session = invite.session
+    return render(
+        request,
+        "consent/resume.html",
+        {
+            "session": session,
+            "intro": prompts.resume_intro(session),
+            "terms": prompts.resume_terms(session),
+        },
+        status=status,
+    )
+
+
+def _resume_decide(request: HttpRequest, invite: SessionInvite) -> HttpResponse:
+    decision = request.POST.get("decision", "")
+    if decision not in ("continue", "deny"):
+        return _resume_page(request, invite, status=400)
+    outcome = resume.continue_sharing(
+        invite,
+        allow=decision == "continue",
+        customer=signed_in_customer(request),
+        client=client_info(request),
+    )
+    if not outcome.grant:
+        text = (
+            f"You ended the screen sharing for ticket {outcome.session.ticket.reference}: nothing more is "
+            "shared. Your agent has been told and will keep helping you on the ticket."
+        )
+        return render(request, "cobrowse/message.html", {"title": "Sharing has ended", "text": text})
+    bind_session(request, outcome.session.pk)
+    return HttpResponseRedirect(resume.page_address(outcome.session, outcome.grant))
 
 
 # --- the sharing customer invites (or removes) a member of their team ----------------------------

@@ -2,6 +2,7 @@
 // watching, and the agent's controls (mode requests, notes, invitations, End). Configured by the
 // page's {{ console_config|json_script:"console-config" }}; the words come from page_text.js.
 import { createAssistPanel } from "./assist_panel.js";
+import { freshLinkText, recoveryPlan, refusalText } from "./recovery.js";
 import { createTools } from "./tools.js";
 import { mount } from "./view.js";
 import {
@@ -101,6 +102,96 @@ async function postJson(url, csrf, body) {
   });
 }
 
+// The recovery card (console.html, only for who may manage): asks the server what to offer while
+// the customer's page is gone, and sends the fresh link or an alternative in one click.
+function createRecovery(config, csrf) {
+  const root = $("console-recovery");
+  if (!root) return { check() {}, hide() {} };
+  let timer = null;
+  let busy = false;
+  const result = (text) => {
+    $("recovery-result").textContent = text;
+  };
+  const showLink = (url) => {
+    const input = $("recovery-link");
+    input.value = url || "";
+    input.hidden = !url;
+  };
+
+  function render(plan) {
+    const box = $("fresh-link-box");
+    box.hidden = plan.freshLink === "hidden";
+    $("fresh-link-text").textContent = freshLinkText(plan);
+    $("console-fresh-link").hidden = plan.freshLink !== "ready";
+    $("alternatives-card").hidden = !plan.alternatives;
+    $("alt-browser").hidden = !plan.browserPossible;
+    $("alt-callback").disabled = plan.callbackRequested;
+    root.hidden = box.hidden && $("alternatives-card").hidden && !$("recovery-result").textContent;
+    clearTimeout(timer);
+    if (plan.recheckMs) timer = setTimeout(check, plan.recheckMs);
+  }
+
+  async function check() {
+    try {
+      const response = await fetch(config.connection_url, { credentials: "same-origin", cache: "no-store" });
+      if (response.ok) render(recoveryPlan(await response.json()));
+    } catch {
+      // Offline for a moment: the next presence change asks again.
+    }
+  }
+
+  async function act(url, button, done) {
+    if (busy) return;
+    busy = true;
+    button.disabled = true;
+    try {
+      const response = await postJson(url, csrf);
+      const body = await response.json().catch(() => ({}));
+      if (!response.ok) throw new Error(refusalText(response.status, body));
+      done(body);
+    } catch (error) {
+      result(error.message);
+      button.disabled = false;
+    } finally {
+      busy = false;
+      check();
+    }
+  }
+
+  $("console-fresh-link").addEventListener("click", (event) =>
+    act(config.fresh_link_url, event.target, (body) => {
+      result(body.notice);
+      showLink(body.join_url);
+      feed("control", "Sent a fresh link to the customer");
+    }),
+  );
+  $("alt-callback").addEventListener("click", (event) =>
+    act(config.callback_url, event.target, (body) => {
+      result(body.notice);
+      feed("control", "Requested a call-back on the ticket");
+    }),
+  );
+  $("alt-browser").addEventListener("click", (event) => {
+    if (!window.confirm("End this session and invite the customer to a server-side browser session?")) return;
+    act(config.browser_url, event.target, (body) => {
+      result(body.notice);
+      showLink(body.join_url);
+      feed("control", "Invited the customer to a server-side browser session");
+    });
+  });
+
+  return {
+    check,
+    // The session ended: no offer is left, but a sent link or notice stays readable.
+    hide() {
+      clearTimeout(timer);
+      $("fresh-link-box").hidden = true;
+      $("alternatives-card").hidden = true;
+      root.hidden = !$("recovery-result").textContent;
+    },
+  };
+}
+
 export function startConsolePage(configElement) {
   const config = JSON.parse(configElement.textContent);
   const csrf = document.querySelector("input[name=csrfmiddlewaretoken]").value;
@@ -112,6 +203,7 @@ export function startConsolePage(configElement) {
   let live = null;
   let mode = config.mode;
   let assistant = null; // the Assistant panel, once the live view is mounted
+  const recovery = createRecovery(config, csrf);
 
   const showWatching = (people, announce) => {
     const { text, lines } = watchers(people, announce);
@@ -136,6 +228,7 @@ export function startConsolePage(configElement) {
     $("console-ended").hidden = false;
     document.body.classList.add("console-is-ended");
     disableControls();
+    recovery.hide();
     if (!wasEnded) say(endedLine(reason));
   }
 
@@ -166,6 +259,7 @@ export function startConsolePage(configElement) {
       } else if (data.customer === "reconnecting") {
         setState("reconnecting", "Reconnecting");
       }
+      if (!ended) recovery.check();
     },
     quality: onQuality,
     mode: (data) => setMode(data.mode),

@@ -7,7 +7,7 @@ from django import template
 from accounts import permissions
 from cobrowse import selectors, services
 from cobrowse.models import MODE_ORDER, ControlMode, SessionKind, SessionState, mode_rank
-from consent import inapp
+from consent import inapp, resume
 from consent.models import DeliveryChannel
 
 register = template.Library()
@@ -43,6 +43,8 @@ def ticket_cobrowse_panel(context, ticket):
         "takes_ticket": permissions.takes_ticket_to_start_cobrowse(user, ticket),
         "can_manage": can_manage,
         "can_watch": can_watch,
+        # A page that lost its connection: seconds until a fresh link may be sent (0: now).
+        "fresh_link_wait": resume.fresh_link_wait(live) if can_manage and live else None,
         "watch_url": selectors.watch_url(live) if can_watch else "",
         "channels": DeliveryChannel.choices,
         "kinds": SessionKind.choices,
@@ -86,4 +88,16 @@ def portal_cobrowse_panel(context, ticket):
         "lower_modes": [
             (m, ControlMode(m).label) for m in MODE_ORDER if live and mode_rank(m) < mode_rank(live.mode)
         ],
+    }
+
+
+@register.inclusion_tag("cobrowse/_resume_sharing.html", takes_context=True)
+def resume_sharing(context, session):
+    """For a page session in ``reconnecting``: the notice, and Resume sharing for its customer."""
+    user = context.get("user")
+    return {
+        "session": session,
+        "reconnecting": resume.resumable(session),
+        "can_resume": bool(user and user.is_authenticated and resume.may_resume(user, session)),
+        "csrf_token": context.get("csrf_token"),
     }

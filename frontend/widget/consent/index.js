@@ -51,8 +51,9 @@ async function ask({ grant, base, dist }) {
 
   const card = createCard({
     // The site's consentPrompt words the heading only: who asks, what is shared, the mode and
-    // recording are still the server's, and Allow is still required.
-    request: { ...request, title: site().consentPrompt || request.title },
+    // recording are still the server's, and Allow is still required. A resume keeps the server's
+    // heading ("Resume sharing with <agent>?"): the customer shared before and is asked to continue.
+    request: { ...request, title: (!request.resume && site().consentPrompt) || request.title },
     onAnswer: async (allow) => {
       card.busy(true);
       let result;
