@@ -182,6 +182,7 @@ class TimelineItem:
 _STEP_LABELS = {
     "consented": "Customer consented",
     "active": "Page connected",
+    "seat_moved": "Customer moved sharing to another tab",
     "mode_changed": "Mode changed",
     "mode_requested": "Agent asked for a higher mode",
     "mode_approved": "Manager approved full control",

@@ -8,6 +8,7 @@ export const PRESENCE = {
   connected: "Customer connected",
   reconnecting: "Customer reconnecting…",
   disconnected: "Customer disconnected",
+  moved: "The customer moved sharing to another tab",
 };
 const QUALITY = { good: "Good", fair: "Fair", poor: "Poor" };
 const STATUS = { complete: "Done", active: "Typing", error: "Error", pending: "Empty" };

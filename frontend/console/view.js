@@ -34,6 +34,7 @@ const PRESENCE_LABELS = {
   connected: "Customer connected",
   reconnecting: "Customer reconnecting…",
   disconnected: "Customer disconnected",
+  moved: "The customer moved sharing to another tab",
 };
 
 function element(tag, className, text) {

@@ -33,6 +33,7 @@ describe("console timer", () => {
 describe("state badges", () => {
   it("names the customer's presence, passing through states it does not know", () => {
     assert.equal(presenceText("reconnecting"), "Customer reconnecting…");
+    assert.equal(presenceText("moved"), "The customer moved sharing to another tab");
     assert.equal(presenceText("away"), "away");
     assert.equal(presenceText("toString"), "toString");
   });

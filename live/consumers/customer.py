@@ -58,8 +58,8 @@ TOUCH_EVERY_S = 30  # activity is written to the session at most this often
 QUALITY_GOOD_MS = 200
 QUALITY_FAIR_MS = 600
 QUALITY_REFRESH_S = 12  # a steady quality is re-announced this often (a change goes out at once)
-#: The agents' feed line (a presence frame) when the customer shares another tab instead.
-MOVED_TEXT = "The customer moved sharing to another tab"
+#: The presence the agents hear when the customer moves sharing to another tab (the console words it).
+MOVED = "moved"
 #: What a dormant socket may send besides ``take_seat``: it answers pings and may stop the session.
 DORMANT_TYPES = frozenset({"pong", "stop"})
 
@@ -283,7 +283,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
             with contextlib.suppress(Exception):
                 await database_sync_to_async(live.customer_moved_tab)(self.session_id)
             await self.channel_layer.group_send(
-                agents_group(self.session_id), {"type": "to.agent.presence", "customer": MOVED_TEXT}
+                agents_group(self.session_id), {"type": "to.agent.presence", "customer": MOVED}
             )
         await self._share()
 

@@ -15,7 +15,7 @@ from cobrowse.groups import session_group
 from cobrowse.models import CoBrowseSession, SessionState
 from config.asgi import application
 from live import relay_state
-from live.consumers.customer import MOVED_TEXT
+from live.consumers.customer import MOVED
 from tests.live.test_consumers import ORIGIN, _agent, _msg, _receive_type, _setup
 from tickets.models import TicketEvent
 
@@ -113,7 +113,7 @@ async def test_take_seat_moves_sharing_and_the_old_tab_hears_seat_moved():
     welcome = await _receive_type(second, "welcome")
     assert welcome["data"]["dormant"] is False
     assert (await _receive_type(second, "snapshot_request"))["data"]["reason"] == "connected"
-    assert (await _receive_type(console, "presence"))["data"]["customer"] == MOVED_TEXT
+    assert (await _receive_type(console, "presence"))["data"]["customer"] == MOVED
     assert (await _receive_type(console, "presence"))["data"]["customer"] == "connected"
     # The agents now see the new tab, and the old tab's frames go nowhere.
     await first.send_json_to(_msg("signal", {"kind": "idle"}, 1))
