@@ -62,6 +62,26 @@ class PageState:
     out_inputs: dict[int, dict] = field(default_factory=dict)
 
 
+#: Beyond this many nodes held for one page, the relay asks the page for a full snapshot, which
+#: rebuilds the state from the page's DOM as it is (dropping subtrees removed meanwhile).
+MAX_TRACKED_NODES = 50_000
+
+
+def forget_node(state: PageState, node_id: int) -> None:
+    """A removed node's structure goes with it, so a page whose DOM churns for the whole session
+    (toasts, validation hints, live lists) keeps state for the nodes it has, not every node it
+    ever had. Its markings stay: they are a few integers, and a node moved elsewhere comes back
+    with the same id. Descendants of a removed subtree stay until the next full snapshot (the
+    relay asks for one when a page tracks more than ``MAX_TRACKED_NODES``)."""
+    state.parents.pop(node_id, None)
+    state.elements.pop(node_id, None)
+    state.digit_texts.pop(node_id, None)
+    state.segments.pop(node_id, None)
+    state.block_texts.pop(node_id, None)
+    state.styles.discard(node_id)
+    state.editable.discard(node_id)
+
+
 def status_of(state: PageState, node_id: Any) -> int:
     """The strongest marking on the node or any of its ancestors."""
     if not is_id(node_id):

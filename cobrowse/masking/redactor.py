@@ -49,6 +49,7 @@ from cobrowse.masking.nodes import (
     SRC_MUTATION,
     NodeFacts,
     PageState,
+    forget_node,
     in_editable,
     in_style,
     is_id,
@@ -210,6 +211,12 @@ class Redactor(ElementRules):
             if by_name is None and info.get("name") == field:
                 by_name = node_id
         return by_name
+
+    def tracked_nodes(self, page_id: Any) -> int:
+        """How many nodes of the page the redactor holds structure for (its memory, roughly)."""
+        key = page_id if isinstance(page_id, str) else ""
+        state = self._pages.get(key)
+        return len(state.parents) if state is not None else 0
 
     def forget_page(self, page_id: str) -> None:
         self._pages.pop(page_id, None)
@@ -426,7 +433,7 @@ class Redactor(ElementRules):
         if isinstance(removes, list):
             for remove in removes:
                 if isinstance(remove, dict) and is_id(remove.get("id")):
-                    state.digit_texts.pop(remove["id"], None)
+                    forget_node(state, remove["id"])
         adds = data.get("adds")
         if isinstance(adds, list):
             # First pass: the whole batch's parent links and markings, whatever the order of adds.

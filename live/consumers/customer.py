@@ -35,6 +35,7 @@ from cobrowse.assist import dispatch as assist_dispatch
 from cobrowse.assist.providers import propose
 from cobrowse.groups import agents_group, customer_group, session_group
 from cobrowse.masking import NodeFacts, Redactor
+from cobrowse.masking.nodes import MAX_TRACKED_NODES
 from cobrowse.masking.url import redact_url
 from cobrowse.models import SHARING_STATES
 from consent import answers
@@ -57,6 +58,7 @@ PONG_DEADLINE_S = 9  # no pong for this long: the customer's socket is treated a
 TOUCH_EVERY_S = 30  # activity is written to the session at most this often
 QUALITY_GOOD_MS = 200
 QUALITY_FAIR_MS = 600
+REBUILD_EVERY_S = 600  # the redactor's state is rebuilt from a full snapshot at most this often
 QUALITY_REFRESH_S = 12  # a steady quality is re-announced this often (a change goes out at once)
 #: The presence the agents hear when the customer moves sharing to another tab (the console words it).
 MOVED = "moved"
@@ -114,6 +116,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         self.redactor: Redactor | None = None
         self.last_pong = time.monotonic()
         self.rtt_ms: float | None = None
+        self.rebuilt_at: float = -REBUILD_EVERY_S  # when the redactor was last rebuilt (_bound_redactor)
         self.pending_ping: tuple[str, float] | None = None
         self.quality_sent = ""
         self.quality_sent_at = 0.0
@@ -383,6 +386,19 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         if page_id != self.page_id:
             self.page_id = page_id
         await self._relay(message)
+        await self._bound_redactor()
+
+    async def _bound_redactor(self) -> None:
+        """A page that removed whole subtrees for a long time leaves their nodes in the redactor's
+        state: past a bound, a full snapshot rebuilds it from the page's DOM as it is now. At most
+        once per REBUILD_EVERY_S, so a page larger than the bound is not asked over and over."""
+        if self.redactor is None or self.redactor.tracked_nodes(self.page_id) <= MAX_TRACKED_NODES:
+            return
+        now = time.monotonic()
+        if now - self.rebuilt_at < REBUILD_EVERY_S:
+            return
+        self.rebuilt_at = now
+        await self.send_envelope("snapshot_request", {"reason": "rebuild"})
 
     async def _on_page(self, message: protocol.Message) -> None:
         redacted = await self._relay(message)
