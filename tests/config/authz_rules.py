@@ -30,7 +30,7 @@ before the handshake completed).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 LOGIN = "302 → /login/"
@@ -605,3 +605,104 @@ WEBSOCKET_RULES: dict[str, SocketRule] = {
         why="every manager page: active managers only",
     ),
 }
+
+
+# --- the admin, as a group ------------------------------------------------------------------------
+# Staff only: anyone but a manager (agents are not admin staff) is sent to the admin's sign-in page.
+# A manager has what the Managers group gives (docs/active-sessions-and-admin.md, and the migrations
+# that widened it: escalation teams, customer profiles, widget site keys): view on every model of
+# these apps and on auth groups, never on API tokens; add and change on users, customer accounts and
+# those three; change on tickets (the read-only models still show their view page); no delete.
+
+ADMIN_VIEW_APPS = {"accounts", "audit", "tickets", "consent", "cobrowse", "recordings"}
+ADMIN_VIEW_MODELS = {"auth.group"}
+ADMIN_ADD = {
+    "accounts.user",
+    "accounts.customeraccount",
+    "accounts.customerprofile",
+    "accounts.sitekey",
+    "tickets.team",
+}
+ADMIN_CHANGE = {*ADMIN_ADD, "tickets.ticket"}
+NOT_ADMIN = E(anon=ADMIN_LOGIN, customer=ADMIN_LOGIN, agents=ADMIN_LOGIN, mgr=None)
+# The admin's door checks one thing (admin staff or not): a visitor, a customer, an agent and the
+# manager are asked on every page.
+ADMIN_SAMPLE = ("anon", "own", "l2", "mgr")
+
+
+def _admin(mgr: Any) -> dict:
+    return NOT_ADMIN | {"mgr": mgr}
+
+
+def admin_views(label: str) -> bool:
+    return label.split(".")[0] in ADMIN_VIEW_APPS or label in ADMIN_VIEW_MODELS
+
+
+def _sampled(rule: Rule | None) -> Rule | None:
+    return rule and replace(rule, sample=ADMIN_SAMPLE)
+
+
+def admin_site_rules(route: str) -> list[Rule] | None:
+    """The admin's own pages (not a model's); None for a route of a model."""
+    pages = {
+        "admin/": [Rule("/admin/", _admin(200))],
+        "admin/login/": [Rule("/admin/login/", E(anon=200, customer=200, agents=200, mgr="302 → /admin/"))],
+        "admin/logout/": [
+            Rule(
+                "/admin/logout/",
+                E(anon="302 → /admin/", customer="302 → /admin/", agents="302 → /admin/", mgr=LOGIN),
+                method="POST",
+                why="signed out to the sign-in page; someone not admin staff back to the admin's door",
+            )
+        ],
+        "admin/password_change/": [Rule("/admin/password_change/", _admin(200))],
+        "admin/password_change/done/": [Rule("/admin/password_change/done/", _admin(200))],
+        "admin/jsi18n/": [Rule("/admin/jsi18n/", _admin(200))],
+        "admin/autocomplete/": [Rule("/admin/autocomplete/", _admin(403), why="no field named")],
+        "admin/r/<path:content_type_id>/<path:object_id>/": [Rule("/admin/r/0/0/", _admin(404))],
+        "admin/(?P<url>.*)$": [Rule("/admin/no-such-page/", _admin(404))],
+    }
+    if route.startswith("admin/^(?P<app_label>"):
+        return [
+            Rule("/admin/tickets/", _admin(200), sample=ADMIN_SAMPLE),
+            Rule(
+                "/admin/authtoken/",
+                _admin(404),
+                why="no permission in the app: as if it did not exist",
+                sample=ADMIN_SAMPLE,
+            ),
+        ]
+    rules = pages.get(route)
+    return rules and [replace(rule, sample=ADMIN_SAMPLE) for rule in rules]
+
+
+def admin_model_rule(route: str, label: str, pk: int | str | None) -> Rule | None:
+    return _sampled(_admin_model_rule(route, label, pk))
+
+
+def _admin_model_rule(route: str, label: str, pk: int | str | None) -> Rule | None:
+    """A model's admin page; ``pk`` an existing row (None: the world has none, "0" is asked for)."""
+    app, model = label.split(".")
+    base = f"/admin/{app}/{model}/"
+    view, obj = admin_views(label), pk if pk is not None else 0
+    missing = "302 → /admin/"  # the admin's "no such object" (after the permission check)
+    tail = route[len(base) - 1 :]
+    if tail == "":
+        return Rule(base, _admin(200 if view else 403))
+    if tail == "add/":
+        return Rule(base + "add/", _admin(200 if label in ADMIN_ADD else 403))
+    if tail == "<path:object_id>/":
+        return Rule(
+            f"{base}{obj}/", _admin(f"302 → {base}{obj}/change/"), why="the old address of a change page"
+        )
+    if tail == "<path:object_id>/change/":
+        ok = view or label in ADMIN_CHANGE
+        return Rule(f"{base}{obj}/change/", _admin((200 if pk is not None else missing) if ok else 403))
+    if tail == "<path:object_id>/history/":
+        ok = view or label in ADMIN_CHANGE
+        return Rule(f"{base}{obj}/history/", _admin((200 if pk is not None else missing) if ok else 403))
+    if tail == "<path:object_id>/delete/":
+        return Rule(f"{base}{obj}/delete/", _admin(403), why="no delete anywhere")
+    if tail == "<id>/password/" and label == "accounts.user":
+        return Rule(f"{base}{obj}/password/", _admin(200), why="a customer's password: not a superuser's")
+    return None

@@ -26,6 +26,7 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from rest_framework.authtoken.models import Token
 
 from tests.config import authz_rules
 
@@ -120,6 +121,9 @@ def build_world() -> SimpleNamespace:
     consented = consent_services.grant_consent(consent_services.open_invite(raw), mode="guided")
     w.browser_grant = helpers.confirm_on_device(w.browser_session, consented.grant).grant
 
+    # An API token (a credential: no manager sees it in the admin).
+    Token.objects.create(user=w.l2)
+
     # A resolved ticket whose session ended: the signed survey links of both are open.
     w.ticket_done = ticket(subject="Resolved")
     w.session_done, _ = helpers.consent(w.ticket_done, w.l2, mode="guided")
@@ -189,6 +193,35 @@ def admin_routes() -> list[tuple[str, str | None]]:
     return found
 
 
+def admin_requests() -> tuple[list[tuple[str, authz_rules.Rule]], list[str]]:
+    """A request for every admin pattern (one per model for a model's pattern), and the patterns no
+    rule covers."""
+    from django.apps import apps
+    from django.contrib import admin
+
+    requests, uncovered = [], []
+    models = {f"admin/{m._meta.app_label}/{m._meta.model_name}/": m for m in admin.site._registry}
+    for route, _name in admin_routes():
+        rules = authz_rules.admin_site_rules(route)
+        if rules is None:
+            prefix = next((p for p in models if route.startswith(p)), None)
+            model = models.get(prefix) if prefix else None
+            rule = None
+            if model is not None:
+                label = f"{model._meta.app_label}.{model._meta.model_name}"
+                # The token admin finds a token by its user's id, not by the key.
+                field = "user_id" if label == "authtoken.tokenproxy" else "pk"
+                rows = apps.get_model(label)._default_manager.order_by(field)
+                pk = rows.values_list(field, flat=True).first()
+                rule = authz_rules.admin_model_rule(route, label, pk)
+            rules = [rule] if rule else None
+        if rules is None:
+            uncovered.append(route)
+        else:
+            requests += [(route, rule) for rule in rules]
+    return requests, uncovered
+
+
 def websocket_routes() -> list[str]:
     from config.routing import websocket_urlpatterns
 
@@ -206,6 +239,14 @@ def test_every_route_has_a_rule_and_every_rule_a_route():
     problems = _coverage_problems(routes, authz_rules.HTTP_RULES)
     problems += _coverage_problems({r: r for r in websocket_routes()}, authz_rules.WEBSOCKET_RULES)
     assert not problems, "Every URL needs a rule in tests/config/authz_rules.py:\n" + "\n".join(problems)
+
+
+@pytest.mark.django_db
+def test_every_admin_page_has_a_rule(world):
+    _requests, uncovered = admin_requests()
+    assert not uncovered, "Admin pages without a rule in tests/config/authz_rules.py:\n" + "\n".join(
+        uncovered
+    )
 
 
 # --- the world, once per module -------------------------------------------------------------------
@@ -351,7 +392,7 @@ def _table(rows: list[tuple[str, str, str, object, object]]) -> str:
 @pytest.mark.django_db
 def test_http_matrix(world):
     mismatches = []
-    for key, rule in authz_rules.http_requests():
+    for key, rule in [*authz_rules.http_requests(), *admin_requests()[0]]:
         for actor in rule.sample:
             with _isolated(world, writes=rule.method != "GET"):
                 got = _http_cell(world, _browser(world, actor), actor, rule)
