@@ -18,14 +18,20 @@ Actors (``test_authorization_matrix.build_world`` makes them):
 - ``mgr``: a manager (admin access through the Managers group).
 
 Objects named in paths are attributes of the world: ``ticket`` (with the recorded ``session``, its
-``recording``, a ``control_request`` and an ``extension`` waiting for the customer), ``ticket_free``
-(assigned, no session), ``session_asked`` (full control waiting for a manager: ``full_request``),
-``session_invited`` (an unused in-app link ``join_token``), ``browser_session``, and tokens.
+``recording``, a ``highlight``, an approved copy link ``copy_token`` and a waiting ``access_request``,
+a ``control_request`` and an ``extension`` waiting for the customer, team members ``team_viewer``
+(joined) and ``pending_viewer`` with an unused ``watch_token``), ``ticket_free`` (assigned, no
+session), ``ticket_asked`` / ``session_asked`` (full control waiting for a manager:
+``full_request``), ``ticket_invited`` / ``session_invited`` (an unused in-app link ``join_token``),
+``ticket_browser`` / ``browser_session`` (consented, no runner), ``ticket_done`` /
+``session_done`` (resolved and ended: ``satisfaction_token``, ``survey_token``), the widget's
+``help_request`` / ``help_token``, and a password-reset link.
 
-Expected answers: an int is that status (for a redirect, to anywhere); ``"302 → /path/"`` a redirect
-to that path (``LOGIN``: the sign-in page), ``"302 → /path/…"`` to anywhere under it. For sockets: ``OPEN`` (accepted and kept), ``("close", code)``
-(accepted, then closed with ``code`` — before or after ``hello``), ``("reject", code)`` (closed
-before the handshake completed).
+Expected answers: an int is that status (for a redirect, to anywhere); ``"302 → /path/"`` a
+redirect to that path (``LOGIN``: the sign-in page), ``"302 → /path/…"`` to anywhere under it. For
+sockets: ``OPEN`` (admitted: a ``welcome``, or kept open where no ``hello`` is asked for),
+``("close", code)`` (accepted, then closed with ``code``), ``("reject", code)`` (closed before the
+handshake completed), ``("waiting", error code)`` (open but not admitted, still asking for a hello).
 """
 
 from __future__ import annotations
