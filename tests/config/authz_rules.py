@@ -567,6 +567,8 @@ class SocketRule:
     expect: dict
     origin: str = "http://localhost"
     hello: bool = False
+    # The first frame of an admitted socket; None: an admitted socket says nothing until spoken to.
+    admitted: str | None = "welcome"
     why: str = ""
 
 
@@ -578,6 +580,7 @@ WEBSOCKET_RULES: dict[str, SocketRule] = {
     "ws/ping/": SocketRule(
         "/ws/ping/",
         E(anon=("reject", 4401), customer=("reject", 4403), staff=OPEN),
+        admitted=None,
         why="the support staff's echo socket",
     ),
     "ws/cobrowse/<int:session_id>/agent/": SocketRule(
@@ -608,6 +611,7 @@ WEBSOCKET_RULES: dict[str, SocketRule] = {
     "ws/manager/approvals/": SocketRule(
         "/ws/manager/approvals/",
         E(anon=SIGN_IN, customer=REFUSED, agents=REFUSED, mgr=OPEN),
+        admitted="approvals",
         why="every manager page: active managers only",
     ),
 }

@@ -450,14 +450,15 @@ async def _socket_cell(w, actor: str, rule: authz_rules.SocketRule) -> object:
             await comm.send_json_to({"type": "hello", "seq": 0, "ts": 1_700_000_000_000, "data": hello})
         error = None
         while True:
-            if await comm.receive_nothing(timeout=0.3):
-                # Silence: admitted where no hello is asked for; else still waiting for one.
-                return ("waiting", error) if rule.hello else authz_rules.OPEN
+            # A socket that admits says so in a frame (no timing involved); one that stays silent
+            # when admitted is given a moment to refuse instead.
+            if await comm.receive_nothing(timeout=0.5 if rule.admitted is None else 5):
+                return authz_rules.OPEN if rule.admitted is None else ("waiting", error)
             message = await comm.receive_output()
             if message["type"] == "websocket.close":
                 return ("close", message.get("code"))
             frame = json.loads(message.get("text") or "{}")
-            if frame.get("type") == "welcome":
+            if frame.get("type") == rule.admitted:
                 return authz_rules.OPEN
             if frame.get("type") == "error" and error is None:
                 error = frame.get("data", {}).get("code")
