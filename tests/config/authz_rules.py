@@ -544,12 +544,12 @@ HTTP_RULES: dict[str, Rule | tuple[Rule, ...]] = {
 
 
 def http_requests() -> list[tuple[str, Rule]]:
-    """Every (route key, rule) pair: one per request to make."""
+    """Every (route key, rule) pair: one per request to make, unknown objects included."""
     return [
         (key, rule)
         for key, rules in HTTP_RULES.items()
         for rule in (rules if isinstance(rules, tuple) else (rules,))
-    ]
+    ] + list(UNKNOWN.items())
 
 
 # --- WebSockets -------------------------------------------------------------------------------------
@@ -716,3 +716,42 @@ def _admin_model_rule(route: str, label: str, pk: int | str | None) -> Rule | No
     if tail == "<id>/password/" and label == "accounts.user":
         return Rule(f"{base}{obj}/password/", _admin(200), why="a customer's password: not a superuser's")
     return None
+
+
+# --- unknown objects and tokens: never a 500 --------------------------------------------------------
+# A second request on routes that name an object or carry a token: one that does not exist. Nobody
+# learns more than "not found" (404; an unknown link is unknown to staff too), and the sign-in page
+# still comes first where signing in does.
+
+UNKNOWN_ID = 987654
+UNKNOWN_TOKEN = "n0t-a-real-token-n0t-a-real-token-n0t-a-rea"
+
+UNKNOWN: dict[str, Rule] = {
+    "consent:join": Rule(f"/j/{UNKNOWN_TOKEN}/", everyone(404)),
+    "consent:watch_join": Rule(f"/w/{UNKNOWN_TOKEN}/", everyone(404)),
+    "tickets:satisfaction": Rule(f"/satisfaction/{UNKNOWN_TOKEN}/", everyone(404)),
+    "outcomes:survey": Rule(f"/survey/{UNKNOWN_TOKEN}/", everyone(404)),
+    "consent:api-widget-help-request": Rule(
+        f"/api/widget/help/{UNKNOWN_TOKEN}/", everyone(404), headers=WIDGET
+    ),
+    "recordings:customer_copy": Rule(
+        f"/portal/recordings/copy/{UNKNOWN_TOKEN}/", E(anon=LOGIN, customer=404, staff=404)
+    ),
+    "api-ticket-detail": Rule(f"/api/tickets/{UNKNOWN_ID}/", E(anon=403, customer=404, staff=404)),
+    "tickets:agent_ticket": Rule(f"/agent/tickets/{UNKNOWN_ID}/", staff_page(404)),
+    "tickets:portal_ticket": Rule(
+        f"/portal/tickets/{UNKNOWN_ID}/",
+        E(anon=LOGIN, customer=404, staff=f"302 → /agent/tickets/{UNKNOWN_ID}/"),
+    ),
+    "api-cobrowse-session": Rule(
+        f"/api/cobrowse/sessions/{UNKNOWN_ID}/",
+        E(anon=404, customer=404, staff=404, team=401, tab=404),
+        grant=True,
+    ),
+    "console:live": Rule(f"/agent/sessions/{UNKNOWN_ID}/", session_staff(404)),
+    "cobrowse:sharing": Rule(f"/cobrowse/sessions/{UNKNOWN_ID}/", everyone(404)),
+    "browser-viewer": Rule(f"/browser/{UNKNOWN_ID}/", everyone(404)),
+    "recordings:detail": Rule(f"/manager/recordings/{UNKNOWN_ID}/", session_staff(404)),
+    "api-recording": Rule(f"/api/recordings/{UNKNOWN_ID}/", E(anon=403, customer=403, staff=404)),
+    "analytics:agent": Rule(f"/manager/agents/{UNKNOWN_ID}/", manager_page(404)),
+}
