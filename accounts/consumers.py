@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from accounts import permissions
+
 
 class PingConsumer(AsyncJsonWebsocketConsumer):
     """Staff-only. Echoes ``ping`` as ``pong`` through the channel layer (not a direct reply)."""
@@ -12,6 +14,9 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope.get("user")
         if not (user and user.is_authenticated):
             await self.close(code=4401)
+            return
+        if not permissions.is_support_staff(user):
+            await self.close(code=4403)  # a signed-in customer: not a socket of theirs
             return
         self.group = f"ping.{user.pk}"
         await self.channel_layer.group_add(self.group, self.channel_name)
