@@ -386,6 +386,12 @@ HTTP_RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "consent:api-widget-help-request": Rule(
         "/api/widget/help/{help_token}/", everyone(200), headers=WIDGET, why="the widget's bearer token"
     ),
+    "consent:portal_resume_sharing": Rule(
+        "/portal/tickets/{ticket.number}/cobrowse/{session.pk}/resume/",
+        E(anon=LOGIN, own="302 → /portal/tickets/…", other=404, staff=QUEUE),
+        method="POST",
+        why="the ticket's requester only; this session's page is connected, so the ticket page says so",
+    ),
     "consent:take_help_request": Rule(
         "/agent/help/{help_request.pk}/take/",
         staff_page("302 → /agent/sessions/…") | {"l1": QUEUE},
@@ -443,6 +449,24 @@ HTTP_RULES: dict[str, Rule | tuple[Rule, ...]] = {
         data={"decision": "decline"},
     ),
     "console:live": Rule("/agent/sessions/{session.pk}/", session_staff(200)),
+    "console:connection": Rule("/agent/sessions/{session.pk}/connection/", session_staff(200)),
+    "console:fresh_link": Rule(
+        "/agent/sessions/{session.pk}/fresh-link/",
+        session_staff("303 → /agent/tickets/…"),
+        method="POST",
+        why="its agent or a manager; this session's page is connected, so the ticket page says why not",
+    ),
+    "console:callback": Rule(
+        "/agent/sessions/{session.pk}/callback/",
+        session_staff("303 → /agent/tickets/…"),
+        method="POST",
+    ),
+    "console:browser": Rule(
+        "/agent/sessions/{session.pk}/browser/",
+        session_staff(200),
+        method="POST",
+        why="its agent or a manager may end a live page session for a server-side browser: the link page",
+    ),
     "browser-viewer": Rule(
         "/browser/{browser_session.pk}/",
         everyone(200),
