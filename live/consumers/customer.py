@@ -66,6 +66,13 @@ MOVED = "moved"
 DORMANT_TYPES = frozenset({"pong", "stop"})
 
 
+def _done() -> asyncio.Future[None]:
+    """A future already finished: "no activity write in flight"."""
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    future.set_result(None)
+    return future
+
+
 def quality_level(rtt_ms: float | None) -> str:
     if rtt_ms is None:
         return "poor"
@@ -102,6 +109,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
     """``/ws/cobrowse/<session>/customer/``: the customer's page, authenticated by its grant."""
 
     session: live.LiveSession | None = None
+    ending = False  # _end has begun: the page is told once
     page_url = ""  # the shared page, as page signals are grouped by (scheme, host, path)
     sharing = False  # this socket holds the session's seat: it relays, records and is the presence
     tab_id = ""
@@ -122,6 +130,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         self.quality_sent_at = 0.0
         self.last_touch = 0.0
         self.touch_every = TOUCH_EVERY_S * random.uniform(0.8, 1.0)  # noqa: S311 - spreading, not secrecy
+        self.touch_task: asyncio.Future[None] = _done()  # the activity write in flight (_maybe_touch)
         self.tasks: list[asyncio.Task] = []
         self.recorder: SessionRecorder | None = None
         self.seq_dirty = False
@@ -141,6 +150,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         self.closed = True
         for task in self.tasks:
             task.cancel()
+        self.touch_task.cancel()
         await self._stop_recording("disconnect")
         if self.meter is not None and page_signals.listening():  # also after the session ended
             with contextlib.suppress(Exception):
@@ -472,17 +482,24 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
 
     async def _maybe_touch(self) -> None:
         """Record activity every ~30 s; the interval is jittered so that sockets that connected
-        together (a reconnect storm after a restart) do not write together."""
+        together (a reconnect storm after a restart) do not write together.
+
+        The write runs beside the socket, not in its message loop: database calls queue on one
+        thread per process, and a page's frames and pongs must not wait behind that queue (a
+        pong held up for 9 s closes the socket as dead, 4408)."""
         now = time.monotonic()
-        if now - self.last_touch < self.touch_every:
+        if now - self.last_touch < self.touch_every or not self.touch_task.done():
             return
         self.last_touch = now
+        self.touch_task = asyncio.create_task(self._touch())
+
+    async def _touch(self) -> None:
         try:
             sharing = await database_sync_to_async(live.record_activity)(self.session_id)
         except DatabaseError:  # the database is away (restarting): the relay goes on without it
             logger.warning("could not record activity of session %s", self.session_id)
             return
-        if not sharing:
+        if not sharing and not self.closed:
             await self._end((await database_sync_to_async(live.current)(self.session_id)).state)
 
     # --- sequence bookkeeping ------------------------------------------------------------------
@@ -569,6 +586,9 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
             await self.send_envelope("mode", {"mode": event["mode"]})
 
     async def _end(self, reason: str) -> None:
+        if self.ending:  # the broadcast and this socket's own activity write may both see the end
+            return
+        self.ending = True
         await self._stop_recording(reason)
         ended: dict[str, object] = {"reason": reason}
         url = None

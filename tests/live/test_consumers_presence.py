@@ -69,3 +69,35 @@ async def test_a_page_closing_while_redis_is_away_still_marks_the_session_reconn
     await customer.disconnect()
     state = await database_sync_to_async(lambda: CoBrowseSession.objects.get(pk=session.pk).state)()
     assert state == "reconnecting"
+
+
+async def test_a_slow_activity_write_does_not_hold_up_the_pages_frames(monkeypatch):
+    """Database calls queue on one thread per process: the relay must not wait behind them, or a
+    page's pong waits too and the socket is closed as dead (4408)."""
+    import time
+
+    from live import services as live
+    from live.consumers import customer as customer_consumer
+    from tests.live.test_consumers import _agent, _msg
+
+    monkeypatch.setattr(customer_consumer, "TOUCH_EVERY_S", 0)
+    record_activity = live.record_activity
+
+    def slow(session_id):
+        time.sleep(2)
+        return record_activity(session_id)
+
+    monkeypatch.setattr(live, "record_activity", slow)
+    session, grant, agent = await _setup()
+    customer = await _customer(session.pk, grant)
+    await _receive_type(customer, "welcome")
+    console = await _agent(session.pk, agent)
+    await _receive_type(console, "welcome")
+    await customer.send_json_to(_msg("signal", {"kind": "idle"}, 0))  # starts an activity write
+    await _receive_type(console, "signal")
+    started = time.monotonic()
+    await customer.send_json_to(_msg("signal", {"kind": "stall"}, 1))
+    relayed = await _receive_type(console, "signal", timeout=1.5)
+    assert relayed["data"]["kind"] == "stall" and time.monotonic() - started < 1.5
+    await customer.disconnect()
+    await console.disconnect()
