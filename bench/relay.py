@@ -230,6 +230,7 @@ class Worker:
     def __init__(self, spec: dict) -> None:
         self.spec = spec
         self.latencies: list[float] = []
+        self.received_at: list[float] = []  # with ``spec["stamps"]``: when each latency was measured
         self.sent = 0
         self.delivered = 0
         self.seen: set[tuple[int, int]] = set()
@@ -277,6 +278,8 @@ class Worker:
                                 self.seen.add(key)
                                 self.delivered += 1
                                 self.latencies.append((now - payload["sent_ns"]) / 1e6)
+                                if self.spec.get("stamps"):
+                                    self.received_at.append(round(now / 1e9, 2))
         except Exception as exc:  # reported, never raised: a failed socket is a result
             if not ready.is_set():
                 self.connect_failures.append(f"agent {session['id']}: {exc!r}"[:200])
@@ -391,6 +394,7 @@ class Worker:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return {
             "latencies": self.latencies,
+            "received_at": self.received_at,
             "sent": self.sent,
             "delivered": self.delivered,
             "errors": self.errors,
