@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from accounts import permissions
-from cobrowse import selectors
+from cobrowse import selectors, services
 from cobrowse.models import MODE_ORDER, CoBrowseSession, ControlMode, EndReason
 
 REQUESTABLE_MODES: tuple[str, ...] = (ControlMode.GUIDED, ControlMode.CONTROLLED, ControlMode.FULL)
@@ -27,6 +27,8 @@ def _session_for_console(request: HttpRequest, pk: int) -> CoBrowseSession:
         raise Http404("No such co-browse session.") from None
     if not permissions.can_view_cobrowse_session(request.user, session):
         raise Http404("No such co-browse session.")
+    if services.overdue_reason(session) is not None:  # with the beat stopped too: ended, then shown
+        session = services.refresh_state(session)
     return session
 
 

@@ -176,6 +176,8 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         if message.type == "stop":
             await self._stop(message)
             return
+        if self.session.past_deadline() and not await self._within_deadline():
+            return  # the session ended on its maximum: this frame is not relayed
         decision = policy.check(self.session, policy.ROLE_CUSTOMER, message.type)
         if not decision.allowed:
             await self.send_error("not_allowed", decision.reason, "type")
@@ -365,6 +367,18 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         self.last_touch = now
         if not await database_sync_to_async(live.record_activity)(self.session_id):
             await self._end((await database_sync_to_async(live.current)(self.session_id)).state)
+
+    async def _within_deadline(self) -> bool:
+        """The maximum duration passed as far as this socket knows: a frame ends the session at
+        once (never up to TOUCH_EVERY_S later, even with the beat stopped); a deadline that an
+        extension moved is re-read."""
+        self.last_touch = time.monotonic()
+        fresh = await database_sync_to_async(live.touch)(self.session_id)
+        if fresh.state not in SHARING_STATES:
+            await self._end(fresh.state)
+            return False
+        self.session = fresh
+        return True
 
     # --- sequence bookkeeping ------------------------------------------------------------------
 
