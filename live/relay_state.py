@@ -17,6 +17,7 @@ from django.conf import settings
 
 SEQ_FLUSH_SECONDS = 1.0
 STATE_TTL_SECONDS = 6 * 3600
+HANDOVER_TTL_SECONDS = 10  # a hand-over nobody waited for any more is gone soon after
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
 
@@ -69,6 +70,48 @@ async def save_seq(session_id: int, page_id: str, seq: int) -> None:
         pipe.hset(key, mapping={"page_id": page_id, "seq": seq})
         pipe.expire(key, STATE_TTL_SECONDS)
         await pipe.execute()
+
+
+#: Deletes the session's socket mark only if it is still this socket's; 1 when it was.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+"""
+
+
+async def claim_socket(session_id: int, socket_id: str) -> str | None:
+    """This socket is now the page's connection to the session; returns the one it took over from.
+
+    A dropped network does not close the server's end at once: the page reconnects on a new socket
+    while the old one waits for its heartbeat to fail. Only the current socket's close may say the
+    page is reconnecting (:func:`release_socket`).
+    """
+    previous = as_text(
+        await _client().set(_key(session_id, "socket"), socket_id, ex=STATE_TTL_SECONDS, get=True)
+    )
+    return previous if previous and previous != socket_id else None
+
+
+async def hand_over(session_id: int, to_socket: str) -> None:
+    """The superseded socket has stored its last seq: the socket that took over may read it."""
+    key = _key(session_id, f"handover:{to_socket}")
+    async with _client().pipeline(transaction=True) as pipe:
+        pipe.rpush(key, "1")
+        pipe.expire(key, HANDOVER_TTL_SECONDS)
+        await pipe.execute()
+
+
+async def wait_for_handover(session_id: int, socket_id: str, timeout: float) -> bool:
+    """Wait (at most ``timeout`` seconds) until the superseded socket said :func:`hand_over`."""
+    return await _client().blpop([_key(session_id, f"handover:{socket_id}")], timeout=timeout) is not None
+
+
+async def release_socket(session_id: int, socket_id: str) -> bool:
+    """The socket closed: True if it was still the page's current one (and is no more)."""
+    return bool(await _client().eval(_RELEASE, 1, _key(session_id, "socket"), socket_id))
 
 
 async def set_presence(session_id: int, presence: str) -> None:

@@ -50,6 +50,7 @@ PONG_DEADLINE_S = 9  # no pong for this long: the customer's socket is treated a
 TOUCH_EVERY_S = 30  # activity is written to the session at most this often
 QUALITY_GOOD_MS = 200
 QUALITY_FAIR_MS = 600
+HANDOVER_WAIT_S = 1.0  # how long a reconnecting page's socket waits for its dropped predecessor
 QUALITY_REFRESH_S = 12  # a steady quality is re-announced this often (a change goes out at once)
 
 
@@ -131,13 +132,15 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
             return
         await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
         await self.channel_layer.group_discard(customer_group(self.session_id), self.channel_name)
-        with contextlib.suppress(Exception):
-            await database_sync_to_async(live.customer_disconnected)(self.session_id)
         if page_signals.listening():
             cause = page_signals.Disconnect(self.session_id, code, page_signals.disconnect_cause(code))
             with contextlib.suppress(Exception):
                 await database_sync_to_async(page_signals.report_disconnect)(cause)
-        await self._flush_seq()
+        await self._flush_seq()  # before the page's next socket may read it
+        if not await relay_state.release_socket(self.session_id, self.channel_name):
+            return  # the page is already back on a newer socket: this one's news is old
+        with contextlib.suppress(Exception):
+            await database_sync_to_async(live.customer_disconnected)(self.session_id)
         await relay_state.set_presence(self.session_id, "reconnecting")
         await self.channel_layer.group_send(
             agents_group(self.session_id), {"type": "to.agent.presence", "customer": "reconnecting"}
@@ -208,6 +211,8 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
             session = await database_sync_to_async(live.session_for_customer)(
                 self.session_id, data["grant"], self.origin
             )
+            # Before the session is marked active: an older socket's close from now on is old news.
+            previous = await relay_state.claim_socket(self.session_id, self.channel_name)
             session = await database_sync_to_async(live.customer_connected)(self.session_id)
         except live.LiveRefused as exc:
             await self.send_error("refused", exc.message)
@@ -223,6 +228,8 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         self.page_id = data["page_id"]
         self._note_page(data.get("url"))
         self.redactor = Redactor(session.selectors)
+        if previous is not None:
+            await self._take_over(previous)
         last = await relay_state.last_seq(self.session_id, self.page_id)
         self.tracker = protocol.SeqTracker(last)
         self.meter = QualityMeter(self.session_id)
@@ -252,6 +259,20 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         )
         self.tasks.append(asyncio.create_task(self._heartbeat()))
         self.tasks.append(asyncio.create_task(self._bookkeeping()))
+
+    async def _take_over(self, previous: str) -> None:
+        """The page is back on this socket while its previous one (a dropped network) still waits
+        for its heartbeat to fail: that one stores the last seq it relayed before this one reads
+        it, so the page's resent frames are not relayed (and recorded) twice."""
+        try:
+            await self.channel_layer.send(previous, {"type": "customer.superseded", "by": self.channel_name})
+            await relay_state.wait_for_handover(self.session_id, self.channel_name, HANDOVER_WAIT_S)
+        except Exception:  # gone with its process, or Redis away: the seq stored is what there is
+            logger.warning("no hand-over from the previous socket of session %s", self.session_id)
+
+    async def customer_superseded(self, event: dict) -> None:
+        await self._flush_seq()
+        await relay_state.hand_over(self.session_id, event["by"])
 
     async def _relay(self, message: protocol.Message) -> protocol.Message | None:
         previous = self.tracker.last
