@@ -89,9 +89,8 @@ async def claim_socket(session_id: int, socket_id: str) -> str | None:
     while the old one waits for its heartbeat to fail. Only the current socket's close may say the
     page is reconnecting (:func:`release_socket`).
     """
-    previous = as_text(
-        await _client().set(_key(session_id, "socket"), socket_id, ex=STATE_TTL_SECONDS, get=True)
-    )
+    stored = await _client().set(_key(session_id, "socket"), socket_id, ex=STATE_TTL_SECONDS, get=True)
+    previous = as_text(stored) if isinstance(stored, str | bytes) else None
     return previous if previous and previous != socket_id else None
 
 
