@@ -26,7 +26,7 @@ SYNC_DB = pytest.mark.django_db
 
 
 #: The maximum runs out this long after both sockets connected (they read it when they join).
-SOON_S = 1.5
+SOON_S = 2.5
 ENDED_REASONS = (SessionState.TIMED_OUT, "max_duration")  # the socket's own word, or the broadcast's
 
 
