@@ -30,8 +30,21 @@ def scrub(text: str) -> str:
     return text
 
 
+#: The attributes every record has; anything else on a record came in as ``extra``.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_PLAIN = (int, float, bool, type(None))
+
+
 class RedactPIIFilter(logging.Filter):
-    """Render the message, scrub it, and drop the arguments so nothing raw is formatted later."""
+    """Render the message, scrub it, and drop the arguments so nothing raw is formatted later.
+
+    The traceback is rendered and scrubbed too (an exception's message quotes what a view was sent:
+    ``invalid literal for int(): '4111 1111 …'``), and so is every ``extra``: Django's ``request``
+    (whose text is the path with any token), Celery's task arguments (addresses). A formatter that
+    writes extras then writes only scrubbed text.
+    """
+
+    _formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -40,4 +53,14 @@ class RedactPIIFilter(logging.Filter):
             message = str(record.msg)
         record.msg = scrub(message)
         record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        record.exc_info = None
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text)
+        if record.stack_info:
+            record.stack_info = scrub(record.stack_info)
+        for key, value in list(vars(record).items()):
+            if key not in _STANDARD and not isinstance(value, _PLAIN):
+                setattr(record, key, scrub(value if isinstance(value, str) else repr(value)))
         return True

@@ -28,6 +28,7 @@ DISCONNECT_CAUSES = {
     4000: "ended",
     4401: "refused",
     4403: "refused",
+    4408: "network",  # no pong within the server's heartbeat: how a dropped network shows up there
     4409: "replaced",
     4410: "refused",
     4429: "rate_limited",

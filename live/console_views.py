@@ -38,6 +38,8 @@ def _session_for_console(request: HttpRequest, pk: int) -> CoBrowseSession:
         raise Http404("No such co-browse session.") from None
     if not permissions.can_view_cobrowse_session(request.user, session):
         raise Http404("No such co-browse session.")
+    if session_services.overdue_reason(session) is not None:  # with the beat stopped too: ended, then shown
+        session = session_services.refresh_state(session)
     return session
 
 

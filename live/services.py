@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,13 @@ class LiveSession:
     controller_name: str = ""
     #: Everyone watching besides the customer: ({"name", "role"}, ...), role agent/viewer/team.
     watching: tuple[dict[str, str], ...] = ()
+    #: The maximum duration's end (epoch seconds) as last read; an extension moves it in the
+    #: database only, so a socket that finds it passed re-reads the session (:func:`enforce_timers`).
+    deadline_ts: float | None = None
+
+    def past_deadline(self) -> bool:
+        """Checked on every frame at no cost: past it, the socket asks the database before acting."""
+        return self.deadline_ts is not None and time.time() >= self.deadline_ts
 
 
 def usable_selectors(selectors: Iterable[str] | None) -> tuple[str, ...]:
@@ -107,6 +115,7 @@ def _snapshot_with_holder(session: CoBrowseSession) -> tuple[LiveSession, User |
         controller_id=controller,
         controller_name=holder.public_name if holder else "",
         watching=tuple(session_services.watching(session)),
+        deadline_ts=session.deadline_at.timestamp() if session.deadline_at else None,
     )
     return snapshot, holder
 
@@ -289,8 +298,22 @@ def current(session_id: int) -> LiveSession:
 
 
 def current_with_holder(session_id: int) -> tuple[LiveSession, User | None]:
-    """The session as now, and the user holding control (whose rights guidance and actions need)."""
-    return _snapshot_with_holder(_load(session_id))
+    """The session as now, and the user holding control (whose rights guidance and actions need).
+
+    A timer that ran out (maximum, inactivity) is applied first: with the beat stopped, an agent's
+    action on an overdue session ends it instead of reaching the page.
+    """
+    session = _load(session_id)
+    if session_services.overdue_reason(session) is not None:
+        session_services.refresh_state(session_id)
+        session = _load(session_id)
+    return _snapshot_with_holder(session)
+
+
+def enforce_timers(session_id: int) -> LiveSession:
+    """Apply any timer that ran out and re-read the session (no activity recorded: a staff frame)."""
+    session_services.refresh_state(session_id)
+    return _snapshot(_load(session_id))
 
 
 def record_activity(session_id: int) -> bool:

@@ -1,7 +1,8 @@
 // A WebSocket that reconnects with exponential backoff and jitter until closed on purpose, or
 // until the server closes with a 44xx code (grant refused, session over): those are final, except
-// 4408 (missed heartbeats), which is only a bad connection. Large messages go out and come in as
-// `part` frames (common/parts.js), invisibly to the callers.
+// 4408 (missed heartbeats), which is only a bad connection. When the browser's network comes back
+// (`online`), a pending retry happens at once, with the backoff reset. Large messages go out and
+// come in as `part` frames (common/parts.js), invisibly to the callers.
 import { createAssembler, framesFor } from "./parts.js";
 
 export function openSocket({
@@ -36,6 +37,7 @@ export function openSocket({
   }
 
   function connect() {
+    retryTimer = null;
     socket = new WebSocket(url);
     socket.addEventListener("open", () => {
       attempt = 0;
@@ -55,6 +57,17 @@ export function openSocket({
     });
   }
 
+  // The browser says its network is back: waiting out a backoff grown while it was down would
+  // leave the session dark for seconds on a flapping connection, so try at once.
+  function reconnectNow() {
+    if (closedOnPurpose || socket || retryTimer === null) return;
+    clearTimeout(retryTimer);
+    attempt = 0;
+    connect();
+  }
+  const win = typeof window === "undefined" ? null : window;
+  if (win) win.addEventListener("online", reconnectNow);
+
   connect();
 
   return {
@@ -65,6 +78,7 @@ export function openSocket({
     },
     close() {
       closedOnPurpose = true;
+      if (win) win.removeEventListener("online", reconnectNow);
       clearTimeout(retryTimer);
       if (socket) socket.close(1000, "closed");
     },

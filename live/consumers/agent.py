@@ -133,6 +133,13 @@ class AgentConsumer(EnvelopeSender, AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.session is None:
             return
+        if self.session.past_deadline():  # with the beat stopped, the first frame after it ends it
+            self.session = await database_sync_to_async(live.enforce_timers)(self.session_id)
+            if self.session.state not in SHARING_STATES:
+                await self.send_envelope("ended", {"reason": self.session.state})
+                self.session = None
+                await self.close(code=4000)
+                return
         raw = text_data if text_data is not None else bytes_data
         try:
             message = protocol.parse_message(raw or b"", protocol.AGENT)

@@ -110,6 +110,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
 
     session: live.LiveSession | None = None
     ending = False  # _end has begun: the page is told once
+    replaced = False  # shared until another socket took the seat (customer_seat_moved)
     page_url = ""  # the shared page, as page signals are grouped by (scheme, host, path)
     sharing = False  # this socket holds the session's seat: it relays, records and is the presence
     tab_id = ""
@@ -162,21 +163,26 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         with contextlib.suppress(*base.REDIS_ERRORS):
             await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
             await self.channel_layer.group_discard(customer_group(self.session_id), self.channel_name)
-        if not self.sharing:  # dormant, or its seat moved to another tab: the session is not ours
+        if not (self.sharing or self.replaced):  # dormant: the page never shared on this socket
             return
-        self.sharing = False
-        try:
-            ours = await relay_state.release_seat(self.session_id, self.channel_name)
-        except Exception:  # Redis away: a holder's close is still a disconnect
-            ours = True
-        if not ours:  # another socket took the seat a moment ago (this tab's next page, say)
-            return
-        with contextlib.suppress(Exception):
-            await database_sync_to_async(live.customer_disconnected)(self.session_id)
+        ours = False
+        if self.sharing:
+            self.sharing = False
+            try:
+                ours = await relay_state.release_seat(self.session_id, self.channel_name)
+            except Exception:  # Redis away: a holder's close is still a disconnect
+                ours = True
+            if ours:
+                with contextlib.suppress(Exception):
+                    await database_sync_to_async(live.customer_disconnected)(self.session_id)
+        # A socket that shared counts as a drop for the dashboard even when the page is already back
+        # on a newer one (its network dropped; the server learnt it only now, by the heartbeat).
         if page_signals.listening():
             cause = page_signals.Disconnect(self.session_id, code, page_signals.disconnect_cause(code))
             with contextlib.suppress(Exception):
                 await database_sync_to_async(page_signals.report_disconnect)(cause)
+        if not ours:  # another socket holds the seat (this tab back, its next page, another tab)
+            return
         await self._flush_seq()
         await relay_state.set_presence(self.session_id, "reconnecting")
         await self.channel_layer.group_send(
@@ -222,6 +228,8 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         if not self.sharing and message.type not in DORMANT_TYPES:
             await self.send_error("dormant", "This tab is not sharing: send take_seat to share it.", "type")
             return
+        if self.session.past_deadline() and not await self._within_deadline():
+            return  # the session ended on its maximum: this frame is not relayed
         decision = policy.check(self.session, policy.ROLE_CUSTOMER, message.type)
         if not decision.allowed:
             await self.send_error("not_allowed", decision.reason, "type")
@@ -351,6 +359,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         if not self.sharing:
             return
         self.sharing = False
+        self.replaced = True
         self.seq_dirty = False  # the new holder's page keeps the relay's sequence from now on
         await self._stop_recording("seat_moved")
         await self.channel_layer.group_discard(customer_group(self.session_id), self.channel_name)
@@ -501,6 +510,18 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
             return
         if not sharing and not self.closed:
             await self._end((await database_sync_to_async(live.current)(self.session_id)).state)
+
+    async def _within_deadline(self) -> bool:
+        """The maximum duration passed as far as this socket knows: a frame ends the session at
+        once (never up to TOUCH_EVERY_S later, even with the beat stopped); a deadline that an
+        extension moved is re-read."""
+        self.last_touch = time.monotonic()
+        fresh = await database_sync_to_async(live.touch)(self.session_id)
+        if fresh.state not in SHARING_STATES:
+            await self._end(fresh.state)
+            return False
+        self.session = fresh
+        return True
 
     # --- sequence bookkeeping ------------------------------------------------------------------
 

@@ -11,17 +11,31 @@ import { batchMarker } from "../../common/batch_marker.js";
 const EVENT_FULL_SNAPSHOT = 2;
 
 export class Outbox {
-  constructor({ transmit, pageId, maxEvents = 64, maxDelayMs = 100, maxPending = 500, now = Date.now }) {
+  // Unacknowledged messages are kept up to maxPending of them and maxPendingChars of JSON (a page
+  // offline for long, or a large page, must not grow the tab's memory without end); beyond either,
+  // the oldest go and the next welcome asks for a full snapshot instead.
+  constructor({
+    transmit,
+    pageId,
+    maxEvents = 64,
+    maxDelayMs = 100,
+    maxPending = 500,
+    maxPendingChars = 2000000,
+    now = Date.now,
+  }) {
     this.transmit = transmit;
     this.pageId = pageId;
     this.maxEvents = maxEvents;
     this.maxDelayMs = maxDelayMs;
     this.maxPending = maxPending;
+    this.maxPendingChars = maxPendingChars;
+    this.pendingChars = 0;
     this.now = now;
     this.nextSeq = 0;
     this.nextBatch = 0;
     this.lastAckedSeq = -1;
     this.pending = [];
+    this.pendingSizes = []; // the JSON length of each pending message's data
     this.events = [];
     this.flushTimer = null;
     this.online = false;
@@ -53,9 +67,15 @@ export class Outbox {
   send(type, data) {
     if (type !== "rrweb") this.flush();
     const message = { type, seq: this.nextSeq++, ts: this.now(), data };
+    const chars = JSON.stringify(data).length;
     this.pending.push(message);
-    if (this.pending.length > this.maxPending) {
-      this.pending.shift();
+    this.pendingSizes.push(chars);
+    this.pendingChars += chars;
+    while (
+      this.pending.length > this.maxPending ||
+      (this.pendingChars > this.maxPendingChars && this.pending.length > 1)
+    ) {
+      this.dropOldest();
       this.historyLost = true;
     }
     if (this.online) this.transmit(message);
@@ -69,7 +89,12 @@ export class Outbox {
 
   acknowledge(seq) {
     if (seq > this.lastAckedSeq) this.lastAckedSeq = Math.min(seq, this.nextSeq - 1);
-    while (this.pending.length && this.pending[0].seq <= seq) this.pending.shift();
+    while (this.pending.length && this.pending[0].seq <= seq) this.dropOldest();
+  }
+
+  dropOldest() {
+    this.pending.shift();
+    this.pendingChars -= this.pendingSizes.shift();
   }
 
   // After the server's welcome: resend everything after last_seq. Returns true when the server is
@@ -94,5 +119,7 @@ export class Outbox {
     this.flushTimer = null;
     this.events = [];
     this.pending = [];
+    this.pendingSizes = [];
+    this.pendingChars = 0;
   }
 }
