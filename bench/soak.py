@@ -153,7 +153,7 @@ def start_clients(sessions: list[dict], ports: list[int], rate: float, tmp: Path
         spec_path = tmp / f"spec-{tag}-{k}.json"
         spec_path.write_text(json.dumps(spec))
         clients.append(
-            subprocess.Popen(  # noqa: S603 - our own script
+            subprocess.Popen(
                 [sys.executable, relay.__file__, "--client", str(spec_path)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -198,7 +198,7 @@ class Prober(threading.Thread):
 
     def _request(self, kind: str, request: urllib.request.Request) -> None:
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own URL
+            with urllib.request.urlopen(request, timeout=10) as response:
                 code = response.status
         except urllib.error.HTTPError as exc:
             code = exc.code
@@ -294,7 +294,9 @@ def draw(graphs: Path, samples: list[dict], minutes_table: list[dict], title: st
     graphs.mkdir(parents=True, exist_ok=True)
     paths = []
     fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
-    names = sorted({n for s in samples for n in s}, key=lambda n: -max(s.get(n, {}).get("rss_mb", 0) for s in samples))
+    names = sorted(
+        {n for s in samples for n in s}, key=lambda n: -max(s.get(n, {}).get("rss_mb", 0) for s in samples)
+    )
     for name in names[:12]:
         ms = [m for m, s in enumerate(samples) if name in s]
         ax.plot([m + 1 for m in ms], [samples[m][name]["rss_mb"] for m in ms], marker=".", label=name)
@@ -349,7 +351,7 @@ def soak(args: argparse.Namespace, env: dict[str, str], tmp: Path) -> dict[str, 
     samples: list[dict[str, dict[str, float]]] = []
     loads: list[str] = []
     try:
-        start, end, ready = go(clients, seconds)
+        start, _end, ready = go(clients, seconds)
         print(f"ready: {ready}", flush=True)
         time.sleep(max(0.0, start - time.time()))
         prober.started = start
@@ -442,7 +444,8 @@ def print_soak(row: dict) -> None:
     print()
     print(f"{'minute':>6} {'delivered':>9} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'load':>5}")
     for m, load in zip(row["per_minute"], row["load_per_minute"], strict=False):
-        print(f"{m['minute']:>6} {m['delivered']:>9} {m['p50']:>7.1f} {m['p99']:>7.1f} {m['max']:>7.1f} {load:>5}")
+        figures = f"{m['p50']:>7.1f} {m['p99']:>7.1f} {m['max']:>7.1f}"
+        print(f"{m['minute']:>6} {m['delivered']:>9} {figures} {load:>5}")
     print()
     print(f"{'process':<28} {'first':>7} {'min 2-3':>8} {'last':>7} {'peak':>7} {'change':>7}")
     for name, t in row["rss"].items():
@@ -473,9 +476,8 @@ def main() -> None:
     tmp = Path("/tmp") / f"bench-soak-{os.getpid()}"
     tmp.mkdir(exist_ok=True)
     env = relay.server_env(args.database_url, tmp / "media")
-    os.environ.update(
-        {k: env[k] for k in env if k.startswith(("DJANGO", "AUDIT", "DATABASE", "REDIS", "CHANNEL", "CACHE", "RECORDING", "MEDIA"))}
-    )
+    shared = ("DJANGO", "AUDIT", "DATABASE", "REDIS", "CHANNEL", "CACHE", "RECORDING", "MEDIA")
+    os.environ.update({k: env[k] for k in env if k.startswith(shared)})
     relay.ensure_database(env)
     print(f"load average before: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}", flush=True)
     if args.compare:
@@ -489,7 +491,7 @@ def main() -> None:
         for key in ("p50", "p95", "p99", "web_cpu_ms_per_batch", "nginx_cpu_ms_per_batch"):
             nginx = statistics.median(r[key] for r in by["nginx"])
             direct = statistics.median(r[key] for r in by["direct"])
-            ratio = f"{nginx / direct:.2f}×" if direct else "—"
+            ratio = f"{nginx / direct:.2f}" if direct else "-"
             print(f"{key:<24} nginx {nginx:>8.2f}  direct {direct:>8.2f}  ratio {ratio}")
         if args.json:
             args.json.write_text(json.dumps(rows, indent=1))
