@@ -24,7 +24,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -55,11 +55,11 @@ MAX_USER_ID = 256
 SITE_RE = re.compile(r"[-a-zA-Z0-9_]{1,64}")
 
 
-def is_site_id(site: object) -> bool:
+def is_site_id(site: object) -> TypeGuard[str]:
     return isinstance(site, str) and SITE_RE.fullmatch(site) is not None
 
 
-def is_user_id(user_id: object) -> bool:
+def is_user_id(user_id: object) -> TypeGuard[str]:
     """1 to MAX_USER_ID characters without NUL (a user name or e-mail address never holds one)."""
     return isinstance(user_id, str) and 0 < len(user_id) <= MAX_USER_ID and "\x00" not in user_id
 
