@@ -42,6 +42,17 @@ json_values = st.recursive(
 wrong_values = st.sampled_from(
     [None, True, 0, -1, 1.5, "", "x", [], {}, [1, "a"], {"a": None}, 2**70, "\u0000", "\ud7ff" * 3]
 )
+#: Request ids as the server issues them (``mode:<pk>``, ``action:<pk>``, ``full:<hex>``) and near
+#: misses: other digits (superscripts, Arabic-Indic, N'Ko, Tamil), numbers past any primary key,
+#: empty or foreign prefixes.
+OTHER_DIGITS = "0123456789\u00b2\u00b3\u00b9\u0661\u0662\u0663\u07c0\u0be7"
+request_ids = st.one_of(
+    st.sampled_from(["mode:1", "action:1", "full:ab", "x", "7", "action:", ":9"]),
+    st.tuples(
+        st.sampled_from(["mode:", "action:", "full:", ""]),
+        st.integers(0, 10**30).map(str) | st.text(alphabet=OTHER_DIGITS, min_size=1, max_size=6),
+    ).map("".join),
+)
 huge_strings = st.sampled_from([70_000, 200_000, 600_000]).map(lambda n: "é" * n)
 
 
@@ -164,15 +175,14 @@ CUSTOMER_DATA: dict[str, st.SearchStrategy[dict]] = {
     ),
     "decision": st.fixed_dictionaries(
         {
-            "request_id": st.sampled_from(["mode:1", "action:1", "mode:x", "full:ab", "7", "mode:99999999"])
-            | st.integers(0, 10**9),
+            "request_id": request_ids | st.integers(0, 10**9),
             "approved": st.booleans(),
         }
     ),
     "pong": st.fixed_dictionaries({"nonce": short_text.filter(bool) | st.integers(0, 10**6)}),
     "action_result": st.fixed_dictionaries(
         {
-            "request_id": st.sampled_from(["action:1", "full:x", "x", "action:notanumber"]),
+            "request_id": request_ids,
             "ok": st.booleans(),
         },
         optional={"detail": short_text},
@@ -234,7 +244,7 @@ VIEWER_DATA: dict[str, st.SearchStrategy[dict]] = {
     ),
     "decision": st.fixed_dictionaries(
         {
-            "request_id": st.sampled_from(["action:1", "action:x", "action:", "x", ":9"]) | wrong_values,
+            "request_id": request_ids | wrong_values,
             "approved": st.booleans() | wrong_values,
         }
     ),
