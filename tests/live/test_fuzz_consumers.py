@@ -8,7 +8,8 @@ answers. Whatever comes back must be an envelope; an ``error`` carries ``code`` 
 (and ``field`` when it names one); a close carries a documented code. A crash in the consumer is
 raised by Channels' communicator. After each frame that did not close it, the same socket still
 answers (the customer's relays a valid frame to the agent); a second, healthy session's pair,
-open throughout, still relays at the end.
+open throughout, still relays at the end. The sockets that read a grant in their first frame are
+also fuzzed before it.
 
 Hypothesis runs in a worker thread and hands each round to the test's event loop, so the
 sockets stay open across examples. The profile is fixed for CI: derandomized, no example
@@ -335,3 +336,46 @@ async def test_browser_viewer_socket_survives_any_frame(healthy):
     await asyncio.to_thread(_fuzz, asyncio.get_running_loop(), fz.viewer_frames(), one_round)
     await staff.disconnect()
     await customer.disconnect()
+
+
+async def test_sockets_before_hello_survive_any_frame(healthy):
+    """The customer's page, a team member's watch page and the customer's screencast viewer read
+    their first frame as a ``hello`` with a grant: before a good one, anything else is refused
+    (a bad grant closes with a documented code) and a probe still gets ``not_ready``."""
+    pair = await _open_pair()
+    browser_session, _grant, _agent_user = await _browser_setup("controlled")
+    paths = {
+        "customer": (
+            f"/ws/cobrowse/{pair.session.pk}/customer/",
+            fz.customer_frames(),
+            b"http://localhost:8001",
+        ),
+        "watch": (f"/ws/cobrowse/{pair.session.pk}/watch/", fz.agent_frames(), b"http://127.0.0.1:8000"),
+        "viewer": (f"/ws/browser/{browser_session.pk}/", fz.viewer_frames(), b"http://localhost:8000"),
+    }
+
+    async def fresh(name: str) -> WebsocketCommunicator:
+        path, _frames, origin = paths[name]
+        comm = WebsocketCommunicator(application, path, headers=[(b"origin", origin)])
+        assert (await comm.connect())[0]
+        return comm
+
+    for name in paths:
+        state = {"comm": await fresh(name)}
+
+        async def one_round(frame: fz.Frame, name: str = name, state: dict = state) -> None:
+            comm = state["comm"]
+            await _send(comm, frame)
+            # Not a hello: refused with not_ready by all three (the last frame read is this one).
+            await comm.send_json_to(_msg("resync", {"from_seq": 0}, 1))
+            seen = Seen()
+            await _until([(comm, seen)], lambda: any(m["type"] == "error" for m in seen.messages[-1:]))
+            if seen.closed is not None:  # a hello with a made-up grant: refused and closed
+                state["comm"] = await fresh(name)
+
+        await asyncio.to_thread(_fuzz, asyncio.get_running_loop(), paths[name][1], one_round)
+        await asyncio.sleep(0.2)  # what the last frames caused is read too (a crash is raised)
+        await _drain(state["comm"], Seen())
+        await state["comm"].disconnect()
+    await pair.relays()
+    await pair.close()
