@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 
 from cobrowse.groups import managers_approvals_group
 from config.asgi import application
+from live.consumers import customer as customer_consumer
 from tests.browser.test_browser_consumer import _setup as _browser_setup
 from tests.browser.test_browser_consumer import _socket as _viewer_socket
 from tests.consent.helpers import team_grant
@@ -63,6 +64,12 @@ ROUND_TIMEOUT_S = 10  # generous: the machine is shared
 def _no_hello_limit(settings):
     """Fuzzing reopens sockets; the per-address hello limit is another test's subject."""
     settings.COBROWSE_HELLO_RATE_LIMIT = "100000/m"
+
+
+@pytest.fixture(autouse=True)
+def _no_pong_deadline(monkeypatch):
+    """The pages here answer no ping: on a slow run the 9 s deadline would close them (4408)."""
+    monkeypatch.setattr(customer_consumer, "PONG_DEADLINE_S", 3600)
 
 
 # --- reading what a socket says ----------------------------------------------------------------
