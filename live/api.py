@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed, NotFound
@@ -120,7 +120,11 @@ class ResendSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=DeliveryChannel.choices, default=DeliveryChannel.COPY)
 
 
+@extend_schema_serializer(component_name="ModeChange")
 class ModeSerializer(serializers.Serializer):
+    """The body asking for a mode. Its own component name: as a request it was "ModeRequest", the
+    name of the mode request's answer, and the schema documented one with the other's fields."""
+
     mode = serializers.ChoiceField(choices=ControlMode.choices)
 
 
