@@ -24,7 +24,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -50,6 +50,20 @@ _PURPOSE = b"tandem/site-key/v1"
 SITE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
 SIGNATURE_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 MAX_USER_ID = 256
+#: A site id is a slug (``SiteKey.site``); anything else names no site and is never looked up
+#: (PostgreSQL refuses a NUL in a query parameter with an error, not an empty answer).
+SITE_RE = re.compile(r"[-a-zA-Z0-9_]{1,64}")
+
+
+def is_site_id(site: object) -> TypeGuard[str]:
+    return isinstance(site, str) and SITE_RE.fullmatch(site) is not None
+
+
+def is_user_id(user_id: object) -> TypeGuard[str]:
+    """1 to MAX_USER_ID characters without NUL (a user name or e-mail address never holds one)."""
+    return isinstance(user_id, str) and 0 < len(user_id) <= MAX_USER_ID and "\x00" not in user_id
+
+
 #: Identify calls per client address (``WIDGET_IDENTIFY_RATE_LIMIT``, "count/period").
 DEFAULT_RATE = "30/m"
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -199,9 +213,9 @@ def parse_identify(data: Any) -> tuple[str, str, str]:
     unknown = sorted(set(data) - {"site", "user_id", "signature"})
     if unknown:
         raise Malformed(f"Unknown field(s): {', '.join(unknown)}.")
-    if not isinstance(site, str) or not site:
-        raise Malformed("site: a site id (string) is required.")
-    if not isinstance(user_id, str) or not user_id or len(user_id) > MAX_USER_ID:
+    if not is_site_id(site):
+        raise Malformed("site: a site id (letters, digits, - and _) is required.")
+    if not is_user_id(user_id):
         raise Malformed(f"user_id: a string of 1 to {MAX_USER_ID} characters is required.")
     if not isinstance(signature, str) or not SIGNATURE_RE.match(signature):
         raise Malformed("signature: the hex HMAC-SHA256 of user_id (64 hex digits) is required.")

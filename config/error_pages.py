@@ -18,12 +18,23 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, get_resolver
 from django.utils.log import log_response
 from django.views import defaults
 
 security_logger = logging.getLogger("django.security")
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler404``: the product page, or under ``/api/`` the API's own error shape.
+
+    A path no API pattern matches (an id that is not a number, say) is still an API answer: a
+    client reading ``{"detail", "code"}`` must not get an HTML page.
+    """
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return defaults.page_not_found(request, exception)
 
 
 class ProductErrorPagesMiddleware:
@@ -65,6 +76,6 @@ class ProductErrorPagesMiddleware:
 
     @staticmethod
     def _not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-        response = defaults.page_not_found(request, exception)
+        response = page_not_found(request, exception)
         log_response("Not Found: %s", request.path, response=response, request=request)
         return response

@@ -260,7 +260,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "accounts.api_schema.ApiAutoSchema",  # documents the error answers too
     "DEFAULT_FILTER_BACKENDS": [],
     # One translation of the services' exceptions into API errors (accounts/api_errors.py).
     "EXCEPTION_HANDLER": "accounts.api_errors.exception_handler",

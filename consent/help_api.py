@@ -11,12 +11,13 @@ import json
 
 from django.conf import settings
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import api_schema
 from consent import help_requests, ratelimit
 from consent.records import ClientInfo
 from consent.views import client_info
@@ -48,7 +49,17 @@ class _WidgetView(APIView):
 
 
 class HelpWordsView(_WidgetView):
-    @extend_schema(auth=[], responses={200: OpenApiResponse(description="The help card's words")})
+    @extend_schema(
+        auth=[],
+        parameters=[OpenApiParameter("site", str, required=True, description="The site id")],
+        responses={
+            200: OpenApiResponse(description="The help card's words"),
+            400: api_schema.error("No site id, or one too long"),
+            403: api_schema.error("A site that is not active"),
+            404: api_schema.error("Unknown site"),
+            429: api_schema.error("Too many calls from this address"),
+        },
+    )
     def get(self, request: Request) -> Response:
         """The help card's words for a site: the consent screen's choices, prompt and reminder."""
         if limited := _limited(request):
@@ -100,8 +111,18 @@ class HelpRequestsView(_WidgetView):
         )
 
 
+#: How a help request's own calls (status, cancel) are refused.
+REQUEST_REFUSALS = {
+    403: api_schema.error("A page origin the site does not list"),
+    404: api_schema.error("Unknown help request"),
+    409: api_schema.error("Already taken"),
+    410: api_schema.error("Expired or cancelled"),
+    429: api_schema.error("Too many calls from this address"),
+}
+
+
 class HelpRequestView(_WidgetView):
-    @extend_schema(auth=[], responses={200: OpenApiResponse(description="{state, ...}")})
+    @extend_schema(auth=[], responses={200: OpenApiResponse(description="{state, ...}"), **REQUEST_REFUSALS})
     def get(self, request: Request, token: str) -> Response:
         """Where the request stands: waiting, taken (with a tab grant), expired or cancelled."""
         if limited := _limited(request):
@@ -114,7 +135,7 @@ class HelpRequestView(_WidgetView):
         response["Cache-Control"] = "no-store"
         return response
 
-    @extend_schema(auth=[], responses={200: OpenApiResponse(description="{state}")})
+    @extend_schema(auth=[], responses={200: OpenApiResponse(description="{state}"), **REQUEST_REFUSALS})
     def delete(self, request: Request, token: str) -> Response:
         """The customer cancels while waiting."""
         if limited := _limited(request):

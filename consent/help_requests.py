@@ -229,6 +229,8 @@ def _page_url(value: Any) -> str:
 
 
 def site_key(site: str) -> SiteKey:
+    if not site_keys.is_site_id(site):
+        raise UnknownSite("No such site.")
     key = SiteKey.objects.select_related("account").filter(site=site).first()
     if key is None:
         raise UnknownSite("No such site.")
@@ -237,6 +239,8 @@ def site_key(site: str) -> SiteKey:
 
 def site_user(account: CustomerAccount, user_id: str) -> User:
     """The customer the site's signed user id stands for (module docstring), or :class:`UnknownUser`."""
+    if not site_keys.is_user_id(user_id):
+        raise UnknownUser("This site has no customer with that user id.")
     customers = User.objects.filter(account=account, role=Role.CUSTOMER, is_active=True)
     user = customers.filter(username=user_id).first()
     if user is None and "@" in user_id:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed, NotFound
@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import api_errors, permissions
+from accounts import api_errors, api_schema, permissions
 from accounts.http import signed_in_user
 from cobrowse import services
 from cobrowse.models import CoBrowseSession, ControlMode, EndReason, ModeRequest, SessionKind
@@ -65,6 +65,8 @@ class EndedGrantAuthentication(GrantAuthentication):
 
 class SessionSerializer(serializers.ModelSerializer):
     ticket = serializers.CharField(source="ticket.reference", read_only=True)
+    #: Empty while the session has not ended (the model's field is blank, so the schema says so).
+    end_reason = serializers.ChoiceField(choices=EndReason.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = CoBrowseSession
@@ -118,7 +120,11 @@ class ResendSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=DeliveryChannel.choices, default=DeliveryChannel.COPY)
 
 
+@extend_schema_serializer(component_name="ModeChange")
 class ModeSerializer(serializers.Serializer):
+    """The body asking for a mode. Its own component name: as a request it was "ModeRequest", the
+    name of the mode request's answer, and the schema documented one with the other's fields."""
+
     mode = serializers.ChoiceField(choices=ControlMode.choices)
 
 
@@ -323,7 +329,7 @@ class ModeAnswerView(CustomerView):
 class GrantRefreshView(CustomerView):
     authentication_classes = [GrantAuthentication]
 
-    @extend_schema(request=None, responses={200: None})
+    @extend_schema(request=None, responses={200: None, 401: api_schema.error("No valid tab grant")})
     def post(self, request: Request) -> Response:
         """Push the grant's expiry out while the session is live."""
         if not isinstance(request.auth, CoBrowseSession):
@@ -369,13 +375,21 @@ def _own_request(exc: services.OwnFullControlRequest) -> api_errors.Refused:
     return api_errors.Refused(str(exc), "own_request", status.HTTP_403_FORBIDDEN)
 
 
+#: The answers of the calls a link grant may make (``_link_grant_call``).
+LINK_GRANT_REFUSALS = {
+    200: None,
+    401: api_schema.error("No grant, or one that is not current"),
+    403: api_schema.error("A page origin the session's account does not list"),
+}
+
+
 class GrantDescribeView(APIView):
     # The grant header is the only credential (no cookie, so no CSRF); not GrantAuthentication,
     # which admits tab grants only.
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=None, responses={200: None})
+    @extend_schema(request=None, responses=LINK_GRANT_REFUSALS)
     def post(self, request: Request) -> Response:
         """What the grant asks for, in the consent screen's words, for the page's own card."""
 
@@ -390,7 +404,10 @@ class GrantConfirmView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=DeviceConfirmSerializer, responses={200: None})
+    @extend_schema(
+        request=DeviceConfirmSerializer,
+        responses={**LINK_GRANT_REFUSALS, 400: api_schema.INVALID},
+    )
     def post(self, request: Request) -> Response:
         """The page's owner allowed (a tab grant is returned) or denied (the session ends)."""
         data = DeviceConfirmSerializer(data=request.data)

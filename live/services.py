@@ -330,6 +330,18 @@ def touch(session_id: int) -> LiveSession:
 # --- customer decisions and agent notes ----------------------------------------------------------
 
 
+def request_pk(request_id: str, kind: str) -> int | None:
+    """The primary key in a request id ``<kind>:<pk>`` the server issued; ``None`` for anything else.
+
+    ``str.isdigit`` alone also accepts digits ``int`` cannot read (``²``) and numbers past any key
+    (which the database answers with an error): an id from a page is checked before it is used.
+    """
+    prefix, _, pk = request_id.partition(":")
+    if prefix != kind or not (pk.isascii() and pk.isdigit()) or len(pk) > 18:
+        return None
+    return int(pk)
+
+
 def decide_for_customer(session_id: int, request_id: str, approved: bool) -> None:
     """Record the customer's answer to a mode or action request of *this* session.
 
@@ -337,13 +349,11 @@ def decide_for_customer(session_id: int, request_id: str, approved: bool) -> Non
     """
     from cobrowse.models import ActionRequest, ModeRequest
 
-    kind, _, pk = request_id.partition(":")
-    if not pk.isdigit():
-        raise LiveRefused(4400, "Unknown request id.")
-    if kind == "mode" and ModeRequest.objects.filter(pk=int(pk), session_id=session_id).exists():
-        answers.respond_to_mode_request(int(pk), accept=approved)
-    elif kind == "action" and ActionRequest.objects.filter(pk=int(pk), session_id=session_id).exists():
-        decided = session_services.decide_action(int(pk), approve=approved)
+    mode_pk, action_pk = request_pk(request_id, "mode"), request_pk(request_id, "action")
+    if mode_pk is not None and ModeRequest.objects.filter(pk=mode_pk, session_id=session_id).exists():
+        answers.respond_to_mode_request(mode_pk, accept=approved)
+    elif action_pk is not None and ActionRequest.objects.filter(pk=action_pk, session_id=session_id).exists():
+        decided = session_services.decide_action(action_pk, approve=approved)
         # The activity (and a recording's timeline) shows the answer, not only the request.
         log_activity(session_id, None, f"action_{decided.state}", action=decided.action, request=decided.pk)
     else:
@@ -359,11 +369,11 @@ def action_result(session_id: int, request_id: str, ok: bool) -> None:
     """
     from cobrowse.models import ActionRequest, ActionRequestState
 
-    kind, _, pk = request_id.partition(":")
-    if kind != "action" or not pk.isdigit():
+    pk = request_pk(request_id, "action")
+    if pk is None:
         return
     request = ActionRequest.objects.filter(
-        pk=int(pk), session_id=session_id, state=ActionRequestState.APPROVED
+        pk=pk, session_id=session_id, state=ActionRequestState.APPROVED
     ).first()
     if request is None:
         return

@@ -94,8 +94,17 @@ class _Base(APIView):
             raise NotFound("No such recording.") from None
 
 
+class RecordingPageSerializer(serializers.Serializer):
+    """One page of the list (``PageNumberPagination``): the schema says so, not a bare array."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = RecordingSerializer(many=True)
+
+
 class RecordingListView(_Base):
-    @extend_schema(responses=RecordingSerializer(many=True))
+    @extend_schema(responses=RecordingPageSerializer)
     def get(self, request: Request) -> Response:
         qs = selectors.filter_recordings(
             selectors.visible_recordings(signed_in_user(request)), request.query_params

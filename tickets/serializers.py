@@ -192,11 +192,14 @@ class EventSerializer(serializers.ModelSerializer):
 
 
 class InvalidTransitionErrorSerializer(serializers.Serializer):
-    """Body of a 400 for a status change the workflow does not allow."""
+    """Body of a 400 for a status change the workflow does not allow. Other invalid input has
+    its field errors keyed by field name (``non_field_errors`` for a body that is not an object)."""
 
-    status = serializers.ListField(child=serializers.CharField())
+    status = serializers.ListField(child=serializers.CharField(), required=False)
     transition = serializers.DictField(
-        child=serializers.CharField(), help_text='The refused change: {"from": current, "to": requested}.'
+        child=serializers.CharField(),
+        required=False,
+        help_text='The refused change: {"from": current, "to": requested}.',
     )
 
 

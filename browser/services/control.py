@@ -173,14 +173,12 @@ def create_approval(session_id: int, user: User, action: dict[str, Any], target:
 def decide_approval(session_id: int, request_id: str, approved: bool) -> tuple[str, bool]:
     """The customer's Allow or Deny: (the waiter's channel, approved). Refused answers raise."""
     from cobrowse.models import ActionRequest, ActionRequestState
-    from live.services import LiveRefused
+    from live.services import LiveRefused, request_pk
 
-    kind, _, pk = request_id.partition(":")
-    if kind != "action" or not pk.isdigit():
+    pk = request_pk(request_id, "action")
+    if pk is None or not ActionRequest.objects.filter(pk=pk, session_id=session_id).exists():
         raise LiveRefused(4400, "Unknown request id.")
-    if not ActionRequest.objects.filter(pk=int(pk), session_id=session_id).exists():
-        raise LiveRefused(4400, "Unknown request id.")
-    decided = session_services.decide_action(int(pk), approve=approved)
+    decided = session_services.decide_action(pk, approve=approved)
     ok = decided.state == ActionRequestState.APPROVED
     log_activity(session_id, None, "action_" + decided.state, action=decided.action, request=decided.pk)
     return str(cache.get(_approval_key(decided.pk)) or ""), ok

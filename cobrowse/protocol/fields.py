@@ -1,8 +1,9 @@
 """Field checks for incoming messages: each returns the value or raises a :class:`ProtocolError`.
 
-Lengths are counted in code points. A JavaScript ``.length`` counts UTF-16 units (never fewer), so a
-string the widget accepts is always accepted here. Integers must be JSON integers (``1.0`` and
-``true`` are refused).
+Strings never hold NUL (``\\u0000``): notes, signals and addresses reach PostgreSQL, which
+refuses it. Lengths are counted in code points. A JavaScript ``.length`` counts UTF-16 units (never
+fewer), so a string the widget accepts is always accepted here. Integers must be JSON integers
+(``1.0`` and ``true`` are refused).
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ def check_str(value: Any, path: str, *, max_len: int, min_len: int = 0) -> str:
         raise ProtocolError("too_long", f"{path} must be at most {max_len} characters", path)
     if len(value) < min_len:
         raise ProtocolError("bad_value", f"{path} must not be empty", path)
+    if "\x00" in value:  # no page sends one, and PostgreSQL refuses it in a text column
+        raise ProtocolError("bad_value", f"{path} must not contain NUL characters", path)
     return value
 
 

@@ -69,8 +69,9 @@ class ManagerApprovalsConsumer(AsyncJsonWebsocketConsumer):
             self.joined = False
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def receive_json(self, content, **kwargs) -> None:
-        """The page has nothing to say; anything sent is ignored."""
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
+        """The page has nothing to say; anything sent is ignored unread. Decoding it (the JSON
+        consumer's default) let a binary frame, invalid JSON or deeply nested JSON crash the socket."""
 
     async def approvals_count(self, event: dict) -> None:
         if self.joined:

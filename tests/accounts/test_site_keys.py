@@ -78,6 +78,9 @@ def test_an_unknown_site_is_404(client, issued):
         {"site": "acme-home-loans", "user_id": 42, "signature": "a" * 64},
         {"site": "acme-home-loans", "user_id": "u" * 257, "signature": "a" * 64},
         {"site": "acme-home-loans", "user_id": "u-42", "signature": "a" * 64, "role": "admin"},
+        # A NUL reached PostgreSQL and was a 500 (found by the API fuzzer).
+        {"site": "acme\u0000", "user_id": "u-42", "signature": "a" * 64},
+        {"site": "acme-home-loans", "user_id": "u\u000042", "signature": "a" * 64},
         ["acme-home-loans", "u-42"],
         "{not json",
         "",

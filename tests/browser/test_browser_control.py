@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 from browser import services
 from cobrowse.groups import browser_viewers_group
 from cobrowse.models import ActionRequest, ActionRequestState, ControlMode, ParticipantRole
+from live.services import LiveRefused
 from tests.browser import test_browser_api as api_tests
 from tests.browser.test_browser_api import FakeRunner, _start
 from tests.browser.test_browser_consumer import _control, _json, _next, _setup, _socket
@@ -256,6 +257,10 @@ def test_approval_requests_go_through_request_action_on_the_customers_behalf(peo
     assert request.state == ActionRequestState.REQUESTED and request.requested_by == agent
     assert request.action == "click" and request.target == "button 'Go'"
     assert services.decide_approval(session.pk, f"action:{pk}", True) == ("reply.channel", True)
+    # Digits int() cannot read were a ValueError out of the viewer socket (found by fuzzing).
+    for unknown in (f"action:{pk}\u00b2", "action:\u00b9", f"mode:{pk}"):
+        with pytest.raises(LiveRefused):
+            services.decide_approval(session.pk, unknown, True)
 
     # Someone else cannot ask; the never-list and the mode still decide.
     with pytest.raises(PermissionDenied):

@@ -151,6 +151,19 @@ def test_error_messages_name_the_field_and_the_expected_type():
     assert err.as_data() == {"code": "wrong_type", "message": err.message, "field": "data.approved"}
 
 
+@pytest.mark.parametrize(
+    ("raw", "role", "path"),
+    [
+        (frame("note", {"text": "hi\u0000there"}), AGENT, "data.text"),
+        (frame("signal", {"kind": "stall", "field": "pin\u0000"}), CUSTOMER, "data.field"),
+        (frame("stop", {"reason": "\u0000"}), CUSTOMER, "data.reason"),
+    ],
+)
+def test_a_nul_in_a_string_is_refused(raw, role, path):
+    """PostgreSQL refuses NUL in text: a note holding one crashed the agent's socket (fuzzing)."""
+    assert "must not contain NUL" in assert_error(raw, role, "bad_value", path).message
+
+
 def test_unknown_keys_are_tolerated_and_dropped_everywhere():
     raw = frame("page", page_data(extra="x", fields=[field(css="red")]), v=2, debug=True)
     message = parse_message(raw, CUSTOMER)

@@ -3,6 +3,7 @@
 from django.core.exceptions import PermissionDenied
 from django.urls import path
 
+from config.urls import handler404  # noqa: F401 - the project's, for this URLconf too
 from config.urls import urlpatterns as project_urlpatterns
 
 

@@ -58,6 +58,16 @@ def test_the_api_keeps_its_json_errors(debug, customer):
     assert response.status_code == 404 and response["Content-Type"].startswith("application/json")
 
 
+def test_an_api_path_no_pattern_matches_is_a_json_404(debug, customer):
+    """An id that is not a number matches no API route: still the API's error shape, not a page
+    (found by the API fuzzer: the schema documents JSON bodies only)."""
+    client = Client()
+    client.force_login(customer)
+    response = client.get("/api/cobrowse/sessions/not-a-number/")
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
 def test_favicon_points_at_the_mark():
     response = Client().get("/favicon.ico")
     assert response.status_code == 301 and response["Location"].endswith("img/tandem-mark.svg")

@@ -133,6 +133,15 @@ def test_bad_requests_are_clear_errors_and_write_nothing(client, issued, custome
     assert not HelpRequest.objects.exists() and not Ticket.objects.exists()
 
 
+def test_a_nul_in_the_site_or_user_id_is_refused_not_a_server_error(client, issued, customer):
+    """PostgreSQL refuses a NUL in a query parameter: these were 500s (found by the API fuzzer)."""
+    assert client.get(f"{URL}words/?site=acme%00").status_code == 404
+    assert ask(client, body(issued.secret, site="acme\u0000")).status_code == 404
+    response = ask(client, body(issued.secret, user_id="customer1\u0000"))
+    assert response.status_code == 404 and response.json()["code"] == "unknown_user"
+    assert not HelpRequest.objects.exists()
+
+
 def test_not_json_is_400(client, issued):
     assert ask(client, b"{nope").status_code == 400
 

@@ -8,9 +8,11 @@ import asyncio
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from cobrowse import services as session_services
+from cobrowse.groups import managers_approvals_group
 from cobrowse.models import ModeRequest
 from config.asgi import application
 from consent import answers
@@ -95,6 +97,18 @@ async def test_lower_modes_do_not_disturb_the_managers():
     assert (await _steps(agent_comm, 1)) == [("asked_customer", "controlled")]
     await _never(badge, "approvals")
     await _close_all(customer, agent_comm, badge)
+
+
+async def test_whatever_the_page_sends_is_ignored_and_the_badge_stays_live():
+    """Binary, invalid and deeply nested JSON once crashed the socket (it decoded what it ignores)."""
+    badge = await _approvals_socket(await _manager())
+    assert await _count(badge, "connected") == 0
+    await badge.send_to(bytes_data=b"\xff\x00")
+    await badge.send_to(text_data="{not json")
+    await badge.send_to(text_data="[" * 5000 + "]" * 5000)
+    await get_channel_layer().group_send(managers_approvals_group(), {"type": "approvals.count", "count": 3})
+    assert await _count(badge, "changed") == 3
+    await badge.disconnect()
 
 
 @pytest.mark.parametrize("role", ["agent", "customer"])

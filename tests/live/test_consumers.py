@@ -191,6 +191,33 @@ async def test_malformed_frames_get_errors_and_close_nothing():
     await agent_comm.disconnect()
 
 
+@pytest.mark.parametrize(
+    "request_id", ["mode:\u00b2", "action:\u00b9\u00b2", "mode:" + "9" * 30, "action:" + "9" * 20]
+)
+async def test_request_ids_no_request_has_are_unknown_and_close_nothing(request_id):
+    """Digits ``int`` cannot read and numbers past any key crashed the customer's socket (fuzzing)."""
+    session, grant, agent, customer, agent_comm, _ = await _pair()
+    await customer.send_json_to(_msg("decision", {"request_id": request_id, "approved": True}, 1))
+    assert (await _receive_type(customer, "error"))["data"]["code"] == "unknown_request"
+    await customer.send_json_to(_msg("action_result", {"request_id": request_id, "ok": True}, 2))
+    await customer.send_json_to(_msg("signal", {"kind": "stall", "field": "pin"}, 3))
+    assert (await _receive_type(agent_comm, "signal"))["data"]["field"] == "pin"
+    await customer.disconnect()
+    await agent_comm.disconnect()
+
+
+async def test_a_note_holding_nul_is_refused_and_the_console_stays():
+    """PostgreSQL refuses NUL in text: such a note crashed the agent's socket (fuzzing)."""
+    session, grant, agent, customer, agent_comm, _ = await _pair()
+    await agent_comm.send_json_to(_msg("note", {"text": "call back\u0000"}, 1))
+    error = await _receive_type(agent_comm, "error")
+    assert (error["data"]["code"], error["data"]["field"]) == ("bad_value", "data.text")
+    await agent_comm.send_json_to(_msg("ping", {"nonce": "n1"}, 2))
+    assert (await _receive_type(agent_comm, "quality"))["data"]["echo"] == "n1"
+    await customer.disconnect()
+    await agent_comm.disconnect()
+
+
 def _full_snapshot_with_secrets() -> dict:
     """A full snapshot whose page carries no markup at all: only the server layer can mask it."""
     text = lambda i, t: {"type": 3, "id": i, "textContent": t}  # noqa: E731
