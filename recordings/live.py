@@ -53,7 +53,10 @@ RECORDED_TYPES = frozenset(
 SUSPEND_REASONS = frozenset({"disconnect", "disconnected", "reconnecting"})
 FLUSH_CHECK_SECONDS = 0.5
 PROGRESS_EVERY_SECONDS = 30.0
-WRITER_LOCK_SECONDS = 120
+# The writer's lock lapses this long after its process stopped renewing it (a web node killed): a
+# page reconnecting to another node records again once it has (the consumer retries).
+WRITER_LOCK_SECONDS = 15
+LOCK_RENEW_SECONDS = 5.0
 MIN_FRAME_INTERVAL_MS = 500  # browser sessions: at most two frames a second
 GAP_MARK_SECONDS = 2.0  # a page navigation's reconnect is usually shorter and is not marked
 
@@ -165,7 +168,7 @@ class SessionRecorder:
     # --- background ----------------------------------------------------------------------------
 
     async def _flush_loop(self) -> None:
-        last_progress = time.monotonic()
+        last_progress = last_renewal = time.monotonic()
         while not self._stopped:
             await asyncio.sleep(FLUSH_CHECK_SECONDS)
             if self._stopped:
@@ -176,12 +179,15 @@ class SessionRecorder:
             except Exception as exc:  # storage trouble: the chunk stays queued, retried next tick
                 self._writer.last_error = exc
                 logger.warning("recording %s: chunk write failed, will retry: %r", self.recording_id, exc)
-            if time.monotonic() - last_progress >= PROGRESS_EVERY_SECONDS:
-                last_progress = time.monotonic()
+            if time.monotonic() - last_renewal >= LOCK_RENEW_SECONDS:
+                last_renewal = time.monotonic()
                 with contextlib.suppress(Exception):
                     await cache.aset(
                         _writer_lock_key(self.recording_id), self._lock_token, WRITER_LOCK_SECONDS
                     )
+            if time.monotonic() - last_progress >= PROGRESS_EVERY_SECONDS:
+                last_progress = time.monotonic()
+                with contextlib.suppress(Exception):
                     await self._save_progress(final=False)
 
     async def _save_progress(self, *, final: bool) -> None:

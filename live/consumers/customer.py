@@ -58,6 +58,8 @@ PONG_DEADLINE_S = 9  # no pong for this long: the customer's socket is treated a
 TOUCH_EVERY_S = 30  # activity is written to the session at most this often
 QUALITY_GOOD_MS = 200
 QUALITY_FAIR_MS = 600
+RECORDING_RETRY_S = 5.0  # a recording that could not be opened is tried again this often…
+RECORDING_RETRIES = 6  # …this many times (past the writer lock a dead web node left behind)
 REBUILD_EVERY_S = 600  # the redactor's state is rebuilt from a full snapshot at most this often
 QUALITY_REFRESH_S = 12  # a steady quality is re-announced this often (a change goes out at once)
 #: The presence the agents hear when the customer moves sharing to another tab (the console words it).
@@ -111,6 +113,7 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
     session: live.LiveSession | None = None
     ending = False  # _end has begun: the page is told once
     replaced = False  # shared until another socket took the seat (customer_seat_moved)
+    recording_retry = False  # _retry_recording has been started for this socket
     page_url = ""  # the shared page, as page signals are grouped by (scheme, host, path)
     sharing = False  # this socket holds the session's seat: it relays, records and is the presence
     tab_id = ""
@@ -788,6 +791,26 @@ class CustomerConsumer(EnvelopeSender, AsyncWebsocketConsumer):
         except Exception:  # a storage problem must not end the customer's session
             logger.exception("could not start recording session %s", self.session_id)
             self.recorder = None
+        if self.recorder is None and not self.recording_retry:
+            self.recording_retry = True
+            self.tasks.append(asyncio.create_task(self._retry_recording()))
+
+    async def _retry_recording(self) -> None:
+        """The recording could not be opened: another process still holds its writer lock (a web
+        node that died holds it until it lapses) or storage is away. Try again for a while; the
+        recording marks the gap when it resumes."""
+        from recordings.live import open_recorder
+
+        for _ in range(RECORDING_RETRIES):
+            await asyncio.sleep(RECORDING_RETRY_S)
+            if not self.sharing or self.recorder is not None or self.session is None:
+                return
+            if not self.session.recording:
+                return
+            with contextlib.suppress(Exception):
+                self.recorder = await open_recorder(self.session_id)
+            if self.recorder is not None:
+                return
 
     def _record(self, envelope: dict) -> None:
         if self.recorder is not None:

@@ -95,3 +95,36 @@ async def test_nothing_is_recorded_without_recording_consent(recording_env):  # 
     await customer.disconnect()
     exists = await database_sync_to_async(Recording.objects.filter(session_id=session.pk).exists)()
     assert not exists
+
+
+async def test_a_recording_that_cannot_be_opened_yet_is_tried_again(recording_env, monkeypatch):  # noqa: F811
+    """A web node killed outright leaves the recording's writer lock behind until it lapses: the
+    page's new socket on another node keeps trying and records once it can."""
+    from live.consumers import customer as customer_consumer
+    from recordings import live as recordings_live
+
+    monkeypatch.setattr(customer_consumer, "RECORDING_RETRY_S", 0.2)
+    real = recordings_live.open_recorder
+    refusals = [None, None]  # the lock is still held twice, then it lapses
+
+    async def held_for_a_while(session_id):
+        if refusals:
+            return refusals.pop()
+        return await real(session_id)
+
+    monkeypatch.setattr(recordings_live, "open_recorder", held_for_a_while)
+    session, grant, agent = await _setup(recording=True)
+    customer = await _customer(session.pk, grant)
+    await _receive_type(customer, "welcome")
+    for _ in range(50):
+        if not refusals:
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)  # the third try opens it
+    await customer.send_json_to(_msg("rrweb", {"events": _events_with_a_card(), "page_id": "p1"}, 1))
+    await _receive_type(customer, "ack")
+    await database_sync_to_async(session_services.end_session)(session.pk, actor=agent)
+    await _receive_type(customer, "ended")
+    await asyncio.sleep(0.2)
+    _recording, events = await _read(session.pk)
+    assert "rrweb" in [e["type"] for e in events]
