@@ -249,7 +249,7 @@ class Worker:
         import orjson
         from websockets.asyncio.client import connect
 
-        port = self.spec["port"]
+        port = self.spec.get("agent_port", self.spec["port"])
         url = f"ws://127.0.0.1:{port}/ws/cobrowse/{session['id']}/agent/"
         headers = {"Cookie": f"sessionid={session['cookie']}"}
         try:
@@ -292,7 +292,7 @@ class Worker:
         from websockets.asyncio.client import connect
 
         await agent_ready.wait()
-        port, rate = self.spec["port"], self.spec["rate"]
+        port, rate = self.spec.get("customer_port", self.spec["port"]), self.spec["rate"]
         url = f"ws://127.0.0.1:{port}/ws/cobrowse/{session['id']}/customer/"
         rng = random.Random(session["id"])
         maker = BatchMaker(rng)

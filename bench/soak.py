@@ -144,11 +144,16 @@ def start_cluster(env: dict[str, str], tmp: Path, *, workers: bool) -> tuple[Fle
 # --- load ------------------------------------------------------------------------------------------
 
 
-def start_clients(sessions: list[dict], ports: list[int], rate: float, tmp: Path, tag: str) -> list:
-    """``bench/relay.py``'s load generator, one process per port in ``ports`` (sessions dealt out)."""
+def start_clients(
+    sessions: list[dict], ports: list[int], rate: float, tmp: Path, tag: str, placement: dict | None = None
+) -> list:
+    """``bench/relay.py``'s load generator, one process per port in ``ports`` (sessions dealt out);
+    ``placement`` (``{"agent_port", "customer_port"}``) sends every agent and every customer socket
+    to one port each instead."""
     clients = []
     for k, port in enumerate(ports):
         spec = {"port": port, "rate": rate, "sessions": sessions[k :: len(ports)], "compression": None}
+        spec.update(placement or {})
         spec["stamps"] = True
         spec_path = tmp / f"spec-{tag}-{k}.json"
         spec_path.write_text(json.dumps(spec))
@@ -241,6 +246,18 @@ def socket_statuses(prefix: Path) -> Counter[str]:
             if len(parts) >= 4:
                 counts[f"{parts[1]} {parts[-1]}"] += 1
     return counts
+
+
+def socket_nodes(prefix: Path) -> dict[str, dict[str, int]]:
+    """Which node nginx gave each co-browse socket: ``{role: {upstream: count}}``."""
+    log = prefix / "logs" / "sockets.log"
+    out: dict[str, Counter[str]] = {}
+    if log.exists():
+        for line in log.read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 4:
+                out.setdefault(parts[1], Counter())[parts[2].rstrip(",")] += 1
+    return {role: dict(counts) for role, counts in out.items()}
 
 
 # --- figures ---------------------------------------------------------------------------------------
@@ -408,8 +425,18 @@ def compare_point(n: int, via: str, args: argparse.Namespace, env: dict[str, str
     sessions = relay_setup.create_sessions(n, tag)
     relay.flush_redis()
     fleet, listen, nodes = start_cluster(env, tmp, workers=False)
-    ports = [listen, listen] if via == "nginx" else nodes
-    clients = start_clients(sessions, ports, args.rate_compare, tmp, f"{via}-{tag}")
+    # nginx's round robin of this load generator's sockets (an agent, then its customer) puts every
+    # customer socket on one node and every agent on the other: direct runs place them the same way,
+    # so that the ratio is nginx's own cost, not a different spread of the work.
+    placement = None if via == "nginx" else {"agent_port": nodes[0], "customer_port": nodes[1]}
+    clients = start_clients(
+        sessions,
+        [listen, listen] if via == "nginx" else nodes,
+        args.rate_compare,
+        tmp,
+        f"{via}-{tag}",
+        placement,
+    )
     try:
         start, end, _ = go(clients, args.duration)
         time.sleep(max(0.0, start - time.time()))
@@ -421,6 +448,7 @@ def compare_point(n: int, via: str, args: argparse.Namespace, env: dict[str, str
         for c in clients:
             if c.poll() is None:
                 c.kill()
+        sockets = socket_nodes(tmp / "nginx")
         fleet.stop()
     latencies = [v for r in results for v in r["latencies"]]
     delivered = sum(r["delivered"] for r in results)
@@ -437,6 +465,7 @@ def compare_point(n: int, via: str, args: argparse.Namespace, env: dict[str, str
         "web_cpu_ms_per_batch": round(1000 * web_cpu / max(1, delivered), 3),
         "nginx_cpu_ms_per_batch": round(1000 * cpu.get("nginx", 0.0) / max(1, delivered), 3),
         "load": Path("/proc/loadavg").read_text().split()[0],
+        "sockets_by_node": sockets if via == "nginx" else {"agent": {nodes[0]: n}, "customer": {nodes[1]: n}},
     }
 
 
