@@ -127,6 +127,7 @@ def start_cluster(env: dict[str, str], tmp: Path, *, workers: bool) -> tuple[Fle
     for k, port in enumerate(nodes, 1):
         fleet.start(f"web-{k}", cluster.web_node(port, env, workers=1, log=tmp / f"web-{k}.log"))
     listen = cluster.free_port()
+    (tmp / "nginx" / "logs" / "sockets.log").unlink(missing_ok=True)  # this run's sockets only
     fleet.start("nginx", cluster.nginx(listen, nodes, tmp / "nginx"))
     if workers:
         celery = str(relay.VENV_BIN / "celery")

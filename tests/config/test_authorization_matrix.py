@@ -389,6 +389,7 @@ def _table(rows: list[tuple[str, str, str, object, object]]) -> str:
     )
 
 
+@pytest.mark.slow  # ~1,900 requests, about a minute: `make test-slow` (every route's rule is checked above)
 @pytest.mark.django_db
 def test_http_matrix(world):
     mismatches = []

@@ -27,6 +27,7 @@ from tests.live_server import answer_consent_card, login
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,  # 20 drops a minute take a minute: `make test-slow`
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("built_bundles"),
 ]
