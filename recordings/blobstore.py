@@ -15,7 +15,7 @@ import contextlib
 import os
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,13 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, default_storage, storages
 
 from recordings.crypto import normalize_recording_id
+
+try:  # the S3 backend's client (boto3 is a requirement; the file system needs none of this)
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    _OBJECT_STORE_ERRORS: tuple[type[Exception], ...] = (BotoCoreError, ClientError)
+except ImportError:  # pragma: no cover - a deployment without boto3 stores on the file system
+    _OBJECT_STORE_ERRORS = ()
 
 STORAGE_ALIAS = "recordings"
 DEFAULT_PREFIX = "recordings"
@@ -37,6 +44,22 @@ class BlobStoreError(Exception):
 
 class ChunkExistsError(BlobStoreError):
     """A different blob is already stored at this index (two writers on one recording?)."""
+
+
+class StorageUnavailable(OSError):
+    """The object store could not be reached or refused a read. Its client's own errors (botocore's)
+    are not ``OSError``s; raised as one, every reader handles an object store's outage as it handles a
+    file system's: the replay says "unreadable", never a server error."""
+
+
+@contextlib.contextmanager
+def _as_os_errors() -> Iterator[None]:
+    try:
+        yield
+    except OSError:
+        raise
+    except _OBJECT_STORE_ERRORS as exc:
+        raise StorageUnavailable(f"object store: {exc.__class__.__name__}") from exc
 
 
 def recordings_storage() -> Storage:
@@ -139,12 +162,13 @@ class BlobStore:
             os.close(dir_fd)
 
     def get_chunk(self, recording_id: Any, index: int) -> bytes:
-        with self.storage.open(self.chunk_path(recording_id, index), "rb") as handle:
+        with _as_os_errors(), self.storage.open(self.chunk_path(recording_id, index), "rb") as handle:
             return handle.read()
 
     def _listdir(self, recording_id: Any) -> list[str]:
         try:
-            return self.storage.listdir(self.recording_dir(recording_id))[1]
+            with _as_os_errors():
+                return self.storage.listdir(self.recording_dir(recording_id))[1]
         except FileNotFoundError:
             return []
 

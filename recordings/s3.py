@@ -35,7 +35,7 @@ def s3_storage(
 ) -> dict[str, Any]:
     """The entry for recording blobs in ``bucket``: objects ``<prefix>/recordings/<id>/<n>.bin``."""
     # boto3's own dependency (untyped); only needed when a bucket is set.
-    from botocore.config import Config  # type: ignore[import-untyped]
+    from botocore.config import Config
 
     if not bucket:
         raise ImproperlyConfigured("RECORDINGS_S3_BUCKET is empty")

@@ -463,10 +463,12 @@ def replay_chunk(recording: Recording, index: int, *, store: BlobStore | None = 
     rid = normalize_recording_id(recording.pk)
     if recording.is_deleted or not recording.wrapped_key:
         raise NoSuchChunk(index)
-    if not 0 <= index <= MAX_CHUNK_INDEX or index not in set(store.chunk_indices(rid)):
+    if not 0 <= index <= MAX_CHUNK_INDEX:
         raise NoSuchChunk(index)
     status: dict[str, Any] = {"state": "ok", "error": None}
     try:
+        if index not in set(store.chunk_indices(rid)):
+            raise NoSuchChunk(index)
         data_key = unwrap_data_key(bytes(recording.wrapped_key), rid)
         opened = open_chunk(data_key, rid, index, store.get_chunk(rid, index))
     except KeyShreddedError:

@@ -350,3 +350,23 @@ def test_ending_while_s3_is_down_keeps_the_relay_going(settings, caplog, agent, 
     recording = Recording.objects.get(session=session)
     assert not recording.complete and recording.chunk_count == 0 and recording.ended_at is None
     assert any("storing the tail failed" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_replay_answers_cleanly_while_s3_is_down(settings, client, bucket, agent, customer, manager):
+    """The object store's client raises its own errors, not OSError: the replay still says the
+    recording cannot be read now, and never answers with a server error."""
+    recording = _recorded(agent, customer)
+    client.force_login(manager)
+    opening = client.get(f"/manager/recordings/{recording.pk}/index/").json()["opening"]
+    _use_bucket(settings, f"http://127.0.0.1:{_free_port()}", bucket)  # the endpoint goes away
+    from django.core.cache import cache
+
+    cache.clear()  # the index is cached; ask the store again
+    index = client.get(f"/manager/recordings/{recording.pk}/index/")
+    assert index.status_code == 200 and index.json()["status"]["state"] == "unreadable"
+    chunk = client.get(f"/manager/recordings/{recording.pk}/chunks/0/?opening={opening}")
+    assert chunk.status_code == 200 and chunk.json()["status"]["state"] == "unreadable"
+    events = client.get(f"/manager/recordings/{recording.pk}/events/")
+    assert events.status_code == 200
+    assert orjson.loads(b"".join(events.streaming_content))["status"]["state"] == "unreadable"
