@@ -8,7 +8,7 @@ PYTHON ?= python3
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tandem
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run cluster test test-slow test-fast lint audit deps pydeps jsdeps assets chromium services migrate seed clean
+.PHONY: run cluster test test-slow test-fast lint audit deps nginx pydeps jsdeps assets chromium services migrate seed clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ chromium:
 
 deps: pydeps assets chromium
 
+# nginx (Debian's package) for `make cluster` and the cluster's end-to-end test.
+nginx:
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
+	  (apt-get update -qq && (apt-get install -y -qq nginx-light || apt-get install -y -qq nginx))
+
 services:
 	scripts/ensure-services.sh postgres redis
 
@@ -43,7 +48,7 @@ lint: pydeps jsdeps
 	node_modules/.bin/eslint --max-warnings 0 .
 	$(VENV)/bin/mypy
 
-test: deps services lint
+test: deps services nginx lint
 	if ls frontend/tests/*.test.mjs >/dev/null 2>&1; then node --test frontend/tests/; fi
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	  $(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
@@ -95,9 +100,7 @@ run: deps
 cluster: export DJANGO_DEBUG ?= true
 cluster: export TANDEM_BASE_URL ?= http://127.0.0.1:8080
 cluster: export FORWARDED_ALLOW_IPS ?= 127.0.0.1
-cluster: deps
-	command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
-	  (apt-get update -qq && (apt-get install -y -qq nginx-light || apt-get install -y -qq nginx))
+cluster: deps nginx
 	scripts/ensure-services.sh redis $(if $(findstring postgres,$(DATABASE_URL)),postgres,)
 	$(MAKE) --no-print-directory seed
 	mkdir -p var/nginx
