@@ -9,6 +9,7 @@ import pytest
 
 from cobrowse.models import SessionState
 from consent.models import ConsentKind, ConsentRecord
+from tests.cobrowse.test_e2e_device_consent import KEEP_CARD_ROOT
 from tests.cobrowse.test_e2e_live import off_loop, session_state, wait_until
 from tests.consent.helpers import consent, start
 from tests.factories import make_account, make_ticket, make_user
@@ -20,16 +21,6 @@ pytestmark = [
     pytest.mark.usefixtures("built_bundles"),
 ]
 
-KEEP_CARD_ROOT = """
-(() => {
-  const attach = Element.prototype.attachShadow;
-  Element.prototype.attachShadow = function (init) {
-    const root = attach.call(this, init);
-    if (this.getAttribute && this.getAttribute("data-tandem") === "consent") window.__cardRoot = root;
-    return root;
-  };
-})();
-"""
 CARD_TEXT = "window.__cardRoot.querySelector('[role=dialog]').textContent"
 PRESENCE = "[data-testid=console-presence][data-state={}]"
 
